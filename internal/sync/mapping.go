@@ -1,0 +1,112 @@
+package sync
+
+import (
+	"fmt"
+	"time"
+)
+
+// Direction says which way a mapped field flows.
+type Direction string
+
+const (
+	Both Direction = "both"
+	Pull Direction = "pull" // Salesforce to local only
+	Push Direction = "push" // local to Salesforce only
+)
+
+// Policy decides a field that changed on both sides since the last sync.
+type Policy string
+
+const (
+	SalesforceWins Policy = "salesforce_wins"
+	LocalWins      Policy = "local_wins"
+	NewestWins     Policy = "newest_wins"
+	Manual         Policy = "manual" // park both values; write neither until resolved
+)
+
+// DeleteFromSalesforce says what a deletion in Salesforce does locally.
+type DeleteFromSalesforce string
+
+const (
+	SoftDelete   DeleteFromSalesforce = "soft" // set Mapping.SoftDeleteColumn to the time of deletion
+	HardDelete   DeleteFromSalesforce = "hard"
+	IgnoreDelete DeleteFromSalesforce = "ignore"
+)
+
+// DeleteFromLocal says what a local deletion does in Salesforce.
+type DeleteFromLocal string
+
+const (
+	PropagateDelete   DeleteFromLocal = "propagate"
+	IgnoreLocalDelete DeleteFromLocal = "ignore"
+)
+
+// Field maps one local column to one Salesforce field.
+type Field struct {
+	Column    string    // local column
+	Name      string    // Salesforce field API name
+	Direction Direction // Both when empty
+	// Type is the Salesforce field type from describe ("string", "boolean",
+	// "datetime", "currency", ...). It drives value conversion on both sides.
+	Type string
+	// Writable is false for formula and other read-only fields (from
+	// describe); such fields are pulled only whatever Direction says.
+	Writable bool
+}
+
+// Pulls reports whether Salesforce values of the field are written locally.
+func (f Field) Pulls() bool { return f.Direction != Push }
+
+// Pushes reports whether local values of the field are sent to Salesforce.
+func (f Field) Pushes() bool { return f.Direction != Pull && f.Writable }
+
+// Mapping is one synced pair: a Salesforce object and a local table.
+type Mapping struct {
+	Object string // Salesforce sObject API name, e.g. "Contact"
+	Table  string // local table
+	Key    string // local primary-key column
+
+	ExternalIDField  string // Salesforce external-id field, e.g. "Syncd_Id__c"
+	ExternalIDColumn string // local column holding the same value
+
+	Watermark string // "LastModifiedDate" (default) or "SystemModstamp"
+	Conflict  Policy
+	Fields    []Field
+
+	Lookback  time.Duration // re-read window at the start of each pull
+	SafetyLag time.Duration // the watermark never passes server time minus this
+	BatchSize int           // query page size, 200..2000
+
+	FromSalesforce   DeleteFromSalesforce
+	SoftDeleteColumn string
+	FromLocal        DeleteFromLocal
+}
+
+// FieldNames returns the Salesforce names of the mapped fields, in order.
+func (m *Mapping) FieldNames() []string {
+	out := make([]string, len(m.Fields))
+	for i, f := range m.Fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// Validate checks what the planner relies on.
+func (m *Mapping) Validate() error {
+	switch {
+	case m.Object == "" || m.Table == "" || m.Key == "":
+		return fmt.Errorf("mapping needs object, table and key")
+	case m.ExternalIDField == "" || m.ExternalIDColumn == "":
+		return fmt.Errorf("mapping %s: external id field and column are required", m.Object)
+	case m.Watermark != "LastModifiedDate" && m.Watermark != "SystemModstamp":
+		return fmt.Errorf("mapping %s: watermark %q is not LastModifiedDate or SystemModstamp", m.Object, m.Watermark)
+	case len(m.Fields) == 0:
+		return fmt.Errorf("mapping %s: no fields", m.Object)
+	}
+	switch m.Conflict {
+	case SalesforceWins, LocalWins, NewestWins, Manual:
+	default:
+		return fmt.Errorf("mapping %s: conflict policy %q is unknown", m.Object, m.Conflict)
+	}
+	return nil
+}

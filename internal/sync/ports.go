@@ -1,0 +1,246 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Cursor is a position in Salesforce's change stream: the watermark field's
+// value and the record Id, compared as a pair so that records sharing one
+// second are neither skipped nor re-read forever.
+type Cursor struct {
+	Time time.Time
+	ID   string
+}
+
+// After reports whether c is strictly after d in (Time, ID) order.
+func (c Cursor) After(d Cursor) bool {
+	if !c.Time.Equal(d.Time) {
+		return c.Time.After(d.Time)
+	}
+	return c.ID > d.ID
+}
+
+// RemoteRecord is a Salesforce record as pulled.
+type RemoteRecord struct {
+	ID           string
+	Deleted      bool      // IsDeleted (from queryAll) or reported by /deleted
+	Stamp        time.Time // the mapping's watermark field
+	LastModified time.Time // LastModifiedDate, for newest_wins
+	// Values holds the mapped fields and the external-id field, keyed by
+	// Salesforce field name, in canonical form.
+	Values map[string]Value
+}
+
+// PullRequest asks for the records of one object changed after a cursor, in
+// (watermark, Id) order.
+type PullRequest struct {
+	Object         string
+	Fields         []string          // Salesforce names, mapped fields plus the external id
+	Types          map[string]string // describe type per field, for conversion
+	WatermarkField string
+	After          Cursor
+	IncludeDeleted bool // use queryAll and select IsDeleted
+	BatchSize      int
+}
+
+// Page is one page of pulled records.
+type Page struct {
+	Records []RemoteRecord
+	// ServerTime is the Date header of the response: Salesforce's clock,
+	// not ours, bounds the watermark.
+	ServerTime time.Time
+}
+
+// Outgoing is one record to write to Salesforce.
+type Outgoing struct {
+	Key        string // local key, to map results back
+	ID         string // Salesforce Id; empty for an upsert by external id
+	ExternalID string
+	Fields     map[string]Value // only the fields that changed, canonical form
+}
+
+// WriteResult is the outcome of one Outgoing, in input order.
+type WriteResult struct {
+	ID      string
+	Created bool
+	Err     error // nil on success; classify with errors.Is(err, ErrTransient) etc.
+}
+
+// Remote is Salesforce as the engine needs it. internal/sf implements it.
+type Remote interface {
+	// Describe returns the object's field metadata (cached by the client).
+	Describe(ctx context.Context, object string) (ObjectSchema, error)
+	// Pull streams the changed records page by page to fn. An error from fn
+	// stops the pull and is returned.
+	Pull(ctx context.Context, req PullRequest, fn func(Page) error) error
+	// Upsert writes records by external id (at most 200 per call).
+	Upsert(ctx context.Context, object, externalIDField string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
+	// Update writes records by Salesforce Id (at most 200 per call).
+	Update(ctx context.Context, object string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
+	// Delete deletes records by Id (at most 200 per call).
+	Delete(ctx context.Context, object string, ids []string) ([]WriteResult, error)
+	// Usage reports the org's API usage as last seen in Sforce-Limit-Info,
+	// and the calls this client has made since it was created.
+	Usage() Usage
+}
+
+// Usage is the API consumption seen by a Remote.
+type Usage struct {
+	Used, Limit int   // org-wide, from Sforce-Limit-Info; 0 when unknown
+	Calls       int64 // calls made by this process
+}
+
+// FieldInfo is one field's describe metadata.
+type FieldInfo struct {
+	Name               string
+	Type               string
+	Createable         bool
+	Updateable         bool
+	Nillable           bool
+	ExternalID         bool
+	Unique             bool
+	Calculated         bool
+	Length             int
+	Picklist           []string // active values
+	RestrictedPicklist bool
+}
+
+// ObjectSchema is an object's describe metadata.
+type ObjectSchema struct {
+	Name   string
+	Fields map[string]FieldInfo // by exact API name
+}
+
+// LocalState is what the store knows about one local row that corresponds
+// to a pulled record.
+type LocalState struct {
+	Key        string // local primary key, as text
+	ID         string // linked Salesforce Id; empty if matched by external id only
+	ExternalID string
+	Exists     bool             // false when the row was deleted locally but the link remains
+	Values     map[string]Value // current local values by Salesforce field name
+	// Shadow holds the last synced value per field; a field missing from it
+	// has never been synced.
+	Shadow map[string]Value
+	// LastLocalEdit is the capture time of the newest local change to the
+	// row, zero when none.
+	LastLocalEdit time.Time
+	// Conflicted lists fields with an open manual conflict.
+	Conflicted map[string]bool
+}
+
+// LocalOpKind is what a pull does to a local row.
+type LocalOpKind int
+
+const (
+	OpNone       LocalOpKind = iota // only the link, shadow and stamps move
+	OpInsert                        // a new local row
+	OpUpdate                        // set some columns
+	OpSoftDelete                    // set Mapping.SoftDeleteColumn
+	OpDelete                        // delete the row
+)
+
+// LocalOp is one planned local write from a pull.
+type LocalOp struct {
+	Kind       LocalOpKind
+	Key        string           // empty for OpInsert
+	ID         string           // Salesforce Id, linked by this op
+	ExternalID string           // for OpInsert; empty means the store assigns one and schedules it for push
+	Set        map[string]Value // values to write, by Salesforce field name
+	Shadow     map[string]Value // new shadow values, merged into the old
+	Stamp      time.Time        // the record's watermark value
+	DeletedAt  time.Time        // for OpSoftDelete
+}
+
+// Conflict is a field changed on both sides, parked under the manual policy
+// or decided by another policy (then Resolved says by which side).
+type Conflict struct {
+	Object     string
+	Key        string
+	ID         string
+	Field      string
+	Base       Value
+	Local      Value
+	Remote     Value
+	Resolution string // "salesforce", "local" or "" (open)
+}
+
+// PullBatch is what one page of a pull commits locally, with its cursor, in
+// one transaction.
+type PullBatch struct {
+	Ops       []LocalOp
+	Conflicts []Conflict
+	Cursor    Cursor
+}
+
+// LocalChange is one row with pending local changes, its outbox entries
+// coalesced.
+type LocalChange struct {
+	Key        string
+	FirstSeq   int64 // the oldest pending outbox entry of the row
+	Seq        int64 // the newest pending entry; an ack marks entries <= Seq done
+	Deleted    bool  // the row no longer exists locally
+	ID         string
+	ExternalID string
+	Values     map[string]Value // current values by Salesforce field name
+	Shadow     map[string]Value
+	Conflicted map[string]bool
+}
+
+// Ack records a pushed (or skipped) row: its outbox entries up to Seq are
+// done, and the shadow takes the sent values.
+type Ack struct {
+	Key    string
+	Seq    int64
+	ID     string // Salesforce Id to link; empty keeps the current link
+	Shadow map[string]Value
+	Unlink bool // the Salesforce record is gone (deleted)
+}
+
+// DeadLetter is a row that Salesforce refused permanently.
+type DeadLetter struct {
+	Key     string
+	Seq     int64
+	Code    string
+	Message string
+	Payload map[string]Value
+}
+
+// PushResult is what the store records after one push batch.
+type PushResult struct {
+	Acks        []Ack
+	DeadLetters []DeadLetter
+}
+
+// Local is the application's database as the engine needs it.
+// internal/store implements it.
+type Local interface {
+	// Cursor returns the committed watermark of an object (zero if none).
+	Cursor(ctx context.Context, object string) (Cursor, error)
+	// Lookup returns the local state of the rows matching pulled records, by
+	// Salesforce Id or else by external id, keyed by Salesforce Id.
+	Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (map[string]LocalState, error)
+	// ApplyPull commits local writes, conflicts and the cursor in one
+	// transaction. Its writes are not captured as local changes.
+	ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error
+	// Pending returns up to limit rows with pending (not done) outbox
+	// entries, ordered by their oldest pending entry (FirstSeq), only rows
+	// whose FirstSeq is greater than afterSeq. The engine pages through a
+	// cycle's backlog with it, so a row that failed transiently is not
+	// offered twice in one cycle.
+	Pending(ctx context.Context, m *Mapping, afterSeq int64, limit int) ([]LocalChange, error)
+	// ApplyPush records the outcome of a push in one transaction.
+	ApplyPush(ctx context.Context, m *Mapping, r PushResult) error
+	// RecordRun appends one object's cycle to the run history.
+	RecordRun(ctx context.Context, r ObjectReport) error
+}
+
+// Error classes. Errors from a Remote report their class through errors.Is.
+var (
+	ErrTransient = errors.New("transient") // retry later with backoff
+	ErrSession   = errors.New("session")   // authorisation lost; a person must act
+	ErrLimit     = errors.New("api limit") // daily API allocation exhausted
+	ErrPermanent = errors.New("permanent") // the record is refused; dead-letter it
+)

@@ -1,0 +1,45 @@
+package sync
+
+import "time"
+
+// ObjectReport is the outcome of one object in one cycle. A record that
+// failed is counted here, not returned as an error.
+type ObjectReport struct {
+	Object   string
+	Started  time.Time
+	Finished time.Time
+
+	Pulled       int // records received from Salesforce
+	LocalInserts int
+	LocalUpdates int
+	LocalDeletes int
+	Created      int // records created in Salesforce
+	Updated      int // records updated in Salesforce
+	Deleted      int // records deleted in Salesforce
+	Skipped      int // local changes that needed no write (echoes)
+	Conflicts    int
+	Failed       int // records dead-lettered this cycle
+	Retrying     int // records left pending after a transient failure
+	APICalls     int64
+	Watermark    Cursor
+	Err          error  // the object stopped early; nil if it completed
+	ErrorText    string // Err as text, for storage
+}
+
+// OK reports whether the object synced completely.
+func (r ObjectReport) OK() bool { return r.Err == nil }
+
+// Report is one cycle over all objects.
+type Report struct {
+	Objects []ObjectReport
+}
+
+// OK reports whether every object synced.
+func (r Report) OK() bool {
+	for _, o := range r.Objects {
+		if !o.OK() {
+			return false
+		}
+	}
+	return true
+}
