@@ -1,0 +1,268 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	sqlIdent   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+	sfName     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
+	apiVersion = regexp.MustCompile(`^[1-9][0-9]*\.0$`)
+)
+
+// readOnlyFields are system fields Salesforce never accepts in a write.
+var readOnlyFields = []string{"id", "isdeleted", "createddate", "createdbyid",
+	"lastmodifieddate", "lastmodifiedbyid", "systemmodstamp", "lastvieweddate", "lastreferenceddate"}
+
+type validator struct {
+	c    *Config
+	errs []*Error
+	skip map[string]bool // key paths that already have an error
+}
+
+// at reports msg for key path, with the line of the key or of its nearest
+// ancestor that has one.
+func (v *validator) at(key, format string, args ...any) {
+	for k := key; k != ""; k = parentPath(k) {
+		if v.skip[k] {
+			return
+		}
+	}
+	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+	if src := v.c.src; src != nil {
+		e.File = src.file
+		for k := key; k != ""; k = parentPath(k) {
+			if l, ok := src.lines[k]; ok {
+				e.Line = l
+				break
+			}
+		}
+	}
+	v.errs = append(v.errs, e)
+}
+
+// parentPath strips the last ".name" or "[n]" from a key path.
+func parentPath(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
+}
+
+func (v *validator) oneOf(key, val string, allowed ...string) {
+	if !slices.Contains(allowed, val) {
+		v.at(key, "%q is not one of %s", val, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) ident(key, val, what string) {
+	if val == "" {
+		v.at(key, "is required (%s)", what)
+	} else if !sqlIdent.MatchString(val) {
+		v.at(key, "%q is not a safe SQL identifier (%s): use letters, digits and _, not starting with a digit, at most 63 characters", val, what)
+	}
+}
+
+func (v *validator) sfIdent(key, val, what string) {
+	if val == "" {
+		v.at(key, "is required (%s)", what)
+	} else if !sfName.MatchString(val) {
+		v.at(key, "%q is not a valid Salesforce API name (%s): letters, digits and _, starting with a letter, such as Email or Syncd_Id__c", val, what)
+	}
+}
+
+func (v *validator) run() {
+	c := v.c
+	v.salesforce()
+
+	if c.Database == "" {
+		v.at("database", "is required: the path of the application's SQLite file, e.g. /var/lib/syncd/app.db")
+	}
+	if c.StateDir == "" {
+		v.at("state_dir", "is required: the directory for tokens and the lock file, e.g. /var/lib/syncd")
+	}
+	if strings.TrimSpace(c.Schedule) == "" {
+		v.at("schedule", `is required: a 5-field cron spec such as "*/5 * * * *" or a descriptor such as "@every 5m"`)
+	}
+	switch c.Timezone {
+	case "":
+	case "Local":
+		v.at("timezone", `"Local" depends on the host; name the zone, e.g. UTC or Europe/Berlin`)
+	default:
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			v.at("timezone", "%q is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)", c.Timezone)
+		}
+	}
+	if c.Jitter < 0 {
+		v.at("jitter", "%s must not be negative", c.Jitter)
+	}
+	if c.ShutdownTimeout <= 0 {
+		v.at("shutdown_timeout", "%s must be positive", c.ShutdownTimeout)
+	}
+	if c.StaleAfter < 0 {
+		v.at("stale_after", "%s must not be negative (0 disables the check)", c.StaleAfter)
+	}
+	v.oneOf("log_format", c.LogFormat, LogFormatAuto, LogFormatText, LogFormatJSON)
+	v.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	if c.MetricsListen != "" {
+		_, port, err := net.SplitHostPort(c.MetricsListen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			v.at("metrics_listen", "%q is not a host:port address, e.g. 127.0.0.1:9464", c.MetricsListen)
+		}
+	}
+	switch b := c.APIBudget; {
+	case b.Calls < 0 || b.Percent < 0 || b.Percent > 100 || (b.Calls > 0) == (b.Percent > 0):
+		v.at("api_budget", `must be a positive number of calls (e.g. 5000) or a percentage above 0%% and at most 100%% (e.g. "80%%")`)
+	}
+
+	if len(c.Objects) == 0 {
+		v.at("objects", "at least one object is required (e.g. - sobject: Contact, table: customers, ...)")
+	}
+	tables := map[string]int{}
+	for i := range c.Objects {
+		p := fmt.Sprintf("objects[%d]", i)
+		v.object(p, &c.Objects[i])
+		t := strings.ToLower(c.Objects[i].Table)
+		if t == "" {
+			continue
+		}
+		if j, ok := tables[t]; ok {
+			v.at(p+".table", "table %q is already used by objects[%d] (%s); each table syncs with one object", c.Objects[i].Table, j, c.Objects[j].SObject)
+			continue
+		}
+		tables[t] = i
+	}
+}
+
+func (v *validator) salesforce() {
+	sf := &v.c.Salesforce
+	if u, err := url.Parse(sf.LoginURL); sf.LoginURL == "" {
+		v.at("salesforce.login_url", "is required, e.g. https://login.salesforce.com")
+	} else if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		v.at("salesforce.login_url", "%q is not a valid login URL; use https://login.salesforce.com, https://test.salesforce.com or your My Domain URL (no path)", sf.LoginURL)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		v.at("salesforce.login_url", "%q must use https (http is allowed only for localhost)", sf.LoginURL)
+	}
+	if !apiVersion.MatchString(sf.APIVersion) {
+		v.at("salesforce.api_version", `%q is not a valid API version; write it like "62.0"`, sf.APIVersion)
+	}
+	v.oneOf("salesforce.auth", string(sf.Auth), string(AuthWebServer), string(AuthJWTBearer), string(AuthClientCredentials))
+	if sf.ClientID == "" {
+		v.at("salesforce.client_id", "is required: the connected app's consumer key")
+	}
+	needSecret := func() {
+		if !sf.ClientSecret.IsSet() {
+			v.at("salesforce.client_secret", "is required when auth is %s (set client_secret or client_secret_file)", sf.Auth)
+		}
+	}
+	switch sf.Auth {
+	case AuthWebServer:
+		needSecret()
+		if sf.RedirectURL == "" {
+			v.at("salesforce.redirect_url", "is required when auth is web_server, e.g. http://localhost:1717/oauth/callback")
+		}
+	case AuthClientCredentials:
+		needSecret()
+	case AuthJWTBearer:
+		if sf.Username == "" {
+			v.at("salesforce.username", "is required when auth is jwt_bearer: the Salesforce user to act as")
+		}
+		if sf.PrivateKeyFile == "" && !sf.PrivateKey.IsSet() {
+			v.at("salesforce.private_key_file", "is required when auth is jwt_bearer: the PEM private key whose certificate is on the connected app")
+		}
+	}
+	if sf.RedirectURL != "" {
+		if u, err := url.Parse(sf.RedirectURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			v.at("salesforce.redirect_url", "%q is not an absolute http(s) URL, e.g. http://localhost:1717/oauth/callback", sf.RedirectURL)
+		}
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) object(p string, o *Object) {
+	v.sfIdent(p+".sobject", o.SObject, "the Salesforce object, e.g. Contact")
+	v.ident(p+".table", o.Table, "the local table")
+	if strings.HasPrefix(strings.ToLower(o.Table), "sqlite_") {
+		v.at(p+".table", "%q: names starting with sqlite_ are reserved by SQLite", o.Table)
+	}
+	v.ident(p+".key", o.Key, "the local primary key column")
+	v.sfIdent(p+".external_id.field", o.ExternalID.Field, "the Salesforce external ID field, e.g. Syncd_Id__c")
+	v.ident(p+".external_id.column", o.ExternalID.Column, "the local column holding the external ID")
+	v.oneOf(p+".watermark", string(o.Watermark), string(WatermarkLastModifiedDate), string(WatermarkSystemModstamp))
+	v.oneOf(p+".conflict", string(o.Conflict), string(ConflictSalesforceWins), string(ConflictLocalWins), string(ConflictNewestWins), string(ConflictManual))
+	if o.Lookback < 0 {
+		v.at(p+".lookback", "%s must not be negative", o.Lookback)
+	}
+	if o.SafetyLag < 0 {
+		v.at(p+".safety_lag", "%s must not be negative", o.SafetyLag)
+	}
+	if o.BatchSize < 200 || o.BatchSize > 2000 {
+		v.at(p+".batch_size", "%d is out of range; Salesforce query batches are 200 to 2000", o.BatchSize)
+	}
+	if o.BulkThreshold <= 0 {
+		v.at(p+".bulk_threshold", "%d must be positive", o.BulkThreshold)
+	}
+
+	if len(o.Fields) == 0 {
+		v.at(p+".fields", "at least one field is required (local_column: SalesforceField)")
+	}
+	cols := map[string]string{} // lower-case column -> as written
+	sfFields := map[string]string{}
+	extCol, extField := strings.ToLower(o.ExternalID.Column), strings.ToLower(o.ExternalID.Field)
+	for _, f := range o.Fields {
+		fp := p + ".fields." + f.Column
+		v.ident(fp, f.Column, "a local column")
+		v.sfIdent(fp, f.Field, "a Salesforce field")
+		v.oneOf(fp+".direction", string(f.Direction), string(DirectionBoth), string(DirectionPull), string(DirectionPush))
+		lc, lf := strings.ToLower(f.Column), strings.ToLower(f.Field)
+		if prev, ok := cols[lc]; ok && f.Column != "" {
+			v.at(fp, "column %q is mapped twice (also as %q)", f.Column, prev)
+		} else {
+			cols[lc] = f.Column
+		}
+		if prev, ok := sfFields[lf]; ok && f.Field != "" {
+			v.at(fp, "Salesforce field %q is mapped twice (columns %s and %s)", f.Field, prev, f.Column)
+		} else {
+			sfFields[lf] = f.Column
+		}
+		if lc != "" && lc == extCol {
+			v.at(fp, "column %q is already the external_id column; do not map it in fields", f.Column)
+		}
+		if lf != "" && lf == extField {
+			v.at(fp, "Salesforce field %q is already the external_id field; do not map it in fields", f.Field)
+		}
+		if slices.Contains(readOnlyFields, lf) && f.Pushes() {
+			v.at(fp, "Salesforce field %q is read-only; use { field: %s, direction: pull }", f.Field, f.Field)
+		}
+	}
+
+	d := o.Deletes
+	v.oneOf(p+".deletes.from_salesforce", string(d.FromSalesforce), string(DeleteSoft), string(DeleteHard), string(DeleteIgnore))
+	v.oneOf(p+".deletes.from_local", string(d.FromLocal), string(DeletePropagate), string(DeleteLocalIgnore))
+	if d.FromSalesforce == DeleteSoft {
+		if d.SoftDeleteColumn == "" {
+			v.at(p+".deletes.soft_delete_column", "is required when from_salesforce is soft (e.g. deleted_at)")
+		} else {
+			v.ident(p+".deletes.soft_delete_column", d.SoftDeleteColumn, "the column set when Salesforce deletes the record")
+			lc := strings.ToLower(d.SoftDeleteColumn)
+			if _, ok := cols[lc]; ok || lc == strings.ToLower(o.Key) || lc == extCol {
+				v.at(p+".deletes.soft_delete_column", "column %q is already used by the mapping; syncd needs a column of its own", d.SoftDeleteColumn)
+			}
+		}
+	}
+}
