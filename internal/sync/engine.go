@@ -1,0 +1,314 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Engine applies plans through a Local and a Remote. It starts no
+// goroutines; scheduling is the caller's job.
+type Engine struct {
+	Local  Local
+	Remote Remote
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	// PushBatch is the number of local changes planned and sent at once;
+	// 200 is the sObject Collections limit.
+	PushBatch int
+	// AllowWrites, when set, is asked before each write to Salesforce; an
+	// error stops pushing for the cycle (the API budget) and is reported.
+	AllowWrites func(Usage) error
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run syncs every mapping in turn. One object's failure is recorded in its
+// report and does not stop the others.
+func (e *Engine) Run(ctx context.Context, mappings []*Mapping) Report {
+	var r Report
+	for _, m := range mappings {
+		if ctx.Err() != nil {
+			break
+		}
+		r.Objects = append(r.Objects, e.SyncObject(ctx, m))
+	}
+	return r
+}
+
+// Prepare resolves a mapping against the object's describe: field types,
+// and which fields can be written. A mapped field that Salesforce does not
+// have stops the object with a message that names it.
+func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
+	schema, err := e.Remote.Describe(ctx, m.Object)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", m.Object, err)
+	}
+	return Resolve(m, schema)
+}
+
+// Resolve fills a mapping's field types and writability from describe.
+func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
+	out := *m
+	out.Fields = make([]Field, len(m.Fields))
+	var errs []error
+	for i, f := range m.Fields {
+		info, ok := schema.Fields[f.Name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s has no field %s (mapped from column %s)", m.Object, f.Name, f.Column))
+			continue
+		}
+		f.Type = info.Type
+		f.Writable = !info.Calculated && (info.Createable || info.Updateable)
+		out.Fields[i] = f
+	}
+	if info, ok := schema.Fields[m.ExternalIDField]; !ok {
+		errs = append(errs, fmt.Errorf("%s has no field %s (the external id)", m.Object, m.ExternalIDField))
+	} else if !info.ExternalID {
+		errs = append(errs, fmt.Errorf("%s.%s is not marked External ID in Salesforce", m.Object, m.ExternalIDField))
+	}
+	if _, ok := schema.Fields[m.Watermark]; !ok {
+		errs = append(errs, fmt.Errorf("%s has no field %s (the watermark)", m.Object, m.Watermark))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &out, nil
+}
+
+// SyncObject runs one cycle of one object: pull, then push.
+func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
+	rep := ObjectReport{Object: raw.Object, Started: e.now()}
+	calls0 := e.Remote.Usage().Calls
+	finish := func(err error) ObjectReport {
+		rep.Finished = e.now()
+		rep.APICalls = e.Remote.Usage().Calls - calls0
+		if err != nil {
+			rep.Err = err
+			rep.ErrorText = err.Error()
+		}
+		if rerr := e.Local.RecordRun(context.WithoutCancel(ctx), rep); rerr != nil {
+			e.logger().Warn("run history not recorded", "object", raw.Object, "err", rerr)
+		}
+		return rep
+	}
+	m, err := e.Prepare(ctx, raw)
+	if err != nil {
+		return finish(err)
+	}
+	if err := e.pull(ctx, m, &rep); err != nil {
+		return finish(fmt.Errorf("pull %s: %w", m.Object, err))
+	}
+	if err := e.push(ctx, m, &rep); err != nil {
+		return finish(fmt.Errorf("push %s: %w", m.Object, err))
+	}
+	return finish(nil)
+}
+
+func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error {
+	committed, err := e.Local.Cursor(ctx, m.Object)
+	if err != nil {
+		return err
+	}
+	rep.Watermark = committed
+	after := Cursor{}
+	if !committed.Time.IsZero() {
+		// Re-read a lookback window: a record committed late with an
+		// earlier stamp is still found, and applying it twice is a no-op.
+		after = Cursor{Time: committed.Time.Add(-m.Lookback)}
+	}
+	fields := append(m.FieldNames(), m.ExternalIDField)
+	types := make(map[string]string, len(m.Fields)+1)
+	for _, f := range m.Fields {
+		types[f.Name] = f.Type
+	}
+	types[m.ExternalIDField] = "string"
+	req := PullRequest{
+		Object:         m.Object,
+		Fields:         fields,
+		Types:          types,
+		WatermarkField: m.Watermark,
+		After:          after,
+		IncludeDeleted: m.FromSalesforce == SoftDelete || m.FromSalesforce == HardDelete,
+		BatchSize:      m.BatchSize,
+	}
+	return e.Remote.Pull(ctx, req, func(page Page) error {
+		if len(page.Records) == 0 {
+			return nil
+		}
+		states, err := e.Local.Lookup(ctx, m, page.Records)
+		if err != nil {
+			return err
+		}
+		plan := PlanPull(m, page.Records, states)
+		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
+		batch := PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: next}
+		if err := e.Local.ApplyPull(ctx, m, batch); err != nil {
+			return err
+		}
+		committed = next
+		rep.Watermark = next
+		rep.Pulled += len(page.Records)
+		rep.LocalInserts += plan.Inserts
+		rep.LocalUpdates += plan.Updates
+		rep.LocalDeletes += plan.Deletes
+		rep.Conflicts += len(plan.Conflicts)
+		return nil
+	})
+}
+
+func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error {
+	batch := e.PushBatch
+	if batch <= 0 || batch > 200 {
+		batch = 200
+	}
+	types := make(map[string]string, len(m.Fields)+1)
+	for _, f := range m.Fields {
+		types[f.Name] = f.Type
+	}
+	types[m.ExternalIDField] = "string"
+	var afterSeq int64
+	for {
+		changes, err := e.Local.Pending(ctx, m, afterSeq, batch)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		for _, c := range changes {
+			afterSeq = max(afterSeq, c.FirstSeq)
+		}
+		plan := PlanPush(m, changes)
+		var result PushResult
+		result.Acks = plan.Acks
+		rep.Skipped += len(plan.Acks)
+		sendErr := e.send(ctx, m, plan, types, &result, rep)
+		if err := e.Local.ApplyPush(ctx, m, result); err != nil {
+			return err
+		}
+		if sendErr != nil {
+			return sendErr
+		}
+	}
+}
+
+// send performs the writes of a plan and records their outcomes. A call
+// that fails as a whole stops the push; what succeeded before it is still
+// recorded by the caller.
+func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[string]string, result *PushResult, rep *ObjectReport) error {
+	calls := []writeCall{
+		{plan.Upserts, false, nil, func(o []Outgoing) ([]WriteResult, error) {
+			return e.Remote.Upsert(ctx, m.Object, m.ExternalIDField, o, types)
+		}},
+		{plan.Updates, false, &rep.Updated, func(o []Outgoing) ([]WriteResult, error) {
+			return e.Remote.Update(ctx, m.Object, o, types)
+		}},
+		{plan.Deletes, true, &rep.Deleted, func(o []Outgoing) ([]WriteResult, error) {
+			ids := make([]string, len(o))
+			for i := range o {
+				ids[i] = o[i].ID
+			}
+			return e.Remote.Delete(ctx, m.Object, ids)
+		}},
+	}
+	for ci, c := range calls {
+		if len(c.writes) == 0 {
+			continue
+		}
+		if e.AllowWrites != nil {
+			if err := e.AllowWrites(e.Remote.Usage()); err != nil {
+				rep.Retrying += pendingCount(calls[ci:])
+				return err
+			}
+		}
+		outs := make([]Outgoing, len(c.writes))
+		for i, w := range c.writes {
+			outs[i] = w.Out
+		}
+		results, err := c.do(outs)
+		if err == nil && len(results) != len(outs) {
+			err = fmt.Errorf("%w: %d results for %d records", ErrTransient, len(results), len(outs))
+		}
+		if err != nil {
+			rep.Retrying += pendingCount(calls[ci:])
+			return err
+		}
+		for i, w := range c.writes {
+			res := results[i]
+			switch {
+			case res.Err == nil:
+				ack := Ack{Key: w.Out.Key, Seq: w.Seq, ID: res.ID}
+				if c.delete {
+					ack = Ack{Key: w.Out.Key, Seq: w.Seq, Unlink: true}
+				} else {
+					ack.Shadow = make(map[string]Value, len(w.Out.Fields)+1)
+					for k, v := range w.Out.Fields {
+						ack.Shadow[k] = v
+					}
+					if w.Out.ExternalID != "" {
+						ack.Shadow[m.ExternalIDField] = w.Out.ExternalID
+					}
+				}
+				result.Acks = append(result.Acks, ack)
+				switch {
+				case c.count != nil:
+					*c.count++
+				case res.Created:
+					rep.Created++
+				default:
+					rep.Updated++
+				}
+			case errors.Is(res.Err, ErrPermanent):
+				result.DeadLetters = append(result.DeadLetters, DeadLetter{
+					Key: w.Out.Key, Seq: w.Seq, Code: errorCode(res.Err), Message: res.Err.Error(), Payload: w.Out.Fields,
+				})
+				rep.Failed++
+			default:
+				rep.Retrying++ // stays pending; retried next cycle
+			}
+		}
+	}
+	return nil
+}
+
+// writeCall is one kind of collection call in a push: its writes, and the
+// report counter its successes add to (nil: created or updated per result).
+type writeCall struct {
+	writes []PushWrite
+	delete bool
+	count  *int
+	do     func([]Outgoing) ([]WriteResult, error)
+}
+
+func pendingCount(calls []writeCall) int {
+	n := 0
+	for _, c := range calls {
+		n += len(c.writes)
+	}
+	return n
+}
+
+// errorCode extracts a Salesforce error code from an error, if it has one.
+func errorCode(err error) string {
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) {
+		return coded.ErrorCode()
+	}
+	return "ERROR"
+}

@@ -1,0 +1,270 @@
+package sync
+
+import "time"
+
+// PullPlan is what one page of pulled records does locally.
+type PullPlan struct {
+	Ops       []LocalOp
+	Conflicts []Conflict
+	Inserts   int
+	Updates   int
+	Deletes   int
+	Echoes    int // records whose mapped values already matched: no write
+}
+
+// PlanPull decides, field by field, what a page of pulled records does to
+// the local rows. It is a three-way merge against the shadow copy (the last
+// synced value): a field changed only in Salesforce is written locally; a
+// field changed on both sides to different values follows the mapping's
+// conflict policy; a record whose values equal the shadow changes nothing,
+// which is what stops echoes of syncd's own pushes.
+//
+// PlanPull is pure: no I/O, no clock.
+func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
+	var p PullPlan
+	for i := range recs {
+		rec := &recs[i]
+		st, known := local[rec.ID]
+		switch {
+		case !known && rec.Deleted:
+			// Never seen locally; nothing to delete.
+		case !known:
+			p.Ops = append(p.Ops, planInsert(m, rec))
+			p.Inserts++
+		case rec.Deleted:
+			if op, ok := planRemoteDelete(m, rec, st); ok {
+				p.Ops = append(p.Ops, op)
+				p.Deletes++
+			}
+		case !st.Exists:
+			// Deleted locally while linked; the push phase decides.
+		default:
+			op, conflicts := planMerge(m, rec, st)
+			p.Conflicts = append(p.Conflicts, conflicts...)
+			switch {
+			case len(op.Set) > 0:
+				p.Ops = append(p.Ops, op)
+				p.Updates++
+			case len(op.Shadow) > 0 || st.ID != rec.ID:
+				p.Ops = append(p.Ops, op)
+				p.Echoes++
+			default:
+				p.Echoes++
+			}
+		}
+	}
+	return p
+}
+
+func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
+	op := LocalOp{
+		Kind:   OpInsert,
+		ID:     rec.ID,
+		Stamp:  rec.Stamp,
+		Set:    make(map[string]Value, len(m.Fields)),
+		Shadow: make(map[string]Value, len(m.Fields)+1),
+	}
+	for _, f := range m.Fields {
+		if f.Pulls() {
+			v := rec.Values[f.Name]
+			op.Set[f.Name] = v
+			op.Shadow[f.Name] = v
+		} else {
+			// A push-only field starts empty locally; its base is that
+			// empty value, so nothing is pushed until someone sets it.
+			op.Shadow[f.Name] = nil
+		}
+	}
+	ext := rec.Values[m.ExternalIDField]
+	if s, ok := ext.(string); ok && s != "" {
+		op.ExternalID = s
+	}
+	op.Shadow[m.ExternalIDField] = ext
+	return op
+}
+
+func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, bool) {
+	if !st.Exists {
+		return LocalOp{}, false
+	}
+	op := LocalOp{Key: st.Key, ID: rec.ID, Stamp: rec.Stamp}
+	switch m.FromSalesforce {
+	case SoftDelete:
+		op.Kind = OpSoftDelete
+		op.DeletedAt = rec.Stamp
+	case HardDelete:
+		op.Kind = OpDelete
+	default:
+		return LocalOp{}, false
+	}
+	return op, true
+}
+
+func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflict) {
+	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp}
+	var conflicts []Conflict
+	set := func(name string, v Value) {
+		if op.Set == nil {
+			op.Set = map[string]Value{}
+		}
+		op.Set[name] = v
+	}
+	shadow := func(name string, v Value) {
+		if op.Shadow == nil {
+			op.Shadow = map[string]Value{}
+		}
+		op.Shadow[name] = v
+	}
+	for _, f := range m.Fields {
+		if !f.Pulls() {
+			continue
+		}
+		r := rec.Values[f.Name]
+		base, hasBase := st.Shadow[f.Name]
+		if hasBase && Equal(r, base) {
+			continue // unchanged in Salesforce
+		}
+		l := st.Values[f.Name]
+		if Equal(l, r) {
+			shadow(f.Name, r) // both sides already agree
+			continue
+		}
+		localChanged := f.Pushes() && (!hasBase || !Equal(l, base))
+		if !localChanged {
+			set(f.Name, r)
+			shadow(f.Name, r)
+			continue
+		}
+		c := Conflict{Object: m.Object, Key: st.Key, ID: rec.ID, Field: f.Name, Base: base, Local: l, Remote: r}
+		switch winner(m.Conflict, rec.LastModified, st.LastLocalEdit) {
+		case "salesforce":
+			set(f.Name, r)
+			shadow(f.Name, r)
+			c.Resolution = "salesforce"
+		case "local":
+			// The shadow takes Salesforce's value, so the push sees the
+			// local value as a change and sends it.
+			shadow(f.Name, r)
+			c.Resolution = "local"
+		default:
+			// Manual: neither side is written until someone resolves it.
+		}
+		conflicts = append(conflicts, c)
+	}
+	ext := rec.Values[m.ExternalIDField]
+	if base, ok := st.Shadow[m.ExternalIDField]; !ok || !Equal(base, ext) {
+		shadow(m.ExternalIDField, ext)
+	}
+	return op, conflicts
+}
+
+// winner applies a conflict policy: "salesforce", "local" or "" (manual).
+func winner(p Policy, remoteModified, localEdited time.Time) string {
+	switch p {
+	case SalesforceWins:
+		return "salesforce"
+	case LocalWins:
+		return "local"
+	case NewestWins:
+		if localEdited.After(remoteModified) {
+			return "local"
+		}
+		return "salesforce" // ties go to Salesforce, the system of record
+	}
+	return ""
+}
+
+// PushWrite is one planned write to Salesforce with what it acknowledges.
+type PushWrite struct {
+	Out Outgoing
+	Seq int64
+}
+
+// PushPlan is what a batch of local changes does in Salesforce.
+type PushPlan struct {
+	Upserts []PushWrite // by external id: creates, and updates of records that carry it
+	Updates []PushWrite // by Id: records that lack the external id in Salesforce
+	Deletes []PushWrite
+	Acks    []Ack // nothing to send: echoes, ignored deletes
+}
+
+// PlanPush decides what to send for a batch of pending local changes. Only
+// fields whose value differs from the shadow copy are sent, so several edits
+// of one row become one write and an edit back to the synced value becomes
+// none. It is pure.
+func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
+	var p PushPlan
+	for i := range changes {
+		c := &changes[i]
+		if c.Deleted {
+			if c.ID != "" && m.FromLocal == PropagateDelete {
+				p.Deletes = append(p.Deletes, PushWrite{Out: Outgoing{Key: c.Key, ID: c.ID}, Seq: c.Seq})
+			} else {
+				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != ""})
+			}
+			continue
+		}
+		fields := map[string]Value{}
+		for _, f := range m.Fields {
+			if !f.Pushes() || c.Conflicted[f.Name] {
+				continue
+			}
+			l := c.Values[f.Name]
+			base, hasBase := c.Shadow[f.Name]
+			switch {
+			case c.ID == "" && !hasBase:
+				if l != nil { // a create sends what is set
+					fields[f.Name] = l
+				}
+			case !hasBase:
+				// Linked, but the field was never synced (newly mapped):
+				// the pull establishes its base before anything is pushed.
+			case !Equal(l, base):
+				fields[f.Name] = l
+			}
+		}
+		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
+		// A record created in Salesforce does not carry our external id
+		// yet: it is set by Id, after which writes are upserts.
+		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID
+		if len(fields) == 0 && !needsExt {
+			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
+			continue
+		}
+		out := Outgoing{Key: c.Key, ID: c.ID, ExternalID: c.ExternalID, Fields: fields}
+		switch {
+		case needsExt || (c.ExternalID == "" && c.ID != ""):
+			if needsExt {
+				out.Fields[m.ExternalIDField] = c.ExternalID
+			}
+			p.Updates = append(p.Updates, PushWrite{Out: out, Seq: c.Seq})
+		case c.ExternalID == "":
+			// Neither an Id nor an external id: nothing can be written
+			// idempotently. The store assigns external ids, so this row
+			// is acknowledged rather than risk a duplicate.
+			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
+		default:
+			out.ID = ""
+			p.Upserts = append(p.Upserts, PushWrite{Out: out, Seq: c.Seq})
+		}
+	}
+	return p
+}
+
+// NextCursor is the watermark to commit after a page: the last record's
+// position, never past the server's clock minus the safety lag (a record
+// committed late with an earlier stamp may still appear), and never behind
+// the cursor already committed.
+func NextCursor(committed Cursor, last RemoteRecord, serverTime time.Time, lag time.Duration) Cursor {
+	next := Cursor{Time: last.Stamp, ID: last.ID}
+	if !serverTime.IsZero() {
+		limit := serverTime.Add(-lag)
+		if next.Time.After(limit) {
+			next = Cursor{Time: limit}
+		}
+	}
+	if committed.After(next) {
+		return committed
+	}
+	return next
+}

@@ -1,0 +1,325 @@
+package sync
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func testMapping(policy Policy) *Mapping {
+	return &Mapping{
+		Object: "Contact", Table: "customers", Key: "id",
+		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
+		Watermark: "LastModifiedDate", Conflict: policy,
+		Fields: []Field{
+			{Column: "first_name", Name: "FirstName", Type: "string", Writable: true},
+			{Column: "last_name", Name: "LastName", Type: "string", Writable: true},
+			{Column: "phone", Name: "Phone", Type: "phone", Direction: Pull, Writable: true},
+			{Column: "notes", Name: "Notes__c", Type: "string", Direction: Push, Writable: true},
+			{Column: "full_name", Name: "Full_Name__c", Type: "string", Writable: false},
+		},
+		FromSalesforce: SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: PropagateDelete,
+	}
+}
+
+var (
+	t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	t1 = t0.Add(time.Minute)
+	t2 = t0.Add(2 * time.Minute)
+)
+
+func vals(kv ...any) map[string]Value {
+	m := map[string]Value{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func TestPlanPull(t *testing.T) {
+	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
+	state := func(local map[string]Value, edited time.Time, conflicted ...string) map[string]LocalState {
+		c := map[string]bool{}
+		for _, f := range conflicted {
+			c[f] = true
+		}
+		return map[string]LocalState{"003A": {Key: "1", ID: "003A", ExternalID: "u1", Exists: true,
+			Values: local, Shadow: synced, LastLocalEdit: edited, Conflicted: c}}
+	}
+	with := func(base map[string]Value, kv ...any) map[string]Value {
+		out := map[string]Value{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range vals(kv...) {
+			out[k] = v
+		}
+		return out
+	}
+	remote := func(v map[string]Value) []RemoteRecord {
+		return []RemoteRecord{{ID: "003A", Stamp: t1, LastModified: t1, Values: v}}
+	}
+
+	tests := []struct {
+		name      string
+		policy    Policy
+		recs      []RemoteRecord
+		local     map[string]LocalState
+		wantSet   map[string]Value // nil: no Set on the single op (or no op)
+		wantOps   int
+		conflicts []string // resolutions
+		echoes    int
+	}{
+		{
+			name:    "new record is inserted with pulled fields only",
+			recs:    []RemoteRecord{{ID: "003N", Stamp: t1, Values: vals("FirstName", "Grace", "LastName", "Hopper", "Phone", "2", "Notes__c", "sf", "Full_Name__c", "Grace Hopper", "Syncd_Id__c", nil)}},
+			wantSet: vals("FirstName", "Grace", "LastName", "Hopper", "Phone", "2", "Full_Name__c", "Grace Hopper"),
+			wantOps: 1,
+		},
+		{
+			name:    "deleted record never seen locally does nothing",
+			recs:    []RemoteRecord{{ID: "003N", Deleted: true, Stamp: t1}},
+			wantOps: 0,
+		},
+		{
+			name:    "echo: values equal the shadow, nothing is written",
+			recs:    remote(synced),
+			local:   state(synced, time.Time{}),
+			wantOps: 0, echoes: 1,
+		},
+		{
+			name:    "changed in Salesforce only: written locally",
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(synced, time.Time{}),
+			wantSet: vals("FirstName", "Augusta"), wantOps: 1,
+		},
+		{
+			name:    "formula field changed with no other change is pulled",
+			recs:    remote(with(synced, "Full_Name__c", "Lady Ada")),
+			local:   state(synced, time.Time{}),
+			wantSet: vals("Full_Name__c", "Lady Ada"), wantOps: 1,
+		},
+		{
+			name:    "different fields changed on each side: both kept",
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "LastName", "King"), t2),
+			wantSet: vals("FirstName", "Augusta"), wantOps: 1,
+		},
+		{
+			name:    "same field, same new value on both sides: no conflict",
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Augusta"), t2),
+			wantOps: 1, echoes: 1,
+		},
+		{
+			name: "same field, salesforce_wins", policy: SalesforceWins,
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Ada B."), t2),
+			wantSet: vals("FirstName", "Augusta"), wantOps: 1, conflicts: []string{"salesforce"},
+		},
+		{
+			name: "same field, local_wins", policy: LocalWins,
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Ada B."), t0),
+			wantOps: 1, echoes: 1, conflicts: []string{"local"},
+		},
+		{
+			name: "same field, newest_wins with the local edit newer", policy: NewestWins,
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Ada B."), t2),
+			wantOps: 1, echoes: 1, conflicts: []string{"local"},
+		},
+		{
+			name: "same field, newest_wins with Salesforce newer", policy: NewestWins,
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Ada B."), t0),
+			wantSet: vals("FirstName", "Augusta"), wantOps: 1, conflicts: []string{"salesforce"},
+		},
+		{
+			name: "same field, manual parks the conflict and writes nothing", policy: Manual,
+			recs:    remote(with(synced, "FirstName", "Augusta")),
+			local:   state(with(synced, "FirstName", "Ada B."), t2),
+			wantOps: 0, echoes: 1, conflicts: []string{""},
+		},
+		{
+			name:    "pull-only field edited locally is overwritten, not a conflict",
+			recs:    remote(with(synced, "Phone", "9")),
+			local:   state(with(synced, "Phone", "5"), t2),
+			wantSet: vals("Phone", "9"), wantOps: 1,
+		},
+		{
+			name:    "push-only field changed in Salesforce is ignored",
+			recs:    remote(with(synced, "Notes__c", "from sf")),
+			local:   state(synced, time.Time{}),
+			wantOps: 0, echoes: 1,
+		},
+		{
+			name:    "null and empty string are different values",
+			recs:    remote(with(synced, "FirstName", nil)),
+			local:   state(with(synced, "FirstName", "Ada"), time.Time{}),
+			wantSet: vals("FirstName", nil), wantOps: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			policy := tt.policy
+			if policy == "" {
+				policy = SalesforceWins
+			}
+			p := PlanPull(testMapping(policy), tt.recs, tt.local)
+			if len(p.Ops) != tt.wantOps {
+				t.Fatalf("ops = %d (%+v), want %d", len(p.Ops), p.Ops, tt.wantOps)
+			}
+			if tt.wantSet != nil && !reflect.DeepEqual(p.Ops[0].Set, tt.wantSet) {
+				t.Errorf("set = %v, want %v", p.Ops[0].Set, tt.wantSet)
+			}
+			if tt.wantSet == nil && len(p.Ops) > 0 && len(p.Ops[0].Set) > 0 {
+				t.Errorf("set = %v, want nothing written", p.Ops[0].Set)
+			}
+			var got []string
+			for _, c := range p.Conflicts {
+				got = append(got, c.Resolution)
+			}
+			if !reflect.DeepEqual(got, tt.conflicts) {
+				t.Errorf("conflict resolutions = %q, want %q", got, tt.conflicts)
+			}
+			if p.Echoes != tt.echoes {
+				t.Errorf("echoes = %d, want %d", p.Echoes, tt.echoes)
+			}
+		})
+	}
+}
+
+func TestPlanPullDeletes(t *testing.T) {
+	st := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true}}
+	recs := []RemoteRecord{{ID: "003A", Deleted: true, Stamp: t1}}
+	for policy, want := range map[DeleteFromSalesforce]LocalOpKind{SoftDelete: OpSoftDelete, HardDelete: OpDelete} {
+		m := testMapping(SalesforceWins)
+		m.FromSalesforce = policy
+		p := PlanPull(m, recs, st)
+		if len(p.Ops) != 1 || p.Ops[0].Kind != want || p.Deletes != 1 {
+			t.Errorf("%s: ops = %+v, want one %v", policy, p.Ops, want)
+		}
+		if policy == SoftDelete && !p.Ops[0].DeletedAt.Equal(t1) {
+			t.Errorf("soft delete time = %v, want %v", p.Ops[0].DeletedAt, t1)
+		}
+	}
+	m := testMapping(SalesforceWins)
+	m.FromSalesforce = IgnoreDelete
+	if p := PlanPull(m, recs, st); len(p.Ops) != 0 {
+		t.Errorf("ignore: ops = %+v, want none", p.Ops)
+	}
+}
+
+func TestPlanPush(t *testing.T) {
+	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
+	change := func(id string, v, shadow map[string]Value, conflicted ...string) LocalChange {
+		c := map[string]bool{}
+		for _, f := range conflicted {
+			c[f] = true
+		}
+		return LocalChange{Key: "1", Seq: 7, ID: id, ExternalID: "u1", Values: v, Shadow: shadow, Conflicted: c}
+	}
+	edited := vals("FirstName", "Ada", "LastName", "King", "Phone", "5", "Notes__c", "vip", "Full_Name__c", "x", "Syncd_Id__c", "u1")
+
+	t.Run("create sends non-null pushable fields as an upsert by external id", func(t *testing.T) {
+		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("", vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x"), nil)})
+		if len(p.Upserts) != 1 || len(p.Updates)+len(p.Deletes)+len(p.Acks) != 0 {
+			t.Fatalf("plan = %+v", p)
+		}
+		want := vals("FirstName", "Ada", "LastName", "Lovelace")
+		if got := p.Upserts[0].Out.Fields; !reflect.DeepEqual(got, want) {
+			t.Errorf("fields = %v, want %v (no pull-only, read-only or null fields)", got, want)
+		}
+		if p.Upserts[0].Out.ExternalID != "u1" || p.Upserts[0].Seq != 7 {
+			t.Errorf("out = %+v", p.Upserts[0])
+		}
+	})
+	t.Run("only changed fields are sent", func(t *testing.T) {
+		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", edited, synced)})
+		want := vals("LastName", "King", "Notes__c", "vip")
+		if len(p.Upserts) != 1 || !reflect.DeepEqual(p.Upserts[0].Out.Fields, want) {
+			t.Fatalf("plan = %+v, want upsert of %v", p, want)
+		}
+	})
+	t.Run("echo: values equal the shadow, nothing is sent", func(t *testing.T) {
+		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", synced, synced)})
+		if len(p.Upserts)+len(p.Updates) != 0 || len(p.Acks) != 1 || p.Acks[0].Seq != 7 {
+			t.Fatalf("plan = %+v, want one ack", p)
+		}
+	})
+	t.Run("a field in open conflict is held back", func(t *testing.T) {
+		p := PlanPush(testMapping(Manual), []LocalChange{change("003A", edited, synced, "LastName")})
+		want := vals("Notes__c", "vip")
+		if len(p.Upserts) != 1 || !reflect.DeepEqual(p.Upserts[0].Out.Fields, want) {
+			t.Fatalf("plan = %+v, want upsert of %v", p, want)
+		}
+	})
+	t.Run("record created in Salesforce gets the external id by Id", func(t *testing.T) {
+		shadow := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", nil)
+		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", shadow, shadow)})
+		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" {
+			t.Fatalf("plan = %+v, want update by Id setting Syncd_Id__c", p)
+		}
+	})
+	t.Run("local delete propagates or is acknowledged", func(t *testing.T) {
+		c := LocalChange{Key: "1", Seq: 3, ID: "003A", Deleted: true}
+		m := testMapping(SalesforceWins)
+		if p := PlanPush(m, []LocalChange{c}); len(p.Deletes) != 1 || p.Deletes[0].Out.ID != "003A" {
+			t.Errorf("propagate: plan = %+v", p)
+		}
+		m.FromLocal = IgnoreLocalDelete
+		if p := PlanPush(m, []LocalChange{c}); len(p.Deletes) != 0 || len(p.Acks) != 1 || !p.Acks[0].Unlink {
+			t.Errorf("ignore: plan = %+v", p)
+		}
+	})
+}
+
+func TestNextCursor(t *testing.T) {
+	server := t0.Add(time.Hour)
+	last := RemoteRecord{ID: "003B", Stamp: t1}
+	if got := NextCursor(Cursor{}, last, server, 5*time.Second); got != (Cursor{Time: t1, ID: "003B"}) {
+		t.Errorf("plain: %+v", got)
+	}
+	// The watermark never passes server time minus the lag.
+	if got := NextCursor(Cursor{}, last, t1.Add(2*time.Second), 5*time.Second); !got.Time.Equal(t1.Add(-3*time.Second)) || got.ID != "" {
+		t.Errorf("capped: %+v", got)
+	}
+	// Nor moves backwards (the lookback re-reads older records).
+	ahead := Cursor{Time: t2, ID: "003Z"}
+	if got := NextCursor(ahead, last, server, 5*time.Second); got != ahead {
+		t.Errorf("backwards: %+v", got)
+	}
+}
+
+func TestValueConversion(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		in   any
+		want Value
+	}{
+		{"currency", "12.50", Decimal("12.5")},
+		{"currency", "0.10", Decimal("0.1")},
+		{"double", "1e3", Decimal("1000")},
+		{"percent", "-0.000", Decimal("0")},
+		{"boolean", int64(0), false},
+		{"boolean", int64(1), true},
+		{"int", int64(0), int64(0)},
+		{"date", "2024-02-29", "2024-02-29"},
+		{"datetime", "2024-01-02T03:04:05.000+0000", "2024-01-02T03:04:05Z"},
+		{"datetime", "2024-01-02T04:04:05+01:00", "2024-01-02T03:04:05Z"},
+		{"string", "", ""},
+		{"multipicklist", "a;b", "a;b"},
+	} {
+		got, err := FromLocal(tc.typ, tc.in)
+		if err != nil || !Equal(got, tc.want) {
+			t.Errorf("FromLocal(%s, %#v) = %#v, %v; want %#v", tc.typ, tc.in, got, err, tc.want)
+		}
+	}
+	if Equal(nil, "") || Equal("", nil) {
+		t.Error("null must differ from the empty string")
+	}
+	if Equal(false, int64(0)) {
+		t.Error("false must differ from 0")
+	}
+}
