@@ -45,6 +45,8 @@ type decoder struct {
 	errs  []*Error
 	lines map[string]int
 	bad   map[string]bool // key paths already reported; the validator skips them
+	// failed holds scalars whose ${VAR} expansion failed (already reported).
+	failed map[*yaml.Node]bool
 }
 
 func newDecoder(file string, env func(string) (string, bool)) *decoder {
@@ -52,7 +54,7 @@ func newDecoder(file string, env func(string) (string, bool)) *decoder {
 	if file != "" {
 		dir = filepath.Dir(file)
 	}
-	return &decoder{file: file, dir: dir, env: env, lines: map[string]int{}, bad: map[string]bool{}}
+	return &decoder{file: file, dir: dir, env: env, lines: map[string]int{}, bad: map[string]bool{}, failed: map[*yaml.Node]bool{}}
 }
 
 func (d *decoder) err() error { return joinErrors(d.errs) }
@@ -181,11 +183,15 @@ func (d *decoder) decode(data []byte) *Config {
 	} else if hasSecretFile {
 		if s, path, ok := d.readSecret("salesforce.client_secret_file", sf.ClientSecretFile); ok {
 			sf.ClientSecret, sf.ClientSecretFile = s, path
+		} else {
+			d.bad["salesforce.client_secret"] = true
 		}
 	}
 	if sf.PrivateKeyFile != "" {
 		if s, path, ok := d.readSecret("salesforce.private_key_file", sf.PrivateKeyFile); ok {
 			sf.PrivateKey, sf.PrivateKeyFile = s, path
+		} else {
+			sf.PrivateKeyFile = path
 		}
 	}
 	// Relative data paths are relative to the config file.
@@ -287,6 +293,9 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 			d.add(vl, fp, "missing the Salesforce field name (write %s: FieldName or %s: { field: FieldName, direction: pull })", col, col)
 			continue
 		case val.Kind == yaml.ScalarNode:
+			if d.failed[val] {
+				d.bad[fp] = true
+			}
 			f.Field = val.Value
 		case val.Kind == yaml.MappingNode:
 			d.mapping(val, fp, fp, fieldKeys, func(key string, v *yaml.Node) {
@@ -351,22 +360,22 @@ func (d *decoder) mapping(n *yaml.Node, path, where string, keys []string, set f
 func (d *decoder) unknown(k *yaml.Node, path, where string, keys []string) {
 	name := k.Value
 	var b strings.Builder
-	fmt.Fprintf(&b, "unknown key %q in %s", name, where)
+	fmt.Fprintf(&b, "unknown key %q in %s;", name, where)
 	if s := suggest(name, keys); s != "" {
-		fmt.Fprintf(&b, "; did you mean %q?", s)
+		fmt.Fprintf(&b, " did you mean %q?", s)
 		d.bad[joinPath(path, s)] = true
 	} else if name == "<<" {
-		b.WriteString("; YAML merge keys are not supported")
+		b.WriteString(" YAML merge keys are not supported;")
 	} else {
 		for _, sec := range sections {
 			if slices.Equal(sec.keys, keys) || !slices.Contains(sec.keys, name) {
 				continue
 			}
-			fmt.Fprintf(&b, "; %q belongs in %s", name, sec.name)
+			fmt.Fprintf(&b, " %q belongs in %s;", name, sec.name)
 			break
 		}
 	}
-	fmt.Fprintf(&b, "; valid keys: %s", strings.Join(keys, ", "))
+	fmt.Fprintf(&b, " valid keys: %s", strings.Join(keys, ", "))
 	d.add(k.Line, "", "%s", b.String())
 }
 
@@ -375,6 +384,10 @@ func (d *decoder) scalar(v *yaml.Node, p, want string) (string, bool) {
 	v = deref(v)
 	if v.Kind != yaml.ScalarNode {
 		d.add(line, p, "expected %s, got %s", want, describe(v))
+		return "", false
+	}
+	if d.failed[v] {
+		d.bad[p] = true
 		return "", false
 	}
 	return v.Value, true
@@ -502,6 +515,9 @@ func (d *decoder) expandValues(n *yaml.Node, seen map[*yaml.Node]bool) {
 		out, errs := expand(n.Value, d.env)
 		for _, e := range errs {
 			d.add(n.Line, "", "%s", e)
+		}
+		if len(errs) > 0 {
+			d.failed[n] = true
 		}
 		n.Value = out
 	}
