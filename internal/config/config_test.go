@@ -43,7 +43,7 @@ objects:
 
 const (
 	testSecret = "s3cr3t-Value"
-	keyValue    = "-----BEGIN PRIVATE KEY-----\nMIIsecretkeymaterial\n-----END PRIVATE KEY-----"
+	keyValue   = "-----BEGIN PRIVATE KEY-----\nMIIsecretkeymaterial\n-----END PRIVATE KEY-----"
 )
 
 var stdEnv = map[string]string{"SF_CLIENT_ID": "cid-123", "SF_CLIENT_SECRET": testSecret}
