@@ -129,7 +129,9 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 			shadow(f.Name, r) // both sides already agree
 			continue
 		}
-		localChanged := f.Pushes() && (!hasBase || !Equal(l, base))
+		// Without a base (a newly mapped field) an empty local value is
+		// backfilled from Salesforce; a local value is a change of its own.
+		localChanged := f.Pushes() && ((hasBase && !Equal(l, base)) || (!hasBase && l != nil))
 		if !localChanged {
 			set(f.Name, r)
 			shadow(f.Name, r)

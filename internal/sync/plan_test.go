@@ -69,6 +69,8 @@ func TestPlanPull(t *testing.T) {
 		wantOps   int
 		conflicts []string // resolutions
 		echoes    int
+		// extraField maps Title__c as well, as if just added to the config.
+		extraField bool
 	}{
 		{
 			name:    "new record is inserted with pulled fields only",
@@ -154,6 +156,14 @@ func TestPlanPull(t *testing.T) {
 			wantOps: 0, echoes: 1,
 		},
 		{
+			name: "newly mapped field (no shadow) is backfilled into an empty column",
+			recs: remote(with(synced, "Title__c", "CTO")),
+			local: map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true,
+				Values: synced, Shadow: synced}},
+			extraField: true,
+			wantSet:    vals("Title__c", "CTO"), wantOps: 1,
+		},
+		{
 			name:    "null and empty string are different values",
 			recs:    remote(with(synced, "FirstName", nil)),
 			local:   state(with(synced, "FirstName", "Ada"), time.Time{}),
@@ -166,7 +176,11 @@ func TestPlanPull(t *testing.T) {
 			if policy == "" {
 				policy = SalesforceWins
 			}
-			p := PlanPull(testMapping(policy), tt.recs, tt.local)
+			m := testMapping(policy)
+			if tt.extraField {
+				m.Fields = append(m.Fields, Field{Column: "title", Name: "Title__c", Type: "string", Writable: true})
+			}
+			p := PlanPull(m, tt.recs, tt.local)
 			if len(p.Ops) != tt.wantOps {
 				t.Fatalf("ops = %d (%+v), want %d", len(p.Ops), p.Ops, tt.wantOps)
 			}
