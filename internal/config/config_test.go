@@ -454,6 +454,16 @@ func TestErrors(t *testing.T) {
 			want: `syncd.yaml:14: mapping values are not allowed in this context`,
 		},
 		{
+			name: "top level is a list",
+			src:  "- sobject: Contact\n",
+			want: `syncd.yaml:1: expected a mapping of keys (salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects) at the top level, got a list`,
+		},
+		{
+			name: "merge keys",
+			edit: after("schedule: \"*/5 * * * *\"\n", "<<: { timezone: UTC }\n"),
+			want: `syncd.yaml:11: unknown key "<<" in top level; YAML merge keys are not supported; valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects`,
+		},
+		{
 			name: "empty file",
 			src:  "# nothing here\n",
 			want: `syncd.yaml: the config is empty`,

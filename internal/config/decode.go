@@ -173,7 +173,7 @@ func (d *decoder) decode(data []byte) *Config {
 		}
 	})
 	if !ok {
-		return c
+		return nil // not a mapping at all: nothing more is worth reporting
 	}
 
 	// Secrets held in files.
