@@ -837,3 +837,16 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestAliasesExpandOnce(t *testing.T) {
+	src := strings.Replace(base, "  redirect_url: http://localhost:1717/oauth/callback\n",
+		"  redirect_url: &cb http://localhost:1717/oauth/callback\n  username: &u \"a$$b\"\n", 1)
+	src += "  - sobject: Lead\n    table: leads\n    key: id\n    external_id: { field: Syncd_Id__c, column: sync_id }\n    fields: { email: Email, note: *u }\n"
+	_, err := parseFile(t, src, stdEnv)
+	// note: *u resolves to "a$b", which is not a valid field name: proves the alias
+	// was followed and "$$" was expanded exactly once.
+	want := `syncd.yaml:28: objects[1].fields.note: "a$b" is not a valid Salesforce API name (a Salesforce field): letters, digits and _, starting with a letter, such as Email or Syncd_Id__c`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+}
