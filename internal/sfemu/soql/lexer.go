@@ -300,8 +300,8 @@ func validDate(y, m, d int) bool {
 }
 
 // scanString returns the offset just past the closing quote of the string
-// literal starting at text[i] == '\''. It validates escapes (lexer flavour
-// errors); decoding happens in decodeString / compileLike.
+// literal whose opening quote is text[i]. Escapes are validated later by
+// decodeString (the only consumer of string tokens).
 func scanString(text string, i int) (int, *Error) {
 	start := i
 	i++

@@ -534,6 +534,9 @@ func (p *parser) simple() (*expr, *Error) {
 // list parses '(' value {',' value} ')'.
 func (p *parser) list() ([]literal, *Error) {
 	if t := p.next(); t.kind != tLParen {
+		if t.kind == tColon {
+			return nil, posError(CodeMalformedQuery, p.text, t.pos, false, "Bind variables only allowed in Apex code")
+		}
 		return nil, p.unexpected(t)
 	}
 	if isKw(p.peek(), "SELECT") {
