@@ -58,6 +58,8 @@ func TestParseAccepts(t *testing.T) {
 		{name: "object named Order", soql: "SELECT Id FROM Order ORDER BY Id", object: "Order", fields: []string{"Id"}, limit: -1, offset: -1,
 			orderBy: []OrderKey{{Path: "Id", NullsFirst: true}}},
 		{name: "OFFSET 2000 is the maximum", soql: "SELECT Id FROM Contact LIMIT 5 OFFSET 2000", object: "Contact", fields: []string{"Id"}, limit: 5, offset: 2000},
+		{name: "object alias is stripped from paths", soql: "SELECT c.Id, c.Account.Name, Name FROM Contact c WHERE c.Name = 'x' ORDER BY c.Id",
+			object: "Contact", fields: []string{"Id", "Account.Name", "Name"}, limit: -1, offset: -1, orderBy: []OrderKey{{Path: "Id", NullsFirst: true}}},
 		{name: "newlines and tabs", soql: "SELECT Id,\n\tName\nFROM Account\nWHERE Name = 'x'\r\nLIMIT 1", object: "Account", fields: []string{"Id", "Name"}, limit: 1, offset: -1},
 	}
 	for _, tc := range tests {
@@ -212,7 +214,8 @@ func TestParseErrors(t *testing.T) {
 		{"empty select list", "SELECT FROM Contact", CodeMalformedQuery, "unexpected token: 'FROM'"},
 		{"trailing comma", "SELECT Id, FROM Contact", CodeMalformedQuery, "unexpected token: 'FROM'"},
 		{"SELECT *", "SELECT * FROM Account", CodeMalformedQuery, "unexpected token: '*'"},
-		{"trailing garbage", "SELECT Id FROM Contact foo", CodeMalformedQuery, "unexpected token: 'foo'"},
+		{"trailing garbage", "SELECT Id FROM Contact WHERE Name = 'x' foo", CodeMalformedQuery, "unexpected token: 'foo'"},
+		{"trailing garbage after alias", "SELECT Id FROM Contact c foo", CodeMalformedQuery, "unexpected token: 'foo'"},
 		{"trailing garbage after LIMIT", "SELECT Id FROM Contact LIMIT 5 5", CodeMalformedQuery, "unexpected token: '5'"},
 		{"dangling WHERE", "SELECT Id FROM Contact WHERE", CodeMalformedQuery, "unexpected token: <EOF>"},
 		{"dangling ORDER BY", "SELECT Id FROM Contact ORDER BY", CodeMalformedQuery, "unexpected token: <EOF>"},

@@ -183,9 +183,17 @@ var reserved = map[string]bool{
 }
 
 type parser struct {
-	text string
-	toks []token
-	i    int
+	text  string
+	toks  []token
+	i     int
+	alias string
+}
+
+func (p *parser) stripAlias(path string) string {
+	if p.alias != "" && len(path) > len(p.alias) && path[len(p.alias)] == '.' && strings.EqualFold(path[:len(p.alias)], p.alias) {
+		return path[len(p.alias)+1:]
+	}
+	return path
 }
 
 // Parse parses a SOQL SELECT statement. Errors are *Error with Code
@@ -264,6 +272,16 @@ func (p *parser) query() (*Query, *Error) {
 		return nil, p.unexpected(obj)
 	}
 	q.Object, q.objPos = obj.text, obj.pos
+	if t := p.peek(); t.kind == tIdent && !reserved[strings.ToUpper(t.text)] {
+		// Object alias: SELECT c.Name FROM Contact c. Alias-qualified
+		// paths are stored without the alias.
+		p.next()
+		p.alias = t.text
+		for i, f := range q.Fields {
+			q.Fields[i] = p.stripAlias(f)
+		}
+		q.CountField = p.stripAlias(q.CountField)
+	}
 	if p.acceptKw("WHERE") {
 		e, err := p.cond()
 		if err != nil {
@@ -415,7 +433,7 @@ func (p *parser) path() (string, int, *Error) {
 		}
 		end = id.pos + len(id.text)
 	}
-	return p.text[start:end], start, nil
+	return p.stripAlias(p.text[start:end]), start, nil
 }
 
 // cond parses a condition. SOQL has no AND/OR precedence: mixing them at
