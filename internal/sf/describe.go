@@ -1,0 +1,114 @@
+package sf
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+type describeEntry struct {
+	schema    syncd.ObjectSchema
+	validator string    // Last-Modified (or Date) of the response, for If-Modified-Since
+	checked   time.Time // when Salesforce last confirmed it
+}
+
+// describeWire is the part of GET /sobjects/{O}/describe syncd reads (§4.5).
+type describeWire struct {
+	Name   string `json:"name"`
+	Fields []struct {
+		Name               string `json:"name"`
+		Type               string `json:"type"`
+		Createable         bool   `json:"createable"`
+		Updateable         bool   `json:"updateable"`
+		Nillable           bool   `json:"nillable"`
+		ExternalID         bool   `json:"externalId"`
+		Unique             bool   `json:"unique"`
+		Calculated         bool   `json:"calculated"`
+		Length             int    `json:"length"`
+		RestrictedPicklist bool   `json:"restrictedPicklist"`
+		PicklistValues     []struct {
+			Active bool   `json:"active"`
+			Value  string `json:"value"`
+		} `json:"picklistValues"`
+	} `json:"fields"`
+}
+
+// Describe returns an object's field metadata. It is cached per object and
+// revalidated with If-Modified-Since; a 304 keeps the cache (§4.3). With
+// Config.DescribeMaxAge the cache is served without asking for that long.
+func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchema, error) {
+	if _, err := Ident(object); err != nil {
+		return syncd.ObjectSchema{}, newAPIError(0, "INVALID_TYPE", err.Error(), nil)
+	}
+	key := strings.ToLower(object)
+	c.mu.Lock()
+	cached := c.describes[key]
+	c.mu.Unlock()
+	if cached != nil && c.cfg.DescribeMaxAge > 0 && time.Since(cached.checked) < c.cfg.DescribeMaxAge {
+		return cached.schema, nil
+	}
+	r := request{method: http.MethodGet, path: "sobjects/" + url.PathEscape(object) + "/describe",
+		object: object, retry: true, count: true}
+	if cached != nil && cached.validator != "" {
+		r.header = http.Header{"If-Modified-Since": {cached.validator}}
+	}
+	var fresh *describeEntry
+	err := c.call(ctx, r, func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusNotModified {
+			return nil
+		}
+		var w describeWire
+		dec := json.NewDecoder(resp.Body)
+		if err := dec.Decode(&w); err != nil {
+			return err
+		}
+		validator := resp.Header.Get("Last-Modified")
+		if validator == "" {
+			validator = resp.Header.Get("Date")
+		}
+		fresh = &describeEntry{schema: schemaFrom(w, object), validator: validator}
+		return nil
+	})
+	if err != nil {
+		return syncd.ObjectSchema{}, fmt.Errorf("describe %s: %w", object, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fresh == nil { // 304
+		if cached == nil {
+			return syncd.ObjectSchema{}, fmt.Errorf("describe %s: 304 without a cached describe", object)
+		}
+		cached.checked = time.Now()
+		return cached.schema, nil
+	}
+	fresh.checked = time.Now()
+	c.describes[key] = fresh
+	return fresh.schema, nil
+}
+
+func schemaFrom(w describeWire, object string) syncd.ObjectSchema {
+	s := syncd.ObjectSchema{Name: w.Name, Fields: make(map[string]syncd.FieldInfo, len(w.Fields))}
+	if s.Name == "" {
+		s.Name = object
+	}
+	for _, f := range w.Fields {
+		fi := syncd.FieldInfo{
+			Name: f.Name, Type: f.Type, Createable: f.Createable, Updateable: f.Updateable,
+			Nillable: f.Nillable, ExternalID: f.ExternalID, Unique: f.Unique, Calculated: f.Calculated,
+			Length: f.Length, RestrictedPicklist: f.RestrictedPicklist,
+		}
+		for _, p := range f.PicklistValues {
+			if p.Active {
+				fi.Picklist = append(fi.Picklist, p.Value)
+			}
+		}
+		s.Fields[f.Name] = fi
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package sf
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TokenFile is the name of the token store under Config.StateDir.
+const TokenFile = "token.json"
+
+// Token is what syncd keeps of a Salesforce session. Its String, GoString
+// and LogValue methods redact the secrets, so a Token printed or logged by
+// mistake shows no token.
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	InstanceURL  string    `json:"instance_url"`
+	ID           string    `json:"id,omitempty"` // identity URL .../id/<org>/<user>
+	Scope        string    `json:"scope,omitempty"`
+	Flow         string    `json:"flow,omitempty"`      // the grant that obtained it
+	IssuedAt     time.Time `json:"issued_at,omitzero"`  // Salesforce's issued_at (ms since epoch on the wire)
+	ObtainedAt   time.Time `json:"obtained_at,omitzero"` // when a person (or grant) logged in
+	LastRefresh  time.Time `json:"last_refresh,omitzero"`
+}
+
+func (t Token) String() string {
+	return fmt.Sprintf("sf.Token{instance=%s flow=%s issued=%s access=%s refresh=%s}",
+		t.InstanceURL, t.Flow, t.IssuedAt.Format(time.RFC3339), redact(t.AccessToken), redact(t.RefreshToken))
+}
+
+// GoString keeps %#v from printing the secrets.
+func (t Token) GoString() string { return t.String() }
+
+// LogValue keeps slog from printing the secrets.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("instance_url", t.InstanceURL), slog.String("flow", t.Flow),
+		slog.Time("issued_at", t.IssuedAt), slog.Bool("has_refresh_token", t.RefreshToken != ""))
+}
+
+func redact(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return "[redacted]"
+}
+
+// OrgID and UserID split the identity URL (…/id/<orgId>/<userId>).
+func (t Token) OrgID() string { return idPart(t.ID, 2) }
+
+func (t Token) UserID() string { return idPart(t.ID, 1) }
+
+func idPart(id string, fromEnd int) string {
+	parts := strings.Split(strings.TrimRight(id, "/"), "/")
+	if len(parts) < 3 || parts[len(parts)-3] != "id" {
+		return ""
+	}
+	return parts[len(parts)-fromEnd]
+}
+
+// parseIssuedAt reads Salesforce's issued_at: milliseconds since the epoch
+// as a decimal string (§1.2; older docs say seconds, real values have 13
+// digits).
+func parseIssuedAt(v any) time.Time {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	case float64:
+		s = strconv.FormatFloat(x, 'f', 0, 64)
+	default:
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	if n < 1e11 { // seconds
+		return time.Unix(n, 0).UTC()
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// tokenStore is the token file under the state directory.
+type tokenStore struct {
+	dir string
+}
+
+func (s tokenStore) path() string { return filepath.Join(s.dir, TokenFile) }
+
+// errNoToken is returned by load when no token has been stored.
+var errNoToken = errors.New("no stored token")
+
+func (s tokenStore) load() (*Token, error) {
+	b, err := os.ReadFile(s.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token store: %w", err)
+	}
+	var t Token
+	if err := json.Unmarshal(b, &t); err != nil {
+		// The JSON error may quote the file's content; do not wrap it.
+		return nil, fmt.Errorf("read token store %s: not valid JSON", s.path())
+	}
+	if t.AccessToken == "" && t.RefreshToken == "" {
+		return nil, errNoToken
+	}
+	return &t, nil
+}
+
+// save writes the token atomically: a temp file in the same directory,
+// fsync, rename over the old file, fsync the directory. The file is 0600
+// from its creation, so no other user ever sees the secret.
+func (s tokenStore) save(t *Token) error {
+	if s.dir == "" {
+		return errors.New("save token: no state directory configured")
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	f, err := os.CreateTemp(s.dir, ".token-*.tmp")
+	if err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("save token: fsync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	if err := os.Rename(tmp, s.path()); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	ok = true
+	if d, err := os.Open(s.dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("save token: fsync dir: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s tokenStore) remove() error {
+	err := os.Remove(s.path())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete token store: %w", err)
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

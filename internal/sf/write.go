@@ -1,0 +1,265 @@
+package sf
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// saveResult is one element of an sObject Collections response (§6.1).
+// Errors inside use statusCode, not errorCode (pitfall 12).
+type saveResult struct {
+	ID      string      `json:"id"`
+	Success bool        `json:"success"`
+	Created *bool       `json:"created"`
+	Errors  []wireError `json:"errors"`
+}
+
+func (r saveResult) result(created bool) syncd.WriteResult {
+	if r.Success {
+		if r.Created != nil {
+			created = *r.Created
+		}
+		return syncd.WriteResult{ID: r.ID, Created: created}
+	}
+	if len(r.Errors) == 0 {
+		return syncd.WriteResult{ID: r.ID, Err: recordError("UNKNOWN_ERROR", "record failed without an error", nil)}
+	}
+	e := r.Errors[0]
+	code := e.StatusCode
+	if code == "" {
+		code = e.ErrorCode
+	}
+	msg := e.Message
+	for _, more := range r.Errors[1:] {
+		msg += "; " + more.StatusCode + more.ErrorCode + ": " + more.Message
+	}
+	return syncd.WriteResult{ID: r.ID, Err: recordError(code, msg, e.Fields)}
+}
+
+// wireRecord builds one record's JSON object: attributes.type, then the
+// fields converted with syncd.ToWire. A nil value stays nil, sent as JSON
+// null, which clears the field.
+func wireRecord(object string, fields map[string]syncd.Value, types map[string]string) map[string]any {
+	m := make(map[string]any, len(fields)+2)
+	m["attributes"] = map[string]string{"type": object}
+	for k, v := range fields {
+		if strings.EqualFold(k, "Id") || k == "attributes" {
+			continue
+		}
+		m[k] = syncd.ToWire(types[k], v)
+	}
+	return m
+}
+
+// Upsert writes records by external id: PATCH
+// /composite/sobjects/{O}/{ExtField} with allOrNone=false (§6.1, v46+), in
+// chunks of 200. Results are in input order; Created comes from the
+// created flag, never from the presence of an id (pitfall 11).
+func (c *Client) Upsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+	if _, err := Ident(object); err != nil {
+		return nil, err
+	}
+	if _, err := Ident(externalIDField); err != nil {
+		return nil, err
+	}
+	path := "composite/sobjects/" + object + "/" + externalIDField
+	return c.collection(ctx, object, len(recs), func(idx []int) request {
+		records := make([]map[string]any, len(idx))
+		for i, j := range idx {
+			m := wireRecord(object, recs[j].Fields, types)
+			if recs[j].ExternalID != "" {
+				m[externalIDField] = syncd.ToWire(types[externalIDField], recs[j].ExternalID)
+			}
+			records[i] = m
+		}
+		return request{method: http.MethodPatch, path: path, object: object, retry: true, count: true,
+			body: map[string]any{"allOrNone": false, "records": records}}
+	}, false)
+}
+
+// Update writes records by Salesforce Id: PATCH /composite/sobjects (§6.1).
+func (c *Client) Update(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+	if _, err := Ident(object); err != nil {
+		return nil, err
+	}
+	return c.collection(ctx, object, len(recs), func(idx []int) request {
+		records := make([]map[string]any, len(idx))
+		for i, j := range idx {
+			m := wireRecord(object, recs[j].Fields, types)
+			m["id"] = recs[j].ID
+			records[i] = m
+		}
+		return request{method: http.MethodPatch, path: "composite/sobjects", object: object, retry: true, count: true,
+			body: map[string]any{"allOrNone": false, "records": records}}
+	}, false)
+}
+
+// Create inserts records: POST /composite/sobjects (§6.1). A create is not
+// idempotent, so a request that may have reached Salesforce is never
+// repeated; only records Salesforce reports as not saved for a transient
+// reason (UNABLE_TO_LOCK_ROW) are sent again.
+func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+	if _, err := Ident(object); err != nil {
+		return nil, err
+	}
+	return c.collection(ctx, object, len(recs), func(idx []int) request {
+		records := make([]map[string]any, len(idx))
+		for i, j := range idx {
+			records[i] = wireRecord(object, recs[j].Fields, types)
+		}
+		return request{method: http.MethodPost, path: "composite/sobjects", object: object, retry: false, count: true,
+			body: map[string]any{"allOrNone": false, "records": records}}
+	}, true)
+}
+
+// Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false
+// (§6.1). A record already deleted reports ENTITY_IS_DELETED (permanent).
+func (c *Client) Delete(ctx context.Context, object string, ids []string) ([]syncd.WriteResult, error) {
+	return c.collection(ctx, object, len(ids), func(idx []int) request {
+		sel := make([]string, len(idx))
+		for i, j := range idx {
+			sel[i] = ids[j]
+		}
+		return request{method: http.MethodDelete, path: "composite/sobjects", object: object, retry: true, count: true,
+			query: url.Values{"ids": {strings.Join(sel, ",")}, "allOrNone": {"false"}}}
+	}, false)
+}
+
+// collection sends n records in chunks of MaxCollection and maps the
+// per-record results back in input order. Records that failed for a
+// transient, retryable reason (UNABLE_TO_LOCK_ROW) are sent again, alone,
+// with backoff, up to MaxAttempts. With allOrNone=false a failed record was
+// not saved, so this is safe even for creates.
+//
+// On a request-level error the returned slice still has one entry per
+// input: records not written carry that error, and it is returned too.
+func (c *Client) collection(ctx context.Context, object string, n int, build func(idx []int) request, created bool) ([]syncd.WriteResult, error) {
+	out := make([]syncd.WriteResult, n)
+	for lo := 0; lo < n; lo += MaxCollection {
+		hi := min(lo+MaxCollection, n)
+		idx := make([]int, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+		}
+		for attempt := 1; len(idx) > 0; attempt++ {
+			res, err := c.sendCollection(ctx, build(idx), len(idx), created)
+			if err != nil {
+				for _, j := range idx {
+					out[j] = syncd.WriteResult{Err: err}
+				}
+				for i := hi; i < n; i++ {
+					out[i] = syncd.WriteResult{Err: err}
+				}
+				return out, fmt.Errorf("write %d %s records: %w", n, object, err)
+			}
+			var again []int
+			for k, j := range idx {
+				out[j] = res[k]
+				if res[k].Err != nil && isRetryable(res[k].Err) && attempt < c.cfg.MaxAttempts {
+					again = append(again, j)
+				}
+			}
+			idx = again
+			if len(idx) > 0 {
+				wait := c.backoff(attempt, &APIError{})
+				c.log.Debug("salesforce records locked; retrying them", "object", object, "records", len(idx), "wait", wait)
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return out, ctx.Err()
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) sendCollection(ctx context.Context, r request, n int, created bool) ([]syncd.WriteResult, error) {
+	var results []saveResult
+	err := c.call(ctx, r, func(resp *http.Response) error {
+		results = nil
+		return json.NewDecoder(resp.Body).Decode(&results)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(results) != n {
+		return nil, newAPIError(0, CodeBadBody, fmt.Sprintf("%d results for %d records", len(results), n), nil)
+	}
+	out := make([]syncd.WriteResult, n)
+	for i, r := range results {
+		out[i] = r.result(created)
+	}
+	return out, nil
+}
+
+// UpsertOne upserts a single record by external id: PATCH
+// /sobjects/{O}/{ExtField}/{value} (§4.2). 201 is created; 200 (v46+, with
+// a body) and 204 (older versions, no body, so no id) are updates; 300
+// (several records match) is a permanent error listing the matches.
+func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externalID string, fields map[string]syncd.Value, types map[string]string) (syncd.WriteResult, error) {
+	if _, err := Ident(object); err != nil {
+		return syncd.WriteResult{}, err
+	}
+	if _, err := Ident(externalIDField); err != nil {
+		return syncd.WriteResult{}, err
+	}
+	body := wireRecord(object, fields, types)
+	delete(body, "attributes")
+	for k := range body {
+		if strings.EqualFold(k, externalIDField) {
+			delete(body, k) // the key travels in the URL (jsforce _upsertParallel)
+		}
+	}
+	r := request{method: http.MethodPatch, object: object, retry: true, count: true, body: body,
+		path: "sobjects/" + object + "/" + externalIDField + "/" + url.PathEscape(externalID)}
+	var res syncd.WriteResult
+	err := c.call(ctx, r, func(resp *http.Response) error {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil {
+			return err
+		}
+		switch resp.StatusCode {
+		case http.StatusMultipleChoices:
+			var urls []string
+			_ = json.Unmarshal(b, &urls)
+			return newAPIError(300, CodeMultiple,
+				fmt.Sprintf("%d %s records have %s = %q: %s", len(urls), object, externalIDField, externalID, strings.Join(urls, ", ")),
+				[]string{externalIDField})
+		case http.StatusNoContent:
+			res = syncd.WriteResult{Created: false}
+			return nil
+		}
+		var sr saveResult
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, &sr); err != nil {
+				return newAPIError(resp.StatusCode, CodeBadBody, snippet(b), nil)
+			}
+		}
+		created := resp.StatusCode == http.StatusCreated
+		if sr.Created != nil {
+			created = *sr.Created
+		}
+		res = syncd.WriteResult{ID: sr.ID, Created: created}
+		return nil
+	})
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return syncd.WriteResult{Err: ae}, fmt.Errorf("upsert %s %s=%s: %w", object, externalIDField, externalID, err)
+		}
+		return syncd.WriteResult{Err: err}, err
+	}
+	return res, nil
+}
