@@ -165,10 +165,12 @@ func isDateStart(text string, i int) bool {
 // fractional seconds and colon-less offsets (the JSON output form
 // 2017-03-21T12:11:06.000+0000) are accepted by production
 // (forcedotcom/SalesforceMobileSDK-iOS#2066, mike4aday/SwiftlySalesforce#138);
+// six fractional digits run in production too (RoseSilverSoftware/IlluminatedCloud#2280);
 // the same set is what @jetstreamapp/soql-parser-js's DATETIME token accepts.
 // A character that does not fit is "no viable alternative at character" at
 // that character, which is what an unencoded '+' (now ' ') produces
-// (AllanOricil/SOQL-Editor-Issues#10, egen/spark-salesforce#49).
+// (AllanOricil/SOQL-Editor-Issues#10, giacomelli/SalesforceSharp#4,
+// egen/spark-salesforce#49; both reproduced byte for byte in the tests).
 func lexDate(text string, i int) (token, int, *Error) {
 	start := i
 	digits := func(n int) (int, *Error) {

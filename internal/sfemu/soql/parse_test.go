@@ -93,6 +93,7 @@ func TestParseLiterals(t *testing.T) {
 		{"2024-01-02T03:04:05.123+0000", dt},
 		{"2024-01-02T03:04:05.000+00:00", dt}, // Airbyte's isoformat, once '+' is %2B-encoded
 		{"2024-01-02T03:04:05.123456Z", dt},
+		{"2024-01-01T21:04:05.299852-06:00", dt}, // runs in production (RoseSilverSoftware/IlluminatedCloud#2280)
 		{"2024-01-02", Date{2024, 1, 2}},
 		{"42", 42.0},
 		{"-42.5", -42.5},
@@ -167,6 +168,12 @@ func TestParseErrorsVerbatim(t *testing.T) {
 			name: "unencoded plus in datetime (SOQL-Editor-Issues#10)",
 			soql: "SELECT COUNT(Id) FROM et4ae5__IndividualEmailResult__c WHERE et4ae5__DateSent__c = 2020-03-17T21:04:32.000 0000",
 			want: "\net4ae5__DateSent__c = 2020-03-17T21:04:32.000 0000\n" + strings.Repeat(" ", 44) + "^\nERROR at Row:1:Column:106\nline 1:106 no viable alternative at character ' '",
+		},
+		{
+			// giacomelli/SalesforceSharp#4: "+00:00" sent unencoded.
+			name: "unencoded plus in +00:00 offset (SalesforceSharp#4)",
+			soql: "SELECT id, name, description FROM Account WHERE LastModifiedDate >= 2013-12-01T12:00:00 00:00",
+			want: "\nLastModifiedDate >= 2013-12-01T12:00:00 00:00\n" + strings.Repeat(" ", 38) + "^\nERROR at Row:1:Column:87\nline 1:87 no viable alternative at character ' '",
 		},
 		{
 			// restforce/restforce#632.
