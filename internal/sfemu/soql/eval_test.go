@@ -339,6 +339,8 @@ func TestKeysetPagingVisitsAll(t *testing.T) {
 	}
 }
 
+// BenchmarkMatchKeyset uses mapRecord, whose strings.ToLower per Get is the
+// only allocation; see BenchmarkMatchKeysetExact for the evaluator alone.
 func BenchmarkMatchKeyset(b *testing.B) {
 	q := mustParse(b, keyset)
 	recs := make([]mapRecord, 1024)
@@ -397,5 +399,30 @@ func BenchmarkParseKeyset(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		_, _ = Parse(keyset)
+	}
+}
+
+// Match and Compare do not mutate the Query: safe from many goroutines.
+func TestMatchConcurrent(t *testing.T) {
+	q := mustParse(t, keyset+" LIMIT 5")
+	q2 := mustParse(t, "SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:3 ORDER BY CreatedDate DESC")
+	q2.Now = func() time.Time { return ts("2024-03-13T10:00:00Z") }
+	r := exactRecord{"Id": "003000000000002AAA", "LastModifiedDate": ts("2024-01-02T03:04:05Z"), "CreatedDate": ts("2024-03-12T00:00:00Z")}
+	done := make(chan bool)
+	for g := 0; g < 8; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 1000; i++ {
+				a, _ := q.Match(r)
+				b, _ := q2.Match(r)
+				ok = ok && a && b && q.Compare(r, r) == 0
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if !<-done {
+			t.Error("unexpected result")
+		}
 	}
 }
