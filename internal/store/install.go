@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// uuidSQL generates a random (version 4) UUID in plain SQLite, so that
+// triggers fired on the application's connection, which has no custom
+// functions, can fill external ids.
+const uuidSQL = `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || ` +
+	`substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || ` +
+	`substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`
+
+// backfillChunk is how many rows one backfill transaction updates, to keep
+// the write lock short.
+const backfillChunk = 5000
+
+// column is one column of a local table.
+type column struct {
+	name     string
+	declType string
+	pk       int
+}
+
+// tableInfo is what the store needs to know about a local table.
+type tableInfo struct {
+	name    string
+	cols    map[string]column // by lower-cased name
+	noRowid bool
+}
+
+func (t *tableInfo) has(col string) bool {
+	_, ok := t.cols[strings.ToLower(col)]
+	return ok
+}
+
+func readTable(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, name string) (*tableInfo, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, type, pk FROM pragma_table_xinfo(?)`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	t := &tableInfo{name: name, cols: map[string]column{}}
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.name, &c.declType, &c.pk); err != nil {
+			return nil, err
+		}
+		t.cols[strings.ToLower(c.name)] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(t.cols) == 0 {
+		return nil, nil
+	}
+	var sqlText string
+	if err := rowQuery(ctx, q, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`, name).Scan(&sqlText); err == nil {
+		t.noRowid = strings.Contains(strings.ToUpper(sqlText), "WITHOUT ROWID")
+	}
+	return t, nil
+}
+
+// rowQuery is QueryRowContext for anything with QueryContext.
+func rowQuery(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) *singleRow {
+	rows, err := q.QueryContext(ctx, query, args...)
+	return &singleRow{rows: rows, err: err}
+}
+
+type singleRow struct {
+	rows *sql.Rows
+	err  error
+}
+
+func (r *singleRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	return r.rows.Scan(dest...)
+}
+
+// checkMapping reports every problem between a mapping and its table. With
+// allowMissingExt, a missing external-id column is not a problem (Install
+// adds it).
+func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
+	if t == nil {
+		return fmt.Errorf("table %s does not exist (mapped from %s)", m.Table, m.Object)
+	}
+	var errs []error
+	if !t.has(m.Key) {
+		errs = append(errs, fmt.Errorf("table %s has no column %s (the key of %s)", m.Table, m.Key, m.Object))
+	}
+	if !allowMissingExt && !t.has(m.ExternalIDColumn) {
+		errs = append(errs, fmt.Errorf("table %s has no column %s (mapped from %s)", m.Table, m.ExternalIDColumn, m.ExternalIDField))
+	}
+	for _, f := range m.Fields {
+		if !t.has(f.Column) {
+			errs = append(errs, fmt.Errorf("table %s has no column %s (mapped from %s)", m.Table, f.Column, f.Name))
+		}
+	}
+	if m.SoftDeleteColumn != "" && !t.has(m.SoftDeleteColumn) {
+		errs = append(errs, fmt.Errorf("table %s has no column %s (the soft-delete column of %s)", m.Table, m.SoftDeleteColumn, m.Object))
+	}
+	return errors.Join(errs...)
+}
+
+func checkMappingShape(ms []*syncd.Mapping) error {
+	objects, tables := map[string]bool{}, map[string]bool{}
+	for _, m := range ms {
+		switch {
+		case m == nil:
+			return fmt.Errorf("nil mapping")
+		case m.Object == "" || m.Table == "" || m.Key == "":
+			return fmt.Errorf("mapping %q needs object, table and key", m.Object)
+		case m.ExternalIDColumn == "":
+			return fmt.Errorf("mapping %s: external id column is required", m.Object)
+		case strings.HasPrefix(strings.ToLower(m.Table), "_syncd_"):
+			return fmt.Errorf("mapping %s: table %s is syncd's own", m.Object, m.Table)
+		case objects[m.Object]:
+			return fmt.Errorf("object %s is mapped twice", m.Object)
+		case tables[strings.ToLower(m.Table)]:
+			return fmt.Errorf("table %s is mapped twice", m.Table)
+		}
+		objects[m.Object] = true
+		tables[strings.ToLower(m.Table)] = true
+	}
+	return nil
+}
+
+// Check verifies that every mapped table and column exists, and returns
+// all problems found, e.g. "table customers has no column email (mapped
+// from Email)".
+func (db *DB) Check(ctx context.Context, mappings []*syncd.Mapping) error {
+	if err := checkMappingShape(mappings); err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range mappings {
+		t, err := readTable(ctx, db.r, m.Table)
+		if err != nil {
+			return fmt.Errorf("read table %s: %w", m.Table, err)
+		}
+		if err := checkMapping(m, t, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// triggerNames are the suffixes of the triggers Install creates per table.
+var triggerSuffixes = []string{"_ins", "_upd", "_del", "_key", "_extid"}
+
+// triggerSQL returns the triggers of a mapping, by name.
+func triggerSQL(m *syncd.Mapping, t *tableInfo) map[string]string {
+	tbl := quoteIdent(m.Table)
+	tblLit := quoteString(m.Table)
+	key := quoteIdent(m.Key)
+	ext := quoteIdent(m.ExternalIDColumn)
+	rowKey := func(alias string) string { return "CAST(" + alias + "." + key + " AS TEXT)" }
+	const notApplying = "NOT EXISTS (SELECT 1 FROM _syncd_applying)"
+	name := func(suffix string) string { return "_syncd_" + m.Table + suffix }
+
+	// Watched columns: the mapped ones, except the key and the external id.
+	var cols []string
+	seen := map[string]bool{strings.ToLower(m.Key): true, strings.ToLower(m.ExternalIDColumn): true}
+	for _, f := range m.Fields {
+		if lc := strings.ToLower(f.Column); !seen[lc] {
+			seen[lc] = true
+			cols = append(cols, f.Column)
+		}
+	}
+
+	out := map[string]string{}
+	out[name("_ins")] = fmt.Sprintf("CREATE TRIGGER %s AFTER INSERT ON %s WHEN %s BEGIN "+
+		"INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (%s, %s, 'I'); END",
+		quoteIdent(name("_ins")), tbl, notApplying, tblLit, rowKey("NEW"))
+
+	out[name("_del")] = fmt.Sprintf("CREATE TRIGGER %s AFTER DELETE ON %s WHEN %s BEGIN "+
+		"INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) VALUES (%s, %s, 'D', OLD.%s); END",
+		quoteIdent(name("_del")), tbl, notApplying, tblLit, rowKey("OLD"), ext)
+
+	// UPDATE: only when a watched column (or an existing external id)
+	// changed, recording which.
+	var of, conds, list []string
+	for _, c := range cols {
+		qc := quoteIdent(c)
+		of = append(of, qc)
+		conds = append(conds, fmt.Sprintf("NEW.%s IS NOT OLD.%s", qc, qc))
+		list = append(list, fmt.Sprintf("CASE WHEN NEW.%s IS NOT OLD.%s THEN %s ELSE '' END",
+			qc, qc, quoteString(string(appendJSONString(nil, c))+",")))
+	}
+	of = append(of, ext)
+	conds = append(conds, fmt.Sprintf("(OLD.%s IS NOT NULL AND NEW.%s IS NOT OLD.%s)", ext, ext, ext))
+	list = append(list, fmt.Sprintf("CASE WHEN OLD.%s IS NOT NULL AND NEW.%s IS NOT OLD.%s THEN %s ELSE '' END",
+		ext, ext, ext, quoteString(string(appendJSONString(nil, m.ExternalIDColumn))+",")))
+	out[name("_upd")] = fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE OF %s ON %s WHEN %s AND NEW.%s IS OLD.%s AND (%s) BEGIN "+
+		"INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (%s, %s, 'U', '[' || rtrim(%s, ',') || ']'); END",
+		quoteIdent(name("_upd")), strings.Join(of, ", "), tbl, notApplying, key, key, strings.Join(conds, " OR "),
+		tblLit, rowKey("NEW"), strings.Join(list, " || "))
+
+	// A changed key moves the row's sync state to the new key, so the
+	// Salesforce record stays linked, and queues the whole row.
+	objLit := quoteString(m.Object)
+	out[name("_key")] = fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE OF %s ON %s WHEN NEW.%s IS NOT OLD.%s BEGIN "+
+		"UPDATE OR REPLACE _syncd_links SET row_key = %s WHERE object = %s AND row_key = %s; "+
+		"UPDATE OR REPLACE _syncd_dead_letters SET row_key = %s WHERE object = %s AND row_key = %s; "+
+		"UPDATE OR IGNORE _syncd_conflicts SET row_key = %s WHERE object = %s AND row_key = %s; "+
+		"UPDATE _syncd_outbox SET row_key = %s WHERE tbl = %s AND row_key = %s AND done = 0; "+
+		"INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (%s, %s, 'U'); END",
+		quoteIdent(name("_key")), key, tbl, key, key,
+		rowKey("NEW"), objLit, rowKey("OLD"),
+		rowKey("NEW"), objLit, rowKey("OLD"),
+		rowKey("NEW"), objLit, rowKey("OLD"),
+		rowKey("NEW"), tblLit, rowKey("OLD"),
+		tblLit, rowKey("NEW"))
+
+	// Every row gets an external id in the transaction that inserts it.
+	where := "rowid = NEW.rowid"
+	if t.noRowid {
+		where = key + " = NEW." + key
+	}
+	out[name("_extid")] = fmt.Sprintf("CREATE TRIGGER %s AFTER INSERT ON %s WHEN NEW.%s IS NULL BEGIN "+
+		"UPDATE %s SET %s = %s WHERE %s; END",
+		quoteIdent(name("_extid")), tbl, ext, tbl, ext, uuidSQL, where)
+	return out
+}
+
+// Install creates or updates, idempotently, the capture triggers of every
+// mapped table, adds and backfills the external-id column where needed,
+// creates an index on it, and drops the triggers of tables no longer
+// mapped. Existing rows are not queued for push; see EnqueueAll.
+func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
+	if err := checkMappingShape(mappings); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	tx, err := db.writeTx(ctx, true)
+	if err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	defer tx.Rollback()
+
+	infos := make([]*tableInfo, len(mappings))
+	var errs []error
+	for i, m := range mappings {
+		t, err := readTable(ctx, tx, m.Table)
+		if err != nil {
+			return fmt.Errorf("install: read table %s: %w", m.Table, err)
+		}
+		if err := checkMapping(m, t, true); err != nil {
+			errs = append(errs, err)
+		}
+		infos[i] = t
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+
+	existing := map[string]string{}
+	rows, err := tx.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 7) = '_syncd_'`)
+	if err != nil {
+		return fmt.Errorf("install: list triggers: %w", err)
+	}
+	for rows.Next() {
+		var n, s string
+		if err := rows.Scan(&n, &s); err != nil {
+			rows.Close()
+			return fmt.Errorf("install: list triggers: %w", err)
+		}
+		existing[n] = s
+	}
+	rows.Close()
+
+	now := formatTime(db.Now())
+	want := map[string]bool{}
+	for i, m := range mappings {
+		t := infos[i]
+		if !t.has(m.ExternalIDColumn) {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s TEXT`, quoteIdent(m.Table), quoteIdent(m.ExternalIDColumn))); err != nil {
+				return fmt.Errorf("install: add column %s to %s: %w", m.ExternalIDColumn, m.Table, err)
+			}
+			t.cols[strings.ToLower(m.ExternalIDColumn)] = column{name: m.ExternalIDColumn, declType: "TEXT"}
+		}
+		if err := ensureExtIndex(ctx, tx, m); err != nil {
+			return fmt.Errorf("install: index %s.%s: %w", m.Table, m.ExternalIDColumn, err)
+		}
+		for name, text := range triggerSQL(m, t) {
+			want[name] = true
+			if existing[name] == text {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(name)); err != nil {
+				return fmt.Errorf("install: drop trigger %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, text); err != nil {
+				return fmt.Errorf("install: create trigger %s: %w", name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_mappings(object, tbl, key_column, ext_column, installed_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT(object) DO UPDATE SET tbl = excluded.tbl, key_column = excluded.key_column,
+			ext_column = excluded.ext_column, installed_at = excluded.installed_at`,
+			m.Object, m.Table, m.Key, m.ExternalIDColumn, now); err != nil {
+			return fmt.Errorf("install: record mapping %s: %w", m.Object, err)
+		}
+	}
+	for name := range existing {
+		if !want[name] {
+			if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(name)); err != nil {
+				return fmt.Errorf("install: drop trigger %s: %w", name, err)
+			}
+		}
+	}
+	objs := make([]any, len(mappings))
+	for i, m := range mappings {
+		objs[i] = m.Object
+	}
+	del := `DELETE FROM _syncd_mappings`
+	if len(objs) > 0 {
+		del += ` WHERE object NOT IN (` + placeholders(len(objs)) + `)`
+	}
+	if _, err := tx.ExecContext(ctx, del, objs...); err != nil {
+		return fmt.Errorf("install: forget old mappings: %w", err)
+	}
+	if err := commitApply(ctx, tx); err != nil {
+		return fmt.Errorf("install: commit: %w", err)
+	}
+	for i, m := range mappings {
+		if err := db.backfillExternalIDs(ctx, m, infos[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Uninstall drops all of syncd's triggers; syncd's tables stay.
+func (db *DB) Uninstall(ctx context.Context) error {
+	return db.Install(ctx, nil)
+}
+
+func ensureExtIndex(ctx context.Context, tx *sql.Tx, m *syncd.Mapping) error {
+	rows, err := tx.QueryContext(ctx, `SELECT ii.name FROM pragma_index_list(?) il, pragma_index_info(il.name) ii
+		WHERE ii.seqno = 0 AND il.partial = 0`, m.Table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c sql.NullString
+		if err := rows.Scan(&c); err != nil {
+			return err
+		}
+		if strings.EqualFold(c.String, m.ExternalIDColumn) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	_, err = tx.ExecContext(ctx, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s)`,
+		quoteIdent("_syncd_"+m.Table+"_"+m.ExternalIDColumn), quoteIdent(m.Table), quoteIdent(m.ExternalIDColumn)))
+	return err
+}
+
+// backfillExternalIDs gives every row without an external id a UUID, in
+// short transactions whose writes are not captured.
+func (db *DB) backfillExternalIDs(ctx context.Context, m *syncd.Mapping, t *tableInfo) error {
+	tbl, ext := quoteIdent(m.Table), quoteIdent(m.ExternalIDColumn)
+	id := "rowid"
+	if t.noRowid {
+		id = quoteIdent(m.Key)
+	}
+	q := fmt.Sprintf(`UPDATE %s SET %s = %s WHERE %s IN (SELECT %s FROM %s WHERE %s IS NULL LIMIT %d)`,
+		tbl, ext, uuidSQL, id, id, tbl, ext, backfillChunk)
+	for {
+		tx, err := db.writeTx(ctx, true)
+		if err != nil {
+			return fmt.Errorf("backfill %s.%s: %w", m.Table, m.ExternalIDColumn, err)
+		}
+		res, err := tx.ExecContext(ctx, q)
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("backfill %s.%s: %w", m.Table, m.ExternalIDColumn, err)
+		}
+		if err := commitApply(ctx, tx); err != nil {
+			return fmt.Errorf("backfill %s.%s: %w", m.Table, m.ExternalIDColumn, err)
+		}
+		if n, _ := res.RowsAffected(); n < backfillChunk {
+			return nil
+		}
+	}
+}
+
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}

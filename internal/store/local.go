@@ -1,0 +1,751 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// Cursor returns the committed watermark of an object (zero if none).
+func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
+	var ts, id string
+	err := db.r.QueryRowContext(ctx, `SELECT time, id FROM _syncd_cursors WHERE object = ?`, object).Scan(&ts, &id)
+	if err == sql.ErrNoRows {
+		return syncd.Cursor{}, nil
+	}
+	if err != nil {
+		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+	}
+	t, err := time.Parse(cursorLayout, ts)
+	if err != nil {
+		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+	}
+	if t.Equal(time.Time{}) {
+		t = time.Time{}
+	}
+	return syncd.Cursor{Time: t, ID: id}, nil
+}
+
+// Lookup returns the local state of the rows matching pulled records, by
+// Salesforce Id or else by external id, keyed by Salesforce Id.
+func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (map[string]syncd.LocalState, error) {
+	out := make(map[string]syncd.LocalState, len(recs))
+	if len(recs) == 0 {
+		return out, nil
+	}
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	// One read transaction: a consistent snapshot of rows, links and outbox.
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	defer tx.Rollback()
+
+	var hw int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&hw); err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	db.noteLookup(m.Object, hw)
+
+	// 1. Links by Salesforce Id.
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		if r.ID != "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	linkBySF := make(map[string]*linkRow, len(recs))
+	linkByKey := make(map[string]*linkRow, len(recs))
+	err = inChunks(ids, func(args []any) error {
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links WHERE object = ? AND sf_id IN (`+
+			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
+		if err != nil {
+			return err
+		}
+		return scanLinks(rows, func(l *linkRow) { linkBySF[l.sfID] = l; linkByKey[l.key] = l })
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: read links: %w", m.Object, err)
+	}
+
+	// 2. Rows by external id for records without a link.
+	keyOf := make(map[string]string, len(recs)) // Salesforce Id -> row key
+	var exts []string
+	extToID := map[string]string{}
+	for _, r := range recs {
+		if l := linkBySF[r.ID]; l != nil {
+			keyOf[r.ID] = l.key
+			continue
+		}
+		if s, ok := r.Values[m.ExternalIDField].(string); ok && s != "" {
+			exts = append(exts, s)
+			extToID[s] = r.ID
+		}
+	}
+	if len(exts) > 0 {
+		var newKeys []string
+		err = inChunks(exts, func(args []any) error {
+			rows, err := tx.QueryContext(ctx, `SELECT CAST(`+p.key+` AS TEXT), `+p.ext+` FROM `+p.tbl+` WHERE `+p.ext+` IN (`+
+				placeholders(len(args))+`)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k, e sql.NullString
+				if err := rows.Scan(&k, &e); err != nil {
+					return err
+				}
+				if id, ok := extToID[e.String]; ok {
+					if _, dup := keyOf[id]; !dup {
+						keyOf[id] = k.String
+						newKeys = append(newKeys, k.String)
+					}
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("lookup %s: match external ids: %w", m.Object, err)
+		}
+		if len(newKeys) > 0 {
+			more, err := linksByKey(ctx, tx, m.Object, newKeys)
+			if err != nil {
+				return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+			}
+			for k, l := range more {
+				linkByKey[k] = l
+			}
+		}
+	}
+	if len(keyOf) == 0 {
+		return out, nil
+	}
+	keys := make([]string, 0, len(keyOf))
+	for _, k := range keyOf {
+		keys = append(keys, k)
+	}
+
+	// 3. Current values.
+	rows, err := p.readRows(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	// 4. Newest capture per row.
+	lastEdit, err := lastEdits(ctx, tx, m.Table, keys)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	// 5. Open conflicts.
+	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+
+	for _, r := range recs {
+		k, ok := keyOf[r.ID]
+		if !ok {
+			continue
+		}
+		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k]}
+		if l := linkByKey[k]; l != nil {
+			st.ID, st.ExternalID, st.Shadow = l.sfID, l.extID, l.shadow
+		}
+		if st.Shadow == nil {
+			st.Shadow = map[string]syncd.Value{}
+		}
+		if row := rows[k]; row != nil {
+			st.Exists = true
+			st.Values = row.values
+			if row.ext != "" {
+				st.ExternalID = row.ext
+			}
+		}
+		if st.Conflicted == nil {
+			st.Conflicted = map[string]bool{}
+		}
+		out[r.ID] = st
+	}
+	return out, nil
+}
+
+// lastEdits returns the newest capture time per row key.
+func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
+			placeholders(len(args))+`) GROUP BY row_key`, append([]any{table}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, ts string
+			if err := rows.Scan(&k, &ts); err != nil {
+				return err
+			}
+			out[k] = parseTime(ts)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read outbox of %s: %w", table, err)
+	}
+	return out, nil
+}
+
+// noteLookup remembers the outbox high-water mark seen by the oldest Lookup
+// of an object not yet followed by ApplyPull.
+func (db *DB) noteLookup(object string, hw int64) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if old, ok := db.lookupHW[object]; !ok || hw < old {
+		db.lookupHW[object] = hw
+	}
+}
+
+func (db *DB) takeLookup(object string) (int64, bool) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	hw, ok := db.lookupHW[object]
+	delete(db.lookupHW, object)
+	return hw, ok
+}
+
+// editedSince returns, per row key, the columns the application changed
+// after outbox sequence hw (nil: the whole row).
+func editedSince(ctx context.Context, tx *sql.Tx, table string, hw int64) (map[string]map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT row_key, op, changed_columns FROM _syncd_outbox WHERE tbl = ? AND done = 0 AND seq > ?`, table, hw)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]bool{}
+	for rows.Next() {
+		var k, op string
+		var cc sql.NullString
+		if err := rows.Scan(&k, &op, &cc); err != nil {
+			return nil, err
+		}
+		cols, seen := out[k]
+		if seen && cols == nil {
+			continue // already the whole row
+		}
+		var list []string
+		if op != "U" || !cc.Valid || json.Unmarshal([]byte(cc.String), &list) != nil {
+			out[k] = nil
+			continue
+		}
+		if cols == nil {
+			cols = map[string]bool{}
+			out[k] = cols
+		}
+		for _, c := range list {
+			cols[strings.ToLower(c)] = true
+		}
+	}
+	return out, rows.Err()
+}
+
+// ApplyPull commits local writes, conflicts and the cursor in one
+// transaction. Its writes are not captured as local changes.
+//
+// A row the application changed after the Lookup that planned the batch
+// keeps the application's values: those columns are neither written nor
+// advanced in the shadow, so the next cycle pushes (or conflicts on) them.
+func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
+	p, err := newPlan(m)
+	if err != nil {
+		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+	}
+	tx, err := db.writeTx(ctx, true)
+	if err != nil {
+		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+	}
+	defer tx.Rollback()
+	sc := newStmtCache(ctx, tx)
+	defer sc.close()
+
+	var edited map[string]map[string]bool
+	if hw, ok := db.takeLookup(m.Object); ok {
+		if edited, err = editedSince(ctx, tx, m.Table, hw); err != nil {
+			return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
+		}
+	}
+
+	a := &applier{p: p, sc: sc, now: db.Now()}
+	for i := range b.Ops {
+		op := &b.Ops[i]
+		if cols, ok := edited[op.Key]; ok && op.Key != "" {
+			op = a.withoutEdited(op, cols)
+		}
+		if err := a.apply(op); err != nil {
+			return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		}
+	}
+	for _, c := range b.Conflicts {
+		if err := insertConflict(sc, c, a.now); err != nil {
+			return fmt.Errorf("apply pull to %s: conflict %s.%s: %w", m.Object, c.Key, c.Field, err)
+		}
+	}
+	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
+		WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
+		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
+		return fmt.Errorf("apply pull to %s: advance cursor: %w", m.Object, err)
+	}
+	if err := commitApply(ctx, tx); err != nil {
+		return fmt.Errorf("apply pull to %s: commit: %w", m.Object, err)
+	}
+	return nil
+}
+
+// applier writes one pull batch.
+type applier struct {
+	p   *mapPlan
+	sc  *stmtCache
+	now time.Time
+
+	colsBuf []int
+	args    []any
+	sb      strings.Builder
+}
+
+// withoutEdited returns op without the columns the application edited
+// after Lookup (cols nil: the whole row).
+func (a *applier) withoutEdited(op *syncd.LocalOp, cols map[string]bool) *syncd.LocalOp {
+	if op.Kind == syncd.OpDelete || op.Kind == syncd.OpSoftDelete || op.Kind == syncd.OpInsert {
+		return op
+	}
+	c := *op
+	c.Set, c.Shadow = map[string]syncd.Value{}, map[string]syncd.Value{}
+	for name, v := range op.Set {
+		if i, ok := a.p.byName[name]; ok && (cols == nil || cols[strings.ToLower(a.p.fields[i].Column)]) {
+			continue
+		}
+		c.Set[name] = v
+	}
+	for name, v := range op.Shadow {
+		if i, ok := a.p.byName[name]; ok && (cols == nil || cols[strings.ToLower(a.p.fields[i].Column)]) {
+			continue
+		}
+		c.Shadow[name] = v
+	}
+	return &c
+}
+
+// setColumns returns the field indexes of op.Set in mapping order.
+func (a *applier) setColumns(set map[string]syncd.Value) ([]int, error) {
+	idx := a.colsBuf[:0]
+	for name := range set {
+		i, ok := a.p.byName[name]
+		if !ok {
+			return nil, fmt.Errorf("field %s is not mapped", name)
+		}
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	a.colsBuf = idx
+	return idx, nil
+}
+
+func (a *applier) apply(op *syncd.LocalOp) error {
+	p := a.p
+	key := op.Key
+	extID := op.ExternalID
+	switch op.Kind {
+	case syncd.OpInsert:
+		idx, err := a.setColumns(op.Set)
+		if err != nil {
+			return err
+		}
+		generated := false
+		if extID == "" {
+			extID = uuid.NewString()
+			generated = true
+		}
+		a.sb.Reset()
+		a.sb.WriteString("INSERT INTO " + p.tbl + " (" + p.ext)
+		a.args = append(a.args[:0], extID)
+		for _, i := range idx {
+			f := p.fields[i]
+			if strings.EqualFold(f.Column, p.m.ExternalIDColumn) {
+				continue
+			}
+			a.sb.WriteString(", " + quoteIdent(f.Column))
+			a.args = append(a.args, syncd.ToLocal(op.Set[f.Name]))
+		}
+		a.sb.WriteString(") VALUES (" + placeholders(len(a.args)) + ") RETURNING CAST(" + p.key + " AS TEXT)")
+		st, err := a.sc.stmt(a.sb.String())
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", p.tblName, err)
+		}
+		var k sql.NullString
+		if err := st.QueryRowContext(a.sc.ctx, a.args...).Scan(&k); err != nil {
+			return fmt.Errorf("insert into %s (Salesforce %s): %w", p.tblName, op.ID, err)
+		}
+		key = k.String
+		if generated {
+			// Salesforce does not have the new external id yet: queue the
+			// row so that the push phase sends it.
+			if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
+				p.tblName, key, p.extChanged); err != nil {
+				return fmt.Errorf("queue external id of %s %s: %w", p.tblName, key, err)
+			}
+		}
+	case syncd.OpUpdate, syncd.OpSoftDelete:
+		if key == "" {
+			return fmt.Errorf("update of Salesforce %s has no local key", op.ID)
+		}
+		idx, err := a.setColumns(op.Set)
+		if err != nil {
+			return err
+		}
+		a.sb.Reset()
+		a.sb.WriteString("UPDATE " + p.tbl + " SET ")
+		a.args = a.args[:0]
+		for _, i := range idx {
+			f := p.fields[i]
+			if len(a.args) > 0 {
+				a.sb.WriteString(", ")
+			}
+			a.sb.WriteString(quoteIdent(f.Column) + " = ?")
+			a.args = append(a.args, syncd.ToLocal(op.Set[f.Name]))
+		}
+		if op.Kind == syncd.OpSoftDelete {
+			if p.m.SoftDeleteColumn == "" {
+				return fmt.Errorf("soft delete of %s %s: mapping has no soft-delete column", p.tblName, key)
+			}
+			if len(a.args) > 0 {
+				a.sb.WriteString(", ")
+			}
+			a.sb.WriteString(quoteIdent(p.m.SoftDeleteColumn) + " = ?")
+			at := op.DeletedAt
+			if at.IsZero() {
+				at = a.now
+			}
+			a.args = append(a.args, at.UTC().Format(time.RFC3339Nano))
+		}
+		if len(a.args) > 0 {
+			a.sb.WriteString(" WHERE " + p.key + " = ?")
+			a.args = append(a.args, key)
+			if _, err := a.sc.exec(a.sb.String(), a.args...); err != nil {
+				return fmt.Errorf("update %s %s: %w", p.tblName, key, err)
+			}
+		}
+	case syncd.OpDelete:
+		if key == "" {
+			return fmt.Errorf("delete of Salesforce %s has no local key", op.ID)
+		}
+		if _, err := a.sc.exec("DELETE FROM "+p.tbl+" WHERE "+p.key+" = ?", key); err != nil {
+			return fmt.Errorf("delete %s %s: %w", p.tblName, key, err)
+		}
+	case syncd.OpNone:
+		if key == "" {
+			return fmt.Errorf("op on Salesforce %s has no local key", op.ID)
+		}
+	default:
+		return fmt.Errorf("unknown op kind %d", op.Kind)
+	}
+	shadow, err := encodeValues(op.Shadow)
+	if err != nil {
+		return fmt.Errorf("shadow of %s %s: %w", p.tblName, key, err)
+	}
+	var lastMod any
+	if p.m.Watermark == "" || p.m.Watermark == "LastModifiedDate" {
+		lastMod = nullTime(op.Stamp)
+	}
+	return upsertLink(a.sc, p, key, op.ID, extID, nullTime(op.Stamp), lastMod, shadow, a.now)
+}
+
+const upsertLinkSQL = `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
+	VALUES (?1, ?2, ?3, coalesce(?4, (SELECT %[2]s FROM %[1]s WHERE %[3]s = ?2)), ?5, ?6, ?7, ?8)
+	ON CONFLICT(object, row_key) DO UPDATE SET
+		sf_id = coalesce(excluded.sf_id, _syncd_links.sf_id),
+		ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
+		stamp = coalesce(excluded.stamp, _syncd_links.stamp),
+		last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
+		shadow = CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END,
+		updated_at = excluded.updated_at`
+
+// upsertLink creates or updates a row's link and merges its shadow. A
+// Salesforce Id linked to another row of the object moves to this one.
+func upsertLink(sc *stmtCache, p *mapPlan, key, sfID, extID string, stamp, lastMod any, shadow string, now time.Time) error {
+	q := fmt.Sprintf(upsertLinkSQL, p.tbl, p.ext, p.key)
+	args := []any{p.m.Object, key, nullString(sfID), nullString(extID), stamp, lastMod, shadow, formatTime(now)}
+	_, err := sc.exec(q, args...)
+	if err != nil && sfID != "" && strings.Contains(err.Error(), "UNIQUE") {
+		if _, derr := sc.exec(`UPDATE _syncd_links SET sf_id = NULL WHERE object = ? AND sf_id = ? AND row_key <> ?`, p.m.Object, sfID, key); derr != nil {
+			return fmt.Errorf("link %s %s: %w", p.tblName, key, derr)
+		}
+		_, err = sc.exec(q, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("link %s %s to %s: %w", p.tblName, key, sfID, err)
+	}
+	return nil
+}
+
+func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
+	base, err := encodeValue(c.Base)
+	if err != nil {
+		return err
+	}
+	local, err := encodeValue(c.Local)
+	if err != nil {
+		return err
+	}
+	remote, err := encodeValue(c.Remote)
+	if err != nil {
+		return err
+	}
+	ts := formatTime(now)
+	if c.Resolution == "" {
+		_, err = sc.exec(`INSERT INTO _syncd_conflicts(object, row_key, sf_id, field, base, local, remote, found_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(object, row_key, field) WHERE resolved_at IS NULL DO UPDATE SET
+				sf_id = excluded.sf_id, base = excluded.base, local = excluded.local, remote = excluded.remote`,
+			c.Object, c.Key, nullString(c.ID), c.Field, base, local, remote, ts)
+		return err
+	}
+	_, err = sc.exec(`INSERT INTO _syncd_conflicts(object, row_key, sf_id, field, base, local, remote, found_at, resolved_at, resolution)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Object, c.Key, nullString(c.ID), c.Field, base, local, remote, ts, ts, c.Resolution)
+	return err
+}
+
+// Pending returns up to limit rows with pending outbox entries, ordered by
+// their oldest pending entry, only rows whose oldest pending entry is after
+// afterSeq.
+func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, limit int) ([]syncd.LocalChange, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	if limit <= 0 {
+		limit = 200
+	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	defer tx.Rollback()
+
+	// The first pending entry of each row, in sequence order.
+	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.row_key FROM _syncd_outbox o INDEXED BY _syncd_outbox_pending
+		WHERE o.tbl = ?1 AND o.done = 0 AND o.seq > ?2 AND o.row_key IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox f INDEXED BY _syncd_outbox_row
+			WHERE f.tbl = ?1 AND f.row_key = o.row_key AND f.seq < o.seq AND f.done = 0)
+		ORDER BY o.seq LIMIT ?3`, m.Table, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	var out []syncd.LocalChange
+	var keys []string
+	for rows.Next() {
+		var c syncd.LocalChange
+		if err := rows.Scan(&c.FirstSeq, &c.Key); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		}
+		c.Seq = c.FirstSeq
+		out = append(out, c)
+		keys = append(keys, c.Key)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+
+	// Newest pending entry, and the external id a delete recorded.
+	last := map[string]int64{}
+	delExt := map[string]string{}
+	err = inChunks(keys, func(args []any) error {
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id) FROM _syncd_outbox
+			WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
+			append([]any{m.Table}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var s int64
+			var e sql.NullString
+			if err := rows.Scan(&k, &s, &e); err != nil {
+				return err
+			}
+			last[k], delExt[k] = s, e.String
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	vals, err := p.readRows(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	links, err := linksByKey(ctx, tx, m.Object, keys)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	for i := range out {
+		c := &out[i]
+		if s, ok := last[c.Key]; ok && s > c.Seq {
+			c.Seq = s
+		}
+		if l := links[c.Key]; l != nil {
+			c.ID, c.ExternalID, c.Shadow = l.sfID, l.extID, l.shadow
+		}
+		if c.Shadow == nil {
+			c.Shadow = map[string]syncd.Value{}
+		}
+		if r := vals[c.Key]; r != nil {
+			c.Values = r.values
+			if r.ext != "" {
+				c.ExternalID = r.ext
+			}
+		} else {
+			c.Deleted = true
+			c.Values = map[string]syncd.Value{}
+			if c.ExternalID == "" {
+				c.ExternalID = delExt[c.Key]
+			}
+		}
+		c.Conflicted = conflicts[c.Key]
+		if c.Conflicted == nil {
+			c.Conflicted = map[string]bool{}
+		}
+	}
+	return out, nil
+}
+
+// deadLetterBackoff is the delay before a dead letter is due for an
+// automatic retry (RetryDueDeadLetters), by attempts so far.
+func deadLetterBackoff(attempts int) time.Duration {
+	d := time.Hour
+	for i := 1; i < attempts && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, 24*time.Hour)
+}
+
+// ApplyPush records the outcome of a push in one transaction.
+func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
+	p, err := newPlan(m)
+	if err != nil {
+		return fmt.Errorf("apply push of %s: %w", m.Object, err)
+	}
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return fmt.Errorf("apply push of %s: %w", m.Object, err)
+	}
+	defer tx.Rollback()
+	sc := newStmtCache(ctx, tx)
+	defer sc.close()
+	now := db.Now()
+	ts := formatTime(now)
+
+	const markDone = `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND seq <= ? AND done = 0`
+	for _, a := range r.Acks {
+		if _, err := sc.exec(markDone, m.Table, a.Key, a.Seq); err != nil {
+			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+		}
+		shadow, err := encodeValues(a.Shadow)
+		if err != nil {
+			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+		}
+		if a.Unlink {
+			if _, err := sc.exec(`UPDATE _syncd_links SET sf_id = NULL,
+				shadow = CASE WHEN ?3 = '{}' THEN shadow ELSE json_patch(shadow, ?3) END, updated_at = ?4
+				WHERE object = ?1 AND row_key = ?2`, m.Object, a.Key, shadow, ts); err != nil {
+				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
+			}
+			// A deleted row keeps no state.
+			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
+				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.key+` = ?2)`, m.Object, a.Key); err != nil {
+				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
+			}
+		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
+			return fmt.Errorf("apply push of %s: %w", m.Object, err)
+		}
+		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
+			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+		}
+	}
+	for _, d := range r.DeadLetters {
+		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
+			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+		}
+		payload, err := encodeValues(d.Payload)
+		if err != nil {
+			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+		}
+		var attempts int
+		err = tx.QueryRowContext(ctx, `SELECT attempts FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, d.Key).Scan(&attempts)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+		}
+		attempts++
+		if _, err := sc.exec(`INSERT INTO _syncd_dead_letters(object, row_key, seq, payload, code, message, attempts, first_seen, last_seen, next_retry)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
+			ON CONFLICT(object, row_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, code = excluded.code,
+				message = excluded.message, attempts = excluded.attempts, last_seen = excluded.last_seen, next_retry = excluded.next_retry`,
+			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, formatTime(now.Add(deadLetterBackoff(attempts)))); err != nil {
+			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply push of %s: commit: %w", m.Object, err)
+	}
+	return nil
+}
+
+// RecordRun appends one object's cycle to the run history.
+func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
+	errText := r.ErrorText
+	if errText == "" && r.Err != nil {
+		errText = r.Err.Error()
+	}
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return fmt.Errorf("record run of %s: %w", r.Object, err)
+	}
+	defer tx.Rollback()
+	var wmTime any
+	if !r.Watermark.Time.IsZero() {
+		wmTime = r.Watermark.Time.UTC().Format(time.RFC3339Nano)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
+		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, watermark_time, watermark_id, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
+		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
+		wmTime, nullString(r.Watermark.ID), nullString(errText))
+	if err != nil {
+		return fmt.Errorf("record run of %s: %w", r.Object, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record run of %s: %w", r.Object, err)
+	}
+	return nil
+}

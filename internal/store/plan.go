@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// chunkSize bounds the number of values in one IN (...) list.
+const chunkSize = 500
+
+// mapPlan is a mapping prepared for SQL.
+type mapPlan struct {
+	m          *syncd.Mapping
+	tbl        string // quoted table
+	tblName    string
+	key        string // quoted key column
+	ext        string // quoted external-id column
+	fields     []syncd.Field
+	byName     map[string]int // Salesforce name -> index in fields
+	selectRow  string         // SELECT key, ext, fields... FROM tbl WHERE key IN
+	extChanged string         // changed_columns for a store-assigned external id
+}
+
+func newPlan(m *syncd.Mapping) (*mapPlan, error) {
+	if m == nil || m.Table == "" || m.Key == "" || m.ExternalIDColumn == "" {
+		return nil, fmt.Errorf("mapping needs table, key and external id column")
+	}
+	p := &mapPlan{
+		m:       m,
+		tbl:     quoteIdent(m.Table),
+		tblName: m.Table,
+		key:     quoteIdent(m.Key),
+		ext:     quoteIdent(m.ExternalIDColumn),
+		fields:  m.Fields,
+		byName:  make(map[string]int, len(m.Fields)),
+	}
+	var b strings.Builder
+	b.WriteString("SELECT CAST(" + p.key + " AS TEXT), " + p.ext)
+	for i, f := range m.Fields {
+		p.byName[f.Name] = i
+		b.WriteString(", " + quoteIdent(f.Column))
+	}
+	b.WriteString(" FROM " + p.tbl + " WHERE " + p.key + " IN (")
+	p.selectRow = b.String()
+	p.extChanged = "[" + string(appendJSONString(nil, m.ExternalIDColumn)) + "]"
+	return p, nil
+}
+
+// localRow is a row as read from the mapped table.
+type localRow struct {
+	ext    string
+	values map[string]syncd.Value
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readRows reads the mapped columns of the rows with the given keys,
+// converting them to canonical form.
+func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string) (map[string]*localRow, error) {
+	out := make(map[string]*localRow, len(keys))
+	n := 2 + len(p.fields)
+	raw := make([]any, n)
+	dest := make([]any, n)
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			key := asString(raw[0])
+			r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+			for i, f := range p.fields {
+				v, err := syncd.FromLocal(f.Type, raw[2+i])
+				if err != nil {
+					return fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
+				}
+				r.values[f.Name] = v
+			}
+			out[key] = r
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+	}
+	return out, nil
+}
+
+// linkRow is a row of _syncd_links.
+type linkRow struct {
+	key    string
+	sfID   string
+	extID  string
+	shadow map[string]syncd.Value
+}
+
+func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var sfID, extID sql.NullString
+		var shadow string
+		if err := rows.Scan(&key, &sfID, &extID, &shadow); err != nil {
+			return err
+		}
+		sh, err := decodeValues(shadow)
+		if err != nil {
+			return fmt.Errorf("link %s: shadow: %w", key, err)
+		}
+		fn(&linkRow{key: key, sfID: sfID.String, extID: extID.String, shadow: sh})
+	}
+	return rows.Err()
+}
+
+// linksByKey reads the links of the given row keys.
+func linksByKey(ctx context.Context, q queryer, object string, keys []string) (map[string]*linkRow, error) {
+	out := make(map[string]*linkRow, len(keys))
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links WHERE object = ? AND row_key IN (`+
+			placeholders(len(args))+`)`, append([]any{object}, args...)...)
+		if err != nil {
+			return err
+		}
+		return scanLinks(rows, func(l *linkRow) { out[l.key] = l })
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read links of %s: %w", object, err)
+	}
+	return out, nil
+}
+
+// openConflicts returns the fields with open conflicts per row key.
+func openConflicts(ctx context.Context, q queryer, object string, keys []string) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	var any1 int
+	if err := rowQuery(ctx, q, `SELECT EXISTS (SELECT 1 FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL)`, object).Scan(&any1); err != nil {
+		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+	}
+	if any1 == 0 {
+		return out, nil
+	}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT row_key, field FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL AND row_key IN (`+
+			placeholders(len(args))+`)`, append([]any{object}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, f string
+			if err := rows.Scan(&k, &f); err != nil {
+				return err
+			}
+			if out[k] == nil {
+				out[k] = map[string]bool{}
+			}
+			out[k][f] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+	}
+	return out, nil
+}
+
+// inChunks calls fn with the values as []any, at most chunkSize at a time.
+func inChunks(vals []string, fn func([]any) error) error {
+	args := make([]any, 0, min(len(vals), chunkSize))
+	for start := 0; start < len(vals); start += chunkSize {
+		end := min(start+chunkSize, len(vals))
+		args = args[:0]
+		for _, v := range vals[start:end] {
+			args = append(args, v)
+		}
+		if err := fn(args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func asString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return fmt.Sprint(x)
+	case float64:
+		return fmt.Sprint(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// stmtCache prepares each distinct statement once per transaction.
+type stmtCache struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtCache(ctx context.Context, tx *sql.Tx) *stmtCache {
+	return &stmtCache{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+func (c *stmtCache) stmt(query string) (*sql.Stmt, error) {
+	if s, ok := c.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := c.tx.PrepareContext(c.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) exec(query string, args ...any) (sql.Result, error) {
+	s, err := c.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(c.ctx, args...)
+}
+
+func (c *stmtCache) close() {
+	for _, s := range c.stmts {
+		s.Close()
+	}
+}

@@ -1,0 +1,450 @@
+package store_test
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestOpen_Pragmas(t *testing.T) {
+	db, app, _ := MustOpenDB(t)
+	var mode string
+	if err := app.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v", mode, err)
+	}
+	v, err := db.Version(ctx)
+	if err != nil || v != store.SchemaVersion() || v < 2 {
+		t.Fatalf("version = %d, %v; want %d", v, err, store.SchemaVersion())
+	}
+}
+
+func TestOpen_ErrSchemaTooNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db := MustOpenStore(t, path)
+	db.Close()
+	app := MustOpenApp(t, path)
+	mustExec(t, app, `INSERT INTO _syncd_schema(version, applied_at) VALUES (99, 'x')`)
+	_, err := store.Open(ctx, path)
+	if !errors.Is(err, store.ErrSchemaTooNew) || !strings.Contains(err.Error(), "99") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInstall_Capture(t *testing.T) {
+	_, app, _ := MustOpenDB(t)
+
+	t.Run("Insert", func(t *testing.T) {
+		mustExec(t, app, `INSERT INTO contacts(id, first_name, email) VALUES (1, 'Ada', 'ada@example.com')`)
+		var ext string
+		if err := app.QueryRow(`SELECT syncd_id FROM contacts WHERE id = 1`).Scan(&ext); err != nil {
+			t.Fatal(err)
+		}
+		if !uuidV4.MatchString(ext) {
+			t.Fatalf("external id %q is not a UUID v4", ext)
+		}
+		mustExec(t, app, `INSERT INTO contacts(id, first_name, syncd_id) VALUES (2, 'Bob', 'given')`)
+		if got := mustInt(t, app, `SELECT count(*) FROM contacts WHERE syncd_id = 'given'`); got != 1 {
+			t.Fatal("given external id overwritten")
+		}
+		ob := outbox(t, app)
+		if len(ob) != 2 || ob[0].Op != "I" || ob[0].Key != "1" || ob[1].Key != "2" {
+			t.Fatalf("outbox = %+v", ob)
+		}
+	})
+	t.Run("Update", func(t *testing.T) {
+		mustExec(t, app, `UPDATE contacts SET deleted_at = 'x' WHERE id = 1`) // not mapped
+		mustExec(t, app, `UPDATE contacts SET first_name = 'Ada' WHERE id = 1`) // no change
+		mustExec(t, app, `UPDATE contacts SET email = NULL, phone = '1' WHERE id = 1`)
+		ob := outbox(t, app)
+		if len(ob) != 3 {
+			t.Fatalf("outbox = %+v", ob)
+		}
+		if e := ob[2]; e.Op != "U" || e.Key != "1" || e.Changed != `["email","phone"]` {
+			t.Fatalf("update entry = %+v", e)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		mustExec(t, app, `DELETE FROM contacts WHERE id = 2`)
+		ob := outbox(t, app)
+		if e := ob[len(ob)-1]; e.Op != "D" || e.Key != "2" {
+			t.Fatalf("delete entry = %+v", e)
+		}
+		var ext string
+		app.QueryRow(`SELECT ext_id FROM _syncd_outbox WHERE op = 'D'`).Scan(&ext)
+		if ext != "given" {
+			t.Fatalf("delete entry ext_id = %q", ext)
+		}
+	})
+	t.Run("ManyRows", func(t *testing.T) {
+		before := len(outbox(t, app))
+		mustExec(t, app, `WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 199)
+			INSERT INTO contacts(id, last_name) SELECT i, 'n' || i FROM n`)
+		mustExec(t, app, `UPDATE contacts SET score = id WHERE id >= 100`)
+		mustExec(t, app, `DELETE FROM contacts WHERE id >= 150`)
+		ob := outbox(t, app)[before:]
+		count := map[string]int{}
+		for _, e := range ob {
+			count[e.Op]++
+		}
+		if count["I"] != 100 || count["U"] != 100 || count["D"] != 50 {
+			t.Fatalf("captured %v", count)
+		}
+		if n := mustInt(t, app, `SELECT count(DISTINCT syncd_id) FROM contacts WHERE id >= 100`); n != 50 {
+			t.Fatalf("distinct external ids = %d", n)
+		}
+		// Sequences are strictly increasing.
+		for i := 1; i < len(ob); i++ {
+			if ob[i].Seq <= ob[i-1].Seq {
+				t.Fatal("seq not monotonic")
+			}
+		}
+	})
+	t.Run("KeyChange", func(t *testing.T) {
+		mustExec(t, app, `INSERT INTO _syncd_links(object, row_key, sf_id) VALUES ('Contact', '1', '003A')`)
+		mustExec(t, app, `UPDATE contacts SET id = 5000 WHERE id = 1`)
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = '5000' AND sf_id = '003A'`); n != 1 {
+			t.Fatal("link not moved to the new key")
+		}
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE done = 0 AND row_key = '1'`); n != 0 {
+			t.Fatal("pending entries left on the old key")
+		}
+	})
+}
+
+func TestInstall_Idempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	// No external-id column yet, and existing rows.
+	mustExec(t, app, `CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)`)
+	mustExec(t, app, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+		INSERT INTO accounts(id, name) SELECT i, 'a' || i FROM n`)
+	db := MustOpenStore(t, path)
+	m := &syncd.Mapping{Object: "Account", Table: "accounts", Key: "id", ExternalIDField: "Ext__c", ExternalIDColumn: "ext",
+		Fields: []syncd.Field{{Column: "name", Name: "Name", Type: "string"}}}
+	for i := 0; i < 2; i++ {
+		if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := mustInt(t, app, `SELECT count(DISTINCT ext) FROM accounts`); n != 12000 {
+		t.Fatalf("backfilled %d distinct ids", n)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox`); n != 0 {
+		t.Fatalf("backfill captured %d entries", n)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'accounts'`); n != 5 {
+		t.Fatalf("%d triggers", n)
+	}
+	// Unmapped: triggers go.
+	if err := db.Install(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger'`); n != 0 {
+		t.Fatalf("%d triggers left", n)
+	}
+	mustExec(t, app, `INSERT INTO accounts(name) VALUES ('x')`)
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox`); n != 0 {
+		t.Fatal("captured after uninstall")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	db, _, m := MustOpenDB(t)
+	if err := db.Check(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	bad := contactMapping()
+	bad.Fields = append(bad.Fields, syncd.Field{Column: "title", Name: "Title", Type: "string"})
+	err := db.Check(ctx, []*syncd.Mapping{bad})
+	if err == nil || !strings.Contains(err.Error(), "table contacts has no column title (mapped from Title)") {
+		t.Fatalf("err = %v", err)
+	}
+	bad.Table = "nope"
+	if err := db.Check(ctx, []*syncd.Mapping{bad}); err == nil || !strings.Contains(err.Error(), "table nope does not exist") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := db.Install(ctx, []*syncd.Mapping{bad}); err == nil {
+		t.Fatal("install of a bad mapping succeeded")
+	}
+}
+
+func TestApplyPull_NotCaptured(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, first_name) VALUES (1, 'Ada')`)
+	mustExec(t, app, `UPDATE _syncd_outbox SET done = 1`)
+	stamp := ts("2024-05-01T10:00:00Z")
+	b := syncd.PullBatch{
+		Ops: []syncd.LocalOp{
+			{Kind: syncd.OpInsert, ID: "003A", ExternalID: "ext-a", Set: map[string]syncd.Value{"FirstName": "Cy", "Active__c": true},
+				Shadow: map[string]syncd.Value{"FirstName": "Cy", "Active__c": true}, Stamp: stamp},
+			{Kind: syncd.OpUpdate, Key: "1", ID: "003B", Set: map[string]syncd.Value{"LastName": "Lovelace"},
+				Shadow: map[string]syncd.Value{"LastName": "Lovelace", "FirstName": "Ada"}, Stamp: stamp},
+		},
+		Cursor: syncd.Cursor{Time: stamp, ID: "003B"},
+	}
+	if err := db.ApplyPull(ctx, m, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n != 0 {
+		t.Fatalf("syncd's own writes captured: %+v", outbox(t, app))
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_applying`); n != 0 {
+		t.Fatal("suppression row committed")
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM contacts WHERE syncd_id = 'ext-a' AND first_name = 'Cy' AND active = 1`); n != 1 {
+		t.Fatal("insert not applied")
+	}
+	// The application's next write is captured again.
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Ada2' WHERE id = 1`)
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n != 1 {
+		t.Fatal("application write after apply not captured")
+	}
+	c, err := db.Cursor(ctx, "Contact")
+	if err != nil || !c.Time.Equal(stamp) || c.ID != "003B" {
+		t.Fatalf("cursor = %+v, %v", c, err)
+	}
+	// The cursor never moves backwards.
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: stamp, ID: "003A"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Cursor(ctx, "Contact"); c.ID != "003B" {
+		t.Fatalf("cursor moved back to %+v", c)
+	}
+
+	// Lookup by link and by external id.
+	st, err := db.Lookup(ctx, m, []syncd.RemoteRecord{
+		{ID: "003A"}, {ID: "003B"}, {ID: "003C", Values: map[string]syncd.Value{"Syncd_Id__c": "ext-a"}}, {ID: "003Z"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 3 {
+		t.Fatalf("lookup = %+v", st)
+	}
+	b1 := st["003B"]
+	if !b1.Exists || b1.Key != "1" || b1.ID != "003B" || b1.Values["FirstName"] != "Ada2" || b1.Values["LastName"] != "Lovelace" ||
+		!reflect.DeepEqual(b1.Shadow, map[string]syncd.Value{"LastName": "Lovelace", "FirstName": "Ada"}) || b1.LastLocalEdit.IsZero() {
+		t.Fatalf("003B = %+v", b1)
+	}
+	if a := st["003A"]; a.ExternalID != "ext-a" || a.Values["Active__c"] != true || a.Values["Score__c"] != nil {
+		t.Fatalf("003A = %+v", a)
+	}
+	if c := st["003C"]; c.Key != st["003A"].Key || c.ID != "003A" {
+		t.Fatalf("003C by external id = %+v", c)
+	}
+	// A linked row deleted locally.
+	mustExec(t, app, `DELETE FROM contacts WHERE id = 1`)
+	st, _ = db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003B"}})
+	if b1 := st["003B"]; b1.Exists || b1.Key != "1" || b1.ID != "003B" {
+		t.Fatalf("deleted 003B = %+v", b1)
+	}
+}
+
+func TestApplyPull_GeneratedExternalIDIsQueued(t *testing.T) {
+	db, _, m := MustOpenDB(t)
+	err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		{Kind: syncd.OpInsert, ID: "003A", Set: map[string]syncd.Value{"LastName": "X"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	if p := pend[0]; p.ID != "003A" || !uuidV4.MatchString(p.ExternalID) || p.Values["LastName"] != "X" {
+		t.Fatalf("pending = %+v", p)
+	}
+}
+
+func TestApplyPull_SoftAndHardDelete(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a'), (2, 'b')`)
+	at := time.Date(2024, 2, 29, 23, 30, 0, 0, time.FixedZone("X", -5*3600))
+	err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		{Kind: syncd.OpSoftDelete, Key: "1", ID: "003A", DeletedAt: at},
+		{Kind: syncd.OpDelete, Key: "2", ID: "003B"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var del string
+	app.QueryRow(`SELECT deleted_at FROM contacts WHERE id = 1`).Scan(&del)
+	if del != "2024-03-01T04:30:00Z" {
+		t.Fatalf("deleted_at = %q", del)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM contacts WHERE id = 2`); n != 0 {
+		t.Fatal("row 2 not deleted")
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE op = 'D' AND done = 0`); n != 0 {
+		t.Fatal("syncd's delete captured")
+	}
+}
+
+func TestPending_Coalesce(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a')`) // seq 1
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (2, 'b')`) // seq 2
+	mustExec(t, app, `UPDATE contacts SET last_name = 'a2' WHERE id = 1`)  // seq 3
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (3, 'c')`) // seq 4
+	mustExec(t, app, `DELETE FROM contacts WHERE id = 3`)                   // seq 5
+
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pend) != 3 {
+		t.Fatalf("pending = %+v", pend)
+	}
+	want := []struct {
+		key          string
+		first, last  int64
+		deleted      bool
+		lastNameWant any
+	}{{"1", 1, 3, false, "a2"}, {"2", 2, 2, false, "b"}, {"3", 4, 5, true, nil}}
+	for i, w := range want {
+		p := pend[i]
+		if p.Key != w.key || p.FirstSeq != w.first || p.Seq != w.last || p.Deleted != w.deleted || p.Values["LastName"] != w.lastNameWant {
+			t.Errorf("pending[%d] = %+v, want %+v", i, p, w)
+		}
+	}
+	if pend[2].ExternalID == "" {
+		t.Error("deleted row lost its external id")
+	}
+	// Paging: only rows whose oldest pending entry is after afterSeq.
+	pend, _ = db.Pending(ctx, m, 1, 10)
+	if len(pend) != 2 || pend[0].Key != "2" {
+		t.Fatalf("after 1: %+v", pend)
+	}
+	pend, _ = db.Pending(ctx, m, 0, 1)
+	if len(pend) != 1 || pend[0].Key != "1" {
+		t.Fatalf("limit 1: %+v", pend)
+	}
+}
+
+func TestApplyPush_InFlightEditStaysPending(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a')`)
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatal(pend, err)
+	}
+	// The push is in flight; the application edits the row again.
+	mustExec(t, app, `UPDATE contacts SET last_name = 'b' WHERE id = 1`)
+	err = db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{
+		{Key: "1", Seq: pend[0].Seq, ID: "003A", Shadow: map[string]syncd.Value{"LastName": "a"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend2, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend2) != 1 {
+		t.Fatalf("pending after ack = %+v, %v", pend2, err)
+	}
+	p := pend2[0]
+	if p.FirstSeq <= pend[0].Seq || p.ID != "003A" || p.Values["LastName"] != "b" || p.Shadow["LastName"] != "a" || p.ExternalID == "" {
+		t.Fatalf("pending after ack = %+v", p)
+	}
+	var ext string
+	app.QueryRow(`SELECT ext_id FROM _syncd_links WHERE row_key = '1'`).Scan(&ext)
+	if ext != p.ExternalID {
+		t.Fatalf("link ext_id = %q, want %q", ext, p.ExternalID)
+	}
+	// Ack the second push: nothing pending.
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: p.Seq, Shadow: map[string]syncd.Value{"LastName": "b"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if pend3, _ := db.Pending(ctx, m, 0, 10); len(pend3) != 0 {
+		t.Fatalf("pending = %+v", pend3)
+	}
+	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if st["003A"].Shadow["LastName"] != "b" {
+		t.Fatalf("shadow = %+v", st["003A"].Shadow)
+	}
+}
+
+func TestApplyPush_DeadLetter(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, email) VALUES (1, 'bad')`)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	dl := syncd.DeadLetter{Key: "1", Seq: pend[0].Seq, Code: "INVALID_EMAIL_ADDRESS", Message: "Email: invalid email address: bad",
+		Payload: map[string]syncd.Value{"Email": "bad"}}
+	for i := 0; i < 2; i++ {
+		if err := db.ApplyPush(ctx, m, syncd.PushResult{DeadLetters: []syncd.DeadLetter{dl}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 0 {
+		t.Fatalf("dead-lettered row still pending: %+v", pend)
+	}
+	var status, code string
+	var attempts int
+	if err := app.QueryRow(`SELECT status, error_code, attempts FROM _syncd_row_status WHERE tbl = 'contacts' AND row_key = '1'`).Scan(&status, &code, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || code != "INVALID_EMAIL_ADDRESS" || attempts != 2 {
+		t.Fatalf("status = %s %s %d", status, code, attempts)
+	}
+	// A later edit is retried naturally, and a successful ack clears it.
+	mustExec(t, app, `UPDATE contacts SET email = 'good@example.com' WHERE id = 1`)
+	pend, _ = db.Pending(ctx, m, 0, 10)
+	if len(pend) != 1 {
+		t.Fatal("edit after dead letter not pending")
+	}
+	app.QueryRow(`SELECT status FROM _syncd_row_status WHERE row_key = '1'`).Scan(&status)
+	if status != "pending" {
+		t.Fatalf("status = %s", status)
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: pend[0].Seq, ID: "003A"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_dead_letters`); n != 0 {
+		t.Fatal("ack did not clear the dead letter")
+	}
+	app.QueryRow(`SELECT status FROM _syncd_row_status WHERE row_key = '1'`).Scan(&status)
+	if status != "synced" {
+		t.Fatalf("status = %s", status)
+	}
+}
+
+func TestRecordRun(t *testing.T) {
+	db, app, _ := MustOpenDB(t)
+	r := syncd.ObjectReport{Object: "Contact", Started: ts("2024-01-01T00:00:00Z"), Finished: ts("2024-01-01T00:00:05Z"),
+		Pulled: 10, Created: 2, APICalls: 7, Err: errors.New("boom"), Watermark: syncd.Cursor{Time: ts("2024-01-01T00:00:00Z"), ID: "003"}}
+	if err := db.RecordRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var errText string
+	var calls int
+	app.QueryRow(`SELECT error, api_calls FROM _syncd_runs`).Scan(&errText, &calls)
+	if errText != "boom" || calls != 7 {
+		t.Fatalf("run = %q %d", errText, calls)
+	}
+}
+
+func TestLock(t *testing.T) {
+	db, _, _ := MustOpenDB(t)
+	if err := db.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	other := MustOpenStore(t, db.Path())
+	err := other.Lock()
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second lock: %v", err)
+	}
+	if err := db.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Lock(); err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+}
