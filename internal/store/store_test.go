@@ -61,7 +61,7 @@ func TestInstall_Capture(t *testing.T) {
 		}
 	})
 	t.Run("Update", func(t *testing.T) {
-		mustExec(t, app, `UPDATE contacts SET deleted_at = 'x' WHERE id = 1`) // not mapped
+		mustExec(t, app, `UPDATE contacts SET deleted_at = 'x' WHERE id = 1`)   // not mapped
 		mustExec(t, app, `UPDATE contacts SET first_name = 'Ada' WHERE id = 1`) // no change
 		mustExec(t, app, `UPDATE contacts SET email = NULL, phone = '1' WHERE id = 1`)
 		ob := outbox(t, app)
@@ -294,7 +294,7 @@ func TestPending_Coalesce(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a')`) // seq 1
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (2, 'b')`) // seq 2
-	mustExec(t, app, `UPDATE contacts SET last_name = 'a2' WHERE id = 1`)  // seq 3
+	mustExec(t, app, `UPDATE contacts SET last_name = 'a2' WHERE id = 1`)   // seq 3
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (3, 'c')`) // seq 4
 	mustExec(t, app, `DELETE FROM contacts WHERE id = 3`)                   // seq 5
 
