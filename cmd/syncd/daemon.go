@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/syncd-dev/syncd/internal/config"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// run is `syncd run`: the daemon on its cron schedule.
+//
+//	SIGUSR1         a cycle now; signals during a cycle queue exactly one more
+//	SIGHUP          reload the config; on error the old one stays in force
+//	SIGTERM, SIGINT stop scheduling, let the running cycle checkpoint within
+//	                shutdown_timeout, exit 0; a second one exits at once
+//	SIGPIPE         ignored
+func (m *Main) run(ctx context.Context, args []string) error {
+	var path, logFormat string
+	fs := m.flagSet("run", &path)
+	fs.StringVar(&logFormat, "log-format", "", "log format: auto, text or json (overrides the config)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// Handlers first, before any slow step: an early SIGHUP must not kill us.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	signal.Ignore(syscall.SIGPIPE)
+	defer signal.Stop(sigs)
+
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	red := &redactor{}
+	if logFormat == "" {
+		logFormat = cfg.LogFormat
+	}
+	logger := newLogger(m.Stderr, logFormat, cfg.LogLevel, red)
+
+	procCtx, cancelProc := context.WithCancel(ctx)
+	defer cancelProc()
+	sess, err := openSession(procCtx, cfg, logger, red, nil)
+	if err != nil {
+		return err
+	}
+	d := &daemon{
+		path:    path,
+		logger:  logger,
+		red:     red,
+		notify:  sdNotify,
+		sess:    sess,
+		trigger: make(chan struct{}, 1),
+		reload:  make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	defer func() { d.sess.Close() }()
+	return d.serve(procCtx, sigs)
+}
+
+// daemon is the running service: one worker goroutine runs cycles one at
+// a time, so cycles never overlap and a reload happens between cycles.
+type daemon struct {
+	path   string
+	logger *slog.Logger
+	red    *redactor
+	notify func(string)
+	sess   *session
+
+	cron    *cron.Cron
+	entry   cron.EntryID
+	trigger chan struct{} // capacity 1: at most one cycle queued behind the running one
+	reload  chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	last    string // the STATUS= line of the last cycle
+}
+
+func (d *daemon) serve(procCtx context.Context, sigs <-chan os.Signal) error {
+	// runCtx is cancelled only when shutdown runs out of patience.
+	runCtx, cancelRun := context.WithCancel(procCtx)
+	defer cancelRun()
+
+	d.cron = cron.New(cron.WithParser(cronParser), cron.WithLogger(cronLogger{d.logger}))
+	if err := d.schedule(d.sess.cfg); err != nil {
+		return configError{err}
+	}
+	d.cron.Start()
+	go d.work(runCtx)
+	stopWatchdog := startWatchdog(d.notify)
+	defer stopWatchdog()
+
+	d.notify("READY=1\nSTATUS=" + d.statusLine())
+	d.logger.Info("daemon.started", "version", version(), "config", d.path, "objects", len(d.sess.mappings),
+		"next", d.next())
+
+	for {
+		select {
+		case <-procCtx.Done():
+			return d.shutdown(sigs, cancelRun)
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR1:
+				d.logger.Info("cycle.requested", "signal", "SIGUSR1")
+				d.requestCycle()
+			case syscall.SIGHUP:
+				select {
+				case d.reload <- struct{}{}:
+				default:
+				}
+			case syscall.SIGINT, syscall.SIGTERM:
+				d.logger.Info("daemon.stopping", "signal", sig.String())
+				return d.shutdown(sigs, cancelRun)
+			}
+		}
+	}
+}
+
+// requestCycle queues a cycle; while one runs, any number of requests
+// queue exactly one follow-up.
+func (d *daemon) requestCycle() {
+	select {
+	case d.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// schedule (re)installs the cron entry for cfg's schedule.
+func (d *daemon) schedule(cfg *config.Config) error {
+	s, err := parseSchedule(cfg)
+	if err != nil {
+		return err
+	}
+	if d.entry != 0 {
+		d.cron.Remove(d.entry)
+	}
+	jitter := cfg.Jitter
+	d.entry = d.cron.Schedule(s, cron.FuncJob(func() {
+		if jitter <= 0 {
+			d.requestCycle()
+			return
+		}
+		delay := rand.N(jitter)
+		select {
+		case <-time.After(delay):
+			d.requestCycle()
+		case <-d.stop:
+		}
+	}))
+	return nil
+}
+
+func (d *daemon) next() string {
+	if e := d.cron.Entry(d.entry); !e.Next.IsZero() {
+		return e.Next.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// work runs cycles and reloads, one at a time, until stop is closed.
+func (d *daemon) work(ctx context.Context) {
+	defer close(d.done)
+	for {
+		// Stop takes precedence over queued work.
+		select {
+		case <-d.stop:
+			return
+		default:
+		}
+		select {
+		case <-d.stop:
+			return
+		case <-d.trigger:
+			d.cycle(ctx)
+		case <-d.reload:
+			d.doReload(ctx)
+		}
+	}
+}
+
+// cycle runs one sync cycle; a panic is recovered, logged and reported.
+func (d *daemon) cycle(ctx context.Context) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			d.logger.Error("cycle.panic", "panic", fmt.Sprint(p), "duration_ms", time.Since(start).Milliseconds())
+			d.last = "last cycle panicked: " + fmt.Sprint(p)
+			d.notify("STATUS=" + d.statusLine())
+		}
+	}()
+	rep, err := d.sess.cycle(ctx)
+	if err != nil {
+		d.logger.Error("cycle.failed", "err", err, "duration_ms", time.Since(start).Milliseconds())
+		d.last = "last cycle failed: " + err.Error()
+		d.notify("STATUS=" + d.statusLine())
+		return
+	}
+	logReport(d.logger, rep)
+	d.last = summaryLine(rep)
+	d.notify("STATUS=" + d.statusLine())
+}
+
+func (d *daemon) statusLine() string {
+	s := d.last
+	if s == "" {
+		s = "waiting for the first cycle"
+	}
+	if n := d.next(); n != "" {
+		s += "; next " + n
+	}
+	return s
+}
+
+// doReload loads and validates the new config first; on any error the old
+// config stays in force.
+func (d *daemon) doReload(ctx context.Context) {
+	d.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer d.notify("READY=1\nSTATUS=" + d.statusLine())
+	cfg, err := loadConfig(d.path)
+	if err != nil {
+		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
+		d.last = "reload failed, old config in force"
+		return
+	}
+	if cfg.Database != d.sess.cfg.Database {
+		d.logger.Error("config.reload_failed", "err", "database changed: restart required", "config", d.path)
+		return
+	}
+	// The database cannot change on reload, so the new session shares the
+	// open store (and its process lock).
+	sess, err := openSession(ctx, cfg, d.logger, d.red, d.sess.db)
+	if err != nil {
+		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
+		return
+	}
+	if err := d.schedule(cfg); err != nil {
+		sess.Close()
+		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
+		return
+	}
+	old := d.sess
+	sess.ownDB, old.ownDB = old.ownDB, false
+	d.sess = sess
+	old.Close()
+	d.logger.Info("config.reloaded", "config", d.path, "objects", len(sess.mappings), "next", d.next())
+}
+
+// shutdown stops scheduling, lets the running cycle finish within the
+// timeout, then cancels it (the engine stops at its next checkpoint).
+func (d *daemon) shutdown(sigs <-chan os.Signal, cancelRun context.CancelFunc) error {
+	d.notify("STOPPING=1")
+	d.cron.Stop()
+	close(d.stop)
+	timeout := d.sess.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-d.done:
+			d.logger.Info("daemon.stopped")
+			return nil
+		case <-timer.C:
+			d.logger.Warn("daemon.stop_timeout", "timeout", timeout.String())
+			cancelRun()
+			select {
+			case <-d.done:
+				return nil
+			case <-time.After(5 * time.Second):
+				return exitError{code: exitFail, err: errors.New("cycle did not stop after cancellation")}
+			}
+		case sig := <-sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				cancelRun()
+				return exitError{code: exitFail, err: fmt.Errorf("second %s: exiting at once", sig)}
+			}
+		}
+	}
+}
+
+// logReport writes one line per object: the boundary where cycle outcomes
+// are logged.
+func logReport(l *slog.Logger, rep syncd.Report) {
+	for _, o := range rep.Objects {
+		attrs := []any{
+			"object", o.Object,
+			"pulled", o.Pulled, "inserted", o.LocalInserts, "updated_local", o.LocalUpdates, "deleted_local", o.LocalDeletes,
+			"created", o.Created, "updated", o.Updated, "deleted", o.Deleted,
+			"conflicts", o.Conflicts, "failed", o.Failed, "retrying", o.Retrying,
+			"api_calls", o.APICalls, "duration_ms", o.Finished.Sub(o.Started).Milliseconds(),
+			"watermark", o.Watermark.Time.UTC().Format(time.RFC3339),
+		}
+		if o.Err != nil {
+			l.Error("object.failed", append(attrs, "err", o.Err)...)
+			continue
+		}
+		l.Info("object.synced", attrs...)
+	}
+}
+
+// summaryLine is the one-line summary of a cycle (systemd STATUS=).
+func summaryLine(rep syncd.Report) string {
+	var parts []string
+	for _, o := range rep.Objects {
+		state := "ok"
+		if o.Err != nil {
+			state = "FAILED"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s: %d pulled, %d pushed, %d failed", o.Object, state,
+			o.Pulled, o.Created+o.Updated+o.Deleted, o.Failed))
+	}
+	return "last cycle " + time.Now().UTC().Format("15:04Z") + " " + strings.Join(parts, "; ")
+}
+
+// cronLogger sends cron's chatter to debug and its errors to error.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron."+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron."+msg, append(kv, "err", err)...)
+}

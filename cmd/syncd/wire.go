@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/config"
+	"github.com/syncd-dev/syncd/internal/sf"
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// session is everything one config wires together: the store, the
+// Salesforce client and the engine. A reload builds a new session around
+// the same store.
+type session struct {
+	cfg      *config.Config
+	db       *store.DB
+	ownDB    bool
+	client   *sf.Client
+	engine   *syncd.Engine
+	mappings []*syncd.Mapping
+	logger   *slog.Logger
+}
+
+// sfConfig maps the YAML config onto the client's config.
+func sfConfig(cfg *config.Config, logger *slog.Logger) sf.Config {
+	s := cfg.Salesforce
+	return sf.Config{
+		LoginURL:     s.LoginURL,
+		APIVersion:   s.APIVersion,
+		Auth:         string(s.Auth),
+		ClientID:     s.ClientID,
+		ClientSecret: s.ClientSecret.Reveal(),
+		RedirectURL:  s.RedirectURL,
+		Username:     s.Username,
+		PrivateKeyPEM: func() []byte {
+			if s.PrivateKey.IsSet() {
+				return []byte(s.PrivateKey.Reveal())
+			}
+			return nil
+		}(),
+		StateDir: cfg.StateDir,
+		Logger:   logger,
+		Version:  version(),
+		// Describe is read once per client (per start or reload), so an
+		// idle cycle costs one query call per object and nothing else.
+		DescribeMaxAge: 365 * 24 * time.Hour,
+	}
+}
+
+// openStore opens the application's database and takes the process lock.
+func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+	}
+	if err := db.Lock(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openSession wires a config. db may be nil (the session opens and owns
+// it) or a store kept across a reload. No call reaches Salesforce here, so
+// an outage is not a failed start.
+func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor, db *store.DB) (*session, error) {
+	red.add(cfg.Salesforce.ClientSecret.Reveal())
+	red.add(cfg.Salesforce.PrivateKey.Reveal())
+	s := &session{cfg: cfg, db: db, logger: logger, mappings: mappings(cfg)}
+	if db == nil {
+		var err error
+		if s.db, err = openStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		s.ownDB = true
+	}
+	if err := s.db.Check(ctx, s.mappings); err != nil {
+		s.Close()
+		return nil, configError{err}
+	}
+	if err := s.db.Install(ctx, s.mappings); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("install change capture: %w", err)
+	}
+	client, err := sf.New(ctx, sfConfig(cfg, logger))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.client = client
+	s.engine = &syncd.Engine{
+		Local:       s.db,
+		Remote:      client,
+		Logger:      logger,
+		AllowWrites: budget(cfg.APIBudget),
+	}
+	return s, nil
+}
+
+// budget stops writes once the org's API usage passes the configured share
+// of its daily limit; reads still run so the cycle checkpoints.
+func budget(b config.APIBudget) func(syncd.Usage) error {
+	return func(u syncd.Usage) error {
+		if u.Limit <= 0 {
+			return nil // not known yet
+		}
+		if limit := b.Limit(u.Limit); u.Used >= limit {
+			return fmt.Errorf("%w: API budget reached: %d of %d daily calls used (api_budget %s)", syncd.ErrLimit, u.Used, u.Limit, b)
+		}
+		return nil
+	}
+}
+
+// cycle runs one sync cycle over every mapped object.
+func (s *session) cycle(ctx context.Context) (syncd.Report, error) {
+	if ctx.Err() != nil {
+		return syncd.Report{}, ctx.Err()
+	}
+	return s.engine.Run(ctx, s.mappings), nil
+}
+
+// Close releases what the session owns.
+func (s *session) Close() {
+	if s.ownDB && s.db != nil {
+		if err := s.db.Close(); err != nil && s.logger != nil {
+			s.logger.Warn("database close", "err", err)
+		}
+	}
+}
+
+// reportErr summarises the failed objects of a report, or nil.
+func reportErr(rep syncd.Report) error {
+	var errs []error
+	for _, o := range rep.Objects {
+		if o.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", o.Object, o.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
