@@ -652,3 +652,9 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request, oidc boo
 	}
 	writeJSON(w, 200, s.userJSON(r, oidc))
 }
+
+func (s *Server) checkSessionToken(tok string) *APIError {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return s.checkSession(r)
+}
