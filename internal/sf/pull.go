@@ -262,3 +262,47 @@ func lookup(rec map[string]any, name string) any {
 	}
 	return lookup(m, rest)
 }
+
+// Query runs a SOQL query (built with this package's literal builder) and
+// streams the raw records of each page to fn, following nextRecordsUrl.
+// Numbers arrive as json.Number. object attributes the calls.
+func (c *Client) Query(ctx context.Context, object, soql string, all bool, fn func(records []map[string]any) error) error {
+	endpoint := "query"
+	if all {
+		endpoint = "queryAll"
+	}
+	r := request{method: http.MethodGet, path: endpoint, query: url.Values{"q": {soql}}, object: object, retry: true, count: true}
+	for {
+		var (
+			recs []map[string]any
+			next string
+		)
+		err := c.call(ctx, r, func(resp *http.Response) error {
+			dec := json.NewDecoder(resp.Body)
+			dec.UseNumber()
+			var w struct {
+				Done           bool             `json:"done"`
+				NextRecordsURL string           `json:"nextRecordsUrl"`
+				Records        []map[string]any `json:"records"`
+			}
+			if err := dec.Decode(&w); err != nil {
+				return err
+			}
+			recs, next = w.Records, ""
+			if !w.Done {
+				next = w.NextRecordsURL
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("query %s: %w", object, err)
+		}
+		if err := fn(recs); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		r = request{method: http.MethodGet, path: next, object: object, retry: true, count: true}
+	}
+}

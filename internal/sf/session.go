@@ -167,7 +167,7 @@ func (s *session) obtain(ctx context.Context, old *Token) (*Token, error) {
 		if err == nil {
 			return tok, nil
 		}
-		if !isConcurrentRefresh(err) || attempt >= concurrentRetries {
+		if s.cfg.Auth != AuthWebServer || !isConcurrentRefresh(err) || attempt >= concurrentRetries {
 			if errors.Is(err, syncd.ErrSession) {
 				s.log.Warn("salesforce session lost", "error", err, "hint", reauthHint)
 			}
@@ -175,7 +175,7 @@ func (s *session) obtain(ctx context.Context, old *Token) (*Token, error) {
 		}
 		// Salesforce is processing another refresh with the same refresh
 		// token: wait, then look at the store again (§3.7).
-		wait := time.Duration(attempt+1) * time.Second
+		wait := 2 * time.Duration(attempt+1) * s.cfg.BackoffBase
 		s.log.Info("salesforce refresh already in progress elsewhere; waiting", "wait", wait)
 		select {
 		case <-time.After(wait):

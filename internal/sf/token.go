@@ -25,8 +25,8 @@ type Token struct {
 	InstanceURL  string    `json:"instance_url"`
 	ID           string    `json:"id,omitempty"` // identity URL .../id/<org>/<user>
 	Scope        string    `json:"scope,omitempty"`
-	Flow         string    `json:"flow,omitempty"`      // the grant that obtained it
-	IssuedAt     time.Time `json:"issued_at,omitzero"`  // Salesforce's issued_at (ms since epoch on the wire)
+	Flow         string    `json:"flow,omitempty"`       // the grant that obtained it
+	IssuedAt     time.Time `json:"issued_at,omitzero"`   // Salesforce's issued_at (ms since epoch on the wire)
 	ObtainedAt   time.Time `json:"obtained_at,omitzero"` // when a person (or grant) logged in
 	LastRefresh  time.Time `json:"last_refresh,omitzero"`
 }
