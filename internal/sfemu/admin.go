@@ -30,6 +30,7 @@ import (
 //	PATCH  /__sfemu/records/{O}/{id} {fields}       Update as the user
 //	DELETE /__sfemu/records/{O}/{id}[?hard=true]    Delete (recycle bin) / HardDelete
 //	POST   /__sfemu/records/{O}/{id}/touch          TouchSystemModstamp
+//	POST   /__sfemu/records/{O}/{id}/lock {locked} writes fail with UNABLE_TO_LOCK_ROW while locked
 //	POST   /__sfemu/merge/{O} {master, losers:[]}
 //	POST   /__sfemu/seed {contacts: N}
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +185,10 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		ok()
 	case segs[0] == "records" && len(segs) >= 2:
 		s.adminRecords(w, r, segs[1:], body)
+	case len(segs) == 3 && segs[2] == "lock" && r.Method == http.MethodPost:
+		locked, has := body["locked"].(bool)
+		s.SetRecordLocked(segs[1], locked || !has)
+		writeJSON(w, 200, map[string]any{"ok": true})
 	default:
 		writeJSON(w, 404, map[string]any{"error": "unknown admin path " + r.URL.Path})
 	}

@@ -54,6 +54,8 @@ type authState struct {
 	sessions map[string]*session
 	refresh  map[string]*refreshToken
 	codes    map[string]*authCode
+	// approvals in issue order (one chain per approval)
+	approvals []*rtChain
 }
 
 func (a *authState) init() {
@@ -88,6 +90,15 @@ func (s *Server) mintSessionLocked(scope string, rt *refreshToken, withRefresh b
 		rt = &refreshToken{token: "5Aep861" + randomString(80), scope: scope, chain: &rtChain{}}
 		rt.chain.tokens = append(rt.chain.tokens, rt)
 		s.auth.refresh[rt.token] = rt
+		s.auth.approvals = append(s.auth.approvals, rt.chain)
+		if max := s.opts.MaxRefreshTokens; max > 0 {
+			for len(s.auth.approvals) > max { // the oldest approval is revoked (§1.3)
+				for _, t := range s.auth.approvals[0].tokens {
+					s.revokeRTLocked(t)
+				}
+				s.auth.approvals = s.auth.approvals[1:]
+			}
+		}
 	}
 	if rt != nil {
 		sess.rt = rt.token

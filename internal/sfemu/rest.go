@@ -667,6 +667,9 @@ func (s *Server) upsertLocked(o *objStore, f *Field, value string, in map[string
 		}
 		return upsertResult{id: rec.id, created: true}, nil, nil
 	case 1:
+		if s.locked[recs[0].id] {
+			return upsertResult{}, nil, dmlErr(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+		}
 		rec, e := s.updateLocked(o, recs[0], in)
 		if e != nil {
 			return upsertResult{}, nil, e

@@ -361,3 +361,33 @@ func TestRecordedRequests(t *testing.T) {
 	}
 	_ = http.MethodGet
 }
+
+// UNABLE_TO_LOCK_ROW on a selected record, single call and inside a collection (§2.3, §11.15).
+func TestRecordLockedUnableToLockRow(t *testing.T) {
+	e := newEnv(t, Options{})
+	a, _ := e.s.Insert("Contact", map[string]any{"LastName": "a"})
+	b, _ := e.s.Insert("Contact", map[string]any{"LastName": "b"})
+	e.s.SetRecordLocked(a, true)
+	wantError(t, e.do("PATCH", v+"/sobjects/Contact/"+a, map[string]any{"Title": "x"}), 400, "UNABLE_TO_LOCK_ROW")
+	r := e.do("PATCH", v+"/composite/sobjects", map[string]any{"records": []any{
+		map[string]any{"attributes": map[string]any{"type": "Contact"}, "id": a, "Title": "x"},
+		map[string]any{"attributes": map[string]any{"type": "Contact"}, "id": b, "Title": "x"}}})
+	if !strings.Contains(string(r.body), `"statusCode":"UNABLE_TO_LOCK_ROW"`) || !strings.Contains(string(r.body), `"success":true`) {
+		t.Fatalf("%s", r.body)
+	}
+	e.s.SetRecordLocked(a, false)
+	if r := e.do("PATCH", v+"/sobjects/Contact/"+a, map[string]any{"Title": "x"}); r.status != 204 {
+		t.Fatal(r.status)
+	}
+}
+
+// §1.3: a sixth approval revokes the oldest refresh token and its access tokens.
+func TestRefreshTokenPerUserCap(t *testing.T) {
+	e := newEnv(t, Options{MaxRefreshTokens: 5})
+	for i := 0; i < 5; i++ {
+		e.s.MintSession()
+	}
+	if e.s.checkSessionToken(e.token) == nil {
+		t.Fatal("oldest session should be revoked with its refresh token")
+	}
+}

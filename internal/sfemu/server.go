@@ -58,6 +58,10 @@ type Options struct {
 	RefreshTokenRotation bool
 	// Latency is added to every request.
 	Latency time.Duration
+	// MaxRefreshTokens caps the refresh tokens (approvals) per user: issuing one more revokes the
+	// oldest and its access tokens. Salesforce allows 5 per connected app and user (§1.3);
+	// 0 means no cap (the default, so tests that mint many sessions are not surprised).
+	MaxRefreshTokens int
 	// JWTPublicKeyPEM is the certificate or public key (PEM) registered for the JWT bearer flow.
 	JWTPublicKeyPEM []byte
 }
@@ -73,6 +77,8 @@ type Server struct {
 	userID string
 	// late-visible commits: while commitDelay > 0, writes are stamped now but visible at now+delay
 	commitDelay time.Duration
+	// locked record ids: writes to them fail with UNABLE_TO_LOCK_ROW
+	locked map[string]bool
 
 	cmu       sync.Mutex // clock
 	clkOffset time.Duration
@@ -132,6 +138,7 @@ func New(opts Options) *Server {
 		opts:    opts,
 		objs:    map[string]*objStore{},
 		cursors: map[string]*cursor{},
+		locked:  map[string]bool{},
 		closed:  make(chan struct{}),
 	}
 	s.dailyLimit.Store(int64(opts.DailyLimit))
@@ -261,6 +268,22 @@ func (s *Server) SetCommitDelay(d time.Duration) {
 	s.mu.Lock()
 	s.commitDelay = d
 	s.mu.Unlock()
+}
+
+// SetRecordLocked makes every write to the record fail with UNABLE_TO_LOCK_ROW (400 on single
+// calls, a per-record error inside collections) until unlocked — another transaction holds it.
+func (s *Server) SetRecordLocked(id string, locked bool) {
+	nid, ok := normalizeID(id)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if locked {
+		s.locked[nid] = true
+	} else {
+		delete(s.locked, nid)
+	}
 }
 
 // OrgID and UserID return the 18-character ids of the org and the integration user.

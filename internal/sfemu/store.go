@@ -568,6 +568,9 @@ func (s *Server) lookupForWrite(o *objStore, rawID string) (*record, *APIError) 
 	if r.deleted {
 		return nil, errEntityDeleted()
 	}
+	if s.locked[r.id] {
+		return nil, dmlErr(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+	}
 	return r, nil
 }
 
