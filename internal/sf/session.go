@@ -168,9 +168,6 @@ func (s *session) obtain(ctx context.Context, old *Token) (*Token, error) {
 			return tok, nil
 		}
 		if s.cfg.Auth != AuthWebServer || !isConcurrentRefresh(err) || attempt >= concurrentRetries {
-			if errors.Is(err, syncd.ErrSession) {
-				s.log.Warn("salesforce session lost", "error", err, "hint", reauthHint)
-			}
 			return nil, err
 		}
 		// Salesforce is processing another refresh with the same refresh
