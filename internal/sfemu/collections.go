@@ -56,7 +56,8 @@ func readCollBody(r *http.Request) (*collBody, *APIError) {
 	return &cb, nil
 }
 
-// errTooMany is the answer above 200 records (message as recalled from production; unconfirmed).
+// errTooMany is the answer above 200 records; the exact text is reported from production in
+// sorenkrabbe/Chrome-Salesforce-inspector#134 (a REST Collections client).
 func errTooMany() *APIError {
 	return apiErr(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 }

@@ -126,8 +126,9 @@ func TestCollectionsMax200(t *testing.T) {
 		recs = append(recs, contactRec(map[string]any{"LastName": "x"}))
 	}
 	r := e.do("POST", v+"/composite/sobjects", map[string]any{"records": recs})
-	if r.status != 400 || e.s.Count("Contact") != 0 {
-		t.Fatalf("%d", r.status)
+	m := wantError(t, r, 400, "EXCEEDED_ID_LIMIT")
+	if m["message"] != "record limit reached. cannot submit more than 200 records into this call" || e.s.Count("Contact") != 0 {
+		t.Fatal(m)
 	}
 	r = e.do("POST", v+"/composite/sobjects", map[string]any{"records": recs[:200]})
 	if r.status != 200 || e.s.Count("Contact") != 200 {
