@@ -199,6 +199,7 @@ func (d *daemon) cycle(ctx context.Context) {
 			d.notify("STATUS=" + d.statusLine())
 		}
 	}()
+	d.logger.Info("cycle.started", "objects", len(d.sess.mappings))
 	rep, err := d.sess.cycle(ctx)
 	if err != nil {
 		d.logger.Error("cycle.failed", "err", err, "duration_ms", time.Since(start).Milliseconds())

@@ -3,8 +3,6 @@ package main
 import "context"
 
 func (m *Main) status(ctx context.Context, args []string) error { return usageError{"status: not yet"} }
-func (m *Main) check(ctx context.Context, args []string) error  { return usageError{"check: not yet"} }
-func (m *Main) auth(ctx context.Context, args []string) error   { return usageError{"auth: not yet"} }
 func (m *Main) conflicts(ctx context.Context, args []string) error {
 	return usageError{"conflicts: not yet"}
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestDaemon_SIGUSR1RunsExactlyOneCycle(t *testing.T) {
+	f := newFixture(t)
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 1, 10*time.Second)
+	d.signal(syscall.SIGTERM)
+	if code := d.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, d.logs)
+	}
+	if n := d.countLog("cycle.started"); n != 1 {
+		t.Errorf("cycles = %d, want exactly 1", n)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Lovelace'`); n != 1 {
+		t.Errorf("pulled rows = %d, want 1", n)
+	}
+}
+
+func TestDaemon_SignalsDuringASlowCycleQueueOneFollowUp(t *testing.T) {
+	f := newFixture(t)
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	f.emu.SetLatency(400 * time.Millisecond) // describe + query + write: over a second
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("cycle.started", 1, 10*time.Second)
+	for range 10 {
+		d.signal(syscall.SIGUSR1)
+	}
+	d.waitLog("object.synced", 2, 30*time.Second)
+	f.emu.SetLatency(0)
+	d.signal(syscall.SIGTERM)
+	if code := d.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logs)
+	}
+	if n := d.countLog("cycle.started"); n != 2 {
+		t.Errorf("cycles = %d, want 2 (the first and exactly one follow-up)", n)
+	}
+}
+
+func TestDaemon_SIGHUPWithBrokenConfigKeepsTheOldOne(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	f.writeConfig("", "schedul: oops")
+	d.signal(syscall.SIGHUP)
+	d.waitLog("config.reload_failed", 1, 10*time.Second)
+	logs := d.logs.String()
+	if !strings.Contains(logs, "syncd.yaml:11:") || !strings.Contains(logs, `schedul`) {
+		t.Errorf("reload error does not name file:line and the key:\n%s", logs)
+	}
+	// Still running on the old config: a cycle works.
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Grace", "LastName": "Hopper"})
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 1, 10*time.Second)
+	d.signal(syscall.SIGTERM)
+	if code := d.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logs)
+	}
+}
+
+func TestDaemon_NotifySocketAndWatchdog(t *testing.T) {
+	f := newFixture(t)
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	var got []string
+	expect := func(prefix string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					t.Fatalf("socket closed before %q; got %q", prefix, got)
+				}
+				got = append(got, m)
+				if strings.Contains(m, prefix) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q on NOTIFY_SOCKET; got %q", prefix, got)
+			}
+		}
+	}
+	d := f.startDaemon("NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	expect("READY=1")
+	expect("WATCHDOG=1")
+	d.signal(syscall.SIGUSR1)
+	expect("STATUS=last cycle")
+	d.signal(syscall.SIGHUP)
+	expect("RELOADING=1")
+	expect("READY=1")
+	d.signal(syscall.SIGTERM)
+	expect("STOPPING=1")
+	if code := d.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, m := range got {
+		if strings.HasPrefix(m, "RELOADING=1") && !strings.Contains(m, "MONOTONIC_USEC=") {
+			t.Errorf("RELOADING=1 without MONOTONIC_USEC: %q", m)
+		}
+	}
+}
