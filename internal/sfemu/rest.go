@@ -471,8 +471,11 @@ func (s *Server) rowByID(w http.ResponseWriter, r *http.Request, o *objStore, ve
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		id, ok := normalizeID(rawID)
+		if !looksLikeID(rawID) {
+			writeErrors(w, errNoExtField(rawID))
+			return
+		}
 		if !ok || !strings.HasPrefix(id, o.t.KeyPrefix) {
-			// Not an id of this type: Salesforce treats the segment as an unknown resource.
 			writeErrors(w, errNotFound())
 			return
 		}
@@ -574,7 +577,7 @@ func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore,
 	f := o.t.Field(fname)
 	if f == nil || !(f.ExternalID || f.Name == "Id") {
 		// §4.2: unknown or non-external-id field → 404 NOT_FOUND.
-		writeErrors(w, errNotFound())
+		writeErrors(w, errNoExtField(fname))
 		return
 	}
 	switch r.Method {

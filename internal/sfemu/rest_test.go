@@ -196,7 +196,14 @@ func TestUpsertByExternalIDVersionDependent(t *testing.T) {
 	if arr, ok := r.json(t).([]any); r.status != 300 || !ok || len(arr) != 2 || !strings.HasPrefix(arr[0].(string), v+"/sobjects/Contact/003") {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	wantError(t, e.do("PATCH", v+"/sobjects/Contact/Email/x", map[string]any{"LastName": "x"}), 404, "NOT_FOUND")
+	m := wantError(t, e.do("PATCH", v+"/sobjects/Contact/Email/x", map[string]any{"LastName": "x"}), 404, "NOT_FOUND")
+	if m["message"] != "Provided external ID field does not exist or is not accessible: Email" {
+		t.Fatal(m)
+	}
+	m = wantError(t, e.do("GET", v+"/sobjects/Contact/tmp_sf_5aecbe07d3ca11", nil), 404, "NOT_FOUND")
+	if m["message"] != "Provided external ID field does not exist or is not accessible: tmp_sf_5aecbe07d3ca11" {
+		t.Fatal(m)
+	}
 	wantError(t, e.do("PATCH", v+"/sobjects/Contact/NoSuchField__c/x", map[string]any{"LastName": "x"}), 404, "NOT_FOUND")
 	wantError(t, e.do("GET", v+"/sobjects/Contact/Syncd_Id__c/missing", nil), 404, "NOT_FOUND")
 }

@@ -222,6 +222,14 @@ func errNotFound() *APIError {
 	return apiErr(404, "NOT_FOUND", "The requested resource does not exist")
 }
 
+// errNoExtField is the 404 for /sobjects/{O}/{x} when x is not an id (Salesforce then reads it
+// as an external-id field name) and for /sobjects/{O}/{F}/{v} when F is not an external id:
+// "Provided external ID field does not exist or is not accessible: x" (restforce/restforce#376
+// and #182, observed responses).
+func errNoExtField(name string) *APIError {
+	return apiErr(404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+name)
+}
+
 // dmlErr is an error whose body carries "fields":[] even when no field is named.
 func dmlErr(status int, code, msg string, fields ...string) *APIError {
 	if fields == nil {
@@ -559,7 +567,7 @@ func (s *Server) lookupForWrite(o *objStore, rawID string) (*record, *APIError) 
 		if looksLikeID(rawID) {
 			return nil, apiErr(400, "MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", o.t.Name, rawID), "Id")
 		}
-		return nil, errNotFound()
+		return nil, errNoExtField(rawID)
 	}
 	r := o.get(id)
 	if r == nil {
