@@ -50,7 +50,11 @@ type Config struct {
 	RedirectURL  string   // web_server: the loopback callback, e.g. http://localhost:1717/oauth/callback
 	Scopes       []string // web_server; DefaultScopes when empty
 
-	Username       string // jwt_bearer: the run-as user (sub)
+	Username string // jwt_bearer: the run-as user (sub)
+	// JWTAudience is the assertion's aud; LoginURL when empty. Salesforce
+	// wants https://login.salesforce.com or https://test.salesforce.com
+	// here, not a My Domain host (§1.4).
+	JWTAudience    string
 	PrivateKeyPEM  []byte // jwt_bearer: the RSA key, or
 	PrivateKeyFile string // a file holding it
 
@@ -125,9 +129,7 @@ func (c Config) Validate() error {
 	}
 	switch c.Auth {
 	case AuthWebServer:
-		if c.RedirectURL == "" {
-			return errors.New("redirect_url: required for auth web_server")
-		}
+		// redirect_url is needed only to log in (LoginLoopback checks it).
 	case AuthClientCredentials:
 		if c.ClientSecret == "" {
 			return errors.New("client_secret: required for auth client_credentials")

@@ -482,13 +482,13 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 		t.Fatalf("requests %+v", q)
 	}
 	// A connection reset mid-body, then success.
-	e.emu.ResetRequests()
+	e.reset()
 	e.emu.Fail(sfemu.FailRule{Path: "/query", Kind: sfemu.FailReset})
 	if n := count(); n != 3 {
 		t.Fatalf("%d records", n)
 	}
 	// UNABLE_TO_LOCK_ROW on a whole request is retried.
-	e.emu.ResetRequests()
+	e.reset()
 	e.emu.Fail(sfemu.FailRule{Path: "/composite/sobjects", ErrorCode: "UNABLE_TO_LOCK_ROW",
 		Message: "unable to obtain exclusive access to this record"})
 	res, err := c.Upsert(e.ctx, "Contact", "Syncd_Id__c", []syncd.Outgoing{{Key: "k1", ExternalID: "ext-1",
@@ -500,7 +500,7 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 		t.Fatalf("%d collection requests", n)
 	}
 	// Retries are bounded.
-	e.emu.ResetRequests()
+	e.reset()
 	e.emu.Fail(sfemu.FailRule{Path: "/query", Times: -1, Status: 502})
 	err = c.Pull(e.ctx, req, func(syncd.Page) error { return nil })
 	mustClass(t, err, syncd.ErrTransient)
@@ -509,7 +509,7 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 	}
 	e.emu.ClearFaults()
 	// A permanent error is not retried.
-	e.emu.ResetRequests()
+	e.reset()
 	bad := req
 	bad.Fields = []string{"NoSuchField__c"}
 	err = c.Pull(e.ctx, bad, func(syncd.Page) error { return nil })
@@ -518,7 +518,7 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 		t.Fatalf("%d attempts for a permanent error", n)
 	}
 	// REQUEST_LIMIT_EXCEEDED stops at once.
-	e.emu.ResetRequests()
+	e.reset()
 	used, _ := e.emu.APIUsage()
 	e.emu.SetDailyLimit(used)
 	err = c.Pull(e.ctx, req, func(syncd.Page) error { return nil })
@@ -598,7 +598,7 @@ func TestCollectionsMixedResults(t *testing.T) {
 		many = append(many, syncd.Outgoing{Key: fmt.Sprint(i), ExternalID: fmt.Sprintf("bulk-%d", i),
 			Fields: map[string]syncd.Value{"LastName": fmt.Sprintf("L%d", i)}})
 	}
-	e.emu.ResetRequests()
+	e.reset()
 	res, err = c.Upsert(e.ctx, "Contact", "Syncd_Id__c", many, types)
 	if err != nil || len(res) != 450 {
 		t.Fatalf("bulk: %v %d", err, len(res))

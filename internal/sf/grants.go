@@ -1,6 +1,7 @@
 package sf
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
@@ -204,7 +205,7 @@ func signAssertion(cfg Config, key *rsa.PrivateKey, now time.Time) (string, erro
 	claims := jwt.RegisteredClaims{
 		Issuer:    cfg.ClientID,
 		Subject:   cfg.Username,
-		Audience:  jwt.ClaimStrings{cfg.LoginURL},
+		Audience:  jwt.ClaimStrings{cmp.Or(cfg.JWTAudience, cfg.LoginURL)},
 		ExpiresAt: jwt.NewNumericDate(now.Add(jwtLifetime)),
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)

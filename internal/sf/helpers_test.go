@@ -108,10 +108,26 @@ func (e *env) clientWith(cfg Config) *Client {
 	return c
 }
 
+// settled returns the emulator's request log once it stops growing: the
+// emulator records a request after its response is written, so a client
+// can see the response before the log has the request.
+func (e *env) settled() []sfemu.RecordedRequest {
+	reqs := e.emu.Requests()
+	for i := 0; i < 50; i++ {
+		time.Sleep(5 * time.Millisecond)
+		again := e.emu.Requests()
+		if len(again) == len(reqs) {
+			return again
+		}
+		reqs = again
+	}
+	return reqs
+}
+
 // tokenRequests counts requests to the token endpoint.
 func (e *env) tokenRequests() int {
 	n := 0
-	for _, r := range e.emu.Requests() {
+	for _, r := range e.settled() {
 		if r.Path == "/services/oauth2/token" {
 			n++
 		}
@@ -121,7 +137,7 @@ func (e *env) tokenRequests() int {
 
 func (e *env) requests(pathPart string) []sfemu.RecordedRequest {
 	var out []sfemu.RecordedRequest
-	for _, r := range e.emu.Requests() {
+	for _, r := range e.settled() {
 		if strings.Contains(r.Path, pathPart) {
 			out = append(out, r)
 		}
@@ -138,3 +154,9 @@ func mustClass(t *testing.T, err, class error) {
 
 // hc is a plain client for driving the emulator's pages.
 var hc = &http.Client{Timeout: 10 * time.Second}
+
+// reset forgets the recorded requests once late recordings have landed.
+func (e *env) reset() {
+	e.settled()
+	e.emu.ResetRequests()
+}

@@ -91,6 +91,9 @@ func LoginLoopback(ctx context.Context, cfg Config, openBrowser func(url string)
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.RedirectURL == "" {
+		return nil, errors.New("redirect_url: required for auth web_server")
+	}
 	ru, err := url.Parse(cfg.RedirectURL)
 	if err != nil || ru.Scheme != "http" || ru.Host == "" {
 		return nil, fmt.Errorf("redirect_url %q: want a loopback http URL such as http://localhost:1717/oauth/callback", cfg.RedirectURL)
