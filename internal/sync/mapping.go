@@ -76,6 +76,9 @@ type Mapping struct {
 	Lookback  time.Duration // re-read window at the start of each pull
 	SafetyLag time.Duration // the watermark never passes server time minus this
 	BatchSize int           // query page size, 200..2000
+	// BulkThreshold switches the object to Bulk API 2.0 for a cycle whose
+	// pull or push passes this many records; 0 never uses Bulk.
+	BulkThreshold int
 
 	FromSalesforce   DeleteFromSalesforce
 	SoftDeleteColumn string

@@ -51,6 +51,9 @@ type Page struct {
 	// ServerTime is the Date header of the response: Salesforce's clock,
 	// not ours, bounds the watermark.
 	ServerTime time.Time
+	// TotalSize is the query's totalSize: the number of records the whole
+	// pull will return (the first page carries it; 0 when unknown).
+	TotalSize int
 }
 
 // Outgoing is one record to write to Salesforce.
@@ -84,6 +87,26 @@ type Remote interface {
 	// Usage reports the org's API usage as last seen in Sforce-Limit-Info,
 	// and the calls this client has made since it was created.
 	Usage() Usage
+}
+
+// BulkRemote is the optional Bulk API 2.0 capability of a Remote. The
+// engine uses it for an object when a pull's first page reports more than
+// Mapping.BulkThreshold records in all, or the outbox backlog passes it.
+type BulkRemote interface {
+	// BulkPull runs a Bulk API 2.0 query job for req and streams its result
+	// pages to fn, in (watermark, Id) order, with the same conversion and
+	// the same Page shape as Pull.
+	BulkPull(ctx context.Context, req PullRequest, fn func(Page) error) error
+	// BulkUpsert writes records by external id through an ingest job; the
+	// results are in input order, and a failed or unprocessed record has a
+	// non-nil Err classified like REST results.
+	BulkUpsert(ctx context.Context, object, externalIDField string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
+}
+
+// Backlogger is the optional capability of a Local to count the rows with
+// pending changes of an object, for the choice between REST and Bulk.
+type Backlogger interface {
+	Backlog(ctx context.Context, m *Mapping) (int, error)
 }
 
 // Usage is the API consumption seen by a Remote.

@@ -1,0 +1,181 @@
+package sync_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/sf"
+	"github.com/syncd-dev/syncd/internal/sfemu"
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// harness is one object synced for real: the emulator over loopback HTTP,
+// the Salesforce client, a SQLite file in t.TempDir() and the engine.
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	emu    *sfemu.Server
+	srv    *httptest.Server
+	dir    string
+	dbPath string
+	app    *sql.DB // the application's own connection
+	db     *store.DB
+	client *sf.Client
+	engine *syncd.Engine
+	m      *syncd.Mapping
+}
+
+const customersSchema = `CREATE TABLE customers (
+	id         INTEGER PRIMARY KEY,
+	first_name TEXT,
+	last_name  TEXT,
+	email      TEXT,
+	title      TEXT,
+	full_name  TEXT,
+	sync_id    TEXT UNIQUE,
+	deleted_at TEXT
+)`
+
+func contactMapping() *syncd.Mapping {
+	return &syncd.Mapping{
+		Object: "Contact", Table: "customers", Key: "id",
+		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
+		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
+		Fields: []syncd.Field{
+			{Column: "first_name", Name: "FirstName", Direction: syncd.Both, Writable: true},
+			{Column: "last_name", Name: "LastName", Direction: syncd.Both, Writable: true},
+			{Column: "email", Name: "Email", Direction: syncd.Both, Writable: true},
+			{Column: "title", Name: "Title", Direction: syncd.Both, Writable: true},
+			{Column: "full_name", Name: "Full_Name__c", Direction: syncd.Pull, Writable: true},
+		},
+		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
+		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.PropagateDelete,
+	}
+}
+
+func newHarness(t *testing.T, opts sfemu.Options, tweak ...func(*syncd.Mapping)) *harness {
+	t.Helper()
+	h := &harness{t: t, ctx: context.Background(), emu: sfemu.New(opts), dir: t.TempDir(), m: contactMapping()}
+	for _, f := range tweak {
+		f(h.m)
+	}
+	h.srv = httptest.NewServer(h.emu)
+	t.Cleanup(func() { h.emu.Close(); h.srv.Close() })
+	h.dbPath = filepath.Join(h.dir, "app.db")
+	var err error
+	if h.app, err = sql.Open("sqlite", h.dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(wal)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.app.Close() })
+	h.exec(customersSchema)
+	h.open()
+	return h
+}
+
+// open (re)opens syncd's side: store, client and engine, as a restart does.
+func (h *harness) open() {
+	h.t.Helper()
+	var err error
+	if h.db, err = store.Open(h.ctx, h.dbPath); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { h.db.Close() })
+	if err := h.db.Install(h.ctx, []*syncd.Mapping{h.m}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.client, err = sf.New(h.ctx, sf.Config{
+		LoginURL: h.srv.URL, Auth: sf.AuthClientCredentials,
+		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
+		StateDir: filepath.Join(h.dir, "state"), DescribeMaxAge: time.Hour,
+		BackoffBase: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond, HTTPTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.engine = &syncd.Engine{Local: h.db, Remote: h.client}
+}
+
+// cycle runs one sync cycle and fails the test if the object failed.
+func (h *harness) cycle() syncd.ObjectReport {
+	h.t.Helper()
+	r := h.engine.SyncObject(h.ctx, h.m)
+	if r.Err != nil {
+		h.t.Fatalf("cycle: %v", r.Err)
+	}
+	return r
+}
+
+func (h *harness) exec(q string, args ...any) sql.Result {
+	h.t.Helper()
+	r, err := h.app.Exec(q, args...)
+	if err != nil {
+		h.t.Fatalf("%s: %v", q, err)
+	}
+	return r
+}
+
+func (h *harness) one(q string, args ...any) any {
+	h.t.Helper()
+	var v any
+	if err := h.app.QueryRow(q, args...).Scan(&v); err != nil {
+		h.t.Fatalf("%s: %v", q, err)
+	}
+	return v
+}
+
+func (h *harness) count(q string, args ...any) int {
+	h.t.Helper()
+	return int(h.one(q, args...).(int64))
+}
+
+// contact returns the live Contact with the given field value.
+func (h *harness) contact(field string, value any) map[string]any {
+	h.t.Helper()
+	var found map[string]any
+	for _, c := range h.emu.All("Contact") {
+		if c["IsDeleted"] == true {
+			continue
+		}
+		if c[field] == value {
+			if found != nil {
+				h.t.Fatalf("two live Contacts with %s = %v", field, value)
+			}
+			found = c
+		}
+	}
+	return found
+}
+
+// liveContacts counts Contacts not in the recycle bin.
+func (h *harness) liveContacts() int { return h.emu.Count("Contact") }
+
+// writes counts requests that write to Salesforce since the last reset.
+func (h *harness) writes() int {
+	n := 0
+	for _, r := range h.emu.Requests() {
+		if r.Method == "POST" || r.Method == "PATCH" || r.Method == "DELETE" {
+			if !strings.Contains(r.Path, "/oauth2/") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func mustInsert(t *testing.T, emu *sfemu.Server, fields map[string]any) string {
+	t.Helper()
+	id, err := emu.Insert("Contact", fields)
+	if err != nil {
+		t.Fatalf("emulator insert %v: %v", fields, err)
+	}
+	return id
+}
+
+func name(i int) string { return fmt.Sprintf("Person%05d", i) }
