@@ -587,11 +587,13 @@ func TestCollectionsMixedResults(t *testing.T) {
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("delete: %+v %v", res, err)
 	}
-	res, err = c.Delete(e.ctx, "Contact", []string{existing})
-	if err != nil || res[0].Err == nil {
+	// Deleting it again (a retried request that had gone through) is not
+	// an error; an unknown id is.
+	res, err = c.Delete(e.ctx, "Contact", []string{existing, "003000000000000AAA"})
+	if err != nil || res[0].Err != nil || res[0].ID != existing || res[1].Err == nil {
 		t.Fatalf("delete again: %+v %v", res, err)
 	}
-	t.Logf("delete again: %v", res[0].Err)
+	mustClass(t, res[1].Err, syncd.ErrPermanent)
 	// More than 200 records go in chunks, results in input order.
 	var many []syncd.Outgoing
 	for i := 0; i < 450; i++ {

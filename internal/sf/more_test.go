@@ -182,3 +182,33 @@ func TestCollectionsPerRecordRetryAndRollback(t *testing.T) {
 		t.Fatalf("usage %+v", u)
 	}
 }
+
+func TestPullPrefetchesNextPageWhileApplying(t *testing.T) {
+	e := newEnv(t, sfemu.Options{})
+	e.seed()
+	e.emu.SeedContacts(450)
+	c := e.client()
+	pages := 0
+	err := c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"},
+		Types: map[string]string{"LastName": "string"}, BatchSize: 200}, func(p syncd.Page) error {
+		pages++
+		if pages < 3 {
+			// The next page is requested while this one is being applied.
+			deadline := time.Now().Add(5 * time.Second)
+			for len(e.emu.Requests()) < pages+1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("page %d: next page not prefetched", pages)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		return nil
+	})
+	if err != nil || pages != 3 {
+		t.Fatalf("%v after %d pages", err, pages)
+	}
+	q := e.requests("/query")
+	if len(q) != 3 || !strings.Contains(q[1].Path, "/query/") {
+		t.Fatalf("requests %+v", q)
+	}
+}

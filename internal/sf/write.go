@@ -122,9 +122,11 @@ func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoin
 }
 
 // Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false
-// (§6.1). A record already deleted reports ENTITY_IS_DELETED (permanent).
+// (§6.1). A record that is already deleted (ENTITY_IS_DELETED, e.g. when a
+// retried request had in fact gone through) counts as deleted: the result
+// has its ID and no error.
 func (c *Client) Delete(ctx context.Context, object string, ids []string) ([]syncd.WriteResult, error) {
-	return c.collection(ctx, object, len(ids), func(idx []int) request {
+	res, err := c.collection(ctx, object, len(ids), func(idx []int) request {
 		sel := make([]string, len(idx))
 		for i, j := range idx {
 			sel[i] = ids[j]
@@ -132,6 +134,13 @@ func (c *Client) Delete(ctx context.Context, object string, ids []string) ([]syn
 		return request{method: http.MethodDelete, path: "composite/sobjects", object: object, retry: true, count: true,
 			query: url.Values{"ids": {strings.Join(sel, ",")}, "allOrNone": {"false"}}}
 	}, false)
+	for i := range res {
+		var ae *APIError
+		if errors.As(res[i].Err, &ae) && ae.Code == "ENTITY_IS_DELETED" {
+			res[i] = syncd.WriteResult{ID: ids[i]}
+		}
+	}
+	return res, err
 }
 
 // collection sends n records in chunks of MaxCollection and maps the
