@@ -65,10 +65,10 @@ func wireRecord(object string, fields map[string]syncd.Value, types map[string]s
 // chunks of 200. Results are in input order; Created comes from the
 // created flag, never from the presence of an id (pitfall 11).
 func (c *Client) Upsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
-	if _, err := Ident(object); err != nil {
+	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
-	if _, err := Ident(externalIDField); err != nil {
+	if err := checkIdents(externalIDField); err != nil {
 		return nil, err
 	}
 	path := "composite/sobjects/" + object + "/" + externalIDField
@@ -88,7 +88,7 @@ func (c *Client) Upsert(ctx context.Context, object, externalIDField string, rec
 
 // Update writes records by Salesforce Id: PATCH /composite/sobjects (§6.1).
 func (c *Client) Update(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
-	if _, err := Ident(object); err != nil {
+	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
@@ -108,7 +108,7 @@ func (c *Client) Update(ctx context.Context, object string, recs []syncd.Outgoin
 // repeated; only records Salesforce reports as not saved for a transient
 // reason (UNABLE_TO_LOCK_ROW) are sent again.
 func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
-	if _, err := Ident(object); err != nil {
+	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
@@ -126,6 +126,9 @@ func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoin
 // retried request had in fact gone through) counts as deleted: the result
 // has its ID and no error.
 func (c *Client) Delete(ctx context.Context, object string, ids []string) ([]syncd.WriteResult, error) {
+	if err := checkIdents(object); err != nil {
+		return nil, err
+	}
 	res, err := c.collection(ctx, object, len(ids), func(idx []int) request {
 		sel := make([]string, len(idx))
 		for i, j := range idx {
@@ -218,10 +221,7 @@ func (c *Client) sendCollection(ctx context.Context, r request, n int, created b
 // a body) and 204 (older versions, no body, so no id) are updates; 300
 // (several records match) is a permanent error listing the matches.
 func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externalID string, fields map[string]syncd.Value, types map[string]string) (syncd.WriteResult, error) {
-	if _, err := Ident(object); err != nil {
-		return syncd.WriteResult{}, err
-	}
-	if _, err := Ident(externalIDField); err != nil {
+	if err := checkIdents(object, externalIDField); err != nil {
 		return syncd.WriteResult{}, err
 	}
 	body := wireRecord(object, fields, types)
@@ -271,4 +271,15 @@ func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externa
 		return syncd.WriteResult{Err: err}, err
 	}
 	return res, nil
+}
+
+// checkIdents validates API names; a bad one is a configuration error,
+// classified permanent.
+func checkIdents(names ...string) error {
+	for _, n := range names {
+		if _, err := Ident(n); err != nil {
+			return newAPIError(0, "INVALID_FIELD", err.Error(), nil)
+		}
+	}
+	return nil
 }
