@@ -59,7 +59,6 @@ CREATE TABLE _syncd_links (
     PRIMARY KEY (object, row_key)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX _syncd_links_sf_id ON _syncd_links (object, sf_id) WHERE sf_id IS NOT NULL;
-CREATE INDEX _syncd_links_ext_id ON _syncd_links (object, ext_id) WHERE ext_id IS NOT NULL;
 
 -- The pull watermark per object. time is fixed-width UTC text
 -- (2006-01-02T15:04:05.000000000Z) so that it sorts as text.

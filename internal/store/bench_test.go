@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// benchInsert inserts b.N rows, 1,000 per transaction, as an application
+// would.
+func benchInsert(b *testing.B, install bool) {
+	path := filepath.Join(b.TempDir(), "app.db")
+	app := MustOpenApp(b, path)
+	mustExec(b, app, contactSchema)
+	db := MustOpenStore(b, path)
+	if install {
+		if err := db.Install(context.Background(), []*syncd.Mapping{contactMapping()}); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		// Same schema and external-id index, no triggers.
+		mustExec(b, app, `CREATE INDEX contacts_syncd_id ON contacts(syncd_id)`)
+	}
+	conn, err := app.Conn(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		tx, err := conn.BeginTx(context.Background(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := tx.Prepare(`INSERT INTO contacts(first_name, last_name, email, phone, birthdate, active, score, amount, last_seen, notes, syncd_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < 1000 && i < b.N; j, i = j+1, i+1 {
+			var ext any
+			if !install {
+				ext = fmt.Sprintf("00000000-0000-4000-8000-%012d", i) // what the trigger would do
+			}
+			if _, err := st.Exec("First", fmt.Sprint("Last", i), "a@example.com", "+1 555", "1990-01-01", 1, i, "12.50",
+				"2024-01-01T00:00:00Z", "notes", ext); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st.Close()
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkInsertWithTriggers(b *testing.B)    { benchInsert(b, true) }
+func BenchmarkInsertWithoutTriggers(b *testing.B) { benchInsert(b, false) }
+
+// BenchmarkUpdateWithTriggers measures an application UPDATE of one mapped
+// column, captured.
+func BenchmarkUpdateWithTriggers(b *testing.B)    { benchUpdate(b, true) }
+func BenchmarkUpdateWithoutTriggers(b *testing.B) { benchUpdate(b, false) }
+
+func benchUpdate(b *testing.B, install bool) {
+	path := filepath.Join(b.TempDir(), "app.db")
+	app := MustOpenApp(b, path)
+	mustExec(b, app, contactSchema)
+	mustExec(b, app, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+		INSERT INTO contacts(id, last_name, syncd_id) SELECT i, 'n', 'x' || i FROM n`)
+	db := MustOpenStore(b, path)
+	if install {
+		if err := db.Install(context.Background(), []*syncd.Mapping{contactMapping()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	conn, _ := app.Conn(context.Background())
+	defer conn.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		tx, _ := conn.BeginTx(context.Background(), nil)
+		st, _ := tx.Prepare(`UPDATE contacts SET score = ? WHERE id = ?`)
+		for j := 0; j < 1000 && i < b.N; j, i = j+1, i+1 {
+			if _, err := st.Exec(i, 1+i%10000); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st.Close()
+		tx.Commit()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+const benchBatch = 2000
+
+func benchRecord(i int) (syncd.RemoteRecord, map[string]syncd.Value) {
+	vals := map[string]syncd.Value{
+		"FirstName":    "First",
+		"LastName":     fmt.Sprint("Last", i),
+		"Email":        fmt.Sprintf("user%d@example.com", i),
+		"Phone":        "+1 555 0100",
+		"Birthdate":    "1990-02-28",
+		"Active__c":    i%2 == 0,
+		"Score__c":     int64(i),
+		"Amount__c":    syncd.Decimal("1234.56"),
+		"Last_Seen__c": "2024-03-10T07:30:00Z",
+		"Description":  "Some notes about the contact",
+	}
+	rec := syncd.RemoteRecord{ID: fmt.Sprintf("003%015d", i), Stamp: time.Unix(1700000000+int64(i), 0).UTC(), Values: vals}
+	rec.Values["Syncd_Id__c"] = fmt.Sprintf("ext-%d", i)
+	return rec, vals
+}
+
+// BenchmarkApplyPull applies pulled Contacts (10 mapped fields) in batches
+// of 2,000: "Insert" creates new rows, "Update" rewrites all fields of
+// linked rows, "LookupUpdate" is the whole apply path (Lookup, then
+// ApplyPull).
+func BenchmarkApplyPull(b *testing.B) {
+	for _, mode := range []string{"Insert", "Update", "LookupUpdate"} {
+		b.Run(mode, func(b *testing.B) {
+			db, _, m := MustOpenDB(b)
+			ctx := context.Background()
+			mkBatch := func(start int, kind syncd.LocalOpKind) (syncd.PullBatch, []syncd.RemoteRecord) {
+				var pb syncd.PullBatch
+				recs := make([]syncd.RemoteRecord, 0, benchBatch)
+				for i := start; i < start+benchBatch; i++ {
+					rec, vals := benchRecord(i)
+					recs = append(recs, rec)
+					op := syncd.LocalOp{Kind: kind, ID: rec.ID, Set: vals, Shadow: vals, Stamp: rec.Stamp}
+					if kind == syncd.OpInsert {
+						op.ExternalID = rec.Values["Syncd_Id__c"].(string)
+					} else {
+						op.Key = fmt.Sprint(i + 1)
+					}
+					pb.Ops = append(pb.Ops, op)
+					pb.Cursor = syncd.Cursor{Time: rec.Stamp, ID: rec.ID}
+				}
+				return pb, recs
+			}
+			const preload = 20000
+			if mode != "Insert" {
+				for s := 0; s < preload; s += benchBatch {
+					pb, _ := mkBatch(s, syncd.OpInsert)
+					if err := db.ApplyPull(ctx, m, pb); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			batches := make([]syncd.PullBatch, 0, 10)
+			recss := make([][]syncd.RemoteRecord, 0, 10)
+			b.ResetTimer()
+			rows := 0
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				start := (i * benchBatch) % preload
+				if mode == "Insert" {
+					start = preload + i*benchBatch
+				}
+				kind := syncd.OpUpdate
+				if mode == "Insert" {
+					kind = syncd.OpInsert
+				}
+				pb, recs := mkBatch(start, kind)
+				batches, recss = append(batches[:0], pb), append(recss[:0], recs)
+				b.StartTimer()
+				if mode == "LookupUpdate" {
+					st, err := db.Lookup(ctx, m, recss[0])
+					if err != nil || len(st) != benchBatch {
+						b.Fatalf("lookup: %d, %v", len(st), err)
+					}
+				}
+				if err := db.ApplyPull(ctx, m, batches[0]); err != nil {
+					b.Fatal(err)
+				}
+				rows += benchBatch
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
