@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
+	gosync "sync"
 	"time"
 )
 
@@ -43,7 +43,14 @@ type recState struct {
 	status  int
 	apiCall bool
 	soql    string
+	// record appends the request to the log, once. It runs when the status
+	// is decided, before any byte of the response leaves, so a client that
+	// has read a response always finds its request in Requests().
+	record func()
+	once   gosync.Once
 }
+
+func (st *recState) done() { st.once.Do(st.record) }
 
 type recWriter struct {
 	http.ResponseWriter
@@ -54,6 +61,7 @@ func (w *recWriter) WriteHeader(code int) {
 	if w.st.status == 0 {
 		w.st.status = code
 	}
+	w.st.done()
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -61,6 +69,7 @@ func (w *recWriter) Write(b []byte) (int, error) {
 	if w.st.status == 0 {
 		w.st.status = 200
 	}
+	w.st.done()
 	return w.ResponseWriter.Write(b)
 }
 
@@ -106,12 +115,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			faultName = "status"
 		}
 	}
-	defer func() {
+	st.record = func() {
 		s.fmu.Lock()
 		s.requests = append(s.requests, RecordedRequest{Time: start, Method: r.Method, Path: r.URL.Path,
 			RawQuery: r.URL.RawQuery, SOQL: st.soql, Status: st.status, APICall: st.apiCall, Fault: faultName})
 		s.fmu.Unlock()
-	}()
+	}
+	defer st.done() // a dropped connection never wrote a status
 	if r.URL.Path != "/services/oauth2/token" {
 		s.sleepLatency(r)
 	}

@@ -126,27 +126,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		return err
 	}
 	rep.Watermark = committed
-	after := Cursor{}
-	if !committed.Time.IsZero() {
-		// Re-read a lookback window: a record committed late with an
-		// earlier stamp is still found, and applying it twice is a no-op.
-		after = Cursor{Time: committed.Time.Add(-m.Lookback)}
-	}
-	fields := append(m.FieldNames(), m.ExternalIDField)
-	types := make(map[string]string, len(m.Fields)+1)
-	for _, f := range m.Fields {
-		types[f.Name] = f.Type
-	}
-	types[m.ExternalIDField] = "string"
-	req := PullRequest{
-		Object:         m.Object,
-		Fields:         fields,
-		Types:          types,
-		WatermarkField: m.Watermark,
-		After:          after,
-		IncludeDeleted: m.FromSalesforce == SoftDelete || m.FromSalesforce == HardDelete,
-		BatchSize:      m.BatchSize,
-	}
+	req := pullRequest(m, committed)
 	return e.Remote.Pull(ctx, req, func(page Page) error {
 		if len(page.Records) == 0 {
 			return nil
@@ -177,11 +157,7 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	if batch <= 0 || batch > 200 {
 		batch = 200
 	}
-	types := make(map[string]string, len(m.Fields)+1)
-	for _, f := range m.Fields {
-		types[f.Name] = f.Type
-	}
-	types[m.ExternalIDField] = "string"
+	types := fieldTypes(m)
 	var afterSeq int64
 	for {
 		changes, err := e.Local.Pending(ctx, m, afterSeq, batch)

@@ -124,6 +124,14 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		if hasBase && Equal(r, base) {
 			continue // unchanged in Salesforce
 		}
+		if sent, ok := st.InFlight[f.Name]; ok && Equal(r, sent) {
+			// Salesforce holds a value syncd sent but never saw
+			// acknowledged (a lost response, a crash): its own echo, not
+			// a change made there. It becomes the base, so a newer local
+			// edit is pushed instead of lost to a false conflict.
+			shadow(f.Name, r)
+			continue
+		}
 		l := st.Values[f.Name]
 		if Equal(l, r) {
 			shadow(f.Name, r) // both sides already agree

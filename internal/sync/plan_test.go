@@ -164,6 +164,14 @@ func TestPlanPull(t *testing.T) {
 			wantSet:    vals("Title__c", "CTO"), wantOps: 1,
 		},
 		{
+			name: "our own unacknowledged push seen in Salesforce is not a conflict",
+			recs: remote(with(synced, "Title__c", nil, "FirstName", "Ada B.")),
+			local: map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true,
+				Values: with(synced, "FirstName", "Ada C."), Shadow: synced, LastLocalEdit: t2,
+				InFlight: vals("FirstName", "Ada B.")}},
+			wantOps: 1, echoes: 1,
+		},
+		{
 			name:    "null and empty string are different values",
 			recs:    remote(with(synced, "FirstName", nil)),
 			local:   state(with(synced, "FirstName", "Ada"), time.Time{}),

@@ -152,6 +152,9 @@ type LocalState struct {
 	LastLocalEdit time.Time
 	// Conflicted lists fields with an open manual conflict.
 	Conflicted map[string]bool
+	// InFlight holds the values of the last write sent to Salesforce for
+	// the row that was never acknowledged (see Local.BeginPush).
+	InFlight map[string]Value
 }
 
 // LocalOpKind is what a pull does to a local row.
