@@ -65,7 +65,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	linkBySF := make(map[string]*linkRow, len(recs))
 	linkByKey := make(map[string]*linkRow, len(recs))
 	err = inChunks(ids, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links WHERE object = ? AND sf_id IN (`+
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
 			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
 		if err != nil {
 			return err

@@ -69,8 +69,8 @@ func dsn(p string, write bool) string {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(normal)")
+	q.Add("_pragma", "cache_size(-32768)") // 32 MiB: the apply path touches many pages
 	if write {
-		q.Add("_pragma", "cache_size(-32768)") // 32 MiB: the apply path touches many pages
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Set("_query_only", "1")

@@ -58,7 +58,7 @@ CREATE TABLE _syncd_links (
     updated_at    TEXT,
     PRIMARY KEY (object, row_key)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX _syncd_links_sf_id ON _syncd_links (object, sf_id) WHERE sf_id IS NOT NULL;
+CREATE UNIQUE INDEX _syncd_links_sf_id ON _syncd_links (object, sf_id);
 
 -- The pull watermark per object. time is fixed-width UTC text
 -- (2006-01-02T15:04:05.000000000Z) so that it sorts as text.
