@@ -396,8 +396,42 @@ func (a *applier) deleteRows(ops []*opState) error {
 }
 
 // links upserts the link of every op and merges its shadow.
-func (a *applier) links(states []opState) error {
+func (a *applier) links(all []opState) error {
+	// A shadow naming every mapped field replaces the old one; others are
+	// merged into it (json_patch), which costs more.
+	var full, partial []*opState
+	for i := range all {
+		s := &all[i]
+		if a.fullShadow(s.op.Shadow) {
+			full = append(full, s)
+		} else {
+			partial = append(partial, s)
+		}
+	}
+	if err := a.linkRows(full, true); err != nil {
+		return err
+	}
+	return a.linkRows(partial, false)
+}
+
+func (a *applier) fullShadow(sh map[string]syncd.Value) bool {
+	if len(sh) < len(a.p.fields) {
+		return false
+	}
+	for _, f := range a.p.fields {
+		if _, ok := sh[f.Name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *applier) linkRows(states []*opState, full bool) error {
 	p := a.p
+	shadowSQL := "CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END"
+	if full {
+		shadowSQL = "excluded.shadow"
+	}
 	head := `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
 		SELECT ?, v.column1, v.column2, coalesce(v.column3, (SELECT ` + p.ext + ` FROM ` + p.tbl + ` WHERE ` + p.key + ` = v.column1)),
 			v.column4, v.column5, v.column6, ?
@@ -408,7 +442,7 @@ func (a *applier) links(states []opState) error {
 			ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
 			stamp = coalesce(excluded.stamp, _syncd_links.stamp),
 			last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
-			shadow = CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END,
+			shadow = ` + shadowSQL + `,
 			updated_at = excluded.updated_at`
 	lastMod := p.m.Watermark == "" || p.m.Watermark == "LastModifiedDate"
 	now := formatTime(a.now)
@@ -418,8 +452,7 @@ func (a *applier) links(states []opState) error {
 	for start := 0; start < len(states); start += per {
 		chunk := states[start:min(start+per, len(states))]
 		args = append(args[:0], p.m.Object, now)
-		for i := range chunk {
-			s := &chunk[i]
+		for _, s := range chunk {
 			var stamp, lm any
 			if !s.op.Stamp.IsZero() {
 				stamp = s.op.Stamp.UTC().Format(time.RFC3339Nano)
@@ -437,8 +470,7 @@ func (a *applier) links(states []opState) error {
 		_, err := a.sc.exec(q, args...)
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			// A Salesforce Id linked to another row moves to this one.
-			for i := range chunk {
-				s := &chunk[i]
+			for _, s := range chunk {
 				if s.op.ID == "" {
 					continue
 				}

@@ -114,6 +114,10 @@ func benchRecord(i int) (syncd.RemoteRecord, map[string]syncd.Value) {
 		"Description":  "Some notes about the contact",
 	}
 	rec := syncd.RemoteRecord{ID: fmt.Sprintf("003%015d", i), Stamp: time.Unix(1700000000+int64(i), 0).UTC(), Values: vals}
+	rec.Values = make(map[string]syncd.Value, len(vals)+1)
+	for k, v := range vals {
+		rec.Values[k] = v
+	}
 	rec.Values["Syncd_Id__c"] = fmt.Sprintf("ext-%d", i)
 	return rec, vals
 }
@@ -185,4 +189,34 @@ func BenchmarkApplyPull(b *testing.B) {
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkLookup looks up 2,000 linked Contacts by Salesforce Id.
+func BenchmarkLookup(b *testing.B) {
+	db, _, m := MustOpenDB(b)
+	ctx := context.Background()
+	const rows = 20000
+	var all []syncd.RemoteRecord
+	for s := 0; s < rows; s += benchBatch {
+		var pb syncd.PullBatch
+		for i := s; i < s+benchBatch; i++ {
+			rec, vals := benchRecord(i)
+			all = append(all, rec)
+			pb.Ops = append(pb.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: rec.ID, ExternalID: rec.Values["Syncd_Id__c"].(string),
+				Set: vals, Shadow: vals, Stamp: rec.Stamp})
+		}
+		if err := db.ApplyPull(ctx, m, pb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := (i * benchBatch) % rows
+		st, err := db.Lookup(ctx, m, all[start:start+benchBatch])
+		if err != nil || len(st) != benchBatch {
+			b.Fatalf("lookup: %d, %v", len(st), err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -81,6 +81,11 @@ func dsn(p string, write bool) string {
 // Open opens (creating if needed) the SQLite database at path and migrates
 // syncd's tables to the version this binary knows.
 func Open(ctx context.Context, p string) (*DB, error) {
+	return open(ctx, p, 0)
+}
+
+// open opens p and migrates it to version target (0: the newest).
+func open(ctx context.Context, p string, target int) (*DB, error) {
 	if p == "" || strings.ContainsAny(p, "?#") || strings.HasPrefix(p, ":memory:") || strings.HasPrefix(p, "file:") {
 		return nil, fmt.Errorf("open database %q: need a plain file path", p)
 	}
@@ -93,7 +98,7 @@ func Open(ctx context.Context, p string) (*DB, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]int64{}}
-	if err := db.migrate(ctx, 0); err != nil {
+	if err := db.migrate(ctx, target); err != nil {
 		w.Close()
 		return nil, err
 	}
