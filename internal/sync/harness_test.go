@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,7 @@ func (h *harness) open() {
 		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
 		StateDir: filepath.Join(h.dir, "state"), DescribeMaxAge: time.Hour,
 		BackoffBase: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond, HTTPTimeout: 5 * time.Second,
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		h.t.Fatal(err)
