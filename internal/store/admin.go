@@ -1,0 +1,394 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// This file is the store's API for the binary and operators: run history,
+// outbox and dead-letter inspection, retries, and conflict resolution.
+
+// Run is one recorded object cycle.
+type Run struct {
+	ID int64
+	syncd.ObjectReport
+}
+
+// Runs returns the newest recorded runs, newest first, of one object (all
+// objects if object is empty).
+func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
+		deleted, skipped, conflicts, failed, retrying, api_calls, coalesce(watermark_time, ''), coalesce(watermark_id, ''),
+		coalesce(error, '') FROM _syncd_runs`
+	args := []any{}
+	if object != "" {
+		q += ` WHERE object = ?`
+		args = append(args, object)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit)
+	return db.queryRuns(ctx, q, args...)
+}
+
+// LastRuns returns the newest run of every object, by object.
+func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
+	runs, err := db.queryRuns(ctx, `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes,
+		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, coalesce(watermark_time, ''),
+		coalesce(watermark_id, ''), coalesce(error, '')
+		FROM _syncd_runs WHERE id IN (SELECT max(id) FROM _syncd_runs GROUP BY object)`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Run, len(runs))
+	for _, r := range runs {
+		out[r.Object] = r
+	}
+	return out, nil
+}
+
+func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var started, finished, wmTime string
+		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
+			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
+			&r.APICalls, &wmTime, &r.Watermark.ID, &r.ErrorText); err != nil {
+			return nil, fmt.Errorf("read runs: %w", err)
+		}
+		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)
+		if r.ErrorText != "" {
+			r.Err = errors.New(r.ErrorText)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OutboxStat is the pending outbox of one mapped table.
+type OutboxStat struct {
+	Object  string
+	Table   string
+	Entries int       // pending entries
+	Rows    int       // distinct rows with pending entries
+	Oldest  time.Time // capture time of the oldest pending entry
+}
+
+// Outbox returns the pending outbox per installed mapping.
+func (db *DB) Outbox(ctx context.Context) ([]OutboxStat, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT m.object, m.tbl, count(o.seq), count(DISTINCT o.row_key), coalesce(min(o.captured_at), '')
+		FROM _syncd_mappings m LEFT JOIN _syncd_outbox o ON o.tbl = m.tbl AND o.done = 0
+		GROUP BY m.object, m.tbl ORDER BY m.object`)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxStat
+	for rows.Next() {
+		var s OutboxStat
+		var oldest string
+		if err := rows.Scan(&s.Object, &s.Table, &s.Entries, &s.Rows, &oldest); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		s.Oldest = parseTime(oldest)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// PurgeOutbox deletes done outbox entries captured before t and returns how
+// many it deleted. Sequence numbers are never reused.
+func (db *DB) PurgeOutbox(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("purge outbox: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM _syncd_outbox WHERE done = 1 AND captured_at < ?`, formatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("purge outbox: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("purge outbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// EnqueueAll queues every row of a mapped table for push, e.g. for the
+// first sync of a table that already has data (Install does not).
+func (db *DB) EnqueueAll(ctx context.Context, m *syncd.Mapping) (int64, error) {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", m.Table, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?, CAST(`+quoteIdent(m.Key)+` AS TEXT), 'I' FROM `+
+		quoteIdent(m.Table)+` ORDER BY `+quoteIdent(m.Key), m.Table)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", m.Table, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", m.Table, err)
+	}
+	return res.RowsAffected()
+}
+
+// DeadLetterRecord is a stored dead letter.
+type DeadLetterRecord struct {
+	Object    string
+	Key       string
+	Seq       int64
+	Payload   map[string]syncd.Value
+	Code      string
+	Message   string
+	Attempts  int
+	FirstSeen time.Time
+	LastSeen  time.Time
+	NextRetry time.Time
+}
+
+// DeadLetters lists the dead letters of one object (all if empty), oldest
+// first.
+func (db *DB) DeadLetters(ctx context.Context, object string) ([]DeadLetterRecord, error) {
+	q := `SELECT object, row_key, seq, coalesce(payload, '{}'), coalesce(code, ''), coalesce(message, ''), attempts,
+		first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters`
+	var args []any
+	if object != "" {
+		q += ` WHERE object = ?`
+		args = append(args, object)
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY first_seen, object, row_key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []DeadLetterRecord
+	for rows.Next() {
+		var d DeadLetterRecord
+		var payload, first, last, next string
+		if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &payload, &d.Code, &d.Message, &d.Attempts, &first, &last, &next); err != nil {
+			return nil, fmt.Errorf("read dead letters: %w", err)
+		}
+		if d.Payload, err = decodeValues(payload); err != nil {
+			return nil, fmt.Errorf("read dead letter %s %s: %w", d.Object, d.Key, err)
+		}
+		d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RetryDeadLetters queues the dead-lettered rows of one object (all
+// objects if empty) for push again and returns how many. The dead letters
+// stay until a push of the row succeeds.
+func (db *DB) RetryDeadLetters(ctx context.Context, object string) (int64, error) {
+	return db.retryDeadLetters(ctx, `d.object = ?1 OR ?1 = ''`, object)
+}
+
+// RetryDueDeadLetters queues the dead letters whose next retry time is at or
+// before now.
+func (db *DB) RetryDueDeadLetters(ctx context.Context, now time.Time) (int64, error) {
+	return db.retryDeadLetters(ctx, `d.next_retry IS NOT NULL AND d.next_retry <= ?1`, formatTime(now))
+}
+
+func (db *DB) retryDeadLetters(ctx context.Context, where string, arg any) (int64, error) {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT d.object, d.row_key, m.tbl, m.key_column, l.ext_id FROM _syncd_dead_letters d
+		JOIN _syncd_mappings m USING (object) LEFT JOIN _syncd_links l ON l.object = d.object AND l.row_key = d.row_key
+		WHERE `+where, arg)
+	if err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	type dl struct {
+		object, key, tbl, keyCol string
+		ext                      sql.NullString
+	}
+	var list []dl
+	for rows.Next() {
+		var d dl
+		if err := rows.Scan(&d.object, &d.key, &d.tbl, &d.keyCol, &d.ext); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("retry dead letters: %w", err)
+		}
+		list = append(list, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	for _, d := range list {
+		// 'I' (the whole row) if it exists, else 'D'.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id)
+			SELECT ?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM `+quoteIdent(d.tbl)+` WHERE `+quoteIdent(d.keyCol)+` = ?2) THEN 'I' ELSE 'D' END, ?3`,
+			d.tbl, d.key, d.ext); err != nil {
+			return 0, fmt.Errorf("retry dead letter %s %s: %w", d.object, d.key, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_dead_letters SET next_retry = NULL WHERE object = ? AND row_key = ?`, d.object, d.key); err != nil {
+			return 0, fmt.Errorf("retry dead letter %s %s: %w", d.object, d.key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	return int64(len(list)), nil
+}
+
+// ConflictRecord is a stored conflict.
+type ConflictRecord struct {
+	ConflictID int64 // pass to ResolveConflict; Conflict.ID is the Salesforce Id
+	syncd.Conflict
+	FoundAt    time.Time
+	ResolvedAt time.Time // zero while open
+}
+
+// Conflicts lists the conflicts of one object (all if empty), oldest first;
+// only open ones when open is true.
+func (db *DB) Conflicts(ctx context.Context, object string, open bool) ([]ConflictRecord, error) {
+	q := `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote, resolution, found_at, coalesce(resolved_at, '')
+		FROM _syncd_conflicts WHERE (object = ?1 OR ?1 = '')`
+	if open {
+		q += ` AND resolved_at IS NULL`
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id`, object)
+	if err != nil {
+		return nil, fmt.Errorf("read conflicts: %w", err)
+	}
+	defer rows.Close()
+	var out []ConflictRecord
+	for rows.Next() {
+		c, err := scanConflict(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read conflicts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func scanConflict(rows interface{ Scan(...any) error }) (ConflictRecord, error) {
+	var c ConflictRecord
+	var base, local, remote sql.NullString
+	var found, resolved string
+	if err := rows.Scan(&c.ConflictID, &c.Object, &c.Key, &c.Conflict.ID, &c.Field, &base, &local, &remote, &c.Resolution, &found, &resolved); err != nil {
+		return c, err
+	}
+	var err error
+	for _, p := range []struct {
+		s   sql.NullString
+		dst *syncd.Value
+	}{{base, &c.Base}, {local, &c.Local}, {remote, &c.Remote}} {
+		if p.s.Valid {
+			if *p.dst, err = decodeValue(p.s.String); err != nil {
+				return c, err
+			}
+		}
+	}
+	c.FoundAt, c.ResolvedAt = parseTime(found), parseTime(resolved)
+	return c, nil
+}
+
+// Conflict resolutions.
+const (
+	ResolveSalesforce = "salesforce" // write Salesforce's value locally
+	ResolveLocal      = "local"      // push the local value
+	ResolveValue      = "value"      // write a given value locally and push it
+)
+
+// ResolveConflict closes an open conflict. ResolveSalesforce writes the
+// remote value to the local row; ResolveLocal queues the row so that the
+// local value is pushed; ResolveValue writes value locally and queues it.
+// In every case the field's shadow becomes the remote value, so that the
+// next cycle sees Salesforce unchanged and the local side as the change.
+func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, resolution string, value syncd.Value) error {
+	p, err := newPlan(m)
+	if err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	tx, err := db.writeTx(ctx, true)
+	if err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	c, err := scanConflict(tx.QueryRowContext(ctx, `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote,
+		resolution, found_at, coalesce(resolved_at, '') FROM _syncd_conflicts WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("resolve conflict %d: no such conflict", id)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	if !c.ResolvedAt.IsZero() {
+		return fmt.Errorf("resolve conflict %d: already resolved (%s)", id, c.Resolution)
+	}
+	if c.Object != m.Object {
+		return fmt.Errorf("resolve conflict %d: it belongs to %s, not %s", id, c.Object, m.Object)
+	}
+	fi, ok := p.byName[c.Field]
+	if !ok {
+		return fmt.Errorf("resolve conflict %d: field %s is no longer mapped", id, c.Field)
+	}
+	col := quoteIdent(p.fields[fi].Column)
+	write := func(v syncd.Value) error {
+		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+col+` = ? WHERE `+p.key+` = ?`, syncd.ToLocal(v), c.Key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("row %s %s no longer exists", p.tblName, c.Key)
+		}
+		return nil
+	}
+	queue := func() error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
+			p.tblName, c.Key, "["+string(appendJSONString(nil, p.fields[fi].Column))+"]")
+		return err
+	}
+	switch resolution {
+	case ResolveSalesforce:
+		err = write(c.Remote)
+	case ResolveLocal:
+		err = queue()
+	case ResolveValue:
+		if err = write(value); err == nil {
+			err = queue()
+		}
+	default:
+		return fmt.Errorf("resolve conflict %d: resolution %q is not salesforce, local or value", id, resolution)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	shadow, err := encodeValues(map[string]syncd.Value{c.Field: c.Remote})
+	if err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_links SET shadow = json_patch(shadow, ?) WHERE object = ? AND row_key = ?`,
+		shadow, c.Object, c.Key); err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`,
+		formatTime(db.Now()), resolution, id); err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	if err := commitApply(ctx, tx); err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	return nil
+}
