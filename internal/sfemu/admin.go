@@ -33,6 +33,7 @@ import (
 //	POST   /__sfemu/records/{O}/{id}/lock {locked} writes fail with UNABLE_TO_LOCK_ROW while locked
 //	POST   /__sfemu/merge/{O} {master, losers:[]}
 //	POST   /__sfemu/seed {contacts: N}
+//	POST   /__sfemu/bulk BulkConfig (processing_delay: "50ms", batch_size, lock_every, fail_after_batches, default_max_records)
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/__sfemu/"), "/")
 	segs := strings.Split(path, "/")
@@ -124,6 +125,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetLatency(d)
 		ok()
+	case segs[0] == "bulk":
+		s.adminBulk(w, body)
 	case segs[0] == "page-size":
 		n, _ := num("max")
 		s.SetMaxPageSize(n)

@@ -22,8 +22,12 @@ package sfemu
 //     Advance, Freeze, Now, APIUsage, SetDailyLimit, ResetAPIUsage, SetLatency, SetMaxPageSize,
 //     SetCommitDelay, SetRecordLocked, Fail, ClearFaults, Requests, ResetRequests, Save, Load,
 //     Close) and the same over HTTP under /__sfemu/ (see handleAdmin).
+//   - Bulk API 2.0 (bulk.go): query jobs with CSV result sets paged by Sforce-Locator and
+//     maxRecords, ingest jobs with successfulResults/failedResults/unprocessedrecords, states
+//     moving in the background (SetBulkConfig: processing delay, batch size, lock and
+//     job-failure faults).
 //
-// Knowingly not implemented: Composite (/composite), composite batch/graph/tree, Bulk API 2.0,
+// Knowingly not implemented: Composite (/composite), composite batch/graph/tree, Bulk API 1.0,
 // SOAP login, parent-to-child (child relationship) subqueries, search,
 // per-app usage in Sforce-Limit-Info, the concurrent long-running request limit, a rolling 24 h
 // window for API usage (it is a counter; ResetAPIUsage resets it), the 15-day recycle-bin purge,

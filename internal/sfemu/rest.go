@@ -129,6 +129,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ver string, vnum 
 			s.routeCollections(w, r, ver, segs[2:])
 			return
 		}
+	case "jobs":
+		s.routeBulk(w, r, ver, vnum, segs[1:])
+		return
 	}
 	writeErrors(w, errNotFound())
 }

@@ -96,6 +96,8 @@ type Server struct {
 	cursors map[string]*cursor
 	curSeq  uint64
 
+	bulk bulkState // Bulk API 2.0 jobs (bulk.go)
+
 	fmu       sync.Mutex
 	faults    []*faultState
 	requests  []RecordedRequest
