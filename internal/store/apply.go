@@ -49,7 +49,11 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 	}
 
-	a := &applier{p: p, sc: sc, now: db.Now()}
+	keyAuto, err := db.keyAssigned(ctx, tx, m.Table, m.Key)
+	if err != nil {
+		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+	}
+	a := &applier{p: p, sc: sc, now: db.Now(), keyFromExt: !keyAuto}
 	if err := a.run(b.Ops, edited); err != nil {
 		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
 	}
@@ -70,11 +74,37 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	return nil
 }
 
+// keyAssigned reports (and caches) whether SQLite assigns the key of rows
+// inserted into table.
+func (db *DB) keyAssigned(ctx context.Context, q queryer, table, key string) (bool, error) {
+	db.mu.Lock()
+	auto, ok := db.keyAuto[table]
+	db.mu.Unlock()
+	if ok {
+		return auto, nil
+	}
+	t, err := readTable(ctx, q, table)
+	if err != nil {
+		return false, fmt.Errorf("read table %s: %w", table, err)
+	}
+	if t == nil {
+		return false, fmt.Errorf("table %s does not exist", table)
+	}
+	auto = t.keyAssigned(key)
+	db.mu.Lock()
+	db.keyAuto[table] = auto
+	db.mu.Unlock()
+	return auto, nil
+}
+
 // applier writes one pull batch.
 type applier struct {
 	p   *mapPlan
 	sc  *stmtCache
 	now time.Time
+	// keyFromExt: SQLite does not assign keys in this table, so a row
+	// inserted by a pull takes its external id as key.
+	keyFromExt bool
 }
 
 // opState is one LocalOp being applied.
@@ -253,12 +283,18 @@ func (a *applier) insert(g *group, ops []*opState) error {
 	p := a.p
 	var head strings.Builder
 	head.WriteString("INSERT INTO " + p.tbl + " (" + p.ext)
+	if a.keyFromExt {
+		head.WriteString(", " + p.key)
+	}
 	for _, c := range g.cols {
 		head.WriteString(", " + quoteIdent(p.fields[c].Column))
 	}
 	head.WriteString(") VALUES ")
 	tail := " RETURNING CAST(" + p.key + " AS TEXT), " + p.ext
 	n := 1 + len(g.cols)
+	if a.keyFromExt {
+		n++
+	}
 	per := rowsPerStmt(n)
 	args := make([]any, 0, n*min(per, len(ops)))
 	for start := 0; start < len(ops); start += per {
@@ -271,6 +307,9 @@ func (a *applier) insert(g *group, ops []*opState) error {
 			}
 			byExt[s.ext] = s
 			args = append(args, s.ext)
+			if a.keyFromExt {
+				args = append(args, s.ext)
+			}
 			for _, c := range g.cols {
 				v, err := local(s.op.Set[p.fields[c].Name])
 				if err != nil {

@@ -26,6 +26,7 @@ type column struct {
 	name     string
 	declType string
 	pk       int
+	hasDflt  bool
 }
 
 // tableInfo is what the store needs to know about a local table.
@@ -33,6 +34,27 @@ type tableInfo struct {
 	name    string
 	cols    map[string]column // by lower-cased name
 	noRowid bool
+}
+
+// keyAssigned reports whether SQLite assigns the key of an inserted row:
+// a rowid alias (INTEGER PRIMARY KEY) or a column with a default.
+func (t *tableInfo) keyAssigned(key string) bool {
+	c, ok := t.cols[strings.ToLower(key)]
+	if !ok {
+		return false
+	}
+	if c.hasDflt {
+		return true
+	}
+	if t.noRowid || !strings.EqualFold(strings.TrimSpace(c.declType), "INTEGER") || c.pk != 1 {
+		return false
+	}
+	for _, o := range t.cols {
+		if o.pk > 1 {
+			return false // composite primary key: not a rowid alias
+		}
+	}
+	return true
 }
 
 func (t *tableInfo) has(col string) bool {
@@ -43,7 +65,7 @@ func (t *tableInfo) has(col string) bool {
 func readTable(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, name string) (*tableInfo, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, type, pk FROM pragma_table_xinfo(?)`, name)
+	rows, err := q.QueryContext(ctx, `SELECT name, type, pk, dflt_value IS NOT NULL FROM pragma_table_xinfo(?)`, name)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +73,7 @@ func readTable(ctx context.Context, q interface {
 	t := &tableInfo{name: name, cols: map[string]column{}}
 	for rows.Next() {
 		var c column
-		if err := rows.Scan(&c.name, &c.declType, &c.pk); err != nil {
+		if err := rows.Scan(&c.name, &c.declType, &c.pk, &c.hasDflt); err != nil {
 			return nil, err
 		}
 		t.cols[strings.ToLower(c.name)] = c
@@ -250,6 +272,9 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 	if err := checkMappingShape(mappings); err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
+	db.mu.Lock()
+	clear(db.keyAuto)
+	db.mu.Unlock()
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
 		return fmt.Errorf("install: %w", err)

@@ -448,3 +448,70 @@ func TestLock(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 }
+
+// An application edit between Lookup and ApplyPull is not overwritten by
+// the pull planned before it: the edited column keeps the application's
+// value and its old shadow, and stays pending.
+func TestApplyPull_EditAfterLookupWins(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, first_name, last_name) VALUES (1, 'Ada', 'L')`)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: pend[0].Seq, ID: "003A",
+		Shadow: map[string]syncd.Value{"FirstName": "Ada", "LastName": "L"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The application edits the first name while the engine plans.
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = 1`)
+	set := map[string]syncd.Value{"FirstName": "Ada SF", "LastName": "Lovelace"}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+		t.Fatal(err)
+	}
+	var first, last string
+	app.QueryRow(`SELECT first_name, last_name FROM contacts WHERE id = 1`).Scan(&first, &last)
+	if first != "Augusta" || last != "Lovelace" {
+		t.Fatalf("row = %s %s", first, last)
+	}
+	pend, _ = db.Pending(ctx, m, 0, 10)
+	if len(pend) != 1 || pend[0].Shadow["FirstName"] != "Ada" || pend[0].Shadow["LastName"] != "Lovelace" {
+		t.Fatalf("pending = %+v", pend)
+	}
+}
+
+func TestInstall_WithoutRowid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, `CREATE TABLE "odd table" ("the key" TEXT PRIMARY KEY, "na""me" TEXT, ext TEXT) WITHOUT ROWID`)
+	db := MustOpenStore(t, path)
+	m := &syncd.Mapping{Object: "Odd__c", Table: "odd table", Key: "the key", ExternalIDField: "Ext__c", ExternalIDColumn: "ext",
+		Fields: []syncd.Field{{Column: `na"me`, Name: "Name", Type: "string"}}}
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, app, `INSERT INTO "odd table"("the key", "na""me") VALUES ('k1', 'x'), ('k2', 'y')`)
+	mustExec(t, app, `UPDATE "odd table" SET "na""me" = 'z' WHERE "the key" = 'k1'`)
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 2 || pend[0].Values["Name"] != "z" || !uuidV4.MatchString(pend[0].ExternalID) {
+		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	ob := outbox(t, app)
+	if ob[len(ob)-1].Changed != `["na\"me"]` {
+		t.Fatalf("changed = %s", ob[len(ob)-1].Changed)
+	}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		{Kind: syncd.OpUpdate, Key: "k2", ID: "a01", Set: map[string]syncd.Value{"Name": "w"}},
+		{Kind: syncd.OpDelete, Key: "k1", ID: "a02"},
+		{Kind: syncd.OpInsert, ID: "a03", ExternalID: "e3", Set: map[string]syncd.Value{"Name": "new"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// The table does not assign keys: the external id is the new row's key.
+	if n := mustInt(t, app, `SELECT count(*) FROM "odd table" WHERE "the key" = 'e3' AND ext = 'e3'`); n != 1 {
+		t.Fatal("insert into a table without assigned keys")
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM "odd table" WHERE "na""me" = 'w'`); n != 1 {
+		t.Fatal("update not applied")
+	}
+}
