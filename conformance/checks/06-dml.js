@@ -446,5 +446,55 @@ module.exports = (check) => {
     assert.equal(rec.Id, id);
     assert.equal(rec.attributes.type, 'Contact');
   });
+
+  // rawCreate posts a body jsforce would alter (it strips Id) or that must reach the server as is.
+  const rawCreate = async (ctx, sobject, body) => {
+    const s = await ctx.session();
+    return ctx.raw(ctx.dataPath(`sobjects/${sobject}`), {
+      method: 'POST', token: s.access_token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+  };
+
+  check('error: a string in a number field → 400 JSON_PARSER_ERROR "Cannot deserialize instance of double from VALUE_STRING value abc" (restforce#619)', async (ctx) => {
+    const conn = await ctx.conn();
+    await assert.rejects(conn.sobject('Account').create({ Name: ctx.uniq('CfJson'), AnnualRevenue: 'abc' }),
+      wantErr('JSON_PARSER_ERROR', /Cannot deserialize instance of double from VALUE_STRING value abc/));
+  });
+
+  check('error: a value longer than the field → STRING_TOO_LONG "<Label>: data value too large: … (max length=80)" with fields (Force.com-Toolkit-for-NET#391)', async (ctx) => {
+    const conn = await ctx.conn();
+    await assert.rejects(conn.sobject('Contact').create({ LastName: 'x'.repeat(81) }), (e) => {
+      wantErr('STRING_TOO_LONG', /^Last Name: data value too large: x{81} \(max length=80\)$/)(e);
+      assert.deepEqual(e.data.fields, ['LastName']);
+      return true;
+    });
+  });
+
+  check('error: a bad email → INVALID_EMAIL_ADDRESS "Email: invalid email address: …" with fields [Email] (§6.2 example)', async (ctx) => {
+    const conn = await ctx.conn();
+    await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', Email: 'not an email' }), (e) => {
+      wantErr('INVALID_EMAIL_ADDRESS', /^Email: invalid email address: not an email$/)(e);
+      assert.deepEqual(e.data.fields, ['Email']);
+      return true;
+    });
+  });
+
+  check('error: a malformed reference id → MALFORMED_ID "<Label>: id value of incorrect type: …" (§2.3)', async (ctx) => {
+    const conn = await ctx.conn();
+    await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', AccountId: 'garbage' }),
+      wantErr('MALFORMED_ID', /id value of incorrect type: garbage/));
+  });
+
+  check('error: a well-formed reference to a missing record → INVALID_CROSS_REFERENCE_KEY (§2.3)', async (ctx) => {
+    const conn = await ctx.conn();
+    await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', AccountId: '001000000000000AAA' }), wantErr('INVALID_CROSS_REFERENCE_KEY'));
+  });
+
+  check('error: an Id in a create body → INVALID_FIELD_FOR_INSERT_UPDATE "cannot specify Id in an insert call"', async (ctx) => {
+    const r = await rawCreate(ctx, 'Contact', { LastName: 'x', Id: '003000000000000AAA' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json[0].errorCode, 'INVALID_FIELD_FOR_INSERT_UPDATE');
+    assert.match(r.json[0].message, /cannot specify Id in an insert call/i);
+  });
 };
 
