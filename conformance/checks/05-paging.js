@@ -151,6 +151,25 @@ module.exports = (check) => {
     const last = await f.conn.queryMore(urls[10], { headers: batch(200) });
     assert.equal(last.records.length, 200);
   });
+
+  check('paging: queryAll pages continue through a /query/ locator and keep returning deleted rows (§5.1, postman queryall.json)', async (ctx) => {
+    const conn = await ctx.conn();
+    const ln = ctx.uniq('CfQa');
+    const res = await conn.sobject('Contact').create(
+      Array.from({ length: 450 }, (_, i) => ({ LastName: ln, FirstName: `q${String(i).padStart(3, '0')}` })), { allowRecursive: true });
+    const gone = res.slice(400).map((r) => r.id); // the last 50 by FirstName
+    await conn.sobject('Contact').destroy(gone);
+    const soql = `SELECT Id, IsDeleted FROM Contact WHERE LastName = '${ln}' ORDER BY FirstName`;
+    const s = await ctx.session();
+    const p1 = await ctx.raw(ctx.dataPath(`queryAll?q=${encodeURIComponent(soql)}`), { token: s.access_token, headers: batch(200) });
+    assert.equal(p1.status, 200);
+    assert.equal(p1.json.totalSize, 450);
+    assert.match(p1.json.nextRecordsUrl, new RegExp(`^/services/data/v${ctx.version.replace('.', '\\.')}/query/`));
+    const all = await conn.query(soql, { scanAll: true, autoFetch: true, maxFetch: 10000, headers: batch(200) });
+    assert.equal(all.records.length, 450);
+    assert.deepEqual(all.records.slice(400).map((r) => [r.Id, r.IsDeleted]), gone.map((id) => [id, true]));
+    assert.equal(all.records.filter((r) => r.IsDeleted).length, 50);
+  });
 };
 
 module.exports.many = many;
