@@ -38,6 +38,7 @@ type Client struct {
 	log  *slog.Logger
 
 	calls atomic.Int64
+	bulk  atomic.Pointer[BulkOptions] // SetBulkOptions (bulk.go); nil = defaults
 
 	mu         sync.Mutex
 	perObject  map[string]int64
@@ -137,6 +138,9 @@ type request struct {
 	// token with 403 Bad_OAuth_Token instead of 401 INVALID_SESSION_ID
 	// (forcedotcom/SalesforceMobileSDK-iOS#3398, -Android#2430).
 	identity bool
+	// raw, when not nil, is sent as the body instead of JSON, with the
+	// Content-Type given in header (Bulk API 2.0 CSV uploads, bulk.go).
+	raw []byte
 }
 
 func (c *Client) base() string { return "/services/data/v" + c.cfg.APIVersion + "/" }
@@ -151,6 +155,9 @@ func (c *Client) call(ctx context.Context, r request, handle func(*http.Response
 		if body, err = json.Marshal(r.body); err != nil {
 			return fmt.Errorf("encode request body: %w", err)
 		}
+	}
+	if r.raw != nil {
+		body = r.raw
 	}
 	refreshed := false
 	for attempt := 1; ; attempt++ {
@@ -248,9 +255,11 @@ func (c *Client) once(ctx context.Context, tok *Token, r request, body []byte, h
 		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" { // Bulk results ask for text/csv (bulk.go)
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("Sforce-Call-Options", "client=syncd/"+c.cfg.Version)
-	if body != nil {
+	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	start := time.Now()

@@ -121,6 +121,7 @@ func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 			dec := json.NewDecoder(resp.Body)
 			dec.UseNumber()
 			var w struct {
+				TotalSize      int              `json:"totalSize"`
 				Done           bool             `json:"done"`
 				NextRecordsURL string           `json:"nextRecordsUrl"`
 				Records        []map[string]any `json:"records"`
@@ -128,6 +129,7 @@ func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 			if err := dec.Decode(&w); err != nil {
 				return err
 			}
+			qp.page.TotalSize = w.TotalSize
 			recs := make([]syncd.RemoteRecord, 0, len(w.Records))
 			for i, raw := range w.Records {
 				rec, err := conv.record(raw)

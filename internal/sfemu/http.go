@@ -344,7 +344,7 @@ func (s *Server) applyFault(w *recWriter, r *http.Request, f *faultState) {
 			var hb bytes.Buffer
 			hb.WriteString("HTTP/1.1 " + strconv.Itoa(bw.status) + " " + http.StatusText(bw.status) + "\r\n")
 			bw.h.Set("Content-Length", strconv.Itoa(bw.buf.Len()))
-			for _, k := range []string{"Content-Type", "Content-Length", "Sforce-Limit-Info"} {
+			for _, k := range []string{"Content-Type", "Content-Length", "Sforce-Limit-Info", "Sforce-Locator", "Sforce-NumberOfRecords"} {
 				if v := bw.h.Get(k); v != "" {
 					hb.WriteString(k + ": " + v + "\r\n")
 				}

@@ -1,0 +1,677 @@
+package sf
+
+// Bulk API 2.0 (salesforce-protocol.md §8): BulkPull runs a query job and streams its CSV result
+// sets; BulkUpsert runs an upsert ingest job and maps its three result sets back to the input.
+//
+// Wire facts and their sources:
+//   - query job: POST /jobs/query {"operation","query","contentType","columnDelimiter","lineEnding"},
+//     state UploadComplete → InProgress → JobComplete | Failed | Aborted; results only once
+//     JobComplete (412 JOB_NOT_COMPLETE) and only with the job's API version (409)
+//     [developer.salesforce.com/docs/platform/api-asynch/guide/query-get-job-results.md].
+//   - result sets: GET …/results?maxRecords=N[&locator=L]; each set is a CSV with its own
+//     header row; Sforce-NumberOfRecords counts its rows; Sforce-Locator names the next set and
+//     is the literal string "null" after the last (same page; simple-salesforce bulk2.py;
+//     airbyte source-salesforce streams.py read_records). 50,000 rows a set is
+//     simple-salesforce's and salesforcer's default maxRecords.
+//   - ingest job: POST /jobs/ingest, PUT …/batches (text/csv, 201), PATCH {"state":
+//     "UploadComplete"}, poll, then successfulResults/ ("sf__Id","sf__Created",<columns>),
+//     failedResults/ ("sf__Id","sf__Error",<columns>), unprocessedrecords/ (<columns>), in no
+//     particular order (§8.2; real-clients.md §3.6 for what jsforce sends).
+//   - CSV: an empty cell leaves a field unchanged, #N/A sets it to null (§8.2,
+//     Beyond-Finance/active_force#74); sf__Error is "CODE:message:Fields --" or "CODE:message:--"
+//     (jsforce test/bulk2.test.ts: "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --").
+//   - failed rows must be read, and unprocessed rows are not failures: they were never tried
+//     (sync-tools-and-pitfalls.md §3.9).
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+var _ syncd.BulkRemote = (*Client)(nil)
+
+// BulkOptions tunes Bulk API 2.0 jobs. Zero fields take the defaults.
+type BulkOptions struct {
+	// PollMin and PollMax bound the job-status polling interval, which grows by half each
+	// poll (defaults 250 ms and 5 s). Each poll is one API call.
+	PollMin, PollMax time.Duration
+	// PollTimeout aborts a job that has not finished in this time (default 30 min).
+	PollTimeout time.Duration
+	// MaxRecords is the result set size asked with maxRecords (default 50,000).
+	MaxRecords int
+	// JobRecords is the number of records per ingest job (default 10,000).
+	JobRecords int
+}
+
+// Defaults of BulkOptions.
+const (
+	DefaultBulkPollMin     = 250 * time.Millisecond
+	DefaultBulkPollMax     = 5 * time.Second
+	DefaultBulkPollTimeout = 30 * time.Minute
+	DefaultBulkMaxRecords  = 50000
+	DefaultBulkJobRecords  = 10000
+)
+
+// SetBulkOptions changes how Bulk API 2.0 jobs are run (for the next job).
+func (c *Client) SetBulkOptions(o BulkOptions) { c.bulk.Store(&o) }
+
+func (c *Client) bulkOptions() BulkOptions {
+	var o BulkOptions
+	if p := c.bulk.Load(); p != nil {
+		o = *p
+	}
+	if o.PollMin <= 0 {
+		o.PollMin = DefaultBulkPollMin
+	}
+	if o.PollMax < o.PollMin {
+		o.PollMax = max(DefaultBulkPollMax, o.PollMin)
+	}
+	if o.PollTimeout <= 0 {
+		o.PollTimeout = DefaultBulkPollTimeout
+	}
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = DefaultBulkMaxRecords
+	}
+	if o.JobRecords <= 0 {
+		o.JobRecords = DefaultBulkJobRecords
+	}
+	return o
+}
+
+// bulkJob is the part of the job JSON the client reads.
+type bulkJob struct {
+	ID                     string `json:"id"`
+	State                  string `json:"state"`
+	ErrorMessage           string `json:"errorMessage"`
+	NumberRecordsProcessed int    `json:"numberRecordsProcessed"`
+	NumberRecordsFailed    int    `json:"numberRecordsFailed"`
+}
+
+// jobCall sends a JSON request to /jobs/{kind}[/{id}] and decodes the job it answers with,
+// returning the response's Date too.
+func (c *Client) jobCall(ctx context.Context, method, path, object string, body any, retry bool) (bulkJob, time.Time, error) {
+	var job bulkJob
+	var date time.Time
+	r := request{method: method, path: path, body: body, object: object, retry: retry, count: true}
+	err := c.call(ctx, r, func(resp *http.Response) error {
+		job = bulkJob{}
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			date = d.UTC()
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&job); err != nil {
+			return err
+		}
+		if job.ID == "" {
+			return newAPIError(resp.StatusCode, CodeBadBody, "job answer without an id", nil)
+		}
+		return nil
+	})
+	return job, date, err
+}
+
+// pollJob waits until the job leaves UploadComplete/InProgress, polling with a growing
+// interval. On timeout it aborts the job and returns a transient error.
+func (c *Client) pollJob(ctx context.Context, kind, id, object string) (bulkJob, error) {
+	o := c.bulkOptions()
+	deadline := time.Now().Add(o.PollTimeout)
+	wait := o.PollMin
+	for {
+		job, _, err := c.jobCall(ctx, http.MethodGet, "jobs/"+kind+"/"+id, object, nil, true)
+		if err != nil {
+			return job, err
+		}
+		switch job.State {
+		case "JobComplete", "Failed", "Aborted":
+			return job, nil
+		case "Open":
+			// jsforce throws here too ("Job is still open"): nothing runs until UploadComplete.
+			return job, newAPIError(0, "INVALIDJOBSTATE", "bulk job "+id+" is still Open", nil)
+		}
+		// UploadComplete, InProgress, or a state this client does not know: wait, never spin
+		// (jsforce loops without delay on unknown states, real-clients.md §3.6).
+		if time.Now().After(deadline) {
+			c.abortJob(ctx, kind, id, object)
+			return job, &APIError{Code: "BULK_JOB_TIMEOUT", Message: fmt.Sprintf("bulk %s job %s still %s after %s; aborted", kind, id, job.State, o.PollTimeout), class: syncd.ErrTransient}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			c.abortJob(ctx, kind, id, object)
+			return job, ctx.Err()
+		}
+		wait = min(wait+wait/2, o.PollMax)
+	}
+}
+
+// abortJob and deleteJob are best effort, and run even when ctx is cancelled.
+func (c *Client) abortJob(ctx context.Context, kind, id, object string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, _, err := c.jobCall(ctx, http.MethodPatch, "jobs/"+kind+"/"+id, object, map[string]string{"state": "Aborted"}, false); err != nil {
+		c.log.Debug("bulk job abort failed", "job", id, "err", err)
+	}
+}
+
+func (c *Client) deleteJob(ctx context.Context, kind, id, object string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r := request{method: http.MethodDelete, path: "jobs/" + kind + "/" + id, object: object, retry: true, count: true}
+	if err := c.call(ctx, r, nil); err != nil {
+		c.log.Debug("bulk job delete failed", "job", id, "err", err)
+	}
+}
+
+// ---- query ----------------------------------------------------------------------------------
+
+type bulkPage struct {
+	recs []syncd.RemoteRecord
+	err  error
+}
+
+// BulkPull runs the same SOQL as Pull (PullQuery: the (watermark, Id) keyset, ORDER BY
+// watermark, Id) as a Bulk API 2.0 query job and streams the result to fn in pages of
+// req.BatchSize records (2000 when unset), converted by the same code as REST pages. Result
+// sets are read incrementally from the response body while fn applies the previous page, so
+// at most three pages are in memory whatever the size of the result. The job is deleted
+// afterwards.
+func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+	soql, err := PullQuery(req)
+	if err != nil {
+		return fmt.Errorf("bulk pull %s: %w", req.Object, newAPIError(0, "INVALID_FIELD", err.Error(), nil))
+	}
+	op := "query"
+	if req.IncludeDeleted {
+		op = "queryAll"
+	}
+	job, created, err := c.jobCall(ctx, http.MethodPost, "jobs/query", req.Object, map[string]string{
+		"operation": op, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF",
+	}, true) // a repeated create only leaves an extra job behind
+	if err != nil {
+		return fmt.Errorf("bulk pull %s: create job: %w", req.Object, err)
+	}
+	defer c.deleteJob(ctx, "query", job.ID, req.Object)
+	if job, err = c.pollJob(ctx, "query", job.ID, req.Object); err != nil {
+		return fmt.Errorf("bulk pull %s: job %s: %w", req.Object, job.ID, err)
+	}
+	if job.State != "JobComplete" {
+		return fmt.Errorf("bulk pull %s: %w", req.Object, &APIError{Code: "BULK_JOB_" + strings.ToUpper(job.State),
+			Message: fmt.Sprintf("query job %s ended %s: %s", job.ID, job.State, job.ErrorMessage), class: syncd.ErrTransient})
+	}
+	wm := req.WatermarkField
+	if wm == "" {
+		wm = DefaultWatermark
+	}
+	size := req.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	size = max(200, min(size, 10000))
+
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan bulkPage, 1)
+	go func() {
+		defer close(pages)
+		err := c.readQueryResults(pctx, req, wm, job.ID, size, func(recs []syncd.RemoteRecord) error {
+			select {
+			case pages <- bulkPage{recs: recs}:
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
+			}
+		})
+		if err != nil && pctx.Err() == nil {
+			pages <- bulkPage{err: err}
+		}
+	}()
+	first := true
+	for p := range pages {
+		if p.err != nil {
+			return fmt.Errorf("bulk pull %s: job %s: %w", req.Object, job.ID, p.err)
+		}
+		page := syncd.Page{Records: p.recs, ServerTime: created}
+		if first {
+			// The number of records the job found: the free COUNT estimate.
+			page.TotalSize, first = job.NumberRecordsProcessed, false
+		}
+		if err := fn(page); err != nil {
+			cancel()
+			for range pages { // let the reader stop
+			}
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// readQueryResults fetches the result sets one after the other and hands their records to
+// emit in slices of size. A set whose body breaks off is fetched again (locators are stable
+// while the job exists) and the rows already emitted are skipped.
+func (c *Client) readQueryResults(ctx context.Context, req syncd.PullRequest, wm, id string, size int, emit func([]syncd.RemoteRecord) error) error {
+	o := c.bulkOptions()
+	conv := &converter{req: req, wm: wm}
+	types := make(map[string]string, len(req.Types)+4)
+	for k, v := range req.Types {
+		types[strings.ToLower(k)] = v
+	}
+	types["isdeleted"] = "boolean"
+	locator := ""
+	for {
+		q := url.Values{"maxRecords": {strconv.Itoa(o.MaxRecords)}}
+		if locator != "" {
+			q.Set("locator", locator)
+		}
+		r := request{method: http.MethodGet, path: "jobs/query/" + id + "/results", query: q,
+			header: http.Header{"Accept": {"text/csv"}}, object: req.Object, retry: true, count: true}
+		emitted := 0 // rows of this set already handed over, kept across retries
+		next := ""
+		err := c.call(ctx, r, func(resp *http.Response) error {
+			next = resp.Header.Get("Sforce-Locator")
+			cr := csv.NewReader(bufio.NewReaderSize(resp.Body, 64<<10))
+			cr.ReuseRecord = true
+			cr.FieldsPerRecord = -1
+			head, err := cr.Read()
+			if errors.Is(err, io.EOF) && next != "" {
+				return nil // an empty set
+			}
+			if err != nil {
+				return err
+			}
+			cols := make([]bulkColumn, len(head))
+			for i, h := range head { // every set has its header row
+				cols[i] = newBulkColumn(h, types)
+			}
+			batch := make([]syncd.RemoteRecord, 0, size)
+			n := 0
+			for {
+				row, err := cr.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				n++
+				if n <= emitted {
+					continue
+				}
+				if len(row) != len(cols) {
+					return newAPIError(0, CodeBadBody, fmt.Sprintf("result row %d has %d columns, the header %d", n, len(row), len(cols)), nil)
+				}
+				raw := make(map[string]any, len(cols))
+				for i := range cols {
+					cols[i].set(raw, row[i])
+				}
+				rec, err := conv.record(raw)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, rec)
+				if len(batch) == size {
+					if err := emit(batch); err != nil {
+						return err
+					}
+					emitted = n
+					batch = make([]syncd.RemoteRecord, 0, size)
+				}
+			}
+			if len(batch) > 0 {
+				if err := emit(batch); err != nil {
+					return err
+				}
+				emitted = n
+			}
+			if next == "" {
+				// jsforce crashes on this (real-clients.md §3.6); we refuse it.
+				return newAPIError(resp.StatusCode, CodeBadBody, "result set without a Sforce-Locator header", nil)
+			}
+			if h := resp.Header.Get("Sforce-NumberOfRecords"); h != "" {
+				if want, err := strconv.Atoi(h); err == nil && want != n {
+					// A set cut short by a proxy or a broken stream: read it again.
+					return transportError(fmt.Errorf("result set has %d rows, Sforce-NumberOfRecords says %d", n, want))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if next == "null" { // the literal string ends the results
+			return nil
+		}
+		locator = next
+	}
+}
+
+// bulkColumn turns one CSV column into the value REST JSON would carry, so that the REST
+// converter (and syncd.FromWire's one conversion table) applies unchanged: an empty cell is
+// null, booleans are bools, numbers json.Number, the rest strings; "Parent.Field" columns nest
+// as REST relationship objects do.
+type bulkColumn struct {
+	path []string
+	kind byte // 's' string, 'b' boolean, 'n' number
+}
+
+func newBulkColumn(name string, types map[string]string) bulkColumn {
+	c := bulkColumn{path: strings.Split(name, "."), kind: 's'}
+	switch strings.ToLower(types[strings.ToLower(name)]) {
+	case "boolean":
+		c.kind = 'b'
+	case "int", "double", "currency", "percent", "long":
+		c.kind = 'n'
+	}
+	return c
+}
+
+func (c *bulkColumn) set(raw map[string]any, cell string) {
+	var v any
+	switch {
+	case cell == "":
+		v = nil
+	case c.kind == 'b':
+		switch cell {
+		case "true":
+			v = true
+		case "false":
+			v = false
+		default:
+			v = cell // FromWire reports it
+		}
+	case c.kind == 'n':
+		v = json.Number(cell)
+	default:
+		v = cell
+	}
+	m := raw
+	for _, p := range c.path[:len(c.path)-1] {
+		sub, _ := m[p].(map[string]any)
+		if sub == nil {
+			if v == nil {
+				return
+			}
+			sub = map[string]any{}
+			m[p] = sub
+		}
+		m = sub
+	}
+	m[c.path[len(c.path)-1]] = v
+}
+
+// ---- ingest ---------------------------------------------------------------------------------
+
+// BulkUpsert upserts records by external id through Bulk API 2.0 ingest jobs of at most
+// JobRecords records. Fields a record does not carry are sent as empty cells ("unchanged"),
+// nil values and empty strings as #N/A (null). Each result is matched back to its input by the
+// external id echoed in the result sets: successful rows get the record id and created flag;
+// failed rows their error classified like REST per-record errors (UNABLE_TO_LOCK_ROW transient,
+// validation errors permanent); unprocessed rows, and rows no result set mentions, a transient
+// error. A job that fails part way still reports what it did: its results are read and
+// returned like any other. The error is for a failure of the job itself, and then the records
+// not reported carry it too.
+func (c *Client) BulkUpsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+	if err := checkIdents(object, externalIDField); err != nil {
+		return nil, err
+	}
+	out := make([]syncd.WriteResult, len(recs))
+	per := c.bulkOptions().JobRecords
+	for lo := 0; lo < len(recs); lo += per {
+		hi := min(lo+per, len(recs))
+		if err := c.bulkUpsertJob(ctx, object, externalIDField, recs[lo:hi], types, out[lo:hi]); err != nil {
+			for i := hi; i < len(recs); i++ {
+				out[i] = syncd.WriteResult{Err: err}
+			}
+			return out, fmt.Errorf("bulk upsert %d %s records: %w", len(recs), object, err)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, recs []syncd.Outgoing, types map[string]string, out []syncd.WriteResult) error {
+	// The columns: the external id first, then every field any record carries.
+	colSet := map[string]bool{}
+	for _, r := range recs {
+		for k := range r.Fields {
+			if !strings.EqualFold(k, extField) && !strings.EqualFold(k, "Id") {
+				colSet[k] = true
+			}
+		}
+	}
+	cols := make([]string, 0, len(colSet)+1)
+	for k := range colSet {
+		if err := checkIdents(k); err != nil {
+			return err
+		}
+		cols = append(cols, k)
+	}
+	sort.Strings(cols)
+	cols = append([]string{extField}, cols...)
+
+	var sb strings.Builder
+	w := csv.NewWriter(&sb)
+	_ = w.Write(cols)
+	index := make(map[string]int, len(recs)) // external id → input position
+	row := make([]string, len(cols))
+	sent := 0
+	for i, r := range recs {
+		if r.ExternalID == "" {
+			out[i] = syncd.WriteResult{Err: recordError("MISSING_ARGUMENT", extField+" not specified", []string{extField})}
+			continue
+		}
+		if j, dup := index[r.ExternalID]; dup {
+			// One job, one row per key; the later change goes in the next cycle.
+			out[i] = syncd.WriteResult{Err: &APIError{Code: "DUPLICATE_EXTERNAL_ID",
+				Message: fmt.Sprintf("%s %q appears twice in one bulk job (also row %d); sent next time", extField, r.ExternalID, j+1),
+				Fields:  []string{extField}, class: syncd.ErrTransient}}
+			continue
+		}
+		index[r.ExternalID] = i
+		row[0] = r.ExternalID
+		for k, name := range cols[1:] {
+			v, ok := r.Fields[name]
+			row[k+1] = bulkCell(types[name], v, ok)
+		}
+		_ = w.Write(row)
+		sent++
+	}
+	w.Flush()
+	if sent == 0 {
+		return nil
+	}
+	fail := func(err error) error {
+		for _, i := range index {
+			out[i] = syncd.WriteResult{Err: err}
+		}
+		return err
+	}
+
+	job, _, err := c.jobCall(ctx, http.MethodPost, "jobs/ingest", object, map[string]string{
+		"object": object, "operation": "upsert", "externalIdFieldName": extField,
+		"contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF",
+	}, true) // an Open job nobody uploads to never runs
+	if err != nil {
+		return fail(fmt.Errorf("create ingest job: %w", err))
+	}
+	defer c.deleteJob(ctx, "ingest", job.ID, object)
+	// Upload and close are not repeated: a second upload to a job is refused, and re-sending
+	// the records next cycle is safe (an upsert by external id is idempotent).
+	up := request{method: http.MethodPut, path: "jobs/ingest/" + job.ID + "/batches", raw: []byte(sb.String()),
+		header: http.Header{"Content-Type": {"text/csv"}}, object: object, count: true}
+	sb.Reset()
+	if err := c.call(ctx, up, nil); err != nil {
+		c.abortJob(ctx, "ingest", job.ID, object)
+		return fail(fmt.Errorf("upload to ingest job %s: %w", job.ID, asTransient(err)))
+	}
+	if _, _, err := c.jobCall(ctx, http.MethodPatch, "jobs/ingest/"+job.ID, object, map[string]string{"state": "UploadComplete"}, false); err != nil {
+		c.abortJob(ctx, "ingest", job.ID, object)
+		return fail(fmt.Errorf("close ingest job %s: %w", job.ID, asTransient(err)))
+	}
+	if job, err = c.pollJob(ctx, "ingest", job.ID, object); err != nil {
+		return fail(fmt.Errorf("ingest job %s: %w", job.ID, err))
+	}
+	if job.State != "JobComplete" {
+		c.log.Warn("bulk ingest job did not complete; reading what it did", "object", object, "job", job.ID,
+			"state", job.State, "error", job.ErrorMessage, "processed", job.NumberRecordsProcessed)
+	}
+
+	reported := make(map[int]bool, len(index))
+	for _, kind := range []string{"successfulResults", "failedResults", "unprocessedrecords"} {
+		err := c.readIngestResults(ctx, object, job.ID, kind, extField, func(ext string, cells map[string]string) {
+			i, ok := index[ext]
+			if !ok || reported[i] {
+				return
+			}
+			reported[i] = true
+			switch kind {
+			case "successfulResults":
+				out[i] = syncd.WriteResult{ID: cells["sf__Id"], Created: strings.EqualFold(cells["sf__Created"], "true")}
+			case "failedResults":
+				out[i] = syncd.WriteResult{ID: cells["sf__Id"], Err: parseBulkError(cells["sf__Error"])}
+			default:
+				out[i] = syncd.WriteResult{Err: &APIError{Code: "BULK_UNPROCESSED",
+					Message: fmt.Sprintf("not processed: bulk job %s ended %s %s", job.ID, job.State, job.ErrorMessage),
+					class:   syncd.ErrTransient}}
+			}
+		})
+		if err != nil {
+			// Without every result set, an unreported record's fate is unknown; all are
+			// re-sent next cycle (idempotent upserts).
+			return fail(fmt.Errorf("ingest job %s %s: %w", job.ID, kind, asTransient(err)))
+		}
+	}
+	for _, i := range index {
+		if !reported[i] {
+			// Neither status (simple-salesforce#544): never count it as synced.
+			out[i] = syncd.WriteResult{Err: &APIError{Code: "BULK_NOT_REPORTED",
+				Message: fmt.Sprintf("bulk job %s (%s) reported nothing for this record", job.ID, job.State), class: syncd.ErrTransient}}
+		}
+	}
+	return nil
+}
+
+// bulkCell renders one value for ingest CSV: absent → empty (unchanged), nil or "" → #N/A
+// (null; Salesforce stores empty text as null, and an empty cell would mean "unchanged").
+func bulkCell(sfType string, v syncd.Value, present bool) string {
+	if !present {
+		return ""
+	}
+	switch x := syncd.ToWire(sfType, v).(type) {
+	case nil:
+		return "#N/A"
+	case string:
+		if x == "" {
+			return "#N/A"
+		}
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// parseBulkError reads sf__Error: "CODE:message:Field1,Field2 --" or "CODE:message:--".
+func parseBulkError(s string) *APIError {
+	code, rest, ok := strings.Cut(s, ":")
+	if !ok || code == "" {
+		return recordError("UNKNOWN_ERROR", s, nil)
+	}
+	var fields []string
+	switch {
+	case strings.HasSuffix(rest, ":--"):
+		rest = strings.TrimSuffix(rest, ":--")
+	case strings.HasSuffix(rest, " --"):
+		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+			for _, f := range strings.Split(strings.TrimSuffix(rest[i+1:], " --"), ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					fields = append(fields, f)
+				}
+			}
+			rest = rest[:i]
+		}
+	}
+	return recordError(code, rest, fields)
+}
+
+// asTransient makes a request-level failure of a bulk step transient: the records are sent
+// again next cycle.
+func asTransient(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.class == syncd.ErrPermanent {
+		cp := *ae
+		cp.class = syncd.ErrTransient
+		return &cp
+	}
+	return err
+}
+
+// readIngestResults streams one result set and calls fn per row with the external id and the
+// sf__ cells.
+func (c *Client) readIngestResults(ctx context.Context, object, id, kind, extField string, fn func(ext string, cells map[string]string)) error {
+	r := request{method: http.MethodGet, path: "jobs/ingest/" + id + "/" + kind + "/",
+		header: http.Header{"Accept": {"text/csv"}}, object: object, retry: true, count: true}
+	return c.call(ctx, r, func(resp *http.Response) error {
+		cr := csv.NewReader(bufio.NewReader(resp.Body))
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		head, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		extCol := -1
+		sfCols := map[int]string{}
+		for i, h := range head {
+			switch {
+			case strings.HasPrefix(h, "sf__"):
+				sfCols[i] = h
+			case extCol < 0 && strings.EqualFold(strings.TrimSpace(h), extField):
+				extCol = i
+			}
+		}
+		if extCol < 0 {
+			return newAPIError(0, CodeBadBody, kind+" has no "+extField+" column", nil)
+		}
+		for {
+			row, err := cr.Read()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if extCol >= len(row) {
+				continue
+			}
+			cells := make(map[string]string, len(sfCols))
+			for i, name := range sfCols {
+				if i < len(row) {
+					cells[name] = row[i]
+				}
+			}
+			fn(row[extCol], cells)
+		}
+	})
+}
