@@ -392,3 +392,16 @@ func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	}
 	return nil
 }
+
+var _ syncd.Backlogger = (*DB)(nil)
+
+// Backlog counts the rows of a mapping with pending outbox entries.
+func (db *DB) Backlog(ctx context.Context, m *syncd.Mapping) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(DISTINCT row_key) FROM _syncd_outbox INDEXED BY _syncd_outbox_pending
+		WHERE tbl = ? AND done = 0`, m.Table).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count backlog of %s: %w", m.Table, err)
+	}
+	return n, nil
+}

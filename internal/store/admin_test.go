@@ -139,6 +139,9 @@ func TestRunsAndOutbox(t *testing.T) {
 
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a'), (2, 'b')`)
 	mustExec(t, app, `UPDATE contacts SET last_name = 'c' WHERE id = 1`)
+	if n, err := db.Backlog(ctx, m); n != 2 || err != nil {
+		t.Fatalf("backlog = %d, %v", n, err)
+	}
 	stats, err := db.Outbox(ctx)
 	if err != nil || len(stats) != 1 || stats[0].Entries != 3 || stats[0].Rows != 2 || stats[0].Oldest.IsZero() {
 		t.Fatalf("outbox = %+v, %v", stats, err)

@@ -155,7 +155,11 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		switch op.Kind {
 		case syncd.OpInsert:
 			if s.ext == "" {
-				s.ext, s.generated = uuid.NewString(), true
+				id, err := uuid.NewV7()
+				if err != nil {
+					return fmt.Errorf("generate external id: %w", err)
+				}
+				s.ext, s.generated = id.String(), true
 			}
 		case syncd.OpUpdate, syncd.OpSoftDelete:
 			if s.key == "" {

@@ -220,3 +220,43 @@ func BenchmarkLookup(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkRawMultiRowInsert is the reference for BenchmarkApplyPull: the
+// same 10-field rows inserted into the bare table (no triggers, no links)
+// with 64-row statements, 2,000 rows per transaction, i.e. what the
+// driver and SQLite cost on this machine before syncd adds anything.
+func BenchmarkRawMultiRowInsert(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "app.db")
+	app := MustOpenApp(b, path)
+	mustExec(b, app, contactSchema)
+	conn, _ := app.Conn(context.Background())
+	defer conn.Close()
+	one := "(?,?,?,?,?,?,?,?,?,?,?)"
+	q := "INSERT INTO contacts(first_name, last_name, email, phone, birthdate, active, score, amount, last_seen, notes, syncd_id) VALUES " + one
+	for i := 1; i < 64; i++ {
+		q += "," + one
+	}
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		tx, _ := conn.BeginTx(context.Background(), nil)
+		st, err := tx.Prepare(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for r := 0; r < benchBatch/64; r++ {
+			args := make([]any, 0, 64*11)
+			for j := 0; j < 64; j++ {
+				n++
+				args = append(args, "First", "Last", "a@example.com", "+1 555", "1990-01-01", 1, n, "12.5", "2024-01-01T00:00:00Z", "notes", fmt.Sprint("ext-", n))
+			}
+			if _, err := st.Exec(args...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st.Close()
+		tx.Commit()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}

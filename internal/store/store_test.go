@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,8 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+// uuidRE matches the UUIDs syncd generates (version 7).
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestOpen_Pragmas(t *testing.T) {
 	db, app, _ := MustOpenDB(t)
@@ -48,8 +50,8 @@ func TestInstall_Capture(t *testing.T) {
 		if err := app.QueryRow(`SELECT syncd_id FROM contacts WHERE id = 1`).Scan(&ext); err != nil {
 			t.Fatal(err)
 		}
-		if !uuidV4.MatchString(ext) {
-			t.Fatalf("external id %q is not a UUID v4", ext)
+		if !uuidRE.MatchString(ext) {
+			t.Fatalf("external id %q is not a UUID v7", ext)
 		}
 		mustExec(t, app, `INSERT INTO contacts(id, first_name, syncd_id) VALUES (2, 'Bob', 'given')`)
 		if got := mustInt(t, app, `SELECT count(*) FROM contacts WHERE syncd_id = 'given'`); got != 1 {
@@ -261,7 +263,7 @@ func TestApplyPull_GeneratedExternalIDIsQueued(t *testing.T) {
 	if err != nil || len(pend) != 1 {
 		t.Fatalf("pending = %+v, %v", pend, err)
 	}
-	if p := pend[0]; p.ID != "003A" || !uuidV4.MatchString(p.ExternalID) || p.Values["LastName"] != "X" {
+	if p := pend[0]; p.ID != "003A" || !uuidRE.MatchString(p.ExternalID) || p.Values["LastName"] != "X" {
 		t.Fatalf("pending = %+v", p)
 	}
 }
@@ -493,7 +495,7 @@ func TestInstall_WithoutRowid(t *testing.T) {
 	mustExec(t, app, `INSERT INTO "odd table"("the key", "na""me") VALUES ('k1', 'x'), ('k2', 'y')`)
 	mustExec(t, app, `UPDATE "odd table" SET "na""me" = 'z' WHERE "the key" = 'k1'`)
 	pend, err := db.Pending(ctx, m, 0, 10)
-	if err != nil || len(pend) != 2 || pend[0].Values["Name"] != "z" || !uuidV4.MatchString(pend[0].ExternalID) {
+	if err != nil || len(pend) != 2 || pend[0].Values["Name"] != "z" || !uuidRE.MatchString(pend[0].ExternalID) {
 		t.Fatalf("pending = %+v, %v", pend, err)
 	}
 	ob := outbox(t, app)
@@ -513,5 +515,31 @@ func TestInstall_WithoutRowid(t *testing.T) {
 	}
 	if n := mustInt(t, app, `SELECT count(*) FROM "odd table" WHERE "na""me" = 'w'`); n != 1 {
 		t.Fatal("update not applied")
+	}
+}
+
+// The SQL UUID is a valid version 7 UUID whose timestamp is now.
+func TestUUIDSQL(t *testing.T) {
+	_, app, _ := MustOpenDB(t)
+	before := time.Now().Add(-time.Second)
+	mustExec(t, app, `INSERT INTO contacts(id) VALUES (1), (2)`)
+	after := time.Now().Add(time.Second)
+	var a, b string
+	app.QueryRow(`SELECT syncd_id FROM contacts WHERE id = 1`).Scan(&a)
+	app.QueryRow(`SELECT syncd_id FROM contacts WHERE id = 2`).Scan(&b)
+	for _, u := range []string{a, b} {
+		if !uuidRE.MatchString(u) {
+			t.Fatalf("%q is not a UUID v7", u)
+		}
+		ms, err := strconv.ParseInt(strings.ReplaceAll(u[:13], "-", ""), 16, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ts := time.UnixMilli(ms); ts.Before(before) || ts.After(after) {
+			t.Fatalf("%s carries time %s", u, ts)
+		}
+	}
+	if a == b {
+		t.Fatal("same UUID twice")
 	}
 }
