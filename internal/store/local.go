@@ -135,7 +135,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 
 	// 3. Current values.
-	rows, err := p.readRows(ctx, tx, keys)
+	rows, err := p.readRows(ctx, tx, keys, nil)
 	if err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
 	}
@@ -311,6 +311,10 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 	return err
 }
 
+// LocalValueInvalid is the dead-letter code of a row whose local values do
+// not convert to their Salesforce types.
+const LocalValueInvalid = "LOCAL_VALUE_INVALID"
+
 // Pending returns up to limit rows with pending outbox entries, ordered by
 // their oldest pending entry, only rows whose oldest pending entry is after
 // afterSeq.
@@ -382,9 +386,22 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	if err != nil {
 		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
 	}
-	vals, err := p.readRows(ctx, tx, keys)
+	// A row whose local values do not convert cannot be pushed: it is
+	// dead-lettered (LOCAL_VALUE_INVALID) instead of blocking the others,
+	// and comes back when the application fixes it.
+	var bad []syncd.DeadLetter
+	vals, err := p.readRows(ctx, tx, keys, func(key string, err error) {
+		bad = append(bad, syncd.DeadLetter{Key: key, Seq: last[key], Code: LocalValueInvalid, Message: err.Error()})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+	}
+	if len(bad) > 0 {
+		tx.Rollback()
+		if err := db.ApplyPush(ctx, m, syncd.PushResult{DeadLetters: bad}); err != nil {
+			return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		}
+		return db.Pending(ctx, m, afterSeq, limit)
 	}
 	links, err := linksByKey(ctx, tx, m.Object, keys)
 	if err != nil {

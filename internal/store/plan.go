@@ -62,8 +62,10 @@ type queryer interface {
 }
 
 // readRows reads the mapped columns of the rows with the given keys,
-// converting them to canonical form.
-func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string) (map[string]*localRow, error) {
+// converting them to canonical form. A value that does not convert fails
+// the read, unless bad is given: then the row is reported to it and left
+// out.
+func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
 	n := 2 + len(p.fields)
 	raw := make([]any, n)
@@ -83,14 +85,23 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string) (map[s
 			}
 			key := asString(raw[0])
 			r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+			var convErr error
 			for i, f := range p.fields {
 				v, err := syncd.FromLocal(f.Type, raw[2+i])
 				if err != nil {
-					return fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
+					convErr = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
+					break
 				}
 				r.values[f.Name] = v
 			}
-			out[key] = r
+			switch {
+			case convErr == nil:
+				out[key] = r
+			case bad != nil:
+				bad(key, convErr)
+			default:
+				return convErr
+			}
 		}
 		return rows.Err()
 	})

@@ -184,3 +184,24 @@ func TestTypes_ApplicationValues(t *testing.T) {
 		}
 	}
 }
+
+// A row whose local value does not convert is dead-lettered by Pending
+// instead of blocking the rows after it.
+func TestPending_BadLocalValue(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, score) VALUES (1, 'not a number')`)
+	mustExec(t, app, `INSERT INTO contacts(id, score) VALUES (2, 7)`)
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 || pend[0].Key != "2" {
+		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	dls, _ := db.DeadLetters(ctx, "Contact")
+	if len(dls) != 1 || dls[0].Key != "1" || dls[0].Code != "LOCAL_VALUE_INVALID" || !strings.Contains(dls[0].Message, "column score") {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	// Fixed by the application: pending again.
+	mustExec(t, app, `UPDATE contacts SET score = 3 WHERE id = 1`)
+	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 2 {
+		t.Fatalf("pending after fix = %+v", pend)
+	}
+}
