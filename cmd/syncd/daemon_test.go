@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/syncd-dev/syncd/internal/sf"
+	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
 func TestDaemon_SIGUSR1RunsExactlyOneCycle(t *testing.T) {
@@ -124,5 +128,88 @@ func TestDaemon_NotifySocketAndWatchdog(t *testing.T) {
 		if strings.HasPrefix(m, "RELOADING=1") && !strings.Contains(m, "MONOTONIC_USEC=") {
 			t.Errorf("RELOADING=1 without MONOTONIC_USEC: %q", m)
 		}
+	}
+}
+
+// SIGTERM in the middle of a push: the daemon lets the cycle checkpoint,
+// exits 0 within the timeout, and the outbox is intact: every row is either
+// in Salesforce exactly once or still pending, and a later sync finishes.
+func TestDaemon_SIGTERMMidPushKeepsTheOutbox(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1) // the first cycle: token, describe, triggers
+	d.waitLog("object.synced", 1, 10*time.Second)
+	for i := range 1000 {
+		f.exec(`INSERT INTO customers (first_name, last_name) VALUES ('P', ?)`, fmt.Sprintf("push%04d", i))
+	}
+	f.emu.SetLatency(300 * time.Millisecond) // 5 collection calls: ~1.5 s of pushing
+	f.emu.ResetRequests()
+	d.signal(syscall.SIGUSR1)
+	waitFor(t, 10*time.Second, func() bool {
+		for _, r := range f.emu.Requests() {
+			if strings.Contains(r.Path, "/composite/sobjects") {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "the first collection call" })
+	start := time.Now()
+	d.signal(syscall.SIGTERM)
+	if code := d.wait(25 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM mid-push; log:\n%s", code, d.logs)
+	}
+	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	f.emu.SetLatency(0)
+	pushed := f.emu.Count("Contact")
+	pending := f.count(`SELECT count(DISTINCT row_key) FROM _syncd_outbox WHERE done = 0`)
+	if pushed+pending < 1000 {
+		t.Fatalf("rows lost: %d in Salesforce + %d pending < 1000", pushed, pending)
+	}
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after restart: exit %d\n%s", code, errOut)
+	}
+	if n := f.emu.Count("Contact"); n != 1000 {
+		t.Fatalf("Contacts after the follow-up sync = %d, want exactly 1000", n)
+	}
+}
+
+// Secrets never reach a log line, at any level, through a whole session:
+// login, refreshes after expiry, failures and a reload.
+func TestDaemon_LogsCarryNoSecrets(t *testing.T) {
+	f := newFixture(t)
+	f.writeConfig("", "log_level: debug")
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 1, 10*time.Second)
+	f.emu.ExpireSessions()
+	f.emu.Fail(sfemu.FailRule{Path: "/query", Kind: sfemu.FailStatus, Status: 503})
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 2, 20*time.Second)
+	f.emu.SetDailyLimit(0)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.failed", 1, 20*time.Second)
+	d.signal(syscall.SIGHUP)
+	d.waitLog("config.reloaded", 1, 10*time.Second)
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+
+	tok, err := sf.StoredToken(filepath.Join(f.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := d.logs.String()
+	if !strings.Contains(logs, `"level":"DEBUG"`) {
+		t.Fatalf("no debug lines captured; log:\n%s", logs)
+	}
+	for name, secret := range map[string]string{
+		"access token": tok.AccessToken, "client secret": sfemu.ClientSecret, "password": sfemu.Password,
+	} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the %s appears in the log", name)
+		}
+	}
+	if strings.Contains(logs, tok.AccessToken[:20]) {
+		t.Errorf("a prefix of the access token appears in the log")
 	}
 }

@@ -97,7 +97,9 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	calls0 := e.Remote.Usage().Calls
 	finish := func(err error) ObjectReport {
 		rep.Finished = e.now()
-		rep.APICalls = e.Remote.Usage().Calls - calls0
+		u := e.Remote.Usage()
+		rep.APICalls = u.Calls - calls0
+		rep.APIUsed, rep.APILimit = u.Used, u.Limit
 		if err != nil {
 			rep.Err = err
 			rep.ErrorText = err.Error()

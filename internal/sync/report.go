@@ -21,6 +21,8 @@ type ObjectReport struct {
 	Failed       int // records dead-lettered this cycle
 	Retrying     int // records left pending after a transient failure
 	APICalls     int64
+	APIUsed      int // the org's daily API usage at the end, from Sforce-Limit-Info
+	APILimit     int // the org's daily allocation
 	Watermark    Cursor
 	Err          error  // the object stopped early; nil if it completed
 	ErrorText    string // Err as text, for storage
