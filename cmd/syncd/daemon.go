@@ -54,7 +54,15 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var mx *metrics
+	if cfg.MetricsListen != "" {
+		mx = newMetrics()
+		if err := mx.serve(procCtx, cfg.MetricsListen, logger); err != nil {
+			return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	d := &daemon{
+		metrics: mx,
 		path:    path,
 		logger:  logger,
 		red:     red,
@@ -72,11 +80,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 // daemon is the running service: one worker goroutine runs cycles one at
 // a time, so cycles never overlap and a reload happens between cycles.
 type daemon struct {
-	path   string
-	logger *slog.Logger
-	red    *redactor
-	notify func(string)
-	sess   *session
+	path    string
+	logger  *slog.Logger
+	red     *redactor
+	notify  func(string)
+	sess    *session
+	metrics *metrics // nil without metrics_listen
 
 	cron    *cron.Cron
 	entry   cron.EntryID
@@ -207,6 +216,7 @@ func (d *daemon) cycle(ctx context.Context) {
 		d.notify("STATUS=" + d.statusLine())
 		return
 	}
+	d.metrics.observe(rep, time.Since(start), time.Now())
 	logReport(d.logger, rep)
 	d.last = summaryLine(rep)
 	d.notify("STATUS=" + d.statusLine())

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -212,4 +214,42 @@ func TestDaemon_LogsCarryNoSecrets(t *testing.T) {
 	if strings.Contains(logs, tok.AccessToken[:20]) {
 		t.Errorf("a prefix of the access token appears in the log")
 	}
+}
+
+func TestDaemon_PrometheusMetrics(t *testing.T) {
+	f := newFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	f.writeConfig("", "metrics_listen: "+addr)
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 1, 10*time.Second)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`syncd_rows_pulled_total{object="Contact"} 1`,
+		`syncd_rows_pushed_total{object="Contact"} 1`, // the external id written back
+		`syncd_rows_failed_total{object="Contact"} 0`,
+		`syncd_conflicts_total{object="Contact"} 0`,
+		`syncd_api_calls_total{object="Contact"}`,
+		`syncd_api_limit_calls 100000`,
+		`syncd_last_success_timestamp_seconds{object="Contact"}`,
+		`syncd_watermark_lag_seconds{object="Contact"}`,
+		`syncd_cycle_duration_seconds_count 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
 }
