@@ -26,8 +26,8 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 		limit = 100
 	}
 	q := `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
-		deleted, skipped, conflicts, failed, retrying, api_calls, coalesce(watermark_time, ''), coalesce(watermark_id, ''),
-		coalesce(error, '') FROM _syncd_runs`
+		deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
+		coalesce(watermark_id, ''), coalesce(error, '') FROM _syncd_runs`
 	args := []any{}
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -41,8 +41,8 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 // LastRuns returns the newest run of every object, by object.
 func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 	runs, err := db.queryRuns(ctx, `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes,
-		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, coalesce(watermark_time, ''),
-		coalesce(watermark_id, ''), coalesce(error, '')
+		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
+		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, '')
 		FROM _syncd_runs WHERE id IN (SELECT max(id) FROM _syncd_runs GROUP BY object)`)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		var started, finished, wmTime string
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
-			&r.APICalls, &wmTime, &r.Watermark.ID, &r.ErrorText); err != nil {
+			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)

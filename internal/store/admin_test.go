@@ -124,12 +124,14 @@ func TestRetryDeadLetters(t *testing.T) {
 func TestRunsAndOutbox(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	for i, obj := range []string{"Contact", "Account", "Contact"} {
-		if err := db.RecordRun(ctx, syncd.ObjectReport{Object: obj, Started: ts("2024-01-01T00:00:00Z"), Finished: ts("2024-01-01T00:00:01Z"), Pulled: i}); err != nil {
+		if err := db.RecordRun(ctx, syncd.ObjectReport{Object: obj, Started: ts("2024-01-01T00:00:00Z"), Finished: ts("2024-01-01T00:00:01Z"), Pulled: i,
+			APIUsed: 100 + i, APILimit: 15000}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	runs, err := db.Runs(ctx, "Contact", 10)
-	if err != nil || len(runs) != 2 || runs[0].Pulled != 2 || !runs[0].Finished.Equal(ts("2024-01-01T00:00:01Z")) {
+	if err != nil || len(runs) != 2 || runs[0].Pulled != 2 || !runs[0].Finished.Equal(ts("2024-01-01T00:00:01Z")) ||
+		runs[0].APIUsed != 102 || runs[0].APILimit != 15000 {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
 	last, _ := db.LastRuns(ctx)

@@ -539,11 +539,12 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 		wmTime = r.Watermark.Time.UTC().Format(time.RFC3339Nano)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
-		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, watermark_time, watermark_id, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
+		watermark_time, watermark_id, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
 		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
-		wmTime, nullString(r.Watermark.ID), nullString(errText))
+		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText))
 	if err != nil {
 		return fmt.Errorf("record run of %s: %w", r.Object, err)
 	}

@@ -41,8 +41,10 @@ func TestOpen_MigrateFromV1(t *testing.T) {
 	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_schema`); n != int64(store.SchemaVersion()) {
 		t.Fatalf("%d schema rows", n)
 	}
-	if _, err := app.Exec(`SELECT * FROM _syncd_row_status`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{`SELECT * FROM _syncd_row_status`, `SELECT api_used, api_limit FROM _syncd_runs`} {
+		if _, err := app.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 	// Reopening is a no-op.
 	db.Close()
