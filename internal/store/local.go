@@ -65,7 +65,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	linkBySF := make(map[string]*linkRow, len(recs))
 	linkByKey := make(map[string]*linkRow, len(recs))
 	err = inChunks(ids, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
 			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k]}
 		if l := linkByKey[k]; l != nil {
-			st.ID, st.ExternalID, st.Shadow = l.sfID, l.extID, l.shadow
+			st.ID, st.ExternalID, st.Shadow, st.InFlight = l.sfID, l.extID, l.shadow, l.inFlight
 		}
 		if st.Shadow == nil {
 			st.Shadow = map[string]syncd.Value{}
@@ -452,6 +452,43 @@ func deadLetterBackoff(attempts int) time.Duration {
 	return min(d, 24*time.Hour)
 }
 
+const clearInFlight = `UPDATE _syncd_links SET in_flight = NULL WHERE object = ? AND row_key = ? AND in_flight IS NOT NULL`
+
+// BeginPush records the values about to be written to Salesforce for each
+// row (by Outgoing.Key), before the write. Until ApplyPush acknowledges or
+// dead-letters the row, Lookup returns them as LocalState.InFlight, so that
+// a pull seeing them in Salesforce after a lost response or a crash knows
+// them for syncd's own echo.
+func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outgoing) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+	}
+	defer tx.Rollback()
+	sc := newStmtCache(ctx, tx)
+	defer sc.close()
+	now := formatTime(db.Now())
+	for _, r := range recs {
+		vals, err := encodeValues(r.Fields)
+		if err != nil {
+			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+		}
+		if _, err := sc.exec(`INSERT INTO _syncd_links(object, row_key, ext_id, in_flight, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(object, row_key) DO UPDATE SET in_flight = excluded.in_flight,
+				ext_id = coalesce(_syncd_links.ext_id, excluded.ext_id)`,
+			m.Object, r.Key, nullString(r.ExternalID), vals, now); err != nil {
+			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+	}
+	return nil
+}
+
 // ApplyPush records the outcome of a push in one transaction.
 func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
 	p, err := newPlan(m)
@@ -491,12 +528,18 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
 			return fmt.Errorf("apply push of %s: %w", m.Object, err)
 		}
+		if _, err := sc.exec(clearInFlight, m.Object, a.Key); err != nil {
+			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+		}
 		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
 			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
 		}
 	}
 	for _, d := range r.DeadLetters {
 		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
+			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+		}
+		if _, err := sc.exec(clearInFlight, m.Object, d.Key); err != nil {
 			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
 		}
 		payload, err := encodeValues(d.Payload)

@@ -113,26 +113,33 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 
 // linkRow is a row of _syncd_links.
 type linkRow struct {
-	key    string
-	sfID   string
-	extID  string
-	shadow map[string]syncd.Value
+	key      string
+	sfID     string
+	extID    string
+	shadow   map[string]syncd.Value
+	inFlight map[string]syncd.Value // nil when nothing is in flight
 }
 
 func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var key string
-		var sfID, extID sql.NullString
+		var sfID, extID, inFlight sql.NullString
 		var shadow string
-		if err := rows.Scan(&key, &sfID, &extID, &shadow); err != nil {
+		if err := rows.Scan(&key, &sfID, &extID, &shadow, &inFlight); err != nil {
 			return err
 		}
-		sh, err := decodeValues(shadow)
-		if err != nil {
+		l := &linkRow{key: key, sfID: sfID.String, extID: extID.String}
+		var err error
+		if l.shadow, err = decodeValues(shadow); err != nil {
 			return fmt.Errorf("link %s: shadow: %w", key, err)
 		}
-		fn(&linkRow{key: key, sfID: sfID.String, extID: extID.String, shadow: sh})
+		if inFlight.Valid {
+			if l.inFlight, err = decodeValues(inFlight.String); err != nil {
+				return fmt.Errorf("link %s: in flight: %w", key, err)
+			}
+		}
+		fn(l)
 	}
 	return rows.Err()
 }
@@ -141,7 +148,7 @@ func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
 func linksByKey(ctx context.Context, q queryer, object string, keys []string) (map[string]*linkRow, error) {
 	out := make(map[string]*linkRow, len(keys))
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow FROM _syncd_links WHERE object = ? AND row_key IN (`+
+		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight FROM _syncd_links WHERE object = ? AND row_key IN (`+
 			placeholders(len(args))+`)`, append([]any{object}, args...)...)
 		if err != nil {
 			return err

@@ -543,3 +543,40 @@ func TestUUIDSQL(t *testing.T) {
 		t.Fatal("same UUID twice")
 	}
 }
+
+func TestBeginPush_InFlight(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a'), (2, 'b')`)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	var out []syncd.Outgoing
+	for _, p := range pend {
+		out = append(out, syncd.Outgoing{Key: p.Key, ExternalID: p.ExternalID, Fields: map[string]syncd.Value{"LastName": p.Values["LastName"]}})
+	}
+	if err := db.BeginPush(ctx, m, out); err != nil {
+		t.Fatal(err)
+	}
+	// The response is lost: a pull finds the records by external id, with
+	// the values syncd sent in flight.
+	recs := []syncd.RemoteRecord{
+		{ID: "0031", Values: map[string]syncd.Value{"Syncd_Id__c": pend[0].ExternalID}},
+		{ID: "0032", Values: map[string]syncd.Value{"Syncd_Id__c": pend[1].ExternalID}},
+	}
+	st, err := db.Lookup(ctx, m, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st["0031"].InFlight["LastName"] != "a" || st["0032"].InFlight["LastName"] != "b" || st["0031"].ExternalID != pend[0].ExternalID {
+		t.Fatalf("lookup = %+v", st)
+	}
+	// An ack and a dead letter both end the flight.
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{
+		Acks:        []syncd.Ack{{Key: "1", Seq: pend[0].Seq, ID: "0031", Shadow: map[string]syncd.Value{"LastName": "a"}}},
+		DeadLetters: []syncd.DeadLetter{{Key: "2", Seq: pend[1].Seq, Code: "X"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = db.Lookup(ctx, m, recs)
+	if st["0031"].InFlight != nil || st["0032"].InFlight != nil || st["0031"].ID != "0031" {
+		t.Fatalf("lookup after push = %+v", st)
+	}
+}
