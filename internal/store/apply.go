@@ -42,11 +42,9 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
 
-	var edited map[string]map[string]bool
-	if hw, ok := db.takeLookup(m.Object); ok {
-		if edited, err = editedSince(ctx, tx, m.Table, hw); err != nil {
-			return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
-		}
+	edited, err := editedSince(ctx, tx, m.Table, db.takeLookup(m.Object, b.Ops))
+	if err != nil {
+		return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
 	}
 
 	keyAuto, err := db.keyAssigned(ctx, tx, m.Table, m.Key)

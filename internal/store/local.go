@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -53,7 +54,6 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&hw); err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
 	}
-	db.noteLookup(m.Object, hw)
 
 	// 1. Links by Salesforce Id.
 	ids := make([]string, 0, len(recs))
@@ -133,6 +133,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	for _, k := range keyOf {
 		keys = append(keys, k)
 	}
+	db.noteLookup(m.Object, hw, keys)
 
 	// 3. Current values.
 	rows, err := p.readRows(ctx, tx, keys, nil)
@@ -202,38 +203,70 @@ func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map
 	return out, nil
 }
 
-// noteLookup remembers the outbox high-water mark seen by the oldest Lookup
-// of an object not yet followed by ApplyPull.
-func (db *DB) noteLookup(object string, hw int64) {
+// maxLookupMarks bounds the rows per object whose Lookup mark is kept
+// waiting for ApplyPull (Lookups never followed by ApplyPull, as in a dry
+// run, would otherwise accumulate).
+const maxLookupMarks = 200000
+
+// noteLookup remembers, per row, the outbox high-water mark seen by the
+// Lookup that returned it, for ApplyPull to detect edits made since.
+func (db *DB) noteLookup(object string, hw int64, keys []string) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if old, ok := db.lookupHW[object]; !ok || hw < old {
-		db.lookupHW[object] = hw
+	marks := db.lookupHW[object]
+	if marks == nil || len(marks)+len(keys) > maxLookupMarks {
+		marks = make(map[string]int64, len(keys))
+		db.lookupHW[object] = marks
+	}
+	for _, k := range keys {
+		marks[k] = hw
 	}
 }
 
-func (db *DB) takeLookup(object string) (int64, bool) {
+// takeLookup returns and forgets the Lookup marks of the given rows.
+func (db *DB) takeLookup(object string, ops []syncd.LocalOp) map[string]int64 {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	hw, ok := db.lookupHW[object]
-	delete(db.lookupHW, object)
-	return hw, ok
+	marks := db.lookupHW[object]
+	if len(marks) == 0 {
+		return nil
+	}
+	out := map[string]int64{}
+	for i := range ops {
+		if hw, ok := marks[ops[i].Key]; ok && ops[i].Key != "" {
+			out[ops[i].Key] = hw
+			delete(marks, ops[i].Key)
+		}
+	}
+	return out
 }
 
 // editedSince returns, per row key, the columns the application changed
-// after outbox sequence hw (nil: the whole row).
-func editedSince(ctx context.Context, tx *sql.Tx, table string, hw int64) (map[string]map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT row_key, op, changed_columns FROM _syncd_outbox WHERE tbl = ? AND done = 0 AND seq > ?`, table, hw)
+// after the row's Lookup mark (nil: the whole row).
+func editedSince(ctx context.Context, tx *sql.Tx, table string, marks map[string]int64) (map[string]map[string]bool, error) {
+	if len(marks) == 0 {
+		return nil, nil
+	}
+	low := int64(math.MaxInt64)
+	for _, hw := range marks {
+		low = min(low, hw)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, row_key, op, changed_columns FROM _syncd_outbox INDEXED BY _syncd_outbox_pending
+		WHERE tbl = ? AND done = 0 AND seq > ?`, table, low)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]map[string]bool{}
 	for rows.Next() {
+		var seq int64
 		var k, op string
 		var cc sql.NullString
-		if err := rows.Scan(&k, &op, &cc); err != nil {
+		if err := rows.Scan(&seq, &k, &op, &cc); err != nil {
 			return nil, err
+		}
+		if hw, ok := marks[k]; !ok || seq <= hw {
+			continue // not in the batch, or seen by its Lookup
 		}
 		cols, seen := out[k]
 		if seen && cols == nil {

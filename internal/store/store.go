@@ -58,8 +58,8 @@ type DB struct {
 	Now func() time.Time
 
 	mu       sync.Mutex
-	lookupHW map[string]int64 // per object: outbox high-water at the oldest unapplied Lookup
-	keyAuto  map[string]bool  // per table: SQLite assigns the key of new rows
+	lookupHW map[string]map[string]int64 // per object and row: outbox high-water seen by its Lookup
+	keyAuto  map[string]bool             // per table: SQLite assigns the key of new rows
 	lock     *FileLock
 }
 
@@ -98,7 +98,7 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]int64{}, keyAuto: map[string]bool{}}
+	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]map[string]int64{}, keyAuto: map[string]bool{}}
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()
 		return nil, err

@@ -580,3 +580,27 @@ func TestBeginPush_InFlight(t *testing.T) {
 		t.Fatalf("lookup after push = %+v", st)
 	}
 }
+
+// An edit seen by the Lookup that planned the batch is the planner's to
+// decide: ApplyPull writes what it planned (here Salesforce wins).
+func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, first_name) VALUES (1, 'Ada')`)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: pend[0].Seq, ID: "003A", Shadow: map[string]syncd.Value{"FirstName": "Ada"}}}})
+	db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}) // an older plan (e.g. a dry run)
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Local' WHERE id = 1`)
+	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if st["003A"].Values["FirstName"] != "Local" {
+		t.Fatal("lookup missed the edit")
+	}
+	set := map[string]syncd.Value{"FirstName": "Remote"}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	app.QueryRow(`SELECT first_name FROM contacts WHERE id = 1`).Scan(&first)
+	if first != "Remote" {
+		t.Fatalf("first_name = %s", first)
+	}
+}
