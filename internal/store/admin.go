@@ -405,3 +405,21 @@ func (db *DB) Backlog(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	return n, nil
 }
+
+// ResetCursor forgets the pull watermark of an object, so that its next
+// pull reads every record again (a resync; applying a record is
+// idempotent). It is the only way a cursor moves backwards.
+func (db *DB) ResetCursor(ctx context.Context, object string) error {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return fmt.Errorf("reset cursor of %s: %w", object, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_cursors WHERE object = ?`, object); err != nil {
+		return fmt.Errorf("reset cursor of %s: %w", object, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("reset cursor of %s: %w", object, err)
+	}
+	return nil
+}

@@ -221,6 +221,13 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 	if c, _ := db.Cursor(ctx, "Contact"); c.ID != "003B" {
 		t.Fatalf("cursor moved back to %+v", c)
 	}
+	// Except on an explicit reset (resync).
+	if err := db.ResetCursor(ctx, "Contact"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Cursor(ctx, "Contact"); !c.Time.IsZero() || c.ID != "" {
+		t.Fatalf("cursor after reset = %+v", c)
+	}
 
 	// Lookup by link and by external id.
 	st, err := db.Lookup(ctx, m, []syncd.RemoteRecord{
