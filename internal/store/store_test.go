@@ -611,3 +611,36 @@ func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
 		t.Fatalf("first_name = %s", first)
 	}
 }
+
+func TestApplyPush_Unlink(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	set := map[string]syncd.Value{"LastName": "x"}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e1", Set: set, Shadow: set},
+		{Kind: syncd.OpInsert, ID: "0032", ExternalID: "e2", Set: set, Shadow: set},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}, {ID: "0032"}})
+	k1, k2 := st["0031"].Key, st["0032"].Key
+	mustExec(t, app, `DELETE FROM contacts WHERE id = ?`, k1) // pushed as a delete
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	if len(pend) != 1 || !pend[0].Deleted || pend[0].ID != "0031" || pend[0].ExternalID != "e1" {
+		t.Fatalf("pending = %+v", pend)
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{
+		{Key: k1, Seq: pend[0].Seq, Unlink: true},
+		{Key: k2, Unlink: true}, // the record is gone in Salesforce, the row stays
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = ?`, k1); n != 0 {
+		t.Fatal("link of a deleted row kept")
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = ? AND sf_id IS NULL AND ext_id = 'e2'`, k2); n != 1 {
+		t.Fatal("unlinked row lost its link state")
+	}
+	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 0 {
+		t.Fatalf("pending = %+v", pend)
+	}
+}
