@@ -257,6 +257,10 @@ type Local interface {
 	// cycle's backlog with it, so a row that failed transiently is not
 	// offered twice in one cycle.
 	Pending(ctx context.Context, m *Mapping, afterSeq int64, limit int) ([]LocalChange, error)
+	// BeginPush records, before a write, the values about to be sent for
+	// each row, so that a pull that finds them in Salesforce after a lost
+	// response or a crash knows them for syncd's own (LocalState.InFlight).
+	BeginPush(ctx context.Context, m *Mapping, recs []Outgoing) error
 	// ApplyPush records the outcome of a push in one transaction.
 	ApplyPush(ctx context.Context, m *Mapping, r PushResult) error
 	// RecordRun appends one object's cycle to the run history.
