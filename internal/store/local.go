@@ -397,8 +397,9 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	// Newest pending entry, and the external id a delete recorded.
 	last := map[string]int64{}
 	delExt := map[string]string{}
+	hasDel := map[string]bool{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id) FROM _syncd_outbox
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id), max(op = 'D') FROM _syncd_outbox
 			WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
@@ -409,10 +410,11 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			var k string
 			var s int64
 			var e sql.NullString
-			if err := rows.Scan(&k, &s, &e); err != nil {
+			var d bool
+			if err := rows.Scan(&k, &s, &e, &d); err != nil {
 				return err
 			}
-			last[k], delExt[k] = s, e.String
+			last[k], delExt[k], hasDel[k] = s, e.String, d
 		}
 		return rows.Err()
 	})
@@ -457,6 +459,14 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		}
 		if r := vals[c.Key]; r != nil {
 			c.Values = r.values
+			if l := links[c.Key]; l != nil && hasDel[c.Key] && l.extID != "" && r.ext != "" && l.extID != r.ext {
+				// The row was deleted and its key reused by a new row
+				// (another external id) before the delete was pushed: the
+				// link belongs to the old row. The new row is pushed as a
+				// new record rather than over the old one, which stays in
+				// Salesforce.
+				c.ID, c.Shadow = "", map[string]syncd.Value{}
+			}
 			if r.ext != "" {
 				c.ExternalID = r.ext
 			}

@@ -644,3 +644,22 @@ func TestApplyPush_Unlink(t *testing.T) {
 		t.Fatalf("pending = %+v", pend)
 	}
 }
+
+// A key reused by a new row before the old row's delete was pushed is not
+// pushed over the old row's Salesforce record.
+func TestPending_KeyReusedAfterDelete(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	set := map[string]syncd.Value{"LastName": "old"}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old", Set: set, Shadow: set}}}); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, app, `DELETE FROM contacts`)
+	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'new')`) // rowid 1 again
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	if p := pend[0]; p.ID != "" || p.ExternalID == "e-old" || p.Values["LastName"] != "new" || len(p.Shadow) != 0 {
+		t.Fatalf("pending = %+v", p)
+	}
+}
