@@ -84,6 +84,9 @@ Usage:
   syncd auth login|status|logout [-c FILE] [--no-browser]
   syncd conflicts list|resolve [-c FILE] ...
   syncd retry [-c FILE] [OBJECT]     retry dead-lettered rows
+  syncd verify [-c FILE] [--json] [OBJECT]
+                                     compare both sides and report drift, writing nothing
+  syncd resync [-c FILE] OBJECT      re-pull every record of an object
   syncd version
 
 -c defaults to $SYNCD_CONFIG, then /etc/syncd/syncd.yaml.
@@ -114,6 +117,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.conflicts(ctx, rest)
 	case "retry":
 		err = m.retry(ctx, rest)
+	case "verify":
+		err = m.verify(ctx, rest)
+	case "resync":
+		err = m.resync(ctx, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(m.Stdout, "syncd %s\n", version())
 	case "help", "-h", "--help":

@@ -17,9 +17,10 @@ import (
 // if every object synced.
 func (m *Main) sync(ctx context.Context, args []string) error {
 	var path string
-	var asJSON bool
+	var asJSON, dry bool
 	fs := m.flagSet("sync", &path)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&dry, "dry-run", false, "print what the cycle would do per object, and change nothing")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,6 +38,9 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sess.Close()
+	if dry {
+		return m.dryRun(ctx, sess, asJSON)
+	}
 	rep, err := sess.cycle(ctx)
 	if err != nil {
 		return err

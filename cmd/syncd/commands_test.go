@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// `syncd sync --dry-run` prints the plan per object and changes nothing on
+// either side.
+func TestSyncDryRunChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatal(errOut)
+	}
+	f.syncd("sync", "-c", f.cfgPath) // settle the external id echo
+	f.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
+	f.exec(`UPDATE customers SET email = 'ada@example.com' WHERE last_name = 'Lovelace'`)
+	if err := f.emu.Update("Contact", id, map[string]any{"FirstName": "Augusta"}); err != nil {
+		t.Fatal(err)
+	}
+	f.emu.ResetRequests()
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath, "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("dry run: exit %d\n%s", code, errOut)
+	}
+	var plans []struct {
+		Object string `json:"object"`
+		Local  []struct {
+			Action string
+			Fields map[string]map[string]any
+		} `json:"local"`
+		Salesforce []struct {
+			Action string
+			Fields map[string]map[string]any
+		} `json:"salesforce"`
+	}
+	if err := json.Unmarshal([]byte(out), &plans); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	p := plans[0]
+	if len(p.Local) != 1 || p.Local[0].Action != "update" || p.Local[0].Fields["FirstName"]["to"] != "Augusta" {
+		t.Errorf("local plan = %+v, want FirstName -> Augusta", p.Local)
+	}
+	actions := map[string]int{}
+	for _, c := range p.Salesforce {
+		actions[c.Action]++
+	}
+	if actions["create"] != 1 || actions["update"] != 1 {
+		t.Errorf("Salesforce plan = %+v, want one create and one update", p.Salesforce)
+	}
+	for _, r := range f.emu.Requests() {
+		if r.Method != "GET" && !strings.Contains(r.Path, "oauth2") {
+			t.Errorf("dry run wrote to Salesforce: %s %s", r.Method, r.Path)
+		}
+	}
+	if got := f.count(`SELECT count(*) FROM customers WHERE first_name = 'Augusta'`); got != 0 {
+		t.Error("dry run wrote locally")
+	}
+	if f.emu.Count("Contact") != 1 {
+		t.Error("dry run created a Contact")
+	}
+	// The real cycle then does what was shown.
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatal(errOut)
+	}
+	if f.emu.Count("Contact") != 2 || f.count(`SELECT count(*) FROM customers WHERE first_name = 'Augusta'`) != 1 {
+		t.Error("the cycle after the dry run did not apply the plan")
+	}
+}
+
+// `syncd verify` reports drift and writes nothing; after a sync it passes.
+func TestVerifyReportsDrift(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Grace", "LastName": "Hopper"})
+	f.syncd("sync", "-c", f.cfgPath)
+	f.syncd("sync", "-c", f.cfgPath)
+	if out, errOut, code := f.syncd("verify", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "both sides agree") {
+		t.Fatalf("verify after sync: exit %d\n%s%s", code, out, errOut)
+	}
+	f.emu.Update("Contact", id, map[string]any{"FirstName": "Augusta"})
+	f.emu.Insert("Contact", map[string]any{"LastName": "Turing"})
+	f.exec(`INSERT INTO customers (last_name) VALUES ('Hamilton')`)
+	out, _, code := f.syncd("verify", "-c", f.cfgPath)
+	if code == 0 {
+		t.Fatalf("verify with drift exited 0:\n%s", out)
+	}
+	for _, want := range []string{"1 missing in Salesforce", "1 missing locally", "1 fields differ", `FirstName: local "Ada", Salesforce "Augusta"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out)
+		}
+	}
+	if f.count(`SELECT count(*) FROM customers WHERE first_name = 'Augusta'`) != 0 || f.emu.Count("Contact") != 3 {
+		t.Error("verify wrote something")
+	}
+}
+
+// `syncd resync` re-pulls everything: a record back-dated in Salesforce
+// (outside the lookback window, invisible to an incremental pull) arrives.
+func TestResyncFindsBackdatedRecords(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	f.syncd("sync", "-c", f.cfgPath)
+	f.emu.Update("Contact", id, map[string]any{"Title": "Countess"})
+	f.emu.SetSystemFields("Contact", id, map[string]any{"LastModifiedDate": time.Now().Add(-48 * time.Hour), "SystemModstamp": time.Now().Add(-48 * time.Hour)})
+	f.syncd("sync", "-c", f.cfgPath)
+	f.writeConfig("      title: Title\n")
+	out, errOut, code := f.syncd("resync", "-c", f.cfgPath, "Contact")
+	if code != 0 {
+		t.Fatalf("resync: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := f.count(`SELECT count(*) FROM customers WHERE title = 'Countess'`); got != 1 {
+		t.Errorf("back-dated record not re-pulled by resync:\n%s", out)
+	}
+}
