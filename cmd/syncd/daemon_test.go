@@ -253,3 +253,36 @@ func TestDaemon_PrometheusMetrics(t *testing.T) {
 	d.signal(syscall.SIGTERM)
 	d.wait(10 * time.Second)
 }
+
+// SIGHUP after a field was added to a mapping: the next cycle backfills it,
+// also for records last modified long before the watermark.
+func TestDaemon_SIGHUPNewFieldIsBackfilled(t *testing.T) {
+	f := newFixture(t)
+	f.emu.SetClock(time.Now().Add(-2 * time.Hour)) // records changed long ago
+	for i, n := range []string{"Lovelace", "Hopper", "Johnson"} {
+		// With external ids already set, syncd writes nothing back, so
+		// nothing moves their timestamps.
+		f.emu.Insert("Contact", map[string]any{"LastName": n, "Title": "Title of " + n,
+			"Syncd_Id__c": fmt.Sprintf("0190c0de-0000-7000-8000-00000000000%d", i)})
+	}
+	f.emu.SetClock(time.Now())
+	// A recent change moves the watermark to now: the old records are
+	// outside the lookback window of an incremental pull.
+	f.emu.Insert("Contact", map[string]any{"LastName": "Recent"})
+	d := f.startDaemon()
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 1, 10*time.Second)
+	if n := f.count(`SELECT count(*) FROM customers WHERE title IS NOT NULL`); n != 0 {
+		t.Fatalf("title filled before it was mapped: %d", n)
+	}
+	f.writeConfig("      title: Title\n")
+	d.signal(syscall.SIGHUP)
+	d.waitLog("config.reloaded", 1, 10*time.Second)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 2, 10*time.Second)
+	if n := f.count(`SELECT count(*) FROM customers WHERE title = 'Title of ' || last_name`); n != 3 {
+		t.Errorf("backfilled titles = %d, want 3; log:\n%s", n, d.logs)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+}

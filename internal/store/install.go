@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -344,10 +346,14 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 				return fmt.Errorf("install: create trigger %s: %w", name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_mappings(object, tbl, key_column, ext_column, installed_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT(object) DO UPDATE SET tbl = excluded.tbl, key_column = excluded.key_column,
-			ext_column = excluded.ext_column, installed_at = excluded.installed_at`,
-			m.Object, m.Table, m.Key, m.ExternalIDColumn, now); err != nil {
+		pulled := pulledFields(m)
+		if err := backfillNewFields(ctx, tx, m.Object, pulled); err != nil {
+			return fmt.Errorf("install: %s: %w", m.Object, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_mappings(object, tbl, key_column, ext_column, installed_at, pulled_fields)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(object) DO UPDATE SET tbl = excluded.tbl, key_column = excluded.key_column,
+			ext_column = excluded.ext_column, installed_at = excluded.installed_at, pulled_fields = excluded.pulled_fields`,
+			m.Object, m.Table, m.Key, m.ExternalIDColumn, now, pulled); err != nil {
 			return fmt.Errorf("install: record mapping %s: %w", m.Object, err)
 		}
 	}
@@ -444,4 +450,48 @@ func placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?,", n-1) + "?"
+}
+
+// pulledFields is the JSON array of the fields a mapping pulls, sorted.
+func pulledFields(m *syncd.Mapping) string {
+	var names []string
+	for _, f := range m.Fields {
+		if f.Pulls() {
+			names = append(names, f.Name)
+		}
+	}
+	sort.Strings(names)
+	b, _ := json.Marshal(names)
+	return string(b)
+}
+
+// backfillNewFields resets the watermark of an object whose mapping gained
+// a pulled field since the last install: an incremental pull would only
+// fill the new column for records changed since, so the next cycle re-pulls
+// every record (idempotently: unchanged fields are echoes) and backfills it.
+func backfillNewFields(ctx context.Context, tx *sql.Tx, object, pulled string) error {
+	var prev sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT pulled_fields FROM _syncd_mappings WHERE object = ?`, object).Scan(&prev)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !prev.Valid) {
+		return nil // a new mapping, or installed before fields were recorded
+	}
+	if err != nil {
+		return err
+	}
+	var before, now []string
+	if err := json.Unmarshal([]byte(prev.String), &before); err != nil {
+		return err
+	}
+	json.Unmarshal([]byte(pulled), &now)
+	had := map[string]bool{}
+	for _, f := range before {
+		had[f] = true
+	}
+	for _, f := range now {
+		if !had[f] {
+			_, err := tx.ExecContext(ctx, `DELETE FROM _syncd_cursors WHERE object = ?`, object)
+			return err
+		}
+	}
+	return nil
 }
