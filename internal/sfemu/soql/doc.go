@@ -11,10 +11,13 @@
 //	// then apply q.Offset and q.Limit (-1 = absent)
 //
 // Supported: SELECT field list with parent paths (Account.Name,
-// Account.Owner.Name), COUNT(), COUNT(field); FROM one object with optional
-// alias; WHERE with = != <> < <= > >= IN, NOT IN, LIKE (% _ \% \_,
-// case-insensitive), INCLUDES/EXCLUDES, AND, OR, NOT, parentheses (AND and
-// OR may not be mixed at one level without parentheses, as in Salesforce);
+// Account.Owner.Name), COUNT(), COUNT(field), and one level of
+// parent-to-child subqueries ("(SELECT LastName FROM Contacts WHERE ...
+// ORDER BY ... LIMIT n)", see Subquery; resolved by a Schema that is also a
+// ChildSchema); FROM one object with optional alias; WHERE with = != <> <
+// <= > >= IN, NOT IN, LIKE (% _ \% \_, case-insensitive), INCLUDES/EXCLUDES,
+// AND, OR, NOT, parentheses (AND and OR may not be mixed at one level
+// without parentheses, as in Salesforce);
 // ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...; LIMIT n; OFFSET n (<= 2000).
 // Keywords are case-insensitive. Literals: 'strings' with Salesforce escapes
 // (unknown escapes rejected), null, true, false, numbers (int, decimal,
@@ -27,14 +30,19 @@
 // precision; relative date literals are ranges of civil days in
 // Query.Location (UTC by default) evaluated against Query.Now.
 // Nulls use SOQL's two-valued logic: "f = null" matches null, "f != x" and
-// "f NOT IN (...)" match null, ordering operators and LIKE never do.
+// "f NOT IN (...)" match null, ordering operators and LIKE never do. On a
+// boolean field null means false ("Bool = null" is "Bool = false"; a boolean
+// of a missing parent is false). On id and reference fields (known from the
+// Schema) a literal must be a 15- or 18-character id (otherwise
+// INVALID_QUERY_FILTER_OPERATOR "invalid ID field: x"), a 15-character one is
+// widened to 18, and ids compare and sort case-sensitively (ids.go).
 // Comparing a value with a literal of another type (datetime field against a
 // date literal, text against a number, ...) is INVALID_FIELD "value of filter
 // criterion for field 'F' must be of type T ..." — from Validate when a
 // Schema is available, otherwise from Match.
 //
 // Not supported (MALFORMED_QUERY "sfemu: ... not supported by the emulator"
-// or "unexpected token"): child subqueries, semi-joins (IN (SELECT ...)),
+// or "unexpected token"): nested child subqueries, semi-joins (IN (SELECT ...)),
 // functions in the SELECT list (FIELDS(ALL), toLabel, FORMAT, aggregates
 // other than bare COUNT), GROUP BY/HAVING, TYPEOF, WITH, FOR VIEW/UPDATE,
 // USING SCOPE, currency-prefixed literals, bind variables (rejected with

@@ -97,6 +97,14 @@ func (c *evalCtx) eval(e *expr, r Record) (bool, *Error) {
 	if !ok {
 		return false, &Error{Code: CodeInvalidField, Message: fmt.Sprintf("sfemu: unsupported Go value type %T for field '%s'", raw, e.path)}
 	}
+	if v == nil && e.boolField {
+		// "In a WHERE clause that uses a Boolean field, the Boolean field
+		// never has a null value. Instead, null is treated as false. Boolean
+		// fields on outer-joined objects are treated as false when no
+		// records match the query." (SOQL reference, "null Values in Lookup
+		// Relationships and Outer Joins")
+		v = false
+	}
 	switch e.kind {
 	case exCmp:
 		return c.cmp(e, &e.lit, e.op, v)
@@ -147,6 +155,15 @@ func (c *evalCtx) eval(e *expr, r Record) (bool, *Error) {
 // nulls, "x != 'a'" matches nulls too, and ordering operators never match a
 // null.
 func (c *evalCtx) cmp(e *expr, lit *literal, op cmpOp, v any) (bool, *Error) {
+	if lit.kind == litNull {
+		if _, ok := v.(bool); ok {
+			// "If you run a query on a boolean field, null matches FALSE
+			// values ... WHERE Test_c = null is equivalent to WHERE Test_c =
+			// false. The clause WHERE Test_c != null is equivalent to WHERE
+			// Test_c = true." (SOQL reference, "Use null in WHERE")
+			lit = &falseLiteral
+		}
+	}
 	if v == nil || lit.kind == litNull {
 		same := v == nil && lit.kind == litNull
 		switch op {
@@ -164,7 +181,11 @@ func (c *evalCtx) cmp(e *expr, lit *literal, op cmpOp, v any) (bool, *Error) {
 		if !ok {
 			return false, typeError(e, v)
 		}
-		d = compareFold(s, lit.s)
+		if e.idField {
+			d = compareID(s, lit.s) // ids.go: case-sensitive, 15-char literal already widened
+		} else {
+			d = compareFold(s, lit.s)
+		}
 	case litNumber:
 		f, ok := v.(float64)
 		if !ok {
@@ -234,6 +255,8 @@ func (c *evalCtx) cmp(e *expr, lit *literal, op cmpOp, v any) (bool, *Error) {
 	}
 	return false, nil
 }
+
+var falseLiteral = literal{kind: litBool, b: false}
 
 // typeError is Salesforce's message for a literal of the wrong type, e.g.
 // "value of filter criterion for field 'Start_Date_vod__c' must be of type
@@ -376,6 +399,12 @@ func (q *Query) Compare(a, b Record) int {
 			}
 			return -1
 		default:
+			if x, ok := va.(string); ok && q.orderBy[i].id {
+				if y, ok := vb.(string); ok {
+					d = compareID(x, y) // same order as WHERE Id > '...' (keyset paging)
+					break
+				}
+			}
 			d = compareValues(va, vb)
 		}
 		if d == 0 {

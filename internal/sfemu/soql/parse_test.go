@@ -251,7 +251,10 @@ func TestParseErrors(t *testing.T) {
 		{"not DELETE", "DELETE FROM Contact", CodeMalformedQuery, "unexpected token: 'DELETE'"},
 		{"empty", "   ", CodeMalformedQuery, "SOQL statements cannot be empty or null"},
 		{"OFFSET over 2000", "SELECT Id FROM Contact LIMIT 10 OFFSET 2001", CodeNumberOutsideRange, "Maximum SOQL offset allowed for apiName Contact is 2000"},
-		{"child subquery", "SELECT Id, (SELECT Id FROM Contacts) FROM Account", CodeMalformedQuery, "not supported by the emulator"},
+		{"nested child subquery", "SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account", CodeMalformedQuery, "nested child relationship subqueries not supported by the emulator"},
+		{"COUNT() in a child subquery", "SELECT Id, (SELECT COUNT() FROM Contacts) FROM Account", CodeMalformedQuery, "not supported by the emulator"},
+		{"unclosed child subquery", "SELECT Id, (SELECT Id FROM Contacts FROM Account", CodeMalformedQuery, "unexpected token: 'FROM'"},
+		{"parenthesised field", "SELECT Id, (Name) FROM Account", CodeMalformedQuery, "unexpected token: '('"},
 		{"double dot", "SELECT Account..Name FROM Contact", CodeMalformedQuery, "unexpected token: '.'"},
 		{"bang alone", "SELECT Id FROM Contact WHERE A ! 1", CodeMalformedQuery, "no viable alternative at character ' '"},
 	}
@@ -283,6 +286,7 @@ func FuzzParse(f *testing.F) {
 		"SELECT Id FROM C WHERE D = 2024-01-02 AND E > 2024-01-02T03:04:05.123-0800 AND F = 'caf\\u00e9'",
 		"SELECT Id FROM Contact WHERE LastModifiedDate > 2024-01-02T03:04:05 00:00",
 		"SELECT Account.Name FROM Contact WHERE NOT (A = 1 OR B != null)",
+		"SELECT Id, (SELECT LastName FROM Contacts c WHERE c.Id = '003000000000001' ORDER BY LastName LIMIT 2), Name FROM Account a",
 		"'", "\\", "SELECT", "2024-", "SELECT Id FROM X WHERE A = 2024-01-02T",
 	} {
 		f.Add(s)

@@ -25,6 +25,10 @@ type Query struct {
 	Resolved []string
 	// Limit and Offset are -1 when absent.
 	Limit, Offset int
+	// Subqueries are the parent-to-child relationship subqueries of the
+	// SELECT list ("SELECT Name, (SELECT LastName FROM Contacts) FROM
+	// Account"), in SELECT-list order.
+	Subqueries []*Subquery
 
 	// Now supplies "now" for relative date literals (TODAY, LAST_N_DAYS:n...).
 	// nil means time.Now. Set it to the emulator's controllable clock.
@@ -52,6 +56,25 @@ type OrderKey struct {
 type orderKey struct {
 	OrderKey
 	pos int
+	id  bool // id or reference field (set by Validate): byte order
+}
+
+// Subquery is a parent-to-child relationship subquery in the SELECT list.
+// Its Query has no Subqueries of its own (one level, as before API v58).
+//
+// After Parse, Query.Object and Relationship are the relationship name as
+// written ("contacts"). Validate (with a Schema that is also a ChildSchema)
+// sets Relationship to its canonical spelling ("Contacts"), Query.Object to
+// the child sObject type ("Contact") and ParentField to the child's
+// reference field that points at the parent ("AccountId"), and validates the
+// subquery's fields, WHERE and ORDER BY against the child type.
+type Subquery struct {
+	*Query
+	Relationship string
+	ParentField  string
+	// Index is the number of entries of the outer Query's Fields that come
+	// before this subquery in the SELECT list.
+	Index int
 }
 
 // Text returns the query text that was parsed.
@@ -147,6 +170,9 @@ type expr struct {
 	lit     literal
 	lits    []literal
 	like    []likeElem
+	// Set by Validate from the field's describe type.
+	idField   bool // id / reference: literals are 18-character ids, compared byte for byte
+	boolField bool // boolean: a null value (no parent row) is false
 }
 
 type litKind uint8
@@ -257,11 +283,31 @@ func (p *parser) expectKw(kw string) *Error {
 }
 
 func (p *parser) query() (*Query, *Error) {
+	q, err := p.statement(false)
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tEOF {
+		return nil, p.unexpected(t)
+	}
+	return q, nil
+}
+
+// statement parses SELECT ... FROM ... [WHERE] [ORDER BY] [LIMIT] [OFFSET].
+// sub is true inside a parent-to-child subquery: the caller then expects the
+// closing parenthesis. A subquery's alias (accepted by soql-parser-js) is
+// its own.
+func (p *parser) statement(sub bool) (*Query, *Error) {
 	q := &Query{text: p.text, Limit: -1, Offset: -1}
+	if sub {
+		outer := p.alias
+		p.alias = ""
+		defer func() { p.alias = outer }()
+	}
 	if err := p.expectKw("SELECT"); err != nil {
 		return nil, err
 	}
-	if err := p.selectList(q); err != nil {
+	if err := p.selectList(q, sub); err != nil {
 		return nil, err
 	}
 	if err := p.expectKw("FROM"); err != nil {
@@ -348,9 +394,6 @@ func (p *parser) query() (*Query, *Error) {
 		}
 		q.Offset = n
 	}
-	if t := p.peek(); t.kind != tEOF {
-		return nil, p.unexpected(t)
-	}
 	return q, nil
 }
 
@@ -363,8 +406,11 @@ func (p *parser) count() (int, *Error) {
 	return int(t.num), nil
 }
 
-func (p *parser) selectList(q *Query) *Error {
+func (p *parser) selectList(q *Query, sub bool) *Error {
 	if t := p.peek(); isKw(t, "COUNT") && p.toks[p.i+1].kind == tLParen {
+		if sub {
+			return p.unsupported(t, "aggregate functions in a child relationship subquery")
+		}
 		p.i += 2
 		q.countPos = t.pos
 		if p.peek().kind == tRParen {
@@ -391,17 +437,34 @@ func (p *parser) selectList(q *Query) *Error {
 	for {
 		t := p.peek()
 		if t.kind == tLParen {
-			return p.unsupported(t, "child relationship subqueries")
+			if !isKw(p.toks[p.i+1], "SELECT") {
+				return p.unexpected(t)
+			}
+			if sub {
+				// API v58.0+ allows up to five levels; the emulator does one.
+				return p.unsupported(p.toks[p.i+1], "nested child relationship subqueries")
+			}
+			p.next()
+			cq, err := p.statement(true)
+			if err != nil {
+				return err
+			}
+			if p.peek().kind != tRParen {
+				return p.unexpected(p.peek())
+			}
+			p.next()
+			q.Subqueries = append(q.Subqueries, &Subquery{Query: cq, Relationship: cq.Object, Index: len(q.Fields)})
+		} else {
+			if t.kind == tIdent && p.toks[p.i+1].kind == tLParen && !reserved[strings.ToUpper(t.text)] {
+				return p.unsupported(t, "functions in the SELECT list ("+t.text+"(...))")
+			}
+			path, pos, err := p.path()
+			if err != nil {
+				return err
+			}
+			q.Fields = append(q.Fields, path)
+			q.fieldPos = append(q.fieldPos, pos)
 		}
-		if t.kind == tIdent && p.toks[p.i+1].kind == tLParen && !reserved[strings.ToUpper(t.text)] {
-			return p.unsupported(t, "functions in the SELECT list ("+t.text+"(...))")
-		}
-		path, pos, err := p.path()
-		if err != nil {
-			return err
-		}
-		q.Fields = append(q.Fields, path)
-		q.fieldPos = append(q.fieldPos, pos)
 		if p.peek().kind != tComma {
 			return nil
 		}
