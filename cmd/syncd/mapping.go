@@ -21,6 +21,7 @@ func mappings(cfg *config.Config) []*syncd.Mapping {
 			Lookback:         o.Lookback,
 			SafetyLag:        o.SafetyLag,
 			BatchSize:        o.BatchSize,
+			BulkThreshold:    o.BulkThreshold,
 			FromSalesforce:   syncd.DeleteFromSalesforce(o.Deletes.FromSalesforce),
 			SoftDeleteColumn: o.Deletes.SoftDeleteColumn,
 			FromLocal:        syncd.DeleteFromLocal(o.Deletes.FromLocal),

@@ -41,6 +41,10 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	if dry {
 		return m.dryRun(ctx, sess, asJSON)
 	}
+	if pp := newProgress(m.Stderr); pp != nil {
+		sess.engine.Progress = pp.update
+		defer pp.finish()
+	}
 	rep, err := sess.cycle(ctx)
 	if err != nil {
 		return err

@@ -22,6 +22,23 @@ type Engine struct {
 	// AllowWrites, when set, is asked before each write to Salesforce; an
 	// error stops pushing for the cycle (the API budget) and is reported.
 	AllowWrites func(Usage) error
+	// Progress, when set, is told how far each phase of an object has got
+	// (after every page pulled and every batch pushed), for a terminal.
+	Progress func(Progress)
+}
+
+// Progress is how far one phase of one object has got.
+type Progress struct {
+	Object string
+	Phase  string // "pull" or "push"
+	Done   int
+	Total  int // 0 when unknown
+}
+
+func (e *Engine) progress(p Progress) {
+	if e.Progress != nil {
+		e.Progress(p)
+	}
 }
 
 func (e *Engine) now() time.Time {
@@ -129,7 +146,8 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	}
 	rep.Watermark = committed
 	req := pullRequest(m, committed)
-	return e.Remote.Pull(ctx, req, func(page Page) error {
+	total := 0
+	apply := func(page Page) error {
 		if len(page.Records) == 0 {
 			return nil
 		}
@@ -146,12 +164,15 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		committed = next
 		rep.Watermark = next
 		rep.Pulled += len(page.Records)
+		total = max(total, page.TotalSize)
+		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
 		rep.LocalInserts += plan.Inserts
 		rep.LocalUpdates += plan.Updates
 		rep.LocalDeletes += plan.Deletes
 		rep.Conflicts += len(plan.Conflicts)
 		return nil
-	})
+	}
+	return e.pullREST(ctx, m, req, apply, func() Cursor { return committed }) // bulk.go: may go on with Bulk
 }
 
 func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error {
@@ -160,7 +181,15 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		batch = 200
 	}
 	types := fieldTypes(m)
+	bulk, err := e.pushWithBulk(ctx, m) // bulk.go
+	if err != nil {
+		return err
+	}
+	if bulk != nil {
+		batch = bulkPushBatch
+	}
 	var afterSeq int64
+	pushed := 0
 	for {
 		changes, err := e.Local.Pending(ctx, m, afterSeq, batch)
 		if err != nil {
@@ -176,7 +205,9 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		var result PushResult
 		result.Acks = plan.Acks
 		rep.Skipped += len(plan.Acks)
-		sendErr := e.send(ctx, m, plan, types, &result, rep)
+		sendErr := e.send(ctx, m, plan, types, &result, rep, bulk)
+		pushed += len(changes)
+		e.progress(Progress{Object: m.Object, Phase: "push", Done: pushed})
 		if err := e.Local.ApplyPush(ctx, m, result); err != nil {
 			return err
 		}
@@ -189,12 +220,19 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 // send performs the writes of a plan and records their outcomes. A call
 // that fails as a whole stops the push; what succeeded before it is still
 // recorded by the caller.
-func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[string]string, result *PushResult, rep *ObjectReport) error {
+// With bulk set, upserts and updates go through Bulk API 2.0 ingest jobs instead.
+func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[string]string, result *PushResult, rep *ObjectReport, bulk *bulkPush) error {
 	calls := []writeCall{
 		{plan.Upserts, false, nil, func(o []Outgoing) ([]WriteResult, error) {
+			if bulk != nil {
+				return bulk.upsert(ctx, e, m, o, types)
+			}
 			return e.Remote.Upsert(ctx, m.Object, m.ExternalIDField, o, types)
 		}},
 		{plan.Updates, false, &rep.Updated, func(o []Outgoing) ([]WriteResult, error) {
+			if bulk != nil {
+				return bulk.update(ctx, e, m, o, types)
+			}
 			return e.Remote.Update(ctx, m.Object, o, types)
 		}},
 		{plan.Deletes, true, &rep.Deleted, func(o []Outgoing) ([]WriteResult, error) {
@@ -218,6 +256,14 @@ func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[
 		outs := make([]Outgoing, len(c.writes))
 		for i, w := range c.writes {
 			outs[i] = w.Out
+		}
+		if !c.delete {
+			// Journal what is about to be sent: if the response is lost or
+			// the process dies, the next pull knows these values in
+			// Salesforce for syncd's own, not for someone's edit.
+			if err := e.Local.BeginPush(ctx, m, outs); err != nil {
+				return err
+			}
 		}
 		results, err := c.do(outs)
 		if err == nil && len(results) != len(outs) {
