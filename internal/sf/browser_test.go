@@ -31,6 +31,9 @@ const chromiumPath = "/usr/bin/chromium"
 // follows the redirect to the loopback callback.
 func TestWebServerFlowRealBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is missing; .ci/run installs it (apt-get install -y chromium)")
+		}
 		t.Skip("chromium not installed (apt-get install -y chromium)")
 	}
 	if testing.Short() {
