@@ -33,6 +33,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,10 +186,13 @@ type bulkPage struct {
 
 // BulkPull runs the same SOQL as Pull (PullQuery: the (watermark, Id) keyset, ORDER BY
 // watermark, Id) as a Bulk API 2.0 query job and streams the result to fn in pages of
-// req.BatchSize records (2000 when unset), converted by the same code as REST pages. Result
-// sets are read incrementally from the response body while fn applies the previous page, so
-// at most three pages are in memory whatever the size of the result. The job is deleted
-// afterwards.
+// req.BatchSize records (2000 when unset), converted by the same code as REST pages. The job
+// is deleted afterwards.
+//
+// Three stages overlap: result set k+1 downloads (into an unlinked temporary file, at network
+// speed, so a slow apply never holds a response open past the HTTP timeout) while set k is
+// parsed incrementally with encoding/csv into pages, while fn applies the page before. Memory
+// holds about three pages and disk two sets, whatever the size of the result.
 func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
@@ -224,19 +228,38 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sets := make(chan spooledSet, 1)
+	go c.downloadSets(pctx, req.Object, job.ID, sets)
 	pages := make(chan bulkPage, 1)
 	go func() {
 		defer close(pages)
-		err := c.readQueryResults(pctx, req, wm, job.ID, size, func(recs []syncd.RemoteRecord) error {
-			select {
-			case pages <- bulkPage{recs: recs}:
-				return nil
-			case <-pctx.Done():
-				return pctx.Err()
+		defer func() {
+			for s := range sets { // release what was downloaded ahead
+				if s.f != nil {
+					s.f.Close()
+				}
 			}
-		})
-		if err != nil && pctx.Err() == nil {
-			pages <- bulkPage{err: err}
+		}()
+		p := newSetParser(req, wm, size)
+		for s := range sets {
+			err := s.err
+			if err == nil {
+				err = p.parse(s, func(recs []syncd.RemoteRecord) error {
+					select {
+					case pages <- bulkPage{recs: recs}:
+						return nil
+					case <-pctx.Done():
+						return pctx.Err()
+					}
+				})
+			}
+			if err != nil {
+				cancel()
+				if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+					pages <- bulkPage{err: err}
+				}
+				return
+			}
 		}
 	}()
 	first := true
@@ -251,7 +274,7 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 		}
 		if err := fn(page); err != nil {
 			cancel()
-			for range pages { // let the reader stop
+			for range pages { // let the stages stop
 			}
 			return err
 		}
@@ -259,103 +282,155 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 	return ctx.Err()
 }
 
-// readQueryResults fetches the result sets one after the other and hands their records to
-// emit in slices of size. A set whose body breaks off is fetched again (locators are stable
-// while the job exists) and the rows already emitted are skipped.
-func (c *Client) readQueryResults(ctx context.Context, req syncd.PullRequest, wm, id string, size int, emit func([]syncd.RemoteRecord) error) error {
-	o := c.bulkOptions()
-	conv := &converter{req: req, wm: wm}
-	types := make(map[string]string, len(req.Types)+4)
-	for k, v := range req.Types {
-		types[strings.ToLower(k)] = v
+// spooledSet is one downloaded result set: its file, positioned at the start, and the row
+// count Sforce-NumberOfRecords announced (-1 when absent).
+type spooledSet struct {
+	f    *os.File
+	want int
+	err  error
+}
+
+// downloadSets fetches the result sets one after the other (GET …/results?maxRecords=N
+// [&locator=L] until Sforce-Locator is the string "null") into unlinked temporary files. A
+// broken download is repeated from the start of the set (locators stay valid while the job
+// exists).
+func (c *Client) downloadSets(ctx context.Context, object, id string, out chan<- spooledSet) {
+	defer close(out)
+	send := func(s spooledSet) bool {
+		select {
+		case out <- s:
+			return true
+		case <-ctx.Done():
+			if s.f != nil {
+				s.f.Close()
+			}
+			return false
+		}
 	}
-	types["isdeleted"] = "boolean"
+	max := c.bulkOptions().MaxRecords
 	locator := ""
 	for {
-		q := url.Values{"maxRecords": {strconv.Itoa(o.MaxRecords)}}
+		f, err := os.CreateTemp("", "syncd-bulk-*.csv")
+		if err != nil {
+			send(spooledSet{err: fmt.Errorf("spool a result set: %w", err)})
+			return
+		}
+		_ = os.Remove(f.Name()) // gone from the directory at once; the data lives until Close
+		q := url.Values{"maxRecords": {strconv.Itoa(max)}}
 		if locator != "" {
 			q.Set("locator", locator)
 		}
 		r := request{method: http.MethodGet, path: "jobs/query/" + id + "/results", query: q,
-			header: http.Header{"Accept": {"text/csv"}}, object: req.Object, retry: true, count: true}
-		emitted := 0 // rows of this set already handed over, kept across retries
-		next := ""
-		err := c.call(ctx, r, func(resp *http.Response) error {
-			next = resp.Header.Get("Sforce-Locator")
-			cr := csv.NewReader(bufio.NewReaderSize(resp.Body, 64<<10))
-			cr.ReuseRecord = true
-			cr.FieldsPerRecord = -1
-			head, err := cr.Read()
-			if errors.Is(err, io.EOF) && next != "" {
-				return nil // an empty set
-			}
-			if err != nil {
+			header: http.Header{"Accept": {"text/csv"}}, object: object, retry: true, count: true}
+		next, want := "", -1
+		err = c.call(ctx, r, func(resp *http.Response) error {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				return err
 			}
-			cols := make([]bulkColumn, len(head))
-			for i, h := range head { // every set has its header row
-				cols[i] = newBulkColumn(h, types)
+			if err := f.Truncate(0); err != nil {
+				return err
 			}
-			batch := make([]syncd.RemoteRecord, 0, size)
-			n := 0
-			for {
-				row, err := cr.Read()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					return err
-				}
-				n++
-				if n <= emitted {
-					continue
-				}
-				if len(row) != len(cols) {
-					return newAPIError(0, CodeBadBody, fmt.Sprintf("result row %d has %d columns, the header %d", n, len(row), len(cols)), nil)
-				}
-				raw := make(map[string]any, len(cols))
-				for i := range cols {
-					cols[i].set(raw, row[i])
-				}
-				rec, err := conv.record(raw)
-				if err != nil {
-					return err
-				}
-				batch = append(batch, rec)
-				if len(batch) == size {
-					if err := emit(batch); err != nil {
-						return err
-					}
-					emitted = n
-					batch = make([]syncd.RemoteRecord, 0, size)
-				}
+			next = resp.Header.Get("Sforce-Locator")
+			if n, err := strconv.Atoi(resp.Header.Get("Sforce-NumberOfRecords")); err == nil {
+				want = n
 			}
-			if len(batch) > 0 {
-				if err := emit(batch); err != nil {
-					return err
-				}
-				emitted = n
-			}
-			if next == "" {
-				// jsforce crashes on this (real-clients.md §3.6); we refuse it.
-				return newAPIError(resp.StatusCode, CodeBadBody, "result set without a Sforce-Locator header", nil)
-			}
-			if h := resp.Header.Get("Sforce-NumberOfRecords"); h != "" {
-				if want, err := strconv.Atoi(h); err == nil && want != n {
-					// A set cut short by a proxy or a broken stream: read it again.
-					return transportError(fmt.Errorf("result set has %d rows, Sforce-NumberOfRecords says %d", n, want))
-				}
-			}
-			return nil
-		})
-		if err != nil {
+			_, err := io.Copy(f, resp.Body)
 			return err
+		})
+		if err == nil && next == "" {
+			// jsforce crashes on this (real-clients.md §3.6); we refuse it.
+			err = newAPIError(0, CodeBadBody, "result set without a Sforce-Locator header", nil)
 		}
-		if next == "null" { // the literal string ends the results
-			return nil
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			f.Close()
+			send(spooledSet{err: err})
+			return
+		}
+		if !send(spooledSet{f: f, want: want}) || next == "null" { // the literal string ends the results
+			return
 		}
 		locator = next
 	}
+}
+
+// setParser turns result sets into RemoteRecords.
+type setParser struct {
+	conv  *converter
+	types map[string]string // lower-case column name → describe type
+	size  int
+}
+
+func newSetParser(req syncd.PullRequest, wm string, size int) *setParser {
+	types := make(map[string]string, len(req.Types)+1)
+	for k, v := range req.Types {
+		types[strings.ToLower(k)] = v
+	}
+	types["isdeleted"] = "boolean"
+	return &setParser{conv: &converter{req: req, wm: wm}, types: types, size: size}
+}
+
+// parse reads one set with encoding/csv, row by row, and hands its records to emit in slices
+// of p.size. Every set has its own header row.
+func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) error {
+	defer s.f.Close()
+	cr := csv.NewReader(bufio.NewReaderSize(s.f, 64<<10))
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	head, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		if s.want > 0 {
+			return transportError(fmt.Errorf("empty result set, Sforce-NumberOfRecords says %d", s.want))
+		}
+		return nil
+	}
+	if err != nil {
+		return newAPIError(0, CodeBadBody, "result set header: "+err.Error(), nil)
+	}
+	cols := make([]bulkColumn, len(head))
+	for i, h := range head {
+		cols[i] = newBulkColumn(h, p.types)
+	}
+	batch := make([]syncd.RemoteRecord, 0, p.size)
+	n := 0
+	for {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return newAPIError(0, CodeBadBody, "result set: "+err.Error(), nil)
+		}
+		n++
+		if len(row) != len(cols) {
+			return newAPIError(0, CodeBadBody, fmt.Sprintf("result row %d has %d columns, the header %d", n, len(row), len(cols)), nil)
+		}
+		raw := make(map[string]any, len(cols))
+		for i := range cols {
+			cols[i].set(raw, row[i])
+		}
+		rec, err := p.conv.record(raw)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, rec)
+		if len(batch) == p.size {
+			if err := emit(batch); err != nil {
+				return err
+			}
+			batch = make([]syncd.RemoteRecord, 0, p.size)
+		}
+	}
+	if s.want >= 0 && n != s.want {
+		// A set cut short (a proxy, a broken stream that still ended cleanly).
+		return transportError(fmt.Errorf("result set has %d rows, Sforce-NumberOfRecords says %d", n, s.want))
+	}
+	if len(batch) > 0 {
+		return emit(batch)
+	}
+	return nil
 }
 
 // bulkColumn turns one CSV column into the value REST JSON would carry, so that the REST

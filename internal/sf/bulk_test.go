@@ -106,8 +106,9 @@ func TestBulkPullMatchesRESTPull(t *testing.T) {
 	}
 }
 
-// A result set whose body breaks off is fetched again; rows already handed over are skipped.
-func TestBulkPullResumesBrokenSet(t *testing.T) {
+// A result set whose body breaks off is downloaded again before any of it is parsed: every
+// record arrives exactly once.
+func TestBulkPullRetriesBrokenSet(t *testing.T) {
 	e, c := bulkEnv(t)
 	e.emu.SeedContacts(3000)
 	c.SetBulkOptions(BulkOptions{PollMin: 5 * time.Millisecond, MaxRecords: 1000})

@@ -448,3 +448,31 @@ func TestBulkIngestStates(t *testing.T) {
 		t.Errorf("list: %s", r.body)
 	}
 }
+
+// An upsert keyed on Id updates by record id (and never creates): syncd sends updates by Id
+// this way through Bulk.
+func TestBulkIngestUpsertOnId(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.SetBulkConfig(BulkConfig{ProcessingDelay: -1})
+	a, _ := e.s.Insert("Contact", map[string]any{"LastName": "A"})
+	missing := makeID("003", 999)
+	id, final := runIngestJob(t, e, map[string]any{"object": "Contact", "operation": "upsert", "externalIdFieldName": "Id"},
+		"Id,Syncd_Id__c\n"+a+",ext-a\n"+missing+",ext-m\n")
+	if final["state"] != "JobComplete" {
+		t.Fatalf("final %v", final)
+	}
+	ok := bulkResults(t, e, id, "successfulResults")
+	if len(ok) != 2 || ok[1][0] != a || ok[1][1] != "false" || ok[1][2] != a {
+		t.Fatalf("successfulResults %v", ok)
+	}
+	if rec, _ := e.s.Get("Contact", a); rec["Syncd_Id__c"] != "ext-a" {
+		t.Errorf("not updated: %v", rec)
+	}
+	bad := bulkResults(t, e, id, "failedResults")
+	if len(bad) != 2 || bad[1][2] != missing || !strings.HasPrefix(bad[1][1], "NOT_FOUND:") {
+		t.Errorf("failedResults %v", bad)
+	}
+	if e.s.Count("Contact") != 1 {
+		t.Errorf("an upsert on Id created a record")
+	}
+}
