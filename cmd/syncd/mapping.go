@@ -33,7 +33,7 @@ func mappings(cfg *config.Config) []*syncd.Mapping {
 			}
 			// Writable until describe says otherwise; a formula field is
 			// then made pull-only.
-			m.Fields = append(m.Fields, syncd.Field{Column: f.Column, Name: f.Field, Direction: dir, Writable: true})
+			m.Fields = append(m.Fields, syncd.Field{Column: f.Column, Name: f.Field, Direction: dir, Writable: true, Lookup: f.Lookup})
 		}
 		out = append(out, m)
 	}

@@ -223,6 +223,10 @@ type Field struct {
 	Column    string    `json:"column" yaml:"column"`
 	Field     string    `json:"field" yaml:"field"`
 	Direction Direction `json:"direction" yaml:"direction"`
+	// Lookup names the mapped parent object of a reference field (e.g.
+	// Account for AccountId): the column holds the parent row's local key,
+	// and syncd translates it to and from the parent's Salesforce Id.
+	Lookup string `json:"lookup,omitempty" yaml:"lookup,omitempty"`
 }
 
 // Pulls reports whether Salesforce values flow into the column.
@@ -241,13 +245,16 @@ func (fs Fields) MarshalYAML() (any, error) {
 	for _, f := range fs {
 		k := &yaml.Node{Kind: yaml.ScalarNode, Value: f.Column}
 		var v *yaml.Node
-		if f.Direction == DirectionBoth || f.Direction == "" {
+		if (f.Direction == DirectionBoth || f.Direction == "") && f.Lookup == "" {
 			v = &yaml.Node{Kind: yaml.ScalarNode, Value: f.Field}
 		} else {
 			v = &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Content: []*yaml.Node{
 				{Kind: yaml.ScalarNode, Value: "field"}, {Kind: yaml.ScalarNode, Value: f.Field},
 				{Kind: yaml.ScalarNode, Value: "direction"}, {Kind: yaml.ScalarNode, Value: string(f.Direction)},
 			}}
+			if f.Lookup != "" {
+				v.Content = append(v.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "lookup"}, &yaml.Node{Kind: yaml.ScalarNode, Value: f.Lookup})
+			}
 		}
 		n.Content = append(n.Content, k, v)
 	}

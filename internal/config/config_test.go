@@ -97,10 +97,10 @@ func TestBaseLoads(t *testing.T) {
 	}
 	o := c.Objects[0]
 	want := Fields{
-		{"first_name", "FirstName", DirectionBoth},
-		{"last_name", "LastName", DirectionBoth},
-		{"email", "Email", DirectionBoth},
-		{"phone", "Phone", DirectionPull},
+		{Column: "first_name", Field: "FirstName", Direction: DirectionBoth},
+		{Column: "last_name", Field: "LastName", Direction: DirectionBoth},
+		{Column: "email", Field: "Email", Direction: DirectionBoth},
+		{Column: "phone", Field: "Phone", Direction: DirectionPull},
 	}
 	if !reflect.DeepEqual(o.Fields, want) {
 		t.Errorf("fields = %+v, want %+v", o.Fields, want)
@@ -226,7 +226,12 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown key in a field mapping",
 			edit: r("{ field: Phone, direction: pull }", "{ field: Phone, dir: pull }"),
-			want: `syncd.yaml:22: unknown key "dir" in objects[0].fields.phone; valid keys: field, direction`,
+			want: `syncd.yaml:22: unknown key "dir" in objects[0].fields.phone; valid keys: field, direction, lookup`,
+		},
+		{
+			name: "lookup to an object that is not mapped",
+			edit: r("{ field: Phone, direction: pull }", "{ field: AccountId, lookup: Account }"),
+			want: `syncd.yaml:22: objects[0].fields.phone.lookup: lookup "Account" is not another mapped object (no other object is mapped)`,
 		},
 		{
 			name: "enum value",
@@ -756,7 +761,7 @@ func TestExampleConfig(t *testing.T) {
 	a := c.Objects[1]
 	if a.SObject != "Account" || a.Table != "companies" || a.Conflict != ConflictNewestWins ||
 		a.Deletes.FromSalesforce != DeleteHard || a.Deletes.FromLocal != DeletePropagate ||
-		len(a.Fields) != 5 || a.Fields[4] != (Field{"created_at", "CreatedDate", DirectionPull}) {
+		len(a.Fields) != 5 || a.Fields[4] != (Field{Column: "created_at", Field: "CreatedDate", Direction: DirectionPull}) {
 		t.Errorf("account = %+v", a)
 	}
 
@@ -798,7 +803,7 @@ func TestValidateHandBuilt(t *testing.T) {
 	o := DefaultObject()
 	o.SObject, o.Table, o.Key = "Contact", "customers", "id"
 	o.ExternalID = ExternalID{"Syncd_Id__c", "sync_id"}
-	o.Fields = Fields{{"email", "Email", DirectionBoth}}
+	o.Fields = Fields{{Column: "email", Field: "Email", Direction: DirectionBoth}}
 	c.Objects = []Object{o}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ var (
 		"lookback", "safety_lag", "batch_size", "bulk_threshold", "deletes"}
 	externalIDKeys = []string{"field", "column"}
 	deletesKeys    = []string{"from_salesforce", "soft_delete_column", "from_local"}
-	fieldKeys      = []string{"field", "direction"}
+	fieldKeys      = []string{"field", "direction", "lookup"}
 )
 
 // sections is used to hint that a key belongs elsewhere.
@@ -304,6 +304,8 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 					d.str(v, fp+".field", &f.Field)
 				case "direction":
 					d.str(v, fp+".direction", (*string)(&f.Direction))
+				case "lookup":
+					d.str(v, fp+".lookup", &f.Lookup)
 				}
 			})
 		default:

@@ -140,6 +140,33 @@ func (v *validator) run() {
 		}
 		tables[t] = i
 	}
+	// A lookup names another mapped object, which syncs first; a cycle of
+	// lookups could not be ordered.
+	for i, o := range c.Objects {
+		for _, f := range o.Fields {
+			if f.Lookup == "" {
+				continue
+			}
+			key := fmt.Sprintf("objects[%d].fields.%s.lookup", i, f.Column)
+			found := false
+			for _, other := range c.Objects {
+				found = found || (other.SObject == f.Lookup && other.SObject != o.SObject)
+			}
+			if !found {
+				var names []string
+				for _, other := range c.Objects {
+					if other.SObject != o.SObject {
+						names = append(names, other.SObject)
+					}
+				}
+				others := "no other object is mapped"
+				if len(names) > 0 {
+					others = "mapped: " + strings.Join(names, ", ")
+				}
+				v.at(key, "lookup %q is not another mapped object (%s)", f.Lookup, others)
+			}
+		}
+	}
 }
 
 func (v *validator) salesforce() {

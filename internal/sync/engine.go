@@ -59,7 +59,7 @@ func (e *Engine) logger() *slog.Logger {
 // report and does not stop the others.
 func (e *Engine) Run(ctx context.Context, mappings []*Mapping) Report {
 	var r Report
-	for _, m := range mappings {
+	for _, m := range parentsFirst(mappings) {
 		if ctx.Err() != nil {
 			break
 		}
@@ -92,6 +92,9 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 		}
 		f.Type = info.Type
 		f.Writable = !info.Calculated && (info.Createable || info.Updateable)
+		if info.RestrictedPicklist {
+			f.Allowed = info.Picklist
+		}
 		out.Fields[i] = f
 	}
 	if info, ok := schema.Fields[m.ExternalIDField]; !ok {
@@ -151,6 +154,9 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if len(page.Records) == 0 {
 			return nil
 		}
+		if err := e.resolvePulled(ctx, m, page.Records); err != nil {
+			return err
+		}
 		states, err := e.Local.Lookup(ctx, m, page.Records)
 		if err != nil {
 			return err
@@ -204,6 +210,8 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		plan := PlanPush(m, changes)
 		var result PushResult
 		result.Acks = plan.Acks
+		result.DeadLetters = plan.Rejected
+		rep.Failed += len(plan.Rejected)
 		rep.Skipped += len(plan.Acks)
 		sendErr := e.send(ctx, m, plan, types, &result, rep, bulk)
 		pushed += len(changes)
@@ -228,20 +236,20 @@ func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[
 				return bulk.upsert(ctx, e, m, o, types)
 			}
 			return e.Remote.Upsert(ctx, m.Object, m.ExternalIDField, o, types)
-		}},
+		}, nil},
 		{plan.Updates, false, &rep.Updated, func(o []Outgoing) ([]WriteResult, error) {
 			if bulk != nil {
 				return bulk.update(ctx, e, m, o, types)
 			}
 			return e.Remote.Update(ctx, m.Object, o, types)
-		}},
+		}, nil},
 		{plan.Deletes, true, &rep.Deleted, func(o []Outgoing) ([]WriteResult, error) {
 			ids := make([]string, len(o))
 			for i := range o {
 				ids[i] = o[i].ID
 			}
 			return e.Remote.Delete(ctx, m.Object, ids)
-		}},
+		}, nil},
 	}
 	for ci, c := range calls {
 		if len(c.writes) == 0 {
@@ -253,8 +261,23 @@ func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[
 				return err
 			}
 		}
-		outs := make([]Outgoing, len(c.writes))
-		for i, w := range c.writes {
+		if !c.delete {
+			var sent []PushWrite
+			var held int
+			var err error
+			if c.writes, sent, held, err = e.resolvePushed(ctx, m, c.writes); err != nil {
+				return err
+			}
+			rep.Retrying += held // a child waits for its parent's first push
+			c.outs = sent
+		} else {
+			c.outs = c.writes
+		}
+		if len(c.writes) == 0 {
+			continue
+		}
+		outs := make([]Outgoing, len(c.outs))
+		for i, w := range c.outs {
 			outs[i] = w.Out
 		}
 		if !c.delete {
@@ -318,6 +341,7 @@ type writeCall struct {
 	delete bool
 	count  *int
 	do     func([]Outgoing) ([]WriteResult, error)
+	outs   []PushWrite // writes as sent: lookup keys translated to Ids
 }
 
 func pendingCount(calls []writeCall) int {

@@ -2,6 +2,8 @@ package sync
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -52,6 +54,34 @@ type Field struct {
 	// Writable is false for formula and other read-only fields (from
 	// describe); such fields are pulled only whatever Direction says.
 	Writable bool
+	// Lookup names the mapped parent object of a reference field: locally
+	// the column holds the parent row's key, in Salesforce the parent's Id.
+	Lookup string
+	// Allowed lists the values of a restricted picklist (from describe);
+	// a push of any other value is refused before it is sent.
+	Allowed []string
+}
+
+// allows reports whether v may be pushed to a restricted picklist; a
+// multi-select value is checked item by item. Null is always allowed.
+func (f Field) allows(v Value) bool {
+	if len(f.Allowed) == 0 || v == nil {
+		return true
+	}
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	items := []string{s}
+	if f.Type == "multipicklist" {
+		items = strings.Split(s, ";")
+	}
+	for _, it := range items {
+		if !slices.Contains(f.Allowed, it) {
+			return false
+		}
+	}
+	return true
 }
 
 // Pulls reports whether Salesforce values of the field are written locally.

@@ -1,6 +1,9 @@
 package sync
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // PullPlan is what one page of pulled records does locally.
 type PullPlan struct {
@@ -65,6 +68,9 @@ func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 		Shadow: make(map[string]Value, len(m.Fields)+1),
 	}
 	for _, f := range m.Fields {
+		if rec.Unresolved[f.Name] {
+			continue
+		}
 		if f.Pulls() {
 			v := rec.Values[f.Name]
 			op.Set[f.Name] = v
@@ -116,7 +122,7 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		op.Shadow[name] = v
 	}
 	for _, f := range m.Fields {
-		if !f.Pulls() {
+		if !f.Pulls() || rec.Unresolved[f.Name] {
 			continue
 		}
 		r := rec.Values[f.Name]
@@ -196,6 +202,9 @@ type PushPlan struct {
 	Updates []PushWrite // by Id: records that lack the external id in Salesforce
 	Deletes []PushWrite
 	Acks    []Ack // nothing to send: echoes, ignored deletes
+	// Rejected rows hold a value Salesforce is known to refuse (a value
+	// outside a restricted picklist); they are dead-lettered unsent.
+	Rejected []DeadLetter
 }
 
 // PlanPush decides what to send for a batch of pending local changes. Only
@@ -232,6 +241,11 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			case !Equal(l, base):
 				fields[f.Name] = l
 			}
+		}
+		if f, v, bad := refused(m, fields); bad {
+			p.Rejected = append(p.Rejected, DeadLetter{Key: c.Key, Seq: c.Seq, Code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+				Message: fmt.Sprintf("bad value for restricted picklist field %s: %v (checked before sending)", f, v), Payload: fields})
+			continue
 		}
 		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
 		// A record created in Salesforce does not carry our external id
@@ -277,4 +291,14 @@ func NextCursor(committed Cursor, last RemoteRecord, serverTime time.Time, lag t
 		return committed
 	}
 	return next
+}
+
+// refused finds a field value outside its restricted picklist.
+func refused(m *Mapping, fields map[string]Value) (string, Value, bool) {
+	for _, f := range m.Fields {
+		if v, ok := fields[f.Name]; ok && !f.allows(v) {
+			return f.Name, v, true
+		}
+	}
+	return "", nil, false
 }

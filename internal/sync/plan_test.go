@@ -284,6 +284,17 @@ func TestPlanPush(t *testing.T) {
 			t.Fatalf("plan = %+v, want update by Id setting Syncd_Id__c", p)
 		}
 	})
+	t.Run("a value outside a restricted picklist is refused before sending", func(t *testing.T) {
+		m := testMapping(SalesforceWins)
+		m.Fields = append(m.Fields, Field{Column: "industry", Name: "Industry", Type: "picklist", Writable: true, Allowed: []string{"Banking", "Energy"}})
+		ok := change("", vals("LastName", "A", "Industry", "Energy"), nil)
+		bad := change("", vals("LastName", "B", "Industry", "Crypto"), nil)
+		bad.Key = "2"
+		p := PlanPush(m, []LocalChange{ok, bad})
+		if len(p.Upserts) != 1 || len(p.Rejected) != 1 || p.Rejected[0].Key != "2" || p.Rejected[0].Code != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" {
+			t.Fatalf("plan = %+v", p)
+		}
+	})
 	t.Run("local delete propagates or is acknowledged", func(t *testing.T) {
 		c := LocalChange{Key: "1", Seq: 3, ID: "003A", Deleted: true}
 		m := testMapping(SalesforceWins)

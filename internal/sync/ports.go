@@ -31,6 +31,9 @@ type RemoteRecord struct {
 	// Values holds the mapped fields and the external-id field, keyed by
 	// Salesforce field name, in canonical form.
 	Values map[string]Value
+	// Unresolved lists lookup fields whose parent is not linked locally
+	// (yet): they are left alone rather than written as null.
+	Unresolved map[string]bool
 }
 
 // PullRequest asks for the records of one object changed after a cursor, in
@@ -101,6 +104,13 @@ type BulkRemote interface {
 	// results are in input order, and a failed or unprocessed record has a
 	// non-nil Err classified like REST results.
 	BulkUpsert(ctx context.Context, object, externalIDField string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
+}
+
+// LinkResolver is the optional capability of a Local to translate between
+// Salesforce Ids and local keys of a mapped object, for lookup fields.
+type LinkResolver interface {
+	KeysByID(ctx context.Context, object string, ids []string) (map[string]string, error)
+	IDsByKey(ctx context.Context, object string, keys []string) (map[string]string, error)
 }
 
 // Backlogger is the optional capability of a Local to count the rows with
