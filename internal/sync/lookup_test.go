@@ -19,8 +19,8 @@ func TestLookupToParentObject(t *testing.T) {
 		Object: "Account", Table: "companies", Key: "id",
 		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
 		Watermark: "SystemModstamp", Conflict: syncd.SalesforceWins,
-		Fields:    []syncd.Field{{Column: "name", Name: "Name", Direction: syncd.Both, Writable: true}},
-		Lookback:  10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
+		Fields:   []syncd.Field{{Column: "name", Name: "Name", Direction: syncd.Both, Writable: true}},
+		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
 		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.IgnoreLocalDelete,
 	}
 	contact := h.m
