@@ -86,6 +86,8 @@ type daemon struct {
 	notify  func(string)
 	sess    *session
 	metrics *metrics // nil without metrics_listen
+	// runCycle runs one cycle; nil means the session's (tests replace it).
+	runCycle func(context.Context) (syncd.Report, error)
 
 	cron    *cron.Cron
 	entry   cron.EntryID
@@ -209,7 +211,11 @@ func (d *daemon) cycle(ctx context.Context) {
 		}
 	}()
 	d.logger.Info("cycle.started", "objects", len(d.sess.mappings))
-	rep, err := d.sess.cycle(ctx)
+	run := d.runCycle
+	if run == nil {
+		run = d.sess.cycle
+	}
+	rep, err := run(ctx)
 	if err != nil {
 		d.logger.Error("cycle.failed", "err", err, "duration_ms", time.Since(start).Milliseconds())
 		d.last = "last cycle failed: " + err.Error()
@@ -307,7 +313,7 @@ func (d *daemon) shutdown(sigs <-chan os.Signal, cancelRun context.CancelFunc) e
 func logReport(l *slog.Logger, rep syncd.Report) {
 	for _, o := range rep.Objects {
 		attrs := []any{
-			"object", o.Object,
+			"object", o.Object, "phase", "cycle", "rows", o.Pulled + o.Created + o.Updated + o.Deleted,
 			"pulled", o.Pulled, "inserted", o.LocalInserts, "updated_local", o.LocalUpdates, "deleted_local", o.LocalDeletes,
 			"created", o.Created, "updated", o.Updated, "deleted", o.Deleted,
 			"conflicts", o.Conflicts, "failed", o.Failed, "retrying", o.Retrying,
