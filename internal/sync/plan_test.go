@@ -2,6 +2,7 @@ package sync
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -354,5 +355,21 @@ func TestValueConversion(t *testing.T) {
 	}
 	if Equal(false, int64(0)) {
 		t.Error("false must differ from 0")
+	}
+}
+
+func TestCheckColumns(t *testing.T) {
+	m := testMapping(SalesforceWins)
+	m.Fields = append(m.Fields,
+		Field{Column: "amount", Name: "Amount__c", Type: "currency"},
+		Field{Column: "parent", Name: "AccountId", Type: "reference", Lookup: "Account"})
+	ok := map[string]string{"first_name": "TEXT", "last_name": "VARCHAR(80)", "phone": "text", "notes": "", "full_name": "CLOB", "amount": "NUMERIC(18,2)", "parent": "INTEGER"}
+	if err := CheckColumns(m, ok); err != nil {
+		t.Errorf("compatible columns refused: %v", err)
+	}
+	bad := map[string]string{"first_name": "TEXT", "last_name": "TEXT", "phone": "INTEGER", "notes": "TEXT", "full_name": "TEXT", "amount": "REAL", "parent": "INTEGER"}
+	err := CheckColumns(m, bad)
+	if err == nil || !strings.Contains(err.Error(), "customers.phone is declared INTEGER") || !strings.Contains(err.Error(), "customers.amount is declared REAL") {
+		t.Errorf("err = %v, want phone and amount named", err)
 	}
 }
