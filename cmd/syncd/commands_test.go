@@ -116,3 +116,38 @@ func TestResyncFindsBackdatedRecords(t *testing.T) {
 		t.Errorf("back-dated record not re-pulled by resync:\n%s", out)
 	}
 }
+
+// api_budget: once the org's usage passes the budget, writing stops with a
+// clear error, while the pull still applies and checkpoints.
+func TestAPIBudgetStopsWritesButStillPulls(t *testing.T) {
+	f := newFixture(t)
+	f.writeConfig("", `api_budget: "50%"`)
+	f.emu.SetDailyLimit(10) // budget: 5 calls
+	id, _ := f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 { // describe, query, external id write-back
+		t.Fatalf("first sync: %s", errOut)
+	}
+	used, _ := f.emu.APIUsage()
+	if used < 3 {
+		t.Fatalf("used %d calls, expected at least 3", used)
+	}
+	for used < 5 {
+		f.syncd("sync", "-c", f.cfgPath) // idle cycles: one query each
+		used, _ = f.emu.APIUsage()
+	}
+	f.exec(`INSERT INTO customers (last_name) VALUES ('Hopper')`)
+	f.emu.Update("Contact", id, map[string]any{"FirstName": "Augusta"})
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	if code == 0 || !strings.Contains(errOut+out, "API budget reached") {
+		t.Fatalf("sync over budget: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE first_name = 'Augusta'`); n != 1 {
+		t.Error("the pull did not apply while writes were stopped")
+	}
+	if f.emu.Count("Contact") != 1 {
+		t.Error("a Contact was created over budget")
+	}
+	if n := f.count(`SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n == 0 {
+		t.Error("the unsent row left the outbox")
+	}
+}
