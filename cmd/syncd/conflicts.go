@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/config"
 	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -34,11 +35,7 @@ func (m *Main) conflicts(ctx context.Context, args []string) error {
 	if err := parse(fs, rest); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, cfg.Database)
+	cfg, db, err := openState(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -133,11 +130,7 @@ func (m *Main) retry(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, cfg.Database)
+	_, db, err := openState(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -148,4 +141,18 @@ func (m *Main) retry(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "%d dead-lettered rows queued; the next cycle pushes them again\n", n)
 	return nil
+}
+
+// openState opens the config and the database for a command that only
+// reads or edits syncd's local state (no process lock, no API call).
+func openState(ctx context.Context, path string) (*config.Config, *store.DB, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+	}
+	return cfg, db, nil
 }

@@ -60,13 +60,9 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(path)
+	cfg, db, err := openState(ctx, path)
 	if err != nil {
 		return err
-	}
-	db, err := store.Open(ctx, cfg.Database)
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database, err)
 	}
 	defer db.Close()
 	st, err := collectStatus(ctx, cfg, db, time.Now())
