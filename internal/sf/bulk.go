@@ -504,19 +504,27 @@ func (c *Client) BulkUpsert(ctx context.Context, object, externalIDField string,
 	}
 	out := make([]syncd.WriteResult, len(recs))
 	per := c.bulkOptions().JobRecords
-	for lo := 0; lo < len(recs); lo += per {
+	for lo := 0; lo < len(recs); {
 		hi := min(lo+per, len(recs))
-		if err := c.bulkUpsertJob(ctx, object, externalIDField, recs[lo:hi], types, out[lo:hi]); err != nil {
-			for i := hi; i < len(recs); i++ {
+		n, err := c.bulkUpsertJob(ctx, object, externalIDField, recs[lo:hi], types, out[lo:hi])
+		if err != nil {
+			for i := lo + n; i < len(recs); i++ { // the records no job took
 				out[i] = syncd.WriteResult{Err: err}
 			}
 			return out, fmt.Errorf("bulk upsert %d %s records: %w", len(recs), object, err)
 		}
+		lo += n
 	}
 	return out, nil
 }
 
-func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, recs []syncd.Outgoing, types map[string]string, out []syncd.WriteResult) error {
+// maxBulkCSV bounds one job's upload. Salesforce takes up to 150 MB of base64-encoded data;
+// clients keep the raw CSV near 100 MB (§8.2, §8.3).
+var maxBulkCSV = 100 << 20
+
+// bulkUpsertJob sends recs (or as many of them as fit in maxBulkCSV, at least one) in one
+// ingest job and returns how many it consumed.
+func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, recs []syncd.Outgoing, types map[string]string, out []syncd.WriteResult) (int, error) {
 	// The columns: the external id first, then every field any record carries.
 	colSet := map[string]bool{}
 	for _, r := range recs {
@@ -529,7 +537,7 @@ func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, rec
 	cols := make([]string, 0, len(colSet)+1)
 	for k := range colSet {
 		if err := checkIdents(k); err != nil {
-			return err
+			return 0, err
 		}
 		cols = append(cols, k)
 	}
@@ -541,8 +549,12 @@ func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, rec
 	_ = w.Write(cols)
 	index := make(map[string]int, len(recs)) // external id → input position
 	row := make([]string, len(cols))
-	sent := 0
+	sent, used := 0, len(recs)
 	for i, r := range recs {
+		if sent > 0 && sb.Len() >= maxBulkCSV {
+			used = i // the rest goes in the next job
+			break
+		}
 		if r.ExternalID == "" {
 			out[i] = syncd.WriteResult{Err: recordError("MISSING_ARGUMENT", extField+" not specified", []string{extField})}
 			continue
@@ -561,12 +573,18 @@ func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, rec
 			row[k+1] = bulkCell(types[name], v, ok)
 		}
 		_ = w.Write(row)
+		w.Flush()
 		sent++
 	}
-	w.Flush()
 	if sent == 0 {
-		return nil
+		return used, nil
 	}
+	return used, c.runUpsertJob(ctx, object, extField, &sb, index, out)
+}
+
+// runUpsertJob uploads the CSV, runs the job and fills out from its three result sets. On a
+// failure of the job itself every sent record carries the error.
+func (c *Client) runUpsertJob(ctx context.Context, object, extField string, sb *strings.Builder, index map[string]int, out []syncd.WriteResult) error {
 	fail := func(err error) error {
 		for _, i := range index {
 			out[i] = syncd.WriteResult{Err: err}

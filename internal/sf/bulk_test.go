@@ -249,6 +249,33 @@ func TestBulkUpsertChunksJobs(t *testing.T) {
 	if creates != 3 || e.emu.Count("Contact") != 10 {
 		t.Errorf("%d jobs, %d contacts", creates, e.emu.Count("Contact"))
 	}
+	// The upload size bounds a job too (§8.3: 150 MB per upload): a job closes once its CSV
+	// passes the cap, and the rest goes in the next.
+	defer func(old int) { maxBulkCSV = old }(maxBulkCSV)
+	maxBulkCSV = 100
+	c.SetBulkOptions(BulkOptions{PollMin: 5 * time.Millisecond})
+	e.reset()
+	for i := range recs {
+		recs[i].Fields["Title"] = strings.Repeat("t", 30)
+	}
+	res, err = c.BulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, map[string]string{"LastName": "string", "Title": "string"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Err != nil || r.Created {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+	}
+	creates = 0
+	for _, r := range e.requests("/jobs/ingest") {
+		if r.Method == "POST" {
+			creates++
+		}
+	}
+	if creates < 3 || creates > 10 {
+		t.Errorf("%d jobs for 10 records of ~50 bytes with a 100-byte cap", creates)
+	}
 }
 
 func TestParseBulkError(t *testing.T) {
