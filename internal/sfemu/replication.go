@@ -9,6 +9,8 @@ import (
 // /sobjects/{O}/updated and /deleted (§4.4): seconds are ignored, start must precede end,
 // windows are limited (30 days for updated, 15 for deleted), at most 600,000 ids, and
 // latestDateCovered is held at the start of any transaction still in flight (§7.5).
+// /deleted reads the delete log: records in the recycle bin and records emptied from it
+// (objStore.deleteLog), not records removed by HardDelete.
 
 const (
 	updatedWindow = 30 * 24 * time.Hour
@@ -93,6 +95,14 @@ func (s *Server) handleReplication(w http.ResponseWriter, r *http.Request, o *ob
 		}
 		if t, ok := rec.vals[stampF.idx].(time.Time); ok && !t.Before(start) && t.Before(covered) {
 			ids = append(ids, rec.id)
+		}
+	}
+	if deleted {
+		// Records emptied from the recycle bin are gone from rows but still in the delete log.
+		for _, d := range o.deleteLog {
+			if !d.at.Before(start) && d.at.Before(covered) {
+				dels = append(dels, delRec{d.id, formatDateTime(d.at)})
+			}
 		}
 	}
 	purged := o.purgedAt

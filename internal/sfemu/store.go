@@ -33,9 +33,11 @@ func (r *record) clone() *record {
 	return &c
 }
 
+// deletion is one entry of an object's delete log: a record that left the recycle bin
+// (EmptyRecycleBin) but is still reported by /deleted until the log's window passes.
 type deletion struct {
 	id string
-	at time.Time
+	at time.Time // when the record was deleted (its deletedDate), not when it was purged
 }
 
 type objStore struct {
@@ -47,6 +49,32 @@ type objStore struct {
 	// earliestDateAvailable for /deleted: the last time a deleted record was physically removed.
 	purgedAt time.Time
 	holes    int
+	// deleteLog keeps, for /deleted, the records emptied from the recycle bin (they are gone
+	// from rows, so from queryAll). Salesforce writes deletions to a delete log that /deleted
+	// reads, separate from the recycle bin, trimmed by its own purge and served for 15 days:
+	// REST "sObject Get Deleted" and SOAP getDeleted() "Rules and Guidelines"
+	// (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm,
+	// developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_getdeleted.htm).
+	// The same pages add that the window can be shorter "if an administrator has purged the
+	// Recycle Bin" (INVALID_REPLICATION_DATE); that shortening is not modelled. Records still
+	// in the bin are reported from rows; entries older than the window are dropped. The log
+	// is not part of Save/Load (persist.go).
+	deleteLog []deletion
+}
+
+// logDeleted adds records leaving the recycle bin to the delete log and drops entries that
+// have left /deleted's window. Caller holds s.mu.
+func (o *objStore) logDeleted(now time.Time, recs ...*record) {
+	keep := o.deleteLog[:0]
+	for _, d := range o.deleteLog {
+		if !d.at.Before(now.Add(-deletedWindow)) {
+			keep = append(keep, d)
+		}
+	}
+	o.deleteLog = keep
+	for _, r := range recs {
+		o.deleteLog = append(o.deleteLog, deletion{id: r.id, at: r.deletedAt})
+	}
 }
 
 func extKey(v any) (string, bool) {
@@ -688,7 +716,10 @@ func (s *Server) HardDelete(sobject, id string) error {
 	return nil
 }
 
-// EmptyRecycleBin hard-deletes every soft-deleted record of the type.
+// EmptyRecycleBin physically removes every soft-deleted record of the type: they disappear
+// from queryAll, but stay in the delete log, so /deleted still reports them for its 15-day
+// window (see objStore.deleteLog); /deleted's earliestDateAvailable moves to now (the last
+// physical deletion, GetDeletedResult in the SOAP API guide).
 func (s *Server) EmptyRecycleBin(sobject string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -696,12 +727,15 @@ func (s *Server) EmptyRecycleBin(sobject string) error {
 	if e != nil {
 		return e
 	}
+	var purged []*record
 	for _, r := range append([]*record(nil), o.rows...) {
 		if r != nil && r.deleted {
 			o.put(r, nil)
+			purged = append(purged, r)
 		}
 	}
 	o.purgedAt = s.nowSec()
+	o.logDeleted(o.purgedAt, purged...)
 	return nil
 }
 
