@@ -288,6 +288,7 @@ func jobFormat(contentType, delim, lineEnding string) (string, byte, string, *AP
 	return delim, d, lineEnding, nil
 }
 
+// newJob registers a job in its first state (UploadComplete for queries, Open for ingest).
 func (s *Server) newJob(query bool, op string, o *objStore, ver, delimName string, delim byte, lineEnding string) *bulkJob {
 	now := s.now()
 	b := &s.bulk
@@ -295,7 +296,10 @@ func (s *Server) newJob(query bool, op string, o *objStore, ver, delimName strin
 	defer b.mu.Unlock()
 	b.seq++
 	j := &bulkJob{id: makeID("750", b.seq), query: query, op: op, o: o, ver: ver, created: now, modified: now,
-		cfg: b.cfg.withDefaults(), delimName: delimName, delim: delim, lineEnding: lineEnding}
+		cfg: b.cfg.withDefaults(), delimName: delimName, delim: delim, lineEnding: lineEnding, state: bulkOpen}
+	if query {
+		j.state = bulkUploadComplete
+	}
 	if b.jobs == nil {
 		b.jobs = map[string]*bulkJob{}
 	}

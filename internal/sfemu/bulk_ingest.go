@@ -105,9 +105,8 @@ func (s *Server) createIngestJob(w http.ResponseWriter, r *http.Request, ver str
 		return
 	}
 	j := s.newJob(false, body.Operation, o, ver, delimName, delim, eol)
-	j.extField = ext
 	s.bulk.mu.Lock()
-	s.setState(j, bulkOpen)
+	j.extField = ext
 	s.bulk.mu.Unlock()
 	s.writeJob(w, 200, j, false)
 }

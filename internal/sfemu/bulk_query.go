@@ -106,12 +106,11 @@ func (s *Server) createQueryJob(w http.ResponseWriter, r *http.Request, ver stri
 	}
 	q.Now = s.now
 	j := s.newJob(true, body.Operation, o, ver, delimName, delim, eol)
+	s.bulk.mu.Lock()
 	j.soql = body.Query
 	// v50+: columns in the order requested, named as requested (canonical spelling) [bulk2-results].
 	j.header = append([]string(nil), q.Resolved...)
 	j.cols = cols
-	s.bulk.mu.Lock()
-	s.setState(j, bulkUploadComplete)
 	s.bulk.mu.Unlock()
 	s.run(j, func() string { return s.runQuery(j, q) })
 	s.writeJob(w, 200, j, false)
