@@ -25,6 +25,10 @@ type Engine struct {
 	// Progress, when set, is told how far each phase of an object has got
 	// (after every page pulled and every batch pushed), for a terminal.
 	Progress func(Progress)
+	// DeletedEvery is how often each object's delete log (/deleted) is
+	// read, at most; DefaultDeletedEvery (1h) when zero (deleted.go).
+	DeletedEvery time.Duration
+	deleted      deletedChecks
 }
 
 // Progress is how far one phase of one object has got.
@@ -76,7 +80,20 @@ func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", m.Object, err)
 	}
-	return Resolve(m, schema)
+	resolved, err := Resolve(m, schema)
+	if err != nil {
+		return nil, err
+	}
+	if ct, ok := e.Local.(ColumnTyper); ok {
+		declared, err := ct.ColumnTypes(ctx, m.Table)
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckColumns(resolved, declared); err != nil {
+			return nil, err
+		}
+	}
+	return resolved, nil
 }
 
 // Resolve fills a mapping's field types and writability from describe.
@@ -133,12 +150,22 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	if err != nil {
 		return finish(err)
 	}
+	phase := e.now()
 	if err := e.pull(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("pull %s: %w", m.Object, err))
 	}
+	if err := e.pullDeleted(ctx, m, &rep); err != nil {
+		return finish(fmt.Errorf("deleted %s: %w", m.Object, err))
+	}
+	e.logger().Debug("phase.done", "object", m.Object, "phase", "pull", "rows", rep.Pulled,
+		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds(),
+		"watermark", rep.Watermark.Time.UTC().Format(time.RFC3339))
+	phase = e.now()
 	if err := e.push(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("push %s: %w", m.Object, err))
 	}
+	e.logger().Debug("phase.done", "object", m.Object, "phase", "push", "rows", rep.Created+rep.Updated+rep.Deleted,
+		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds())
 	return finish(nil)
 }
 
