@@ -166,6 +166,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		if row := rows[k]; row != nil {
 			st.Exists = true
 			st.Values = row.values
+			st.SoftDeleted = row.softDeleted
 			if row.ext != "" {
 				st.ExternalID = row.ext
 			}

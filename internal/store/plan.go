@@ -45,6 +45,13 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		p.byName[f.Name] = i
 		b.WriteString(", " + quoteIdent(f.Column))
 	}
+	// Whether the row is soft-deleted, so that a deletion seen again (the
+	// lookback, the delete log) is not applied and counted twice.
+	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
+		b.WriteString(", " + quoteIdent(m.SoftDeleteColumn) + " IS NOT NULL")
+	} else {
+		b.WriteString(", 0")
+	}
 	b.WriteString(" FROM " + p.tbl + " WHERE " + p.key + " IN (")
 	p.selectRow = b.String()
 	p.extChanged = "[" + string(appendJSONString(nil, m.ExternalIDColumn)) + "]"
@@ -53,8 +60,9 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 
 // localRow is a row as read from the mapped table.
 type localRow struct {
-	ext    string
-	values map[string]syncd.Value
+	ext         string
+	values      map[string]syncd.Value
+	softDeleted bool
 }
 
 type queryer interface {
@@ -67,7 +75,7 @@ type queryer interface {
 // out.
 func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
-	n := 2 + len(p.fields)
+	n := 3 + len(p.fields)
 	raw := make([]any, n)
 	dest := make([]any, n)
 	for i := range raw {
@@ -85,6 +93,9 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 			}
 			key := asString(raw[0])
 			r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+			if sd, _ := raw[n-1].(int64); sd != 0 {
+				r.softDeleted = true
+			}
 			var convErr error
 			for i, f := range p.fields {
 				v, err := syncd.FromLocal(f.Type, raw[2+i])

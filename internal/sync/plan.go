@@ -96,6 +96,9 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, bo
 	op := LocalOp{Key: st.Key, ID: rec.ID, Stamp: rec.Stamp}
 	switch m.FromSalesforce {
 	case SoftDelete:
+		if st.SoftDeleted {
+			return LocalOp{}, false // already applied (seen again in the lookback or the delete log)
+		}
 		op.Kind = OpSoftDelete
 		op.DeletedAt = rec.Stamp
 	case HardDelete:

@@ -227,6 +227,10 @@ func TestPlanPullDeletes(t *testing.T) {
 			t.Errorf("soft delete time = %v, want %v", p.Ops[0].DeletedAt, t1)
 		}
 	}
+	already := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, SoftDeleted: true}}
+	if p := PlanPull(testMapping(SalesforceWins), recs, already); len(p.Ops) != 0 || p.Deletes != 0 {
+		t.Errorf("a soft delete seen again was re-applied: %+v", p)
+	}
 	m := testMapping(SalesforceWins)
 	m.FromSalesforce = IgnoreDelete
 	if p := PlanPull(m, recs, st); len(p.Ops) != 0 {

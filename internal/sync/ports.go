@@ -152,8 +152,10 @@ type LocalState struct {
 	Key        string // local primary key, as text
 	ID         string // linked Salesforce Id; empty if matched by external id only
 	ExternalID string
-	Exists     bool             // false when the row was deleted locally but the link remains
-	Values     map[string]Value // current local values by Salesforce field name
+	Exists     bool // false when the row was deleted locally but the link remains
+	// SoftDeleted is true when Mapping.SoftDeleteColumn is already set.
+	SoftDeleted bool
+	Values      map[string]Value // current local values by Salesforce field name
 	// Shadow holds the last synced value per field; a field missing from it
 	// has never been synced.
 	Shadow map[string]Value
