@@ -202,7 +202,7 @@ type Object struct {
 	Fields Fields `json:"fields" yaml:"fields"`
 	// Lookback re-reads this much before the watermark on each pull.
 	Lookback time.Duration `json:"lookback" yaml:"lookback"`
-	// SafetyLag: records modified less than this long ago are left for the next cycle.
+	// SafetyLag: the pull watermark never passes Salesforce's clock minus this.
 	SafetyLag time.Duration `json:"safety_lag" yaml:"safety_lag"`
 	// BatchSize is the query batch size, 200..2000.
 	BatchSize int `json:"batch_size" yaml:"batch_size"`
