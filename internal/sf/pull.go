@@ -1,13 +1,19 @@
 package sf
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -80,19 +86,23 @@ func PullQuery(req syncd.PullRequest) (string, error) {
 	return b.String(), nil
 }
 
-// queryPage is one decoded page of a query.
-type queryPage struct {
-	page syncd.Page
-	next string
-	err  error
-}
+// pullAhead is how many pages one pull holds at most: the page being
+// applied and the one fetched, or being fetched, ahead of it. More would
+// not hide more latency (a page is requested as soon as the previous one's
+// head has arrived, and applying a page takes less than a round trip), but
+// would cost calls when the caller stops early, e.g. to switch to Bulk.
+const pullAhead = 2
 
 // Pull streams the records changed after req.After to fn, page by page,
-// following nextRecordsUrl (§5.1). While fn applies a page the next one is
-// fetched in the background, so at most two pages are held. A session that
-// expires mid-paging is refreshed and the same nextRecordsUrl continues;
-// INVALID_QUERY_LOCATOR (cursor expired) is returned as a transient error
-// and the caller restarts from its committed cursor.
+// following nextRecordsUrl (§5.1), with the requests pipelined: a page's
+// head (totalSize, done, nextRecordsUrl), which Salesforce sends before its
+// records, is read first, and the next page is requested at once, while
+// this one is still being received, decoded and then applied. So a pull of
+// N pages costs little more than N round trips, and at most pullAhead pages
+// are held at any time, whatever N. A session that expires mid-paging is
+// refreshed and the same nextRecordsUrl continues; INVALID_QUERY_LOCATOR
+// (cursor expired) is returned as a transient error and the caller
+// restarts from its committed cursor.
 func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
@@ -111,85 +121,124 @@ func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 	if req.IncludeDeleted {
 		endpoint = "queryAll"
 	}
-	hdr := http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}
-	conv := &converter{req: req, wm: wm}
-
-	fetch := func(ctx context.Context, r request) queryPage {
-		var qp queryPage
-		err := c.call(ctx, r, func(resp *http.Response) error {
-			qp = queryPage{}
-			dec := json.NewDecoder(resp.Body)
-			dec.UseNumber()
-			var w struct {
-				TotalSize      int              `json:"totalSize"`
-				Done           bool             `json:"done"`
-				NextRecordsURL string           `json:"nextRecordsUrl"`
-				Records        []map[string]any `json:"records"`
-			}
-			if err := dec.Decode(&w); err != nil {
-				return err
-			}
-			qp.page.TotalSize = w.TotalSize
-			recs := make([]syncd.RemoteRecord, 0, len(w.Records))
-			for i, raw := range w.Records {
-				rec, err := conv.record(raw)
-				if err != nil {
-					return err
-				}
-				recs = append(recs, rec)
-				w.Records[i] = nil
-			}
-			qp.page.Records = recs
-			if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-				qp.page.ServerTime = d.UTC()
-			}
-			if !w.Done {
-				qp.next = w.NextRecordsURL
-			}
-			return nil
-		})
-		qp.err = err
-		return qp
+	p := &pullPipe{
+		c:      c,
+		dec:    newPageDecoder(&converter{req: req, wm: wm}, batch),
+		hdr:    http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}},
+		object: req.Object,
 	}
+	return p.run(ctx, request{method: http.MethodGet, path: endpoint, query: url.Values{"q": {soql}},
+		header: p.hdr, object: req.Object, retry: true, count: true}, fn)
+}
 
-	first := request{method: http.MethodGet, path: endpoint, query: url.Values{"q": {soql}},
-		header: hdr, object: req.Object, retry: true, count: true}
-	cur := fetch(ctx, first)
-	for {
-		if cur.err != nil {
-			return fmt.Errorf("pull %s: %w", req.Object, cur.err)
+// pageResult is one fetched and decoded page, or why there is none.
+type pageResult struct {
+	page syncd.Page
+	err  error
+}
+
+// pullPipe runs the requests of one pull. Each page is fetched by its own
+// goroutine, which starts the next page's goroutine as soon as it has read
+// the nextRecordsUrl; results reach the caller in page order through order.
+type pullPipe struct {
+	c      *Client
+	dec    *pageDecoder
+	hdr    http.Header
+	object string
+
+	slots chan struct{}        // one token per page held, from its request until fn returns
+	order chan chan pageResult // each page's result channel, in page order; closed after the last
+	wg    sync.WaitGroup
+}
+
+func (p *pullPipe) run(ctx context.Context, first request, fn func(syncd.Page) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		p.wg.Wait() // no request outlives the pull
+	}()
+	p.slots = make(chan struct{}, pullAhead)
+	// At most one channel per slot holder plus the first is ever queued,
+	// so sends never block.
+	p.order = make(chan chan pageResult, pullAhead+1)
+	out := make(chan pageResult, 1)
+	p.order <- out
+	p.fetch(ctx, first, out)
+	for ch := range p.order {
+		res := <-ch
+		if res.err != nil {
+			return fmt.Errorf("pull %s: %w", p.object, res.err)
 		}
-		var (
-			nextCh chan queryPage
-			cancel context.CancelFunc = func() {}
-		)
-		if cur.next != "" {
-			if !strings.HasPrefix(cur.next, "/services/") {
-				return fmt.Errorf("pull %s: %w", req.Object,
-					newAPIError(0, CodeBadBody, "unexpected nextRecordsUrl "+cur.next, nil))
-			}
-			var pctx context.Context
-			pctx, cancel = context.WithCancel(ctx)
-			nextCh = make(chan queryPage, 1)
-			r := request{method: http.MethodGet, path: cur.next, header: hdr, object: req.Object, retry: true, count: true}
-			go func() { nextCh <- fetch(pctx, r) }()
-		}
-		err := fn(cur.page)
-		cur.page = syncd.Page{} // let the applied page go
+		err := fn(res.page)
+		<-p.slots // this page is applied and let go
 		if err != nil {
-			cancel()
-			if nextCh != nil {
-				<-nextCh
-			}
 			return err
 		}
-		if nextCh == nil {
-			cancel()
+	}
+	return nil
+}
+
+// fetch requests one page in a new goroutine and sends its result to out.
+// It either starts the next page (queueing that page's channel in order)
+// or, on the last page or an error, closes order.
+func (p *pullPipe) fetch(ctx context.Context, r request, out chan<- pageResult) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			close(p.order)
+			out <- pageResult{err: ctx.Err()}
+			return
+		}
+		chained := false
+		next := func(h pageHead) error {
+			if chained || h.done || h.next == "" {
+				return nil
+			}
+			if !strings.HasPrefix(h.next, "/services/") {
+				return newAPIError(0, CodeBadBody, "unexpected nextRecordsUrl "+h.next, nil)
+			}
+			ch := make(chan pageResult, 1)
+			select {
+			case p.order <- ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			chained = true
+			p.fetch(ctx, request{method: http.MethodGet, path: h.next, header: p.hdr, object: p.object, retry: true, count: true}, ch)
 			return nil
 		}
-		cur = <-nextCh
-		cancel()
-	}
+		var res pageResult
+		res.err = p.c.call(ctx, r, func(resp *http.Response) error {
+			res.page = syncd.Page{}
+			if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+				res.page.ServerTime = d.UTC()
+			}
+			buf := getPageBuf()
+			defer putPageBuf(buf)
+			var headErr error
+			body, err := readPage(resp.Body, (*buf)[:0], func(h pageHead) { headErr = next(h) })
+			*buf = body
+			if err != nil {
+				return err
+			}
+			if headErr != nil {
+				return headErr
+			}
+			h, recs, err := p.dec.decode(body)
+			if err != nil {
+				return err
+			}
+			res.page.Records, res.page.TotalSize = recs, h.totalSize
+			return next(h) // a head that came after the records
+		})
+		if !chained {
+			close(p.order)
+		}
+		out <- res
+	}()
 }
 
 // converter turns a query record into a RemoteRecord.
@@ -199,25 +248,31 @@ type converter struct {
 }
 
 func (cv *converter) record(raw map[string]any) (syncd.RemoteRecord, error) {
+	return cv.build(func(name string) any { return lookup(raw, name) })
+}
+
+// build makes a RemoteRecord from a record's wire values: get returns the
+// value of a field by API name as encoding/json (UseNumber) would decode it.
+func (cv *converter) build(get func(name string) any) (syncd.RemoteRecord, error) {
 	var rec syncd.RemoteRecord
-	id, _ := lookup(raw, "Id").(string)
+	id, _ := get("Id").(string)
 	if id == "" {
 		return rec, newAPIError(0, CodeBadBody, "query record without Id", nil)
 	}
 	rec.ID = id
-	if b, ok := lookup(raw, "IsDeleted").(bool); ok {
+	if b, ok := get("IsDeleted").(bool); ok {
 		rec.Deleted = b
 	}
 	var err error
-	if rec.Stamp, err = wireTime(lookup(raw, cv.wm)); err != nil {
+	if rec.Stamp, err = wireTime(get(cv.wm)); err != nil {
 		return rec, badValue(cv.req.Object, id, cv.wm, err)
 	}
-	if rec.LastModified, err = wireTime(lookup(raw, "LastModifiedDate")); err != nil {
+	if rec.LastModified, err = wireTime(get("LastModifiedDate")); err != nil {
 		return rec, badValue(cv.req.Object, id, "LastModifiedDate", err)
 	}
 	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
 	for _, f := range cv.req.Fields {
-		v, err := syncd.FromWire(cv.req.Types[f], lookup(raw, f))
+		v, err := syncd.FromWire(cv.req.Types[f], get(f))
 		if err != nil {
 			return rec, badValue(cv.req.Object, id, f, err)
 		}
@@ -263,6 +318,574 @@ func lookup(rec map[string]any, name string) any {
 		return nil
 	}
 	return lookup(m, rest)
+}
+
+// ---- query pages ----------------------------------------------------------
+
+// pageHead is what a query response says besides its records.
+type pageHead struct {
+	totalSize int
+	done      bool
+	next      string // nextRecordsUrl
+}
+
+// pageBufs recycles the buffers query responses are read into (a page of
+// 2,000 records is about a megabyte).
+var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256<<10); return &b }}
+
+func getPageBuf() *[]byte  { return pageBufs.Get().(*[]byte) }
+func putPageBuf(b *[]byte) { pageBufs.Put(b) }
+
+// readPage reads a query response body into buf. As soon as the page's
+// head has arrived it calls onHead, once: Salesforce writes totalSize, done
+// and nextRecordsUrl before the records, so the next request can go out
+// while this body is still arriving. A head that follows the records is
+// not reported here (decode finds it).
+func readPage(body io.Reader, buf []byte, onHead func(pageHead)) ([]byte, error) {
+	scanning := true
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if scanning && n > 0 {
+			if h, state := scanHead(buf); state != headIncomplete {
+				scanning = false
+				if state == headKnown {
+					onHead(h)
+				}
+			}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+const (
+	headIncomplete = iota // more of the body is needed
+	headKnown             // the head came before the records
+	headLate              // the records come first: the head is known only at the end
+)
+
+// scanHead reads the members of a (possibly partial) query response that
+// precede "records".
+func scanHead(b []byte) (pageHead, int) {
+	var h pageHead
+	s := jsonScanner{b: b}
+	if s.expect('{') != nil {
+		return h, headLate // not a page: decode reports it
+	}
+	seenDone := false
+	for {
+		if !s.more() {
+			return h, headIncomplete
+		}
+		if s.b[s.i] == '}' {
+			return h, headLate
+		}
+		key, err := s.str()
+		if err == nil {
+			err = s.expect(':')
+		}
+		if err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return h, headIncomplete
+			}
+			return h, headLate
+		}
+		if key == "records" {
+			if seenDone && (h.done || h.next != "") {
+				return h, headKnown
+			}
+			return h, headLate
+		}
+		if err := h.member(&s, key); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return h, headIncomplete
+			}
+			return h, headLate
+		}
+		seenDone = seenDone || key == "done"
+		if err := s.next('}'); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return h, headIncomplete
+			}
+			return h, headLate
+		}
+	}
+}
+
+// member reads the value of a top-level member other than records, as
+// encoding/json would into {totalSize int; done bool; nextRecordsUrl string}.
+func (h *pageHead) member(s *jsonScanner, key string) error {
+	switch key {
+	case "totalSize", "done", "nextRecordsUrl":
+	default:
+		return s.skip()
+	}
+	v, err := s.value()
+	if err != nil || v == nil {
+		return err
+	}
+	bad := func() error { return fmt.Errorf("query response: %s is %v (%T)", key, v, v) }
+	switch key {
+	case "totalSize":
+		n, ok := v.(json.Number)
+		if !ok {
+			return bad()
+		}
+		i, err := strconv.Atoi(string(n))
+		if err != nil {
+			return bad()
+		}
+		h.totalSize = i
+	case "done":
+		b, ok := v.(bool)
+		if !ok {
+			return bad()
+		}
+		h.done = b
+	case "nextRecordsUrl":
+		u, ok := v.(string)
+		if !ok {
+			return bad()
+		}
+		h.next = u
+	}
+	return nil
+}
+
+// pageDecoder decodes query response bodies straight into RemoteRecords.
+// It reads each record's members once, keeping only the values the
+// converter asks for, instead of building a map per record first; the
+// values it keeps are exactly what encoding/json (UseNumber) would produce,
+// so the conversion is the converter's, as for Bulk results.
+type pageDecoder struct {
+	conv  *converter
+	hint  int            // records per page expected
+	slots map[string]int // member name -> slot
+	heads []string       // slot -> member name, for case-insensitive matches
+	refs  map[string]fieldRef
+}
+
+// fieldRef locates a field the converter asks for: the record member that
+// holds it and, for "Parent.Field", the path inside that member.
+type fieldRef struct {
+	slot int
+	rest string
+}
+
+func newPageDecoder(conv *converter, hint int) *pageDecoder {
+	d := &pageDecoder{conv: conv, hint: hint, slots: map[string]int{}, refs: map[string]fieldRef{}}
+	names := append([]string{"Id", "IsDeleted", conv.wm, "LastModifiedDate"}, conv.req.Fields...)
+	for _, name := range names {
+		head, rest, _ := strings.Cut(name, ".")
+		slot, ok := d.slots[head]
+		if !ok {
+			slot = len(d.heads)
+			d.slots[head] = slot
+			d.heads = append(d.heads, head)
+		}
+		d.refs[name] = fieldRef{slot: slot, rest: rest}
+	}
+	return d
+}
+
+// decode parses a whole query response.
+func (d *pageDecoder) decode(b []byte) (pageHead, []syncd.RemoteRecord, error) {
+	var h pageHead
+	var recs []syncd.RemoteRecord
+	s := jsonScanner{b: b}
+	if err := s.expect('{'); err != nil {
+		return h, nil, err
+	}
+	if s.ws(); s.more() && s.b[s.i] == '}' {
+		s.i++
+	} else {
+		for {
+			key, err := s.str()
+			if err == nil {
+				err = s.expect(':')
+			}
+			if err == nil {
+				if key == "records" {
+					recs, err = d.records(&s)
+				} else {
+					err = h.member(&s, key)
+				}
+			}
+			if err == nil {
+				err = s.next('}')
+			}
+			if err == errEnd {
+				break
+			}
+			if err != nil {
+				return h, nil, err
+			}
+		}
+	}
+	if s.ws(); s.more() {
+		return h, nil, s.syntax("after the response")
+	}
+	return h, recs, nil
+}
+
+func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
+	// A record takes well over 128 bytes: no more room than that is made.
+	size := min(d.hint, (len(s.b)-s.i)/128+1)
+	if s.ws(); s.more() && s.b[s.i] == 'n' {
+		_, err := s.value() // null: no records
+		return nil, err
+	}
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	recs := make([]syncd.RemoteRecord, 0, size)
+	if s.ws(); s.more() && s.b[s.i] == ']' {
+		s.i++
+		return recs, nil
+	}
+	vals := make([]any, len(d.heads))
+	exact := make([]bool, len(d.heads))
+	get := func(name string) any {
+		ref, ok := d.refs[name]
+		if !ok {
+			return nil
+		}
+		v := vals[ref.slot]
+		if ref.rest == "" {
+			return v
+		}
+		m, _ := v.(map[string]any)
+		if m == nil {
+			return nil
+		}
+		return lookup(m, ref.rest)
+	}
+	for {
+		clear(vals)
+		clear(exact)
+		if err := d.record(s, vals, exact); err != nil {
+			return nil, err
+		}
+		rec, err := d.conv.build(get)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+		if err := s.next(']'); err == errEnd {
+			return recs, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+}
+
+var attributesKey = []byte("attributes")
+
+// record reads one record object, keeping the members d has slots for.
+// An exact name wins over a case-insensitive match (lookup's rule).
+func (d *pageDecoder) record(s *jsonScanner, vals []any, exact []bool) error {
+	if s.ws(); s.more() && s.b[s.i] != '{' {
+		return newAPIError(0, CodeBadBody, "query record is not an object", nil)
+	}
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.ws(); s.more() && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		raw, escaped, err := s.rawStr()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		slot, isExact := -1, false
+		switch {
+		case escaped:
+			var key string
+			if err := json.Unmarshal(raw, &key); err != nil {
+				return err
+			}
+			slot, isExact = d.match(key)
+		case bytes.Equal(raw[1:len(raw)-1], attributesKey):
+		default:
+			if i, ok := d.slots[string(raw[1:len(raw)-1])]; ok {
+				slot, isExact = i, true
+			} else {
+				slot, isExact = d.match(string(raw[1 : len(raw)-1]))
+			}
+		}
+		if slot >= 0 && (isExact || !exact[slot]) {
+			v, err := s.value()
+			if err != nil {
+				return err
+			}
+			vals[slot], exact[slot] = v, isExact
+		} else if err := s.skip(); err != nil {
+			return err
+		}
+		if err := s.next('}'); err == errEnd {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// match finds the slot of a member name, exactly or else ignoring case.
+func (d *pageDecoder) match(key string) (int, bool) {
+	if i, ok := d.slots[key]; ok {
+		return i, true
+	}
+	for i, h := range d.heads {
+		if strings.EqualFold(h, key) {
+			return i, false
+		}
+	}
+	return -1, false
+}
+
+// jsonScanner reads JSON from a byte slice, one token at a time.
+type jsonScanner struct {
+	b     []byte
+	i     int
+	stack []byte
+}
+
+// errEnd is returned by next at the closing bracket.
+var errEnd = errors.New("end")
+
+func (s *jsonScanner) more() bool { return s.i < len(s.b) }
+
+func (s *jsonScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScanner) syntax(where string) error {
+	return fmt.Errorf("query response: invalid JSON at offset %d (%s)", s.i, where)
+}
+
+func (s *jsonScanner) expect(c byte) error {
+	if s.ws(); !s.more() {
+		return io.ErrUnexpectedEOF
+	}
+	if s.b[s.i] != c {
+		return s.syntax("expected " + string(c))
+	}
+	s.i++
+	return nil
+}
+
+// next consumes the ',' between members or elements, or the closing
+// bracket (then errEnd).
+func (s *jsonScanner) next(closing byte) error {
+	if s.ws(); !s.more() {
+		return io.ErrUnexpectedEOF
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return nil
+	case closing:
+		s.i++
+		return errEnd
+	}
+	return s.syntax("expected , or " + string(closing))
+}
+
+// rawStr reads a string token and returns it with its quotes; escaped
+// says whether it has escapes or bytes that are not valid UTF-8 (then
+// only encoding/json may decode it).
+func (s *jsonScanner) rawStr() (raw []byte, escaped bool, err error) {
+	if s.ws(); !s.more() {
+		return nil, false, io.ErrUnexpectedEOF
+	}
+	if s.b[s.i] != '"' {
+		return nil, false, s.syntax("expected a string")
+	}
+	start, high := s.i, false
+	for j := start + 1; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			if high && !escaped && !utf8.Valid(s.b[start+1:j]) {
+				escaped = true
+			}
+			return s.b[start : j+1], escaped, nil
+		case c == '\\':
+			escaped = true
+			j++
+		case c < 0x20:
+			s.i = j
+			return nil, false, s.syntax("control character in a string")
+		case c >= 0x80:
+			high = true
+		}
+	}
+	return nil, false, io.ErrUnexpectedEOF
+}
+
+func (s *jsonScanner) str() (string, error) {
+	raw, escaped, err := s.rawStr()
+	if err != nil {
+		return "", err
+	}
+	if !escaped {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var out string
+	err = json.Unmarshal(raw, &out)
+	return out, err
+}
+
+// value reads any value as encoding/json with UseNumber decodes it into
+// an any: string, json.Number, bool, nil, map[string]any or []any.
+func (s *jsonScanner) value() (any, error) {
+	if s.ws(); !s.more() {
+		return nil, io.ErrUnexpectedEOF
+	}
+	switch c := s.b[s.i]; c {
+	case '"':
+		return s.str()
+	case '{', '[':
+		start := s.i
+		if err := s.skip(); err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(s.b[start:s.i]))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	case 't', 'f', 'n':
+		for _, lit := range [...]struct {
+			text string
+			v    any
+		}{{"true", true}, {"false", false}, {"null", nil}} {
+			if lit.text[0] != c {
+				continue
+			}
+			if len(s.b)-s.i < len(lit.text) {
+				if string(s.b[s.i:]) == lit.text[:len(s.b)-s.i] {
+					return nil, io.ErrUnexpectedEOF
+				}
+			} else if string(s.b[s.i:s.i+len(lit.text)]) == lit.text {
+				s.i += len(lit.text)
+				return lit.v, nil
+			}
+		}
+		return nil, s.syntax("bad literal")
+	}
+	start := s.i
+	for s.i < len(s.b) && strings.IndexByte("0123456789+-.eE", s.b[s.i]) >= 0 {
+		s.i++
+	}
+	if s.i == len(s.b) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if !validNumber(s.b[start:s.i]) {
+		return nil, s.syntax("bad number")
+	}
+	return json.Number(s.b[start:s.i]), nil
+}
+
+// skip reads past one value of any kind. Nested objects and arrays are
+// checked for balance and string syntax only; what is kept goes through
+// value, which checks it all.
+func (s *jsonScanner) skip() error {
+	if s.ws(); !s.more() {
+		return io.ErrUnexpectedEOF
+	}
+	switch s.b[s.i] {
+	case '{', '[':
+	default:
+		_, err := s.value()
+		return err
+	}
+	s.stack = s.stack[:0]
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case '"':
+			if _, _, err := s.rawStr(); err != nil {
+				return err
+			}
+			continue
+		case '{':
+			s.stack = append(s.stack, '}')
+		case '[':
+			s.stack = append(s.stack, ']')
+		case '}', ']':
+			if len(s.stack) == 0 || s.stack[len(s.stack)-1] != c {
+				return s.syntax("unbalanced " + string(c))
+			}
+			s.stack = s.stack[:len(s.stack)-1]
+			if len(s.stack) == 0 {
+				s.i++
+				return nil
+			}
+		}
+		s.i++
+	}
+	return io.ErrUnexpectedEOF
+}
+
+// validNumber checks the JSON number grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // Query runs a SOQL query (built with this package's literal builder) and
