@@ -1,8 +1,11 @@
 package sf
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +296,50 @@ func TestParseBulkError(t *testing.T) {
 	}
 	mustClass(t, parseBulkError("UNABLE_TO_LOCK_ROW:x:--"), syncd.ErrTransient)
 	mustClass(t, parseBulkError("FIELD_CUSTOM_VALIDATION_EXCEPTION:no:--"), syncd.ErrPermanent)
+}
+
+// BenchmarkPull50k compares the client side of a 50,000-record pull through REST and through
+// Bulk (emulator in process; fn does nothing), so decode costs can be compared:
+//
+//	go test ./internal/sf -run '^$' -bench Pull50k -benchtime 3x
+func BenchmarkPull50k(b *testing.B) {
+	emu := sfemu.New(sfemu.Options{})
+	emu.SeedContacts(50000)
+	emu.SetBulkConfig(sfemu.BulkConfig{ProcessingDelay: -1})
+	t := &testing.T{}
+	e := &env{t: t, emu: emu}
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	e.srv = srv
+	dir := b.TempDir()
+	e.ctx = context.Background()
+	e.cfg = Config{LoginURL: srv.URL, APIVersion: "62.0", Auth: AuthClientCredentials, ClientID: sfemu.ClientID,
+		ClientSecret: sfemu.ClientSecret, StateDir: dir, Logger: slog.New(slog.DiscardHandler)}
+	c, err := New(e.ctx, e.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.SetBulkOptions(BulkOptions{PollMin: time.Millisecond})
+	types := map[string]string{"FirstName": "string", "LastName": "string", "Email": "email", "Phone": "phone",
+		"Title": "string", "Department": "string", "MailingCity": "string", "MailingCountry": "string",
+		"Birthdate": "date", "HasOptedOutOfEmail": "boolean", "Syncd_Id__c": "string"}
+	var fields []string
+	for f := range types {
+		fields = append(fields, f)
+	}
+	req := syncd.PullRequest{Object: "Contact", Fields: fields, Types: types, WatermarkField: "LastModifiedDate", BatchSize: 2000}
+	for _, tc := range []struct {
+		name string
+		pull func(context.Context, syncd.PullRequest, func(syncd.Page) error) error
+	}{{"REST", c.Pull}, {"Bulk", c.BulkPull}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				n := 0
+				if err := tc.pull(e.ctx, req, func(p syncd.Page) error { n += len(p.Records); return nil }); err != nil || n != 50000 {
+					b.Fatalf("%d records: %v", n, err)
+				}
+			}
+		})
+	}
 }
