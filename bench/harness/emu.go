@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/syncd-dev/syncd/bench/internal/org"
+	"github.com/syncd-dev/syncd/internal/sfemu"
+)
+
+// emuMain is `harness emu`: cmd/sfemu's server (the same internal/sfemu
+// package, in its own process) whose seeded Contacts can already carry an
+// external id and be spread out in time (org.Seed says why).
+func emuMain(args []string) error {
+	fs := flag.NewFlagSet("emu", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	contacts := fs.Int("contacts", 0, "seed this many Contacts")
+	extIDs := fs.Bool("ext-ids", false, "give every seeded Contact a Syncd_Id__c (as a previous sync would have)")
+	spread := fs.Duration("spread", 0, "re-stamp the seeded Contacts this far apart, the newest one spread ago (0: keep the seed's ~100 per second)")
+	latency := fs.Duration("latency", 0, "latency added to each request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s := sfemu.New(sfemu.Options{Latency: *latency})
+	if err := org.Seed(s, *contacts, *extIDs, *spread); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	at, rt := s.MintSession()
+	line, _ := json.Marshal(emuLine{LoginURL: base, InstanceURL: base, ClientID: sfemu.ClientID,
+		ClientSecret: sfemu.ClientSecret, AccessToken: at, RefreshToken: rt})
+	fmt.Println(string(line))
+
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		return err
+	case <-sig:
+	}
+	s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}
+
+// emuLine is the JSON line cmd/sfemu (and `harness emu`) prints on start.
+type emuLine struct {
+	LoginURL     string `json:"login_url"`
+	InstanceURL  string `json:"instance_url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// emu is a running emulator process.
+type emu struct {
+	emuLine
+	cmd *exec.Cmd
+	hc  *http.Client
+}
+
+// startEmu starts an emulator binary and reads its JSON line.
+func startEmu(bin string, args ...string) (*emu, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	e := &emu{cmd: cmd, hc: &http.Client{Timeout: 60 * time.Second}}
+	if err != nil {
+		e.stop()
+		return nil, fmt.Errorf("%s: no start line: %w", bin, err)
+	}
+	if err := json.Unmarshal(line, &e.emuLine); err != nil {
+		e.stop()
+		return nil, fmt.Errorf("%s: start line %q: %w", bin, line, err)
+	}
+	go io.Copy(io.Discard, out)
+	return e, nil
+}
+
+func (e *emu) stop() {
+	if e.cmd.Process != nil {
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { e.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// admin calls the emulator's admin API (/__sfemu/...).
+func (e *emu) admin(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.InstanceURL+"/__sfemu/"+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s /__sfemu/%s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// recorded is one request in the emulator's log.
+type recorded struct {
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	Status  int    `json:"status"`
+	APICall bool   `json:"api_call"`
+}
+
+// calls summarises the requests logged since the last reset.
+type calls struct {
+	API      int // counted against the daily limit
+	Requests int // every request, token requests included
+	Query    int
+	Describe int
+	Writes   int // sObject Collections calls
+	Deleted  int // /sobjects/{O}/deleted (the delete log)
+	Token    int
+}
+
+func (c calls) String() string {
+	s := fmt.Sprintf("%d", c.API)
+	var parts []string
+	if c.Query > 0 {
+		parts = append(parts, fmt.Sprintf("%d query", c.Query))
+	}
+	if c.Describe > 0 {
+		parts = append(parts, fmt.Sprintf("%d describe", c.Describe))
+	}
+	if c.Writes > 0 {
+		parts = append(parts, fmt.Sprintf("%d collection", c.Writes))
+	}
+	if c.Deleted > 0 {
+		parts = append(parts, fmt.Sprintf("%d deleted", c.Deleted))
+	}
+	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted; other > 0 {
+		parts = append(parts, fmt.Sprintf("%d other", other))
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+func (e *emu) resetRequests() error { return e.admin(http.MethodDelete, "requests", nil, nil) }
+
+func (e *emu) calls() (calls, error) {
+	var rs []recorded
+	if err := e.admin(http.MethodGet, "requests", nil, &rs); err != nil {
+		return calls{}, err
+	}
+	var c calls
+	for _, r := range rs {
+		c.Requests++
+		switch {
+		case r.Path == "/services/oauth2/token":
+			c.Token++
+		case !r.APICall:
+		case strings.Contains(r.Path, "/query"):
+			c.Query++
+		case strings.Contains(r.Path, "/describe"):
+			c.Describe++
+		case strings.Contains(r.Path, "/composite/sobjects"):
+			c.Writes++
+		case strings.Contains(r.Path, "/deleted"):
+			c.Deleted++
+		}
+		if r.APICall {
+			c.API++
+		}
+	}
+	return c, nil
+}
+
+func (e *emu) setLatency(d time.Duration) error {
+	return e.admin(http.MethodPost, "latency", map[string]any{"latency": d.String()}, nil)
+}

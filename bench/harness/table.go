@@ -1,0 +1,631 @@
+package main
+
+import (
+	"bufio"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/syncd-dev/syncd/bench/internal/org"
+)
+
+// bench is one run of the whole table.
+type bench struct {
+	syncd, sfemu, self, node, js, work string
+	n, big, push, runs                 int
+	latency, spread                    time.Duration
+	skipBig, skipFirst                 bool
+
+	rows  []row
+	notes []string
+	seq   int
+}
+
+// row is one line of the table.
+type row struct {
+	id, what, client string
+	records          int
+	wall             time.Duration
+	cpu              time.Duration // user + system
+	calls            string
+	rss              string
+	target           string
+}
+
+func tableMain(args []string) error {
+	b := &bench{}
+	fs := flag.NewFlagSet("table", flag.ContinueOnError)
+	fs.StringVar(&b.syncd, "syncd", "", "syncd binary")
+	fs.StringVar(&b.sfemu, "sfemu", "", "sfemu binary (cmd/sfemu)")
+	fs.StringVar(&b.self, "harness", os.Args[0], "this binary (for `harness emu`)")
+	fs.StringVar(&b.node, "node", "node", "node binary")
+	fs.StringVar(&b.js, "js", "", "directory of jsforce-pull.js, jsforce-push.js and node_modules")
+	fs.StringVar(&b.work, "work", "", "scratch directory (databases, configs)")
+	fs.IntVar(&b.n, "n", 100000, "records of the pull scenarios")
+	fs.IntVar(&b.big, "big", 1000000, "records of the large pull (memory must stay flat)")
+	fs.IntVar(&b.push, "push", 10000, "local creates to push")
+	fs.IntVar(&b.runs, "runs", 3, "runs of the no-latency pull per client (the median is shown)")
+	fs.DurationVar(&b.latency, "latency", 150*time.Millisecond, "latency per API call in the latency scenarios")
+	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
+	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
+	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, big, push, first)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if b.syncd == "" || b.sfemu == "" || b.js == "" || b.work == "" {
+		return fmt.Errorf("table needs --syncd, --sfemu, --js and --work")
+	}
+	steps := []struct {
+		name string
+		run  func() error
+		skip bool
+	}{
+		{"pull", b.pullScenarios, false},
+		{"big", b.bigPull, b.skipBig},
+		{"push", b.pushScenario, false},
+		{"first", b.firstSync, b.skipFirst},
+	}
+	load0 := loadAvg()
+	defer func() {
+		b.note("records/s is records ÷ wall time (process start to exit). CPU s is the client process's user+system time (from wait4), which other work on the machine disturbs less than wall time: the 1-minute load average was %s at the start and %s at the end, on %d CPUs (the emulator and the client share them).",
+			load0, loadAvg(), runtime.NumCPU())
+		b.print(os.Stdout)
+	}()
+	for _, s := range steps {
+		if s.skip || (*only != "" && !slices.Contains(strings.Split(*only, ","), s.name)) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.name)
+		if err := s.run(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func (b *bench) note(format string, args ...any) {
+	b.notes = append(b.notes, fmt.Sprintf(format, args...))
+}
+
+func (b *bench) dir(name string) (string, error) {
+	b.seq++
+	d := filepath.Join(b.work, fmt.Sprintf("%02d-%s", b.seq, name))
+	if err := os.RemoveAll(d); err != nil {
+		return "", err
+	}
+	return d, os.MkdirAll(d, 0o755)
+}
+
+// ---- syncd -----------------------------------------------------------------
+
+// syncdDir creates a fresh application database and a config for e.
+func (b *bench) syncdDir(name string, e *emu) (string, error) {
+	d, err := b.dir(name)
+	if err != nil {
+		return "", err
+	}
+	db, err := sql.Open("sqlite", filepath.Join(d, "app.db"))
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.Exec(org.AppSchema); err != nil {
+		return "", err
+	}
+	var fields strings.Builder
+	for _, m := range org.Fields {
+		fmt.Fprintf(&fields, "      %s: %s\n", m[0], m[1])
+	}
+	cfg := fmt.Sprintf(`salesforce:
+  login_url: %s
+  api_version: "62.0"
+  auth: client_credentials
+  client_id: %s
+  client_secret: %s
+database: app.db
+state_dir: state
+schedule: "@every 1h"
+log_format: json
+log_level: info
+objects:
+  - sobject: Contact
+    table: customers
+    key: id
+    external_id: { field: Syncd_Id__c, column: sync_id }
+    watermark: LastModifiedDate
+    conflict: salesforce_wins
+    batch_size: 2000
+    # REST (query + collections) is what these rows measure.
+    bulk_threshold: 1000000000
+    fields:
+%s`, e.LoginURL, e.ClientID, e.ClientSecret, fields.String())
+	return d, os.WriteFile(filepath.Join(d, "syncd.yaml"), []byte(cfg), 0o600)
+}
+
+// syncReport is the part of `syncd sync --json` the table uses.
+type syncReport struct {
+	OK      bool `json:"ok"`
+	Objects []struct {
+		Pulled     int    `json:"pulled"`
+		Inserts    int    `json:"local_inserts"`
+		Created    int    `json:"created"`
+		Updated    int    `json:"updated"`
+		APICalls   int    `json:"api_calls"`
+		DurationMS int64  `json:"duration_ms"`
+		Error      string `json:"error"`
+	} `json:"objects"`
+}
+
+// syncOnce runs `syncd sync --json` in dir and measures it.
+func (b *bench) syncOnce(dir string, e *emu) (result, syncReport, calls, error) {
+	var rep syncReport
+	if err := e.resetRequests(); err != nil {
+		return result{}, rep, calls{}, err
+	}
+	r, err := measure(dir, nil, b.syncd, "sync", "-c", filepath.Join(dir, "syncd.yaml"), "--json")
+	if err != nil {
+		return r, rep, calls{}, err
+	}
+	c, err := e.calls()
+	if err != nil {
+		return r, rep, c, err
+	}
+	if err := json.Unmarshal(r.Stdout, &rep); err != nil {
+		return r, rep, c, fmt.Errorf("syncd sync --json: %w: %s", err, r.Stdout)
+	}
+	if !rep.OK || len(rep.Objects) != 1 {
+		return r, rep, c, fmt.Errorf("syncd sync failed: %s", r.Stdout)
+	}
+	return r, rep, c, nil
+}
+
+// ---- jsforce ---------------------------------------------------------------
+
+type jsReport struct {
+	Records int     `json:"records"`
+	Pages   int     `json:"pages"`
+	Seconds float64 `json:"seconds"`
+	Failed  int     `json:"failed"`
+}
+
+func (b *bench) jsEnv(e *emu, db string) []string {
+	m, _ := json.Marshal(org.Fields)
+	return []string{"SF_INSTANCE_URL=" + e.InstanceURL, "SF_ACCESS_TOKEN=" + e.AccessToken,
+		"SF_API_VERSION=62.0", "BENCH_DB=" + db, "BENCH_MAPPING=" + string(m)}
+}
+
+func (b *bench) node1(script string, e *emu, dir string) (result, jsReport, calls, error) {
+	var rep jsReport
+	if err := e.resetRequests(); err != nil {
+		return result{}, rep, calls{}, err
+	}
+	r, err := measure(dir, b.jsEnv(e, filepath.Join(dir, "js.db")), b.node, filepath.Join(b.js, script))
+	if err != nil {
+		return r, rep, calls{}, err
+	}
+	c, err := e.calls()
+	if err != nil {
+		return r, rep, c, err
+	}
+	if err := json.Unmarshal(r.Stdout, &rep); err != nil {
+		return r, rep, c, fmt.Errorf("%s: %w: %s", script, err, r.Stdout)
+	}
+	return r, rep, c, nil
+}
+
+// ---- scenarios -------------------------------------------------------------
+
+// run is one measured client process.
+type run struct {
+	r     result
+	inner time.Duration // the client's own timer
+	recs  int
+	c     calls
+}
+
+func (r run) row(id, what, client, target string) row {
+	return row{id: id, what: what, client: client, records: r.recs, wall: r.r.Wall, cpu: r.r.CPU,
+		calls: r.c.String(), rss: mib(r.r.MaxRSS), target: target}
+}
+
+func (b *bench) syncRun(dir string, e *emu) (run, syncReport, error) {
+	r, rep, c, err := b.syncOnce(dir, e)
+	if err != nil {
+		return run{}, rep, err
+	}
+	o := rep.Objects[0]
+	return run{r, time.Duration(o.DurationMS) * time.Millisecond, o.Pulled, c}, rep, nil
+}
+
+func (b *bench) jsRun(script, dir string, e *emu) (run, error) {
+	r, rep, c, err := b.node1(script, e, dir)
+	if err != nil {
+		return run{}, err
+	}
+	if rep.Failed > 0 {
+		return run{}, fmt.Errorf("%s: %d records failed", script, rep.Failed)
+	}
+	return run{r, secs(rep.Seconds), rep.Records, c}, nil
+}
+
+func (b *bench) startBenchEmu(n int) (*emu, error) {
+	t := time.Now()
+	e, err := startEmu(b.self, "emu", "--contacts", fmt.Sprint(n), "--ext-ids", "--spread", b.spread.String())
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "bench: emulator with %d Contacts ready in %s\n", n, time.Since(t).Round(100*time.Millisecond))
+	}
+	return e, err
+}
+
+// pullScenarios: rows 1 (pull), 2 (pull with latency), 4 and 5 (idle).
+func (b *bench) pullScenarios() error {
+	e, err := b.startBenchEmu(b.n)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+
+	// Alternate the clients, so that both see the same background load.
+	var sy, js []run
+	var lastDir string
+	for i := 0; i < b.runs; i++ {
+		d, err := b.dir("jsforce-pull")
+		if err != nil {
+			return err
+		}
+		j, err := b.jsRun("jsforce-pull.js", d, e)
+		if err != nil {
+			return err
+		}
+		js = append(js, j)
+		if d, err = b.syncdDir("syncd-pull", e); err != nil {
+			return err
+		}
+		r, _, err := b.syncRun(d, e)
+		if err != nil {
+			return err
+		}
+		sy = append(sy, r)
+		lastDir = d
+	}
+	ms, mj := median(sy), median(js)
+	what := fmt.Sprintf("pull %s Contacts, 10 fields, into SQLite (median of %d)", count(b.n), b.runs)
+	b.rows = append(b.rows, ms.row("1", what, "syncd", "≥ 1.5× jsforce records/s; ≤ 64 MiB"), mj.row("1", what, "jsforce + better-sqlite3", ""))
+	b.note("Row 1: syncd/jsforce records/s = **%.2f×** on wall time (process start to exit); %.2f× on each client's own timer (syncd's cycle, jsforce's query loop after start-up); %.2f× on records per CPU-second (user+sys). Target ≥ 1.5×. Peak RSS %s vs %s (target ≤ 64 MiB). Every run, wall / CPU s: syncd %s; jsforce %s.",
+		rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.inner)/rate(mj.recs, mj.inner),
+		rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU), mib(ms.r.MaxRSS), mib(mj.r.MaxRSS), runs(sy), runs(js))
+	if want := (b.n + 1999) / 2000; ms.c.Query != want {
+		b.note("Row 1: syncd made %d query calls; ceil(%d/2000) = %d.", ms.c.Query, b.n, want)
+	}
+
+	// Row 2: the same pull with latency on every call.
+	if err := e.setLatency(b.latency); err != nil {
+		return err
+	}
+	d, err := b.syncdDir("syncd-pull-latency", e)
+	if err != nil {
+		return err
+	}
+	sl, _, err := b.syncRun(d, e)
+	if err != nil {
+		return err
+	}
+	jd, err := b.dir("jsforce-pull-latency")
+	if err != nil {
+		return err
+	}
+	jl, err := b.jsRun("jsforce-pull.js", jd, e)
+	if err != nil {
+		return err
+	}
+	if err := e.setLatency(0); err != nil {
+		return err
+	}
+	what = fmt.Sprintf("same pull, %s latency per call", b.latency)
+	b.rows = append(b.rows, sl.row("2", what, "syncd", "wall ≤ 1.2 × calls × latency"), jl.row("2", what, "jsforce + better-sqlite3", ""))
+	alone := func(r run) time.Duration { return time.Duration(r.c.Requests) * b.latency }
+	b.note("Row 2: syncd sent %d requests (the token request included): %s of latency alone; its wall time %s is **%.2f×** that (target ≤ 1.2), its cycle %s is %.2f×. jsforce: %d requests, %s, %.2f×.",
+		sl.c.Requests, secs3(alone(sl)), secs3(sl.r.Wall), sl.r.Wall.Seconds()/alone(sl).Seconds(),
+		secs3(sl.inner), sl.inner.Seconds()/alone(sl).Seconds(),
+		jl.c.Requests, secs3(jl.r.Wall), jl.r.Wall.Seconds()/alone(jl).Seconds())
+
+	// Rows 4 and 5: an idle daemon over the database of the last pull.
+	return b.idle(lastDir, e)
+}
+
+// idle starts `syncd run` on a synced database, triggers two cycles with
+// SIGUSR1 and counts the calls of each; the second is the steady idle
+// cycle (describe cached). RSS is sampled after it.
+func (b *bench) idle(dir string, e *emu) error {
+	cmd := exec.Command(b.syncd, "run", "-c", filepath.Join(dir, "syncd.yaml"))
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	lines := make(chan map[string]any, 64)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				lines <- m
+			}
+		}
+		close(lines)
+	}()
+	wait := func(msgs ...string) (map[string]any, error) {
+		timeout := time.After(60 * time.Second)
+		for {
+			select {
+			case m, ok := <-lines:
+				if !ok {
+					return nil, fmt.Errorf("syncd run exited")
+				}
+				if slices.Contains(msgs, fmt.Sprint(m["msg"])) {
+					return m, nil
+				}
+			case <-timeout:
+				return nil, fmt.Errorf("syncd run: no %v within 60s", msgs)
+			}
+		}
+	}
+	if _, err := wait("daemon.started"); err != nil {
+		return err
+	}
+	rss0, _, _ := procStatus(cmd.Process.Pid)
+	var cs [2]calls
+	var pulled [2]int
+	for i := range cs {
+		if err := e.resetRequests(); err != nil {
+			return err
+		}
+		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			return err
+		}
+		m, err := wait("object.synced", "object.failed")
+		if err != nil {
+			return err
+		}
+		if m["msg"] == "object.failed" {
+			return fmt.Errorf("idle cycle failed: %v", m)
+		}
+		f, _ := m["pulled"].(float64)
+		pulled[i] = int(f)
+		if cs[i], err = e.calls(); err != nil {
+			return err
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	rss, hwm, err := procStatus(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows,
+		row{id: "4", what: "idle cycle: the first of a started daemon (nothing changed)", client: "syncd run",
+			records: pulled[0], calls: cs[0].String(), target: "describe once per process"},
+		row{id: "4", what: "idle cycle: the next one (steady state)", client: "syncd run",
+			records: pulled[1], calls: cs[1].String(), target: "1 call per object, no describe"},
+		row{id: "5", what: "idle daemon RSS, after start and two idle cycles", client: "syncd run",
+			rss: fmt.Sprintf("%s (peak %s; %s after start)", mib(rss), mib(hwm), mib(rss0)), target: "≤ 30 MiB"})
+	b.note("Rows 4–5: `syncd run` over the database of the last row-1 pull (%s rows), cycles triggered with SIGUSR1. The records an idle cycle pulls are the lookback window (10m) before the watermark, re-read every cycle; the Contacts are stamped %s apart. RSS is VmRSS (VmHWM) from /proc/<pid>/status.", count(b.n), b.spread)
+	return nil
+}
+
+// bigPull: row 5, the memory of a ten times larger pull.
+func (b *bench) bigPull() error {
+	e, err := b.startBenchEmu(b.big)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	d, err := b.syncdDir("syncd-pull-big", e)
+	if err != nil {
+		return err
+	}
+	r, _, err := b.syncRun(d, e)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, r.row("5", fmt.Sprintf("pull %s Contacts (memory must stay flat)", count(b.big)), "syncd", "peak RSS ≈ row 1's"))
+	return nil
+}
+
+// pushScenario: row 3, local creates pushed with latency on every call.
+func (b *bench) pushScenario() error {
+	e, err := startEmu(b.sfemu, "--listen", "127.0.0.1:0", "--latency", b.latency.String())
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	d, err := b.syncdDir("syncd-push", e)
+	if err != nil {
+		return err
+	}
+	// A first (empty) cycle installs the capture triggers, as a running
+	// daemon would have before the application writes.
+	if _, _, _, err := b.syncOnce(d, e); err != nil {
+		return err
+	}
+	if err := insertRows(filepath.Join(d, "app.db"), "customers", b.push, false); err != nil {
+		return err
+	}
+	sr, rep, err := b.syncRun(d, e)
+	if err != nil {
+		return err
+	}
+	sr.recs = rep.Objects[0].Created
+	jd, err := b.dir("jsforce-push")
+	if err != nil {
+		return err
+	}
+	if err := insertRows(filepath.Join(jd, "js.db"), "customers", b.push, true); err != nil {
+		return err
+	}
+	jr, err := b.jsRun("jsforce-push.js", jd, e)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("push %s local creates, %s latency per call", count(b.push), b.latency)
+	b.rows = append(b.rows, sr.row("3", what, "syncd", fmt.Sprintf("%d collection calls", (b.push+199)/200)), jr.row("3", what, "jsforce + better-sqlite3", ""))
+	alone := func(r run) time.Duration { return time.Duration(r.c.Requests) * b.latency }
+	b.note("Row 3: syncd %d requests, %s of latency alone, wall %s (%.2f×); jsforce %d requests, %s, wall %s (%.2f×).",
+		sr.c.Requests, secs3(alone(sr)), secs3(sr.r.Wall), sr.r.Wall.Seconds()/alone(sr).Seconds(),
+		jr.c.Requests, secs3(alone(jr)), secs3(jr.r.Wall), jr.r.Wall.Seconds()/alone(jr).Seconds())
+	return nil
+}
+
+// firstSync: row 6, a first sync of Contacts that carry no Syncd_Id__c
+// (cmd/sfemu's own seed): the pull, then the write-back of every external
+// id the store assigned.
+func (b *bench) firstSync() error {
+	e, err := startEmu(b.sfemu, "--listen", "127.0.0.1:0", "--contacts", fmt.Sprint(b.n))
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	d, err := b.syncdDir("syncd-first-sync", e)
+	if err != nil {
+		return err
+	}
+	r, rep, err := b.syncRun(d, e)
+	if err != nil {
+		return err
+	}
+	o := rep.Objects[0]
+	b.rows = append(b.rows, r.row("6", fmt.Sprintf("first sync of %s Contacts without Syncd_Id__c (pull, then external-id write-back)", count(b.n)), "syncd", "(none)"))
+	// The next cycle, nothing changed: the write-back stamped every Contact
+	// within seconds, all inside the lookback window before the watermark.
+	r2, _, err := b.syncRun(d, e)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, r2.row("6", "the next `syncd sync`, nothing changed", "syncd", "1 query call + describe"))
+	b.note("Row 6: cmd/sfemu's own seed (no external ids, ~100 Contacts per second). The first sync pulled %d, then wrote %d external ids back (%d updated, %d created). The next cycle re-reads every Contact the write-back touched: they all sit in the lookback window (10m) before the watermark, and stay there until something newer moves the watermark.", o.Pulled, o.Updated+o.Created, o.Updated, o.Created)
+	return nil
+}
+
+func median(rs []run) run {
+	rs = slices.Clone(rs)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].r.Wall < rs[j].r.Wall })
+	return rs[len(rs)/2]
+}
+
+func runs(rs []run) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%.2f/%.2f", r.r.Wall.Seconds(), r.r.CPU.Seconds()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// insertRows adds n application rows to table (creating it when create
+// is set), as the application would.
+func insertRows(path, table string, n int, create bool) error {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if create {
+		if _, err := db.Exec(strings.Replace(org.AppSchema, "customers", table, 1)); err != nil {
+			return err
+		}
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st, err := tx.Prepare(`INSERT INTO ` + table + ` (first_name, last_name, email, phone, title, department, city, country, birthdate, opted_out)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if _, err := st.Exec("Push", fmt.Sprintf("Contact %d", i), fmt.Sprintf("push%d@example.com", i),
+			fmt.Sprintf("+1 415 555 %04d", i%10000), "Buyer", "Procurement", "Berlin", "Germany",
+			fmt.Sprintf("19%02d-%02d-%02d", 50+i%50, 1+i%12, 1+i%28), i%10 == 0); err != nil {
+			return err
+		}
+	}
+	st.Close()
+	return tx.Commit()
+}
+
+// ---- printing --------------------------------------------------------------
+
+func (b *bench) print(w io.Writer) {
+	rows := slices.Clone(b.rows)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	fmt.Fprintln(w, "| # | scenario | client | records | wall s | CPU s | records/s | API calls | peak RSS | target |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|---:|---|")
+	num := func(d time.Duration) string {
+		if d <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2f", d.Seconds())
+	}
+	for _, r := range rows {
+		recs, rps := "", ""
+		if r.calls != "" {
+			recs = fmt.Sprint(r.records)
+		}
+		if r.records > 0 && r.wall > 0 {
+			rps = fmt.Sprintf("%.0f", rate(r.records, r.wall))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.id, r.what, r.client, recs, num(r.wall), num(r.cpu), rps, r.calls, r.rss, r.target)
+	}
+	fmt.Fprintln(w)
+	for _, n := range b.notes {
+		fmt.Fprintln(w, "- "+n)
+	}
+}
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+func secs3(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func mib(kib int64) string {
+	if kib <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f MiB", float64(kib)/1024)
+}
+
+func count(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+// Package bench holds Go benchmarks that drive syncd's sync path
+// in-process, for profiling (the timed, side-by-side table is bench/run).
+// There are no tests here: `go test ./...` compiles this package and runs
+// nothing; the benchmarks run only with -bench, e.g.
+//
+//	go test ./bench -run '^$' -bench Pull -benchtime 3x -cpuprofile cpu.prof -memprofile mem.prof
+//	go tool pprof -top -ignore 'sfemu|net/http.\(\*conn\)' bench.test cpu.prof
+//
+// The emulator runs in the same process (its samples sit under
+// net/http.(*conn).serve and internal/sfemu; ignore them as above).
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/syncd-dev/syncd/bench/internal/org"
+	"github.com/syncd-dev/syncd/internal/sf"
+	"github.com/syncd-dev/syncd/internal/sfemu"
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// pullN is the size of the pull benchmark (bench/run's row 1).
+const pullN = 100000
+
+var (
+	emuOnce sync.Once
+	emuURL  string
+)
+
+// emulator serves pullN Contacts that already carry Syncd_Id__c, stamped
+// 10 s apart: `harness emu --ext-ids --spread 10s`, in process.
+func emulator(b *testing.B) string {
+	emuOnce.Do(func() {
+		s := sfemu.New(sfemu.Options{})
+		if err := org.Seed(s, pullN, true, 10*time.Second); err != nil {
+			panic(err)
+		}
+		emuURL = httptest.NewServer(s).URL // lives as long as the test binary
+	})
+	return emuURL
+}
+
+// mapping is what cmd/syncd builds from bench/run's config (defaults
+// included).
+func mapping() *syncd.Mapping {
+	m := &syncd.Mapping{
+		Object: "Contact", Table: "customers", Key: "id",
+		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
+		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
+		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
+		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.IgnoreLocalDelete,
+	}
+	for _, f := range org.Fields {
+		m.Fields = append(m.Fields, syncd.Field{Column: f[0], Name: f[1], Direction: syncd.Both, Writable: true})
+	}
+	return m
+}
+
+// openSync wires a fresh database and client the way cmd/syncd's
+// openSession does.
+func openSync(b *testing.B, url string) (*syncd.Engine, *store.DB, []*syncd.Mapping) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	path := filepath.Join(dir, "app.db")
+	app, err := sql.Open("sqlite", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := app.Exec(org.AppSchema); err != nil {
+		b.Fatal(err)
+	}
+	app.Close()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms := []*syncd.Mapping{mapping()}
+	if err := db.Check(ctx, ms); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Install(ctx, ms); err != nil {
+		b.Fatal(err)
+	}
+	client, err := sf.New(ctx, sf.Config{
+		LoginURL: url, APIVersion: "62.0", Auth: sf.AuthClientCredentials,
+		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret, StateDir: dir,
+		Logger: slog.New(slog.DiscardHandler), DescribeMaxAge: 365 * 24 * time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &syncd.Engine{Local: db, Remote: client}, db, ms
+}
+
+// BenchmarkPull100k is one full cycle (describe, pull of 100,000 Contacts,
+// empty push) into a fresh database: the in-process equivalent of
+// bench/run's syncd row 1.
+func BenchmarkPull100k(b *testing.B) {
+	url := emulator(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e, db, ms := openSync(b, url)
+		b.StartTimer()
+		rep := e.Run(context.Background(), ms)
+		b.StopTimer()
+		db.Close()
+		if !rep.OK() || rep.Objects[0].Pulled != pullN {
+			b.Fatalf("pulled %d: %v", rep.Objects[0].Pulled, rep.Objects[0].Err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(pullN*b.N)/b.Elapsed().Seconds(), "records/s")
+}
