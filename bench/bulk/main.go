@@ -403,6 +403,8 @@ func kind(method, path string) string {
 		return "REST query"
 	case strings.Contains(path, "/composite/"):
 		return "collections"
+	case strings.Contains(path, "/deleted"):
+		return "getDeleted"
 	}
 	return method + " " + path
 }
