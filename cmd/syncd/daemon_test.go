@@ -237,7 +237,7 @@ func TestDaemon_PrometheusMetrics(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{
 		`syncd_rows_pulled_total{object="Contact"} 1`,
-		`syncd_rows_pushed_total{object="Contact"} 1`, // the external id written back
+		`syncd_rows_pushed_total{object="Contact"} 0`,
 		`syncd_rows_failed_total{object="Contact"} 0`,
 		`syncd_conflicts_total{object="Contact"} 0`,
 		`syncd_api_calls_total{object="Contact"}`,

@@ -232,7 +232,8 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	_ = newContactKey
 
 	// Both sides should now hold the same people.
-	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), sync_id FROM customers ORDER BY id`)
+	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), COALESCE(l.sf_id, '')
+		FROM customers c LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) ORDER BY c.id`)
 	if err != nil {
 		return res, err
 	}
@@ -240,11 +241,14 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	fmt.Fprintf(w, "\nThe customers table now (and the matching Salesforce Contact):\n")
 	n := 0
 	for rows.Next() {
-		var first, last, email, syncID string
-		if err := rows.Scan(&first, &last, &email, &syncID); err != nil {
+		var first, last, email, id string
+		if err := rows.Scan(&first, &last, &email, &id); err != nil {
 			return res, err
 		}
-		c := contactByExternalID(emu, syncID)
+		c, ok := emu.Get("Contact", id)
+		if !ok || c["IsDeleted"] == true {
+			c = nil
+		}
 		state := "MISSING in Salesforce"
 		if c != nil {
 			state = "in Salesforce as " + fmt.Sprint(c["Id"])
@@ -282,13 +286,4 @@ func contactID(emu *sfemu.Server, firstName string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no Contact named %s in the emulator", firstName)
-}
-
-func contactByExternalID(emu *sfemu.Server, extID string) map[string]any {
-	for _, c := range emu.All("Contact") {
-		if c["Syncd_Id__c"] == extID && c["IsDeleted"] != true {
-			return c
-		}
-	}
-	return nil
 }

@@ -39,15 +39,16 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	type row struct{ first, last, email, syncID string }
+	type row struct{ first, last, email, syncID, sfID string }
 	local := map[string]row{}
-	rs, err := db.Query(`SELECT first_name, last_name, email, sync_id FROM customers`)
+	rs, err := db.Query(`SELECT first_name, last_name, email, sync_id, l.sf_id FROM customers c
+		JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT)`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rs.Next() {
 		var r row
-		if err := rs.Scan(&r.first, &r.last, &r.email, &r.syncID); err != nil {
+		if err := rs.Scan(&r.first, &r.last, &r.email, &r.syncID, &r.sfID); err != nil {
 			t.Fatal(err)
 		}
 		local[r.first] = r
@@ -69,8 +70,13 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("Contact %v has no local row", c["FirstName"])
 			continue
 		}
-		if c["Syncd_Id__c"] != r.syncID {
-			t.Errorf("%s: Syncd_Id__c = %v, local sync_id = %s", r.first, c["Syncd_Id__c"], r.syncID)
+		if c["Id"] != r.sfID {
+			t.Errorf("%s: linked to %s, Contact is %v", r.first, r.sfID, c["Id"])
+		}
+		// A Contact carries the external id once syncd has pushed it:
+		// created locally, or edited locally (Grace).
+		if ext := c["Syncd_Id__c"]; (ext != nil || r.first == "Margaret" || r.first == "Grace") && ext != r.syncID {
+			t.Errorf("%s: Syncd_Id__c = %v, local sync_id = %s", r.first, ext, r.syncID)
 		}
 		if c["LastName"] != r.last || c["Email"] != r.email {
 			t.Errorf("%s: Salesforce has %v <%v>, local has %s <%s>", r.first, c["LastName"], c["Email"], r.last, r.email)

@@ -107,12 +107,11 @@ type applier struct {
 
 // opState is one LocalOp being applied.
 type opState struct {
-	op        *syncd.LocalOp
-	key       string
-	ext       string
-	generated bool  // the store assigned ext
-	cols      []int // fields written, mapping order
-	setExt    bool  // the external id column is written (update)
+	op     *syncd.LocalOp
+	key    string
+	ext    string
+	cols   []int // fields written, mapping order
+	setExt bool  // the external id column is written (update)
 }
 
 // group is ops written by one statement shape.
@@ -157,7 +156,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 				if err != nil {
 					return fmt.Errorf("generate external id: %w", err)
 				}
-				s.ext, s.generated = id.String(), true
+				s.ext = id.String()
 			}
 		case syncd.OpUpdate, syncd.OpSoftDelete:
 			if s.key == "" {
@@ -351,16 +350,9 @@ func (a *applier) insert(g *group, ops []*opState) error {
 		}
 	}
 
-	// Salesforce does not know external ids the store assigned: queue the
-	// rows so that the push phase sends them.
-	for _, s := range ops {
-		if s.generated {
-			if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
-				p.tblName, s.key, p.extChanged); err != nil {
-				return fmt.Errorf("queue external id of %s %s: %w", p.tblName, s.key, err)
-			}
-		}
-	}
+	// An external id the store assigned is not written back at once: the
+	// row is linked by Salesforce Id, so it is sent with the row's next real
+	// push (PlanPush adds it), which saves a write per pulled record.
 	return nil
 }
 

@@ -15,15 +15,14 @@ const chunkSize = 500
 
 // mapPlan is a mapping prepared for SQL.
 type mapPlan struct {
-	m          *syncd.Mapping
-	tbl        string // quoted table
-	tblName    string
-	key        string // quoted key column
-	ext        string // quoted external-id column
-	fields     []syncd.Field
-	byName     map[string]int // Salesforce name -> index in fields
-	selectRow  string         // SELECT key, ext, fields... FROM tbl WHERE key IN
-	extChanged string         // changed_columns for a store-assigned external id
+	m         *syncd.Mapping
+	tbl       string // quoted table
+	tblName   string
+	key       string // quoted key column
+	ext       string // quoted external-id column
+	fields    []syncd.Field
+	byName    map[string]int // Salesforce name -> index in fields
+	selectRow string         // SELECT key, ext, fields... FROM tbl WHERE key IN
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -54,7 +53,6 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 	}
 	b.WriteString(" FROM " + p.tbl + " WHERE " + p.key + " IN (")
 	p.selectRow = b.String()
-	p.extChanged = "[" + string(appendJSONString(nil, m.ExternalIDColumn)) + "]"
 	return p, nil
 }
 

@@ -258,20 +258,30 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 	}
 }
 
-func TestApplyPull_GeneratedExternalIDIsQueued(t *testing.T) {
-	db, _, m := MustOpenDB(t)
+// A pulled row without an external id gets one from the store, in the same
+// transaction; it is not queued for push on its own (the row is linked by
+// Salesforce Id; the id goes with the row's next real push), so a first
+// sync of a large org costs no write per record.
+func TestApplyPull_GeneratedExternalIDIsNotQueued(t *testing.T) {
+	db, app, m := MustOpenDB(t)
 	err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		{Kind: syncd.OpInsert, ID: "003A", Set: map[string]syncd.Value{"LastName": "X"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pend, err := db.Pending(ctx, m, 0, 10)
-	if err != nil || len(pend) != 1 {
-		t.Fatalf("pending = %+v, %v", pend, err)
+	var ext string
+	if err := app.QueryRow(`SELECT syncd_id FROM contacts WHERE last_name = 'X'`).Scan(&ext); err != nil || !uuidRE.MatchString(ext) {
+		t.Fatalf("external id = %q, %v", ext, err)
 	}
-	if p := pend[0]; p.ID != "003A" || !uuidRE.MatchString(p.ExternalID) || p.Values["LastName"] != "X" {
-		t.Fatalf("pending = %+v", p)
+	if pend, err := db.Pending(ctx, m, 0, 10); err != nil || len(pend) != 0 {
+		t.Fatalf("pending = %+v, %v; want nothing queued", pend, err)
+	}
+	// The next local edit carries it.
+	mustExec(t, app, `UPDATE contacts SET last_name = 'Y' WHERE last_name = 'X'`)
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 || pend[0].ID != "003A" || pend[0].ExternalID != ext {
+		t.Fatalf("pending after an edit = %+v, %v", pend, err)
 	}
 }
 

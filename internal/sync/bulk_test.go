@@ -45,9 +45,9 @@ func (h *harness) apiCalls() apiCalls {
 
 // A first sync of 25,000 Contacts with bulk_threshold 10,000 (6,000 and 2,500 under -race):
 // the REST pull's first page reports totalSize 25,000, so the engine applies that page and
-// reads the rest through one Bulk query job; then the write-back of 25,000 external ids goes
-// through ingest jobs of 10,000. Every record lands exactly once, linked, with its external id
-// in Salesforce.
+// reads the rest through one Bulk query job; then a local edit of every row goes out through
+// ingest jobs of 10,000. Every record lands exactly once, linked, and after the push carries its
+// external id in Salesforce.
 func TestBulk_BackfillSwitchesToBulkAndEveryRowLandsOnce(t *testing.T) {
 	const n = backfillN
 	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.BulkThreshold = backfillThreshold; m.BatchSize = 2000 })
@@ -70,7 +70,16 @@ func TestBulk_BackfillSwitchesToBulkAndEveryRowLandsOnce(t *testing.T) {
 	if c.restQuery < 1 || c.restQuery > 4 || c.bulkQueryJobs != 1 || c.bulkResults != 1 {
 		t.Errorf("pull requests %+v: want 1-4 REST pages of %d, 1 query job, 1 result set", c, (n+1999)/2000)
 	}
-	// n external-id write-backs (updates by Id) in ingest jobs of 10,000, no collections.
+	// Pulled rows are not written back; a local edit of every row then
+	// pushes n updates (each carrying the external id, which Salesforce
+	// does not have yet) in ingest jobs of 10,000, and no collections.
+	if r.Updated != 0 || c.ingestJobs != 0 {
+		t.Errorf("the pull wrote back: %d updated, %+v", r.Updated, c)
+	}
+	h.exec(`UPDATE customers SET title = 'Customer'`)
+	h.emu.ResetRequests()
+	r = h.cycle()
+	c = h.apiCalls()
 	if jobs := (n + 9999) / 10000; r.Updated != n || c.ingestJobs != jobs || c.collections != 0 {
 		t.Errorf("push: %d updated, %+v; want %d in %d ingest jobs", r.Updated, c, n, jobs)
 	}

@@ -177,7 +177,11 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	rep.Watermark = committed
 	req := pullRequest(m, committed)
 	total := 0
+	var started time.Time // Salesforce's clock when the pull's query ran
 	apply := func(page Page) error {
+		if started.IsZero() {
+			started = page.ServerTime
+		}
 		if len(page.Records) == 0 {
 			return nil
 		}
@@ -205,7 +209,21 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		rep.Conflicts += len(plan.Conflicts)
 		return nil
 	}
-	return e.pullREST(ctx, m, req, apply, func() Cursor { return committed }) // bulk.go: may go on with Bulk
+	if err := e.pullREST(ctx, m, req, apply, func() Cursor { return committed }); err != nil { // bulk.go: may go on with Bulk
+		return err
+	}
+	// The whole pull is applied: everything Salesforce showed when the
+	// query ran is in, so the watermark may move to that moment (minus the
+	// safety lag) even if the newest record is older. Otherwise an org
+	// where nothing changes re-reads its last lookback window every cycle,
+	// and a burst of writes (a first sync) is re-pulled for that long.
+	if next := (Cursor{Time: started.Add(-m.SafetyLag)}); !started.IsZero() && next.After(committed) {
+		if err := e.Local.ApplyPull(ctx, m, PullBatch{Cursor: next}); err != nil {
+			return err
+		}
+		committed, rep.Watermark = next, next
+	}
+	return nil
 }
 
 func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error {
