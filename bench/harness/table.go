@@ -514,7 +514,7 @@ func (b *bench) firstSync() error {
 		return err
 	}
 	o := rep.Objects[0]
-	b.rows = append(b.rows, r.row("6", fmt.Sprintf("first sync of %s Contacts without Syncd_Id__c (pull, then external-id write-back)", count(b.n)), "syncd", "(none)"))
+	b.rows = append(b.rows, r.row("6", fmt.Sprintf("first sync of %s Contacts without Syncd_Id__c", count(b.n)), "syncd", "(none)"))
 	// The next cycle, nothing changed: the write-back stamped every Contact
 	// within seconds, all inside the lookback window before the watermark.
 	r2, _, err := b.syncRun(d, e)
@@ -522,7 +522,7 @@ func (b *bench) firstSync() error {
 		return err
 	}
 	b.rows = append(b.rows, r2.row("6", "the next `syncd sync`, nothing changed", "syncd", "1 query call + describe"))
-	b.note("Row 6: cmd/sfemu's own seed (no external ids, ~100 Contacts per second). The first sync pulled %d, then wrote %d external ids back (%d updated, %d created). The next cycle re-reads every Contact the write-back touched: they all sit in the lookback window (10m) before the watermark, and stay there until something newer moves the watermark.", o.Pulled, o.Updated+o.Created, o.Updated, o.Created)
+	b.note("Row 6: cmd/sfemu's own seed (no external ids, ~100 Contacts per second, the newest just now). The first sync pulled %d and wrote %d records (external ids go with a record's first real push). The next cycle re-reads the Contacts stamped within the lookback window (10m) before the watermark: the seed's last ten minutes.", o.Pulled, o.Updated+o.Created)
 	return nil
 }
 
