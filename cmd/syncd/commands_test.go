@@ -151,3 +151,25 @@ func TestAPIBudgetStopsWritesButStillPulls(t *testing.T) {
 		t.Error("the unsent row left the outbox")
 	}
 }
+
+// `syncd check` validates offline; --online also checks the mapping
+// against the org's describe.
+func TestCheckOfflineAndOnline(t *testing.T) {
+	f := newFixture(t)
+	out, errOut, code := f.syncd("check", "-c", f.cfgPath)
+	if code != 0 || !strings.Contains(out, "OK") || !strings.Contains(out, "Contact <-> customers: 3 fields") {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = f.syncd("check", "-c", f.cfgPath, "--online")
+	if code != 0 || !strings.Contains(out, "every mapped field exists in the org") {
+		t.Fatalf("check --online: exit %d\n%s%s", code, out, errOut)
+	}
+	f.writeConfig("      title: Titel\n")
+	if _, _, code := f.syncd("check", "-c", f.cfgPath); code != 0 {
+		t.Fatal("offline check cannot know Salesforce's fields, yet failed")
+	}
+	_, errOut, code = f.syncd("check", "-c", f.cfgPath, "--online")
+	if code != exitConfig || !strings.Contains(errOut, "Contact has no field Titel (mapped from column title)") {
+		t.Errorf("check --online with a wrong field: exit %d\n%s", code, errOut)
+	}
+}
