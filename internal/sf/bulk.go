@@ -192,7 +192,8 @@ type bulkPage struct {
 // Three stages overlap: result set k+1 downloads (into an unlinked temporary file, at network
 // speed, so a slow apply never holds a response open past the HTTP timeout) while set k is
 // parsed incrementally with encoding/csv into pages, while fn applies the page before. Memory
-// holds about three pages and disk two sets, whatever the size of the result.
+// holds the page being applied, the next one and the one being parsed, and disk two sets,
+// whatever the size of the result (peak RSS of a 1,000,000-record pull: bench/bulk).
 func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
@@ -230,7 +231,7 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 	defer cancel()
 	sets := make(chan spooledSet, 1)
 	go c.downloadSets(pctx, req.Object, job.ID, sets)
-	pages := make(chan bulkPage, 1)
+	pages := make(chan bulkPage) // unbuffered: one page applied, one ready, one being parsed
 	go func() {
 		defer close(pages)
 		defer func() {
