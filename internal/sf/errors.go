@@ -71,6 +71,10 @@ func (e *APIError) Is(target error) bool {
 // Unwrap returns the transport error beneath, if any.
 func (e *APIError) Unwrap() error { return e.cause }
 
+// ErrorCode is Salesforce's errorCode (or statusCode), which the engine
+// records with a dead letter.
+func (e *APIError) ErrorCode() string { return e.Code }
+
 // Class returns the syncd error class of the error (ErrTransient,
 // ErrSession, ErrLimit or ErrPermanent).
 func (e *APIError) Class() error { return e.class }

@@ -156,6 +156,9 @@ func TestPush_OneOf200FailsValidation(t *testing.T) {
 	if h.liveContacts() != 199 {
 		t.Errorf("live Contacts = %d", h.liveContacts())
 	}
+	if code := h.one(`SELECT code FROM _syncd_dead_letters`); code != "INVALID_EMAIL_ADDRESS" {
+		t.Errorf("dead letter code = %v, want Salesforce's INVALID_EMAIL_ADDRESS", code)
+	}
 	// The failed row is not retried until it changes; then it goes through.
 	r = h.cycle()
 	if r.Created != 0 || r.Failed != 0 {
