@@ -57,7 +57,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		if err := res.Emulator.Save(state); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "\nKept in %s:\n  app.db              the application's SQLite file (syncd's state in its _syncd_* tables)\n  syncd.yaml          the config the demo ran with\n  state/token.json    the OAuth tokens (mode 0600)\n  sfemu-state.jsonl   the emulator's org; serve it again with: go run ./cmd/sfemu --state %s\n", dir, state)
+		fmt.Fprintf(m.Stdout, "\nKept in %s:\n  app.db              the application's SQLite file (syncd's state in its _syncd_* tables)\n  syncd.yaml          the config the demo ran with\n  state/token.json    the OAuth tokens (mode 0600)\n  sfemu-state.jsonl   the emulator's org; serve it again (at the address the config names) with:\n                      go run ./cmd/sfemu --listen %s --state %s\n  then: go run ./cmd/syncd status -c %s\n", dir, res.Addr, state, filepath.Join(dir, "syncd.yaml"))
 	}
 	return nil
 }
@@ -71,6 +71,7 @@ type demoOptions struct {
 // demoResult is what a demo run leaves behind, for the caller to inspect.
 type demoResult struct {
 	Emulator *sfemu.Server
+	Addr     string // the emulator's host:port, named by the config
 	DBPath   string
 	Reports  []syncd.Report
 	stop     func()
@@ -140,7 +141,8 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	res.stop = func() { srv.Close() }
-	loginURL := "http://" + ln.Addr().String()
+	res.Addr = ln.Addr().String()
+	loginURL := "http://" + res.Addr
 
 	app, err := sql.Open("sqlite", res.DBPath+"?_pragma=busy_timeout(5000)")
 	if err != nil {
