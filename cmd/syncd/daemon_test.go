@@ -286,3 +286,19 @@ func TestDaemon_SIGHUPNewFieldIsBackfilled(t *testing.T) {
 	d.signal(syscall.SIGTERM)
 	d.wait(10 * time.Second)
 }
+
+// Two syncd processes never sync one database at once: while the daemon
+// runs, `syncd sync` refuses and names the holder.
+func TestDaemon_SecondProcessIsRefused(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	_, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	if code == 0 || !strings.Contains(errOut, "locked by another syncd process") || !strings.Contains(errOut, fmt.Sprint(d.cmd.Process.Pid)) {
+		t.Errorf("sync beside a running daemon: exit %d\n%s", code, errOut)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Errorf("sync after the daemon stopped: exit %d\n%s", code, errOut)
+	}
+}
