@@ -21,7 +21,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
@@ -34,7 +33,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -43,6 +41,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/syncd-dev/syncd/bench/internal/org"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
@@ -83,20 +82,7 @@ func emuMain(args []string) error {
 	line, _ := json.Marshal(map[string]string{"login_url": base, "instance_url": base,
 		"client_id": sfemu.ClientID, "client_secret": sfemu.ClientSecret})
 	fmt.Println(string(line))
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-errc:
-		return err
-	case <-sig:
-	}
-	s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(ctx)
+	return org.Serve(s, ln)
 }
 
 // giveExternalIDs sets Syncd_Id__c on every Contact. It lists the ids with a Bulk query job

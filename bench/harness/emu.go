@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -47,21 +45,7 @@ func emuMain(args []string) error {
 	line, _ := json.Marshal(emuLine{LoginURL: base, InstanceURL: base, ClientID: sfemu.ClientID,
 		ClientSecret: sfemu.ClientSecret, AccessToken: at, RefreshToken: rt})
 	fmt.Println(string(line))
-
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-errc:
-		return err
-	case <-sig:
-	}
-	s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(ctx)
+	return org.Serve(s, ln)
 }
 
 // emuLine is the JSON line cmd/sfemu (and `harness emu`) prints on start.

@@ -4,7 +4,13 @@
 package org
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
@@ -37,8 +43,7 @@ const AppSchema = `CREATE TABLE customers (
 
 // Seed adds n Contacts to s (sfemu's own seed: realistic, varied values).
 // With extIDs each carries a Syncd_Id__c, as after an earlier sync: a pull
-// then only pulls (the store assigns and writes back external ids for
-// records that have none, N/200 more calls). With spread > 0 their
+// then matches what a pull of a synced org looks like. With spread > 0 their
 // LastModifiedDate and SystemModstamp are re-stamped spread apart, the
 // newest spread ago (sfemu stamps ~100 per second, so the whole set would
 // sit in one lookback window and every later cycle would re-read it).
@@ -81,4 +86,23 @@ func mix(z uint64) uint64 {
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
+}
+
+// Serve serves the emulator on ln until SIGINT or SIGTERM, for the bench
+// commands that run it as its own process.
+func Serve(s *sfemu.Server, ln net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		return err
+	case <-sig:
+	}
+	s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
 }
