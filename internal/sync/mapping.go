@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -122,24 +121,4 @@ func (m *Mapping) FieldNames() []string {
 		out[i] = f.Name
 	}
 	return out
-}
-
-// Validate checks what the planner relies on.
-func (m *Mapping) Validate() error {
-	switch {
-	case m.Object == "" || m.Table == "" || m.Key == "":
-		return fmt.Errorf("mapping needs object, table and key")
-	case m.ExternalIDField == "" || m.ExternalIDColumn == "":
-		return fmt.Errorf("mapping %s: external id field and column are required", m.Object)
-	case m.Watermark != "LastModifiedDate" && m.Watermark != "SystemModstamp":
-		return fmt.Errorf("mapping %s: watermark %q is not LastModifiedDate or SystemModstamp", m.Object, m.Watermark)
-	case len(m.Fields) == 0:
-		return fmt.Errorf("mapping %s: no fields", m.Object)
-	}
-	switch m.Conflict {
-	case SalesforceWins, LocalWins, NewestWins, Manual:
-	default:
-		return fmt.Errorf("mapping %s: conflict policy %q is unknown", m.Object, m.Conflict)
-	}
-	return nil
 }
