@@ -45,25 +45,38 @@ type tableInfo struct {
 	noRowid bool
 }
 
-// keyAssigned reports whether SQLite assigns the key of an inserted row:
-// a rowid alias (INTEGER PRIMARY KEY) or a column with a default.
-func (t *tableInfo) keyAssigned(key string) bool {
+// keyKind is how the key of a row that a pull inserts is chosen.
+type keyKind int
+
+const (
+	// keyFromExt: SQLite assigns no key; the row takes its external id.
+	keyFromExt keyKind = iota
+	// keyDefault: the key column has a default, read back with RETURNING.
+	keyDefault
+	// keyRowid: the key is a rowid alias (INTEGER PRIMARY KEY). The store
+	// numbers new rows itself, after the largest rowid (and AUTOINCREMENT's
+	// high-water mark), inside the write transaction that holds the lock.
+	keyRowid
+)
+
+// keyKind reports how the key of an inserted row is assigned.
+func (t *tableInfo) keyKind(key string) keyKind {
 	c, ok := t.cols[strings.ToLower(key)]
 	if !ok {
-		return false
+		return keyFromExt
 	}
 	if c.hasDflt {
-		return true
+		return keyDefault
 	}
 	if t.noRowid || !strings.EqualFold(strings.TrimSpace(c.declType), "INTEGER") || c.pk != 1 {
-		return false
+		return keyFromExt
 	}
 	for _, o := range t.cols {
 		if o.pk > 1 {
-			return false // composite primary key: not a rowid alias
+			return keyFromExt // composite primary key: not a rowid alias
 		}
 	}
-	return true
+	return keyRowid
 }
 
 func (t *tableInfo) has(col string) bool {
@@ -282,7 +295,7 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		return fmt.Errorf("install: %w", err)
 	}
 	db.mu.Lock()
-	clear(db.keyAuto)
+	clear(db.keyKinds)
 	db.mu.Unlock()
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {

@@ -62,7 +62,7 @@ type DB struct {
 
 	mu       sync.Mutex
 	lookupHW map[string]map[string]int64 // per object and row: outbox high-water seen by its Lookup
-	keyAuto  map[string]bool             // per table: SQLite assigns the key of new rows
+	keyKinds map[string]keyKind          // per table: how new rows get their key
 	lock     *FileLock
 }
 
@@ -103,7 +103,7 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]map[string]int64{}, keyAuto: map[string]bool{}}
+	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]map[string]int64{}, keyKinds: map[string]keyKind{}}
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()
 		return nil, err

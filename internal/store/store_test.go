@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -671,5 +672,65 @@ func TestPending_KeyReusedAfterDelete(t *testing.T) {
 	}
 	if p := pend[0]; p.ID != "" || p.ExternalID == "e-old" || p.Values["LastName"] != "new" || len(p.Shadow) != 0 {
 		t.Fatalf("pending = %+v", p)
+	}
+}
+
+// Rows a pull inserts into a rowid table are numbered by the store after
+// the largest key, and after AUTOINCREMENT's high-water mark: a key the
+// application deleted is never handed out again, and every link names the
+// row it was written with.
+func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema string
+		want         []string
+	}{
+		{"rowid", `CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, ext TEXT)`, []string{"3", "4", "5"}},
+		{"autoincrement", `CREATE TABLE people (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, ext TEXT)`, []string{"4", "5", "6"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "app.db")
+			app := MustOpenApp(t, path)
+			mustExec(t, app, tc.schema)
+			mustExec(t, app, `INSERT INTO people(id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')`)
+			mustExec(t, app, `DELETE FROM people WHERE id = 3`)
+			db := MustOpenStore(t, path)
+			m := &syncd.Mapping{Object: "Contact", Table: "people", Key: "id", ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "ext",
+				Fields: []syncd.Field{{Column: "name", Name: "LastName", Type: "string", Writable: true}}}
+			if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+				t.Fatal(err)
+			}
+			var ops []syncd.LocalOp
+			for i, id := range []string{"003A", "003B", "003C"} {
+				v := map[string]syncd.Value{"LastName": fmt.Sprint("n", i)}
+				ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, Set: v, Shadow: v})
+			}
+			if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops}); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_links l ON l.row_key = CAST(p.id AS TEXT) ORDER BY p.id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for i := 0; rows.Next(); i++ {
+				var key, id, name string
+				if err := rows.Scan(&key, &id, &name); err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprint("n", i); name != want || id != []string{"003A", "003B", "003C"}[i] {
+					t.Fatalf("row %s: %s %s, want %s", key, id, name, want)
+				}
+				got = append(got, key)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("keys %v, want %v", got, tc.want)
+			}
+			// The application's next insert follows them.
+			mustExec(t, app, `INSERT INTO people(name) VALUES ('app')`)
+			if n := mustInt(t, app, `SELECT max(id) FROM people`); fmt.Sprint(n-1) != tc.want[2] {
+				t.Fatalf("the application's next key is %d", n)
+			}
+		})
 	}
 }
