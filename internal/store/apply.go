@@ -538,6 +538,11 @@ func (a *applier) linkRows(states []*opState, full bool) error {
 			updated_at = excluded.updated_at`
 	lastMod := p.m.Watermark == "" || p.m.Watermark == "LastModifiedDate"
 	now := formatTime(a.now)
+	names := []string{p.m.ExternalIDField}
+	for _, f := range p.fields {
+		names = append(names, f.Name)
+	}
+	enc := newShadowEncoder(names)
 	const n = 6
 	per := rowsPerStmt(n)
 	args := make([]any, 0, 2+n*min(per, len(states)))
@@ -552,7 +557,7 @@ func (a *applier) linkRows(states []*opState, full bool) error {
 					lm = stamp
 				}
 			}
-			shadow, err := encodeValues(s.op.Shadow)
+			shadow, err := enc.encode(s.op.Shadow)
 			if err != nil {
 				return fmt.Errorf("shadow of %s %s: %w", p.tblName, s.key, err)
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf16"
@@ -109,6 +110,56 @@ func encodeValues(m map[string]syncd.Value) (string, error) {
 	return string(b), nil
 }
 
+// shadowEncoder renders field sets whose names all come from a known
+// list (a mapping's fields and its external id) in encodeValues's form,
+// without sorting or a scratch value per field: it is on the pull path,
+// once per record.
+type shadowEncoder struct {
+	names []string // sorted
+	buf   []byte
+}
+
+func newShadowEncoder(names []string) *shadowEncoder {
+	return &shadowEncoder{names: slices.Sorted(slices.Values(names))}
+}
+
+// encode returns encodeValues(m).
+func (e *shadowEncoder) encode(m map[string]syncd.Value) (string, error) {
+	if len(m) == 0 || len(m) > len(e.names) {
+		return encodeValues(m)
+	}
+	b := append(e.buf[:0], '{')
+	found := 0
+	for _, k := range e.names {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if found > 0 {
+			b = append(b, ',')
+		}
+		found++
+		b = append(appendJSONString(b, k), ':', '"')
+		switch x := v.(type) {
+		case string:
+			b = appendJSONBody(append(b, 's'), x)
+		case syncd.Decimal:
+			b = appendJSONBody(append(b, 'd'), string(x))
+		default:
+			var err error
+			if b, err = appendValue(b, v); err != nil { // no character to escape
+				return "", fmt.Errorf("field %s: %w", k, err)
+			}
+		}
+		b = append(b, '"')
+	}
+	e.buf = b
+	if found != len(m) {
+		return encodeValues(m) // a name outside the list
+	}
+	return string(append(b, '}')), nil
+}
+
 // decodeValues parses a JSON object of tagged values.
 func decodeValues(s string) (map[string]syncd.Value, error) {
 	out := make(map[string]syncd.Value, 12)
@@ -144,7 +195,11 @@ const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
+	return append(appendJSONBody(append(b, '"'), s), '"')
+}
+
+// appendJSONBody appends s escaped for a JSON string, without the quotes.
+func appendJSONBody(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -185,8 +240,7 @@ func appendJSONString(b []byte, s string) []byte {
 		i++
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // decodeFlat parses a JSON object whose values are all strings and calls
