@@ -42,7 +42,7 @@ var (
 func emulator(b *testing.B) string {
 	emuOnce.Do(func() {
 		s := sfemu.New(sfemu.Options{})
-		if err := org.Seed(s, pullN, true, 10*time.Second); err != nil {
+		if err := org.Seed(s, pullN, false, 10*time.Second); err != nil {
 			panic(err)
 		}
 		emuURL = httptest.NewServer(s).URL // lives as long as the test binary

@@ -62,7 +62,7 @@ func tableMain(args []string) error {
 	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
 	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, big, push, first)")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +75,7 @@ func tableMain(args []string) error {
 		skip bool
 	}{
 		{"pull", b.pullScenarios, false},
+		{"extids", b.extIDPull, false},
 		{"big", b.bigPull, b.skipBig},
 		{"push", b.pushScenario, false},
 		{"first", b.firstSync, b.skipFirst},
@@ -262,54 +263,85 @@ func (b *bench) jsRun(script, dir string, e *emu) (run, error) {
 	return run{r, secs(rep.Seconds), rep.Records, c}, nil
 }
 
-func (b *bench) startBenchEmu(n int) (*emu, error) {
+// startBenchEmu starts `harness emu` with n Contacts; with extIDs each
+// carries a random-looking Syncd_Id__c (see org.Seed).
+func (b *bench) startBenchEmu(n int, extIDs bool) (*emu, error) {
 	t := time.Now()
-	e, err := startEmu(b.self, "emu", "--contacts", fmt.Sprint(n), "--ext-ids", "--spread", b.spread.String())
+	args := []string{"emu", "--contacts", fmt.Sprint(n), "--spread", b.spread.String()}
+	if extIDs {
+		args = append(args, "--ext-ids")
+	}
+	e, err := startEmu(b.self, args...)
 	if err == nil {
 		fmt.Fprintf(os.Stderr, "bench: emulator with %d Contacts ready in %s\n", n, time.Since(t).Round(100*time.Millisecond))
 	}
 	return e, err
 }
 
-// pullScenarios: rows 1 (pull), 2 (pull with latency), 4 and 5 (idle).
-func (b *bench) pullScenarios() error {
-	e, err := b.startBenchEmu(b.n)
-	if err != nil {
-		return err
-	}
-	defer e.stop()
-
-	// Alternate the clients, so that both see the same background load.
+// pullPair runs the jsforce pull and syncd's pull b.runs times each on e,
+// alternating them so that both see the same background load, and adds
+// their medians as row id. It returns the directory of syncd's last run.
+func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	var sy, js []run
 	var lastDir string
 	for i := 0; i < b.runs; i++ {
 		d, err := b.dir("jsforce-pull")
 		if err != nil {
-			return err
+			return "", err
 		}
 		j, err := b.jsRun("jsforce-pull.js", d, e)
 		if err != nil {
-			return err
+			return "", err
 		}
 		js = append(js, j)
 		if d, err = b.syncdDir("syncd-pull", e); err != nil {
-			return err
+			return "", err
 		}
 		r, _, err := b.syncRun(d, e)
 		if err != nil {
-			return err
+			return "", err
 		}
 		sy = append(sy, r)
 		lastDir = d
 	}
 	ms, mj := median(sy), median(js)
-	what := fmt.Sprintf("pull %s Contacts, 10 fields, into SQLite (median of %d)", count(b.n), b.runs)
-	b.rows = append(b.rows, ms.row("1", what, "syncd", "≥ 1.5× jsforce records/s; ≤ 64 MiB"), mj.row("1", what, "jsforce + better-sqlite3", ""))
-	b.note("Row 1: syncd/jsforce records/s = **%.2f×** on wall time (process start to exit); %.2f× on each client's own timer (syncd's cycle, jsforce's query loop after start-up); %.2f× on records per CPU-second (user+sys). Target ≥ 1.5×. Peak RSS %s vs %s (target ≤ 64 MiB). Every run, wall / CPU s: syncd %s; jsforce %s.",
-		rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.inner)/rate(mj.recs, mj.inner),
+	b.rows = append(b.rows, ms.row(id, what, "syncd", target), mj.row(id, what, "jsforce + better-sqlite3", ""))
+	b.note("Row %s: syncd/jsforce records/s = **%.2f×** on wall time (process start to exit); %.2f× on each client's own timer (syncd's cycle, jsforce's query loop after start-up); %.2f× on records per CPU-second (user+sys). Peak RSS %s vs %s. Every run, wall / CPU s: syncd %s; jsforce %s.",
+		id, rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.inner)/rate(mj.recs, mj.inner),
 		rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU), mib(ms.r.MaxRSS), mib(mj.r.MaxRSS), runs(sy), runs(js))
 	if want := (b.n + 1999) / 2000; ms.c.Query != want {
-		b.note("Row 1: syncd made %d query calls; ceil(%d/2000) = %d.", ms.c.Query, b.n, want)
+		b.note("Row %s: syncd made %d query calls; ceil(%d/2000) = %d.", id, ms.c.Query, b.n, want)
+	}
+	return lastDir, nil
+}
+
+// extIDPull: row 1b, row 1's pull of Contacts that already carry a
+// random-looking external id (a re-pull into a new database of an org
+// that was synced before, or ids that came from another system). syncd's
+// external-id index then takes its inserts all over the index; the
+// jsforce script keeps no such index.
+func (b *bench) extIDPull() error {
+	e, err := b.startBenchEmu(b.n, true)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	_, err = b.pullPair(e, "1b", fmt.Sprintf("row 1 with a random external id on every Contact (median of %d)", b.runs), "")
+	return err
+}
+
+// pullScenarios: rows 1 (pull), 2 (pull with latency), 4 and 5 (idle).
+func (b *bench) pullScenarios() error {
+	e, err := b.startBenchEmu(b.n, false)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+
+	lastDir, err := b.pullPair(e, "1", fmt.Sprintf("pull %s Contacts, 10 fields, into SQLite (median of %d)", count(b.n), b.runs),
+		"≥ 1.5× jsforce records/s; ≤ 64 MiB")
+	if err != nil {
+		return err
 	}
 
 	// Row 2: the same pull with latency on every call.
@@ -335,7 +367,7 @@ func (b *bench) pullScenarios() error {
 	if err := e.setLatency(0); err != nil {
 		return err
 	}
-	what = fmt.Sprintf("same pull, %s latency per call", b.latency)
+	what := fmt.Sprintf("same pull, %s latency per call", b.latency)
 	b.rows = append(b.rows, sl.row("2", what, "syncd", "wall ≤ 1.2 × calls × latency"), jl.row("2", what, "jsforce + better-sqlite3", ""))
 	alone := func(r run) time.Duration { return time.Duration(r.c.Requests) * b.latency }
 	b.note("Row 2: syncd sent %d requests (the token request included): %s of latency alone; its wall time %s is **%.2f×** that (target ≤ 1.2), its cycle %s is %.2f×. jsforce: %d requests, %s, %.2f×.",
@@ -435,7 +467,7 @@ func (b *bench) idle(dir string, e *emu) error {
 
 // bigPull: row 5, the memory of a ten times larger pull.
 func (b *bench) bigPull() error {
-	e, err := b.startBenchEmu(b.big)
+	e, err := b.startBenchEmu(b.big, false)
 	if err != nil {
 		return err
 	}
