@@ -15,10 +15,12 @@ func main() {
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "emu":
 		err = emuMain(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "floor":
+		err = floorMain(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "table":
 		err = tableMain(os.Args[2:])
 	default:
-		err = fmt.Errorf("usage: harness emu [flags] | harness table [flags]")
+		err = fmt.Errorf("usage: harness emu [flags] | harness floor [flags] | harness table [flags]")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -315,6 +315,54 @@ func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	return lastDir, nil
 }
 
+// floor: row 1c, `harness floor` (see floor.go): row 1's pull by syncd's
+// own client into the bare table with modernc.org/sqlite, and the same
+// pull decoding only. What any design that writes these rows with the
+// pure-Go driver pays at least.
+func (b *bench) floor(e *emu) error {
+	what := fmt.Sprintf("row 1's pull in Go without syncd's bookkeeping (median of %d)", b.runs)
+	var jsRate float64
+	for _, r := range b.rows {
+		if r.id == "1" && r.client != "syncd" {
+			jsRate = rate(r.records, r.wall)
+		}
+	}
+	for _, mode := range []struct{ client, insert string }{
+		{"Go floor: internal/sf + bare INSERTs (modernc)", "true"},
+		{"Go floor: internal/sf, decode only", "false"},
+	} {
+		var rs []run
+		for i := 0; i < b.runs; i++ {
+			d, err := b.dir("floor")
+			if err != nil {
+				return err
+			}
+			if err := e.resetRequests(); err != nil {
+				return err
+			}
+			r, err := measure(d, nil, b.self, "floor", "--login", e.LoginURL, "--client-id", e.ClientID,
+				"--client-secret", e.ClientSecret, "--db", filepath.Join(d, "floor.db"), "--insert="+mode.insert)
+			if err != nil {
+				return err
+			}
+			c, err := e.calls()
+			if err != nil {
+				return err
+			}
+			var rep jsReport
+			if err := json.Unmarshal(r.Stdout, &rep); err != nil {
+				return fmt.Errorf("harness floor: %w: %s", err, r.Stdout)
+			}
+			rs = append(rs, run{r, secs(rep.Seconds), rep.Records, c})
+		}
+		m := median(rs)
+		b.rows = append(b.rows, m.row("1c", what, mode.client, ""))
+		b.note("Row 1c, %s: %.2f× jsforce's records/s on wall time. Every run, wall / CPU s: %s.",
+			mode.client, rate(m.recs, m.r.Wall)/jsRate, runs(rs))
+	}
+	return nil
+}
+
 // extIDPull: row 1b, row 1's pull of Contacts that already carry a
 // random-looking external id (a re-pull into a new database of an org
 // that was synced before, or ids that came from another system). syncd's
@@ -341,6 +389,9 @@ func (b *bench) pullScenarios() error {
 	lastDir, err := b.pullPair(e, "1", fmt.Sprintf("pull %s Contacts, 10 fields, into SQLite (median of %d)", count(b.n), b.runs),
 		"≥ 1.5× jsforce records/s; ≤ 64 MiB")
 	if err != nil {
+		return err
+	}
+	if err := b.floor(e); err != nil {
 		return err
 	}
 
