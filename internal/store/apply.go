@@ -16,13 +16,12 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// applyChunk is how many rows one batched statement of ApplyPull writes.
-// Rows travel to SQLite as one JSON array parameter, read back with
-// json_each: one statement per chunk instead of one per row, which is what
-// lets the apply path reach 100,000 rows/s.
+// applyChunk is how many ops of one statement shape ApplyPull plans at a
+// time (each chunk is then written stmtRows rows per statement).
 const applyChunk = 1000
 
-// stmtRows is how many rows one multi-row statement binds.
+// stmtRows is how many rows one multi-row statement binds: one statement
+// per 64 rows instead of one per row. 200 measured the same.
 const stmtRows = 64
 
 // ApplyPull commits local writes, conflicts and the cursor in one
