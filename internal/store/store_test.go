@@ -686,6 +686,9 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 	}{
 		{"rowid", `CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, ext TEXT)`, []string{"3", "4", "5"}},
 		{"autoincrement", `CREATE TABLE people (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, ext TEXT)`, []string{"4", "5", "6"}},
+		// SQLite's quirk: INTEGER PRIMARY KEY DESC is not a rowid alias, so
+		// the key's largest value, not the rowid's, bounds the new keys.
+		{"desc", `CREATE TABLE people (id INTEGER PRIMARY KEY DESC, name TEXT, ext TEXT)`, []string{"5", "6", "7"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.db")
@@ -693,6 +696,9 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 			mustExec(t, app, tc.schema)
 			mustExec(t, app, `INSERT INTO people(id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')`)
 			mustExec(t, app, `DELETE FROM people WHERE id = 3`)
+			if tc.name == "desc" {
+				mustExec(t, app, `UPDATE people SET id = id + 2`) // keys 3, 4 on rowids 1, 2
+			}
 			db := MustOpenStore(t, path)
 			m := &syncd.Mapping{Object: "Contact", Table: "people", Key: "id", ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "ext",
 				Fields: []syncd.Field{{Column: "name", Name: "LastName", Type: "string", Writable: true}}}
@@ -725,6 +731,9 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("keys %v, want %v", got, tc.want)
+			}
+			if tc.name == "desc" {
+				return // SQLite assigns no key there
 			}
 			// The application's next insert follows them.
 			mustExec(t, app, `INSERT INTO people(name) VALUES ('app')`)
