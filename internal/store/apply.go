@@ -316,8 +316,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 			args = append(args, s.ext)
 			switch a.keys {
 			case keyFromExt:
-				s.key = s.ext
-				args = append(args, s.ext)
+				args = append(args, s.ext) // the key, as the column's affinity stores it: read back below
 			case keyRowid:
 				s.key = strconv.FormatInt(a.nextKey, 10)
 				args = append(args, a.nextKey)
@@ -332,7 +331,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 			}
 		}
 		q := head.String() + valuesList(len(chunk), n)
-		if explicitKey {
+		if a.keys == keyRowid {
 			res, err := a.sc.exec(q, args...)
 			if err != nil {
 				return fmt.Errorf("insert into %s: %w", p.tblName, err)
@@ -360,29 +359,32 @@ func (a *applier) insert(g *group, ops []*opState) error {
 // of reading them back with RETURNING saves about a fifth of an insert's
 // cost (BenchmarkApplyPull).
 func (a *applier) reserveKeys(n int) error {
-	if a.nextKey > 0 {
-		return nil
-	}
 	p := a.p
-	var top int64
-	if err := a.sc.tx.QueryRowContext(a.sc.ctx, "SELECT coalesce(max("+p.key+"), 0) FROM "+p.tbl).Scan(&top); err != nil {
-		return fmt.Errorf("insert into %s: read the largest key: %w", p.tblName, err)
+	if a.nextKey == 0 {
+		var top int64
+		if err := a.sc.tx.QueryRowContext(a.sc.ctx, "SELECT coalesce(max("+p.key+"), 0) FROM "+p.tbl).Scan(&top); err != nil {
+			return fmt.Errorf("insert into %s: read the largest key: %w", p.tblName, err)
+		}
+		var seq sql.NullInt64
+		err := a.sc.tx.QueryRowContext(a.sc.ctx, `SELECT seq FROM sqlite_sequence WHERE name = ?`, p.tblName).Scan(&seq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) && !strings.Contains(err.Error(), "no such table") {
+			return fmt.Errorf("insert into %s: read its AUTOINCREMENT counter: %w", p.tblName, err)
+		}
+		if top = max(top, seq.Int64); top == math.MaxInt64 {
+			return fmt.Errorf("insert into %s: no key left after %d", p.tblName, top)
+		}
+		a.nextKey = top + 1
 	}
-	var seq sql.NullInt64
-	err := a.sc.tx.QueryRowContext(a.sc.ctx, `SELECT seq FROM sqlite_sequence WHERE name = ?`, p.tblName).Scan(&seq)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) && !strings.Contains(err.Error(), "no such table") {
-		return fmt.Errorf("insert into %s: read its AUTOINCREMENT counter: %w", p.tblName, err)
+	if a.nextKey > math.MaxInt64-int64(n)+1 {
+		return fmt.Errorf("insert into %s: no key left for %d rows after %d", p.tblName, n, a.nextKey-1)
 	}
-	top = max(top, seq.Int64)
-	if top > math.MaxInt64-int64(n)-1 {
-		return fmt.Errorf("insert into %s: no rowid left after %d", p.tblName, top)
-	}
-	a.nextKey = top + 1
 	return nil
 }
 
-// insertReturning runs a multi-row insert whose keys SQLite assigns (a
-// column default) and reads them back by external id.
+// insertReturning runs a multi-row insert and reads the keys back by
+// external id: SQLite assigns them (a column default), or the external id
+// is the key, stored as the column's affinity makes it ("007" in an
+// INTEGER column is 7).
 func (a *applier) insertReturning(q string, args []any, byExt map[string]*opState) error {
 	p := a.p
 	st, err := a.sc.stmt(q + " RETURNING CAST(" + p.key + " AS TEXT), " + p.ext)

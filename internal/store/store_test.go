@@ -743,3 +743,31 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 		})
 	}
 }
+
+// A table whose key SQLite does not assign takes the external id as key,
+// stored as the key column's affinity makes it: "007" in an INTEGER column
+// is 7, and the link names the row by that stored key.
+func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, `CREATE TABLE codes (code INTEGER NOT NULL PRIMARY KEY, name TEXT, ext TEXT) WITHOUT ROWID`)
+	db := MustOpenStore(t, path)
+	m := &syncd.Mapping{Object: "Contact", Table: "codes", Key: "code", ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "ext",
+		Fields: []syncd.Field{{Column: "name", Name: "LastName", Type: "string", Writable: true}}}
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]syncd.Value{"LastName": "Bond"}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		{Kind: syncd.OpInsert, ID: "003A", ExternalID: "007", Set: v, Shadow: v},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_links l ON l.row_key = CAST(c.code AS TEXT) WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
+		t.Fatal("the link does not name the stored key 7")
+	}
+	st, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if err != nil || !st["003A"].Exists || st["003A"].Key != "7" || st["003A"].Values["LastName"] != "Bond" {
+		t.Fatalf("lookup = %+v, %v", st["003A"], err)
+	}
+}
