@@ -2,7 +2,6 @@ package sync
 
 import (
 	"fmt"
-	"maps"
 	"time"
 )
 
@@ -62,23 +61,23 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 
 func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 	op := LocalOp{
-		Kind:  OpInsert,
-		ID:    rec.ID,
-		Stamp: rec.Stamp,
-		Set:   make(map[string]Value, len(m.Fields)+1),
+		Kind:   OpInsert,
+		ID:     rec.ID,
+		Stamp:  rec.Stamp,
+		Set:    make(map[string]Value, len(m.Fields)),
+		Shadow: make(map[string]Value, len(m.Fields)+1),
 	}
 	for _, f := range m.Fields {
-		if f.Pulls() && !rec.Unresolved[f.Name] {
-			op.Set[f.Name] = rec.Values[f.Name]
+		if rec.Unresolved[f.Name] {
+			continue
 		}
-	}
-	// The shadow is the same values (a copy of the map is cheaper than
-	// building a second one: this runs once per pulled record) ...
-	op.Shadow = maps.Clone(op.Set)
-	for _, f := range m.Fields {
-		if !f.Pulls() && !rec.Unresolved[f.Name] {
-			// ... and a push-only field starts empty locally; its base is
-			// that empty value, so nothing is pushed until someone sets it.
+		if f.Pulls() {
+			v := rec.Values[f.Name]
+			op.Set[f.Name] = v
+			op.Shadow[f.Name] = v
+		} else {
+			// A push-only field starts empty locally; its base is that
+			// empty value, so nothing is pushed until someone sets it.
 			op.Shadow[f.Name] = nil
 		}
 	}
