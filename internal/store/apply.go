@@ -353,9 +353,10 @@ func (a *applier) insert(g *group, ops []*opState) error {
 }
 
 // reserveKeys makes nextKey the first of n free keys: after the largest key
-// (not max(rowid): INTEGER PRIMARY KEY DESC is no rowid alias) and after
+// (not max(rowid): INTEGER PRIMARY KEY DESC is no rowid alias), after
 // AUTOINCREMENT's high-water mark, so no number is reused that
-// AUTOINCREMENT promised never to reuse. Numbering rows here instead
+// AUTOINCREMENT promised never to reuse, and after every key syncd still
+// has work for (a pending change or a dead letter). Numbering rows here instead
 // of reading them back with RETURNING saves about a fifth of an insert's
 // cost (BenchmarkApplyPull).
 func (a *applier) reserveKeys(n int) error {
@@ -370,7 +371,17 @@ func (a *applier) reserveKeys(n int) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) && !strings.Contains(err.Error(), "no such table") {
 			return fmt.Errorf("insert into %s: read its AUTOINCREMENT counter: %w", p.tblName, err)
 		}
-		if top = max(top, seq.Int64); top == math.MaxInt64 {
+		// A key whose deletion (or failed push) is still pending must not
+		// come back as a pulled row: the link would move to the new record
+		// and the local delete would never reach Salesforce.
+		var held int64
+		if err := a.sc.tx.QueryRowContext(a.sc.ctx, `SELECT coalesce(max(k), 0) FROM (
+				SELECT max(CAST(row_key AS INTEGER)) AS k FROM _syncd_outbox INDEXED BY _syncd_outbox_pending WHERE tbl = ? AND done = 0
+				UNION ALL
+				SELECT max(CAST(row_key AS INTEGER)) FROM _syncd_dead_letters WHERE object = ?)`, p.tblName, p.m.Object).Scan(&held); err != nil {
+			return fmt.Errorf("insert into %s: read the keys still pending: %w", p.tblName, err)
+		}
+		if top = max(top, seq.Int64, held); top == math.MaxInt64 {
 			return fmt.Errorf("insert into %s: no key left after %d", p.tblName, top)
 		}
 		a.nextKey = top + 1

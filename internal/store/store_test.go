@@ -771,3 +771,28 @@ func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
 		t.Fatalf("lookup = %+v, %v", st["003A"], err)
 	}
 }
+
+// A pulled row never takes the key of a row the application deleted whose
+// deletion is still to be pushed: SQLite alone would hand out the same
+// rowid again, the link would move to the new record, and the local
+// delete would be lost.
+func TestApplyPull_DoesNotReuseAKeyWithAPendingDelete(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	pull := func(id, ext, name string) {
+		t.Helper()
+		v := map[string]syncd.Value{"LastName": name}
+		if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, ExternalID: ext, Set: v, Shadow: v}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pull("0031", "e-old", "old")
+	mustExec(t, app, `DELETE FROM contacts`) // the largest key: SQLite would reuse it
+	pull("0032", "e-new", "new")
+	if n := mustInt(t, app, `SELECT id FROM contacts WHERE last_name = 'new'`); n == 1 {
+		t.Fatal("the pulled row took key 1, whose delete is pending")
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 || !pend[0].Deleted || pend[0].ID != "0031" || pend[0].Key != "1" {
+		t.Fatalf("pending = %+v, %v; want the delete of 0031", pend, err)
+	}
+}
