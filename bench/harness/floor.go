@@ -22,7 +22,9 @@ import (
 // the same page decoder and value conversion) and either drops the records
 // (--insert=false) or inserts them into the application table the way the
 // jsforce script does, with modernc.org/sqlite: one multi-row INSERT per
-// 64 rows, one transaction per page, syncd's pragmas. No
+// 64 rows (prepared once per page: preparing a 700-parameter statement per
+// execution made this floor 40% slower), one transaction per page, syncd's
+// pragmas. No
 // links, shadows, outbox, triggers or watermark: what any Go program
 // writing these rows with the pure-Go SQLite driver pays at least.
 // Prints {"records", "pages", "seconds"} like jsforce-pull.js.
@@ -106,6 +108,12 @@ func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, field
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(fields)), ",") + ")"
 	head := "INSERT INTO customers(" + strings.Join(r.cols, ", ") + ") VALUES "
 	args := make([]any, 0, per*len(fields))
+	stmts := map[int]*sql.Stmt{} // by rows: prepared once per page, as the jsforce script prepares once
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
 	for start := 0; start < len(recs); start += per {
 		chunk := recs[start:min(start+per, len(recs))]
 		args = args[:0]
@@ -121,8 +129,14 @@ func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, field
 				args = append(args, v)
 			}
 		}
-		q := head + strings.TrimSuffix(strings.Repeat(one+",", len(chunk)), ",")
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		st := stmts[len(chunk)]
+		if st == nil {
+			if st, err = tx.PrepareContext(ctx, head+strings.TrimSuffix(strings.Repeat(one+",", len(chunk)), ",")); err != nil {
+				return fmt.Errorf("insert: %w", err)
+			}
+			stmts[len(chunk)] = st
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
 	}
