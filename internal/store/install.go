@@ -40,9 +40,10 @@ type column struct {
 
 // tableInfo is what the store needs to know about a local table.
 type tableInfo struct {
-	name    string
-	cols    map[string]column // by lower-cased name
-	noRowid bool
+	name          string
+	cols          map[string]column // by lower-cased name
+	noRowid       bool
+	autoincrement bool
 }
 
 // keyKind is how the key of a row that a pull inserts is chosen.
@@ -54,10 +55,16 @@ const (
 	// keyDefault: the key column has a default, read back with RETURNING.
 	keyDefault
 	// keyRowid: the key is a rowid alias (INTEGER PRIMARY KEY). The store
-	// numbers new rows itself, after the largest rowid (and AUTOINCREMENT's
-	// high-water mark), inside the write transaction that holds the lock.
+	// numbers new rows itself (applier.reserveKeys), inside the write
+	// transaction that holds the lock.
 	keyRowid
+	// keyAutoincrement: keyRowid declared AUTOINCREMENT, whose counter in
+	// sqlite_sequence the numbering must respect too.
+	keyAutoincrement
 )
+
+// numbered reports whether the store numbers new rows itself.
+func (k keyKind) numbered() bool { return k == keyRowid || k == keyAutoincrement }
 
 // keyKind reports how the key of an inserted row is assigned.
 func (t *tableInfo) keyKind(key string) keyKind {
@@ -75,6 +82,9 @@ func (t *tableInfo) keyKind(key string) keyKind {
 		if o.pk > 1 {
 			return keyFromExt // composite primary key: not a rowid alias
 		}
+	}
+	if t.autoincrement {
+		return keyAutoincrement
 	}
 	return keyRowid
 }
@@ -109,6 +119,7 @@ func readTable(ctx context.Context, q interface {
 	var sqlText string
 	if err := rowQuery(ctx, q, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`, name).Scan(&sqlText); err == nil {
 		t.noRowid = strings.Contains(strings.ToUpper(sqlText), "WITHOUT ROWID")
+		t.autoincrement = strings.Contains(strings.ToUpper(sqlText), "AUTOINCREMENT")
 	}
 	return t, nil
 }
