@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,4 +260,116 @@ func BenchmarkRawMultiRowInsert(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkApplyCostParts splits the cost of a pulled insert into the
+// layers syncd's store adds, with the statements ApplyPull uses (64-row
+// statements, 2,000 rows per transaction, syncd's pragmas): the bare row;
+// a unique external-id index with sequential or random ids; the capture
+// triggers (skipped, as for syncd's own writes); the link row with and
+// without its shadow copy.
+func BenchmarkApplyCostParts(b *testing.B) {
+	for _, part := range []string{"bare", "extIndexSequential", "extIndexRandom", "triggers", "link", "linkNoShadow"} {
+		b.Run(part, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "app.db")
+			app := MustOpenApp(b, path)
+			mustExec(b, app, contactSchema)
+			if part != "bare" {
+				mustExec(b, app, `CREATE UNIQUE INDEX contacts_syncd_id ON contacts(syncd_id)`)
+			}
+			syncdLayers := part == "triggers" || strings.HasPrefix(part, "link")
+			if syncdLayers {
+				if err := MustOpenStore(b, path).Install(context.Background(), []*syncd.Mapping{contactMapping()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			shadow := `{"Active__c":"b1","Amount__c":"d12.5","Birthdate":"s1990-01-01","Description":"snotes","Email":"sa@example.com",` +
+				`"FirstName":"sFirst","LastName":"sLast","Last_Seen__c":"s2024-01-01T00:00:00Z","Phone":"s+1 555","Score__c":"i1234"}`
+			if part == "linkNoShadow" {
+				shadow = "{}"
+			}
+			one := "(?,?,?,?,?,?,?,?,?,?,?,?)"
+			ins := "INSERT INTO contacts(id, first_name, last_name, email, phone, birthdate, active, score, amount, last_seen, notes, syncd_id) VALUES " +
+				one + strings.Repeat(","+one, 63)
+			lone := "(?,?,?,?,?,?)"
+			link := `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
+				SELECT 'Contact', v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, '2024-01-01T00:00:00Z'
+				FROM (VALUES ` + lone + strings.Repeat(","+lone, 63) + `) AS v WHERE true
+				ON CONFLICT(object, row_key) DO UPDATE SET sf_id = excluded.sf_id`
+			ctx := context.Background()
+			conn, err := app.Conn(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			for _, p := range []string{"synchronous=NORMAL", "cache_size=-4096"} {
+				if _, err := conn.ExecContext(ctx, "PRAGMA "+p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			page := func(first int) error {
+				tx, err := conn.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				if syncdLayers {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_applying(id) VALUES (1)`); err != nil {
+						return err
+					}
+				}
+				// Prepared once per page, as ApplyPull's statement cache does.
+				insStmt, err := tx.PrepareContext(ctx, ins)
+				if err != nil {
+					return err
+				}
+				defer insStmt.Close()
+				linkStmt, err := tx.PrepareContext(ctx, link)
+				if err != nil && strings.HasPrefix(part, "link") {
+					return err
+				}
+				if linkStmt != nil {
+					defer linkStmt.Close()
+				}
+				for r := 0; r < benchBatch/64; r++ {
+					args := make([]any, 0, 64*12)
+					largs := make([]any, 0, 64*6)
+					for j := 0; j < 64; j++ {
+						n := first + r*64 + j
+						ext := fmt.Sprintf("%08x-0000-7000-8000-%012d", n, n)
+						if part == "extIndexRandom" {
+							ext = fmt.Sprintf("%08x-0000-4000-8000-%012d", uint32(n)*2654435761, n)
+						}
+						args = append(args, n, "First", "Last", "a@example.com", "+1 555", "1990-01-01", 1, n, "12.5",
+							"2024-01-01T00:00:00Z", "notes", ext)
+						largs = append(largs, fmt.Sprint(n), fmt.Sprintf("003%015d", n), ext,
+							"2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", shadow)
+					}
+					if _, err := insStmt.ExecContext(ctx, args...); err != nil {
+						return err
+					}
+					if strings.HasPrefix(part, "link") {
+						if _, err := linkStmt.ExecContext(ctx, largs...); err != nil {
+							return err
+						}
+					}
+				}
+				if syncdLayers {
+					if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_applying`); err != nil {
+						return err
+					}
+				}
+				return tx.Commit()
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := page(1 + i*benchBatch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N*benchBatch), "µs/row")
+		})
+	}
 }
