@@ -50,22 +50,6 @@ func emulator(b *testing.B) string {
 	return emuURL
 }
 
-// mapping is what cmd/syncd builds from bench/run's config (defaults
-// included).
-func mapping() *syncd.Mapping {
-	m := &syncd.Mapping{
-		Object: "Contact", Table: "customers", Key: "id",
-		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
-		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
-		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
-		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.IgnoreLocalDelete,
-	}
-	for _, f := range org.Fields {
-		m.Fields = append(m.Fields, syncd.Field{Column: f[0], Name: f[1], Direction: syncd.Both, Writable: true})
-	}
-	return m
-}
-
 // openSync wires a fresh database and client the way cmd/syncd's
 // openSession does.
 func openSync(b *testing.B, url string) (*syncd.Engine, *store.DB, []*syncd.Mapping) {
@@ -84,7 +68,7 @@ func openSync(b *testing.B, url string) (*syncd.Engine, *store.DB, []*syncd.Mapp
 	if err != nil {
 		b.Fatal(err)
 	}
-	ms := []*syncd.Mapping{mapping()}
+	ms := []*syncd.Mapping{org.Mapping()}
 	if err := db.Check(ctx, ms); err != nil {
 		b.Fatal(err)
 	}

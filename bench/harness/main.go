@@ -17,10 +17,12 @@ func main() {
 		err = emuMain(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "floor":
 		err = floorMain(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "sqlrun":
+		err = sqlRunMain()
 	case len(os.Args) > 1 && os.Args[1] == "table":
 		err = tableMain(os.Args[2:])
 	default:
-		err = fmt.Errorf("usage: harness emu [flags] | harness floor [flags] | harness table [flags]")
+		err = fmt.Errorf("usage: harness emu [flags] | harness floor [flags] | harness sqlrun | harness table [flags]")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -62,7 +62,7 @@ func tableMain(args []string) error {
 	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
 	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first)")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, sqlcost)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +79,7 @@ func tableMain(args []string) error {
 		{"big", b.bigPull, b.skipBig},
 		{"push", b.pushScenario, false},
 		{"first", b.firstSync, b.skipFirst},
+		{"sqlcost", b.sqlCost, false},
 	}
 	load0 := loadAvg()
 	defer func() {

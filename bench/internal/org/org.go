@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // Fields is the 10 mapped fields: local column, Contact field. The syncd
@@ -30,6 +31,22 @@ var Fields = [][2]string{
 	{"country", "MailingCountry"},
 	{"birthdate", "Birthdate"},
 	{"opted_out", "HasOptedOutOfEmail"},
+}
+
+// Mapping is what cmd/syncd builds from bench/run's config (defaults
+// included).
+func Mapping() *syncd.Mapping {
+	m := &syncd.Mapping{
+		Object: "Contact", Table: "customers", Key: "id",
+		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
+		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
+		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
+		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.IgnoreLocalDelete,
+	}
+	for _, f := range Fields {
+		m.Fields = append(m.Fields, syncd.Field{Column: f[0], Name: f[1], Direction: syncd.Both, Writable: true})
+	}
+	return m
 }
 
 // AppSchema is the application's table syncd syncs into.

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Row 7's native runner: executes, with better-sqlite3 (the jsforce
+// script's SQLite, native C), the statements `harness sqlrun` executes with
+// syncd's pure-Go driver, on a copy of the same prepared database. The
+// spec (database, rows, statements) comes from bench/harness/sqlcost.go as
+// JSON in BENCH_SQLCOST; row(n, col) below must match its benchRow.
+// Prints {"records", "seconds"}: the statements' own time.
+'use strict';
+const Database = require('better-sqlite3');
+
+const spec = JSON.parse(process.env.BENCH_SQLCOST);
+
+const hex = (n, w) => n.toString(16).padStart(w, '0');
+const syncId = (n) => `${hex(n, 8)}-0000-7000-8000-${hex(n, 12)}`;
+function row(n, col) {
+  switch (col) {
+    case 'key': return n;
+    case 'key_text': return String(n);
+    case 'object': return 'Contact';
+    case 'sf_id': return '003' + String(n).padStart(15, '0');
+    case 'sync_id': return syncId(n);
+    case 'first_name': return 'First' + n;
+    case 'last_name': return 'Last' + n;
+    case 'email': return 'first' + n + '@example.com';
+    case 'phone': return '+1 415 555 0100';
+    case 'title': return 'Account Manager';
+    case 'department': return 'Sales';
+    case 'city': return 'San Francisco';
+    case 'country': return 'United States';
+    case 'birthdate': return '1990-01-01';
+    case 'opted_out': return n % 2;
+    case 'stamp': return '2026-11-28T12:00:00.000Z';
+    case 'null': return null;
+    case 'shadow': {
+      return `{"Birthdate":"s1990-01-01","Department":"sSales","Email":"sfirst${n}@example.com",` +
+        `"FirstName":"sFirst${n}","HasOptedOutOfEmail":"b${n % 2}","LastName":"sLast${n}",` +
+        '"MailingCity":"sSan Francisco","MailingCountry":"sUnited States","Phone":"s+1 415 555 0100",' +
+        `"Syncd_Id__c":"s${syncId(n)}","Title":"sAccount Manager"}`;
+    }
+    default: throw new Error('unknown column ' + col);
+  }
+}
+
+function sql(b, rows) {
+  const one = '(' + b.cols.map(() => '?').join(',') + ')';
+  return b.head + Array(rows).fill(one).join(',') + (b.tail || '');
+}
+
+// The same pragmas as syncd's store and the jsforce script.
+const db = new Database(spec.db);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('cache_size = -4096');
+db.pragma('foreign_keys = ON');
+
+// One transaction per page; each statement shape prepared once per page,
+// like the Go runner.
+const page = db.transaction((first, end) => {
+  for (const q of spec.prologue || []) db.prepare(q).run();
+  const stmts = new Map();
+  for (const b of spec.stmts) {
+    for (let lo = first; lo < end; lo += b.per) {
+      const hi = Math.min(lo + b.per, end);
+      const q = sql(b, hi - lo);
+      let st = stmts.get(q);
+      if (!st) stmts.set(q, (st = db.prepare(q)));
+      const args = [];
+      for (const c of b.pre || []) args.push(row(0, c));
+      for (let n = lo; n < hi; n++) for (const c of b.cols) args.push(row(n, c));
+      for (const c of b.post || []) args.push(row(0, c));
+      st.run(args);
+    }
+  }
+  for (const q of spec.epilogue || []) db.prepare(q).run();
+});
+
+const t0 = process.hrtime.bigint();
+for (let first = 1; first <= spec.rows; first += spec.batch) {
+  page(first, Math.min(first + spec.batch, spec.rows + 1));
+}
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+db.close();
+console.log(JSON.stringify({ records: spec.rows, seconds }));
