@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ import (
 //   - linkMin: triggers, plus the least a link kept outside the
 //     application's table can be: (object, row_key, sf_id) and its two
 //     indexes, no shadow, no stamps.
+//   - idColumns: triggers, with no link row at all: the Salesforce Id (a
+//     unique column) and SystemModstamp as columns of the application's
+//     table, Heroku Connect's shape (its sfid and systemmodstamp columns).
+//     The least sync state any design can write per pulled record.
 
 // sqlSpec is what both runners execute; JSON in $BENCH_SQLCOST.
 type sqlSpec struct {
@@ -150,6 +155,11 @@ func sqlCostParts() []sqlPart {
 		Head: `INSERT INTO _syncd_links(object, row_key, sf_id) VALUES `,
 		Per:  64, Cols: []string{"object", "key_text", "sf_id"},
 	}
+	idColumnsSchema := strings.TrimSuffix(strings.TrimSpace(org.AppSchema), ")") + ",\n\tsf_id TEXT UNIQUE, sf_modstamp TEXT\n)"
+	idColumnsInsert := sqlBatch{
+		Head: "INSERT INTO customers (sync_id, id, " + strings.Join(fieldCols, ", ") + ", sf_id, sf_modstamp) VALUES ",
+		Per:  64, Cols: append(slices.Clone(appCols), "sf_id", "stamp"),
+	}
 	// jsforce-pull.js: its table and its upsert.
 	scriptCols := append(append([]string{"sf_id", "sync_id"}, fieldCols...), "stamp", "null")
 	var set []string
@@ -178,6 +188,7 @@ func sqlCostParts() []sqlPart {
 		{"triggers", "app + syncd's capture triggers", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert}},
 		{"links", "triggers + the link row with its shadow (syncd today)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, link}},
 		{"linkMin", "triggers + a minimal link (object, row_key, sf_id)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, linkMin}},
+		{"idColumns", "triggers + Salesforce Id and stamp as columns of the app's table, no link row", idColumnsSchema, true, marker, unmark, []sqlBatch{idColumnsInsert}},
 	}
 }
 
