@@ -120,8 +120,8 @@ func benchRow(n int, col string) any {
 	panic("benchRow: unknown column " + col)
 }
 
-// sqlCostParts returns the parts in order, each with the function that
-// prepares its database.
+// sqlCostParts returns the parts in the order the table shows them, with
+// the schema and statements of each.
 func sqlCostParts() []sqlPart {
 	fieldCols := make([]string, len(org.Fields))
 	for i, f := range org.Fields {
