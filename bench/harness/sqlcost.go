@@ -320,6 +320,7 @@ func (b *bench) sqlCost() error {
 	var summary []string
 	for _, p := range sqlCostParts() {
 		var perRec [2]float64
+		var size int64 // bytes of the database and its WAL after the Go runner
 		for i, runner := range []string{"modernc.org/sqlite (syncd's driver)", "better-sqlite3 (native SQLite)"} {
 			var rs []run
 			for k := 0; k < b.runs; k++ {
@@ -351,17 +352,31 @@ func (b *bench) sqlCost() error {
 				}
 				r.Wall = secs(rep.Seconds) // the statements' own time, not process start-up
 				rs = append(rs, run{r, r.Wall, rep.Records, calls{}})
+				if i == 0 {
+					size = fileSizes(path, path+"-wal")
+				}
 			}
 			m := median(rs)
 			perRec[i] = m.inner.Seconds() * 1e6 / float64(m.recs)
 			b.rows = append(b.rows, m.row("7", "SQL alone, "+p.name+": "+p.what, runner, ""))
 		}
-		summary = append(summary, fmt.Sprintf("%s %.1f / %.1f µs", p.name, perRec[0], perRec[1]))
+		summary = append(summary, fmt.Sprintf("%s %.1f / %.1f µs (database %.1f MB)", p.name, perRec[0], perRec[1], float64(size)/1e6))
 	}
 	budget := ""
 	if jsRate > 0 {
 		budget = fmt.Sprintf(" The whole budget of a record for 1.5× row 1's jsforce rate (HTTP, decoding, planning and SQL) is %.1f µs in this run.", 1e6/(1.5*jsRate))
 	}
-	b.note("Row 7 (SQL alone, per record, pure Go / native; wall s is the statements' own time): %s.%s", strings.Join(summary, ", "), budget)
+	b.note("Row 7 (SQL alone, per record, pure Go / native; wall s is the statements' own time; the database's size after the Go runner, WAL included): %s.%s", strings.Join(summary, ", "), budget)
 	return nil
+}
+
+// fileSizes is the total size of the files that exist among paths.
+func fileSizes(paths ...string) int64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
