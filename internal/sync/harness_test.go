@@ -20,17 +20,18 @@ import (
 // harness is one object synced for real: the emulator over loopback HTTP,
 // the Salesforce client, a SQLite file in t.TempDir() and the engine.
 type harness struct {
-	t      *testing.T
-	ctx    context.Context
-	emu    *sfemu.Server
-	srv    *httptest.Server
-	dir    string
-	dbPath string
-	app    *sql.DB // the application's own connection
-	db     *store.DB
-	client *sf.Client
-	engine *syncd.Engine
-	m      *syncd.Mapping
+	t       *testing.T
+	cleanup func(func()) // registers closers: t.Cleanup, or a rapid check's
+	ctx     context.Context
+	emu     *sfemu.Server
+	srv     *httptest.Server
+	dir     string
+	dbPath  string
+	app     *sql.DB // the application's own connection
+	db      *store.DB
+	client  *sf.Client
+	engine  *syncd.Engine
+	m       *syncd.Mapping
 }
 
 const customersSchema = `CREATE TABLE customers (
@@ -63,18 +64,28 @@ func contactMapping() *syncd.Mapping {
 
 func newHarness(t *testing.T, opts sfemu.Options, tweak ...func(*syncd.Mapping)) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), emu: sfemu.New(opts), dir: t.TempDir(), m: contactMapping()}
+	return newScopedHarness(t, t.Cleanup, t.TempDir(), opts, tweak...)
+}
+
+// newScopedHarness is newHarness whose servers, databases and files are
+// closed by cleanup in dir. A rapid check passes its own Cleanup and a
+// directory it removes, so each check's harness goes when the check ends:
+// on t's, 3,000 checks held every emulator, connection and database open
+// until the test ended and ran out of file descriptors (20,000).
+func newScopedHarness(t *testing.T, cleanup func(func()), dir string, opts sfemu.Options, tweak ...func(*syncd.Mapping)) *harness {
+	t.Helper()
+	h := &harness{t: t, cleanup: cleanup, ctx: context.Background(), emu: sfemu.New(opts), dir: dir, m: contactMapping()}
 	for _, f := range tweak {
 		f(h.m)
 	}
 	h.srv = httptest.NewServer(h.emu)
-	t.Cleanup(func() { h.emu.Close(); h.srv.Close() })
+	cleanup(func() { h.emu.Close(); h.srv.Close() })
 	h.dbPath = filepath.Join(h.dir, "app.db")
 	var err error
 	if h.app, err = sql.Open("sqlite", h.dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(wal)"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.app.Close() })
+	cleanup(func() { h.app.Close() })
 	h.exec(customersSchema)
 	h.open()
 	return h
@@ -87,7 +98,7 @@ func (h *harness) open() {
 	if h.db, err = store.Open(h.ctx, h.dbPath); err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(func() { h.db.Close() })
+	h.cleanup(func() { h.db.Close() })
 	if err := h.db.Install(h.ctx, []*syncd.Mapping{h.m}); err != nil {
 		h.t.Fatal(err)
 	}

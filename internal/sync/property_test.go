@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -21,7 +22,12 @@ func TestProperty_RandomEditsConverge(t *testing.T) {
 	email := rapid.SampledFrom([]any{nil, "a@example.com", "zoë@example.com", "o'brien@example.com"})
 	policy := rapid.SampledFrom([]syncd.Policy{syncd.SalesforceWins, syncd.LocalWins, syncd.NewestWins})
 	rapid.Check(t, func(rt *rapid.T) {
-		h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = policy.Draw(rt, "policy") })
+		dir, err := os.MkdirTemp(t.TempDir(), "check")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		rt.Cleanup(func() { os.RemoveAll(dir) }) // registered first: runs after the closers
+		h := newScopedHarness(t, rt.Cleanup, dir, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = policy.Draw(rt, "policy") })
 		n := 0
 		liveLocal := func() []int64 {
 			var keys []int64
