@@ -208,12 +208,12 @@ func (p sqlPart) prepare(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, p.schema); err != nil {
-		return err
+	_, err = db.ExecContext(ctx, p.schema)
+	if cerr := db.Close(); err == nil {
+		err = cerr
 	}
-	if !p.install {
-		return db.Close()
+	if err != nil || !p.install {
+		return err
 	}
 	st, err := store.Open(ctx, path)
 	if err != nil {
