@@ -45,7 +45,7 @@ func conflictSetup(t *testing.T) (*store.DB, *syncd.Mapping, []store.ConflictRec
 
 func TestResolveConflict(t *testing.T) {
 	db, m, open := conflictSetup(t)
-	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}})
+	st, _ := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}}))
 	if !st["0031"].Conflicted["LastName"] || st["0031"].Conflicted["Email"] {
 		t.Fatalf("conflicted = %v", st["0031"].Conflicted)
 	}
@@ -68,7 +68,7 @@ func TestResolveConflict(t *testing.T) {
 	if left, _ := db.Conflicts(ctx, "Contact", true); len(left) != 0 {
 		t.Fatalf("still open: %+v", left)
 	}
-	st, _ = db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}, {ID: "0032"}, {ID: "0033"}})
+	st, _ = states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}, {ID: "0032"}, {ID: "0033"}}))
 	want := map[string]string{"0031": "remote1", "0032": "local2", "0033": "chosen"}
 	for id, v := range want {
 		s := st[id]

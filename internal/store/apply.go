@@ -25,8 +25,8 @@ const stmtRows = 64
 // ApplyPull commits local writes, conflicts and the cursor in one
 // transaction. Its writes are not captured as local changes.
 //
-// A row the application changed after the Lookup that planned the batch
-// keeps the application's values: those columns are neither written nor
+// A row the application changed after the outbox position the batch was
+// planned on (PullBatch.Seen, from the Lookup) keeps the application's values: those columns are neither written nor
 // advanced in the shadow, so the next cycle pushes (or conflicts on) them.
 func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
 	p, err := newPlan(m)
@@ -41,7 +41,7 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
 
-	edited, err := editedSince(ctx, tx, m.Table, db.takeLookup(m.Object, b.Ops))
+	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
 	if err != nil {
 		return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
 	}

@@ -176,7 +176,7 @@ func BenchmarkApplyPull(b *testing.B) {
 				batches, recss = append(batches[:0], pb), append(recss[:0], recs)
 				b.StartTimer()
 				if mode == "LookupUpdate" {
-					st, err := db.Lookup(ctx, m, recss[0])
+					st, err := states(db.Lookup(ctx, m, recss[0]))
 					if err != nil || len(st) != benchBatch {
 						b.Fatalf("lookup: %d, %v", len(st), err)
 					}
@@ -213,7 +213,7 @@ func BenchmarkLookup(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := (i * benchBatch) % rows
-		st, err := db.Lookup(ctx, m, all[start:start+benchBatch])
+		st, err := states(db.Lookup(ctx, m, all[start:start+benchBatch]))
 		if err != nil || len(st) != benchBatch {
 			b.Fatalf("lookup: %d, %v", len(st), err)
 		}

@@ -159,3 +159,8 @@ func ts(s string) time.Time {
 	}
 	return t
 }
+
+// states is the part of a Lookup's snapshot most tests look at.
+func states(s syncd.Snapshot, err error) (map[string]syncd.LocalState, error) {
+	return s.States, err
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -33,26 +32,35 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 }
 
 // Lookup returns the local state of the rows matching pulled records, by
-// Salesforce Id or else by external id, keyed by Salesforce Id.
-func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (map[string]syncd.LocalState, error) {
+// Salesforce Id or else by external id, keyed by Salesforce Id, read in one
+// snapshot together with the outbox position it reflects.
+func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (syncd.Snapshot, error) {
+	snap, err := db.lookup(ctx, m, recs)
+	if err != nil {
+		return syncd.Snapshot{}, fmt.Errorf("lookup %s: %w", m.Object, err)
+	}
+	return snap, nil
+}
+
+func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (syncd.Snapshot, error) {
 	out := make(map[string]syncd.LocalState, len(recs))
+	snap := syncd.Snapshot{States: out}
 	if len(recs) == 0 {
-		return out, nil
+		return snap, nil
 	}
 	p, err := newPlan(m)
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return snap, err
 	}
 	// One read transaction: a consistent snapshot of rows, links and outbox.
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return snap, err
 	}
 	defer tx.Rollback()
 
-	var hw int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&hw); err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&snap.Outbox); err != nil {
+		return snap, err
 	}
 
 	// 1. Links by Salesforce Id.
@@ -73,7 +81,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return scanLinks(rows, func(l *linkRow) { linkBySF[l.sfID] = l; linkByKey[l.key] = l })
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: read links: %w", m.Object, err)
+		return snap, fmt.Errorf("read links: %w", err)
 	}
 
 	// 2. Rows by external id for records without a link.
@@ -114,12 +122,12 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			return rows.Err()
 		})
 		if err != nil {
-			return nil, fmt.Errorf("lookup %s: match external ids: %w", m.Object, err)
+			return snap, fmt.Errorf("match external ids: %w", err)
 		}
 		if len(newKeys) > 0 {
 			more, err := linksByKey(ctx, tx, m.Object, newKeys)
 			if err != nil {
-				return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+				return snap, err
 			}
 			for k, l := range more {
 				linkByKey[k] = l
@@ -127,28 +135,27 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 	}
 	if len(keyOf) == 0 {
-		return out, nil
+		return snap, nil
 	}
 	keys := make([]string, 0, len(keyOf))
 	for _, k := range keyOf {
 		keys = append(keys, k)
 	}
-	db.noteLookup(m.Object, hw, keys)
 
 	// 3. Current values.
 	rows, err := p.readRows(ctx, tx, keys, nil)
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return snap, err
 	}
 	// 4. Newest capture per row.
 	lastEdit, err := lastEdits(ctx, tx, m.Table, keys)
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return snap, err
 	}
 	// 5. Open conflicts.
 	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
 	if err != nil {
-		return nil, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return snap, err
 	}
 
 	for _, r := range recs {
@@ -176,7 +183,7 @@ func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		out[r.ID] = st
 	}
-	return out, nil
+	return snap, nil
 }
 
 // lastEdits returns the newest capture time per row key.
@@ -204,56 +211,20 @@ func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map
 	return out, nil
 }
 
-// maxLookupMarks bounds the rows per object whose Lookup mark is kept
-// waiting for ApplyPull (Lookups never followed by ApplyPull, as in a dry
-// run, would otherwise accumulate).
-const maxLookupMarks = 200000
-
-// noteLookup remembers, per row, the outbox high-water mark seen by the
-// Lookup that returned it, for ApplyPull to detect edits made since.
-func (db *DB) noteLookup(object string, hw int64, keys []string) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	marks := db.lookupHW[object]
-	if marks == nil || len(marks)+len(keys) > maxLookupMarks {
-		marks = make(map[string]int64, len(keys))
-		db.lookupHW[object] = marks
-	}
-	for _, k := range keys {
-		marks[k] = hw
-	}
-}
-
-// takeLookup returns and forgets the Lookup marks of the given rows.
-func (db *DB) takeLookup(object string, ops []syncd.LocalOp) map[string]int64 {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	marks := db.lookupHW[object]
-	if len(marks) == 0 {
-		return nil
-	}
-	out := map[string]int64{}
+// editedSince returns, per row key of ops, the columns the application
+// changed after the outbox position seen (nil: the whole row).
+func editedSince(ctx context.Context, tx *sql.Tx, table string, ops []syncd.LocalOp, seen int64) (map[string]map[string]bool, error) {
+	keys := make(map[string]bool, len(ops))
 	for i := range ops {
-		if hw, ok := marks[ops[i].Key]; ok && ops[i].Key != "" {
-			out[ops[i].Key] = hw
-			delete(marks, ops[i].Key)
+		if ops[i].Key != "" {
+			keys[ops[i].Key] = true
 		}
 	}
-	return out
-}
-
-// editedSince returns, per row key, the columns the application changed
-// after the row's Lookup mark (nil: the whole row).
-func editedSince(ctx context.Context, tx *sql.Tx, table string, marks map[string]int64) (map[string]map[string]bool, error) {
-	if len(marks) == 0 {
+	if len(keys) == 0 {
 		return nil, nil
 	}
-	low := int64(math.MaxInt64)
-	for _, hw := range marks {
-		low = min(low, hw)
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT seq, row_key, op, changed_columns FROM _syncd_outbox INDEXED BY _syncd_outbox_pending
-		WHERE tbl = ? AND done = 0 AND seq > ?`, table, low)
+		WHERE tbl = ? AND done = 0 AND seq > ?`, table, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +237,8 @@ func editedSince(ctx context.Context, tx *sql.Tx, table string, marks map[string
 		if err := rows.Scan(&seq, &k, &op, &cc); err != nil {
 			return nil, err
 		}
-		if hw, ok := marks[k]; !ok || seq <= hw {
-			continue // not in the batch, or seen by its Lookup
+		if !keys[k] {
+			continue // not in the batch
 		}
 		cols, seen := out[k]
 		if seen && cols == nil {

@@ -322,7 +322,7 @@ func helperTZ(path string) error {
 	if err := db.ApplyPull(ctx, m, b); err != nil {
 		return err
 	}
-	st, err := db.Lookup(ctx, m, recs)
+	st, err := states(db.Lookup(ctx, m, recs))
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,7 @@ type DB struct {
 	Now func() time.Time
 
 	mu       sync.Mutex
-	lookupHW map[string]map[string]int64 // per object and row: outbox high-water seen by its Lookup
-	keyKinds map[string]keyKind          // per table: how new rows get their key
+	keyKinds map[string]keyKind // per table: how new rows get their key
 	lock     *FileLock
 }
 
@@ -103,7 +102,7 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, lookupHW: map[string]map[string]int64{}, keyKinds: map[string]keyKind{}}
+	db := &DB{path: p, w: w, Now: time.Now, keyKinds: map[string]keyKind{}}
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()
 		return nil, err

@@ -231,9 +231,9 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 	}
 
 	// Lookup by link and by external id.
-	st, err := db.Lookup(ctx, m, []syncd.RemoteRecord{
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{
 		{ID: "003A"}, {ID: "003B"}, {ID: "003C", Values: map[string]syncd.Value{"Syncd_Id__c": "ext-a"}}, {ID: "003Z"},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 	}
 	// A linked row deleted locally.
 	mustExec(t, app, `DELETE FROM contacts WHERE id = 1`)
-	st, _ = db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003B"}})
+	st, _ = states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003B"}}))
 	if b1 := st["003B"]; b1.Exists || b1.Key != "1" || b1.ID != "003B" {
 		t.Fatalf("deleted 003B = %+v", b1)
 	}
@@ -386,7 +386,7 @@ func TestApplyPush_InFlightEditStaysPending(t *testing.T) {
 	if pend3, _ := db.Pending(ctx, m, 0, 10); len(pend3) != 0 {
 		t.Fatalf("pending = %+v", pend3)
 	}
-	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	st, _ := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))
 	if st["003A"].Shadow["LastName"] != "b" {
 		t.Fatalf("shadow = %+v", st["003A"].Shadow)
 	}
@@ -480,13 +480,14 @@ func TestApplyPull_EditAfterLookupWins(t *testing.T) {
 		Shadow: map[string]syncd.Value{"FirstName": "Ada", "LastName": "L"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}); err != nil {
+	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The application edits the first name while the engine plans.
 	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = 1`)
 	set := map[string]syncd.Value{"FirstName": "Ada SF", "LastName": "Lovelace"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first, last string
@@ -520,7 +521,9 @@ func TestInstall_WithoutRowid(t *testing.T) {
 	if ob[len(ob)-1].Changed != `["na\"me"]` {
 		t.Fatalf("changed = %s", ob[len(ob)-1].Changed)
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	// Planned after the application's writes: they are the planner's to decide.
+	seen := mustInt(t, app, `SELECT max(seq) FROM _syncd_outbox`)
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: seen, Ops: []syncd.LocalOp{
 		{Kind: syncd.OpUpdate, Key: "k2", ID: "a01", Set: map[string]syncd.Value{"Name": "w"}},
 		{Kind: syncd.OpDelete, Key: "k1", ID: "a02"},
 		{Kind: syncd.OpInsert, ID: "a03", ExternalID: "e3", Set: map[string]syncd.Value{"Name": "new"}},
@@ -579,7 +582,7 @@ func TestBeginPush_InFlight(t *testing.T) {
 		{ID: "0031", Values: map[string]syncd.Value{"Syncd_Id__c": pend[0].ExternalID}},
 		{ID: "0032", Values: map[string]syncd.Value{"Syncd_Id__c": pend[1].ExternalID}},
 	}
-	st, err := db.Lookup(ctx, m, recs)
+	st, err := states(db.Lookup(ctx, m, recs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +596,7 @@ func TestBeginPush_InFlight(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = db.Lookup(ctx, m, recs)
+	st, _ = states(db.Lookup(ctx, m, recs))
 	if st["0031"].InFlight != nil || st["0032"].InFlight != nil || st["0031"].ID != "0031" {
 		t.Fatalf("lookup after push = %+v", st)
 	}
@@ -606,14 +609,13 @@ func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
 	mustExec(t, app, `INSERT INTO contacts(id, first_name) VALUES (1, 'Ada')`)
 	pend, _ := db.Pending(ctx, m, 0, 10)
 	db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: pend[0].Seq, ID: "003A", Shadow: map[string]syncd.Value{"FirstName": "Ada"}}}})
-	db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}) // an older plan (e.g. a dry run)
 	mustExec(t, app, `UPDATE contacts SET first_name = 'Local' WHERE id = 1`)
-	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
-	if st["003A"].Values["FirstName"] != "Local" {
+	snap, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if snap.States["003A"].Values["FirstName"] != "Local" {
 		t.Fatal("lookup missed the edit")
 	}
 	set := map[string]syncd.Value{"FirstName": "Remote"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first string
@@ -632,7 +634,7 @@ func TestApplyPush_Unlink(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}, {ID: "0032"}})
+	st, _ := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}, {ID: "0032"}}))
 	k1, k2 := st["0031"].Key, st["0032"].Key
 	mustExec(t, app, `DELETE FROM contacts WHERE id = ?`, k1) // pushed as a delete
 	pend, _ := db.Pending(ctx, m, 0, 10)
@@ -766,7 +768,7 @@ func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
 	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_links l ON l.row_key = CAST(c.code AS TEXT) WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
 		t.Fatal("the link does not name the stored key 7")
 	}
-	st, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))
 	if err != nil || !st["003A"].Exists || st["003A"].Key != "7" || st["003A"].Values["LastName"] != "Bond" {
 		t.Fatalf("lookup = %+v, %v", st["003A"], err)
 	}

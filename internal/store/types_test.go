@@ -123,7 +123,7 @@ func TestTypes_RoundTrip(t *testing.T) {
 	if err := db.ApplyPull(ctx, m, b); err != nil {
 		t.Fatal(err)
 	}
-	st, err := db.Lookup(ctx, m, recs)
+	st, err := states(db.Lookup(ctx, m, recs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,16 +205,16 @@ func (e *Engine) readDeleteLog(ctx context.Context, dl DeletedLister, m *Mapping
 	const chunk = 2000
 	for i := 0; i < len(recs); i += chunk {
 		page := recs[i:min(i+chunk, len(recs))]
-		states, err := e.Local.Lookup(ctx, m, page)
+		snap, err := e.Local.Lookup(ctx, m, page)
 		if err != nil {
 			return fmt.Errorf("lookup delete log: %w", err)
 		}
-		plan := PlanPull(m, page, states)
+		plan := PlanPull(m, page, snap.States)
 		if len(plan.Ops) > 0 {
 			// The cursor is the committed one: the delete log says nothing
 			// about the watermark (and the store never moves it backwards
 			// if a pull has committed a newer one meanwhile).
-			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed}); err != nil {
+			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: snap.Outbox}); err != nil {
 				return fmt.Errorf("apply delete log: %w", err)
 			}
 		}

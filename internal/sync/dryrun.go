@@ -45,10 +45,11 @@ func (e *Engine) DryRun(ctx context.Context, raw *Mapping) (ObjectPlan, error) {
 	}
 	effects := map[string]LocalOp{} // by local key: what the pull would do
 	err = e.Remote.Pull(ctx, pullRequest(m, committed), func(page Page) error {
-		states, err := e.Local.Lookup(ctx, m, page.Records)
+		snap, err := e.Local.Lookup(ctx, m, page.Records)
 		if err != nil {
 			return err
 		}
+		states := snap.States
 		p := PlanPull(m, page.Records, states)
 		plan.Pulled += len(page.Records)
 		plan.Conflicts = append(plan.Conflicts, p.Conflicts...)

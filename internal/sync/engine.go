@@ -188,13 +188,13 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if err := e.resolvePulled(ctx, m, page.Records); err != nil {
 			return err
 		}
-		states, err := e.Local.Lookup(ctx, m, page.Records)
+		snap, err := e.Local.Lookup(ctx, m, page.Records)
 		if err != nil {
 			return err
 		}
-		plan := PlanPull(m, page.Records, states)
+		plan := PlanPull(m, page.Records, snap.States)
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
-		batch := PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: next}
+		batch := PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: next, Seen: snap.Outbox}
 		if err := e.Local.ApplyPull(ctx, m, batch); err != nil {
 			return err
 		}

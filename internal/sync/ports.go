@@ -205,12 +205,24 @@ type Conflict struct {
 	Resolution string // "salesforce", "local" or "" (open)
 }
 
+// Snapshot is what a Lookup saw: the local state of the rows matching a
+// page of pulled records, keyed by Salesforce Id, and the position of the
+// application's change log (the outbox) the states reflect.
+type Snapshot struct {
+	States map[string]LocalState
+	Outbox int64
+}
+
 // PullBatch is what one page of a pull commits locally, with its cursor, in
 // one transaction.
 type PullBatch struct {
 	Ops       []LocalOp
 	Conflicts []Conflict
 	Cursor    Cursor
+	// Seen is Snapshot.Outbox of the Lookup the ops were planned on: a
+	// column the application changed after it keeps the application's
+	// value, so the change is pushed (or conflicts) instead of being lost.
+	Seen int64
 }
 
 // LocalChange is one row with pending local changes, its outbox entries
@@ -258,8 +270,8 @@ type Local interface {
 	// Cursor returns the committed watermark of an object (zero if none).
 	Cursor(ctx context.Context, object string) (Cursor, error)
 	// Lookup returns the local state of the rows matching pulled records, by
-	// Salesforce Id or else by external id, keyed by Salesforce Id.
-	Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (map[string]LocalState, error)
+	// Salesforce Id or else by external id, in one consistent snapshot.
+	Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (Snapshot, error)
 	// ApplyPull commits local writes, conflicts and the cursor in one
 	// transaction. Its writes are not captured as local changes.
 	ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error

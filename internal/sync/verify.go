@@ -94,10 +94,11 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 		if len(differ) == 0 {
 			return nil
 		}
-		states, err := e.Local.Lookup(ctx, m, differ)
+		snap, err := e.Local.Lookup(ctx, m, differ)
 		if err != nil {
 			return err
 		}
+		states := snap.States
 		for _, rec := range differ {
 			st := states[rec.ID]
 			for _, f := range m.Fields {
