@@ -316,10 +316,6 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 	return err
 }
 
-// LocalValueInvalid is the dead-letter code of a row whose local values do
-// not convert to their Salesforce types.
-const LocalValueInvalid = "LOCAL_VALUE_INVALID"
-
 // Pending returns up to limit rows with pending outbox entries, ordered by
 // their oldest pending entry, only rows whose oldest pending entry is after
 // afterSeq.
@@ -393,22 +389,13 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	if err != nil {
 		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
 	}
-	// A row whose local values do not convert cannot be pushed: it is
-	// dead-lettered (LOCAL_VALUE_INVALID) instead of blocking the others,
-	// and comes back when the application fixes it.
-	var bad []syncd.DeadLetter
-	vals, err := p.readRows(ctx, tx, keys, func(key string, err error) {
-		bad = append(bad, syncd.DeadLetter{Key: key, Seq: last[key], Code: LocalValueInvalid, Message: err.Error()})
-	})
+	// A row whose local values do not convert cannot be pushed; it is
+	// returned with the reason, for the planner to reject, instead of
+	// blocking the rows after it.
+	invalid := map[string]error{}
+	vals, err := p.readRows(ctx, tx, keys, func(key string, err error) { invalid[key] = err })
 	if err != nil {
 		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
-	}
-	if len(bad) > 0 {
-		tx.Rollback()
-		if err := db.ApplyPush(ctx, m, syncd.PushResult{DeadLetters: bad}); err != nil {
-			return nil, fmt.Errorf("pending %s: %w", m.Object, err)
-		}
-		return db.Pending(ctx, m, afterSeq, limit)
 	}
 	links, err := linksByKey(ctx, tx, m.Object, keys)
 	if err != nil {
@@ -429,7 +416,9 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		if c.Shadow == nil {
 			c.Shadow = map[string]syncd.Value{}
 		}
-		if r := vals[c.Key]; r != nil {
+		if err := invalid[c.Key]; err != nil {
+			c.Invalid = err
+		} else if r := vals[c.Key]; r != nil {
 			c.Values = r.values
 			if l := links[c.Key]; l != nil && hasDel[c.Key] && l.extID != "" && r.ext != "" && l.extID != r.ext {
 				// The row was deleted and its key reused by a new row

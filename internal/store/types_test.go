@@ -185,19 +185,30 @@ func TestTypes_ApplicationValues(t *testing.T) {
 	}
 }
 
-// A row whose local value does not convert is dead-lettered by Pending
-// instead of blocking the rows after it.
+// A row whose local value does not convert comes out of Pending with the
+// reason, and the plan dead-letters it instead of blocking the rows after
+// it. Pending itself writes nothing.
 func TestPending_BadLocalValue(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	mustExec(t, app, `INSERT INTO contacts(id, score) VALUES (1, 'not a number')`)
 	mustExec(t, app, `INSERT INTO contacts(id, score) VALUES (2, 7)`)
 	pend, err := db.Pending(ctx, m, 0, 10)
-	if err != nil || len(pend) != 1 || pend[0].Key != "2" {
+	if err != nil || len(pend) != 2 || pend[0].Invalid == nil || !strings.Contains(pend[0].Invalid.Error(), "column score") || pend[1].Invalid != nil {
 		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	if dls, _ := db.DeadLetters(ctx, "Contact"); len(dls) != 0 {
+		t.Fatalf("Pending wrote dead letters: %+v", dls)
+	}
+	plan := syncd.PlanPush(m, pend)
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{DeadLetters: plan.Rejected}); err != nil {
+		t.Fatal(err)
 	}
 	dls, _ := db.DeadLetters(ctx, "Contact")
 	if len(dls) != 1 || dls[0].Key != "1" || dls[0].Code != "LOCAL_VALUE_INVALID" || !strings.Contains(dls[0].Message, "column score") {
 		t.Fatalf("dead letters = %+v", dls)
+	}
+	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 1 || pend[0].Key != "2" {
+		t.Fatalf("pending after the dead letter = %+v", pend)
 	}
 	// Fixed by the application: pending again.
 	mustExec(t, app, `UPDATE contacts SET score = 3 WHERE id = 1`)

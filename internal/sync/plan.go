@@ -218,6 +218,10 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 	var p PushPlan
 	for i := range changes {
 		c := &changes[i]
+		if c.Invalid != nil && !c.Deleted {
+			p.Rejected = append(p.Rejected, DeadLetter{Key: c.Key, Seq: c.Seq, Code: CodeLocalValueInvalid, Message: c.Invalid.Error()})
+			continue
+		}
 		if c.Deleted {
 			if c.ID != "" && m.FromLocal == PropagateDelete {
 				p.Deletes = append(p.Deletes, PushWrite{Out: Outgoing{Key: c.Key, ID: c.ID}, Seq: c.Seq})

@@ -237,7 +237,15 @@ type LocalChange struct {
 	Values     map[string]Value // current values by Salesforce field name
 	Shadow     map[string]Value
 	Conflicted map[string]bool
+	// Invalid says why the row's local values cannot be pushed (a value
+	// that does not convert to its field's type); the planner rejects the
+	// row with CodeLocalValueInvalid until the application fixes it.
+	Invalid error
 }
+
+// CodeLocalValueInvalid is the dead-letter code of a row whose local values
+// do not convert to their Salesforce types.
+const CodeLocalValueInvalid = "LOCAL_VALUE_INVALID"
 
 // Ack records a pushed (or skipped) row: its outbox entries up to Seq are
 // done, and the shadow takes the sent values.
