@@ -69,7 +69,7 @@ func openSync(b *testing.B, url string) (*syncd.Engine, *store.DB, []*syncd.Mapp
 		b.Fatal(err)
 	}
 	ms := []*syncd.Mapping{org.Mapping()}
-	if err := db.Check(ctx, ms); err != nil {
+	if err := db.CheckMappings(ctx, ms); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Install(ctx, ms); err != nil {

@@ -75,9 +75,9 @@ func (ps *pageServer) pull(t *testing.T) ([]syncd.Page, error) {
 		t.Fatal(err)
 	}
 	var req syncd.PullRequest
-	req.Object, req.Types, req.WatermarkField, req.IncludeDeleted = "Contact", decodeFields, "LastModifiedDate", true
-	for f := range decodeFields {
-		req.Fields = append(req.Fields, f)
+	req.Object, req.WatermarkField, req.IncludeDeleted = "Contact", "LastModifiedDate", true
+	for f, typ := range decodeFields {
+		req.Fields = append(req.Fields, syncd.Field{Name: f, Type: typ, Kind: sf.KindOf(typ)})
 	}
 	var pages []syncd.Page
 	err = c.Pull(context.Background(), req, func(p syncd.Page) error {
@@ -119,7 +119,7 @@ func reference(body []byte) (syncd.Page, string, error) {
 		}
 		rec.Values = map[string]syncd.Value{}
 		for f, typ := range decodeFields {
-			v, err := syncd.FromWire(typ, refLookup(raw, f))
+			v, err := sf.FromWire(sf.KindOf(typ), refLookup(raw, f))
 			if err != nil {
 				return p, "", err
 			}

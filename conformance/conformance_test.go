@@ -166,23 +166,31 @@ func TestJsforceConformance(t *testing.T) {
 func pullShapes(afterID string, after time.Time) map[string]syncd.PullRequest {
 	types := map[string]string{"FirstName": "string", "LastName": "string", "Email": "email",
 		"Syncd_Id__c": "string", "Birthdate": "date", "HasOptedOutOfEmail": "boolean", "Account.Name": "string"}
-	fields := []string{"FirstName", "LastName", "Email", "Syncd_Id__c"}
+	fields := withKinds(types, "FirstName", "LastName", "Email", "Syncd_Id__c")
 	return map[string]syncd.PullRequest{
-		"zero cursor": {Object: "Contact", Fields: fields, Types: types, BatchSize: 200},
-		"cursor with Id": {Object: "Contact", Fields: fields, Types: types,
+		"zero cursor": {Object: "Contact", Fields: fields, BatchSize: 200},
+		"cursor with Id": {Object: "Contact", Fields: fields,
 			After: syncd.Cursor{Time: after, ID: afterID}},
-		"cursor without Id": {Object: "Contact", Fields: fields, Types: types,
+		"cursor without Id": {Object: "Contact", Fields: fields,
 			After: syncd.Cursor{Time: after}},
-		"IncludeDeleted": {Object: "Contact", Fields: fields, Types: types, IncludeDeleted: true,
+		"IncludeDeleted": {Object: "Contact", Fields: fields, IncludeDeleted: true,
 			After: syncd.Cursor{Time: after, ID: afterID}},
-		"SystemModstamp watermark": {Object: "Contact", Fields: []string{"LastName", "Birthdate", "HasOptedOutOfEmail"},
-			Types: types, WatermarkField: "SystemModstamp", After: syncd.Cursor{Time: after.Add(-time.Hour)}},
-		"LastModifiedDate watermark": {Object: "Contact", Fields: fields, Types: types,
+		"SystemModstamp watermark": {Object: "Contact", Fields: withKinds(types, "LastName", "Birthdate", "HasOptedOutOfEmail"),
+			WatermarkField: "SystemModstamp", After: syncd.Cursor{Time: after.Add(-time.Hour)}},
+		"LastModifiedDate watermark": {Object: "Contact", Fields: fields,
 			WatermarkField: "LastModifiedDate", After: syncd.Cursor{Time: after, ID: afterID}},
-		"parent field": {Object: "Contact", Fields: []string{"LastName", "Account.Name"}, Types: types},
-		"Account": {Object: "Account", Fields: []string{"Name", "Industry"}, Types: map[string]string{
-			"Name": "string", "Industry": "picklist"}},
+		"parent field": {Object: "Contact", Fields: withKinds(types, "LastName", "Account.Name")},
+		"Account":      {Object: "Account", Fields: withKinds(map[string]string{"Name": "string", "Industry": "picklist"}, "Name", "Industry")},
 	}
+}
+
+// withKinds lists fields by name with the kinds of their describe types.
+func withKinds(types map[string]string, names ...string) []syncd.Field {
+	out := make([]syncd.Field, len(names))
+	for i, n := range names {
+		out[i] = syncd.Field{Name: n, Type: types[n], Kind: sf.KindOf(types[n])}
+	}
+	return out
 }
 
 // TestSyncdSOQLIsValid drives internal/sf's Pull against the emulator with several shapes of

@@ -53,12 +53,10 @@ func floorMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := syncd.PullRequest{Object: "Contact", WatermarkField: "LastModifiedDate", IncludeDeleted: true, BatchSize: 2000,
-		Types: map[string]string{}}
+	req := syncd.PullRequest{Object: "Contact", WatermarkField: "LastModifiedDate", IncludeDeleted: true, BatchSize: 2000}
 	cols := []string{"sync_id"}
 	for _, f := range append([][2]string{{"sync_id", "Syncd_Id__c"}}, org.Fields...) {
-		req.Fields = append(req.Fields, f[1])
-		req.Types[f[1]] = schema.Fields[f[1]].Type
+		req.Fields = append(req.Fields, syncd.Field{Name: f[1], Kind: schema.Fields[f[1]].Kind})
 		if f[0] != "sync_id" {
 			cols = append(cols, f[0])
 		}
@@ -98,7 +96,7 @@ type rowInserter struct {
 	cols []string
 }
 
-func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, fields []string) error {
+func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, fields []syncd.Field) error {
 	const per = 64
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -119,10 +117,13 @@ func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, field
 		args = args[:0]
 		for _, rec := range chunk {
 			for _, f := range fields {
-				v := syncd.ToLocal(rec.Values[f])
-				if b, ok := v.(bool); ok {
+				var v any = rec.Values[f.Name]
+				switch x := v.(type) {
+				case syncd.Decimal:
+					v = string(x)
+				case bool:
 					v = 0
-					if b {
+					if x {
 						v = 1
 					}
 				}

@@ -221,7 +221,7 @@ func (p sqlPart) prepare(ctx context.Context, path string) error {
 	}
 	defer st.Close()
 	ms := []*syncd.Mapping{org.Mapping()}
-	if err := st.Check(ctx, ms); err != nil {
+	if err := st.CheckMappings(ctx, ms); err != nil {
 		return err
 	}
 	return st.Install(ctx, ms)

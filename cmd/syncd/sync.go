@@ -33,14 +33,14 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	defer stop()
 	red := &redactor{}
 	logger := newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel, red)
+	if dry {
+		return m.dryRun(ctx, cfg, logger, red, asJSON)
+	}
 	sess, err := openSession(ctx, cfg, logger, red, nil)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	if dry {
-		return m.dryRun(ctx, sess, asJSON)
-	}
 	if pp := newProgress(m.Stderr); pp != nil {
 		sess.engine.Progress = pp.update
 		defer pp.finish()

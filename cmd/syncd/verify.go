@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"sort"
 
+	"github.com/syncd-dev/syncd/internal/config"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
@@ -107,45 +110,59 @@ func (m *Main) resync(ctx context.Context, args []string) error {
 	return nil
 }
 
-// dryRun prints what a cycle would do, changing nothing.
-func (m *Main) dryRun(ctx context.Context, sess *session, asJSON bool) error {
-	var plans []syncd.ObjectPlan
-	for _, mp := range sess.mappings {
-		p, err := sess.engine.DryRun(ctx, mp)
-		if err != nil {
-			return fmt.Errorf("%s: %w", mp.Object, err)
-		}
-		plans = append(plans, p)
+// dryRun prints what a cycle would do, changing nothing: the cycle runs
+// against a copy of the database and a Remote that sends no write.
+func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor, asJSON bool) error {
+	dir, err := os.MkdirTemp("", "syncd-dry-run-")
+	if err != nil {
+		return err
 	}
+	defer os.RemoveAll(dir)
+	sess, rec, err := openDrySession(ctx, cfg, logger, red, dir)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	rep, err := sess.cycle(ctx)
+	if err != nil {
+		return err
+	}
+	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts())
 	if asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(plans)
-	}
-	for _, p := range plans {
-		fmt.Fprintf(m.Stdout, "%s (dry run: nothing is written): %d records to pull\n", p.Object, p.Pulled)
-		printChanges(m.Stdout, "local", p.Local)
-		printChanges(m.Stdout, "Salesforce", p.Salesforce)
-		for _, c := range p.Conflicts {
-			res := c.Resolution
-			if res == "" {
-				res = "parked for manual resolution"
-			} else {
-				res += " wins"
-			}
-			fmt.Fprintf(m.Stdout, "  conflict  row %s %s: local %s, Salesforce %s, base %s: %s\n", c.Key, c.Field, show(c.Local), show(c.Remote), show(c.Base), res)
+		if err := enc.Encode(plans); err != nil {
+			return err
 		}
+	} else {
+		for _, p := range plans {
+			fmt.Fprintf(m.Stdout, "%s (dry run: nothing is written): %d records to pull\n", p.Object, p.Pulled)
+			printChanges(m.Stdout, "local", p.Local)
+			printChanges(m.Stdout, "Salesforce", p.Salesforce)
+			for _, c := range p.Conflicts {
+				res := c.Resolution
+				if res == "" {
+					res = "parked for manual resolution"
+				} else {
+					res += " wins"
+				}
+				fmt.Fprintf(m.Stdout, "  conflict  row %s %s: local %s, Salesforce %s, base %s: %s\n", c.Key, c.Field, show(c.Local), show(c.Remote), show(c.Base), res)
+			}
+		}
+	}
+	if err := reportErr(rep); err != nil {
+		return exitError{code: exitFail, err: err}
 	}
 	return nil
 }
 
-func printChanges(w io.Writer, side string, cs []syncd.PlannedChange) {
+func printChanges(w io.Writer, side string, cs []syncd.Action) {
 	for _, c := range cs {
 		who := c.Key
 		if who == "" {
 			who = c.ID
 		}
-		fmt.Fprintf(w, "  %-10s %-11s %s", side, c.Action, who)
+		fmt.Fprintf(w, "  %-10s %-11s %s", side, c.Op, who)
 		names := make([]string, 0, len(c.Fields))
 		for f := range c.Fields {
 			names = append(names, f)

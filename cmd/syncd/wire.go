@@ -43,9 +43,10 @@ func sfConfig(cfg *config.Config, logger *slog.Logger) sf.Config {
 			}
 			return nil
 		}(),
-		StateDir: cfg.StateDir,
-		Logger:   logger,
-		Version:  version(),
+		StateDir:  cfg.StateDir,
+		Logger:    logger,
+		APIBudget: cfg.APIBudget.Limit,
+		Version:   version(),
 		// Describe is read once per client (per start or reload), so an
 		// idle cycle costs one query call per object and nothing else.
 		DescribeMaxAge: 365 * 24 * time.Hour,
@@ -79,7 +80,7 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 		}
 		s.ownDB = true
 	}
-	if err := s.db.Check(ctx, s.mappings); err != nil {
+	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
 		return nil, configError{err}
 	}
@@ -94,26 +95,32 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	}
 	s.client = client
 	s.engine = &syncd.Engine{
-		Local:       s.db,
-		Remote:      client,
-		Logger:      logger,
-		AllowWrites: budget(cfg.APIBudget),
+		Local:  s.db,
+		Remote: client,
+		Logger: logger,
 	}
 	return s, nil
 }
 
-// budget stops writes once the org's API usage passes the configured share
-// of its daily limit; reads still run so the cycle checkpoints.
-func budget(b config.APIBudget) func(syncd.Usage) error {
-	return func(u syncd.Usage) error {
-		if u.Limit <= 0 {
-			return nil // not known yet
-		}
-		if limit := b.Limit(u.Limit); u.Used >= limit {
-			return fmt.Errorf("%w: API budget reached: %d of %d daily calls used (api_budget %s)", syncd.ErrLimit, u.Used, u.Limit, b)
-		}
-		return nil
+// openDrySession wires a config for a dry run: the cycle runs for real
+// against a private copy of the database (in dir, which the caller
+// removes) and a Remote that sends no write, and a Recorder says what it
+// did. The application's database is only read.
+func openDrySession(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor, dir string) (*session, *syncd.Recorder, error) {
+	db, err := store.OpenCopy(ctx, cfg.Database, dir)
+	if err != nil {
+		return nil, nil, err
 	}
+	s, err := openSession(ctx, cfg, logger, red, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	s.ownDB = true
+	rec := syncd.NewRecorder()
+	s.engine.Local = rec.Local(s.db)
+	s.engine.Remote = rec.Remote(&syncd.DryRemote{Remote: s.client})
+	return s, rec, nil
 }
 
 // cycle runs one sync cycle over every mapped object.

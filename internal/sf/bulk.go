@@ -42,8 +42,6 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-var _ syncd.BulkRemote = (*Client)(nil)
-
 // BulkOptions tunes Bulk API 2.0 jobs. Zero fields take the defaults.
 type BulkOptions struct {
 	// PollMin and PollMax bound the job-status polling interval, which grows by half each
@@ -184,7 +182,7 @@ type bulkPage struct {
 	err  error
 }
 
-// BulkPull runs the same SOQL as Pull (PullQuery: the (watermark, Id) keyset, ORDER BY
+// bulkPull runs the same SOQL as Pull (PullQuery: the (watermark, Id) keyset, ORDER BY
 // watermark, Id) as a Bulk API 2.0 query job and streams the result to fn in pages of
 // req.BatchSize records (2000 when unset), converted by the same code as REST pages. The job
 // is deleted afterwards.
@@ -194,10 +192,10 @@ type bulkPage struct {
 // parsed incrementally with encoding/csv into pages, while fn applies the page before. Memory
 // holds the page being applied, the next one and the one being parsed, and disk two sets,
 // whatever the size of the result (peak RSS of a 1,000,000-record pull: bench/bulk).
-func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+func (c *Client) bulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
-		return fmt.Errorf("bulk pull %s: %w", req.Object, newAPIError(0, "INVALID_FIELD", err.Error(), nil))
+		return newAPIError(0, "INVALID_FIELD", err.Error(), nil)
 	}
 	op := "query"
 	if req.IncludeDeleted {
@@ -207,20 +205,17 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 		"operation": op, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF",
 	}, true) // a repeated create only leaves an extra job behind
 	if err != nil {
-		return fmt.Errorf("bulk pull %s: create job: %w", req.Object, err)
+		return fmt.Errorf("bulk query job: create: %w", err)
 	}
 	defer c.deleteJob(ctx, "query", job.ID, req.Object)
 	if job, err = c.pollJob(ctx, "query", job.ID, req.Object); err != nil {
-		return fmt.Errorf("bulk pull %s: job %s: %w", req.Object, job.ID, err)
+		return fmt.Errorf("bulk query job %s: %w", job.ID, err)
 	}
 	if job.State != "JobComplete" {
-		return fmt.Errorf("bulk pull %s: %w", req.Object, &APIError{Code: "BULK_JOB_" + strings.ToUpper(job.State),
-			Message: fmt.Sprintf("query job %s ended %s: %s", job.ID, job.State, job.ErrorMessage), class: syncd.ErrTransient})
+		return &APIError{Code: "BULK_JOB_" + strings.ToUpper(job.State),
+			Message: fmt.Sprintf("query job %s ended %s: %s", job.ID, job.State, job.ErrorMessage), class: syncd.ErrTransient}
 	}
-	wm := req.WatermarkField
-	if wm == "" {
-		wm = DefaultWatermark
-	}
+	wm := watermark(req)
 	size := req.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
@@ -266,7 +261,7 @@ func (c *Client) BulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 	first := true
 	for p := range pages {
 		if p.err != nil {
-			return fmt.Errorf("bulk pull %s: job %s: %w", req.Object, job.ID, p.err)
+			return fmt.Errorf("bulk query job %s: %w", job.ID, p.err)
 		}
 		page := syncd.Page{Records: p.recs, ServerTime: created}
 		if first {
@@ -360,19 +355,19 @@ func (c *Client) downloadSets(ctx context.Context, object, id string, out chan<-
 // setParser turns result sets into RemoteRecords.
 type setParser struct {
 	conv  *converter
-	types map[string]string // lower-case column name → describe type
+	kinds map[string]syncd.Kind // lower-case column name → kind
 	size  int
 }
 
 func newSetParser(req syncd.PullRequest, wm string, size int) *setParser {
-	types := make(map[string]string, len(req.Types)+1)
-	for k, v := range req.Types {
-		types[strings.ToLower(k)] = v
+	kinds := make(map[string]syncd.Kind, len(req.Fields)+3)
+	for _, f := range req.Fields {
+		kinds[strings.ToLower(f.Name)] = f.Kind
 	}
-	types["isdeleted"] = "boolean"
-	types[strings.ToLower(wm)] = "datetime"
-	types["lastmodifieddate"] = "datetime"
-	return &setParser{conv: &converter{req: req, wm: wm}, types: types, size: size}
+	kinds["isdeleted"] = syncd.KindBool
+	kinds[strings.ToLower(wm)] = syncd.KindDateTime
+	kinds["lastmodifieddate"] = syncd.KindDateTime
+	return &setParser{conv: &converter{req: req, wm: wm}, kinds: kinds, size: size}
 }
 
 // parse reads one set with encoding/csv, row by row, and hands its records to emit in slices
@@ -395,13 +390,13 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 	cols := make([]bulkColumn, len(head))
 	byName := make(map[string]int, len(head)) // lower-case column name → index
 	for i, h := range head {
-		cols[i] = newBulkColumn(h, p.types)
+		cols[i] = newBulkColumn(p.kinds[strings.ToLower(h)])
 		byName[strings.ToLower(h)] = i
 	}
 	// The converter asks for fields by the names the request used; resolve them to columns
 	// once (SOQL names are case-insensitive; "Parent.Field" columns are named by their path).
 	at := make(map[string]int, len(p.conv.req.Fields)+4)
-	for _, name := range append([]string{"Id", "IsDeleted", p.conv.wm, "LastModifiedDate"}, p.conv.req.Fields...) {
+	for _, name := range append([]string{"Id", "IsDeleted", p.conv.wm, "LastModifiedDate"}, fieldNames(p.conv.req.Fields)...) {
 		if i, ok := byName[strings.ToLower(name)]; ok {
 			at[name] = i
 		} else {
@@ -458,21 +453,21 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 }
 
 // bulkColumn turns one CSV cell into the value REST JSON would carry (as encoding/json with
-// UseNumber decodes it), so that the REST converter, and syncd.FromWire's one conversion
+// UseNumber decodes it), so that the REST converter, and FromWire's one conversion
 // table, apply unchanged: an empty cell is null (Bulk CSV has no other null, and Salesforce
 // stores empty text as null), booleans are bools, numbers json.Number, the rest strings.
 type bulkColumn struct {
 	kind byte // 's' string, 'b' boolean, 'n' number, 't' datetime
 }
 
-func newBulkColumn(name string, types map[string]string) bulkColumn {
+func newBulkColumn(k syncd.Kind) bulkColumn {
 	c := bulkColumn{kind: 's'}
-	switch strings.ToLower(types[strings.ToLower(name)]) {
-	case "boolean":
+	switch {
+	case k == syncd.KindBool:
 		c.kind = 'b'
-	case "int", "double", "currency", "percent", "long":
+	case k.Numeric():
 		c.kind = 'n'
-	case "datetime":
+	case k == syncd.KindDateTime:
 		c.kind = 't'
 	}
 	return c
@@ -511,15 +506,20 @@ func (c bulkColumn) wire(cell string) any {
 // error. A job that fails part way still reports what it did: its results are read and
 // returned like any other. The error is for a failure of the job itself, and then the records
 // not reported carry it too.
-func (c *Client) BulkUpsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
-	if err := checkIdents(object, externalIDField); err != nil {
-		return nil, err
-	}
+func (c *Client) bulkUpsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	out := make([]syncd.WriteResult, len(recs))
+	if err := checkIdents(object, externalIDField); err != nil {
+		for i := range out {
+			out[i] = syncd.WriteResult{Err: err}
+		}
+		return out, err
+	}
 	per := c.bulkOptions().JobRecords
 	for lo := 0; lo < len(recs); {
-		hi := min(lo+per, len(recs))
-		n, err := c.bulkUpsertJob(ctx, object, externalIDField, recs[lo:hi], types, out[lo:hi])
+		n, err := 0, c.withinBudget()
+		if err == nil {
+			n, err = c.bulkUpsertJob(ctx, object, externalIDField, recs[lo:min(lo+per, len(recs))], kinds, out[lo:min(lo+per, len(recs))])
+		}
 		if err != nil {
 			for i := lo + n; i < len(recs); i++ { // the records no job took
 				out[i] = syncd.WriteResult{Err: err}
@@ -537,7 +537,7 @@ var maxBulkCSV = 100 << 20
 
 // bulkUpsertJob sends recs (or as many of them as fit in maxBulkCSV, at least one) in one
 // ingest job and returns how many it consumed.
-func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, recs []syncd.Outgoing, types map[string]string, out []syncd.WriteResult) (int, error) {
+func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, recs []syncd.Outgoing, kinds map[string]syncd.Kind, out []syncd.WriteResult) (int, error) {
 	// The columns: the external id first, then every field any record carries.
 	colSet := map[string]bool{}
 	for _, r := range recs {
@@ -583,7 +583,7 @@ func (c *Client) bulkUpsertJob(ctx context.Context, object, extField string, rec
 		row[0] = r.ExternalID
 		for k, name := range cols[1:] {
 			v, ok := r.Fields[name]
-			row[k+1] = bulkCell(types[name], v, ok)
+			row[k+1] = bulkCell(kinds[name], v, ok)
 		}
 		_ = w.Write(row)
 		w.Flush()
@@ -671,11 +671,11 @@ func (c *Client) runUpsertJob(ctx context.Context, object, extField string, sb *
 
 // bulkCell renders one value for ingest CSV: absent → empty (unchanged), nil or "" → #N/A
 // (null; Salesforce stores empty text as null, and an empty cell would mean "unchanged").
-func bulkCell(sfType string, v syncd.Value, present bool) string {
+func bulkCell(k syncd.Kind, v syncd.Value, present bool) string {
 	if !present {
 		return ""
 	}
-	switch x := syncd.ToWire(sfType, v).(type) {
+	switch x := toWire(k, v).(type) {
 	case nil:
 		return "#N/A"
 	case string:

@@ -73,11 +73,11 @@ func TestBulkPullMatchesRESTPull(t *testing.T) {
 		for f := range tc.types {
 			fields = append(fields, f)
 		}
-		req := syncd.PullRequest{Object: tc.object, Fields: fields, Types: tc.types, WatermarkField: "SystemModstamp",
+		req := syncd.PullRequest{Object: tc.object, Fields: fieldsOf(tc.types, fields...), WatermarkField: "SystemModstamp",
 			IncludeDeleted: true, BatchSize: 500}
 		rest, restPages := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error { return c.Pull(e.ctx, r, fn) }, req)
 		e.reset()
-		bulk, pages := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error { return c.BulkPull(e.ctx, r, fn) }, req)
+		bulk, pages := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error { return c.bulkPull(e.ctx, r, fn) }, req)
 		sameRecords(t, rest, bulk)
 		if restPages[0].TotalSize != len(rest) || pages[0].TotalSize != len(rest) {
 			t.Errorf("%s TotalSize: REST %d, Bulk %d, want %d", tc.object, restPages[0].TotalSize, pages[0].TotalSize, len(rest))
@@ -116,8 +116,8 @@ func TestBulkPullRetriesBrokenSet(t *testing.T) {
 	e.emu.SeedContacts(3000)
 	c.SetBulkOptions(BulkOptions{PollMin: 5 * time.Millisecond, MaxRecords: 1000})
 	e.emu.Fail(sfemu.FailRule{Path: "/results", Nth: 2, Kind: sfemu.FailReset})
-	req := syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"}, Types: map[string]string{"LastName": "string"}, BatchSize: 200}
-	recs, _ := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error { return c.BulkPull(e.ctx, r, fn) }, req)
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 200}
+	recs, _ := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error { return c.bulkPull(e.ctx, r, fn) }, req)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if seen[r.ID] {
@@ -138,7 +138,7 @@ func TestBulkPullStopsOnFnError(t *testing.T) {
 	e.emu.SeedContacts(1000)
 	stop := errors.New("stop")
 	n := 0
-	err := c.BulkPull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"}, Types: map[string]string{"LastName": "string"}, BatchSize: 200},
+	err := c.bulkPull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 200},
 		func(p syncd.Page) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("err %v after %d pages", err, n)
@@ -164,7 +164,7 @@ func TestBulkUpsertMixedResults(t *testing.T) {
 	recs[1].Fields["Email"] = "not an email"                                 // permanent
 	recs[2].Fields["Title"] = ""                                             // "" is null, not "unchanged"
 	recs = append(recs, syncd.Outgoing{Key: "dup", ExternalID: "k05", Fields: map[string]syncd.Value{"LastName": "Dup"}})
-	res, err := c.BulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, types)
+	res, err := c.bulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, kindsOf(types))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestBulkUpsertChunksJobs(t *testing.T) {
 	for i := range 10 {
 		recs = append(recs, syncd.Outgoing{Key: fmt.Sprint(i), ExternalID: fmt.Sprintf("c%02d", i), Fields: map[string]syncd.Value{"LastName": "X"}})
 	}
-	res, err := c.BulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, map[string]string{"LastName": "string"})
+	res, err := c.bulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, kindsOf(map[string]string{"LastName": "string"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestBulkUpsertChunksJobs(t *testing.T) {
 	for i := range recs {
 		recs[i].Fields["Title"] = strings.Repeat("t", 30)
 	}
-	res, err = c.BulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, map[string]string{"LastName": "string", "Title": "string"})
+	res, err = c.bulkUpsert(e.ctx, "Contact", "Syncd_Id__c", recs, kindsOf(map[string]string{"LastName": "string", "Title": "string"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,11 +327,11 @@ func BenchmarkPull50k(b *testing.B) {
 	for f := range types {
 		fields = append(fields, f)
 	}
-	req := syncd.PullRequest{Object: "Contact", Fields: fields, Types: types, WatermarkField: "LastModifiedDate", BatchSize: 2000}
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(types, fields...), WatermarkField: "LastModifiedDate", BatchSize: 2000}
 	for _, tc := range []struct {
 		name string
 		pull func(context.Context, syncd.PullRequest, func(syncd.Page) error) error
-	}{{"REST", c.Pull}, {"Bulk", c.BulkPull}} {
+	}{{"REST", c.Pull}, {"Bulk", c.bulkPull}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {

@@ -39,6 +39,9 @@ type Client struct {
 
 	calls atomic.Int64
 	bulk  atomic.Pointer[BulkOptions] // SetBulkOptions (bulk.go); nil = defaults
+	// bulkRefused holds the objects whose Bulk API 2.0 jobs Salesforce
+	// refused; they are written over REST for the client's life.
+	bulkRefused sync.Map
 
 	mu         sync.Mutex
 	perObject  map[string]int64

@@ -72,6 +72,12 @@ type Config struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
+	// APIBudget, when set, gives the org-wide daily API usage (of the
+	// daily limit it is passed, from Sforce-Limit-Info) at which the client
+	// stops writing: a write is then refused with an error of class
+	// syncd.ErrLimit, so that syncd leaves the rest to other integrations.
+	APIBudget func(dailyLimit int) int
+
 	// DescribeMaxAge, when > 0, serves a cached describe without asking
 	// Salesforce for that long; after it (or always when 0) the cache is
 	// revalidated with If-Modified-Since.

@@ -12,8 +12,6 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-var _ syncd.DeletedLister = (*Client)(nil)
-
 // Limits of the delete log read by /sobjects/{O}/deleted (§4.4): "Results
 // are returned for no more than 15 days previous to the day the call is
 // executed"; start must precede end "by more than one minute"; seconds are
@@ -76,7 +74,7 @@ func (c *Client) deleted(ctx context.Context, object string, start, end time.Tim
 		// are closer together" (sObject Get Deleted).
 		mid := start.Add(end.Sub(start) / 2).Truncate(time.Minute)
 		if mid.Sub(start) < deletedMinSpan || end.Sub(mid) < deletedMinSpan {
-			return nil, time.Time{}, fmt.Errorf("delete log of %s: %w", object, err)
+			return nil, time.Time{}, err
 		}
 		first, c1, err := c.deleted(ctx, object, start, mid)
 		if err != nil {
@@ -92,11 +90,11 @@ func (c *Client) deleted(ctx context.Context, object string, start, end time.Tim
 		return append(first, second...), c2, nil
 	}
 	if errors.As(err, &ae) && ae.Code == "INVALID_REPLICATION_DATE" {
-		return nil, time.Time{}, fmt.Errorf("delete log of %s from %s to %s: %w: %w", object,
+		return nil, time.Time{}, fmt.Errorf("window %s to %s: %w: %w",
 			start.Format(time.RFC3339), end.Format(time.RFC3339), syncd.ErrDeleteLogWindow, err)
 	}
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("delete log of %s: %w", object, err)
+		return nil, time.Time{}, err
 	}
 	return recs, covered, nil
 }

@@ -99,7 +99,7 @@ func schemaFrom(w describeWire, object string) syncd.ObjectSchema {
 	}
 	for _, f := range w.Fields {
 		fi := syncd.FieldInfo{
-			Name: f.Name, Type: f.Type, Createable: f.Createable, Updateable: f.Updateable,
+			Name: f.Name, Type: f.Type, Kind: KindOf(f.Type), Createable: f.Createable, Updateable: f.Updateable,
 			Nillable: f.Nillable, ExternalID: f.ExternalID, Unique: f.Unique, Calculated: f.Calculated,
 			Length: f.Length, RestrictedPicklist: f.RestrictedPicklist,
 		}

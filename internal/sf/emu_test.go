@@ -257,8 +257,7 @@ func TestSessionExpiresMidPaging(t *testing.T) {
 		pages int
 		ids   = map[string]bool{}
 	)
-	req := syncd.PullRequest{Object: "Contact", Fields: []string{"LastName", "Email"},
-		Types: map[string]string{"LastName": "string", "Email": "email"}, WatermarkField: "SystemModstamp", BatchSize: 200}
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string", "Email": "email"}, "LastName", "Email"), WatermarkField: "SystemModstamp", BatchSize: 200}
 	err := c.Pull(e.ctx, req, func(p syncd.Page) error {
 		pages++
 		if pages == 2 {
@@ -465,7 +464,7 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 	e.seed()
 	e.emu.SeedContacts(3)
 	c := e.client()
-	req := syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"}, Types: map[string]string{"LastName": "string"}}
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName")}
 	count := func() (n int) {
 		t.Helper()
 		if err := c.Pull(e.ctx, req, func(p syncd.Page) error { n += len(p.Records); return nil }); err != nil {
@@ -491,8 +490,8 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 	e.reset()
 	e.emu.Fail(sfemu.FailRule{Path: "/composite/sobjects", ErrorCode: "UNABLE_TO_LOCK_ROW",
 		Message: "unable to obtain exclusive access to this record"})
-	res, err := c.Upsert(e.ctx, "Contact", "Syncd_Id__c", []syncd.Outgoing{{Key: "k1", ExternalID: "ext-1",
-		Fields: map[string]syncd.Value{"LastName": "Lock"}}}, map[string]string{"LastName": "string", "Syncd_Id__c": "string"})
+	res, err := c.Upsert(e.ctx, writeTo("Contact", "Syncd_Id__c", map[string]string{"LastName": "string", "Syncd_Id__c": "string"}),
+		[]syncd.Outgoing{{Key: "k1", ExternalID: "ext-1", Fields: map[string]syncd.Value{"LastName": "Lock"}}})
 	if err != nil || res[0].Err != nil || !res[0].Created {
 		t.Fatalf("upsert after lock: %+v %v", res, err)
 	}
@@ -511,7 +510,7 @@ func TestTransientRetriedPermanentAndLimitNot(t *testing.T) {
 	// A permanent error is not retried.
 	e.reset()
 	bad := req
-	bad.Fields = []string{"NoSuchField__c"}
+	bad.Fields = []syncd.Field{{Name: "NoSuchField__c"}}
 	err = c.Pull(e.ctx, bad, func(syncd.Page) error { return nil })
 	mustClass(t, err, syncd.ErrPermanent)
 	if n := len(e.requests("/query")); n != 1 {
@@ -550,7 +549,7 @@ func TestCollectionsMixedResults(t *testing.T) {
 		{Key: "2", ExternalID: "ext-2", Fields: map[string]syncd.Value{"LastName": "Updated", "Email": nil}},
 		{Key: "3", ExternalID: "ext-3", Fields: map[string]syncd.Value{"Email": "no-last-name@x.com"}},
 	}
-	res, err := c.Upsert(e.ctx, "Contact", "Syncd_Id__c", recs, types)
+	res, err := c.Upsert(e.ctx, writeTo("Contact", "Syncd_Id__c", types), recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,22 +573,22 @@ func TestCollectionsMixedResults(t *testing.T) {
 		t.Fatalf("values: %v", got)
 	}
 	// Update by Id: one good, one unknown.
-	res, err = c.Update(e.ctx, "Contact", []syncd.Outgoing{
+	res, err = c.Update(e.ctx, writeTo("Contact", "Syncd_Id__c", types), []syncd.Outgoing{
 		{Key: "1", ID: existing, Fields: map[string]syncd.Value{"LastName": "Again"}},
 		{Key: "2", ID: "003000000000000AAA", Fields: map[string]syncd.Value{"LastName": "Ghost"}},
-	}, types)
+	})
 	if err != nil || res[0].Err != nil || res[1].Err == nil {
 		t.Fatalf("update: %+v %v", res, err)
 	}
 	mustClass(t, res[1].Err, syncd.ErrPermanent)
 	// Delete: one good, then the same again (already deleted).
-	res, err = c.Delete(e.ctx, "Contact", []string{existing})
+	res, err = c.Delete(e.ctx, syncd.WriteRequest{Object: "Contact"}, []string{existing})
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("delete: %+v %v", res, err)
 	}
 	// Deleting it again (a retried request that had gone through) is not
 	// an error; an unknown id is.
-	res, err = c.Delete(e.ctx, "Contact", []string{existing, "003000000000000AAA"})
+	res, err = c.Delete(e.ctx, syncd.WriteRequest{Object: "Contact"}, []string{existing, "003000000000000AAA"})
 	if err != nil || res[0].Err != nil || res[0].ID != existing || res[1].Err == nil {
 		t.Fatalf("delete again: %+v %v", res, err)
 	}
@@ -601,7 +600,7 @@ func TestCollectionsMixedResults(t *testing.T) {
 			Fields: map[string]syncd.Value{"LastName": fmt.Sprintf("L%d", i)}})
 	}
 	e.reset()
-	res, err = c.Upsert(e.ctx, "Contact", "Syncd_Id__c", many, types)
+	res, err = c.Upsert(e.ctx, writeTo("Contact", "Syncd_Id__c", types), many)
 	if err != nil || len(res) != 450 {
 		t.Fatalf("bulk: %v %d", err, len(res))
 	}
@@ -621,18 +620,18 @@ func TestUpsertOneStatuses(t *testing.T) {
 	e.seed()
 	c := e.client()
 	types := map[string]string{"LastName": "string"}
-	r, err := c.UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "One"}, types)
+	r, err := c.UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "One"}, kindsOf(types))
 	if err != nil || !r.Created || r.ID == "" {
 		t.Fatalf("create: %+v %v", r, err)
 	}
-	r2, err := c.UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "Two"}, types)
+	r2, err := c.UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "Two"}, kindsOf(types))
 	if err != nil || r2.Created || r2.ID != r.ID {
 		t.Fatalf("update: %+v %v", r2, err)
 	}
 	// Legacy_Id__c is an external id but not unique: two matches give 300.
 	e.emu.Insert("Contact", map[string]any{"LastName": "A", "Legacy_Id__c": "dup"})
 	e.emu.Insert("Contact", map[string]any{"LastName": "B", "Legacy_Id__c": "dup"})
-	_, err = c.UpsertOne(e.ctx, "Contact", "Legacy_Id__c", "dup", map[string]syncd.Value{"LastName": "C"}, types)
+	_, err = c.UpsertOne(e.ctx, "Contact", "Legacy_Id__c", "dup", map[string]syncd.Value{"LastName": "C"}, kindsOf(types))
 	mustClass(t, err, syncd.ErrPermanent)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 300 || ae.Code != CodeMultiple {
@@ -641,7 +640,7 @@ func TestUpsertOneStatuses(t *testing.T) {
 	// API version < 46 answers an update with 204 and no body.
 	old := e.cfg
 	old.APIVersion = "45.0"
-	r3, err := e.clientWith(old).UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "Three"}, types)
+	r3, err := e.clientWith(old).UpsertOne(e.ctx, "Contact", "Syncd_Id__c", "a/b c", map[string]syncd.Value{"LastName": "Three"}, kindsOf(types))
 	if err != nil || r3.Created {
 		t.Fatalf("v45 update: %+v %v", r3, err)
 	}
@@ -686,7 +685,7 @@ func TestPullCursorAndDeleted(t *testing.T) {
 	types := map[string]string{"LastName": "string"}
 	pull := func(after syncd.Cursor, deleted bool) (out []syncd.RemoteRecord) {
 		t.Helper()
-		err := c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"}, Types: types,
+		err := c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: fieldsOf(types, "LastName"),
 			After: after, IncludeDeleted: deleted}, func(p syncd.Page) error {
 			out = append(out, p.Records...)
 			return nil
@@ -723,7 +722,7 @@ func TestPullStopsOnFnErrorAndLocatorExpiry(t *testing.T) {
 	e.seed()
 	e.emu.SeedContacts(600)
 	c := e.client()
-	req := syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"}, Types: map[string]string{"LastName": "string"}, BatchSize: 200}
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 200}
 	stop := errors.New("stop")
 	n := 0
 	err := c.Pull(e.ctx, req, func(p syncd.Page) error { n++; return stop })

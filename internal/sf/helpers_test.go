@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -159,4 +160,31 @@ var hc = &http.Client{Timeout: 10 * time.Second}
 func (e *env) reset() {
 	e.settled()
 	e.emu.ResetRequests()
+}
+
+// fieldsOf lists fields by name with the kinds of their describe types.
+func fieldsOf(types map[string]string, names ...string) []syncd.Field {
+	out := make([]syncd.Field, len(names))
+	for i, n := range names {
+		out[i] = syncd.Field{Name: n, Type: types[n], Kind: KindOf(types[n])}
+	}
+	return out
+}
+
+// kindsOf maps field names to the kinds of their describe types.
+func kindsOf(types map[string]string) map[string]syncd.Kind {
+	out := make(map[string]syncd.Kind, len(types))
+	for n, t := range types {
+		out[n] = KindOf(t)
+	}
+	return out
+}
+
+// writeTo is where a test writes: a small push (REST).
+func writeTo(object, extField string, types map[string]string) syncd.WriteRequest {
+	names := make([]string, 0, len(types))
+	for n := range types {
+		names = append(names, n)
+	}
+	return syncd.WriteRequest{Object: object, ExternalIDField: extField, Fields: fieldsOf(types, names...)}
 }

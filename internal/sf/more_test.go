@@ -57,8 +57,8 @@ func TestLostResponseUpsertIsRetriedSafely(t *testing.T) {
 	e.seed()
 	c := e.client()
 	e.emu.Fail(sfemu.FailRule{Path: "/composite/sobjects", Kind: sfemu.FailLoseResponse})
-	res, err := c.Upsert(e.ctx, "Contact", "Syncd_Id__c", []syncd.Outgoing{{Key: "1", ExternalID: "lost-1",
-		Fields: map[string]syncd.Value{"LastName": "Lost"}}}, map[string]string{"LastName": "string"})
+	res, err := c.Upsert(e.ctx, writeTo("Contact", "Syncd_Id__c", map[string]string{"LastName": "string"}),
+		[]syncd.Outgoing{{Key: "1", ExternalID: "lost-1", Fields: map[string]syncd.Value{"LastName": "Lost"}}})
 	if err != nil || res[0].Err != nil || res[0].ID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -77,7 +77,7 @@ func TestLostResponseUpsertIsRetriedSafely(t *testing.T) {
 	// is unknown (transient) instead of getting a duplicate.
 	e.emu.Fail(sfemu.FailRule{Path: "/composite/sobjects", Kind: sfemu.FailLoseResponse})
 	res, err = c.Create(e.ctx, "Contact", []syncd.Outgoing{{Key: "2", Fields: map[string]syncd.Value{"LastName": "Once"}}},
-		map[string]string{"LastName": "string"})
+		kindsOf(map[string]string{"LastName": "string"}))
 	mustClass(t, err, syncd.ErrTransient)
 	mustClass(t, res[0].Err, syncd.ErrTransient)
 	if n := len(e.requests("/composite/sobjects")); n != 3 {
@@ -162,7 +162,7 @@ func TestCollectionsPerRecordRetryAndRollback(t *testing.T) {
 	for i := range recs {
 		recs[i].Fields = map[string]syncd.Value{"LastName": string(rune('A' + i))}
 	}
-	res, err := c.Update(t.Context(), "Contact", recs, nil)
+	res, err := c.Update(t.Context(), syncd.WriteRequest{Object: "Contact"}, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,7 @@ func TestPullPrefetchesNextPageWhileApplying(t *testing.T) {
 	e.emu.SeedContacts(450)
 	c := e.client()
 	pages := 0
-	err := c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"},
-		Types: map[string]string{"LastName": "string"}, BatchSize: 200}, func(p syncd.Page) error {
+	err := c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 200}, func(p syncd.Page) error {
 		pages++
 		if pages < 3 {
 			// The next page is requested while this one is being applied.

@@ -18,9 +18,6 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// DefaultWatermark is used when a PullRequest names none.
-const DefaultWatermark = "SystemModstamp"
-
 // PullQuery builds the SOQL of a pull:
 //
 //	SELECT <fields>, Id, <wm>, LastModifiedDate[, IsDeleted] FROM <Object>
@@ -35,10 +32,7 @@ func PullQuery(req syncd.PullRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wm := req.WatermarkField
-	if wm == "" {
-		wm = DefaultWatermark
-	}
+	wm := watermark(req)
 	if wm, err = Ident(wm); err != nil {
 		return "", err
 	}
@@ -56,7 +50,7 @@ func PullQuery(req syncd.PullRequest) (string, error) {
 		return nil
 	}
 	for _, f := range req.Fields {
-		if err := add(f); err != nil {
+		if err := add(f.Name); err != nil {
 			return "", err
 		}
 	}
@@ -93,7 +87,74 @@ func PullQuery(req syncd.PullRequest) (string, error) {
 // would cost calls when the caller stops early, e.g. to switch to Bulk.
 const pullAhead = 2
 
-// Pull streams the records changed after req.After to fn, page by page,
+// watermark is the request's watermark field, the domain's default when
+// it names none.
+func watermark(req syncd.PullRequest) string {
+	if req.WatermarkField != "" {
+		return req.WatermarkField
+	}
+	return syncd.DefaultWatermark
+}
+
+// errSwitchToBulk stops the REST pull after its first page.
+var errSwitchToBulk = errors.New("switching to Bulk API 2.0")
+
+// Pull streams the records changed after req.After to fn, page by page, in
+// (watermark, Id) order, and chooses the transport: the REST query's first
+// page carries totalSize, a free count of the whole pull; above
+// req.BulkThreshold, with more pages to come, the REST pull stops after
+// that page and a Bulk API 2.0 query job reads the rest, from the last
+// record delivered (the keyset continues exactly there). If Salesforce
+// refuses the Bulk job itself (a permanent error: an object the Bulk API
+// does not support, the feature turned off), the pull goes on over REST.
+func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+	if req.BulkThreshold <= 0 {
+		return c.pullREST(ctx, req, fn)
+	}
+	var last *syncd.RemoteRecord // the last record fn accepted
+	deliver := func(p syncd.Page) error {
+		if err := fn(p); err != nil {
+			return err
+		}
+		if n := len(p.Records); n > 0 {
+			last = &p.Records[n-1]
+		}
+		return nil
+	}
+	first, total := true, 0
+	err := c.pullREST(ctx, req, func(p syncd.Page) error {
+		if err := deliver(p); err != nil {
+			return err
+		}
+		if first {
+			first = false
+			if p.TotalSize > req.BulkThreshold && p.TotalSize > len(p.Records) {
+				total = p.TotalSize
+				return errSwitchToBulk
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, errSwitchToBulk) {
+		return err
+	}
+	rest := func() syncd.PullRequest {
+		r := req
+		if last != nil {
+			r.After = syncd.Cursor{Time: last.Stamp, ID: last.ID}
+		}
+		return r
+	}
+	c.log.Info("pulling through Bulk API 2.0", "object", req.Object, "records", total, "threshold", req.BulkThreshold)
+	err = c.bulkPull(ctx, rest(), deliver)
+	if err != nil && errors.Is(err, syncd.ErrPermanent) && ctx.Err() == nil {
+		c.log.Warn("Bulk API 2.0 refused the query job; pulling over REST", "object", req.Object, "err", err)
+		return c.pullREST(ctx, rest(), deliver)
+	}
+	return err
+}
+
+// pullREST streams the records changed after req.After to fn, page by page,
 // following nextRecordsUrl (§5.1), with the requests pipelined: a page's
 // head (totalSize, done, nextRecordsUrl), which Salesforce sends before its
 // records, is read first, and the next page is requested at once, while
@@ -103,15 +164,12 @@ const pullAhead = 2
 // refreshed and the same nextRecordsUrl continues; INVALID_QUERY_LOCATOR
 // (cursor expired) is returned as a transient error and the caller
 // restarts from its committed cursor.
-func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
-		return fmt.Errorf("pull %s: %w", req.Object, newAPIError(0, "INVALID_FIELD", err.Error(), nil))
+		return newAPIError(0, "INVALID_FIELD", err.Error(), nil)
 	}
-	wm := req.WatermarkField
-	if wm == "" {
-		wm = DefaultWatermark
-	}
+	wm := watermark(req)
 	batch := req.BatchSize
 	if batch <= 0 {
 		batch = DefaultBatchSize
@@ -167,7 +225,7 @@ func (p *pullPipe) run(ctx context.Context, first request, fn func(syncd.Page) e
 	for ch := range p.order {
 		res := <-ch
 		if res.err != nil {
-			return fmt.Errorf("pull %s: %w", p.object, res.err)
+			return res.err
 		}
 		err := fn(res.page)
 		<-p.slots // this page is applied and let go
@@ -272,11 +330,11 @@ func (cv *converter) build(get func(name string) any) (syncd.RemoteRecord, error
 	}
 	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
 	for _, f := range cv.req.Fields {
-		v, err := syncd.FromWire(cv.req.Types[f], get(f))
+		v, err := FromWire(f.Kind, get(f.Name))
 		if err != nil {
-			return rec, badValue(cv.req.Object, id, f, err)
+			return rec, badValue(cv.req.Object, id, f.Name, err)
 		}
-		rec.Values[f] = v
+		rec.Values[f.Name] = v
 	}
 	return rec, nil
 }
@@ -294,6 +352,14 @@ func wireTime(v any) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("not a datetime: %v", v)
 	}
 	return syncd.ParseTime(s)
+}
+
+func fieldNames(fields []syncd.Field) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.Name
+	}
+	return out
 }
 
 // lookup finds a field in a query record by API name, case-insensitively
@@ -482,7 +548,7 @@ type fieldRef struct {
 
 func newPageDecoder(conv *converter, hint int) *pageDecoder {
 	d := &pageDecoder{conv: conv, hint: hint, slots: map[string]int{}, refs: map[string]fieldRef{}}
-	names := append([]string{"Id", "IsDeleted", conv.wm, "LastModifiedDate"}, conv.req.Fields...)
+	names := append([]string{"Id", "IsDeleted", conv.wm, "LastModifiedDate"}, fieldNames(conv.req.Fields)...)
 	for _, name := range names {
 		head, rest, _ := strings.Cut(name, ".")
 		slot, ok := d.slots[head]

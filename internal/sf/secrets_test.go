@@ -46,8 +46,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	c := e.client()
 	e.emu.SeedContacts(300)
 	pull := func() error {
-		return c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: []string{"LastName"},
-			Types: map[string]string{"LastName": "string"}, BatchSize: 200}, func(syncd.Page) error { return nil })
+		return c.Pull(e.ctx, syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 200}, func(syncd.Page) error { return nil })
 	}
 	note(pull())
 	for i := 0; i < 3; i++ { // refresh with rotation, three times

@@ -129,7 +129,7 @@ func FuzzStringLiteral(f *testing.F) {
 
 func TestPullQuery(t *testing.T) {
 	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
-	req := syncd.PullRequest{Object: "Contact", Fields: []string{"LastName", "Email", "Syncd_Id__c", "id"},
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(nil, "LastName", "Email", "Syncd_Id__c", "id"),
 		WatermarkField: "SystemModstamp", After: syncd.Cursor{Time: at, ID: "003000000000001AAA"}, IncludeDeleted: true}
 	q, err := PullQuery(req)
 	if err != nil {
@@ -152,7 +152,7 @@ func TestPullQuery(t *testing.T) {
 	if strings.Contains(q, "WHERE") {
 		t.Fatalf("zero cursor: %s", q)
 	}
-	req.Fields = []string{"Name FROM User --"}
+	req.Fields = []syncd.Field{{Name: "Name FROM User --"}}
 	if _, err := PullQuery(req); err == nil {
 		t.Fatal("bad field accepted")
 	}

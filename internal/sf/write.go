@@ -46,25 +46,115 @@ func (r saveResult) result(created bool) syncd.WriteResult {
 }
 
 // wireRecord builds one record's JSON object: attributes.type, then the
-// fields converted with syncd.ToWire. A nil value stays nil, sent as JSON
-// null, which clears the field.
-func wireRecord(object string, fields map[string]syncd.Value, types map[string]string) map[string]any {
+// fields converted with toWire. A nil value stays nil, sent as JSON null,
+// which clears the field.
+func wireRecord(object string, fields map[string]syncd.Value, kinds map[string]syncd.Kind) map[string]any {
 	m := make(map[string]any, len(fields)+2)
 	m["attributes"] = map[string]string{"type": object}
 	for k, v := range fields {
 		if strings.EqualFold(k, "Id") || k == "attributes" {
 			continue
 		}
-		m[k] = syncd.ToWire(types[k], v)
+		m[k] = toWire(kinds[k], v)
 	}
 	return m
 }
 
-// Upsert writes records by external id: PATCH
+// WriteBatch is how many records a write call takes for a push of w's
+// size: an sObject Collections request (200), or a Bulk API 2.0 ingest job
+// when the push is larger than w.BulkThreshold.
+func (c *Client) WriteBatch(w syncd.WriteRequest) int {
+	if c.bulkFor(w) {
+		return c.bulkOptions().JobRecords
+	}
+	return MaxCollection
+}
+
+// bulkFor reports whether a push goes through Bulk API 2.0.
+func (c *Client) bulkFor(w syncd.WriteRequest) bool {
+	if w.BulkThreshold <= 0 || w.Backlog <= w.BulkThreshold {
+		return false
+	}
+	_, refused := c.bulkRefused.Load(w.Object)
+	return !refused
+}
+
+// viaBulk runs a write through Bulk API 2.0 and, if Salesforce refuses the
+// job itself (a permanent error: an object the Bulk API does not support,
+// the feature turned off), sends the records the job did not take over REST
+// instead, and every later write of the object for this client's life.
+func (c *Client) viaBulk(ctx context.Context, object string, n int, bulk, rest func(idx []int) ([]syncd.WriteResult, error)) ([]syncd.WriteResult, error) {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	res, err := bulk(all)
+	if err == nil || !errors.Is(err, syncd.ErrPermanent) || ctx.Err() != nil {
+		return res, err
+	}
+	c.log.Warn("Bulk API 2.0 refused the ingest job; writing over REST", "object", object, "err", err)
+	c.bulkRefused.Store(object, true)
+	var left []int
+	for i, r := range res {
+		if r.Err != nil && errors.Is(err, r.Err) {
+			left = append(left, i)
+		}
+	}
+	more, err := rest(left)
+	for k, i := range left {
+		res[i] = more[k]
+	}
+	return res, err
+}
+
+// pick returns the records at idx.
+func pick[T any](all []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for k, i := range idx {
+		out[k] = all[i]
+	}
+	return out
+}
+
+// Upsert writes records by external id, through Bulk API 2.0 when w is a
+// large push (WriteBatch), else through sObject Collections.
+func (c *Client) Upsert(ctx context.Context, w syncd.WriteRequest, recs []syncd.Outgoing) ([]syncd.WriteResult, error) {
+	kinds := kinds(w.Fields)
+	rest := func(idx []int) ([]syncd.WriteResult, error) {
+		return c.upsertREST(ctx, w.Object, w.ExternalIDField, pick(recs, idx), kinds)
+	}
+	if !c.bulkFor(w) {
+		return c.upsertREST(ctx, w.Object, w.ExternalIDField, recs, kinds)
+	}
+	return c.viaBulk(ctx, w.Object, len(recs), func(idx []int) ([]syncd.WriteResult, error) {
+		return c.bulkUpsert(ctx, w.Object, w.ExternalIDField, pick(recs, idx), kinds)
+	}, rest)
+}
+
+// Update writes records by Salesforce Id. Through Bulk API 2.0 it is an
+// upsert keyed on Id, which only ever updates.
+func (c *Client) Update(ctx context.Context, w syncd.WriteRequest, recs []syncd.Outgoing) ([]syncd.WriteResult, error) {
+	kinds := kinds(w.Fields)
+	rest := func(idx []int) ([]syncd.WriteResult, error) {
+		return c.updateREST(ctx, w.Object, pick(recs, idx), kinds)
+	}
+	if !c.bulkFor(w) {
+		return c.updateREST(ctx, w.Object, recs, kinds)
+	}
+	return c.viaBulk(ctx, w.Object, len(recs), func(idx []int) ([]syncd.WriteResult, error) {
+		byID := pick(recs, idx)
+		for i := range byID {
+			byID[i].ExternalID = byID[i].ID
+		}
+		return c.bulkUpsert(ctx, w.Object, "Id", byID, kinds)
+	}, rest)
+}
+
+// upsertREST writes records by external id: PATCH
 // /composite/sobjects/{O}/{ExtField} with allOrNone=false (§6.1, v46+), in
 // chunks of 200. Results are in input order; Created comes from the
 // created flag, never from the presence of an id (pitfall 11).
-func (c *Client) Upsert(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+func (c *Client) upsertREST(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
@@ -75,9 +165,9 @@ func (c *Client) Upsert(ctx context.Context, object, externalIDField string, rec
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
 		records := make([]map[string]any, len(idx))
 		for i, j := range idx {
-			m := wireRecord(object, recs[j].Fields, types)
+			m := wireRecord(object, recs[j].Fields, kinds)
 			if recs[j].ExternalID != "" {
-				m[externalIDField] = syncd.ToWire(types[externalIDField], recs[j].ExternalID)
+				m[externalIDField] = recs[j].ExternalID
 			}
 			records[i] = m
 		}
@@ -86,15 +176,15 @@ func (c *Client) Upsert(ctx context.Context, object, externalIDField string, rec
 	}, false)
 }
 
-// Update writes records by Salesforce Id: PATCH /composite/sobjects (§6.1).
-func (c *Client) Update(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+// updateREST writes records by Salesforce Id: PATCH /composite/sobjects (§6.1).
+func (c *Client) updateREST(ctx context.Context, object string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
 		records := make([]map[string]any, len(idx))
 		for i, j := range idx {
-			m := wireRecord(object, recs[j].Fields, types)
+			m := wireRecord(object, recs[j].Fields, kinds)
 			m["id"] = recs[j].ID
 			records[i] = m
 		}
@@ -107,14 +197,14 @@ func (c *Client) Update(ctx context.Context, object string, recs []syncd.Outgoin
 // idempotent, so a request that may have reached Salesforce is never
 // repeated; only records Salesforce reports as not saved for a transient
 // reason (UNABLE_TO_LOCK_ROW) are sent again.
-func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoing, types map[string]string) ([]syncd.WriteResult, error) {
+func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
 		records := make([]map[string]any, len(idx))
 		for i, j := range idx {
-			records[i] = wireRecord(object, recs[j].Fields, types)
+			records[i] = wireRecord(object, recs[j].Fields, kinds)
 		}
 		return request{method: http.MethodPost, path: "composite/sobjects", object: object, retry: false, count: true,
 			body: map[string]any{"allOrNone": false, "records": records}}
@@ -125,7 +215,8 @@ func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoin
 // (§6.1). A record that is already deleted (ENTITY_IS_DELETED, e.g. when a
 // retried request had in fact gone through) counts as deleted: the result
 // has its ID and no error.
-func (c *Client) Delete(ctx context.Context, object string, ids []string) ([]syncd.WriteResult, error) {
+func (c *Client) Delete(ctx context.Context, w syncd.WriteRequest, ids []string) ([]syncd.WriteResult, error) {
+	object := w.Object
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
@@ -163,7 +254,11 @@ func (c *Client) collection(ctx context.Context, object string, n int, build fun
 			idx = append(idx, i)
 		}
 		for attempt := 1; len(idx) > 0; attempt++ {
-			res, err := c.sendCollection(ctx, build(idx), len(idx), created)
+			err := c.withinBudget()
+			var res []syncd.WriteResult
+			if err == nil {
+				res, err = c.sendCollection(ctx, build(idx), len(idx), created)
+			}
 			if err != nil {
 				for _, j := range idx {
 					out[j] = syncd.WriteResult{Err: err}
@@ -220,11 +315,11 @@ func (c *Client) sendCollection(ctx context.Context, r request, n int, created b
 // /sobjects/{O}/{ExtField}/{value} (§4.2). 201 is created; 200 (v46+, with
 // a body) and 204 (older versions, no body, so no id) are updates; 300
 // (several records match) is a permanent error listing the matches.
-func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externalID string, fields map[string]syncd.Value, types map[string]string) (syncd.WriteResult, error) {
+func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externalID string, fields map[string]syncd.Value, kinds map[string]syncd.Kind) (syncd.WriteResult, error) {
 	if err := checkIdents(object, externalIDField); err != nil {
 		return syncd.WriteResult{}, err
 	}
-	body := wireRecord(object, fields, types)
+	body := wireRecord(object, fields, kinds)
 	delete(body, "attributes")
 	for k := range body {
 		if strings.EqualFold(k, externalIDField) {
@@ -271,6 +366,24 @@ func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externa
 		return syncd.WriteResult{Err: err}, err
 	}
 	return res, nil
+}
+
+// withinBudget refuses a write once the org's API usage (Sforce-Limit-Info)
+// has reached Config.APIBudget, so that syncd leaves the rest of the daily
+// allocation to the org's other integrations.
+func (c *Client) withinBudget() error {
+	if c.cfg.APIBudget == nil {
+		return nil
+	}
+	u := c.Usage()
+	if u.Limit <= 0 {
+		return nil // not known yet
+	}
+	if stop := c.cfg.APIBudget(u.Limit); u.Used >= stop {
+		return &APIError{Code: "API_BUDGET", class: syncd.ErrLimit,
+			Message: fmt.Sprintf("API budget reached: %d of %d daily calls used; writes stop at %d", u.Used, u.Limit, stop)}
+	}
+	return nil
 }
 
 // checkIdents validates API names; a bad one is a configuration error,

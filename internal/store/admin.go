@@ -346,7 +346,11 @@ func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	}
 	col := quoteIdent(p.fields[fi].Column)
 	write := func(v syncd.Value) error {
-		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+col+` = ? WHERE `+p.key+` = ?`, syncd.ToLocal(v), c.Key)
+		bound, err := toSQLite(v)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+col+` = ? WHERE `+p.key+` = ?`, bound, c.Key)
 		if err != nil {
 			return err
 		}
@@ -392,8 +396,6 @@ func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	}
 	return nil
 }
-
-var _ syncd.Backlogger = (*DB)(nil)
 
 // Backlog counts the rows of a mapping with pending outbox entries.
 func (db *DB) Backlog(ctx context.Context, m *syncd.Mapping) (int, error) {

@@ -256,28 +256,6 @@ func rowsPerStmt(n int) int {
 	return max(1, min(stmtRows, 30000/max(n, 1)))
 }
 
-// local converts a canonical value for binding.
-func local(v syncd.Value) (any, error) {
-	switch x := syncd.ToLocal(v).(type) {
-	case nil, string, int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case bool:
-		if x {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("value %v is not finite", x)
-		}
-		return x, nil
-	default:
-		return nil, fmt.Errorf("value %v (%T) is not canonical", v, v)
-	}
-}
-
 // insert writes new rows and learns their keys.
 func (a *applier) insert(g *group, ops []*opState) error {
 	p := a.p
@@ -321,7 +299,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 				a.nextKey++
 			}
 			for _, c := range g.cols {
-				v, err := local(s.op.Set[p.fields[c].Name])
+				v, err := toSQLite(s.op.Set[p.fields[c].Name])
 				if err != nil {
 					return fmt.Errorf("insert into %s (Salesforce %s) field %s: %w", p.tblName, s.op.ID, p.fields[c].Name, err)
 				}
@@ -448,7 +426,7 @@ func (a *applier) update(g *group, ops []*opState) error {
 		for _, s := range chunk {
 			args = append(args, s.key)
 			for _, c := range g.cols {
-				v, err := local(s.op.Set[p.fields[c].Name])
+				v, err := toSQLite(s.op.Set[p.fields[c].Name])
 				if err != nil {
 					return fmt.Errorf("update %s %s field %s: %w", p.tblName, s.key, p.fields[c].Name, err)
 				}

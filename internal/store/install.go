@@ -199,10 +199,25 @@ func checkMappingShape(ms []*syncd.Mapping) error {
 	return nil
 }
 
-// Check verifies that every mapped table and column exists, and returns
-// all problems found, e.g. "table customers has no column email (mapped
-// from Email)".
-func (db *DB) Check(ctx context.Context, mappings []*syncd.Mapping) error {
+// Check reports every reason the mapped table cannot hold a mapping's
+// values: a missing table or column, or a column whose declared type would
+// change them (checkAffinities). m has its fields resolved against
+// Salesforce; the engine calls it before every object's cycle.
+func (db *DB) Check(ctx context.Context, m *syncd.Mapping) error {
+	t, err := readTable(ctx, db.r, m.Table)
+	if err != nil {
+		return fmt.Errorf("read table %s: %w", m.Table, err)
+	}
+	if err := checkMapping(m, t, false); err != nil {
+		return err
+	}
+	return checkAffinities(m, t)
+}
+
+// CheckMappings verifies that every mapped table and column exists, and
+// returns all problems found, e.g. "table customers has no column email
+// (mapped from Email)".
+func (db *DB) CheckMappings(ctx context.Context, mappings []*syncd.Mapping) error {
 	if err := checkMappingShape(mappings); err != nil {
 		return err
 	}

@@ -3,11 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-
-	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
-
-var _ syncd.LinkResolver = (*DB)(nil)
 
 // KeysByID maps Salesforce Ids of an object to the keys of the local rows
 // linked to them, for lookup fields. Ids with no link are absent.

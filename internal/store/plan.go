@@ -96,7 +96,7 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 			}
 			var convErr error
 			for i, f := range p.fields {
-				v, err := syncd.FromLocal(f.Type, raw[2+i])
+				v, err := fromSQLite(f.Kind, raw[2+i])
 				if err != nil {
 					convErr = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
 					break

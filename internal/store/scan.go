@@ -9,8 +9,6 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-var _ syncd.Scanner = (*DB)(nil)
-
 // Scan streams every live row of a mapped table with its link, for
 // `syncd verify`. Rows soft-deleted locally (SoftDeleteColumn set) are
 // skipped. It reads in one snapshot and holds one row at a time.
@@ -51,7 +49,7 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		}
 		r := syncd.LocalRow{Key: asString(raw[0]), ID: asString(raw[1]), Values: make(map[string]syncd.Value, len(p.fields))}
 		for i, f := range p.fields {
-			v, err := syncd.FromLocal(f.Type, raw[2+i])
+			v, err := fromSQLite(f.Kind, raw[2+i])
 			if err != nil {
 				return fmt.Errorf("scan %s: row %s column %s: %w", m.Table, r.Key, f.Column, err)
 			}

@@ -162,17 +162,17 @@ func TestInstall_Idempotent(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	db, _, m := MustOpenDB(t)
-	if err := db.Check(ctx, []*syncd.Mapping{m}); err != nil {
+	if err := db.CheckMappings(ctx, []*syncd.Mapping{m}); err != nil {
 		t.Fatal(err)
 	}
 	bad := contactMapping()
 	bad.Fields = append(bad.Fields, syncd.Field{Column: "title", Name: "Title", Type: "string"})
-	err := db.Check(ctx, []*syncd.Mapping{bad})
+	err := db.CheckMappings(ctx, []*syncd.Mapping{bad})
 	if err == nil || !strings.Contains(err.Error(), "table contacts has no column title (mapped from Title)") {
 		t.Fatalf("err = %v", err)
 	}
 	bad.Table = "nope"
-	if err := db.Check(ctx, []*syncd.Mapping{bad}); err == nil || !strings.Contains(err.Error(), "table nope does not exist") {
+	if err := db.CheckMappings(ctx, []*syncd.Mapping{bad}); err == nil || !strings.Contains(err.Error(), "table nope does not exist") {
 		t.Fatalf("err = %v", err)
 	}
 	if err := db.Install(ctx, []*syncd.Mapping{bad}); err == nil {

@@ -34,16 +34,6 @@ type DeletedRecord struct {
 	DeletedAt time.Time
 }
 
-// DeletedLister is the optional capability of a Remote to read Salesforce's delete log.
-type DeletedLister interface {
-	// Deleted returns the records of object deleted in [start, end) as the
-	// delete log reports them, and latestDateCovered: the time up to which
-	// the answer is complete (at most end; the start of a transaction still
-	// in flight holds it back). A window the log cannot serve (too old, or
-	// cut short by a purge) is an error that matches ErrDeleteLogWindow.
-	Deleted(ctx context.Context, object string, start, end time.Time) ([]DeletedRecord, time.Time, error)
-}
-
 // ErrDeleteLogWindow marks a delete-log read refused for its window
 // (Salesforce's INVALID_REPLICATION_DATE).
 var ErrDeleteLogWindow = errors.New("delete log window not available")
@@ -150,10 +140,6 @@ func (e *Engine) pullDeleted(ctx context.Context, m *Mapping, rep *ObjectReport)
 	if m.FromSalesforce != SoftDelete && m.FromSalesforce != HardDelete {
 		return nil
 	}
-	dl, ok := e.Remote.(DeletedLister)
-	if !ok {
-		return nil
-	}
 	every := e.DeletedEvery
 	if every <= 0 {
 		every = DefaultDeletedEvery
@@ -163,14 +149,14 @@ func (e *Engine) pullDeleted(ctx context.Context, m *Mapping, rep *ObjectReport)
 	if !due {
 		return nil
 	}
-	err := e.readDeleteLog(ctx, dl, m, rep, now, prev)
+	err := e.readDeleteLog(ctx, m, rep, now, prev)
 	if err != nil {
 		e.deleted.release(m.Object, now, prev)
 	}
 	return err
 }
 
-func (e *Engine) readDeleteLog(ctx context.Context, dl DeletedLister, m *Mapping, rep *ObjectReport,
+func (e *Engine) readDeleteLog(ctx context.Context, m *Mapping, rep *ObjectReport,
 	now time.Time, prev deletedCheck) error {
 	span := max(deletedSpan, 2*e.DeletedEvery)
 	start := now.Add(-span)
@@ -180,7 +166,7 @@ func (e *Engine) readDeleteLog(ctx context.Context, dl DeletedLister, m *Mapping
 	if oldest := now.Add(-deleteLogMax); start.Before(oldest) {
 		start = oldest // the client trims it to what Salesforce serves
 	}
-	dels, covered, err := dl.Deleted(ctx, m.Object, start, now)
+	dels, covered, err := e.Remote.Deleted(ctx, m.Object, start, now)
 	if errors.Is(err, ErrDeleteLogWindow) {
 		e.logger().Warn("Salesforce's delete log cannot serve the window; deletions emptied from the recycle bin in it may be missed (syncd verify finds them)",
 			"object", m.Object, "start", start, "end", now, "err", err)

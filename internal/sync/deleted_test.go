@@ -146,7 +146,7 @@ func TestDeleteLogRefusalDoesNotStopSync(t *testing.T) {
 	*clock = clock.Add(syncd.DefaultDeletedEvery)
 	h.emu.Fail(sfemu.FailRule{Path: "/deleted", Status: 503, Times: -1})
 	r = h.engine.SyncObject(h.ctx, h.m)
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "deleted Contact") {
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "delete log: salesforce 503") {
 		t.Fatalf("a failing /deleted: err %v", r.Err)
 	}
 	h.emu.ClearFaults()

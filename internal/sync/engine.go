@@ -16,12 +16,9 @@ type Engine struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	// PushBatch is the number of local changes planned and sent at once;
-	// 200 is the sObject Collections limit.
+	// PushBatch, when > 0, bounds the number of local changes planned and
+	// sent at once below what the Remote takes per write call.
 	PushBatch int
-	// AllowWrites, when set, is asked before each write to Salesforce; an
-	// error stops pushing for the cycle (the API budget) and is reported.
-	AllowWrites func(Usage) error
 	// Progress, when set, is told how far each phase of an object has got
 	// (after every page pulled and every batch pushed), for a terminal.
 	Progress func(Progress)
@@ -84,14 +81,8 @@ func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ct, ok := e.Local.(ColumnTyper); ok {
-		declared, err := ct.ColumnTypes(ctx, m.Table)
-		if err != nil {
-			return nil, err
-		}
-		if err := CheckColumns(resolved, declared); err != nil {
-			return nil, err
-		}
+	if err := e.Local.Check(ctx, resolved); err != nil {
+		return nil, err
 	}
 	return resolved, nil
 }
@@ -107,7 +98,7 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 			errs = append(errs, fmt.Errorf("%s has no field %s (mapped from column %s)", m.Object, f.Name, f.Column))
 			continue
 		}
-		f.Type = info.Type
+		f.Type, f.Kind = info.Type, info.Kind
 		f.Writable = !info.Calculated && (info.Createable || info.Updateable)
 		if info.RestrictedPicklist {
 			f.Allowed = info.Picklist
@@ -152,17 +143,17 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	}
 	phase := e.now()
 	if err := e.pull(ctx, m, &rep); err != nil {
-		return finish(fmt.Errorf("pull %s: %w", m.Object, err))
+		return finish(fmt.Errorf("pull: %w", err))
 	}
 	if err := e.pullDeleted(ctx, m, &rep); err != nil {
-		return finish(fmt.Errorf("deleted %s: %w", m.Object, err))
+		return finish(fmt.Errorf("delete log: %w", err))
 	}
 	e.logger().Debug("phase.done", "object", m.Object, "phase", "pull", "rows", rep.Pulled,
 		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds(),
 		"watermark", rep.Watermark.Time.UTC().Format(time.RFC3339))
 	phase = e.now()
 	if err := e.push(ctx, m, &rep); err != nil {
-		return finish(fmt.Errorf("push %s: %w", m.Object, err))
+		return finish(fmt.Errorf("push: %w", err))
 	}
 	e.logger().Debug("phase.done", "object", m.Object, "phase", "push", "rows", rep.Created+rep.Updated+rep.Deleted,
 		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds())
@@ -175,7 +166,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		return err
 	}
 	rep.Watermark = committed
-	req := pullRequest(m, committed)
+	req := m.pullRequest(committed)
 	total := 0
 	var started time.Time // Salesforce's clock when the pull's query ran
 	apply := func(page Page) error {
@@ -209,7 +200,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		rep.Conflicts += len(plan.Conflicts)
 		return nil
 	}
-	if err := e.pullREST(ctx, m, req, apply, func() Cursor { return committed }); err != nil { // bulk.go: may go on with Bulk
+	if err := e.Remote.Pull(ctx, req, apply); err != nil {
 		return err
 	}
 	// The whole pull is applied: everything Salesforce showed when the
@@ -227,17 +218,17 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 }
 
 func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error {
-	batch := e.PushBatch
-	if batch <= 0 || batch > 200 {
-		batch = 200
-	}
-	types := fieldTypes(m)
-	bulk, err := e.pushWithBulk(ctx, m) // bulk.go
+	backlog, err := e.Local.Backlog(ctx, m)
 	if err != nil {
 		return err
 	}
-	if bulk != nil {
-		batch = bulkPushBatch
+	if backlog == 0 {
+		return nil
+	}
+	w := m.writeRequest(backlog)
+	batch := e.Remote.WriteBatch(w)
+	if e.PushBatch > 0 {
+		batch = min(batch, e.PushBatch)
 	}
 	var afterSeq int64
 	pushed := 0
@@ -258,9 +249,9 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		result.DeadLetters = plan.Rejected
 		rep.Failed += len(plan.Rejected)
 		rep.Skipped += len(plan.Acks)
-		sendErr := e.send(ctx, m, plan, types, &result, rep, bulk)
+		sendErr := e.send(ctx, m, w, plan, &result, rep)
 		pushed += len(changes)
-		e.progress(Progress{Object: m.Object, Phase: "push", Done: pushed})
+		e.progress(Progress{Object: m.Object, Phase: "push", Done: pushed, Total: backlog})
 		if err := e.Local.ApplyPush(ctx, m, result); err != nil {
 			return err
 		}
@@ -273,38 +264,25 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 // send performs the writes of a plan and records their outcomes. A call
 // that fails as a whole stops the push; what succeeded before it is still
 // recorded by the caller.
-// With bulk set, upserts and updates go through Bulk API 2.0 ingest jobs instead.
-func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[string]string, result *PushResult, rep *ObjectReport, bulk *bulkPush) error {
+func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan PushPlan, result *PushResult, rep *ObjectReport) error {
 	calls := []writeCall{
 		{plan.Upserts, false, nil, func(o []Outgoing) ([]WriteResult, error) {
-			if bulk != nil {
-				return bulk.upsert(ctx, e, m, o, types)
-			}
-			return e.Remote.Upsert(ctx, m.Object, m.ExternalIDField, o, types)
+			return e.Remote.Upsert(ctx, w, o)
 		}, nil},
 		{plan.Updates, false, &rep.Updated, func(o []Outgoing) ([]WriteResult, error) {
-			if bulk != nil {
-				return bulk.update(ctx, e, m, o, types)
-			}
-			return e.Remote.Update(ctx, m.Object, o, types)
+			return e.Remote.Update(ctx, w, o)
 		}, nil},
 		{plan.Deletes, true, &rep.Deleted, func(o []Outgoing) ([]WriteResult, error) {
 			ids := make([]string, len(o))
 			for i := range o {
 				ids[i] = o[i].ID
 			}
-			return e.Remote.Delete(ctx, m.Object, ids)
+			return e.Remote.Delete(ctx, w, ids)
 		}, nil},
 	}
 	for ci, c := range calls {
 		if len(c.writes) == 0 {
 			continue
-		}
-		if e.AllowWrites != nil {
-			if err := e.AllowWrites(e.Remote.Usage()); err != nil {
-				rep.Retrying += pendingCount(calls[ci:])
-				return err
-			}
 		}
 		if !c.delete {
 			var sent []PushWrite
@@ -337,13 +315,19 @@ func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[
 		if err == nil && len(results) != len(outs) {
 			err = fmt.Errorf("%w: %d results for %d records", ErrTransient, len(results), len(outs))
 		}
-		if err != nil {
-			rep.Retrying += pendingCount(calls[ci:])
-			return err
+		if len(results) != len(outs) {
+			results = nil
 		}
 		for i, w := range c.writes {
-			res := results[i]
+			var res WriteResult
+			if results == nil {
+				res = WriteResult{Err: err}
+			} else {
+				res = results[i]
+			}
 			switch {
+			case res.Err != nil && err != nil && errors.Is(err, res.Err):
+				rep.Retrying++ // not written: the call that stopped the push
 			case res.Err == nil:
 				ack := Ack{Key: w.Out.Key, Seq: w.Seq, ID: res.ID}
 				if c.delete {
@@ -374,6 +358,10 @@ func (e *Engine) send(ctx context.Context, m *Mapping, plan PushPlan, types map[
 			default:
 				rep.Retrying++ // stays pending; retried next cycle
 			}
+		}
+		if err != nil {
+			rep.Retrying += pendingCount(calls[ci+1:])
+			return err
 		}
 	}
 	return nil

@@ -15,13 +15,9 @@ import (
 // Salesforce Ids to local keys; a parent not linked locally marks the
 // field unresolved.
 func (e *Engine) resolvePulled(ctx context.Context, m *Mapping, recs []RemoteRecord) error {
-	res, ok := e.Local.(LinkResolver)
 	for _, f := range m.Fields {
 		if f.Lookup == "" {
 			continue
-		}
-		if !ok {
-			return fmt.Errorf("lookup %s: the local store cannot resolve links", f.Name)
 		}
 		var ids []string
 		for _, r := range recs {
@@ -29,7 +25,7 @@ func (e *Engine) resolvePulled(ctx context.Context, m *Mapping, recs []RemoteRec
 				ids = append(ids, id)
 			}
 		}
-		keys, err := res.KeysByID(ctx, f.Lookup, ids)
+		keys, err := e.Local.KeysByID(ctx, f.Lookup, ids)
 		if err != nil {
 			return fmt.Errorf("lookup %s: %w", f.Name, err)
 		}
@@ -65,10 +61,6 @@ func (e *Engine) resolvePushed(ctx context.Context, m *Mapping, writes []PushWri
 	if len(lookups) == 0 {
 		return writes, writes, 0, nil
 	}
-	res, ok := e.Local.(LinkResolver)
-	if !ok {
-		return nil, nil, 0, fmt.Errorf("lookup: the local store cannot resolve links")
-	}
 	ids := map[string]map[string]string{} // field -> key -> Id
 	for _, f := range lookups {
 		var keys []string
@@ -77,7 +69,7 @@ func (e *Engine) resolvePushed(ctx context.Context, m *Mapping, writes []PushWri
 				keys = append(keys, k)
 			}
 		}
-		if ids[f.Name], err = res.IDsByKey(ctx, f.Lookup, keys); err != nil {
+		if ids[f.Name], err = e.Local.IDsByKey(ctx, f.Lookup, keys); err != nil {
 			return nil, nil, 0, fmt.Errorf("lookup %s: %w", f.Name, err)
 		}
 	}

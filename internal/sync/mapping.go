@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// DefaultWatermark is the watermark field of a mapping that names none.
+// LastModifiedDate exists on every object a user can edit; SystemModstamp
+// also moves on system changes and is the recommended choice where
+// available (README, "Choosing the watermark").
+const DefaultWatermark = "LastModifiedDate"
+
 // Direction says which way a mapped field flows.
 type Direction string
 
@@ -48,8 +54,10 @@ type Field struct {
 	Name      string    // Salesforce field API name
 	Direction Direction // Both when empty
 	// Type is the Salesforce field type from describe ("string", "boolean",
-	// "datetime", "currency", ...). It drives value conversion on both sides.
+	// "datetime", "currency", ...), for messages; Kind, resolved from it,
+	// drives value conversion on both sides.
 	Type string
+	Kind Kind
 	// Writable is false for formula and other read-only fields (from
 	// describe); such fields are pulled only whatever Direction says.
 	Writable bool
@@ -72,7 +80,7 @@ func (f Field) allows(v Value) bool {
 		return false
 	}
 	items := []string{s}
-	if f.Type == "multipicklist" {
+	if f.Kind == KindMultiPicklist {
 		items = strings.Split(s, ";")
 	}
 	for _, it := range items {
@@ -98,7 +106,7 @@ type Mapping struct {
 	ExternalIDField  string // Salesforce external-id field, e.g. "Syncd_Id__c"
 	ExternalIDColumn string // local column holding the same value
 
-	Watermark string // "LastModifiedDate" (default) or "SystemModstamp"
+	Watermark string // "LastModifiedDate" (DefaultWatermark) or "SystemModstamp"
 	Conflict  Policy
 	Fields    []Field
 
@@ -121,4 +129,35 @@ func (m *Mapping) FieldNames() []string {
 		out[i] = f.Name
 	}
 	return out
+}
+
+// wireFields are the fields read from and written to Salesforce: the
+// mapped ones and the external id (text).
+func (m *Mapping) wireFields() []Field {
+	return append(slices.Clip(m.Fields), Field{Name: m.ExternalIDField, Kind: KindText, Type: "string"})
+}
+
+// pullRequest is the pull of a cycle from the committed cursor, minus the
+// lookback window: a record committed late with an earlier stamp is still
+// found, and applying it twice is a no-op.
+func (m *Mapping) pullRequest(committed Cursor) PullRequest {
+	after := Cursor{}
+	if !committed.Time.IsZero() {
+		after = Cursor{Time: committed.Time.Add(-m.Lookback)}
+	}
+	return PullRequest{
+		Object:         m.Object,
+		Fields:         m.wireFields(),
+		WatermarkField: m.Watermark,
+		After:          after,
+		IncludeDeleted: m.FromSalesforce == SoftDelete || m.FromSalesforce == HardDelete,
+		BatchSize:      m.BatchSize,
+		BulkThreshold:  m.BulkThreshold,
+	}
+}
+
+// writeRequest is where a push of backlog rows goes.
+func (m *Mapping) writeRequest(backlog int) WriteRequest {
+	return WriteRequest{Object: m.Object, ExternalIDField: m.ExternalIDField, Fields: m.wireFields(),
+		Backlog: backlog, BulkThreshold: m.BulkThreshold}
 }

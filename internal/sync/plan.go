@@ -275,7 +275,9 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			// is acknowledged rather than risk a duplicate.
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 		default:
-			out.ID = ""
+			// Out.ID stays as the link says: an upsert is by external id
+			// and sends no Id, but a dry run tells a create from an update
+			// by it.
 			p.Upserts = append(p.Upserts, PushWrite{Out: out, Seq: c.Seq})
 		}
 	}

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -327,53 +326,5 @@ func TestNextCursor(t *testing.T) {
 	ahead := Cursor{Time: t2, ID: "003Z"}
 	if got := NextCursor(ahead, last, server, 5*time.Second); got != ahead {
 		t.Errorf("backwards: %+v", got)
-	}
-}
-
-func TestValueConversion(t *testing.T) {
-	for _, tc := range []struct {
-		typ  string
-		in   any
-		want Value
-	}{
-		{"currency", "12.50", Decimal("12.5")},
-		{"currency", "0.10", Decimal("0.1")},
-		{"double", "1e3", Decimal("1000")},
-		{"percent", "-0.000", Decimal("0")},
-		{"boolean", int64(0), false},
-		{"boolean", int64(1), true},
-		{"int", int64(0), int64(0)},
-		{"date", "2024-02-29", "2024-02-29"},
-		{"datetime", "2024-01-02T03:04:05.000+0000", "2024-01-02T03:04:05Z"},
-		{"datetime", "2024-01-02T04:04:05+01:00", "2024-01-02T03:04:05Z"},
-		{"string", "", ""},
-		{"multipicklist", "a;b", "a;b"},
-	} {
-		got, err := FromLocal(tc.typ, tc.in)
-		if err != nil || !Equal(got, tc.want) {
-			t.Errorf("FromLocal(%s, %#v) = %#v, %v; want %#v", tc.typ, tc.in, got, err, tc.want)
-		}
-	}
-	if Equal(nil, "") || Equal("", nil) {
-		t.Error("null must differ from the empty string")
-	}
-	if Equal(false, int64(0)) {
-		t.Error("false must differ from 0")
-	}
-}
-
-func TestCheckColumns(t *testing.T) {
-	m := testMapping(SalesforceWins)
-	m.Fields = append(m.Fields,
-		Field{Column: "amount", Name: "Amount__c", Type: "currency"},
-		Field{Column: "parent", Name: "AccountId", Type: "reference", Lookup: "Account"})
-	ok := map[string]string{"first_name": "TEXT", "last_name": "VARCHAR(80)", "phone": "text", "notes": "", "full_name": "CLOB", "amount": "NUMERIC(18,2)", "parent": "INTEGER"}
-	if err := CheckColumns(m, ok); err != nil {
-		t.Errorf("compatible columns refused: %v", err)
-	}
-	bad := map[string]string{"first_name": "TEXT", "last_name": "TEXT", "phone": "INTEGER", "notes": "TEXT", "full_name": "TEXT", "amount": "REAL", "parent": "INTEGER"}
-	err := CheckColumns(m, bad)
-	if err == nil || !strings.Contains(err.Error(), "customers.phone is declared INTEGER") || !strings.Contains(err.Error(), "customers.amount is declared REAL") {
-		t.Errorf("err = %v, want phone and amount named", err)
 	}
 }

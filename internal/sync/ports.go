@@ -39,13 +39,17 @@ type RemoteRecord struct {
 // PullRequest asks for the records of one object changed after a cursor, in
 // (watermark, Id) order.
 type PullRequest struct {
-	Object         string
-	Fields         []string          // Salesforce names, mapped fields plus the external id
-	Types          map[string]string // describe type per field, for conversion
+	Object string
+	// Fields are the mapped fields plus the external id; the Remote reads
+	// their Name and Kind.
+	Fields         []Field
 	WatermarkField string
 	After          Cursor
 	IncludeDeleted bool // use queryAll and select IsDeleted
-	BatchSize      int
+	BatchSize      int  // records per page
+	// BulkThreshold lets the Remote switch to a bulk transport when the
+	// pull turns out to hold more records than this; 0 never does.
+	BulkThreshold int
 }
 
 // Page is one page of pulled records.
@@ -74,49 +78,52 @@ type WriteResult struct {
 	Err     error // nil on success; classify with errors.Is(err, ErrTransient) etc.
 }
 
-// Remote is Salesforce as the engine needs it. internal/sf implements it.
+// WriteRequest says what a page of writes goes to, and how big the whole
+// push is, so that the Remote can choose its transport.
+type WriteRequest struct {
+	Object          string
+	ExternalIDField string
+	// Fields are the mapped fields plus the external id; the Remote reads
+	// their Name and Kind to convert values.
+	Fields []Field
+	// Backlog is the number of rows with pending changes the cycle set out
+	// to push; above BulkThreshold (when > 0) the Remote may use a bulk
+	// transport.
+	Backlog       int
+	BulkThreshold int
+}
+
+// Remote is Salesforce as the engine needs it. internal/sf implements it
+// and chooses the transport (REST queries and sObject Collections, or Bulk
+// API 2.0 jobs) from the sizes it is given.
 type Remote interface {
 	// Describe returns the object's field metadata (cached by the client).
 	Describe(ctx context.Context, object string) (ObjectSchema, error)
-	// Pull streams the changed records page by page to fn. An error from fn
-	// stops the pull and is returned.
+	// Pull streams the changed records page by page to fn, in (watermark,
+	// Id) order. An error from fn stops the pull and is returned.
 	Pull(ctx context.Context, req PullRequest, fn func(Page) error) error
-	// Upsert writes records by external id (at most 200 per call).
-	Upsert(ctx context.Context, object, externalIDField string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
-	// Update writes records by Salesforce Id (at most 200 per call).
-	Update(ctx context.Context, object string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
-	// Delete deletes records by Id (at most 200 per call).
-	Delete(ctx context.Context, object string, ids []string) ([]WriteResult, error)
+	// Deleted returns the records of object deleted in [start, end) as
+	// Salesforce's delete log reports them, and latestDateCovered: the
+	// time up to which the answer is complete (at most end; the start of a
+	// transaction still in flight holds it back). A window the log cannot
+	// serve (too old, or cut short by a purge) is an error that matches
+	// ErrDeleteLogWindow.
+	Deleted(ctx context.Context, object string, start, end time.Time) ([]DeletedRecord, time.Time, error)
+	// WriteBatch is how many records the Remote takes per write call for
+	// a push of w's size.
+	WriteBatch(w WriteRequest) int
+	// Upsert writes records by external id, Update by Salesforce Id, Delete
+	// deletes by Id. The results are in input order, one per record; a
+	// failed record carries its error, classified (ErrPermanent,
+	// ErrTransient, ...). An error returned means the push must stop (the
+	// session, the API limit, a call that failed as a whole); the records
+	// it left unwritten carry it too.
+	Upsert(ctx context.Context, w WriteRequest, recs []Outgoing) ([]WriteResult, error)
+	Update(ctx context.Context, w WriteRequest, recs []Outgoing) ([]WriteResult, error)
+	Delete(ctx context.Context, w WriteRequest, ids []string) ([]WriteResult, error)
 	// Usage reports the org's API usage as last seen in Sforce-Limit-Info,
 	// and the calls this client has made since it was created.
 	Usage() Usage
-}
-
-// BulkRemote is the optional Bulk API 2.0 capability of a Remote. The
-// engine uses it for an object when a pull's first page reports more than
-// Mapping.BulkThreshold records in all, or the outbox backlog passes it.
-type BulkRemote interface {
-	// BulkPull runs a Bulk API 2.0 query job for req and streams its result
-	// pages to fn, in (watermark, Id) order, with the same conversion and
-	// the same Page shape as Pull.
-	BulkPull(ctx context.Context, req PullRequest, fn func(Page) error) error
-	// BulkUpsert writes records by external id through an ingest job; the
-	// results are in input order, and a failed or unprocessed record has a
-	// non-nil Err classified like REST results.
-	BulkUpsert(ctx context.Context, object, externalIDField string, recs []Outgoing, types map[string]string) ([]WriteResult, error)
-}
-
-// LinkResolver is the optional capability of a Local to translate between
-// Salesforce Ids and local keys of a mapped object, for lookup fields.
-type LinkResolver interface {
-	KeysByID(ctx context.Context, object string, ids []string) (map[string]string, error)
-	IDsByKey(ctx context.Context, object string, keys []string) (map[string]string, error)
-}
-
-// Backlogger is the optional capability of a Local to count the rows with
-// pending changes of an object, for the choice between REST and Bulk.
-type Backlogger interface {
-	Backlog(ctx context.Context, m *Mapping) (int, error)
 }
 
 // Usage is the API consumption seen by a Remote.
@@ -128,7 +135,8 @@ type Usage struct {
 // FieldInfo is one field's describe metadata.
 type FieldInfo struct {
 	Name               string
-	Type               string
+	Type               string // describe type, e.g. "currency"
+	Kind               Kind   // how its values are represented
 	Createable         bool
 	Updateable         bool
 	Nillable           bool
@@ -275,6 +283,10 @@ type PushResult struct {
 // Local is the application's database as the engine needs it.
 // internal/store implements it.
 type Local interface {
+	// Check reports every reason the mapped table cannot hold the
+	// mapping's values: a missing table or column, or a column whose type
+	// would change them. m has its fields resolved against Salesforce.
+	Check(ctx context.Context, m *Mapping) error
 	// Cursor returns the committed watermark of an object (zero if none).
 	Cursor(ctx context.Context, object string) (Cursor, error)
 	// Lookup returns the local state of the rows matching pulled records, by
@@ -295,6 +307,16 @@ type Local interface {
 	BeginPush(ctx context.Context, m *Mapping, recs []Outgoing) error
 	// ApplyPush records the outcome of a push in one transaction.
 	ApplyPush(ctx context.Context, m *Mapping, r PushResult) error
+	// Backlog counts the rows of a mapping with pending changes.
+	Backlog(ctx context.Context, m *Mapping) (int, error)
+	// KeysByID and IDsByKey translate between Salesforce Ids and the keys
+	// of the local rows linked to them, for lookup fields; an Id or key
+	// without a link is absent from the result.
+	KeysByID(ctx context.Context, object string, ids []string) (map[string]string, error)
+	IDsByKey(ctx context.Context, object string, keys []string) (map[string]string, error)
+	// Scan streams every live row of a mapped table with its link, in one
+	// snapshot; rows soft-deleted locally are skipped.
+	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
 	// RecordRun appends one object's cycle to the run history.
 	RecordRun(ctx context.Context, r ObjectReport) error
 }

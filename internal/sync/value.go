@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -20,9 +19,10 @@ import (
 //	int64    int
 //	Decimal  double, currency, percent: exact decimal text, never a float
 //
-// Both sides convert to and from this form here, driven by the field's
-// describe type, so that a value pulled and pushed back is compared and
-// written without loss.
+// Each side converts to and from this form at its edge, driven by the
+// field's Kind: internal/sf for Salesforce's JSON and CSV, internal/store
+// for SQLite. So a value pulled and pushed back is compared and written
+// without loss.
 type Value = any
 
 // Decimal is an exact decimal number in its shortest text form ("12.5",
@@ -116,207 +116,61 @@ func Equal(a, b Value) bool {
 	return false
 }
 
-// fieldKind groups Salesforce field types by canonical representation.
-type fieldKind int
+// Kind is how a field's values are represented in canonical form. The
+// Salesforce client resolves it from the field's describe type.
+type Kind int
 
 const (
-	kindText fieldKind = iota
-	kindBool
-	kindInt
-	kindDecimal
-	kindDate
-	kindDateTime
-	kindTime
+	KindText          Kind = iota // string, textarea, email, phone, url, picklist, id, reference, ...
+	KindMultiPicklist             // text "a;b;c", checked item by item against a restricted picklist
+	KindBool                      // boolean
+	KindInt                       // int
+	KindDouble                    // double: exact decimal text of a binary64 value
+	KindDecimal                   // currency, percent, long: exact decimal text
+	KindDate                      // date: "2006-01-02", never shifted by a time zone
+	KindDateTime                  // datetime: RFC 3339 in UTC
+	KindTime                      // time: "15:04:05.000Z"
 )
 
-func kindOf(sfType string) fieldKind {
-	switch strings.ToLower(sfType) {
-	case "boolean":
-		return kindBool
-	case "int":
-		return kindInt
-	case "double", "currency", "percent", "long":
-		return kindDecimal
-	case "date":
-		return kindDate
-	case "datetime":
-		return kindDateTime
-	case "time":
-		return kindTime
+func (k Kind) String() string {
+	switch k {
+	case KindMultiPicklist:
+		return "multipicklist"
+	case KindBool:
+		return "boolean"
+	case KindInt:
+		return "int"
+	case KindDouble:
+		return "double"
+	case KindDecimal:
+		return "decimal"
+	case KindDate:
+		return "date"
+	case KindDateTime:
+		return "datetime"
+	case KindTime:
+		return "time"
 	}
-	return kindText
+	return "text"
 }
 
-// FromWire converts a value decoded from Salesforce JSON (decoded with
-// json.Decoder.UseNumber, so numbers arrive as json.Number) into canonical
-// form for a field of the given describe type.
-func FromWire(sfType string, v any) (Value, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch kindOf(sfType) {
-	case kindBool:
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
-	case kindInt:
-		switch n := v.(type) {
-		case json.Number:
-			if i, err := n.Int64(); err == nil {
-				return i, nil
-			}
-			d, err := ParseDecimal(n.String())
-			if err != nil {
-				return nil, err
-			}
-			return strconv.ParseInt(string(d), 10, 64)
-		case float64:
-			return int64(n), nil
-		}
-	case kindDecimal:
-		switch n := v.(type) {
-		case json.Number:
-			return ParseDecimal(n.String())
-		case float64:
-			return ParseDecimal(strconv.FormatFloat(n, 'f', -1, 64))
-		case string:
-			return ParseDecimal(n)
-		}
-	case kindDate:
-		if s, ok := v.(string); ok {
-			return parseDate(s)
-		}
-	case kindDateTime:
-		if s, ok := v.(string); ok {
-			return parseDateTime(s)
-		}
-	default:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
-	}
-	return nil, fmt.Errorf("value %v (%T) does not fit a %s field", v, v, sfType)
-}
+// Numeric reports whether values are Decimals (or int64 for KindInt).
+func (k Kind) Numeric() bool { return k == KindInt || k == KindDouble || k == KindDecimal }
 
-// ToWire converts a canonical value into what Salesforce JSON expects.
-func ToWire(sfType string, v Value) any {
-	switch x := v.(type) {
-	case Decimal:
-		return json.Number(x)
-	case string:
-		if kindOf(sfType) == kindDateTime {
-			// Salesforce accepts RFC 3339; keep milliseconds explicit as it renders them.
-			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-				return t.UTC().Format("2006-01-02T15:04:05.000Z")
-			}
-		}
-		return x
-	}
-	return v
-}
+// Textual reports whether the canonical form is arbitrary text (not a
+// number, a boolean or a date).
+func (k Kind) Textual() bool { return k == KindText || k == KindMultiPicklist }
 
-// FromLocal converts a value read from SQLite (int64, float64, string,
-// []byte, bool, time.Time or nil) into canonical form for the field type.
-func FromLocal(sfType string, v any) (Value, error) {
-	if v == nil {
-		return nil, nil
-	}
-	if b, ok := v.([]byte); ok {
-		v = string(b)
-	}
-	switch kindOf(sfType) {
-	case kindBool:
-		switch x := v.(type) {
-		case bool:
-			return x, nil
-		case int64:
-			return x != 0, nil
-		case float64:
-			return x != 0, nil
-		case string:
-			switch strings.ToLower(strings.TrimSpace(x)) {
-			case "1", "true", "t", "yes":
-				return true, nil
-			case "0", "false", "f", "no":
-				return false, nil
-			}
-		}
-	case kindInt:
-		switch x := v.(type) {
-		case int64:
-			return x, nil
-		case float64:
-			if x == float64(int64(x)) {
-				return int64(x), nil
-			}
-		case string:
-			if i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
-				return i, nil
-			}
-		case bool:
-			if x {
-				return int64(1), nil
-			}
-			return int64(0), nil
-		}
-	case kindDecimal:
-		switch x := v.(type) {
-		case int64:
-			return Decimal(strconv.FormatInt(x, 10)), nil
-		case float64:
-			return ParseDecimal(strconv.FormatFloat(x, 'f', -1, 64))
-		case string:
-			return ParseDecimal(x)
-		}
-	case kindDate:
-		switch x := v.(type) {
-		case string:
-			return parseDate(x)
-		case time.Time:
-			// The wall date as stored; no zone is ever applied to a date.
-			return x.Format("2006-01-02"), nil
-		}
-	case kindDateTime:
-		switch x := v.(type) {
-		case string:
-			return parseDateTime(x)
-		case time.Time:
-			return formatDateTime(x), nil
-		case int64:
-			return formatDateTime(time.Unix(x, 0)), nil
-		}
-	default:
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case int64:
-			return strconv.FormatInt(x, 10), nil
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		case bool:
-			return strconv.FormatBool(x), nil
-		case time.Time:
-			return formatDateTime(x), nil
-		}
-	}
-	return nil, fmt.Errorf("local value %v (%T) does not fit a %s field", v, v, sfType)
-}
+// ParseDate canonicalises a date text; the date part of a datetime text is
+// kept as it is written (its wall date), never shifted by a time zone.
+func ParseDate(s string) (Value, error) { return parseDate(s) }
 
-// ToLocal converts a canonical value into what is written to SQLite.
-// Decimals are written as text so that no float rounding happens; a column
-// with REAL or NUMERIC affinity converts them itself.
-func ToLocal(v Value) any {
-	switch x := v.(type) {
-	case Decimal:
-		return string(x)
-	case bool:
-		if x {
-			return int64(1)
-		}
-		return int64(0)
-	}
-	return v
-}
+// ParseDateTime canonicalises a datetime text in Salesforce's rendering
+// (2024-01-02T03:04:05.000+0000), RFC 3339, or "2006-01-02 15:04:05".
+func ParseDateTime(s string) (Value, error) { return parseDateTime(s) }
+
+// FormatDateTime is the canonical form of an instant.
+func FormatDateTime(t time.Time) string { return formatDateTime(t) }
 
 func parseDate(s string) (Value, error) {
 	s = strings.TrimSpace(s)

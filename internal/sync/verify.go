@@ -14,12 +14,6 @@ type LocalRow struct {
 	Values map[string]Value
 }
 
-// Scanner is the optional capability of a Local to stream every live row
-// of a mapped table (rows soft-deleted locally are skipped), for Verify.
-type Scanner interface {
-	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
-}
-
 // FieldDrift is one field whose values differ between the two sides.
 type FieldDrift struct {
 	Key    string `json:"key"`
@@ -51,10 +45,6 @@ const maxDrift = 1000
 // of rows whose hashes differ are looked up to report them.
 func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 	d := Drift{Object: raw.Object, MissingInSalesforce: []string{}, MissingLocally: []string{}, Differ: []FieldDrift{}}
-	scanner, ok := e.Local.(Scanner)
-	if !ok {
-		return d, fmt.Errorf("verify: the local store cannot scan rows")
-	}
 	m, err := e.Prepare(ctx, raw)
 	if err != nil {
 		return d, err
@@ -64,7 +54,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 		hash uint64
 	}
 	local := map[string]entry{}
-	err = scanner.Scan(ctx, m, func(r LocalRow) error {
+	err = e.Local.Scan(ctx, m, func(r LocalRow) error {
 		if r.ID == "" {
 			d.MissingInSalesforce = appendCapped(d.MissingInSalesforce, r.Key)
 			return nil
@@ -75,7 +65,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 	if err != nil {
 		return d, fmt.Errorf("verify %s: scan: %w", m.Object, err)
 	}
-	req := pullRequest(m, Cursor{})
+	req := m.pullRequest(Cursor{})
 	req.IncludeDeleted = false
 	err = e.Remote.Pull(ctx, req, func(p Page) error {
 		var differ []RemoteRecord

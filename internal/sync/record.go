@@ -1,0 +1,299 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	gosync "sync"
+)
+
+// A dry run is the engine's one pipeline run against a Local that writes
+// to a private copy of the application's database and a Remote that sends
+// no write (DryRemote), with a Recorder around both. What it records is what
+// the same cycle would do, because it is the same code: the pull, lookups,
+// the plan, conflicts, the push decisions and the transport's choices. The
+// Recorder also records a real cycle, which is how the tests hold a dry run
+// to the cycle that follows it.
+
+// FieldDiff is one field's change.
+type FieldDiff struct {
+	From Value `json:"from"`
+	To   Value `json:"to"`
+}
+
+// Action is one row or record a cycle wrote, or would write.
+type Action struct {
+	Object string               `json:"object"`
+	Side   string               `json:"side"`   // "local" or "salesforce"
+	Op     string               `json:"action"` // insert, update, delete, soft_delete (local); create, update, delete (salesforce)
+	Key    string               `json:"key,omitempty"`
+	ID     string               `json:"id,omitempty"`
+	Fields map[string]FieldDiff `json:"fields,omitempty"`
+}
+
+// Sides of an Action.
+const (
+	SideLocal      = "local"
+	SideSalesforce = "salesforce"
+)
+
+// Recorder wraps a Local and a Remote and records, in order, every write the
+// engine makes through them, with field diffs, and the conflicts it finds.
+// Reads pass through; the recorder keeps the last snapshot and the last
+// pending page it saw, to tell what a write changes from.
+type Recorder struct {
+	mu        gosync.Mutex
+	actions   []Action
+	conflicts []Conflict
+	seen      map[string]LocalState  // by Salesforce Id: the last Lookup
+	pending   map[string]LocalChange // by key: the last Pending page
+}
+
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{seen: map[string]LocalState{}, pending: map[string]LocalChange{}}
+}
+
+// Local wraps l so that its writes are recorded.
+func (r *Recorder) Local(l Local) Local { return &recordingLocal{Local: l, r: r} }
+
+// Remote wraps rm so that its writes are recorded.
+func (r *Recorder) Remote(rm Remote) Remote { return &recordingRemote{Remote: rm, r: r} }
+
+// Actions returns what was recorded, in order.
+func (r *Recorder) Actions() []Action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Action(nil), r.actions...)
+}
+
+// Conflicts returns the conflicts the pulls found, in order.
+func (r *Recorder) Conflicts() []Conflict {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Conflict(nil), r.conflicts...)
+}
+
+func (r *Recorder) add(a Action) {
+	r.mu.Lock()
+	r.actions = append(r.actions, a)
+	r.mu.Unlock()
+}
+
+type recordingLocal struct {
+	Local
+	r *Recorder
+}
+
+func (l *recordingLocal) Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (Snapshot, error) {
+	snap, err := l.Local.Lookup(ctx, m, recs)
+	if err == nil {
+		l.r.mu.Lock()
+		clear(l.r.seen)
+		for id, st := range snap.States {
+			l.r.seen[id] = st
+		}
+		l.r.mu.Unlock()
+	}
+	return snap, err
+}
+
+func (l *recordingLocal) Pending(ctx context.Context, m *Mapping, afterSeq int64, limit int) ([]LocalChange, error) {
+	changes, err := l.Local.Pending(ctx, m, afterSeq, limit)
+	if err == nil {
+		l.r.mu.Lock()
+		clear(l.r.pending)
+		for _, c := range changes {
+			l.r.pending[c.Key] = c
+		}
+		l.r.mu.Unlock()
+	}
+	return changes, err
+}
+
+func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error {
+	if err := l.Local.ApplyPull(ctx, m, b); err != nil {
+		return err
+	}
+	l.r.mu.Lock()
+	defer l.r.mu.Unlock()
+	for _, op := range b.Ops {
+		a := Action{Object: m.Object, Side: SideLocal, Key: op.Key, ID: op.ID}
+		switch op.Kind {
+		case OpInsert:
+			a.Op, a.Key, a.Fields = "insert", "", diffs(nil, op.Set)
+		case OpUpdate:
+			if len(op.Set) == 0 {
+				continue // only the link and the merge base move
+			}
+			a.Op, a.Fields = "update", diffs(l.r.seen[op.ID].Values, op.Set)
+		case OpSoftDelete:
+			a.Op = "soft_delete"
+		case OpDelete:
+			a.Op = "delete"
+		default:
+			continue
+		}
+		l.r.actions = append(l.r.actions, a)
+	}
+	l.r.conflicts = append(l.r.conflicts, b.Conflicts...)
+	return nil
+}
+
+type recordingRemote struct {
+	Remote
+	r *Recorder
+}
+
+func (rm *recordingRemote) record(m string, op string, recs []Outgoing, res []WriteResult) {
+	rm.r.mu.Lock()
+	defer rm.r.mu.Unlock()
+	for i, o := range recs {
+		if i < len(res) && res[i].Err != nil {
+			continue // not written
+		}
+		a := Action{Object: m, Side: SideSalesforce, Op: op, Key: o.Key, ID: o.ID}
+		if op != "delete" {
+			from := rm.r.pending[o.Key].Shadow
+			if op == "create" {
+				from = nil
+			}
+			a.Fields = diffs(from, o.Fields)
+		}
+		rm.r.actions = append(rm.r.actions, a)
+	}
+}
+
+func (rm *recordingRemote) Upsert(ctx context.Context, w WriteRequest, recs []Outgoing) ([]WriteResult, error) {
+	res, err := rm.Remote.Upsert(ctx, w, recs)
+	created := make([]Outgoing, 0, len(recs))
+	updated := make([]Outgoing, 0)
+	var cres, ures []WriteResult
+	for i := range recs {
+		if i >= len(res) {
+			break
+		}
+		if res[i].Created {
+			created, cres = append(created, recs[i]), append(cres, res[i])
+		} else {
+			updated, ures = append(updated, recs[i]), append(ures, res[i])
+		}
+	}
+	rm.record(w.Object, "create", created, cres)
+	rm.record(w.Object, "update", updated, ures)
+	return res, err
+}
+
+func (rm *recordingRemote) Update(ctx context.Context, w WriteRequest, recs []Outgoing) ([]WriteResult, error) {
+	res, err := rm.Remote.Update(ctx, w, recs)
+	rm.record(w.Object, "update", recs, res)
+	return res, err
+}
+
+func (rm *recordingRemote) Delete(ctx context.Context, w WriteRequest, ids []string) ([]WriteResult, error) {
+	res, err := rm.Remote.Delete(ctx, w, ids)
+	recs := make([]Outgoing, len(ids))
+	rm.r.mu.Lock()
+	byID := make(map[string]string, len(rm.r.pending))
+	for k, c := range rm.r.pending {
+		byID[c.ID] = k
+	}
+	rm.r.mu.Unlock()
+	for i, id := range ids {
+		recs[i] = Outgoing{ID: id, Key: byID[id]}
+	}
+	rm.record(w.Object, "delete", recs, res)
+	return res, err
+}
+
+// DryRemote is a Remote that reads from Salesforce but sends no write: each
+// write answers success as Salesforce would (a record upserted without a
+// Salesforce Id is created and gets a made-up Id), so that the cycle goes on
+// exactly as if it had been written.
+type DryRemote struct {
+	Remote
+	mu gosync.Mutex
+	n  int
+}
+
+// DryRunIDPrefix starts the made-up Ids of records a dry run would create.
+const DryRunIDPrefix = "(new)"
+
+func (d *DryRemote) newID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	return fmt.Sprintf("%s%d", DryRunIDPrefix, d.n)
+}
+
+func (d *DryRemote) Upsert(_ context.Context, _ WriteRequest, recs []Outgoing) ([]WriteResult, error) {
+	out := make([]WriteResult, len(recs))
+	for i, r := range recs {
+		if r.ID == "" {
+			out[i] = WriteResult{ID: d.newID(), Created: true}
+		} else {
+			out[i] = WriteResult{ID: r.ID}
+		}
+	}
+	return out, nil
+}
+
+func (d *DryRemote) Update(_ context.Context, _ WriteRequest, recs []Outgoing) ([]WriteResult, error) {
+	out := make([]WriteResult, len(recs))
+	for i, r := range recs {
+		out[i] = WriteResult{ID: r.ID}
+	}
+	return out, nil
+}
+
+func (d *DryRemote) Delete(_ context.Context, _ WriteRequest, ids []string) ([]WriteResult, error) {
+	out := make([]WriteResult, len(ids))
+	for i, id := range ids {
+		out[i] = WriteResult{ID: id}
+	}
+	return out, nil
+}
+
+func diffs(from map[string]Value, to map[string]Value) map[string]FieldDiff {
+	out := make(map[string]FieldDiff, len(to))
+	for f, v := range to {
+		out[f] = FieldDiff{From: from[f], To: v}
+	}
+	return out
+}
+
+// ObjectPlan is what one cycle of one object did, or would do, on both
+// sides.
+type ObjectPlan struct {
+	Object     string     `json:"object"`
+	Pulled     int        `json:"pulled"`
+	Local      []Action   `json:"local"`
+	Salesforce []Action   `json:"salesforce"`
+	Conflicts  []Conflict `json:"conflicts"`
+}
+
+// Plans groups a cycle's recorded actions and conflicts by object, in the
+// report's order, Salesforce writes sorted by key.
+func Plans(rep Report, actions []Action, conflicts []Conflict) []ObjectPlan {
+	var out []ObjectPlan
+	for _, o := range rep.Objects {
+		p := ObjectPlan{Object: o.Object, Pulled: o.Pulled, Local: []Action{}, Salesforce: []Action{}, Conflicts: []Conflict{}}
+		for _, a := range actions {
+			switch {
+			case a.Object != o.Object:
+			case a.Side == SideLocal:
+				p.Local = append(p.Local, a)
+			default:
+				p.Salesforce = append(p.Salesforce, a)
+			}
+		}
+		for _, c := range conflicts {
+			if c.Object == o.Object {
+				p.Conflicts = append(p.Conflicts, c)
+			}
+		}
+		sort.SliceStable(p.Salesforce, func(i, j int) bool { return p.Salesforce[i].Key < p.Salesforce[j].Key })
+		out = append(out, p)
+	}
+	return out
+}
