@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +27,13 @@ func TestSyncDryRunChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.emu.ResetRequests()
+	before := fileSums(t, f.dbPath, f.dbPath+"-wal")
 	out, errOut, code := f.syncd("sync", "-c", f.cfgPath, "--dry-run", "--json")
 	if code != 0 {
 		t.Fatalf("dry run: exit %d\n%s", code, errOut)
+	}
+	if after := fileSums(t, f.dbPath, f.dbPath+"-wal"); after != before {
+		t.Error("the dry run changed the database file")
 	}
 	var plans []struct {
 		Object string `json:"object"`
@@ -69,6 +78,20 @@ func TestSyncDryRunChangesNothing(t *testing.T) {
 	if f.emu.Count("Contact") != 2 || f.count(`SELECT count(*) FROM customers WHERE first_name = 'Augusta'`) != 1 {
 		t.Error("the cycle after the dry run did not apply the plan")
 	}
+}
+
+// fileSums hashes the files that exist among paths.
+func fileSums(t *testing.T, paths ...string) string {
+	t.Helper()
+	h := sha256.New()
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // `syncd verify` reports drift and writes nothing; after a sync it passes.
