@@ -81,14 +81,14 @@ func (m *Main) conflicts(ctx context.Context, args []string) error {
 	}
 	choice := fs.Arg(1)
 	var value syncd.Value
-	resolution := choice
+	resolution := syncd.Resolution(choice)
 	switch {
 	case choice == "salesforce":
-		resolution = store.ResolveSalesforce
+		resolution = syncd.ResolveSalesforce
 	case choice == "local":
-		resolution = store.ResolveLocal
+		resolution = syncd.ResolveLocal
 	case len(choice) > 6 && choice[:6] == "value=":
-		resolution, value = store.ResolveValue, choice[6:]
+		resolution, value = syncd.ResolveValue, choice[6:]
 	default:
 		return usageError{fmt.Sprintf("resolution %q: use salesforce, local or value=TEXT", choice)}
 	}

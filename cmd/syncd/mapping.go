@@ -16,18 +16,18 @@ func mappings(cfg *config.Config) []*syncd.Mapping {
 			Key:              o.Key,
 			ExternalIDField:  o.ExternalID.Field,
 			ExternalIDColumn: o.ExternalID.Column,
-			Watermark:        string(o.Watermark),
-			Conflict:         syncd.Policy(o.Conflict),
+			Watermark:        o.Watermark,
+			Conflict:         o.Conflict,
 			Lookback:         o.Lookback,
 			SafetyLag:        o.SafetyLag,
 			BatchSize:        o.BatchSize,
 			BulkThreshold:    o.BulkThreshold,
-			FromSalesforce:   syncd.DeleteFromSalesforce(o.Deletes.FromSalesforce),
+			FromSalesforce:   o.Deletes.FromSalesforce,
 			SoftDeleteColumn: o.Deletes.SoftDeleteColumn,
-			FromLocal:        syncd.DeleteFromLocal(o.Deletes.FromLocal),
+			FromLocal:        o.Deletes.FromLocal,
 		}
 		for _, f := range o.Fields {
-			dir := syncd.Direction(f.Direction)
+			dir := f.Direction
 			if dir == "" {
 				dir = syncd.Both
 			}

@@ -36,6 +36,8 @@ import (
 	_ "time/tzdata" // timezone must load even on hosts without /usr/share/zoneinfo
 
 	"gopkg.in/yaml.v3"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // DefaultFile is the config path used when neither -c nor $SYNCD_CONFIG is given.
@@ -49,55 +51,6 @@ const (
 	AuthWebServer         Auth = "web_server"
 	AuthJWTBearer         Auth = "jwt_bearer"
 	AuthClientCredentials Auth = "client_credentials"
-)
-
-// Watermark is the Salesforce timestamp field used for incremental pulls.
-type Watermark string
-
-// Watermarks.
-const (
-	WatermarkLastModifiedDate Watermark = "LastModifiedDate"
-	WatermarkSystemModstamp   Watermark = "SystemModstamp"
-)
-
-// Conflict is the policy applied when both sides changed a record.
-type Conflict string
-
-// Conflict policies.
-const (
-	ConflictSalesforceWins Conflict = "salesforce_wins"
-	ConflictLocalWins      Conflict = "local_wins"
-	ConflictNewestWins     Conflict = "newest_wins"
-	ConflictManual         Conflict = "manual"
-)
-
-// Direction says which way a field's values flow.
-type Direction string
-
-// Directions.
-const (
-	DirectionBoth Direction = "both"
-	DirectionPull Direction = "pull" // Salesforce -> local only
-	DirectionPush Direction = "push" // local -> Salesforce only
-)
-
-// DeleteFromSalesforce is what happens locally when a record is deleted in Salesforce.
-type DeleteFromSalesforce string
-
-// Values of deletes.from_salesforce.
-const (
-	DeleteSoft   DeleteFromSalesforce = "soft"   // set soft_delete_column to the deletion time
-	DeleteHard   DeleteFromSalesforce = "hard"   // delete the local row
-	DeleteIgnore DeleteFromSalesforce = "ignore" // keep the local row untouched
-)
-
-// DeleteFromLocal is what happens in Salesforce when a local row is deleted.
-type DeleteFromLocal string
-
-// Values of deletes.from_local.
-const (
-	DeletePropagate   DeleteFromLocal = "propagate"
-	DeleteLocalIgnore DeleteFromLocal = "ignore"
 )
 
 // LogFormat values.
@@ -192,12 +145,12 @@ func (b APIBudget) MarshalYAML() (any, error) {
 
 // Object maps one Salesforce object to one local table.
 type Object struct {
-	SObject    string     `json:"sobject" yaml:"sobject"`
-	Table      string     `json:"table" yaml:"table"`
-	Key        string     `json:"key" yaml:"key"` // the local primary key column
-	ExternalID ExternalID `json:"external_id" yaml:"external_id"`
-	Watermark  Watermark  `json:"watermark" yaml:"watermark"`
-	Conflict   Conflict   `json:"conflict" yaml:"conflict"`
+	SObject    string       `json:"sobject" yaml:"sobject"`
+	Table      string       `json:"table" yaml:"table"`
+	Key        string       `json:"key" yaml:"key"` // the local primary key column
+	ExternalID ExternalID   `json:"external_id" yaml:"external_id"`
+	Watermark  string       `json:"watermark" yaml:"watermark"`
+	Conflict   syncd.Policy `json:"conflict" yaml:"conflict"`
 	// Fields are in the order written in the file.
 	Fields Fields `json:"fields" yaml:"fields"`
 	// Lookback re-reads this much before the watermark on each pull.
@@ -220,9 +173,9 @@ type ExternalID struct {
 
 // Field maps a local column to a Salesforce field.
 type Field struct {
-	Column    string    `json:"column" yaml:"column"`
-	Field     string    `json:"field" yaml:"field"`
-	Direction Direction `json:"direction" yaml:"direction"`
+	Column    string          `json:"column" yaml:"column"`
+	Field     string          `json:"field" yaml:"field"`
+	Direction syncd.Direction `json:"direction" yaml:"direction"`
 	// Lookup names the mapped parent object of a reference field (e.g.
 	// Account for AccountId): the column holds the parent row's local key,
 	// and syncd translates it to and from the parent's Salesforce Id.
@@ -230,10 +183,10 @@ type Field struct {
 }
 
 // Pulls reports whether Salesforce values flow into the column.
-func (f Field) Pulls() bool { return f.Direction != DirectionPush }
+func (f Field) Pulls() bool { return f.Direction != syncd.Push }
 
 // Pushes reports whether local values flow into Salesforce.
-func (f Field) Pushes() bool { return f.Direction != DirectionPull }
+func (f Field) Pushes() bool { return f.Direction != syncd.Pull }
 
 // Fields is an ordered column -> field mapping.
 type Fields []Field
@@ -245,7 +198,7 @@ func (fs Fields) MarshalYAML() (any, error) {
 	for _, f := range fs {
 		k := &yaml.Node{Kind: yaml.ScalarNode, Value: f.Column}
 		var v *yaml.Node
-		if (f.Direction == DirectionBoth || f.Direction == "") && f.Lookup == "" {
+		if (f.Direction == syncd.Both || f.Direction == "") && f.Lookup == "" {
 			v = &yaml.Node{Kind: yaml.ScalarNode, Value: f.Field}
 		} else {
 			v = &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Content: []*yaml.Node{
@@ -263,9 +216,9 @@ func (fs Fields) MarshalYAML() (any, error) {
 
 // Deletes says how deletions propagate.
 type Deletes struct {
-	FromSalesforce   DeleteFromSalesforce `json:"from_salesforce" yaml:"from_salesforce"`
-	SoftDeleteColumn string               `json:"soft_delete_column,omitempty" yaml:"soft_delete_column,omitempty"`
-	FromLocal        DeleteFromLocal      `json:"from_local" yaml:"from_local"`
+	FromSalesforce   syncd.DeleteFromSalesforce `json:"from_salesforce" yaml:"from_salesforce"`
+	SoftDeleteColumn string                     `json:"soft_delete_column,omitempty" yaml:"soft_delete_column,omitempty"`
+	FromLocal        syncd.DeleteFromLocal      `json:"from_local" yaml:"from_local"`
 }
 
 // Default returns a Config holding every default value and no objects.
@@ -290,16 +243,16 @@ func Default() *Config {
 // DefaultObject returns an Object holding the per-object defaults.
 func DefaultObject() Object {
 	return Object{
-		Watermark:     WatermarkLastModifiedDate,
-		Conflict:      ConflictSalesforceWins,
+		Watermark:     syncd.DefaultWatermark,
+		Conflict:      syncd.SalesforceWins,
 		Lookback:      10 * time.Minute,
 		SafetyLag:     5 * time.Second,
 		BatchSize:     2000,
 		BulkThreshold: 10000,
 		Deletes: Deletes{
-			FromSalesforce:   DeleteSoft,
+			FromSalesforce:   syncd.SoftDelete,
 			SoftDeleteColumn: "deleted_at",
-			FromLocal:        DeleteLocalIgnore,
+			FromLocal:        syncd.IgnoreLocalDelete,
 		},
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // base is a valid config; the error cases edit it, so its line numbers matter.
@@ -97,10 +99,10 @@ func TestBaseLoads(t *testing.T) {
 	}
 	o := c.Objects[0]
 	want := Fields{
-		{Column: "first_name", Field: "FirstName", Direction: DirectionBoth},
-		{Column: "last_name", Field: "LastName", Direction: DirectionBoth},
-		{Column: "email", Field: "Email", Direction: DirectionBoth},
-		{Column: "phone", Field: "Phone", Direction: DirectionPull},
+		{Column: "first_name", Field: "FirstName", Direction: syncd.Both},
+		{Column: "last_name", Field: "LastName", Direction: syncd.Both},
+		{Column: "email", Field: "Email", Direction: syncd.Both},
+		{Column: "phone", Field: "Phone", Direction: syncd.Pull},
 	}
 	if !reflect.DeepEqual(o.Fields, want) {
 		t.Errorf("fields = %+v, want %+v", o.Fields, want)
@@ -111,8 +113,8 @@ func TestBaseLoads(t *testing.T) {
 		t.Errorf("top-level defaults wrong: %+v", c)
 	}
 	if o.Lookback != 10*time.Minute || o.SafetyLag != 5*time.Second || o.BatchSize != 2000 || o.BulkThreshold != 10000 ||
-		o.Deletes != (Deletes{DeleteSoft, "deleted_at", DeleteLocalIgnore}) || o.Watermark != WatermarkLastModifiedDate ||
-		o.Conflict != ConflictSalesforceWins {
+		o.Deletes != (Deletes{syncd.SoftDelete, "deleted_at", syncd.IgnoreLocalDelete}) || o.Watermark != syncd.DefaultWatermark ||
+		o.Conflict != syncd.SalesforceWins {
 		t.Errorf("object defaults wrong: %+v", o)
 	}
 	if c.File() != "syncd.yaml" || c.Line("objects[0].conflict") != 17 || c.Line("objects[0].fields.phone") != 22 {
@@ -144,7 +146,7 @@ api_budget: 25000
 	}
 	o := c.Objects[0]
 	if o.Lookback != 15*time.Minute || o.SafetyLag != 2*time.Second || o.BatchSize != 500 || o.BulkThreshold != 50000 ||
-		o.Deletes.FromSalesforce != DeleteHard || o.Deletes.FromLocal != DeletePropagate {
+		o.Deletes.FromSalesforce != syncd.HardDelete || o.Deletes.FromLocal != syncd.PropagateDelete {
 		t.Errorf("object = %+v", o)
 	}
 	loc, err := c.Location()
@@ -759,9 +761,9 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("objects = %d", len(c.Objects))
 	}
 	a := c.Objects[1]
-	if a.SObject != "Account" || a.Table != "companies" || a.Conflict != ConflictNewestWins ||
-		a.Deletes.FromSalesforce != DeleteHard || a.Deletes.FromLocal != DeletePropagate ||
-		len(a.Fields) != 5 || a.Fields[4] != (Field{Column: "created_at", Field: "CreatedDate", Direction: DirectionPull}) {
+	if a.SObject != "Account" || a.Table != "companies" || a.Conflict != syncd.NewestWins ||
+		a.Deletes.FromSalesforce != syncd.HardDelete || a.Deletes.FromLocal != syncd.PropagateDelete ||
+		len(a.Fields) != 5 || a.Fields[4] != (Field{Column: "created_at", Field: "CreatedDate", Direction: syncd.Pull}) {
 		t.Errorf("account = %+v", a)
 	}
 
@@ -803,7 +805,7 @@ func TestValidateHandBuilt(t *testing.T) {
 	o := DefaultObject()
 	o.SObject, o.Table, o.Key = "Contact", "customers", "id"
 	o.ExternalID = ExternalID{"Syncd_Id__c", "sync_id"}
-	o.Fields = Fields{{Column: "email", Field: "Email", Direction: DirectionBoth}}
+	o.Fields = Fields{{Column: "email", Field: "Email", Direction: syncd.Both}}
 	c.Objects = []Object{o}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // Known keys per section, in the order they are listed in messages.
@@ -285,7 +287,7 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 		}
 		seen[col] = k.Line
 		d.lines[fp] = k.Line
-		f := Field{Column: col, Direction: DirectionBoth}
+		f := Field{Column: col, Direction: syncd.Both}
 		vl := v.Line
 		val := deref(v)
 		switch {

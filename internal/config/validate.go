@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 var (
@@ -61,6 +63,16 @@ func (v *validator) oneOf(key, val string, allowed ...string) {
 	if !slices.Contains(allowed, val) {
 		v.at(key, "%q is not one of %s", val, strings.Join(allowed, ", "))
 	}
+}
+
+// oneOfDomain checks a value against the domain's list of valid values,
+// the one place each enumeration is defined.
+func oneOfDomain[T ~string](v *validator, key string, val T, allowed []T) {
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	v.oneOf(key, string(val), names...)
 }
 
 func (v *validator) ident(key, val, what string) {
@@ -230,8 +242,8 @@ func (v *validator) object(p string, o *Object) {
 	v.ident(p+".key", o.Key, "the local primary key column")
 	v.sfIdent(p+".external_id.field", o.ExternalID.Field, "the Salesforce external ID field, e.g. Syncd_Id__c")
 	v.ident(p+".external_id.column", o.ExternalID.Column, "the local column holding the external ID")
-	v.oneOf(p+".watermark", string(o.Watermark), string(WatermarkLastModifiedDate), string(WatermarkSystemModstamp))
-	v.oneOf(p+".conflict", string(o.Conflict), string(ConflictSalesforceWins), string(ConflictLocalWins), string(ConflictNewestWins), string(ConflictManual))
+	oneOfDomain(v, p+".watermark", o.Watermark, syncd.Watermarks)
+	oneOfDomain(v, p+".conflict", o.Conflict, syncd.Policies)
 	if o.Lookback < 0 {
 		v.at(p+".lookback", "%s must not be negative", o.Lookback)
 	}
@@ -255,7 +267,7 @@ func (v *validator) object(p string, o *Object) {
 		fp := p + ".fields." + f.Column
 		v.ident(fp, f.Column, "a local column")
 		v.sfIdent(fp, f.Field, "a Salesforce field")
-		v.oneOf(fp+".direction", string(f.Direction), string(DirectionBoth), string(DirectionPull), string(DirectionPush))
+		oneOfDomain(v, fp+".direction", f.Direction, syncd.Directions)
 		lc, lf := strings.ToLower(f.Column), strings.ToLower(f.Field)
 		if prev, ok := cols[lc]; ok && f.Column != "" {
 			v.at(fp, "column %q is mapped twice (also as %q)", f.Column, prev)
@@ -279,9 +291,9 @@ func (v *validator) object(p string, o *Object) {
 	}
 
 	d := o.Deletes
-	v.oneOf(p+".deletes.from_salesforce", string(d.FromSalesforce), string(DeleteSoft), string(DeleteHard), string(DeleteIgnore))
-	v.oneOf(p+".deletes.from_local", string(d.FromLocal), string(DeletePropagate), string(DeleteLocalIgnore))
-	if d.FromSalesforce == DeleteSoft {
+	oneOfDomain(v, p+".deletes.from_salesforce", d.FromSalesforce, syncd.DeletesFromSalesforce)
+	oneOfDomain(v, p+".deletes.from_local", d.FromLocal, syncd.DeletesFromLocal)
+	if d.FromSalesforce == syncd.SoftDelete {
 		if d.SoftDeleteColumn == "" {
 			v.at(p+".deletes.soft_delete_column", "is required when from_salesforce is soft (e.g. deleted_at)")
 		} else {

@@ -304,97 +304,77 @@ func scanConflict(rows interface{ Scan(...any) error }) (ConflictRecord, error) 
 	return c, nil
 }
 
-// Conflict resolutions.
-const (
-	ResolveSalesforce = "salesforce" // write Salesforce's value locally
-	ResolveLocal      = "local"      // push the local value
-	ResolveValue      = "value"      // write a given value locally and push it
-)
+// ResolveConflict closes an open conflict as syncd.ResolveConflict decides:
+// the local field is written and/or the row queued for push, and the
+// field's merge base becomes Salesforce's value, in one transaction.
+func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r syncd.Resolution, value syncd.Value) error {
+	if err := db.resolveConflict(ctx, m, id, r, value); err != nil {
+		return fmt.Errorf("resolve conflict %d: %w", id, err)
+	}
+	return nil
+}
 
-// ResolveConflict closes an open conflict. ResolveSalesforce writes the
-// remote value to the local row; ResolveLocal queues the row so that the
-// local value is pushed; ResolveValue writes value locally and queues it.
-// In every case the field's shadow becomes the remote value, so that the
-// next cycle sees Salesforce unchanged and the local side as the change.
-func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, resolution string, value syncd.Value) error {
+func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r syncd.Resolution, value syncd.Value) error {
 	p, err := newPlan(m)
 	if err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
+		return err
 	}
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
+		return err
 	}
 	defer tx.Rollback()
 	c, err := scanConflict(tx.QueryRowContext(ctx, `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote,
 		resolution, found_at, coalesce(resolved_at, '') FROM _syncd_conflicts WHERE id = ?`, id))
 	if err == sql.ErrNoRows {
-		return fmt.Errorf("resolve conflict %d: no such conflict", id)
+		return errors.New("no such conflict")
 	}
 	if err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
-	}
-	if !c.ResolvedAt.IsZero() {
-		return fmt.Errorf("resolve conflict %d: already resolved (%s)", id, c.Resolution)
+		return err
 	}
 	if c.Object != m.Object {
-		return fmt.Errorf("resolve conflict %d: it belongs to %s, not %s", id, c.Object, m.Object)
+		return fmt.Errorf("it belongs to %s, not %s", c.Object, m.Object)
+	}
+	fix, err := syncd.ResolveConflict(c.Conflict, r, value)
+	if err != nil {
+		return err
 	}
 	fi, ok := p.byName[c.Field]
 	if !ok {
-		return fmt.Errorf("resolve conflict %d: field %s is no longer mapped", id, c.Field)
+		return fmt.Errorf("field %s is no longer mapped", c.Field)
 	}
-	col := quoteIdent(p.fields[fi].Column)
-	write := func(v syncd.Value) error {
-		bound, err := toSQLite(v)
+	if fix.Write {
+		bound, err := toSQLite(fix.Value)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+col+` = ? WHERE `+p.key+` = ?`, bound, c.Key)
+		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(p.fields[fi].Column)+` = ? WHERE `+p.key+` = ?`, bound, c.Key)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("row %s %s no longer exists", p.tblName, c.Key)
 		}
-		return nil
 	}
-	queue := func() error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
-			p.tblName, c.Key, "["+string(appendJSONString(nil, p.fields[fi].Column))+"]")
+	if fix.Push {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
+			p.tblName, c.Key, "["+string(appendJSONString(nil, p.fields[fi].Column))+"]"); err != nil {
+			return err
+		}
+	}
+	base, err := encodeValues(map[string]syncd.Value{c.Field: fix.Base})
+	if err != nil {
 		return err
 	}
-	switch resolution {
-	case ResolveSalesforce:
-		err = write(c.Remote)
-	case ResolveLocal:
-		err = queue()
-	case ResolveValue:
-		if err = write(value); err == nil {
-			err = queue()
-		}
-	default:
-		return fmt.Errorf("resolve conflict %d: resolution %q is not salesforce, local or value", id, resolution)
-	}
-	if err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
-	}
-	shadow, err := encodeValues(map[string]syncd.Value{c.Field: c.Remote})
-	if err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_links SET shadow = json_patch(shadow, ?) WHERE object = ? AND row_key = ?`,
-		shadow, c.Object, c.Key); err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
+		base, c.Object, c.Key); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`,
-		formatTime(db.Now()), resolution, id); err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
+		formatTime(db.Now()), string(r), id); err != nil {
+		return err
 	}
-	if err := commitApply(ctx, tx); err != nil {
-		return fmt.Errorf("resolve conflict %d: %w", id, err)
-	}
-	return nil
+	return commitApply(ctx, tx)
 }
 
 // Backlog counts the rows of a mapping with pending outbox entries.

@@ -53,16 +53,16 @@ func TestResolveConflict(t *testing.T) {
 		t.Fatalf("conflict = %+v", c)
 	}
 
-	if err := db.ResolveConflict(ctx, m, open[0].ConflictID, store.ResolveSalesforce, nil); err != nil {
+	if err := db.ResolveConflict(ctx, m, open[0].ConflictID, syncd.ResolveSalesforce, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ResolveConflict(ctx, m, open[1].ConflictID, store.ResolveLocal, nil); err != nil {
+	if err := db.ResolveConflict(ctx, m, open[1].ConflictID, syncd.ResolveLocal, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ResolveConflict(ctx, m, open[2].ConflictID, store.ResolveValue, "chosen"); err != nil {
+	if err := db.ResolveConflict(ctx, m, open[2].ConflictID, syncd.ResolveValue, "chosen"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ResolveConflict(ctx, m, open[2].ConflictID, store.ResolveLocal, nil); err == nil {
+	if err := db.ResolveConflict(ctx, m, open[2].ConflictID, syncd.ResolveLocal, nil); err == nil {
 		t.Fatal("resolved twice")
 	}
 	if left, _ := db.Conflicts(ctx, "Contact", true); len(left) != 0 {

@@ -12,6 +12,9 @@ import (
 // available (README, "Choosing the watermark").
 const DefaultWatermark = "LastModifiedDate"
 
+// Watermarks are the fields a mapping may pull by.
+var Watermarks = []string{DefaultWatermark, "SystemModstamp"}
+
 // Direction says which way a mapped field flows.
 type Direction string
 
@@ -20,6 +23,9 @@ const (
 	Pull Direction = "pull" // Salesforce to local only
 	Push Direction = "push" // local to Salesforce only
 )
+
+// Directions are the valid Directions.
+var Directions = []Direction{Both, Pull, Push}
 
 // Policy decides a field that changed on both sides since the last sync.
 type Policy string
@@ -31,6 +37,9 @@ const (
 	Manual         Policy = "manual" // park both values; write neither until resolved
 )
 
+// Policies are the valid Policies.
+var Policies = []Policy{SalesforceWins, LocalWins, NewestWins, Manual}
+
 // DeleteFromSalesforce says what a deletion in Salesforce does locally.
 type DeleteFromSalesforce string
 
@@ -40,6 +49,9 @@ const (
 	IgnoreDelete DeleteFromSalesforce = "ignore"
 )
 
+// DeletesFromSalesforce are the valid DeleteFromSalesforce values.
+var DeletesFromSalesforce = []DeleteFromSalesforce{SoftDelete, HardDelete, IgnoreDelete}
+
 // DeleteFromLocal says what a local deletion does in Salesforce.
 type DeleteFromLocal string
 
@@ -47,6 +59,9 @@ const (
 	PropagateDelete   DeleteFromLocal = "propagate"
 	IgnoreLocalDelete DeleteFromLocal = "ignore"
 )
+
+// DeletesFromLocal are the valid DeleteFromLocal values.
+var DeletesFromLocal = []DeleteFromLocal{PropagateDelete, IgnoreLocalDelete}
 
 // Field maps one local column to one Salesforce field.
 type Field struct {
