@@ -1,5 +1,5 @@
 // Command bulk benchmarks a first sync of N Contacts (default 1,000,000) from the emulator
-// into SQLite through Bulk API 2.0 and through REST, side by side (issue 9), and prints a
+// into SQLite through Bulk API 2.0 and through REST, side by side, and prints a
 // markdown table: records, wall time, records/s, API calls and the peak RSS of the syncd
 // process.
 //

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// Choosing between REST and Bulk API 2.0, per object and per cycle (issue 9). Both paths
+// Choosing between REST and Bulk API 2.0, per object and per cycle. Both paths
 // apply pulled pages through the same callback (Lookup, PlanPull, ApplyPull with its cursor)
 // and push results through the same send (acks, dead letters, retries): only the transport
 // differs.

@@ -15,7 +15,8 @@ type ColumnTyper interface {
 }
 
 // affinity is SQLite's type affinity of a declared type (the rules of
-// sqlite.org/datatype3.html §3.1, in their order).
+// "Determination Of Column Affinity" in sqlite.org/datatype3.html, in their
+// order).
 func affinity(decl string) string {
 	d := strings.ToUpper(decl)
 	switch {
