@@ -1,5 +1,5 @@
 // Command bulk benchmarks a first sync of N Contacts (default 1,000,000) from the emulator
-// into SQLite through Bulk API 2.0 and through REST, side by side (issue 9), and prints a
+// into SQLite through Bulk API 2.0 and through REST, side by side, and prints a
 // markdown table: records, wall time, records/s, API calls and the peak RSS of the syncd
 // process.
 //
@@ -136,20 +136,6 @@ func giveExternalIDs(s *sfemu.Server) error {
 
 // ---- the benchmark ----------------------------------------------------------------------------
 
-var fields = [][2]string{
-	{"first_name", "FirstName"}, {"last_name", "LastName"}, {"email", "Email"}, {"phone", "Phone"},
-	{"title", "Title"}, {"department", "Department"}, {"city", "MailingCity"}, {"country", "MailingCountry"},
-	{"birthdate", "Birthdate"}, {"opted_out", "HasOptedOutOfEmail"},
-}
-
-const appSchema = `CREATE TABLE customers (
-	id         INTEGER PRIMARY KEY,
-	sync_id    TEXT UNIQUE,
-	first_name TEXT, last_name TEXT, email TEXT, phone TEXT, title TEXT, department TEXT,
-	city TEXT, country TEXT, birthdate TEXT, opted_out INTEGER,
-	deleted_at TEXT
-)`
-
 type emuInfo struct {
 	LoginURL     string `json:"login_url"`
 	ClientID     string `json:"client_id"`
@@ -253,36 +239,11 @@ func runOnce(dir, syncdBin string, info emuInfo, mode string, n int) (row, error
 	if err != nil {
 		return row{}, err
 	}
-	if _, err := db.Exec(appSchema); err != nil {
+	if _, err := db.Exec(org.AppSchema); err != nil {
 		return row{}, err
 	}
 	db.Close()
-	var fm strings.Builder
-	for _, f := range fields {
-		fmt.Fprintf(&fm, "      %s: %s\n", f[0], f[1])
-	}
-	cfg := fmt.Sprintf(`salesforce:
-  login_url: %s
-  api_version: "62.0"
-  auth: client_credentials
-  client_id: %s
-  client_secret: %s
-database: app.db
-state_dir: state
-schedule: "@every 1h"
-log_format: json
-log_level: warn
-objects:
-  - sobject: Contact
-    table: customers
-    key: id
-    external_id: { field: Syncd_Id__c, column: sync_id }
-    watermark: LastModifiedDate
-    conflict: salesforce_wins
-    batch_size: 2000
-    bulk_threshold: %d
-    fields:
-%s`, info.LoginURL, info.ClientID, info.ClientSecret, threshold, fm.String())
+	cfg := org.Config(info.LoginURL, info.ClientID, info.ClientSecret, "warn", threshold)
 	if err := os.WriteFile(filepath.Join(d, "syncd.yaml"), []byte(cfg), 0o600); err != nil {
 		return row{}, err
 	}

@@ -128,33 +128,8 @@ func (b *bench) syncdDir(name string, e *emu) (string, error) {
 	if _, err := db.Exec(org.AppSchema); err != nil {
 		return "", err
 	}
-	var fields strings.Builder
-	for _, m := range org.Fields {
-		fmt.Fprintf(&fields, "      %s: %s\n", m[0], m[1])
-	}
-	cfg := fmt.Sprintf(`salesforce:
-  login_url: %s
-  api_version: "62.0"
-  auth: client_credentials
-  client_id: %s
-  client_secret: %s
-database: app.db
-state_dir: state
-schedule: "@every 1h"
-log_format: json
-log_level: info
-objects:
-  - sobject: Contact
-    table: customers
-    key: id
-    external_id: { field: Syncd_Id__c, column: sync_id }
-    watermark: LastModifiedDate
-    conflict: salesforce_wins
-    batch_size: 2000
-    # REST (query + collections) is what these rows measure.
-    bulk_threshold: 1000000000
-    fields:
-%s`, e.LoginURL, e.ClientID, e.ClientSecret, fields.String())
+	// REST (query + collections) is what these rows measure.
+	cfg := org.Config(e.LoginURL, e.ClientID, e.ClientSecret, "info", 1000000000)
 	return d, os.WriteFile(filepath.Join(d, "syncd.yaml"), []byte(cfg), 0o600)
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -90,39 +91,19 @@ var demoContacts = []map[string]any{
 	{"FirstName": "Katherine", "LastName": "Johnson", "Email": "katherine@example.com", "Phone": "+1 757 555 0199"},
 }
 
-const demoSchema = `CREATE TABLE IF NOT EXISTS customers (
-	id         INTEGER PRIMARY KEY,
-	first_name TEXT,
-	last_name  TEXT,
-	email      TEXT,
-	phone      TEXT,
-	sync_id    TEXT UNIQUE,
-	deleted_at TEXT
-)`
+var demoSchema = customers.Schema(customers.FirstName, customers.LastName, customers.Email, customers.Phone)
 
-const demoConfig = `# Written by syncd demo: the emulator stands in for Salesforce.
-salesforce:
-  login_url: %s
-  api_version: "62.0"
-  auth: client_credentials
-  client_id: %s
-  client_secret: %s
-database: app.db
-state_dir: state
-schedule: "@every 5m"
-objects:
-  - sobject: Contact
-    table: customers
-    key: id
-    external_id: { field: Syncd_Id__c, column: sync_id }
-    watermark: LastModifiedDate
-    conflict: salesforce_wins
-    fields:
-      first_name: FirstName
-      last_name: LastName
-      email: Email
-      phone: { field: Phone, direction: pull }
-`
+// demoConfig is the syncd.yaml the demo runs with against the emulator at
+// loginURL.
+func demoConfig(loginURL string) string {
+	return customers.Config{
+		Comment:  "Written by syncd demo: the emulator stands in for Salesforce.",
+		LoginURL: loginURL, APIVersion: "62.0", ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
+		Schedule: "@every 5m",
+		Object:   []string{"watermark: LastModifiedDate", "conflict: salesforce_wins"},
+		Fields:   []customers.Column{customers.FirstName, customers.LastName, customers.Email, customers.Phone.PullOnly()},
+	}.String()
+}
 
 // runDemo runs the demo scenario through the same code path as `syncd
 // sync`: a config file, the store, the client over HTTP on loopback.
@@ -153,7 +134,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 		return res, fmt.Errorf("create the sample customers table: %w", err)
 	}
 	cfgPath := filepath.Join(opts.Dir, "syncd.yaml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoConfig, loginURL, sfemu.ClientID, sfemu.ClientSecret), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(demoConfig(loginURL)), 0o600); err != nil {
 		return res, err
 	}
 	cfg, err := loadConfig(cfgPath)

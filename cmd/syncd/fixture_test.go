@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
@@ -48,9 +49,7 @@ type fixture struct {
 	app     *sql.DB
 }
 
-const fixtureSchema = `CREATE TABLE customers (
-	id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, phone TEXT, title TEXT,
-	sync_id TEXT UNIQUE, deleted_at TEXT)`
+var fixtureSchema = customers.Schema(customers.FirstName, customers.LastName, customers.Email, customers.Phone, customers.Title)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -73,27 +72,12 @@ func newFixture(t *testing.T) *fixture {
 // writeConfig writes the config; extraFields are more lines under fields:.
 func (f *fixture) writeConfig(extraFields string, extra ...string) {
 	f.t.Helper()
-	cfg := fmt.Sprintf(`salesforce:
-  login_url: %s
-  auth: client_credentials
-  client_id: %s
-  client_secret: %s
-database: app.db
-state_dir: state
-schedule: "@every 1h"
-log_format: json
-shutdown_timeout: 20s
-%s
-objects:
-  - sobject: Contact
-    table: customers
-    key: id
-    external_id: { field: Syncd_Id__c, column: sync_id }
-    fields:
-      first_name: FirstName
-      last_name: LastName
-      email: Email
-%s`, f.srv.URL, sfemu.ClientID, sfemu.ClientSecret, strings.Join(extra, "\n"), extraFields)
+	cfg := customers.Config{
+		LoginURL: f.srv.URL, ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
+		Schedule: "@every 1h",
+		Settings: append([]string{"log_format: json", "shutdown_timeout: 20s"}, extra...),
+		Fields:   customers.Basic,
+	}.String() + extraFields
 	if err := os.WriteFile(f.cfgPath, []byte(cfg), 0o600); err != nil {
 		f.t.Fatal(err)
 	}

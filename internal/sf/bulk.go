@@ -1,7 +1,8 @@
 package sf
 
-// Bulk API 2.0 (salesforce-protocol.md §8): BulkPull runs a query job and streams its CSV result
-// sets; BulkUpsert runs an upsert ingest job and maps its three result sets back to the input.
+// Bulk API 2.0 (Salesforce's "Bulk API 2.0 and Bulk API Developer Guide"): BulkPull runs a query
+// job and streams its CSV result sets; BulkUpsert runs an upsert ingest job and maps its three
+// result sets back to the input.
 //
 // Wire facts and their sources:
 //   - query job: POST /jobs/query {"operation","query","contentType","columnDelimiter","lineEnding"},
@@ -16,12 +17,18 @@ package sf
 //   - ingest job: POST /jobs/ingest, PUT …/batches (text/csv, 201), PATCH {"state":
 //     "UploadComplete"}, poll, then successfulResults/ ("sf__Id","sf__Created",<columns>),
 //     failedResults/ ("sf__Id","sf__Error",<columns>), unprocessedrecords/ (<columns>), in no
-//     particular order (§8.2; real-clients.md §3.6 for what jsforce sends).
-//   - CSV: an empty cell leaves a field unchanged, #N/A sets it to null (§8.2,
-//     Beyond-Finance/active_force#74); sf__Error is "CODE:message:Fields --" or "CODE:message:--"
+//     particular order
+//     [developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/get_job_successful_results.htm;
+//     jsforce src/api/bulk2.ts sends the same sequence].
+//   - CSV: an empty cell leaves a field unchanged, #N/A sets it to null ("Valid CSV Record Rows",
+//     developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/datafiles_csv_valid_record_rows.htm;
+//     github.com/Beyond-Finance/active_force/issues/74); sf__Error is "CODE:message:Fields --"
+//     or "CODE:message:--"
 //     (jsforce test/bulk2.test.ts: "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --").
-//   - failed rows must be read, and unprocessed rows are not failures: they were never tried
-//     (sync-tools-and-pitfalls.md §3.9).
+//   - failed rows must be read, and unprocessed rows are not failures: they were never tried; a
+//     job whose internal batch fails 20 times is Failed with the rest left unprocessed
+//     ("Understanding Bulk API 2.0 Ingest",
+//     developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/datafiles_understanding_bulk2_ingest.htm).
 
 import (
 	"bufio"
@@ -140,7 +147,8 @@ func (c *Client) pollJob(ctx context.Context, kind, id, object string) (bulkJob,
 			return job, newAPIError(0, "INVALIDJOBSTATE", "bulk job "+id+" is still Open", nil)
 		}
 		// UploadComplete, InProgress, or a state this client does not know: wait, never spin
-		// (jsforce loops without delay on unknown states, real-clients.md §3.6).
+		// (jsforce's query-job poll in src/api/bulk2.ts waits only on the states it lists, so an
+		// unknown one makes it spin).
 		if time.Now().After(deadline) {
 			c.abortJob(ctx, kind, id, object)
 			return job, &APIError{Code: "BULK_JOB_TIMEOUT", Message: fmt.Sprintf("bulk %s job %s still %s after %s; aborted", kind, id, job.State, o.PollTimeout), class: syncd.ErrTransient}
@@ -334,7 +342,8 @@ func (c *Client) downloadSets(ctx context.Context, object, id string, out chan<-
 			return err
 		})
 		if err == nil && next == "" {
-			// jsforce crashes on this (real-clients.md §3.6); we refuse it.
+			// jsforce (src/api/bulk2.ts) reads sets until Sforce-Locator is "null", and a missing
+			// header crashes it; we refuse it.
 			err = newAPIError(0, CodeBadBody, "result set without a Sforce-Locator header", nil)
 		}
 		if err == nil {
@@ -531,8 +540,9 @@ func (c *Client) bulkUpsert(ctx context.Context, object, externalIDField string,
 	return out, nil
 }
 
-// maxBulkCSV bounds one job's upload. Salesforce takes up to 150 MB of base64-encoded data;
-// clients keep the raw CSV near 100 MB (§8.2, §8.3).
+// maxBulkCSV bounds one job's upload. Salesforce takes up to 150 MB of base64-encoded data per
+// upload, and base64 adds about 50%, so it advises at most 100 MB of CSV ("Upload Job Data",
+// developer.salesforce.com/docs/platform/api-asynch/guide/upload-job-data.html).
 var maxBulkCSV = 100 << 20
 
 // bulkUpsertJob sends recs (or as many of them as fit in maxBulkCSV, at least one) in one

@@ -252,7 +252,8 @@ func TestBulkUpsertChunksJobs(t *testing.T) {
 	if creates != 3 || e.emu.Count("Contact") != 10 {
 		t.Errorf("%d jobs, %d contacts", creates, e.emu.Count("Contact"))
 	}
-	// The upload size bounds a job too (§8.3: 150 MB per upload): a job closes once its CSV
+	// The upload size bounds a job too (Salesforce takes 150 MB of base64 per upload, so about
+	// 100 MB of CSV; "Upload Job Data", Bulk API 2.0 guide): a job closes once its CSV
 	// passes the cap, and the rest goes in the next.
 	defer func(old int) { maxBulkCSV = old }(maxBulkCSV)
 	maxBulkCSV = 100

@@ -3,7 +3,9 @@
 // literal builder, streaming queries and sObject Collections writes. It
 // implements syncd.Remote.
 //
-// Wire facts cite ../shared/reference/salesforce-protocol.md by section (§N).
+// Wire facts cite their public source: Salesforce's REST API and OAuth
+// documentation (developer.salesforce.com, help.salesforce.com), a real
+// client's source, or a public issue.
 package sf
 
 import (
@@ -52,8 +54,9 @@ type Client struct {
 }
 
 // New creates a client. ctx is the process context: it outlives single
-// runs and carries the token refreshes (go-daemon-style.md §2.8). The
-// token is loaded lazily on the first call.
+// runs and carries the token refreshes, so that a cancelled run cannot
+// abort a refresh other callers wait for. The token is loaded lazily on
+// the first call.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -181,7 +184,8 @@ func (c *Client) call(ctx context.Context, r request, handle func(*http.Response
 		}
 		if ae.Status == 401 && ae.Code == "INVALID_SESSION_ID" {
 			// "not valid for use with the REST API" is a scope problem, not
-			// an expiry: refreshing would loop (jsforce http-api.ts, §2.3).
+			// an expiry: refreshing would loop (jsforce's isSessionExpired in
+			// src/http-api.ts skips this message for that reason).
 			if strings.Contains(ae.Message, "not valid for use with the REST API") {
 				ae.Hint = "the connected app or token lacks the \"api\" scope; fix the app, then run `syncd auth login`"
 				return ae
@@ -243,7 +247,9 @@ func (c *Client) once(ctx context.Context, tok *Token, r request, body []byte, h
 	u := tok.InstanceURL + path
 	if len(r.query) > 0 {
 		// url.Values.Encode escapes '+' as %2B, so datetime offsets and
-		// string literals survive (§5.4, pitfall 6).
+		// string literals survive: a bare '+' reaches Salesforce as a space
+		// and fails with MALFORMED_QUERY
+		// (github.com/egen/spark-salesforce/issues/49).
 		u += "?" + r.query.Encode()
 	}
 	var rd io.Reader
@@ -352,8 +358,11 @@ func (c *Client) count(object string) {
 }
 
 // limitRE finds api-usage=N/M anywhere in Sforce-Limit-Info, which may
-// carry "; per-app-api-usage=…(appName=…)" and "; api-bursts=n/m" (§9.3,
-// pitfall 13). The leading boundary keeps per-app-api-usage from matching.
+// carry "; per-app-api-usage=…(appName=…)" and "; api-bursts=n/m"
+// ("Limit Info Header", REST API Developer Guide,
+// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm),
+// so a match anchored at both ends would fail. The leading boundary keeps
+// per-app-api-usage from matching.
 var limitRE = regexp.MustCompile(`(?:^|[;,\s])api-usage=(\d+)/(\d+)`)
 
 func parseLimitInfo(h string) (used, limit int, ok bool) {

@@ -26,12 +26,17 @@ const (
 	DefaultBackoffBase = 500 * time.Millisecond
 	DefaultBackoffMax  = 30 * time.Second
 	DefaultBatchSize   = 2000
-	// MaxCollection is the sObject Collections limit per request (§6.1).
+	// MaxCollection is the sObject Collections limit per request ("The list
+	// can contain up to 200 objects", "Create Records Using sObject
+	// Collections", REST API Developer Guide).
 	MaxCollection = 200
 )
 
 // DefaultScopes are requested by the web-server flow: "api" for the REST
-// API, "refresh_token" so that the session can be renewed unattended (§1.1).
+// API, "refresh_token" so that the session can be renewed unattended:
+// Salesforce issues a refresh token only when this scope is requested and
+// allowed for the connected app ("OAuth 2.0 Refresh Token Flow",
+// help.salesforce.com/apex/HTViewHelpDoc?id=xcloud.remoteaccess_oauth_refresh_token_flow_ca.htm).
 var DefaultScopes = []string{"api", "refresh_token"}
 
 // Config is what the client needs. It is filled by the caller (cmd/syncd
@@ -40,7 +45,9 @@ var DefaultScopes = []string{"api", "refresh_token"}
 type Config struct {
 	// LoginURL is the login host: https://login.salesforce.com,
 	// https://test.salesforce.com or a My Domain URL (required for client
-	// credentials, §1.5).
+	// credentials, which Salesforce serves only on the My Domain host: "OAuth
+	// 2.0 Client Credentials Flow for Server-to-Server Integration",
+	// help.salesforce.com).
 	LoginURL   string
 	APIVersion string // "62.0"; a leading "v" is tolerated
 	Auth       string // web_server | jwt_bearer | client_credentials
@@ -53,7 +60,8 @@ type Config struct {
 	Username string // jwt_bearer: the run-as user (sub)
 	// JWTAudience is the assertion's aud; LoginURL when empty. Salesforce
 	// wants https://login.salesforce.com or https://test.salesforce.com
-	// here, not a My Domain host (§1.4).
+	// here, not a My Domain host ("OAuth 2.0 JWT Bearer Flow for
+	// Server-to-Server Integration", help.salesforce.com).
 	JWTAudience    string
 	PrivateKeyPEM  []byte // jwt_bearer: the RSA key, or
 	PrivateKeyFile string // a file holding it

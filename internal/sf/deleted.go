@@ -12,7 +12,7 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Limits of the delete log read by /sobjects/{O}/deleted (§4.4): "Results
+// Limits of the delete log read by /sobjects/{O}/deleted: "Results
 // are returned for no more than 15 days previous to the day the call is
 // executed"; start must precede end "by more than one minute"; seconds are
 // ignored (getDeleted() "Rules and Guidelines", SOAP API Developer Guide,
@@ -33,7 +33,8 @@ const (
 )
 
 // Deleted reads the object's delete log:
-// GET /services/data/vXX.X/sobjects/{O}/deleted/?start=…&end=… (§4.4). It
+// GET /services/data/vXX.X/sobjects/{O}/deleted/?start=…&end=… ("sObject
+// Get Deleted", REST API Developer Guide). It
 // returns the ids deleted in [start, end) with their deletedDate, and
 // latestDateCovered, the time up to which the answer is complete (the next
 // read should start there).

@@ -11,7 +11,7 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// The delete log (/deleted, §4.4) reports records emptied from the recycle
+// The delete log (/sobjects/{O}/deleted) reports records emptied from the recycle
 // bin, which queryAll no longer sees; a hard delete leaves no trace.
 func TestDeletedReadsDeleteLog(t *testing.T) {
 	e := newEnv(t, sfemu.Options{})

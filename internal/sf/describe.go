@@ -18,7 +18,8 @@ type describeEntry struct {
 	checked   time.Time // when Salesforce last confirmed it
 }
 
-// describeWire is the part of GET /sobjects/{O}/describe syncd reads (§4.5).
+// describeWire is the part of GET /sobjects/{O}/describe syncd reads
+// ("sObject Describe", REST API Developer Guide).
 type describeWire struct {
 	Name   string `json:"name"`
 	Fields []struct {
@@ -40,7 +41,10 @@ type describeWire struct {
 }
 
 // Describe returns an object's field metadata. It is cached per object and
-// revalidated with If-Modified-Since; a 304 keeps the cache (§4.3). With
+// revalidated with If-Modified-Since; Salesforce answers 304 with no body
+// when the object's metadata has not changed, which keeps the cache
+// ("sObject Describe",
+// developer.salesforce.com/docs/platform/api-rest/guide/resources-sobject-describe.html). With
 // Config.DescribeMaxAge the cache is served without asking for that long.
 func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchema, error) {
 	if _, err := Ident(object); err != nil {

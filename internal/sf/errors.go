@@ -83,13 +83,13 @@ const reauthHint = "run `syncd auth login` to authorise syncd again"
 
 // transientCodes are errorCodes (or statusCodes) that go away on their own.
 var transientCodes = map[string]bool{
-	"UNABLE_TO_LOCK_ROW":                true, // §2.3; jsforce#1018: retry is the only remedy
+	"UNABLE_TO_LOCK_ROW":                true, // retry is the only remedy: github.com/jsforce/jsforce/issues/1018
 	"SERVER_UNAVAILABLE":                true,
 	"UNKNOWN_EXCEPTION":                 true,
 	"TXN_SECURITY_METERING_ERROR":       true, // airbyte rate_limiting.py
 	"QUERY_TIMEOUT":                     true,
-	"ALL_OR_NONE_OPERATION_ROLLED_BACK": true, // the innocent rows of an all-or-none batch (§6.1)
-	"INVALID_QUERY_LOCATOR":             true, // restart from the committed cursor (§5.6)
+	"ALL_OR_NONE_OPERATION_ROLLED_BACK": true, // the innocent rows of a rolled-back all-or-none batch
+	"INVALID_QUERY_LOCATOR":             true, // locator expired or released: restart from the committed cursor
 	CodeHTML:                            true,
 	CodeEmptyBody:                       true,
 	CodeTransport:                       true,
@@ -108,7 +108,9 @@ func classify(status int, code, message string) (class error, retry bool) {
 	switch {
 	case code == "REQUEST_LIMIT_EXCEEDED":
 		// The concurrent long-running-request variant clears when other
-		// requests finish (§9.2); the daily allocation does not (§9.1).
+		// requests finish; the daily allocation, a rolling 24 hours, does not
+		// ("API Request Limits and Allocations",
+		// developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html).
 		if strings.Contains(message, "ConcurrentPerOrgLongTxn") || strings.Contains(strings.ToLower(message), "concurrent") {
 			return syncd.ErrTransient, true
 		}
@@ -146,7 +148,9 @@ func sessionError(code, message, hint string) *APIError {
 	return &APIError{Status: 401, Code: code, Message: message, Hint: hint, class: syncd.ErrSession}
 }
 
-// wireError is one element of a REST error body (§2.1).
+// wireError is one element of a REST error body, a JSON array of
+// {message, errorCode, fields} ("Status Codes and Error Responses",
+// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
 type wireError struct {
 	Message    string   `json:"message"`
 	ErrorCode  string   `json:"errorCode"`
@@ -159,7 +163,8 @@ const maxErrorBody = 64 << 10
 
 // parseErrorBody builds an APIError from an error response body: the JSON
 // array [{message,errorCode,fields}], a single object, an HTML page or
-// nothing (§2.1).
+// nothing (Salesforce's edge and maintenance pages are HTML, and some 406
+// and 420 responses have no body).
 func parseErrorBody(status int, contentType string, body []byte) *APIError {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

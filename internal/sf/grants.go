@@ -21,14 +21,15 @@ import (
 
 // The token endpoint is reached through golang.org/x/oauth2 for the
 // authorization-code exchange, the refresh-token grant and client
-// credentials; the JWT bearer grant (§1.4) is posted here, because
+// credentials; the JWT bearer grant is posted here, because
 // x/oauth2/jwt signs with its own JWS code and sends claims Salesforce does
 // not expect.
 
 // oauthConfig is the x/oauth2 view of cfg. Client id and secret travel in
 // the form body (AuthStyleInParams), which Salesforce accepts for every
-// grant (§1.1 step 3, §1.3); setting the style explicitly avoids x/oauth2's
-// probing request (go-daemon-style.md §2.6).
+// grant ("OAuth 2.0 Web Server Flow" and "OAuth 2.0 Refresh Token Flow",
+// help.salesforce.com); setting the style explicitly avoids the extra
+// request x/oauth2 makes to detect it (oauth2.AuthStyleAutoDetect).
 func oauthConfig(cfg Config) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     cfg.ClientID,
@@ -78,7 +79,7 @@ func checkToken(tok *Token) error {
 }
 
 // tokenError maps a token-endpoint failure to an APIError. OAuth errors
-// (§1.7) mean a person must act, except server trouble and the concurrent
+// ({"error","error_description"} with HTTP 400) mean a person must act, except server trouble and the concurrent
 // refresh refusal. No part of a request or token is quoted.
 func tokenError(err error) error {
 	if err == nil {
@@ -152,7 +153,7 @@ func exchangeCode(ctx context.Context, cfg Config, hc *http.Client, code, verifi
 	return tok, nil
 }
 
-// grantRefresh runs the refresh_token grant (§1.3).
+// grantRefresh runs the refresh_token grant.
 func grantRefresh(ctx context.Context, cfg Config, hc *http.Client, refreshToken string) (*Token, error) {
 	src := oauthConfig(cfg).TokenSource(oauthCtx(ctx, hc), &oauth2.Token{RefreshToken: refreshToken})
 	t, err := src.Token()
@@ -163,7 +164,8 @@ func grantRefresh(ctx context.Context, cfg Config, hc *http.Client, refreshToken
 }
 
 // grantClientCredentials runs the client credentials grant against
-// login_url, which must be the org's My Domain (§1.5).
+// login_url, which must be the org's My Domain ("OAuth 2.0 Client
+// Credentials Flow for Server-to-Server Integration", help.salesforce.com).
 func grantClientCredentials(ctx context.Context, cfg Config, hc *http.Client) (*Token, error) {
 	cc := &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
@@ -184,11 +186,12 @@ func grantClientCredentials(ctx context.Context, cfg Config, hc *http.Client) (*
 }
 
 // jwtLifetime is the assertion's exp; Salesforce allows about 3 minutes of
-// skew and clients set now+3 min (simple-salesforce login.py, §1.4).
+// skew and clients set now+3 min (simple-salesforce login.py; "OAuth 2.0
+// JWT Bearer Flow for Server-to-Server Integration", help.salesforce.com).
 const jwtLifetime = 3 * time.Minute
 
 // jwtAssertion signs the JWT bearer assertion: RS256, iss=client_id,
-// sub=username, aud=login_url, exp=now+3m (§1.4).
+// sub=username, aud=login_url, exp=now+3m.
 func jwtAssertion(cfg Config, now time.Time) (string, error) {
 	pemBytes, err := cfg.privateKey()
 	if err != nil {
@@ -215,7 +218,7 @@ func signAssertion(cfg Config, key *rsa.PrivateKey, now time.Time) (string, erro
 	return s, nil
 }
 
-// grantJWT runs the JWT bearer grant (§1.4).
+// grantJWT runs the JWT bearer grant.
 func grantJWT(ctx context.Context, cfg Config, hc *http.Client) (*Token, error) {
 	assertion, err := jwtAssertion(cfg, time.Now())
 	if err != nil {
@@ -236,7 +239,7 @@ func grantJWT(ctx context.Context, cfg Config, hc *http.Client) (*Token, error) 
 }
 
 // postToken posts a grant to the token endpoint and parses the Salesforce
-// token response (§1.2) or OAuth error (§1.7).
+// token response or OAuth error ({"error","error_description"}).
 func postToken(ctx context.Context, hc *http.Client, tokenURL string, form url.Values) (*Token, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// UserInfo is the part of /services/oauth2/userinfo syncd shows (§1.9).
+// UserInfo is the part of /services/oauth2/userinfo syncd shows.
 type UserInfo struct {
 	UserID   string `json:"user_id"`
 	OrgID    string `json:"organization_id"`
@@ -58,7 +58,9 @@ func NewState() string {
 
 // AuthCodeURL returns the authorize URL of the web-server flow with state
 // and a PKCE S256 challenge for verifier (from oauth2.GenerateVerifier)
-// (§1.1; Salesforce supports only S256).
+// (Salesforce takes code_challenge as the base64url SHA-256 of the
+// verifier, i.e. S256 only: "OAuth 2.0 Web Server Flow for Web App
+// Integration", help.salesforce.com).
 func AuthCodeURL(cfg Config, state, verifier string) string {
 	cfg = cfg.withDefaults()
 	return oauthConfig(cfg).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
@@ -242,7 +244,7 @@ func describeLogin(ctx context.Context, cfg Config, tok *Token) (*LoginResult, e
 	return &LoginResult{User: ui, InstanceURL: cur.InstanceURL, Flow: cur.Flow, Scopes: strings.Fields(cur.Scope)}, nil
 }
 
-// UserInfo fetches /services/oauth2/userinfo from the instance (§1.9),
+// UserInfo fetches /services/oauth2/userinfo from the instance,
 // refreshing an expired session once.
 func (c *Client) UserInfo(ctx context.Context) (UserInfo, error) {
 	var ui UserInfo
@@ -275,8 +277,10 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 }
 
 // Logout revokes the stored session at /services/oauth2/revoke (the
-// refresh token when there is one, which also revokes its access tokens,
-// §1.8) and then deletes the token file. A token Salesforce no longer knows
+// refresh token when there is one, which also revokes its access tokens:
+// "Revoke OAuth Tokens",
+// developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-revoking-tokens.html)
+// and then deletes the token file. A token Salesforce no longer knows
 // (400 invalid_token) counts as revoked. If revoking fails otherwise the
 // file is kept, unless force is set.
 func Logout(ctx context.Context, cfg Config, force bool) error {

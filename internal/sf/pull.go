@@ -25,7 +25,10 @@ import (
 //	ORDER BY <wm> ASC, Id ASC
 //
 // The (watermark, Id) keyset neither skips nor re-reads records that share
-// a second (pitfalls 1 and 4). Every name goes through Ident and every value
+// a second: a bare ">" on the timestamp loses the rest of a second
+// (github.com/supaglue-labs/supaglue/issues/532), and ORDER BY ts LIMIT n
+// loops once more than n records share one
+// (github.com/airbytehq/airbyte/issues/17148). Every name goes through Ident and every value
 // through the literal builder.
 func PullQuery(req syncd.PullRequest) (string, error) {
 	obj, err := Ident(req.Object)
@@ -155,7 +158,7 @@ func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 }
 
 // pullREST streams the records changed after req.After to fn, page by page,
-// following nextRecordsUrl (§5.1), with the requests pipelined: a page's
+// following nextRecordsUrl, with the requests pipelined: a page's
 // head (totalSize, done, nextRecordsUrl), which Salesforce sends before its
 // records, is read first, and the next page is requested at once, while
 // this one is still being received, decoded and then applied. So a pull of
@@ -174,7 +177,7 @@ func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(sy
 	if batch <= 0 {
 		batch = DefaultBatchSize
 	}
-	batch = max(200, min(batch, 2000)) // §5.2
+	batch = max(200, min(batch, 2000)) // the range Sforce-Query-Options batchSize accepts
 	endpoint := "query"
 	if req.IncludeDeleted {
 		endpoint = "queryAll"
@@ -364,7 +367,8 @@ func fieldNames(fields []syncd.Field) []string {
 
 // lookup finds a field in a query record by API name, case-insensitively
 // (SOQL names are case-insensitive), following "Parent.Field" paths through
-// nested relationship objects (§5.3; a null parent gives nil).
+// nested relationship objects (an empty lookup arrives as a null parent
+// and gives nil).
 func lookup(rec map[string]any, name string) any {
 	head, rest, nested := strings.Cut(name, ".")
 	v, ok := rec[head]

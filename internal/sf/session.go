@@ -16,7 +16,7 @@ import (
 // grant for the headless flows, and refreshes it single-flight. Refreshes
 // run on the process context given to New, never on the context of the
 // request that noticed the expiry, so a cancelled run cannot abort a
-// refresh other callers wait for (go-daemon-style.md §2.6, §2.8).
+// refresh other callers wait for.
 type session struct {
 	cfg     Config
 	store   tokenStore
@@ -171,7 +171,7 @@ func (s *session) obtain(ctx context.Context, old *Token) (*Token, error) {
 			return nil, err
 		}
 		// Salesforce is processing another refresh with the same refresh
-		// token: wait, then look at the store again (§3.7).
+		// token (see isConcurrentRefresh): wait, then look at the store again.
 		wait := 2 * time.Duration(attempt+1) * s.cfg.BackoffBase
 		s.log.Info("salesforce refresh already in progress elsewhere; waiting", "wait", wait)
 		select {

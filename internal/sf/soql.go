@@ -16,7 +16,8 @@ import (
 // (developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm):
 // \n \r \t \b \f \" \' \\ are the escapes; ' and \ are reserved. Datetime
 // literals are unquoted, in UTC with a literal Z so that no '+' needs to
-// survive URL encoding (salesforce-protocol.md §5.4).
+// survive URL encoding (a '+' that is not percent-encoded arrives as a
+// space).
 
 // String returns s as a quoted SOQL string literal.
 func String(s string) string {
@@ -50,7 +51,8 @@ func String(s string) string {
 }
 
 // DateTime returns t as a SOQL datetime literal in UTC, whole seconds
-// ("2006-01-02T15:04:05Z"). Salesforce stores whole seconds (§7.4); a
+// ("2006-01-02T15:04:05Z"). Salesforce stores whole seconds (its JSON
+// always renders .000; salesforce.stackexchange.com/questions/234824); a
 // fractional part is truncated, which can only widen a ">" filter.
 func DateTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05Z")

@@ -66,8 +66,8 @@ func idPart(id string, fromEnd int) string {
 }
 
 // parseIssuedAt reads Salesforce's issued_at: milliseconds since the epoch
-// as a decimal string (§1.2; older docs say seconds, real values have 13
-// digits).
+// as a decimal string (older docs say seconds, real values have 13
+// digits, e.g. "1676372418560" in github.com/NangoHQ/nango/issues/327).
 func parseIssuedAt(v any) time.Time {
 	var s string
 	switch x := v.(type) {

@@ -14,8 +14,9 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// saveResult is one element of an sObject Collections response (§6.1).
-// Errors inside use statusCode, not errorCode (pitfall 12).
+// saveResult is one element of an sObject Collections response. Errors
+// inside use statusCode, not errorCode as REST error bodies do ("Create
+// Records Using sObject Collections", REST API Developer Guide).
 type saveResult struct {
 	ID      string      `json:"id"`
 	Success bool        `json:"success"`
@@ -151,9 +152,11 @@ func (c *Client) Update(ctx context.Context, w syncd.WriteRequest, recs []syncd.
 }
 
 // upsertREST writes records by external id: PATCH
-// /composite/sobjects/{O}/{ExtField} with allOrNone=false (§6.1, v46+), in
-// chunks of 200. Results are in input order; Created comes from the
-// created flag, never from the presence of an id (pitfall 11).
+// /composite/sobjects/{O}/{ExtField} with allOrNone=false (API v46.0 and
+// later), in chunks of 200. Results are in input order; Created comes from
+// the created flag, never from the presence of an id: updates carry an id
+// too, and a create retried after a lost response comes back as an update
+// (github.com/forcedotcom/SalesforceMobileSDK-iOS/issues/3093).
 func (c *Client) upsertREST(ctx context.Context, object, externalIDField string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	if err := checkIdents(object); err != nil {
 		return nil, err
@@ -176,7 +179,7 @@ func (c *Client) upsertREST(ctx context.Context, object, externalIDField string,
 	}, false)
 }
 
-// updateREST writes records by Salesforce Id: PATCH /composite/sobjects (§6.1).
+// updateREST writes records by Salesforce Id: PATCH /composite/sobjects.
 func (c *Client) updateREST(ctx context.Context, object string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
 	if err := checkIdents(object); err != nil {
 		return nil, err
@@ -193,7 +196,7 @@ func (c *Client) updateREST(ctx context.Context, object string, recs []syncd.Out
 	}, false)
 }
 
-// Create inserts records: POST /composite/sobjects (§6.1). A create is not
+// Create inserts records: POST /composite/sobjects. A create is not
 // idempotent, so a request that may have reached Salesforce is never
 // repeated; only records Salesforce reports as not saved for a transient
 // reason (UNABLE_TO_LOCK_ROW) are sent again.
@@ -211,8 +214,8 @@ func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoin
 	}, true)
 }
 
-// Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false
-// (§6.1). A record that is already deleted (ENTITY_IS_DELETED, e.g. when a
+// Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false.
+// A record that is already deleted (ENTITY_IS_DELETED, e.g. when a
 // retried request had in fact gone through) counts as deleted: the result
 // has its ID and no error.
 func (c *Client) Delete(ctx context.Context, w syncd.WriteRequest, ids []string) ([]syncd.WriteResult, error) {
@@ -312,8 +315,10 @@ func (c *Client) sendCollection(ctx context.Context, r request, n int, created b
 }
 
 // UpsertOne upserts a single record by external id: PATCH
-// /sobjects/{O}/{ExtField}/{value} (§4.2). 201 is created; 200 (v46+, with
-// a body) and 204 (older versions, no body, so no id) are updates; 300
+// /sobjects/{O}/{ExtField}/{value}. 201 is created; 200 (v46+, with a
+// body) and 204 (older versions, no body, so no id) are updates
+// (developer.salesforce.com/docs/platform/api-rest/guide/dome-upsert.html;
+// the v46 change: github.com/wadewegner/Force.com-Toolkit-for-NET/issues/407); 300
 // (several records match) is a permanent error listing the matches.
 func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externalID string, fields map[string]syncd.Value, kinds map[string]syncd.Kind) (syncd.WriteResult, error) {
 	if err := checkIdents(object, externalIDField); err != nil {

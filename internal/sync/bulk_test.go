@@ -11,7 +11,7 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Issue 9: the engine chooses REST or Bulk API 2.0 per object and per cycle.
+// The engine chooses REST or Bulk API 2.0 per object and per cycle.
 
 // fastBulk makes Bulk jobs finish (and be polled) in milliseconds.
 func fastBulk(h *harness) {

@@ -46,10 +46,13 @@ func TestChaosChild(t *testing.T) {
 	}
 }
 
-// Pitfall §3.1, §3.2, §3.12: syncd is killed with SIGKILL at random points
-// of its cycles while both sides keep changing; after a restart and two
-// quiet cycles both sides hold the same rows, with no duplicate and no lost
-// edit. Local edits touch title, Salesforce edits touch FirstName, so the
+// A crash between a write and its bookkeeping is where syncers duplicate
+// records on retry or lose edits past their watermark (Segment documents
+// duplicate Salesforce creates after a retried timeout:
+// github.com/segment-boneyard/segment-docs/pull/3459). Here syncd is killed
+// with SIGKILL at random points of its cycles while both sides keep
+// changing; after a restart and two quiet cycles both sides hold the same
+// rows, with no duplicate and no lost edit. Local edits touch title, Salesforce edits touch FirstName, so the
 // expected final value of every field is known whatever the interleaving.
 func TestKill9AtRandomPointsConverges(t *testing.T) {
 	if testing.Short() {

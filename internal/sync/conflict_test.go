@@ -8,7 +8,10 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Pitfall §3.4 (last writer wins record by record): both sides edit the
+// Record-level last-writer-wins loses the other side's edit (Heroku Connect
+// documents flip-flopping values:
+// devcenter.heroku.com/articles/heroku-connect-rapid-multiple-updates-issues).
+// Here both sides edit the
 // same field, or different fields, between two cycles, under each policy.
 func TestConflictPolicies(t *testing.T) {
 	type want struct{ title, email string }

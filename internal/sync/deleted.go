@@ -22,8 +22,8 @@ import (
 // The same pages say the window can be shorter "if an administrator has
 // purged the Recycle Bin", answered by INVALID_REPLICATION_DATE: the delete
 // log is a second net under queryAll, not a guarantee, and `syncd verify`
-// (an id comparison) remains the last one. See also
-// ../shared/reference/sync-tools-and-pitfalls.md §3.6 and §5 P0.6.
+// (an id comparison) remains the last one. Tools that poll queryAll alone
+// lose such deletes silently (github.com/airbytehq/airbyte/issues/34082).
 //
 // pullDeleted reads the log once per object per Engine.DeletedEvery, never
 // per cycle, and applies what it reports through the pull path.

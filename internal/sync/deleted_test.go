@@ -40,7 +40,7 @@ func engineClock(h *harness) *time.Time {
 	return &now
 }
 
-// §3.6: queryAll only sees the recycle bin. A Contact deleted in Salesforce
+// queryAll only sees the recycle bin. A Contact deleted in Salesforce
 // and emptied from the bin before the next cycle is invisible to the pull;
 // the delete log (/deleted) still reports it, and the local row is
 // soft-deleted. The log is read once per DeletedEvery, not per cycle, and a

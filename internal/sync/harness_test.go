@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	"github.com/syncd-dev/syncd/internal/store"
@@ -34,32 +35,13 @@ type harness struct {
 	m       *syncd.Mapping
 }
 
-const customersSchema = `CREATE TABLE customers (
-	id         INTEGER PRIMARY KEY,
-	first_name TEXT,
-	last_name  TEXT,
-	email      TEXT,
-	title      TEXT,
-	full_name  TEXT,
-	sync_id    TEXT UNIQUE,
-	deleted_at TEXT
-)`
+var customersSchema = customers.Schema(customers.FirstName, customers.LastName, customers.Email, customers.Title, customers.FullName)
 
+// contactMapping maps customersSchema; local deletes reach Salesforce.
 func contactMapping() *syncd.Mapping {
-	return &syncd.Mapping{
-		Object: "Contact", Table: "customers", Key: "id",
-		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
-		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
-		Fields: []syncd.Field{
-			{Column: "first_name", Name: "FirstName", Direction: syncd.Both, Writable: true},
-			{Column: "last_name", Name: "LastName", Direction: syncd.Both, Writable: true},
-			{Column: "email", Name: "Email", Direction: syncd.Both, Writable: true},
-			{Column: "title", Name: "Title", Direction: syncd.Both, Writable: true},
-			{Column: "full_name", Name: "Full_Name__c", Direction: syncd.Pull, Writable: true},
-		},
-		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
-		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.PropagateDelete,
-	}
+	m := customers.Mapping(customers.FirstName, customers.LastName, customers.Email, customers.Title, customers.FullName.PullOnly())
+	m.FromLocal = syncd.PropagateDelete
+	return m
 }
 
 func newHarness(t *testing.T, opts sfemu.Options, tweak ...func(*syncd.Mapping)) *harness {

@@ -10,8 +10,10 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Pitfall §3.2 / protocol §12 #1, #4: many records share one second; a
-// bare `>` on the timestamp, or ORDER BY ts LIMIT n, loses or loops.
+// Many records share one second (Salesforce stamps whole seconds); a bare
+// `>` on the timestamp loses the rest of the second
+// (github.com/supaglue-labs/supaglue/issues/532), and ORDER BY ts LIMIT n
+// loops (github.com/airbytehq/airbyte/issues/17148).
 func TestPull_5000RecordsInOneSecondAcrossPages(t *testing.T) {
 	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.BatchSize = 200 })
 	h.emu.Freeze(true)
@@ -43,8 +45,11 @@ func TestPull_5000RecordsInOneSecondAcrossPages(t *testing.T) {
 	}
 }
 
-// Pitfall §3.2 / protocol §7.5: a record stamped at T becomes visible only
-// after the watermark passed T. The lookback window finds it.
+// A record stamped at T becomes visible only when its transaction commits,
+// after the watermark passed T (github.com/airbytehq/airbyte/issues/27146;
+// Salesforce holds getUpdated's latestDateCovered at the start of such a
+// transaction: "GetUpdatedResult", SOAP API Developer Guide). The lookback
+// window finds it.
 func TestPull_LateVisibleCommitInsideLookback(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
 	mustInsert(t, h.emu, map[string]any{"LastName": "Early"})
@@ -64,8 +69,9 @@ func TestPull_LateVisibleCommitInsideLookback(t *testing.T) {
 	}
 }
 
-// Pitfall §3.1: a create whose response is lost is retried as the same
-// upsert on the external id, so exactly one Contact results.
+// A create whose response is lost is retried as the same upsert on the
+// external id, so exactly one Contact results (a retried bare create makes
+// two: github.com/segment-boneyard/segment-docs/pull/3459).
 func TestPush_LostCreateResponseMakesNoDuplicate(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
 	h.cycle()
@@ -85,8 +91,8 @@ func TestPush_LostCreateResponseMakesNoDuplicate(t *testing.T) {
 	}
 }
 
-// Pitfall §3.4: one local edit makes exactly one write, and nothing
-// bounces back and forth.
+// One local edit makes exactly one write, and nothing bounces back and
+// forth (an echo loop like github.com/MinnPost/object-sync-for-salesforce/issues/445).
 func TestEcho_OneEditOneWriteNoBounce(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
 	mustInsert(t, h.emu, map[string]any{"FirstName": "Grace", "LastName": "Hopper", "Syncd_Id__c": "5e0d3f1c-aaaa-4bbb-8ccc-000000000001"})
@@ -109,7 +115,7 @@ func TestEcho_OneEditOneWriteNoBounce(t *testing.T) {
 	}
 }
 
-// Pitfall §3.5: a formula field changes when its inputs change; it is
+// A formula field is read-only and changes when its inputs change; it is
 // pulled, never pushed.
 func TestFormulaFieldIsPulledNeverPushed(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
@@ -133,7 +139,7 @@ func TestFormulaFieldIsPulledNeverPushed(t *testing.T) {
 	}
 }
 
-// Pitfall §3.9: one bad record never blocks its batch; it is dead-lettered
+// One bad record never blocks its batch; it is dead-lettered
 // with its reason and the other 199 sync.
 func TestPush_OneOf200FailsValidation(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
@@ -171,7 +177,7 @@ func TestPush_OneOf200FailsValidation(t *testing.T) {
 	}
 }
 
-// Pitfall §3.7: the session expires in the middle of a cycle (between
+// The session expires in the middle of a cycle (between
 // query pages); the client refreshes once and the cycle completes.
 func TestSessionExpiresMidCycle(t *testing.T) {
 	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.BatchSize = 200 })
@@ -215,7 +221,7 @@ func TestSessionExpiresMidCycle(t *testing.T) {
 	}
 }
 
-// Pitfall §3.8: the daily limit runs out in the middle of a push. syncd
+// The daily API allocation runs out in the middle of a push. syncd
 // stops writing (never hammers), keeps what succeeded, and finishes the
 // rest once the allocation returns.
 func TestLimitRunsOutMidPush(t *testing.T) {
@@ -247,7 +253,7 @@ func TestLimitRunsOutMidPush(t *testing.T) {
 	}
 }
 
-// Pitfall §3.10: unicode, quotes and newlines make the round trip unchanged.
+// Unicode, quotes and newlines make the round trip unchanged.
 func TestRoundTripUnicodeQuotesNewlines(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
 	values := []string{"Zoë 'Q' O\"Brien", "line1\nline2\r\nline3", "日本語テキスト", "emoji 🚀 and \\ backslash", "tab\there", "100%_like"}
@@ -272,7 +278,8 @@ func TestRoundTripUnicodeQuotesNewlines(t *testing.T) {
 	}
 }
 
-// Pitfall §3.6: a hard delete (queryAll no longer shows it) and a merge.
+// A hard delete (queryAll no longer shows it) and a merge (the losing
+// record is deleted).
 func TestDeletesAndMerge(t *testing.T) {
 	h := newHarness(t, sfemu.Options{})
 	a := mustInsert(t, h.emu, map[string]any{"LastName": "Keep"})

@@ -13,50 +13,42 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Fields is the 10 mapped fields: local column, Contact field. The syncd
-// config, both jsforce scripts (as BENCH_MAPPING) and the Go benchmark's
-// mapping are built from it.
-var Fields = [][2]string{
-	{"first_name", "FirstName"},
-	{"last_name", "LastName"},
-	{"email", "Email"},
-	{"phone", "Phone"},
-	{"title", "Title"},
-	{"department", "Department"},
-	{"city", "MailingCity"},
-	{"country", "MailingCountry"},
-	{"birthdate", "Birthdate"},
-	{"opted_out", "HasOptedOutOfEmail"},
-}
+// Fields is the 10 mapped fields (customers.Wide): local column, Contact
+// field. The syncd config, both jsforce scripts (as BENCH_MAPPING) and the Go
+// benchmark's mapping are built from it.
+var Fields = func() [][2]string {
+	out := make([][2]string, len(customers.Wide))
+	for i, c := range customers.Wide {
+		out[i] = [2]string{c.Name, c.Field}
+	}
+	return out
+}()
 
-// Mapping is what cmd/syncd builds from bench/run's config (defaults
-// included).
-func Mapping() *syncd.Mapping {
-	m := &syncd.Mapping{
-		Object: "Contact", Table: "customers", Key: "id",
-		ExternalIDField: "Syncd_Id__c", ExternalIDColumn: "sync_id",
-		Watermark: "LastModifiedDate", Conflict: syncd.SalesforceWins,
-		Lookback: 10 * time.Minute, SafetyLag: 5 * time.Second, BatchSize: 2000,
-		FromSalesforce: syncd.SoftDelete, SoftDeleteColumn: "deleted_at", FromLocal: syncd.IgnoreLocalDelete,
-	}
-	for _, f := range Fields {
-		m.Fields = append(m.Fields, syncd.Field{Column: f[0], Name: f[1], Direction: syncd.Both, Writable: true})
-	}
-	return m
-}
+// Mapping is what cmd/syncd builds from Config's file (defaults included),
+// REST only: BulkThreshold 0 never switches to Bulk API 2.0.
+func Mapping() *syncd.Mapping { return customers.Mapping(customers.Wide...) }
 
 // AppSchema is the application's table syncd syncs into.
-const AppSchema = `CREATE TABLE customers (
-	id         INTEGER PRIMARY KEY,
-	sync_id    TEXT UNIQUE,
-	first_name TEXT, last_name TEXT, email TEXT, phone TEXT, title TEXT, department TEXT,
-	city TEXT, country TEXT, birthdate TEXT, opted_out INTEGER,
-	deleted_at TEXT
-)`
+var AppSchema = customers.Schema(customers.Wide...)
+
+// Config is the benchmarks' syncd.yaml for the emulator at loginURL: the 10
+// fields, JSON logs at logLevel, and Bulk API 2.0 for pulls above
+// bulkThreshold records.
+func Config(loginURL, clientID, clientSecret, logLevel string, bulkThreshold int) string {
+	return customers.Config{
+		LoginURL: loginURL, APIVersion: "62.0", ClientID: clientID, ClientSecret: clientSecret,
+		Schedule: "@every 1h",
+		Settings: []string{"log_format: json", "log_level: " + logLevel},
+		Object: []string{"watermark: LastModifiedDate", "conflict: salesforce_wins", "batch_size: 2000",
+			fmt.Sprintf("bulk_threshold: %d", bulkThreshold)},
+		Fields: customers.Wide,
+	}.String()
+}
 
 // Seed adds n Contacts to s (sfemu's own seed: realistic, varied values).
 // With extIDs each carries a Syncd_Id__c, as after an earlier sync: a pull
