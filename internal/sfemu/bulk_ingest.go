@@ -335,7 +335,7 @@ func (s *Server) ingestRow(j *bulkJob, fields []*Field, idCol, extCol int, row [
 			return "", false, dmlErr(400, "MISSING_ARGUMENT", j.extField.Name+" not specified", j.extField.Name)
 		}
 		input[j.extField.Name] = val
-		res, recs, e := s.upsertLocked(o, j.extField, val, input)
+		res, recs, e := s.upsertLocked(o, j.extField, val, input, upsertCond{})
 		if e != nil {
 			return "", false, e
 		}

@@ -125,9 +125,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/services/oauth2/token" {
 		s.sleepLatency(r)
 	}
+	before, after := s.matchHooks(r)
+	runAll(before)
 	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	if fault != nil {
 		s.applyFault(rw, r, fault)
+		runAll(after)
+		return
+	}
+	if len(after) > 0 {
+		s.serveHeld(rw, r, after)
 		return
 	}
 	s.mux.ServeHTTP(rw, r)

@@ -79,6 +79,9 @@ type Server struct {
 	commitDelay time.Duration
 	// locked record ids: writes to them fail with UNABLE_TO_LOCK_ROW
 	locked map[string]bool
+	// journal, while a Composite subrequest holds mu for a write, collects that write so the
+	// Composite request can undo it (allOrNone); nil otherwise (see lockWrite).
+	journal *txJournal
 
 	cmu       sync.Mutex // clock
 	clkOffset time.Duration
@@ -97,6 +100,8 @@ type Server struct {
 	curSeq  uint64
 
 	bulk bulkState // Bulk API 2.0 jobs (bulk.go)
+
+	hooks hookState // Before/After rules (hooks.go)
 
 	fmu       sync.Mutex
 	faults    []*faultState

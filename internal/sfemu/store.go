@@ -556,6 +556,9 @@ func (s *Server) commit(o *objStore, old, nw *record) {
 		}
 	}
 	o.put(old, nw)
+	if s.journal != nil && nw != nil {
+		s.journal.entries = append(s.journal.entries, undo{o, old, nw})
+	}
 }
 
 // insertLocked creates a record as the integration user. Caller holds s.mu.
