@@ -211,6 +211,9 @@ func (s *Server) handleComposite(w http.ResponseWriter, r *http.Request, ver str
 	}
 	w.Header().Set("Content-Type", jsonCT)
 	w.WriteHeader(200)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // headers out now: the response goes chunked, without Content-Length
+	}
 	_, _ = w.Write(b)
 }
 
