@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// sObject Collections (§6.1): per-record results in input order, "statusCode" inside errors,
+// sObject Collections ("sObject Collections", REST API Developer Guide,
+// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm): per-record results in input order, "statusCode" inside errors,
 // HTTP 200 whenever the request itself is well-formed, at most 200 records, allOrNone both ways.
 
 const maxCollection = 200
@@ -57,7 +58,7 @@ func readCollBody(r *http.Request) (*collBody, *APIError) {
 }
 
 // errTooMany is the answer above 200 records; the exact text is reported from production in
-// sorenkrabbe/Chrome-Salesforce-inspector#134 (a REST Collections client).
+// github.com/sorenkrabbe/Chrome-Salesforce-inspector/issues/134 (a REST Collections client).
 func errTooMany() *APIError {
 	return apiErr(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 }

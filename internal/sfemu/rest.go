@@ -17,7 +17,8 @@ func versionLabel(v int) string {
 	return fmt.Sprintf("%s '%02d", season, 14+(k+2)/3)
 }
 
-// handleVersions serves GET /services/data/: no auth, not counted (§3.1).
+// handleVersions serves GET /services/data/: no auth, not counted ("Versions", REST API
+// Developer Guide; the Limit Info header page excludes it from the count).
 func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request) {
 	type ver struct {
 		Label   string `json:"label"`
@@ -173,7 +174,8 @@ func (s *Server) writeLimits(w http.ResponseWriter) {
 	used, limit := s.APIUsage()
 	mr := func(max, rem int) map[string]any { return map[string]any{"Max": max, "Remaining": rem} }
 	daily := mr(limit, max(limit-used, 0))
-	// Since Spring '17 limits may nest per-connected-app entries (§3.3, SwiftlySalesforce#37).
+	// Since Spring '17 limits may nest per-connected-app entries
+	// (github.com/mike4aday/SwiftlySalesforce/issues/37).
 	daily["sfemu"] = mr(0, 0)
 	writeJSON(w, 200, map[string]any{
 		"ActiveScratchOrgs":                 mr(3, 3),
@@ -236,7 +238,8 @@ func (s *Server) objSummary(o *objStore, ver string) map[string]any {
 // metaTime is when the metadata last changed: never, so the Unix epoch of the first release.
 var metaTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// notModified answers 304 when If-Modified-Since is not before t (§4.3).
+// notModified answers 304 when If-Modified-Since is not before t ("Conditional Request
+// Headers", REST API Developer Guide).
 func notModified(w http.ResponseWriter, r *http.Request, t time.Time) bool {
 	ims := r.Header.Get("If-Modified-Since")
 	if ims == "" {
@@ -494,7 +497,7 @@ func (s *Server) writeOneRecord(w http.ResponseWriter, r *http.Request, o *objSt
 	writeRaw(w, 200, b)
 }
 
-// rowByID handles GET/PATCH/DELETE /sobjects/{O}/{id} (§4.1).
+// rowByID handles GET/PATCH/DELETE /sobjects/{O}/{id} ("sObject Rows", REST API Developer Guide).
 func (s *Server) rowByID(w http.ResponseWriter, r *http.Request, o *objStore, ver, rawID string) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -633,11 +636,13 @@ func (s *Server) multipleChoices(w http.ResponseWriter, o *objStore, ver string,
 	writeJSON(w, 300, urls)
 }
 
-// rowByExtID handles /sobjects/{O}/{ExtField}/{value}: GET, upsert PATCH, DELETE (§4.2).
+// rowByExtID handles /sobjects/{O}/{ExtField}/{value}: GET, upsert PATCH, DELETE ("sObject Rows
+// by External ID", REST API Developer Guide).
 func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore, ver string, vnum int, fname, value string) {
 	f := o.t.Field(fname)
 	if f == nil || !(f.ExternalID || f.Name == "Id") {
-		// §4.2: unknown or non-external-id field → 404 NOT_FOUND.
+		// An unknown or non-external-id field → 404 NOT_FOUND ("Insert or Update (Upsert) a Record
+		// Using an External ID": "Incorrect external ID field").
 		writeErrors(w, errNoExtField(fname))
 		return
 	}
@@ -676,7 +681,9 @@ func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore,
 			s.multipleChoices(w, o, ver, recs)
 			return
 		}
-		// Status and body depend on the version (§4.2): v<46 201 / 204 empty; v>=46 201 created:true / 200 created:false.
+		// Status and body depend on the version: v<46 201 / 204 empty; v>=46 201 created:true /
+		// 200 created:false ("Insert or Update (Upsert) a Record Using an External ID";
+		// github.com/wadewegner/Force.com-Toolkit-for-NET/issues/407).
 		switch {
 		case res.created && vnum >= 46:
 			writeRaw(w, 201, []byte(`{"id":"`+res.id+`","success":true,"errors":[],"created":true}`))
