@@ -80,6 +80,7 @@ func TestIfUnmodifiedSinceInvalidValueIs400AndWritesNothing(t *testing.T) {
 		wantError(t, e.do("PATCH", v+"/sobjects/Contact/"+id, map[string]any{"Title": "x"}, "If-Unmodified-Since", h), 400, "INVALID_HEADER_TYPE")
 		wantError(t, e.do("PATCH", v+"/sobjects/Contact/Syncd_Id__c/k-9", map[string]any{"LastName": "x"}, "If-Unmodified-Since", h), 400, "INVALID_HEADER_TYPE")
 	}
+	wantError(t, e.do("POST", v+"/sobjects/Contact", map[string]any{"LastName": "x"}, "If-Unmodified-Since", "yesterday"), 400, "INVALID_HEADER_TYPE")
 	if got, _ := e.s.Get("Contact", id); got["Title"] != nil || e.s.Count("Contact") != 1 {
 		t.Fatal("a request with an invalid precondition wrote")
 	}

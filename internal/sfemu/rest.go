@@ -425,6 +425,12 @@ func createdBody(id string) []byte {
 }
 
 func (s *Server) createOne(w http.ResponseWriter, r *http.Request, o *objStore, ver string) {
+	// A create has no current record to compare with, but an invalid If-Unmodified-Since on a
+	// POST is still refused with 400 ("Conditional Request Headers", REST API Developer Guide).
+	if _, e := unmodifiedSince(r); e != nil {
+		writeErrors(w, e)
+		return
+	}
 	in, e := readJSONObject(r)
 	if e != nil {
 		writeErrors(w, e)
