@@ -63,7 +63,7 @@ func requireNode(t *testing.T) string {
 
 // nodeEnv is the environment of the Node processes: the caller's, without proxy variables
 // (jsforce's transport honours http_proxy/https_proxy and ignores NO_PROXY, so a proxy variable
-// would route even loopback traffic away; see jsforce 3.10.16 src/transport.ts).
+// would route even loopback traffic away; jsforce src/transport.ts).
 func nodeEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {

@@ -8,11 +8,11 @@ const KNOWN_GAPS = new Map([
   ['soql where: semi-join: AccountId IN (SELECT Id FROM Account WHERE …) (SOQL "Semi-Joins with IN")',
     'Salesforce supports semi-joins on Id and reference fields (SOQL reference "Semi-Joins with IN and '
     + 'Anti-Joins with NOT IN"). The emulator answers 400 MALFORMED_QUERY "semi-join subqueries not supported" '
-    + '(outside the SOQL list of issue 3).'],
+    + '(outside the SOQL subset the emulator implements).'],
   ['soql: SELECT FIELDS(ALL) … LIMIT 200 returns every field (SOQL "FIELDS()", API v51.0+)',
     'Salesforce accepts FIELDS(ALL|STANDARD|CUSTOM) in the SELECT list from API v51.0, with LIMIT 200 for ALL '
-    + '(SOQL reference "FIELDS()"; real-clients.md §6 lists it among parsed forms). The emulator answers 400 '
-    + 'MALFORMED_QUERY "functions in the SELECT list (FIELDS(...)) not supported" (outside the SOQL list of issue 3).'],
+    + '(SOQL reference "FIELDS()"; soql-parser-js parses it). The emulator answers 400 '
+    + 'MALFORMED_QUERY "functions in the SELECT list (FIELDS(...)) not supported" (outside the SOQL subset the emulator implements).'],
 ]);
 
 module.exports = { KNOWN_GAPS };

@@ -6,7 +6,7 @@
 //   node run.js [--grep REGEX] [--list]
 //
 // Every check is a named assertion about Salesforce behaviour. Each has a time cap, because the
-// worst infidelities show up as client hangs or loops, not exceptions (real-clients.md §4).
+// worst infidelities show up as client hangs or loops, not exceptions (jsforce 3.10.16 loops forever on some malformed paging answers).
 // Checks named in known-gaps.js are still run; a failure there is reported as
 // "skipped (known emulator gap)" so CI stays green while the gap stays visible, and a pass is
 // reported as "gap closed" so the list can be pruned. The closing line is

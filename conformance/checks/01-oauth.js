@@ -1,13 +1,14 @@
 'use strict';
 // OAuth 2.0: token endpoint shapes and errors, refresh, revoke, web-server flow, identity.
-// Facts: salesforce-protocol.md §1 (token response §1.2, errors §1.7, revoke §1.8);
-// jsforce 3.10.16 src/oauth2.ts and src/connection.ts; real-clients.md §3.5.
+// Facts: Salesforce Help pages "OAuth 2.0 Web Server Flow for Web App Integration" (token
+// response), "OAuth 2.0 Authorization Flow Errors", "Revoke OAuth Tokens"; jsforce 3.10.16
+// src/oauth2.ts, src/connection.ts and src/http-api.ts (refresh on 401).
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const jsforce = require('jsforce');
 const { isValidId18 } = require('../lib/ctx');
 
-// The exact field set of a token response without a refresh token: §1.2, sample captured from a
+// The exact field set of a token response without a refresh token: OAuth token response, sample captured from a
 // real org in NangoHQ/nango#327 and the refresh example from help "remoteaccess_oauth_refresh_token_flow".
 const TOKEN_FIELDS = ['access_token', 'id', 'instance_url', 'issued_at', 'scope', 'signature', 'token_type'];
 
@@ -50,7 +51,7 @@ async function authorize(ctx, params, action = 'allow') {
   return loc.searchParams;
 }
 
-// jwtAssertion signs an RS256 JWT bearer assertion (§1.4) with the key the Go test registered.
+// jwtAssertion signs an RS256 JWT bearer assertion (OAuth 2.0 JWT Bearer Flow) with the key the Go test registered.
 function jwtAssertion(key, claims) {
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const head = b64({ alg: 'RS256' });
@@ -80,12 +81,12 @@ module.exports = (check) => {
     assert.ok(Array.isArray(r.records));
   });
 
-  check('oauth: token response has exactly access_token,id,instance_url,issued_at,scope,signature,token_type (no expires_in; §1.2)', async (ctx) => {
+  check('oauth: token response has exactly access_token,id,instance_url,issued_at,scope,signature,token_type (no expires_in; OAuth token response)', async (ctx) => {
     const r = await ctx.tokenRequest(passwordForm(ctx));
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(Object.keys(r.json).sort(), TOKEN_FIELDS);
     assert.equal(r.json.expires_in, undefined);
-    assert.equal(r.json.refresh_token, undefined, 'the password flow returns no refresh token (§1.6)');
+    assert.equal(r.json.refresh_token, undefined, 'the password flow returns no refresh token (OAuth 2.0 Username-Password Flow)');
   });
 
   check('oauth: token response is application/json, token_type Bearer, id = <login>/id/<00D org>/<005 user> with 18-char ids', async (ctx) => {
@@ -99,7 +100,7 @@ module.exports = (check) => {
     assert.equal(r.json.instance_url, ctx.base);
   });
 
-  check('oauth: issued_at is milliseconds since the epoch as a 13-digit string (§1.2, nango#327)', async (ctx) => {
+  check('oauth: issued_at is milliseconds since the epoch as a 13-digit string (OAuth token response, nango#327)', async (ctx) => {
     const before = Date.now();
     const r = await ctx.tokenRequest(passwordForm(ctx));
     assert.equal(typeof r.json.issued_at, 'string');
@@ -110,7 +111,7 @@ module.exports = (check) => {
     assert.ok(Math.abs(at - emuNow) < 60000 || Math.abs(at - before) < 60000, `issued_at ${at} far from now`);
   });
 
-  check('oauth: signature is base64 HMAC-SHA256 of id+issued_at keyed with the client secret (§1.2)', async (ctx) => {
+  check('oauth: signature is base64 HMAC-SHA256 of id+issued_at keyed with the client secret (OAuth token response)', async (ctx) => {
     const r = await ctx.tokenRequest(passwordForm(ctx));
     const want = crypto.createHmac('sha256', ctx.cfg.client_secret).update(r.json.id + r.json.issued_at).digest('base64');
     assert.equal(r.json.signature, want);
@@ -128,13 +129,13 @@ module.exports = (check) => {
     });
   });
 
-  check('oauth: unknown client_id → 400 invalid_client_id "client identifier invalid" (§1.7)', async (ctx) => {
+  check('oauth: unknown client_id → 400 invalid_client_id "client identifier invalid" (OAuth 2.0 Authorization Flow Errors)', async (ctx) => {
     const r = await ctx.tokenRequest(passwordForm(ctx, { client_id: 'nope' }));
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error: 'invalid_client_id', error_description: 'client identifier invalid' });
   });
 
-  check('oauth: wrong client_secret → 400 invalid_client "invalid client credentials" (§1.7)', async (ctx) => {
+  check('oauth: wrong client_secret → 400 invalid_client "invalid client credentials" (OAuth 2.0 Authorization Flow Errors)', async (ctx) => {
     const r = await ctx.tokenRequest(passwordForm(ctx, { client_secret: 'nope' }));
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error: 'invalid_client', error_description: 'invalid client credentials' });
@@ -148,7 +149,7 @@ module.exports = (check) => {
     assert.deepEqual(r.json, { error: 'unsupported_grant_type', error_description: 'grant type not supported' });
   });
 
-  check('oauth: refresh_token grant (jsforce OAuth2.refreshToken) returns a working token, no refresh_token, no expires_in (§1.3)', async (ctx) => {
+  check('oauth: refresh_token grant (jsforce OAuth2.refreshToken) returns a working token, no refresh_token, no expires_in (OAuth 2.0 Refresh Token Flow)', async (ctx) => {
     const s = await ctx.session();
     const res = await ctx.oauth2().refreshToken(s.refresh_token);
     assert.deepEqual(Object.keys(res).sort(), TOKEN_FIELDS);
@@ -165,14 +166,14 @@ module.exports = (check) => {
     });
   });
 
-  check('oauth: revoke a refresh token (jsforce revokeToken) → 200; the token then fails with invalid_grant (§1.8)', async (ctx) => {
+  check('oauth: revoke a refresh token (jsforce revokeToken) → 200; the token then fails with invalid_grant (Revoke OAuth Tokens)', async (ctx) => {
     const s = await ctx.session();
     const o = ctx.oauth2();
     await o.revokeToken(s.refresh_token);
     await assert.rejects(o.refreshToken(s.refresh_token), (e) => e.name === 'invalid_grant');
   });
 
-  check('oauth: revoking a refresh token also revokes its access tokens (§1.8)', async (ctx) => {
+  check('oauth: revoking a refresh token also revokes its access tokens (Revoke OAuth Tokens)', async (ctx) => {
     const s = await ctx.session();
     const conn = await ctx.conn({ session: s });
     await conn.query('SELECT Id FROM Contact LIMIT 1');
@@ -180,7 +181,7 @@ module.exports = (check) => {
     await assert.rejects(conn.query('SELECT Id FROM Contact LIMIT 1'), (e) => e.errorCode === 'INVALID_SESSION_ID');
   });
 
-  check('oauth: revoke of an unknown token → 400 invalid_token (§1.8)', async (ctx) => {
+  check('oauth: revoke of an unknown token → 400 invalid_token (Revoke OAuth Tokens)', async (ctx) => {
     const r = await ctx.raw('/services/oauth2/revoke', {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope',
     });
@@ -188,7 +189,7 @@ module.exports = (check) => {
     assert.equal(r.json.error, 'invalid_token');
   });
 
-  check('oauth: web-server flow: authorize echoes state, jsforce authorize(code) gets access + refresh token (§1.1)', async (ctx) => {
+  check('oauth: web-server flow: authorize echoes state, jsforce authorize(code) gets access + refresh token (OAuth 2.0 Web Server Flow)', async (ctx) => {
     const q = await authorize(ctx, { state: 'st-123/x y', scope: 'api refresh_token' });
     assert.equal(q.get('state'), 'st-123/x y');
     const code = q.get('code');
@@ -201,7 +202,7 @@ module.exports = (check) => {
     await conn.query('SELECT Id FROM Contact LIMIT 1');
   });
 
-  check('oauth: an authorization code is single-use → second redemption 400 invalid_grant (§1.7 "authorization code expired")', async (ctx) => {
+  check('oauth: an authorization code is single-use → second redemption 400 invalid_grant (OAuth 2.0 Authorization Flow Errors "authorization code expired")', async (ctx) => {
     const q = await authorize(ctx, { scope: 'api refresh_token' });
     const o = ctx.oauth2();
     await o.requestToken(q.get('code'));
@@ -226,14 +227,14 @@ module.exports = (check) => {
     assert.equal(r.json.error, 'invalid_request');
   });
 
-  check('oauth: user denies consent → redirect with error=access_denied and the state (§1.1 step 2)', async (ctx) => {
+  check('oauth: user denies consent → redirect with error=access_denied and the state (OAuth 2.0 Web Server Flow step 2)', async (ctx) => {
     const q = await authorize(ctx, { state: 'deny-me' }, 'deny');
     assert.equal(q.get('error'), 'access_denied');
     assert.equal(q.get('state'), 'deny-me');
     assert.equal(q.get('code'), null);
   });
 
-  check('oauth: jsforce identity() follows the identity URL → user_id, organization_id, username (§1.9)', async (ctx) => {
+  check('oauth: jsforce identity() follows the identity URL → user_id, organization_id, username (UserInfo Endpoint)', async (ctx) => {
     const conn = await ctx.conn();
     const id = await conn.identity();
     const st = await ctx.state();
@@ -242,7 +243,7 @@ module.exports = (check) => {
     assert.equal(id.username, ctx.cfg.username);
   });
 
-  check('oauth: /services/oauth2/userinfo answers user_id and organization_id (sf CLI login needs them, real-clients.md §5.1)', async (ctx) => {
+  check('oauth: /services/oauth2/userinfo answers user_id and organization_id (sf CLI login needs them)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw('/services/oauth2/userinfo', { token: s.access_token });
     assert.equal(r.status, 200);
@@ -251,7 +252,7 @@ module.exports = (check) => {
     assert.equal(r.json.organization_id, st.org_id);
   });
 
-  check('oauth: client_credentials through jsforce authorize({grant_type}) (jsforce#1331) → working token, no refresh_token (§1.5)', async (ctx) => {
+  check('oauth: client_credentials through jsforce authorize({grant_type}) (jsforce#1331) → working token, no refresh_token (OAuth 2.0 Client Credentials Flow)', async (ctx) => {
     const conn = new jsforce.Connection({ oauth2: ctx.oauth2Options(), version: ctx.version });
     await conn.authorize({ grant_type: 'client_credentials' });
     assert.ok(conn.accessToken);
@@ -259,7 +260,7 @@ module.exports = (check) => {
     await conn.query('SELECT Id FROM Contact LIMIT 1');
   });
 
-  check('oauth: JWT bearer through jsforce authorize({grant_type, assertion}) → working token, no refresh_token (§1.4)', async (ctx) => {
+  check('oauth: JWT bearer through jsforce authorize({grant_type, assertion}) → working token, no refresh_token (OAuth 2.0 JWT Bearer Flow)', async (ctx) => {
     const key = jwtKey(ctx);
     const conn = new jsforce.Connection({ oauth2: { loginUrl: ctx.cfg.login_url }, version: ctx.version });
     const assertion = jwtAssertion(key, {
@@ -268,11 +269,11 @@ module.exports = (check) => {
     });
     const ui = await conn.authorize({ grant_type: JWT_GRANT, assertion });
     assert.equal(ui.id, (await ctx.state()).user_id);
-    assert.equal(conn.refreshToken, undefined, 'the JWT bearer flow never returns a refresh token (§1.2)');
+    assert.equal(conn.refreshToken, undefined, 'the JWT bearer flow never returns a refresh token (OAuth token response)');
     await conn.query('SELECT Id FROM Contact LIMIT 1');
   });
 
-  check('oauth: JWT bearer with a wrong audience or an expired exp → 400 invalid_grant (§1.4)', async (ctx) => {
+  check('oauth: JWT bearer with a wrong audience or an expired exp → 400 invalid_grant (OAuth 2.0 JWT Bearer Flow)', async (ctx) => {
     const key = jwtKey(ctx);
     const now = Math.floor(Date.now() / 1000);
     const base = { iss: ctx.cfg.client_id, sub: ctx.cfg.username, aud: 'https://login.salesforce.com', exp: now + 180 };

@@ -1,6 +1,7 @@
 'use strict';
-// Session expiry and jsforce's transparent refresh (real-clients.md §3.5; salesforce-protocol.md
-// §2.3 INVALID_SESSION_ID, §11.2).
+// Session expiry and jsforce's transparent refresh (jsforce 3.10.16 src/http-api.ts: any 401 but
+// the "not valid for use with the REST API" one triggers a refresh; 401 INVALID_SESSION_ID from
+// "Status Codes and Error Responses", REST API Developer Guide).
 const assert = require('node:assert/strict');
 
 function tokenCalls(reqs) {
@@ -17,7 +18,7 @@ module.exports = (check) => {
     assert.deepEqual(r.json, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
   });
 
-  check('session: without a refresh delegate jsforce surfaces INVALID_SESSION_ID (real-clients.md §3.5)', async (ctx) => {
+  check('session: without a refresh delegate jsforce surfaces INVALID_SESSION_ID (jsforce src/http-api.ts)', async (ctx) => {
     const conn = await ctx.conn();
     await ctx.admin('POST', 'expire-sessions');
     await assert.rejects(conn.query('SELECT Id FROM Contact LIMIT 1'), (e) => {
@@ -51,7 +52,7 @@ module.exports = (check) => {
     await conn.query('SELECT Id FROM Contact LIMIT 1');
     assert.ok(res, 'refresh event with the token response');
     assert.match(res.id, /\/id\/00D\w{15}\/005\w{15}$/);
-    assert.equal(res.refresh_token, undefined, 'no refresh_token without rotation (§1.3)');
+    assert.equal(res.refresh_token, undefined, 'no refresh_token without rotation (OAuth 2.0 Refresh Token Flow)');
   });
 
   check('session: concurrent calls after expiry share a single refresh (jsforce SessionRefreshDelegate)', async (ctx) => {
@@ -94,7 +95,7 @@ module.exports = (check) => {
     assert.equal(tokenCalls(await ctx.since(mark)).length, 0);
   });
 
-  check('session: legacy "Authorization: OAuth <token>" header is accepted like Bearer (§0, chatterapi intro_oauth_tokens)', async (ctx) => {
+  check('session: legacy "Authorization: OAuth <token>" header is accepted like Bearer ("Using OAuth Tokens", Connect REST API Developer Guide, intro_oauth_tokens.htm)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw(ctx.dataPath('limits'), { headers: { authorization: `OAuth ${s.access_token}` } });
     assert.equal(r.status, 200);

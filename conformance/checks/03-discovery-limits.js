@@ -1,7 +1,7 @@
 'use strict';
 // Discovery resources, headers common to data responses, and API limits.
-// Facts: salesforce-protocol.md §3 (versions, resources, limits), §9 (allocation, Sforce-Limit-Info,
-// what counts), §10 (content type); jsforce src/http-api.ts (limitInfo parsing).
+// Facts: REST API Developer Guide pages "Versions", "Resources by Version", "Limits", "Limit Info
+// Header" (allocation, Sforce-Limit-Info, what counts); JSON content type from the same guide; jsforce src/http-api.ts (limitInfo parsing).
 const assert = require('node:assert/strict');
 
 module.exports = (check) => {
@@ -17,25 +17,25 @@ module.exports = (check) => {
     const nums = list.map((v) => Number(v.version));
     assert.deepEqual(nums, [...nums].sort((a, b) => a - b));
     assert.ok(list.some((v) => v.version === ctx.version));
-    assert.ok(nums[0] >= 31, 'versions ≤ 30.0 are retired (§3.1)');
+    assert.ok(nums[0] >= 31, 'versions ≤ 30.0 are retired (Versions)');
   });
 
-  check('versions: /services/data/ needs no session and is not counted against the limit (§3.1, §9.3)', async (ctx) => {
+  check('versions: /services/data/ needs no session and is not counted against the limit (Versions, Limit Info Header)', async (ctx) => {
     const before = await ctx.usage();
     const r = await ctx.raw('/services/data/');
     assert.equal(r.status, 200);
-    assert.equal(r.headers.get('sforce-limit-info'), null, 'no usage header on the versions list (§11.4)');
+    assert.equal(r.headers.get('sforce-limit-info'), null, 'no usage header on the versions list');
     const after = await ctx.usage();
     assert.equal(after.used, before.used);
   });
 
-  check('versions: a retired version (v20.0) answers 410 Gone (§2.2, pipedream#3134)', async (ctx) => {
+  check('versions: a retired version (v20.0) answers 410 Gone (Status Codes and Error Responses, pipedream#3134)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw('/services/data/v20.0/limits', { token: s.access_token });
     assert.equal(r.status, 410);
   });
 
-  check('resources: GET /vXX.X/ maps sobjects, query, queryAll, limits, composite to their paths (§3.2)', async (ctx) => {
+  check('resources: GET /vXX.X/ maps sobjects, query, queryAll, limits, composite to their paths (Resources by Version)', async (ctx) => {
     const conn = await ctx.conn();
     const m = await conn.request(`/services/data/v${ctx.version}/`);
     for (const k of ['sobjects', 'query', 'queryAll', 'limits', 'composite']) {
@@ -54,7 +54,7 @@ module.exports = (check) => {
     assert.ok(Math.abs(Date.parse(d) - emu) < 5000, `Date ${d} vs emulator ${st.now}`);
   });
 
-  check('headers: JSON responses are application/json;charset=UTF-8 (§10)', async (ctx) => {
+  check('headers: JSON responses are application/json;charset=UTF-8 (REST API Developer Guide)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw(ctx.dataPath('sobjects/Contact/describe'), { token: s.access_token });
     assert.equal(r.status, 200);
@@ -77,7 +77,7 @@ module.exports = (check) => {
     assert.match(r.headers.get('sforce-limit-info') || '', /^api-usage=\d+\/\d+(;.*)?$/);
   });
 
-  check('limits: conn.limits() → DailyApiRequests {Max, Remaining} consistent with the header (§3.3)', async (ctx) => {
+  check('limits: conn.limits() → DailyApiRequests {Max, Remaining} consistent with the header (Limits)', async (ctx) => {
     const conn = await ctx.conn();
     const l = await conn.limits();
     const u = conn.limitInfo.apiUsage;
@@ -89,7 +89,7 @@ module.exports = (check) => {
     for (const k of ['DailyBulkApiBatches', 'DataStorageMB']) assert.ok(l[k] && 'Max' in l[k], k);
   });
 
-  check('limits: each query page is one API call (§9.3)', async (ctx) => {
+  check('limits: each query page is one API call (Limit Info Header)', async (ctx) => {
     const ln = ctx.uniq('CfCnt');
     const conn = await ctx.conn();
     await conn.sobject('Contact').create(Array.from({ length: 450 }, () => ({ LastName: ln })), { allowRecursive: true });
@@ -101,7 +101,7 @@ module.exports = (check) => {
     assert.equal(after.used - before.used, 3, '3 pages of 200/200/50');
   });
 
-  check('limits: an sObject Collections create of 150 records is one API call (§9.3)', async (ctx) => {
+  check('limits: an sObject Collections create of 150 records is one API call (Limit Info Header)', async (ctx) => {
     const conn = await ctx.conn();
     const before = await ctx.usage();
     const res = await conn.sobject('Contact').create(Array.from({ length: 150 }, () => ({ LastName: ctx.uniq('CfOne') })));
@@ -109,7 +109,7 @@ module.exports = (check) => {
     assert.equal((await ctx.usage()).used - before.used, 1);
   });
 
-  check('limits: exhausted allocation → 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." (§9.1)', async (ctx) => {
+  check('limits: exhausted allocation → 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded." (API Request Limits)', async (ctx) => {
     const conn = await ctx.conn();
     const { used, limit } = await ctx.usage();
     ctx.cleanup(() => ctx.admin('POST', 'limits', { daily_limit: limit }));
@@ -124,7 +124,7 @@ module.exports = (check) => {
     assert.equal(r.status, 403);
   });
 
-  check('limits: token endpoint and /services/data/ still answer while the allocation is exhausted (§9.1, inferred)', async (ctx) => {
+  check('limits: token endpoint and /services/data/ still answer while the allocation is exhausted (API Request Limits, inferred)', async (ctx) => {
     const { used, limit } = await ctx.usage();
     ctx.cleanup(() => ctx.admin('POST', 'limits', { daily_limit: limit }));
     await ctx.admin('POST', 'limits', { daily_limit: used });

@@ -1,6 +1,6 @@
 'use strict';
 // SOQL semantics through jsforce's conn.query: WHERE operators, ORDER BY, LIMIT/OFFSET, COUNT(),
-// parent fields, literals, and the errors. Facts: salesforce-protocol.md §5; SOQL reference pages
+// parent fields, literals, and the errors. Facts: "Query" (REST API Developer Guide); SOQL reference pages
 // "Comparison Operators" (string comparisons case-insensitive except unique case-sensitive fields;
 // LIKE 'appl%' matches Appleton), "ORDER BY" (nulls first by default; sorting is case-insensitive),
 // "Quoted String Escape Sequences", "Date Formats and Date Literals".
@@ -79,7 +79,7 @@ module.exports = (check) => {
   op('parent field = null also returns rows without a parent (SOQL "Use null in WHERE", v13.0+)', 'Account.Name = null', ['c4']);
   op('semi-join: AccountId IN (SELECT Id FROM Account WHERE …) (SOQL "Semi-Joins with IN")', "AccountId IN (SELECT Id FROM Account WHERE Industry = 'Banking')", ['c1', 'c2']);
 
-  check('soql: SELECT COUNT() → totalSize is the count and records is empty (§5.1, RForcecom#8)', async (ctx) => {
+  check('soql: SELECT COUNT() → totalSize is the count and records is empty (Query/QueryAll, RForcecom#8)', async (ctx) => {
     const f = await people(ctx);
     const r = await f.conn.query(`SELECT COUNT() FROM Contact WHERE Department = '${f.tag}'`);
     assert.equal(r.totalSize, 5);
@@ -87,7 +87,7 @@ module.exports = (check) => {
     assert.equal(r.done, true);
   });
 
-  check('soql: parent field Account.Name is a nested object with attributes; an empty lookup is null (§5.3)', async (ctx) => {
+  check('soql: parent field Account.Name is a nested object with attributes; an empty lookup is null (relationship query results)', async (ctx) => {
     const f = await people(ctx);
     const r = await f.conn.query(`SELECT Id, Account.Name FROM Contact WHERE Department = '${f.tag}' ORDER BY LastName`);
     const byKey = Object.fromEntries(r.records.map((x) => [f.name[x.Id], x]));
@@ -97,7 +97,7 @@ module.exports = (check) => {
     assert.equal(byKey.c4.Account, null);
   });
 
-  check('soql: query records carry attributes {type, url} and explicit nulls (§5.1, §5.3)', async (ctx) => {
+  check('soql: query records carry attributes {type, url} and explicit nulls (Query/QueryAll, relationship query results)', async (ctx) => {
     const f = await people(ctx);
     const r = await f.conn.query(`SELECT Id, Title, Email FROM Contact WHERE Id = '${f.id.c2}'`);
     assert.equal(r.records.length, 1);
@@ -129,7 +129,7 @@ module.exports = (check) => {
     assert.deepEqual(await ordered(ctx, 'ORDER BY LastName LIMIT 10 OFFSET 4'), ['c4']);
   });
 
-  check('soql: datetime literal forms Z, .000Z, +00:00, +0000, -05:00 and +02:00 select the same rows (§5.4)', async (ctx) => {
+  check('soql: datetime literal forms Z, .000Z, +00:00, +0000, -05:00 and +02:00 select the same rows (SOQL date formats)', async (ctx) => {
     const f = await people(ctx);
     const got = await f.conn.sobject('Contact').retrieve(f.id.c1);
     assert.match(got.CreatedDate, SF_DATETIME);
@@ -165,7 +165,7 @@ module.exports = (check) => {
     assert.equal(recs[0].Full_Name__c, 'Ann Alpha');
   });
 
-  check('soql: child subquery (SELECT Name, (SELECT LastName FROM Contacts) FROM Account) nests a query result (§5.3)', async (ctx) => {
+  check('soql: child subquery (SELECT Name, (SELECT LastName FROM Contacts) FROM Account) nests a query result (relationship query results)', async (ctx) => {
     const f = await people(ctx);
     const r = await f.conn.query(`SELECT Id, Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account WHERE Id = '${f.a1}'`);
     assert.equal(r.records.length, 1);
@@ -175,7 +175,7 @@ module.exports = (check) => {
     assert.deepEqual(sub.records.map((x) => x.LastName), ['Alpha', 'beta']);
   });
 
-  check('soql error: MALFORMED_QUERY with "ERROR at Row:1:Column:N" (§2.3)', async (ctx) => {
+  check('soql error: MALFORMED_QUERY with "ERROR at Row:1:Column:N" (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.query('SELECT Id FROM Contact WHERE'), wantErr('MALFORMED_QUERY', /ERROR at Row:1:Column:\d+/));
     await assert.rejects(conn.query('SELECT Id, FROM Contact'), wantErr('MALFORMED_QUERY'));
@@ -197,7 +197,7 @@ module.exports = (check) => {
     await assert.rejects(conn.query("SELECT Id FROM Contact WHERE LastName = 'a\\qb'"), wantErr('MALFORMED_QUERY'));
   });
 
-  check('soql error: a query error is 400 with body [{message, errorCode}] as JSON (§2.1)', async (ctx) => {
+  check('soql error: a query error is 400 with body [{message, errorCode}] as JSON (Status Codes and Error Responses)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw(ctx.dataPath(`query?q=${encodeURIComponent('SELECT Id, Nope__c FROM Contact')}`), { token: s.access_token });
     assert.equal(r.status, 400);
@@ -207,7 +207,7 @@ module.exports = (check) => {
     assert.equal(typeof r.json[0].message, 'string');
   });
 
-  check('soql: a 15-character id literal in WHERE matches the record (§7.3: either form is accepted on input)', async (ctx) => {
+  check('soql: a 15-character id literal in WHERE matches the record (18-character ids: either form is accepted on input)', async (ctx) => {
     const f = await people(ctx);
     assert.deepEqual(await where(ctx, `Id = '${f.id.c3.slice(0, 15)}'`), ['c3']);
     assert.deepEqual(await where(ctx, `Id IN ('${f.id.c3}', '${f.id.c4.slice(0, 15)}')`), ['c3', 'c4']);
@@ -230,7 +230,7 @@ module.exports = (check) => {
     assert.equal(await f.conn.sobject('Contact').count({ Department: f.tag }), 5);
   });
 
-  check('soql: SELECT COUNT(Id) returns one AggregateResult record with expr0 (§5.1, RForcecom#8)', async (ctx) => {
+  check('soql: SELECT COUNT(Id) returns one AggregateResult record with expr0 (Query/QueryAll, RForcecom#8)', async (ctx) => {
     const f = await people(ctx);
     const r = await f.conn.query(`SELECT COUNT(Id) FROM Contact WHERE Department = '${f.tag}'`);
     assert.equal(r.totalSize, 1);

@@ -1,7 +1,8 @@
 'use strict';
 // Query paging as jsforce drives it: nextRecordsUrl, autoFetch/maxFetch, query.run + queryMore,
-// Sforce-Query-Options batchSize, queryAll, locators. Facts: salesforce-protocol.md §5.1, §5.2,
-// §5.6; real-clients.md §3.4 (what makes jsforce loop or throw).
+// Sforce-Query-Options batchSize, queryAll, locators. Facts: "Query", "Execute a SOQL Query",
+// "Query Options Header" (REST API Developer Guide), QueryLocator (SOAP API Developer Guide);
+// jsforce 3.10.16 src/query.ts (what makes it loop or throw).
 const assert = require('node:assert/strict');
 
 const N = 2100; // more than one default page of 2000
@@ -30,7 +31,7 @@ async function wire(ctx, version, soql) {
 }
 
 module.exports = (check) => {
-  check('paging: default page is 2000 rows, done:false, nextRecordsUrl /services/data/vXX.X/query/<locator>-2000 (§5.1)', async (ctx) => {
+  check('paging: default page is 2000 rows, done:false, nextRecordsUrl /services/data/vXX.X/query/<locator>-2000 (Query/QueryAll)', async (ctx) => {
     const f = await many(ctx);
     const r = await f.conn.query(f.soql);
     assert.equal(r.totalSize, N);
@@ -42,7 +43,7 @@ module.exports = (check) => {
     assert.equal(w.done, false);
   });
 
-  check('paging: the last page has done:true and no nextRecordsUrl (else jsforce re-queries forever, real-clients.md §3.4)', async (ctx) => {
+  check('paging: the last page has done:true and no nextRecordsUrl (else jsforce re-queries forever, jsforce src/query.ts)', async (ctx) => {
     const f = await many(ctx);
     const first = await wire(ctx, ctx.version, f.soql);
     const s = await ctx.session();
@@ -54,7 +55,7 @@ module.exports = (check) => {
     assert.ok(!('nextRecordsUrl' in r.json), 'nextRecordsUrl absent when done');
   });
 
-  check('paging: nextRecordsUrl echoes the version of the request (go-salesforce trims its own prefix, real-clients.md §5.2)', async (ctx) => {
+  check('paging: nextRecordsUrl echoes the version of the request (github.com/k-capehart/go-salesforce v3 trims its own prefix)', async (ctx) => {
     const f = await many(ctx);
     const w = await wire(ctx, '58.0', f.soql);
     assert.match(w.nextRecordsUrl, /^\/services\/data\/v58\.0\/query\/[A-Za-z0-9]+-2000$/);
@@ -122,7 +123,7 @@ module.exports = (check) => {
     assert.equal(p2.done, true);
   });
 
-  check('paging: smaller pages than asked (Salesforce may, §5.2) — autoFetch still returns every row', async (ctx) => {
+  check('paging: smaller pages than asked (Salesforce may, Query Options Header) — autoFetch still returns every row', async (ctx) => {
     const f = await many(ctx);
     ctx.cleanup(() => ctx.admin('POST', 'page-size', { max: 0 }));
     await ctx.admin('POST', 'page-size', { max: 300 });
@@ -132,7 +133,7 @@ module.exports = (check) => {
     assert.equal(new Set(all.records.map((x) => x.Id)).size, N);
   });
 
-  check('paging: an expired query locator → INVALID_QUERY_LOCATOR (§5.6)', async (ctx) => {
+  check('paging: an expired query locator → INVALID_QUERY_LOCATOR (QueryLocator)', async (ctx) => {
     const f = await many(ctx);
     const p1 = await f.conn.query(f.soql, { headers: batch(200) });
     await ctx.admin('POST', 'expire-query-locators');
@@ -142,7 +143,7 @@ module.exports = (check) => {
     });
   });
 
-  check('paging: the 11th open cursor releases the oldest → INVALID_QUERY_LOCATOR (10 cursors per user, §5.6)', async (ctx) => {
+  check('paging: the 11th open cursor releases the oldest → INVALID_QUERY_LOCATOR (10 cursors per user, QueryLocator)', async (ctx) => {
     const f = await many(ctx);
     await ctx.admin('POST', 'expire-query-locators');
     const urls = [];
@@ -152,7 +153,7 @@ module.exports = (check) => {
     assert.equal(last.records.length, 200);
   });
 
-  check('paging: queryAll pages continue through a /query/ locator and keep returning deleted rows (§5.1, postman queryall.json)', async (ctx) => {
+  check('paging: queryAll pages continue through a /query/ locator and keep returning deleted rows (Query/QueryAll, postman queryall.json)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfQa');
     const res = await conn.sobject('Contact').create(

@@ -1,8 +1,10 @@
 'use strict';
 // sObject rows and sObject Collections through jsforce: create, retrieve, update, upsert, delete,
-// allOrNone, and the DML errors. Facts: salesforce-protocol.md §2.3 (codes and messages), §4.1
-// (CRUD statuses), §4.2 (upsert by version), §6.1 (collections, allOrNone, statusCode), §7.3 (ids),
-// §7.4 (timestamps); jsforce src/connection.ts.
+// allOrNone, and the DML errors. Facts (REST API Developer Guide unless said): "Status Codes and
+// Error Responses" and public client fixtures (codes and messages), "sObject Rows" (CRUD
+// statuses), "Insert or Update (Upsert) a Record Using an External ID" (upsert by version),
+// "sObject Collections" (allOrNone, statusCode), codegolf.stackexchange.com/questions/69127 (ids),
+// salesforce.stackexchange.com/questions/234824 (whole-second timestamps); jsforce src/connection.ts.
 const assert = require('node:assert/strict');
 const { isValidId18, SF_DATETIME, parseSfDate } = require('../lib/ctx');
 
@@ -21,7 +23,7 @@ async function countWhere(conn, cond) {
 }
 
 module.exports = (check) => {
-  check('create: one record → {id, success:true, errors:[]} with an 18-char 003 id and a valid checksum (§4.1, §7.3)', async (ctx) => {
+  check('create: one record → {id, success:true, errors:[]} with an 18-char 003 id and a valid checksum (sObject Rows, 18-character ids)', async (ctx) => {
     const conn = await ctx.conn();
     const r = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfC1') });
     assert.deepEqual(Object.keys(r).sort(), ['errors', 'id', 'success']);
@@ -30,7 +32,7 @@ module.exports = (check) => {
     assert.ok(isValidId18(r.id, '003'), r.id);
   });
 
-  check('create: POST /sobjects/Contact answers 201 Created (§4.1)', async (ctx) => {
+  check('create: POST /sobjects/Contact answers 201 Created (sObject Rows)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw(ctx.dataPath('sobjects/Contact'), {
       method: 'POST', token: s.access_token, headers: { 'content-type': 'application/json' },
@@ -40,7 +42,7 @@ module.exports = (check) => {
     assert.equal(r.json.success, true);
   });
 
-  check('ids: Account ids start with 001 and every id returned by create and query has a valid checksum (§7.3)', async (ctx) => {
+  check('ids: Account ids start with 001 and every id returned by create and query has a valid checksum (18-character ids)', async (ctx) => {
     const conn = await ctx.conn();
     const a = await conn.sobject('Account').create({ Name: ctx.uniq('CfAcct') });
     assert.ok(isValidId18(a.id, '001'), a.id);
@@ -52,7 +54,7 @@ module.exports = (check) => {
     }
   });
 
-  check('retrieve: record has attributes, every field with explicit nulls, timestamps as 2024-01-02T03:04:05.000+0000 (§4.1, §7.4)', async (ctx) => {
+  check('retrieve: record has attributes, every field with explicit nulls, timestamps as 2024-01-02T03:04:05.000+0000 (sObject Rows, whole-second timestamps)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfR'), FirstName: 'Rita' });
     const rec = await conn.sobject('Contact').retrieve(id);
@@ -66,7 +68,7 @@ module.exports = (check) => {
     assert.equal(rec.LastModifiedDate, rec.SystemModstamp);
   });
 
-  check('retrieve: a 15-character id is accepted and the record comes back with its 18-character Id (§7.3)', async (ctx) => {
+  check('retrieve: a 15-character id is accepted and the record comes back with its 18-character Id (18-character ids)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('Cf15') });
     const rec = await conn.sobject('Contact').retrieve(id.slice(0, 15));
@@ -82,7 +84,7 @@ module.exports = (check) => {
     assert.ok(!('Title' in rec));
   });
 
-  check('retrieve: a well-formed id that does not exist → 404 NOT_FOUND "The requested resource does not exist" (§2.3)', async (ctx) => {
+  check('retrieve: a well-formed id that does not exist → 404 NOT_FOUND "The requested resource does not exist" (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').retrieve('003000000000000AAA'),
       wantErr('NOT_FOUND', /The requested resource does not exist/));
@@ -96,7 +98,7 @@ module.exports = (check) => {
     assert.deepEqual(recs.map((r) => r.Id), ids);
   });
 
-  check('update: one record → jsforce synthesises success from 204; the change is visible (§4.1)', async (ctx) => {
+  check('update: one record → jsforce synthesises success from 204; the change is visible (sObject Rows)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfU') });
     const r = await conn.sobject('Contact').update({ Id: id, Title: 'Updated' });
@@ -115,7 +117,7 @@ module.exports = (check) => {
     assert.equal(r.text, '');
   });
 
-  check('update: moves LastModifiedDate and SystemModstamp to the write second, not CreatedDate (§7.1)', async (ctx) => {
+  check('update: moves LastModifiedDate and SystemModstamp to the write second, not CreatedDate (audit fields, help article 000387261)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfTs') });
     const before = await conn.sobject('Contact').retrieve(id);
@@ -142,7 +144,7 @@ module.exports = (check) => {
     assert.deepEqual(recs.map((r) => r.Title), ['bulk', 'bulk']);
   });
 
-  check('upsert v62: new external id → 201 {created:true}; same id again → 200 {created:false} with the id (§4.2)', async (ctx) => {
+  check('upsert v62: new external id → 201 {created:true}; same id again → 200 {created:false} with the id (Upsert by External ID)', async (ctx) => {
     const conn = await ctx.conn();
     const ext = ctx.uniq('ext');
     const a = await conn.sobject('Contact').upsert({ Syncd_Id__c: ext, LastName: 'Up1' }, 'Syncd_Id__c');
@@ -168,7 +170,7 @@ module.exports = (check) => {
     assert.equal(second.json.created, false);
   });
 
-  check('upsert v45: insert → 201; update → 204 with no body, so jsforce returns {success:true, errors:[]} without id (§4.2)', async (ctx) => {
+  check('upsert v45: insert → 201; update → 204 with no body, so jsforce returns {success:true, errors:[]} without id (Upsert by External ID)', async (ctx) => {
     const conn = await ctx.conn({ version: '45.0' });
     const ext = ctx.uniq('v45');
     const a = await conn.sobject('Contact').upsert({ Syncd_Id__c: ext, LastName: 'Old1' }, 'Syncd_Id__c');
@@ -179,7 +181,7 @@ module.exports = (check) => {
     assert.deepEqual(b, { success: true, errors: [] });
   });
 
-  check('upsert: an external id matching two records → 300 Multiple Choices with the record URLs; jsforce MULTIPLE_CHOICES (§4.2, restforce#228)', async (ctx) => {
+  check('upsert: an external id matching two records → 300 Multiple Choices with the record URLs; jsforce MULTIPLE_CHOICES (Upsert by External ID, restforce#228)', async (ctx) => {
     const conn = await ctx.conn();
     const legacy = ctx.uniq('L').slice(0, 20);
     // Legacy_Id__c is an external id that is not unique, so two records may share a value.
@@ -195,12 +197,12 @@ module.exports = (check) => {
     for (const u of r.json) assert.match(u, /^\/services\/data\/v[\d.]+\/sobjects\/Contact\/003\w{15}$/);
   });
 
-  check('upsert: by a field that is not an external id → 404 NOT_FOUND (§4.2, g8rswimmer/go-sfdc#50)', async (ctx) => {
+  check('upsert: by a field that is not an external id → 404 NOT_FOUND (Upsert by External ID, g8rswimmer/go-sfdc#50)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').upsert({ Email: 'x@example.com', LastName: 'X' }, 'Email'), wantErr('NOT_FOUND'));
   });
 
-  check('upsert: many records go through PATCH /composite/sobjects/Contact/Syncd_Id__c with created per record (§6.1)', async (ctx) => {
+  check('upsert: many records go through PATCH /composite/sobjects/Contact/Syncd_Id__c with created per record (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const e1 = ctx.uniq('ue'); const e2 = ctx.uniq('ue');
     await conn.sobject('Contact').upsert({ Syncd_Id__c: e1, LastName: 'First' }, 'Syncd_Id__c');
@@ -208,7 +210,7 @@ module.exports = (check) => {
     assert.deepEqual(res.map((r) => [r.success, r.created]), [[true, false], [true, true]]);
   });
 
-  check('delete: destroy(id) → success; the record leaves query and appears in queryAll with IsDeleted=true (§5.1, §7.1)', async (ctx) => {
+  check('delete: destroy(id) → success; the record leaves query and appears in queryAll with IsDeleted=true (Query/QueryAll, audit fields, help article 000387261)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfDel');
     const res = await conn.sobject('Contact').create([{ LastName: ln }, { LastName: ln }, { LastName: ln }]);
@@ -233,7 +235,7 @@ module.exports = (check) => {
     assert.equal(all.totalSize, 1);
   });
 
-  check('delete: DELETE answers 204; deleting it again → ENTITY_IS_DELETED (§2.3)', async (ctx) => {
+  check('delete: DELETE answers 204; deleting it again → ENTITY_IS_DELETED (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfDD') });
     const r = await ctx.raw(ctx.dataPath(`sobjects/Contact/${id}`), { method: 'DELETE', token: conn.accessToken });
@@ -241,7 +243,7 @@ module.exports = (check) => {
     await assert.rejects(conn.sobject('Contact').destroy(id), wantErr('ENTITY_IS_DELETED', /entity is deleted/));
   });
 
-  check('delete: many ids go through DELETE /composite/sobjects?ids= with per-record results (§6.1)', async (ctx) => {
+  check('delete: many ids go through DELETE /composite/sobjects?ids= with per-record results (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfDm');
     const res = await conn.sobject('Contact').create([{ LastName: ln }, { LastName: ln }]);
@@ -250,7 +252,7 @@ module.exports = (check) => {
     assert.equal(await countWhere(conn, `LastName = '${ln}'`), 0);
   });
 
-  check('collections: create of an array → 200 array in input order, one {id,success,errors} per record (§6.1)', async (ctx) => {
+  check('collections: create of an array → 200 array in input order, one {id,success,errors} per record (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const names = [ctx.uniq('CfCa'), ctx.uniq('CfCa'), ctx.uniq('CfCa')];
     const res = await conn.sobject('Contact').create(names.map((n) => ({ LastName: n })));
@@ -270,19 +272,19 @@ module.exports = (check) => {
     await assert.rejects(conn.sobject('Contact').create(recs), wantErr('EXCEEDED_ID_LIMIT', /cannot submit more than 200 records/));
   });
 
-  check('collections: allOrNone=false commits the good rows; the bad one carries statusCode REQUIRED_FIELD_MISSING (§6.1)', async (ctx) => {
+  check('collections: allOrNone=false commits the good rows; the bad one carries statusCode REQUIRED_FIELD_MISSING (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfAon');
     const res = await conn.sobject('Contact').create([{ LastName: ln }, { FirstName: 'NoLast', Department: ln }, { LastName: ln }], { allOrNone: false });
     assert.deepEqual(res.map((r) => r.success), [true, false, true]);
     assert.equal(res[1].errors.length, 1);
     assert.equal(res[1].errors[0].statusCode, 'REQUIRED_FIELD_MISSING');
-    assert.equal(res[1].errors[0].errorCode, undefined, 'collections use statusCode, not errorCode (§2.1)');
+    assert.equal(res[1].errors[0].errorCode, undefined, 'collections use statusCode, not errorCode (Status Codes and Error Responses)');
     assert.deepEqual(res[1].errors[0].fields, ['LastName']);
     assert.equal(await countWhere(conn, `LastName = '${ln}'`), 2);
   });
 
-  check('collections: allOrNone=true rolls back everything; innocent rows get ALL_OR_NONE_OPERATION_ROLLED_BACK (§6.1)', async (ctx) => {
+  check('collections: allOrNone=true rolls back everything; innocent rows get ALL_OR_NONE_OPERATION_ROLLED_BACK (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfAon');
     const res = await conn.sobject('Contact').create([{ LastName: ln }, { FirstName: 'NoLast', Department: ln }, { LastName: ln }], { allOrNone: true });
@@ -297,7 +299,7 @@ module.exports = (check) => {
     assert.equal(await countWhere(conn, `LastName = '${ln}' OR Department = '${ln}'`), 0);
   });
 
-  check('collections: allOrNone=true update with one bad row changes nothing (§6.1)', async (ctx) => {
+  check('collections: allOrNone=true update with one bad row changes nothing (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const res = await conn.sobject('Contact').create([{ LastName: ctx.uniq('CfAu'), Title: 'orig' }, { LastName: ctx.uniq('CfAu'), Title: 'orig' }]);
     const up = await conn.sobject('Contact').update([{ Id: res[0].id, Title: 'changed' }, { Id: res[1].id, LastName: null }], { allOrNone: true });
@@ -308,7 +310,7 @@ module.exports = (check) => {
     assert.deepEqual(back.map((r) => r.Title), ['orig', 'orig']);
   });
 
-  check('collections: allOrNone=true delete with one missing id deletes nothing (§6.1)', async (ctx) => {
+  check('collections: allOrNone=true delete with one missing id deletes nothing (sObject Collections)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfAd');
     const { id } = await conn.sobject('Contact').create({ LastName: ln });
@@ -318,7 +320,7 @@ module.exports = (check) => {
     assert.equal(await countWhere(conn, `LastName = '${ln}'`), 1);
   });
 
-  check('error: REQUIRED_FIELD_MISSING "Required fields are missing: [LastName]" with fields [LastName] (§2.3)', async (ctx) => {
+  check('error: REQUIRED_FIELD_MISSING "Required fields are missing: [LastName]" with fields [LastName] (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ FirstName: 'Nobody' }), (e) => {
       wantErr('REQUIRED_FIELD_MISSING', /Required fields are missing: \[LastName\]/)(e);
@@ -327,7 +329,7 @@ module.exports = (check) => {
     });
   });
 
-  check('error: writing a system field → INVALID_FIELD_FOR_INSERT_UPDATE "Unable to create/update fields: SystemModstamp." (§2.3)', async (ctx) => {
+  check('error: writing a system field → INVALID_FIELD_FOR_INSERT_UPDATE "Unable to create/update fields: SystemModstamp." (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ LastName: 'X', SystemModstamp: '2024-01-01T00:00:00.000+0000' }), (e) => {
       wantErr('INVALID_FIELD_FOR_INSERT_UPDATE', /Unable to create\/update fields: SystemModstamp\. Please check the security settings of this field/)(e);
@@ -342,13 +344,13 @@ module.exports = (check) => {
     await assert.rejects(conn.sobject('Contact').update({ Id: id, Full_Name__c: 'nope' }), wantErr('INVALID_FIELD_FOR_INSERT_UPDATE', /Full_Name__c/));
   });
 
-  check("error: unknown field in a DML body → INVALID_FIELD \"No such column 'Nope__c' on sobject of type Contact\" (§2.3)", async (ctx) => {
+  check("error: unknown field in a DML body → INVALID_FIELD \"No such column 'Nope__c' on sobject of type Contact\" (Status Codes and Error Responses)", async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ LastName: 'X', Nope__c: 1 }),
       wantErr('INVALID_FIELD', /No such column 'Nope__c' on sobject of type Contact/));
   });
 
-  check('error: a duplicate unique external id → DUPLICATE_VALUE naming the field and the 15-char id of the holder (§2.3)', async (ctx) => {
+  check('error: a duplicate unique external id → DUPLICATE_VALUE naming the field and the 15-char id of the holder (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     const ext = ctx.uniq('dup');
     const a = await conn.sobject('Contact').create({ LastName: 'D1', Syncd_Id__c: ext });
@@ -356,13 +358,13 @@ module.exports = (check) => {
       wantErr('DUPLICATE_VALUE', new RegExp(`duplicate value found: Syncd_Id__c duplicates value on record with id: ${a.id.slice(0, 15)}\\b`)));
   });
 
-  check('error: a bad value for a restricted picklist → INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST (§2.3)', async (ctx) => {
+  check('error: a bad value for a restricted picklist → INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Account').create({ Name: ctx.uniq('CfPl'), Industry: 'Not An Industry' }),
       wantErr('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', /bad value for restricted picklist field/));
   });
 
-  check('error: a DML error body is 400 [{message, errorCode, fields}] (§2.1)', async (ctx) => {
+  check('error: a DML error body is 400 [{message, errorCode, fields}] (Status Codes and Error Responses)', async (ctx) => {
     const s = await ctx.session();
     const r = await ctx.raw(ctx.dataPath('sobjects/Contact'), {
       method: 'POST', token: s.access_token, headers: { 'content-type': 'application/json' }, body: '{"FirstName":"x"}',
@@ -420,14 +422,14 @@ module.exports = (check) => {
     assert.equal((await conn.sobject('Contact').retrieve(id)).Title, null);
   });
 
-  check('update: a record in the recycle bin → ENTITY_IS_DELETED (§2.3)', async (ctx) => {
+  check('update: a record in the recycle bin → ENTITY_IS_DELETED (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfUdel') });
     await conn.sobject('Contact').destroy(id);
     await assert.rejects(conn.sobject('Contact').update({ Id: id, Title: 'x' }), wantErr('ENTITY_IS_DELETED'));
   });
 
-  check('upsert: the external id in the URL is path-decoded (space, slash, plus) as simple-salesforce quote(value, safe="") expects (§4.2)', async (ctx) => {
+  check('upsert: the external id in the URL is path-decoded (space, slash, plus) as simple-salesforce quote(value, safe="") expects (Upsert by External ID)', async (ctx) => {
     const s = await ctx.session();
     const value = `${ctx.uniq('a')} b/c+1`;
     const r = await ctx.raw(ctx.dataPath(`sobjects/Contact/Syncd_Id__c/${encodeURIComponent(value)}`), {
@@ -470,7 +472,7 @@ module.exports = (check) => {
     });
   });
 
-  check('error: a bad email → INVALID_EMAIL_ADDRESS "Email: invalid email address: …" with fields [Email] (§6.2 example)', async (ctx) => {
+  check('error: a bad email → INVALID_EMAIL_ADDRESS "Email: invalid email address: …" with fields [Email] (Composite example)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', Email: 'not an email' }), (e) => {
       wantErr('INVALID_EMAIL_ADDRESS', /^Email: invalid email address: not an email$/)(e);
@@ -479,13 +481,13 @@ module.exports = (check) => {
     });
   });
 
-  check('error: a malformed reference id → MALFORMED_ID "<Label>: id value of incorrect type: …" (§2.3)', async (ctx) => {
+  check('error: a malformed reference id → MALFORMED_ID "<Label>: id value of incorrect type: …" (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', AccountId: 'garbage' }),
       wantErr('MALFORMED_ID', /id value of incorrect type: garbage/));
   });
 
-  check('error: a well-formed reference to a missing record → INVALID_CROSS_REFERENCE_KEY (§2.3)', async (ctx) => {
+  check('error: a well-formed reference to a missing record → INVALID_CROSS_REFERENCE_KEY (Status Codes and Error Responses)', async (ctx) => {
     const conn = await ctx.conn();
     await assert.rejects(conn.sobject('Contact').create({ LastName: 'x', AccountId: '001000000000000AAA' }), wantErr('INVALID_CROSS_REFERENCE_KEY'));
   });

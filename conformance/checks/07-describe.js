@@ -1,7 +1,8 @@
 'use strict';
-// Describe and describeGlobal through jsforce. Facts: salesforce-protocol.md §3.4 (global
-// describe), §4.5 (per-object keys and per-field keys captured from a real v38.0 describe;
-// system fields Id/IsDeleted/CreatedDate/SystemModstamp), §7.3 (key prefixes).
+// Describe and describeGlobal through jsforce. Facts: "Describe Global" and "sObject
+// Describe" (REST API Developer Guide; per-object and per-field keys as in a real v38.0 describe
+// published in public client code; system fields Id/IsDeleted/CreatedDate/SystemModstamp), key
+// prefixes from the guides' sample ids.
 const assert = require('node:assert/strict');
 
 function field(d, name) {
@@ -10,14 +11,14 @@ function field(d, name) {
   return f;
 }
 
-// The per-field keys a client relies on (§4.5).
+// The per-field keys a client relies on (sObject Describe).
 const FIELD_KEYS = ['name', 'label', 'type', 'length', 'createable', 'updateable', 'nillable', 'externalId',
   'unique', 'idLookup', 'calculated', 'calculatedFormula', 'custom', 'defaultedOnCreate', 'picklistValues',
   'referenceTo', 'relationshipName', 'soapType', 'filterable', 'sortable', 'nameField', 'caseSensitive',
   'precision', 'scale', 'digits', 'restrictedPicklist', 'autoNumber', 'byteLength'];
 
 module.exports = (check) => {
-  check('describe Contact: object keys name, label, keyPrefix 003, createable/updateable/deletable/queryable, urls (§4.5)', async (ctx) => {
+  check('describe Contact: object keys name, label, keyPrefix 003, createable/updateable/deletable/queryable, urls (sObject Describe)', async (ctx) => {
     const conn = await ctx.conn();
     const d = await conn.sobject('Contact').describe();
     assert.equal(d.name, 'Contact');
@@ -41,7 +42,7 @@ module.exports = (check) => {
     }
   });
 
-  check('describe Contact: Id is type id, length 18, idLookup, not createable/updateable/nillable (§4.5)', async (ctx) => {
+  check('describe Contact: Id is type id, length 18, idLookup, not createable/updateable/nillable (sObject Describe)', async (ctx) => {
     const d = await (await ctx.conn()).sobject('Contact').describe();
     const f = field(d, 'Id');
     assert.equal(f.type, 'id');
@@ -58,7 +59,7 @@ module.exports = (check) => {
     assert.equal(f.length, 80);
   });
 
-  check('describe Contact: system timestamps are datetime, xsd:dateTime, read-only, not nillable (§4.5)', async (ctx) => {
+  check('describe Contact: system timestamps are datetime, xsd:dateTime, read-only, not nillable (sObject Describe)', async (ctx) => {
     const d = await (await ctx.conn()).sobject('Contact').describe();
     for (const n of ['CreatedDate', 'LastModifiedDate', 'SystemModstamp']) {
       const f = field(d, n);
@@ -126,7 +127,7 @@ module.exports = (check) => {
     });
   });
 
-  check('describeGlobal: sobjects lists Contact and Account with keyPrefix and flags; encoding and maxBatchSize (§3.4)', async (ctx) => {
+  check('describeGlobal: sobjects lists Contact and Account with keyPrefix and flags; encoding and maxBatchSize (Describe Global)', async (ctx) => {
     const g = await (await ctx.conn()).describeGlobal();
     assert.equal(g.encoding, 'UTF-8');
     assert.equal(g.maxBatchSize, 200);
@@ -139,7 +140,7 @@ module.exports = (check) => {
     assert.equal(byName.Contact.urls.describe, `/services/data/v${ctx.version}/sobjects/Contact/describe`);
   });
 
-  check('describe: If-Modified-Since after the last metadata change → 304 on describe global (§3.4)', async (ctx) => {
+  check('describe: If-Modified-Since after the last metadata change → 304 on describe global (Describe Global)', async (ctx) => {
     const s = await ctx.session();
     const later = new Date(Date.now() + 86400000).toUTCString();
     const r = await ctx.raw(ctx.dataPath('sobjects'), { token: s.access_token, headers: { 'if-modified-since': later } });

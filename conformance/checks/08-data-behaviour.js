@@ -1,13 +1,15 @@
 'use strict';
 // Data behaviour a sync tool depends on, observed through jsforce: user edits, automation that
 // moves only SystemModstamp, formula fields, records sharing one second, replication endpoints,
-// late-visible commits, merge. Facts: salesforce-protocol.md §4.4 (getUpdated/getDeleted), §7.1
-// (audit fields; LastModifiedDate <= SystemModstamp), §7.2 (formulas change without timestamps),
-// §7.4 (whole seconds, shared timestamps), §7.5 (late commits).
+// late-visible commits, merge. Facts: "sObject Get Updated"/"sObject Get Deleted" (REST API
+// Developer Guide); help.salesforce.com/s/articleView?id=000387261 (audit fields; LastModifiedDate
+// <= SystemModstamp); formulas change without timestamps (estuary/connectors
+// source-salesforce-native re-fetches them); salesforce.stackexchange.com/questions/234824 (whole
+// seconds); GetUpdatedResult, Object Reference (late commits).
 const assert = require('node:assert/strict');
 const { SF_DATETIME, parseSfDate } = require('../lib/ctx');
 
-// soqlTime renders a Salesforce JSON datetime as a SOQL literal without '+' (§5.4).
+// soqlTime renders a Salesforce JSON datetime as a SOQL literal without '+' (SOQL date formats).
 const soqlTime = (s) => parseSfDate(s).toISOString().replace('.000Z', 'Z');
 
 module.exports = (check) => {
@@ -25,7 +27,7 @@ module.exports = (check) => {
     assert.equal(q.totalSize, 1);
   });
 
-  check('behaviour: automation moves SystemModstamp but not LastModifiedDate (help 000387261, §7.1)', async (ctx) => {
+  check('behaviour: automation moves SystemModstamp but not LastModifiedDate (help 000387261, audit fields, help article 000387261)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfAuto') });
     const before = await conn.sobject('Contact').retrieve(id);
@@ -37,7 +39,7 @@ module.exports = (check) => {
     assert.ok(parseSfDate(after.LastModifiedDate) <= parseSfDate(after.SystemModstamp), 'LastModifiedDate <= SystemModstamp');
   });
 
-  check('behaviour: a formula field (Account_Name__c) changes when its source changes, with no timestamp moving (§7.2)', async (ctx) => {
+  check('behaviour: a formula field (Account_Name__c) changes when its source changes, with no timestamp moving (formula fields)', async (ctx) => {
     const conn = await ctx.conn();
     const acct = await conn.sobject('Account').create({ Name: ctx.uniq('CfFormA') });
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfForm'), AccountId: acct.id });
@@ -51,7 +53,7 @@ module.exports = (check) => {
     assert.equal(after.LastModifiedDate, before.LastModifiedDate);
   });
 
-  check('behaviour: records written in one second share SystemModstamp; (SystemModstamp, Id) keyset paging neither skips nor repeats (§7.4, supaglue#532)', async (ctx) => {
+  check('behaviour: records written in one second share SystemModstamp; (SystemModstamp, Id) keyset paging neither skips nor repeats (whole-second timestamps, supaglue#532)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfSame');
     ctx.cleanup(() => ctx.admin('POST', 'clock', { freeze: false }));
@@ -74,7 +76,7 @@ module.exports = (check) => {
     assert.deepEqual(got, all.records.map((r) => r.Id));
   });
 
-  check('replication: sobject().updated(start, end) lists changed ids; latestDateCovered has seconds truncated (§4.4)', async (ctx) => {
+  check('replication: sobject().updated(start, end) lists changed ids; latestDateCovered has seconds truncated (sObject Get Updated/Deleted)', async (ctx) => {
     const conn = await ctx.conn();
     const st0 = await ctx.state();
     const start = new Date(parseSfDate(st0.now).getTime() - 5 * 60000);
@@ -87,7 +89,7 @@ module.exports = (check) => {
     assert.ok(parseSfDate(r.latestDateCovered) <= end);
   });
 
-  check('replication: sobject().deleted(start, end) lists {id, deletedDate} with earliestDateAvailable and latestDateCovered (§4.4)', async (ctx) => {
+  check('replication: sobject().deleted(start, end) lists {id, deletedDate} with earliestDateAvailable and latestDateCovered (sObject Get Updated/Deleted)', async (ctx) => {
     const conn = await ctx.conn();
     const start = new Date(parseSfDate((await ctx.state()).now).getTime() - 5 * 60000);
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfDeld') });
@@ -102,7 +104,7 @@ module.exports = (check) => {
     assert.ok('earliestDateAvailable' in r);
   });
 
-  check('behaviour: a late-committing write is stamped at T but visible only after commit (§7.5, airbyte#27146)', async (ctx) => {
+  check('behaviour: a late-committing write is stamped at T but visible only after commit (GetUpdatedResult, airbyte#27146)', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfLate');
     ctx.cleanup(() => ctx.admin('POST', 'commit-delay', { delay: '0s' }));
@@ -129,7 +131,7 @@ module.exports = (check) => {
     assert.equal(all.records[0].MasterRecordId, m.id);
   });
 
-  check('replication: updated() with a start more than 30 days back → INVALID_REPLICATION_DATE (§4.4, jsforce#406)', async (ctx) => {
+  check('replication: updated() with a start more than 30 days back → INVALID_REPLICATION_DATE (sObject Get Updated/Deleted, jsforce#406)', async (ctx) => {
     const conn = await ctx.conn();
     const now = parseSfDate((await ctx.state()).now);
     await assert.rejects(conn.sobject('Contact').updated(new Date(now - 40 * 86400000), now), (e) => {
@@ -138,7 +140,7 @@ module.exports = (check) => {
     });
   });
 
-  check('replication: while a long transaction is in flight, updated() holds latestDateCovered at or before its start (getupdatedresult doc, §7.5)', async (ctx) => {
+  check('replication: while a long transaction is in flight, updated() holds latestDateCovered at or before its start (getupdatedresult doc, GetUpdatedResult)', async (ctx) => {
     const conn = await ctx.conn();
     const t0 = parseSfDate((await ctx.state()).now);
     ctx.cleanup(async () => {

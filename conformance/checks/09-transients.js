@@ -1,8 +1,8 @@
 'use strict';
 // Transient failures as jsforce sees them (injected through the admin fault API), and URL shapes
-// other real clients send. Facts: real-clients.md §3.1 (jsforce retries GET on 5xx, never POST),
-// §3.2 (HTML error bodies), §5.1 (sf CLI's double slash); salesforce-protocol.md §2.3
-// (UNABLE_TO_LOCK_ROW), §11.15.
+// other real clients send. Facts: jsforce 3.10.16 src/http-api.ts and src/transport.ts (retries GET on
+// 5xx, never POST; HTML error bodies), the sf CLI's double slash (sf CLI 2.146.3), UNABLE_TO_LOCK_ROW
+// (github.com/jsforce/jsforce/issues/1018).
 const assert = require('node:assert/strict');
 const jsforce = require('jsforce');
 
@@ -28,7 +28,7 @@ module.exports = (check) => {
     assert.equal(posts.length, 1);
   });
 
-  check('transient: UNABLE_TO_LOCK_ROW on an update surfaces as errorCode UNABLE_TO_LOCK_ROW and a retry succeeds (§2.3, jsforce#1018)', async (ctx) => {
+  check('transient: UNABLE_TO_LOCK_ROW on an update surfaces as errorCode UNABLE_TO_LOCK_ROW and a retry succeeds (Status Codes and Error Responses, jsforce#1018)', async (ctx) => {
     const conn = await ctx.conn();
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfLock') });
     ctx.cleanup(() => ctx.admin('DELETE', 'fail'));
@@ -42,7 +42,7 @@ module.exports = (check) => {
     assert.equal(r.success, true, 'the retry succeeds');
   });
 
-  check('wire: an instance URL with a trailing slash (sf CLI stores URL.href) works — leading // is collapsed (real-clients.md §5.1)', async (ctx) => {
+  check('wire: an instance URL with a trailing slash (sf CLI stores URL.href) works — leading // is collapsed', async (ctx) => {
     const s = await ctx.session();
     const conn = new jsforce.Connection({ instanceUrl: `${ctx.base}/`, accessToken: s.access_token, version: ctx.version });
     const r = await conn.query('SELECT Id FROM Contact LIMIT 1');
@@ -58,7 +58,7 @@ module.exports = (check) => {
     assert.equal(r.json[0].errorCode, 'NOT_FOUND');
   });
 
-  check('transient: a create whose response is lost was committed — jsforce reports a connection error, the record exists (§11.15)', async (ctx) => {
+  check('transient: a create whose response is lost was committed — jsforce reports a connection error, the record exists', async (ctx) => {
     const conn = await ctx.conn();
     const ln = ctx.uniq('CfLost');
     ctx.cleanup(() => ctx.admin('DELETE', 'fail'));

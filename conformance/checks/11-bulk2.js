@@ -1,8 +1,8 @@
 'use strict';
 // Bulk API 2.0 through jsforce's conn.bulk2 (query and ingest jobs), plus the wire rules jsforce
-// depends on. Facts: salesforce-protocol.md §8 (job lifecycle, Sforce-Locator "null",
+// depends on. Facts: Bulk API 2.0 Developer Guide (job lifecycle, Sforce-Locator "null",
 // Sforce-NumberOfRecords, 412 before completion, success/failed CSV columns, empty cell vs #N/A);
-// real-clients.md §3.6 (what makes jsforce crash, loop or duplicate header rows).
+// jsforce 3.10.16 src/api/bulk2.ts (what makes it crash, loop or duplicate header rows).
 const assert = require('node:assert/strict');
 const { many } = require('./05-paging');
 
@@ -22,7 +22,7 @@ async function toArray(stream) {
 }
 
 module.exports = (check) => {
-  check('bulk2: conn.bulk2.query returns every row exactly once (results end with Sforce-Locator: null, §8.1)', async (ctx) => {
+  check('bulk2: conn.bulk2.query returns every row exactly once (results end with Sforce-Locator: null, Bulk API 2.0 query jobs)', async (ctx) => {
     const f = await many(ctx);
     const conn = await bulk(ctx);
     const recs = await toArray(await conn.bulk2.query(f.soql));
@@ -66,7 +66,7 @@ module.exports = (check) => {
     assert.equal(pages, 3);
   });
 
-  check('bulk2: results of a job that is not JobComplete → 412 (§8.1)', async (ctx) => {
+  check('bulk2: results of a job that is not JobComplete → 412 (Bulk API 2.0 query jobs)', async (ctx) => {
     const f = await many(ctx);
     const s = await ctx.session();
     ctx.cleanup(() => ctx.admin('POST', 'bulk', { processing_delay: '100ms' }));
@@ -91,7 +91,7 @@ module.exports = (check) => {
     assert.equal(all.find((r) => r.Id === res[0].id).IsDeleted, 'true');
   });
 
-  check('bulk2: ingest insert → successfulResults (sf__Id, sf__Created) and failedResults (sf__Error "CODE:message") (§8.2)', async (ctx) => {
+  check('bulk2: ingest insert → successfulResults (sf__Id, sf__Created) and failedResults (sf__Error "CODE:message") (Bulk API 2.0 ingest jobs)', async (ctx) => {
     const conn = await bulk(ctx);
     const ln = ctx.uniq('CfBin');
     const r = await conn.bulk2.loadAndWaitForResults({
@@ -108,7 +108,7 @@ module.exports = (check) => {
     assert.equal((await conn.query(`SELECT COUNT() FROM Contact WHERE LastName = '${ln}'`)).totalSize, 2);
   });
 
-  check('bulk2: ingest upsert by external id reports sf__Created true then false (§8.2)', async (ctx) => {
+  check('bulk2: ingest upsert by external id reports sf__Created true then false (Bulk API 2.0 ingest jobs)', async (ctx) => {
     const conn = await bulk(ctx);
     const ext = ctx.uniq('bx');
     const load = (name) => conn.bulk2.loadAndWaitForResults({
@@ -121,7 +121,7 @@ module.exports = (check) => {
     assert.equal(b.successfulResults[0].sf__Id, a.successfulResults[0].sf__Id);
   });
 
-  check('bulk2: ingest update — #N/A (jsforce sends it for null) clears a field, an empty cell leaves it unchanged (§8.2, active_force#74)', async (ctx) => {
+  check('bulk2: ingest update — #N/A (jsforce sends it for null) clears a field, an empty cell leaves it unchanged (Bulk API 2.0 ingest jobs, active_force#74)', async (ctx) => {
     const conn = await bulk(ctx);
     const { id } = await conn.sobject('Contact').create({ LastName: ctx.uniq('CfBna'), Title: 'Keep', Department: 'Clear' });
     // jsforce takes the CSV header from the first record's keys (jsforce#258).

@@ -2,10 +2,11 @@
 // Bulk API 2.0 failures as jsforce 3.10.16's conn.bulk2 sees them: rows refused inside a job
 // (validation errors, UNABLE_TO_LOCK_ROW under parallel load), a job that fails part way and
 // leaves unprocessed records, results asked with another API version, and what each bulk request
-// costs. Facts: salesforce-protocol.md §8.1–§8.2 and §9.3 ("each HTTP request counts as one
-// call"); sync-tools-and-pitfalls.md §3.9 (batches retried then the job fails, the rest
-// unprocessed; parallel batches lock shared parents, DLRS#450); query-get-job-results.md (409 on
-// another API version); real-clients.md §3.6 (jsforce's poll throws on Failed; null → #N/A).
+// costs. Facts: Bulk API 2.0 Developer Guide and "Bulk API and Bulk API 2.0 Limits and
+// Allocations" ("each HTTP request counts as one call"; batches retried then the job fails, the
+// rest unprocessed: datafiles_understanding_bulk2_ingest.htm); parallel batches lock shared parents
+// (github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/450); query-get-job-results.md (409 on
+// another API version); jsforce src/api/bulk2.ts (its poll throws on Failed; null → #N/A).
 // Faults come from the emulator's admin API: POST /__sfemu/bulk {lock_every, batch_size,
 // fail_after_batches, processing_delay}.
 const assert = require('node:assert/strict');
@@ -81,7 +82,7 @@ module.exports = (check) => {
     assert.match(bad['bad@'], /^INVALID_EMAIL_ADDRESS:/);
   });
 
-  check('bulk2 failures: a job that fails part way — jsforce poll throws with errorMessage, successfulResults keep what was done, unprocessedrecords the rest (§8.2, pitfalls §3.9)', async (ctx) => {
+  check('bulk2 failures: a job that fails part way — jsforce poll throws with errorMessage, successfulResults keep what was done, unprocessedrecords the rest (Bulk API 2.0 ingest: failed batches leave the rest unprocessed)', async (ctx) => {
     await faults(ctx, { batch_size: 2, fail_after_batches: 1 });
     const conn = await bulk(ctx);
     const ln = ctx.uniq('CfBfail');
@@ -118,7 +119,7 @@ module.exports = (check) => {
     assert.ok(ok, 'the same version still reads them');
   });
 
-  check('bulk2 failures: every bulk HTTP request counts as one API call (Sforce-Limit-Info, §9.3)', async (ctx) => {
+  check('bulk2 failures: every bulk HTTP request counts as one API call (Sforce-Limit-Info, Limit Info Header)', async (ctx) => {
     await faults(ctx, {});
     const conn = await bulk(ctx);
     const before = await ctx.usage();

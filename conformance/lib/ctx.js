@@ -65,7 +65,7 @@ class Ctx {
   }
 
   // conn returns a jsforce Connection on a fresh session. opts.refresh adds the OAuth client
-  // and refresh token so that jsforce refreshes on 401 (real-clients.md §3.5).
+  // and refresh token so that jsforce refreshes on 401 (jsforce src/http-api.ts).
   async conn(opts = {}) {
     const s = opts.session || await this.session(opts.scope);
     const o = {
@@ -137,7 +137,7 @@ class Ctx {
 }
 
 // idChecksum computes the 3-character suffix of an 18-character Salesforce id
-// (salesforce-protocol.md §7.3; codegolf.stackexchange.com/questions/69127).
+// (codegolf.stackexchange.com/questions/69127).
 function idChecksum(id15) {
   const map = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
   let out = '';
@@ -158,7 +158,7 @@ function isValidId18(id, prefix) {
   return idChecksum(id.slice(0, 15)) === id.slice(15);
 }
 
-// Salesforce renders datetimes as 2024-01-02T03:04:05.000+0000 (§4.1, §7.4).
+// Salesforce renders datetimes as 2024-01-02T03:04:05.000+0000 (sObject Rows, whole-second timestamps).
 const SF_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$/;
 
 function parseSfDate(s) {

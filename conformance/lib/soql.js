@@ -1,5 +1,5 @@
 'use strict';
-// soql-parser-js 6.3.1 as an oracle. Known parser gaps (real-clients.md §6): it accepts impossible
+// soql-parser-js 6.3.1 as an oracle. Known parser gaps: it accepts impossible
 // datetimes and unknown backslash escapes, and rejects OFFSET without LIMIT/ORDER BY before it.
 const { parseQuery } = require('@jetstreamapp/soql-parser-js');
 

@@ -3,6 +3,7 @@ package sfemu
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -34,6 +35,12 @@ import (
 //	POST   /__sfemu/merge/{O} {master, losers:[]}
 //	POST   /__sfemu/seed {contacts: N}
 //	POST   /__sfemu/bulk BulkConfig (processing_delay: "50ms", batch_size, lock_every, fail_after_batches, default_max_records)
+//	POST   /__sfemu/hooks {when: "before"|"after", method?, path?, nth?, times?, action} → {id}
+//	       action: {kind: "update", sobject, id, fields} | {kind: "delete", sobject, id}
+//	             | {kind: "merge", sobject, master, losers: []} | {kind: "advance", by: "2s"}
+//	       a Salesforce user's change made synchronously before (after) the matching request is
+//	       handled (see Hook); action errors are kept and shown by GET
+//	GET    /__sfemu/hooks   DELETE /__sfemu/hooks
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/__sfemu/"), "/")
 	segs := strings.Split(path, "/")
@@ -186,6 +193,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ok()
+	case segs[0] == "hooks":
+		s.adminHooks(w, r, body)
 	case segs[0] == "records" && len(segs) >= 2:
 		s.adminRecords(w, r, segs[1:], body)
 	case len(segs) == 3 && segs[2] == "lock" && r.Method == http.MethodPost:
@@ -252,4 +261,97 @@ func (s *Server) adminRecords(w http.ResponseWriter, r *http.Request, segs []str
 	default:
 		writeJSON(w, 404, map[string]any{"error": "unknown admin path " + r.URL.Path})
 	}
+}
+
+// adminHooks serves /__sfemu/hooks: the HTTP form of AddHook with a small set of actions.
+func (s *Server) adminHooks(w http.ResponseWriter, r *http.Request, body map[string]any) {
+	switch r.Method {
+	case http.MethodDelete:
+		s.ClearHooks()
+		writeJSON(w, 200, map[string]any{"ok": true})
+		return
+	case http.MethodGet:
+		s.hooks.mu.Lock()
+		out := []map[string]any{}
+		for _, e := range s.hooks.active {
+			if e.label == nil {
+				continue
+			}
+			m := map[string]any{"seen": e.seen, "fired": e.fired, "last_error": e.lastErr}
+			for k, v := range e.label {
+				m[k] = v
+			}
+			out = append(out, m)
+		}
+		s.hooks.mu.Unlock()
+		writeJSON(w, 200, out)
+		return
+	case http.MethodPost:
+	default:
+		writeJSON(w, 405, map[string]any{"error": "use GET, POST or DELETE"})
+		return
+	}
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+	num := func(k string) int { v, _ := body[k].(float64); return int(v) }
+	when := HookBefore
+	switch str(body, "when") {
+	case "", "before":
+	case "after":
+		when = HookAfter
+	default:
+		adminErr(w, errors.New(`when must be "before" or "after"`))
+		return
+	}
+	act, _ := body["action"].(map[string]any)
+	if act == nil {
+		adminErr(w, errors.New("action is required"))
+		return
+	}
+	var run func() error
+	switch kind := str(act, "kind"); kind {
+	case "update":
+		fields, _ := act["fields"].(map[string]any)
+		obj, id := str(act, "sobject"), str(act, "id")
+		run = func() error { return s.Update(obj, id, fields) }
+	case "delete":
+		obj, id := str(act, "sobject"), str(act, "id")
+		run = func() error { return s.Delete(obj, id) }
+	case "merge":
+		var losers []string
+		if l, _ := act["losers"].([]any); l != nil {
+			for _, x := range l {
+				if xs, _ := x.(string); xs != "" {
+					losers = append(losers, xs)
+				}
+			}
+		}
+		obj, master := str(act, "sobject"), str(act, "master")
+		run = func() error { return s.Merge(obj, master, losers...) }
+	case "advance":
+		d, err := time.ParseDuration(str(act, "by"))
+		if err != nil {
+			adminErr(w, fmt.Errorf("action.by: %w", err))
+			return
+		}
+		run = func() error { s.Advance(d); return nil }
+	default:
+		adminErr(w, fmt.Errorf("action.kind %q: want update, delete, merge or advance", kind))
+		return
+	}
+	method, path := str(body, "method"), str(body, "path")
+	label := map[string]any{"when": map[HookTime]string{HookBefore: "before", HookAfter: "after"}[when],
+		"method": method, "path": path, "nth": num("nth"), "times": num("times"), "action": act}
+	e := s.addHookFor(when, Hook{Match: MatchRequest(method, path), Nth: num("nth"), Times: num("times")}, label,
+		func(e *hookEntry) func() {
+			return func() {
+				err := run()
+				s.hooks.mu.Lock()
+				e.lastErr = ""
+				if err != nil {
+					e.lastErr = err.Error()
+				}
+				s.hooks.mu.Unlock()
+			}
+		})
+	writeJSON(w, 201, map[string]any{"id": e.id})
 }

@@ -1,10 +1,11 @@
 package sfemu
 
-// Bulk API 2.0 (salesforce-protocol.md §8): query jobs (/jobs/query) and ingest jobs
+// Bulk API 2.0 (Bulk API 2.0 Developer Guide): query jobs (/jobs/query) and ingest jobs
 // (/jobs/ingest). Jobs run asynchronously: a goroutine moves a job from UploadComplete to
 // InProgress and JobComplete (or Failed) over BulkConfig.ProcessingDelay, so clients have to
-// poll. Every HTTP request under /jobs counts as one API call like any data request (§9.3,
-// "each HTTP request counts as one call").
+// poll. Every HTTP request under /jobs counts as one API call like any data request ("each HTTP
+// request counts as one call": Bulk API limits, Salesforce Developer Limits and Allocations
+// Quick Reference).
 //
 // Sources, cited below by tag:
 //   [bulk2-results]  developer.salesforce.com/docs/platform/api-asynch/guide/query-get-job-results.md
@@ -14,7 +15,7 @@ package sfemu
 //   [bulk2-ingest]   …/api-asynch/guide/create-job.html (columnDelimiter, lineEnding, externalIdFieldName)
 //   [ssf]            simple-salesforce tests/test_bulk2.py (job JSON incl. apiVersion 52.0, jobType,
 //                    quoted result CSV "sf__Id","sf__Created",…)
-//   [jsforce]        jsforce 3.10.16 src/api/bulk2.ts (what the referee sends; real-clients.md §3.6)
+//   [jsforce]        jsforce 3.10.16 src/api/bulk2.ts (what the conformance referee sends)
 //   [failed-csv]     public failed-results samples: "sf__Id","sf__Error",Id,Phone header (original
 //                    columns echoed unquoted), errors "CODE:message:Fields --" / "CODE:message:--"
 //                    (jsforce test/bulk2.test.ts: 'REQUIRED_FIELD_MISSING:Required fields are
@@ -35,7 +36,8 @@ import (
 	"time"
 )
 
-// Bulk job states (§8.1, §8.2).
+// Bulk job states ("Get Information About a Query Job" and "Get Job Info", Bulk API 2.0
+// Developer Guide).
 const (
 	bulkOpen           = "Open"
 	bulkUploadComplete = "UploadComplete"
@@ -48,7 +50,7 @@ const (
 // Defaults of BulkConfig.
 const (
 	DefaultBulkProcessingDelay = 100 * time.Millisecond
-	DefaultBulkBatchSize       = 10000 // Bulk 2.0 splits ingest data into 10,000-record batches (pitfalls §3.9)
+	DefaultBulkBatchSize       = 10000 // Bulk 2.0 splits ingest data into 10,000-record batches (datafiles_understanding_bulk2_ingest.htm)
 	minBulkQueryVersion        = 47    // [bulk2-query] "available in API version 47.0 and later"
 	minBulkIngestVersion       = 41    // [bulk2-ingest] "available in API version 41.0 and later"
 	maxBulkUpload              = 150 << 20
@@ -61,19 +63,20 @@ type BulkConfig struct {
 	ProcessingDelay time.Duration `json:"processing_delay,omitempty"`
 	// BatchSize is the internal ingest batch size (default 10,000). Results are reported batch
 	// by batch in reverse order, so their order differs from the input whenever a job has more
-	// than one batch (Salesforce does not guarantee any order, §8.2).
+	// than one batch (Salesforce does not guarantee any order: "Get Job Successful Record Results",
+	// Bulk API 2.0 Developer Guide).
 	BatchSize int `json:"batch_size,omitempty"`
 	// LockEvery simulates parallel batches contending for shared parent rows: every Nth
-	// ingest record (1-based, in input order) fails with UNABLE_TO_LOCK_ROW (pitfalls §3.9,
-	// DLRS#450). 0 = off. Records locked with SetRecordLocked fail the same way.
+	// ingest record (1-based, in input order) fails with UNABLE_TO_LOCK_ROW, as parallel batches do on roll-up parents
+	// (github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/450). 0 = off. Records locked with SetRecordLocked fail the same way.
 	LockEvery int `json:"lock_every,omitempty"`
 	// FailAfterBatches makes an ingest job fail (state Failed) after this many internal
 	// batches: a batch retried until it gave up; the records of the remaining batches are
-	// unprocessed (pitfalls §3.9). 0 = off.
+	// unprocessed (developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_understanding_bulk2_ingest.htm). 0 = off.
 	FailAfterBatches int `json:"fail_after_batches,omitempty"`
 	// DefaultMaxRecords is the result set size when a client sends no maxRecords. 0 = every
 	// record in one set: jsforce concatenates sets without dropping their header rows, so it
-	// only reads multi-set results right when they come as one (real-clients.md §3.6).
+	// only reads multi-set results right when they come as one (jsforce 3.10.16 src/api/bulk2.ts).
 	DefaultMaxRecords int `json:"default_max_records,omitempty"`
 }
 
@@ -221,7 +224,7 @@ func (s *Server) info(j *bulkJob, full bool) jobInfo {
 		if j.extField != nil {
 			ji.ExternalIDFieldName = j.extField.Name
 		}
-		ji.ContentURL = "services/data/v" + j.ver + "/jobs/ingest/" + j.id + "/batches" // §8.2
+		ji.ContentURL = "services/data/v" + j.ver + "/jobs/ingest/" + j.id + "/batches" // no leading slash, as in the guide's "Create a Job" example
 	}
 	if !full {
 		return ji
@@ -388,7 +391,7 @@ func readJobBody(r *http.Request, v any) *APIError {
 }
 
 // patchState handles PATCH /jobs/{kind}/{id} {"state": …}: UploadComplete (ingest only) or
-// Aborted (§8.1, §8.2).
+// Aborted ("Abort a Query Job" and "Close or Abort a Job", Bulk API 2.0 Developer Guide).
 func (s *Server) patchState(w http.ResponseWriter, r *http.Request, j *bulkJob, start func(*bulkJob)) {
 	var body struct {
 		State string `json:"state"`

@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// Bulk API 2.0 ingest jobs (§8.2): create (Open), one CSV upload (PUT …/batches, 201), PATCH
+// Bulk API 2.0 ingest jobs (Bulk API 2.0 Developer Guide, developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/bulk_api_2_0.htm): create (Open), one CSV upload (PUT …/batches, 201), PATCH
 // UploadComplete, background processing in internal batches, then successfulResults/,
-// failedResults/ and unprocessedrecords/. CSV rules (§8.2): the header row names the fields; an
+// failedResults/ and unprocessedrecords/. CSV rules ("Prepare CSV Files", same guide): the header row names the fields; an
 // empty cell leaves the field unchanged (on insert: not set); #N/A sets it to null.
 
 var ingestOps = map[string]bool{"insert": true, "update": true, "upsert": true, "delete": true, "hardDelete": true}
@@ -112,7 +112,7 @@ func (s *Server) createIngestJob(w http.ResponseWriter, r *http.Request, ver str
 }
 
 // uploadBatch handles PUT /jobs/ingest/{id}/batches (Content-Type text/csv): 201 with no body;
-// one upload per job, at most 150 MB (§8.2).
+// one upload per job, at most 150 MB ("Bulk API and Bulk API 2.0 Limits and Allocations").
 func (s *Server) uploadBatch(w http.ResponseWriter, r *http.Request, j *bulkJob) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/csv") {
 		// (unconfirmed wording) job data is CSV.
@@ -257,7 +257,8 @@ func (s *Server) runIngest(j *bulkJob) string {
 		j.failedN += len(out.bad)
 		s.bulk.mu.Unlock()
 	}
-	// Batches report in reverse order: result order is not the input order (§8.2).
+	// Batches report in reverse order: result order is not the input order ("Get Job Successful
+	// Record Results", Bulk API 2.0 Developer Guide, does not promise input order).
 	var ok, bad [][]string
 	for b := nb - 1; b >= 0; b-- {
 		ok = append(ok, outs[b].ok...)
@@ -294,10 +295,10 @@ func (s *Server) ingestRow(j *bulkJob, fields []*Field, idCol, extCol int, row [
 	}
 	for i, f := range fields {
 		cell := row[i]
-		if i == idCol || cell == "" { // empty = leave unchanged (§8.2)
+		if i == idCol || cell == "" { // empty = leave unchanged ("Prepare CSV Files")
 			continue
 		}
-		if cell == "#N/A" { // #N/A = set null (§8.2; Beyond-Finance/active_force#74)
+		if cell == "#N/A" { // #N/A = set null ("Prepare CSV Files"; github.com/Beyond-Finance/active_force/issues/74)
 			input[f.Name] = nil
 			continue
 		}
@@ -335,7 +336,7 @@ func (s *Server) ingestRow(j *bulkJob, fields []*Field, idCol, extCol int, row [
 			return "", false, dmlErr(400, "MISSING_ARGUMENT", j.extField.Name+" not specified", j.extField.Name)
 		}
 		input[j.extField.Name] = val
-		res, recs, e := s.upsertLocked(o, j.extField, val, input)
+		res, recs, e := s.upsertLocked(o, j.extField, val, input, upsertCond{})
 		if e != nil {
 			return "", false, e
 		}

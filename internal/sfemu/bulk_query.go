@@ -11,7 +11,8 @@ import (
 	"github.com/syncd-dev/syncd/internal/sfemu/soql"
 )
 
-// Bulk API 2.0 query jobs (§8.1). The job snapshots the matching record versions (pointers
+// Bulk API 2.0 query jobs ("Create a Query Job" and "Get Results for a Query Job", Bulk API
+// 2.0 Developer Guide). The job snapshots the matching record versions (pointers
 // only: records are immutable versions, so the snapshot costs 8 bytes a record) when it runs;
 // each results request renders its slice of the snapshot to CSV straight onto the wire, a few
 // hundred rows at a time, so no result set is ever held in memory as text.
@@ -50,7 +51,7 @@ func (s *Server) routeBulkQuery(w http.ResponseWriter, r *http.Request, ver stri
 }
 
 // createQueryJob handles POST /jobs/query {"operation","query",["contentType","columnDelimiter",
-// "lineEnding"]} ([bulk2-query]; jsforce sends exactly these, real-clients.md §3.6). The SOQL is
+// "lineEnding"]} ([bulk2-query]; jsforce 3.10.16 src/api/bulk2.ts sends exactly these). The SOQL is
 // checked at once; the job answers with state UploadComplete and runs in the background.
 func (s *Server) createQueryJob(w http.ResponseWriter, r *http.Request, ver string) {
 	var body struct {
@@ -329,7 +330,8 @@ func (c *bulkCol) value(v *view) any {
 }
 
 // cell renders one typed value: null as an empty cell, booleans as true/false, datetimes as
-// 2024-01-02T03:04:05.000Z (§8.3: the Bulk CSV datetime form is unconfirmed; …000Z expected),
+// 2024-01-02T03:04:05.000Z (the Bulk API 2.0 guide shows no datetime in a result; …000Z is the
+// expected form, unconfirmed),
 // doubles as the REST JSON renders them.
 func (c *csvWriter) cell(first bool, v any) {
 	if !first {

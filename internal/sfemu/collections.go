@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// sObject Collections (§6.1): per-record results in input order, "statusCode" inside errors,
+// sObject Collections ("sObject Collections", REST API Developer Guide,
+// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm): per-record results in input order, "statusCode" inside errors,
 // HTTP 200 whenever the request itself is well-formed, at most 200 records, allOrNone both ways.
 
 const maxCollection = 200
@@ -57,7 +58,7 @@ func readCollBody(r *http.Request) (*collBody, *APIError) {
 }
 
 // errTooMany is the answer above 200 records; the exact text is reported from production in
-// sorenkrabbe/Chrome-Salesforce-inspector#134 (a REST Collections client).
+// github.com/sorenkrabbe/Chrome-Salesforce-inspector/issues/134 (a REST Collections client).
 func errTooMany() *APIError {
 	return apiErr(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 }
@@ -134,7 +135,7 @@ func (s *Server) collWrite(w http.ResponseWriter, r *http.Request, op string, uo
 	anyFail := false
 	var journal []undo
 	seenKeys := map[string]int{}
-	s.mu.Lock()
+	s.lockWrite(r)
 	for i, raw := range cb.Records {
 		res := &results[i]
 		in, typ, e := decodeRecord(raw)
@@ -209,7 +210,7 @@ func (s *Server) collWrite(w http.ResponseWriter, r *http.Request, op string, uo
 				if len(before) == 1 {
 					old = before[0]
 				}
-				res0, recs, ue := s.upsertLocked(o, uf, val, in)
+				res0, recs, ue := s.upsertLocked(o, uf, val, in, upsertCond{})
 				if ue != nil {
 					e = ue
 					break
@@ -237,7 +238,10 @@ func (s *Server) collWrite(w http.ResponseWriter, r *http.Request, op string, uo
 		res.Success = true
 		res.Errors = []collErr{}
 	}
-	if anyFail && cb.AllOrNone {
+	if sub := subOf(r); sub != nil && anyFail {
+		sub.collectionFailed = true
+	}
+	if anyFail && (cb.AllOrNone || subForcesAllOrNone(r)) {
 		s.rollback(journal)
 		for i := range results {
 			if !failed[i] {
@@ -249,7 +253,7 @@ func (s *Server) collWrite(w http.ResponseWriter, r *http.Request, op string, uo
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.unlockWrite()
 	writeJSON(w, 200, results)
 }
 
@@ -269,12 +273,12 @@ func (s *Server) collDelete(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, errTooMany())
 		return
 	}
-	allOrNone := q.Get("allOrNone") == "true"
+	allOrNone := q.Get("allOrNone") == "true" || subForcesAllOrNone(r)
 	results := make([]saveResult, len(ids))
 	failed := make([]bool, len(ids))
 	anyFail := false
 	var journal []undo
-	s.mu.Lock()
+	s.lockWrite(r)
 	for i, raw := range ids {
 		var o *objStore
 		if id, ok := normalizeID(raw); ok {
@@ -300,6 +304,9 @@ func (s *Server) collDelete(w http.ResponseWriter, r *http.Request) {
 		journal = append(journal, undo{o, old, nw})
 		results[i] = saveResult{ID: old.id, Success: true, Errors: []collErr{}}
 	}
+	if sub := subOf(r); sub != nil && anyFail {
+		sub.collectionFailed = true
+	}
 	if anyFail && allOrNone {
 		s.rollback(journal)
 		for i := range results {
@@ -308,7 +315,7 @@ func (s *Server) collDelete(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.unlockWrite()
 	writeJSON(w, 200, results)
 }
 

@@ -23,7 +23,8 @@ func results(t *testing.T, r resp) []map[string]any {
 	return out
 }
 
-// §6.1: per-record results in order, statusCode (not errorCode), partial success with allOrNone=false.
+// sObject Collections: per-record results in order, statusCode (not errorCode), partial success
+// with allOrNone=false ("Create Multiple Records", sObject Collections, REST API Developer Guide).
 func TestCollectionsCreatePartialSuccess(t *testing.T) {
 	e := newEnv(t, Options{})
 	r := e.do("POST", v+"/composite/sobjects", map[string]any{"allOrNone": false, "records": []any{
@@ -47,7 +48,8 @@ func TestCollectionsCreatePartialSuccess(t *testing.T) {
 	}
 }
 
-// §6.1: allOrNone=true rolls everything back; innocent rows carry ALL_OR_NONE_OPERATION_ROLLED_BACK.
+// allOrNone=true rolls everything back; innocent rows carry ALL_OR_NONE_OPERATION_ROLLED_BACK
+// (AllOrNoneHeader, SOAP API Developer Guide; sObject Collections, REST API Developer Guide).
 func TestCollectionsAllOrNoneRollsBack(t *testing.T) {
 	e := newEnv(t, Options{})
 	keep, _ := e.s.Insert("Contact", map[string]any{"LastName": "Keep"})

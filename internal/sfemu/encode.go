@@ -195,7 +195,8 @@ func appendAttributes(b []byte, typ, version, id string) []byte {
 	return append(b, `"}`...)
 }
 
-// appendRecord renders a record with its attributes; parent relationships nest as objects or null (§5.3).
+// appendRecord renders a record with its attributes; parent relationships nest as objects, or null when the
+// lookup is empty (github.com/ChuckJonas/ts-force/issues/72, github.com/StevenMMortimer/salesforcer/issues/38).
 func appendRecord(b []byte, v *view, cols []column, version string) []byte {
 	b = appendAttributes(b, v.o.t.Name, version, v.r.id)
 	for i := range cols {

@@ -95,7 +95,7 @@ func recOf(r *http.Request) *recState {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The sf CLI stores instance URLs with a trailing slash and then requests "//services/..."
-	// (real-clients.md §5.1); Salesforce accepts it.
+	// (sf CLI 2.146.3); Salesforce accepts it.
 	for strings.HasPrefix(r.URL.Path, "//") {
 		r.URL.Path = r.URL.Path[1:]
 	}
@@ -125,9 +125,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/services/oauth2/token" {
 		s.sleepLatency(r)
 	}
+	before, after := s.matchHooks(r)
+	runAll(before)
 	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	if fault != nil {
 		s.applyFault(rw, r, fault)
+		runAll(after)
+		return
+	}
+	if len(after) > 0 {
+		s.serveHeld(rw, r, after)
 		return
 	}
 	s.mux.ServeHTTP(rw, r)
@@ -194,7 +201,8 @@ type errBodyFields struct {
 	Fields    []string `json:"fields"`
 }
 
-// writeErrors writes the REST error envelope: a JSON array [{message, errorCode, fields}] (§2.1).
+// writeErrors writes the REST error envelope: a JSON array [{message, errorCode, fields}]
+// ("Status Codes and Error Responses", developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
 func writeErrors(w http.ResponseWriter, errs ...*APIError) {
 	out := make([]any, 0, len(errs))
 	for _, e := range errs {

@@ -5,7 +5,8 @@ import (
 )
 
 // Record ids are 15-character case-sensitive base-62 strings plus a 3-character
-// case-insensitive checksum (salesforce-protocol.md §7.3, codegolf.stackexchange.com/questions/69127).
+// case-insensitive checksum (codegolf.stackexchange.com/questions/69127; the doc samples
+// 001D000000IRFmaIAH and 003RO0000035WQgYAM follow it).
 
 const (
 	base62        = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

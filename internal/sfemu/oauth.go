@@ -77,7 +77,8 @@ func randomString(n int) string {
 	return string(b)
 }
 
-// newAccessToken looks like a real one: the 15-char org id, '!', an opaque part (§1.2).
+// newAccessToken looks like a real one: the 15-char org id, '!', an opaque part (as in the token responses of
+// "OAuth 2.0 Web Server Flow for Web App Integration", Salesforce Help).
 func (s *Server) newAccessToken() string {
 	return s.orgID[:15] + "!AQ8AQ" + randomString(10) + "." + randomString(90)
 }
@@ -92,7 +93,7 @@ func (s *Server) mintSessionLocked(scope string, rt *refreshToken, withRefresh b
 		s.auth.refresh[rt.token] = rt
 		s.auth.approvals = append(s.auth.approvals, rt.chain)
 		if max := s.opts.MaxRefreshTokens; max > 0 {
-			for len(s.auth.approvals) > max { // the oldest approval is revoked (§1.3)
+			for len(s.auth.approvals) > max { // the oldest approval is revoked ("Manage OAuth Access", Salesforce Help: five approvals per app and user)
 				for _, t := range s.auth.approvals[0].tokens {
 					s.revokeRTLocked(t)
 				}
@@ -192,7 +193,7 @@ func (s *Server) checkSession(r *http.Request) *APIError {
 		return expired
 	}
 	if !sess.restOK {
-		// jsforce must not refresh on this one (§2.3, real-clients.md §3.5)
+		// jsforce must not refresh on this one (jsforce src/http-api.ts, isSessionExpired)
 		return apiErr(401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API")
 	}
 	return nil
@@ -225,7 +226,8 @@ func (s *Server) identityURL(r *http.Request) string {
 	return baseURL(r) + "/id/" + s.orgID + "/" + s.userID
 }
 
-// tokenResponse writes the token JSON with exactly Salesforce's fields (§1.2): no expires_in;
+// tokenResponse writes the token JSON with exactly Salesforce's fields ("OAuth 2.0 Web Server
+// Flow for Web App Integration", Salesforce Help): no expires_in;
 // refresh_token only when given.
 func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, sess *session, rt string) {
 	issued := strconv.FormatInt(s.now().UnixMilli(), 10)
@@ -249,7 +251,7 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, sess *sessio
 	_, _ = w.Write(b)
 }
 
-// clientCreds returns client id/secret from HTTP Basic auth or the form (§1.1).
+// clientCreds returns client id/secret from HTTP Basic auth or the form (RFC 6749, section 2.3.1).
 func clientCreds(r *http.Request) (id, secret string, hasSecret bool) {
 	if u, p, ok := r.BasicAuth(); ok {
 		return u, p, true
@@ -340,7 +342,7 @@ func (s *Server) tokenFromCode(w http.ResponseWriter, r *http.Request, cid, secr
 	}
 	if ac.challenge != "" {
 		v, ok := r.PostForm["code_verifier"]
-		if !ok { // §1.1: challenge at authorize but no verifier → invalid_grant
+		if !ok { // a challenge at authorize but no verifier → invalid_grant (RFC 7636, section 4.6)
 			writeOAuthError(w, 400, "invalid_grant", "invalid code verifier")
 			return
 		}
@@ -374,7 +376,8 @@ func (s *Server) tokenFromRefresh(w http.ResponseWriter, r *http.Request, cid, s
 		return
 	}
 	if rt.rotated {
-		// Reuse of a rotated-out token revokes the whole chain (§1.3).
+		// Reuse of a rotated-out token revokes the whole chain ("Refresh Token Rotation", Salesforce Help;
+		// RFC 9700, section 4.14.2).
 		for _, t := range rt.chain.tokens {
 			s.revokeRTLocked(t)
 		}
@@ -414,7 +417,8 @@ func (s *Server) tokenFromRefresh(w http.ResponseWriter, r *http.Request, cid, s
 	s.writeToken(w, r, sess, "")
 }
 
-// tokenFromJWT implements the JWT bearer flow (§1.4): RS256 only; iss = client id, sub =
+// tokenFromJWT implements the JWT bearer flow ("OAuth 2.0 JWT Bearer Flow for Server-to-Server
+// Integration", Salesforce Help): RS256 only; iss = client id, sub =
 // username, aud = login host (or this server's base URL), exp in the future (3 min skew).
 func (s *Server) tokenFromJWT(w http.ResponseWriter, r *http.Request) {
 	key, err := parseRSAPublicKey(s.opts.JWTPublicKeyPEM)
@@ -553,7 +557,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p.Get("action") {
 	case "deny":
-		// §1.1 step 2: ?error=access_denied&error_description=end-user+denied+authorization
+		// a denied consent: ?error=access_denied&error_description=end-user+denied+authorization
+		// ("OAuth 2.0 Web Server Flow for Web App Integration", Salesforce Help)
 		back(url.Values{"error": {"access_denied"}, "error_description": {"end-user denied authorization"}})
 		return
 	case "allow":
@@ -577,7 +582,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	code := "aPrx" + randomString(60) + "=="
 	s.auth.mu.Lock()
 	s.auth.codes[code] = &authCode{redirect: redirect, challenge: p.Get("code_challenge"), scope: scope,
-		expires: s.now().Add(15 * time.Minute)} // codes live 15 minutes (§1.1)
+		expires: s.now().Add(15 * time.Minute)} // codes live 15 minutes ("OAuth 2.0 Web Server Flow", Salesforce Help)
 	s.auth.mu.Unlock()
 	back(url.Values{"code": {code}})
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// §1.2: token responses carry exactly access_token, instance_url, id, token_type, issued_at
+// Token responses ("OAuth 2.0 Web Server Flow for Web App Integration", Salesforce Help) carry exactly access_token, instance_url, id, token_type, issued_at
 // (ms, string), signature, scope — never expires_in; refresh_token only for web-server flows.
 func checkTokenShape(t *testing.T, e *tenv, r resp, wantRefresh bool) map[string]any {
 	t.Helper()
@@ -73,7 +73,7 @@ func TestOAuthClientCredentialsBasicAuth(t *testing.T) {
 	}
 }
 
-// §1.7 error table.
+// The OAuth error table ("OAuth 2.0 Authorization Flow Errors", Salesforce Help).
 func TestOAuthErrors(t *testing.T) {
 	e := newEnv(t, Options{})
 	cases := []struct {
@@ -117,7 +117,7 @@ func TestOAuthPasswordFlowNoRefreshToken(t *testing.T) {
 	checkTokenShape(t, e, r, false)
 }
 
-// §1.3: the refresh grant returns no refresh_token; after ExpireSessions the old access token
+// The refresh grant returns no refresh_token ("OAuth 2.0 Refresh Token Flow", Salesforce Help); after ExpireSessions the old access token
 // gets 401 INVALID_SESSION_ID and a refresh yields a working one (jsforce's recovery path).
 func TestSessionExpiryAndRefresh(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -157,7 +157,8 @@ func TestMissingAuthorizationIs401(t *testing.T) {
 	wantError(t, e.do("GET", "/services/data/v59.0/limits", nil), 401, "INVALID_SESSION_ID")
 }
 
-// §2.3: a token without the api scope gets the non-refreshable 401 variant.
+// A token without the api scope gets the 401 that jsforce does not refresh on (jsforce
+// src/http-api.ts).
 func TestSessionNotValidForRESTAPI(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.token = e.s.MintSessionScope("id chatter_api")
@@ -199,7 +200,8 @@ func noRedirect() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// §1.1: authorize page → code + echoed state; PKCE S256 enforced at the token endpoint.
+// Authorize page → code + echoed state; PKCE S256 enforced at the token endpoint (RFC 7636;
+// "OAuth 2.0 Web Server Flow", Salesforce Help).
 func TestOAuthAuthorizationCodeWithPKCE(t *testing.T) {
 	e := newEnv(t, Options{})
 	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXkdBjftJeZ4CVP-mB92K27uhbUJU1p1r"
@@ -263,7 +265,7 @@ func TestOAuthAuthorizeDenied(t *testing.T) {
 	}
 }
 
-// §1.3: with rotation on, each refresh returns a new refresh token; reusing an old one revokes the chain.
+// With rotation on ("Refresh Token Rotation", Salesforce Help), each refresh returns a new refresh token; reusing an old one revokes the chain.
 func TestRefreshTokenRotationReuseRevokesChain(t *testing.T) {
 	e := newEnv(t, Options{RefreshTokenRotation: true})
 	refresh := func(rt string) resp {
@@ -311,7 +313,7 @@ func TestConcurrentRefreshRejected(t *testing.T) {
 	}
 }
 
-// §1.4 JWT bearer: RS256 with iss/sub/aud/exp checked against the registered key.
+// JWT bearer ("OAuth 2.0 JWT Bearer Flow", Salesforce Help): RS256 with iss/sub/aud/exp checked against the registered key.
 func TestOAuthJWTBearer(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)

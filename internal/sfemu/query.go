@@ -129,7 +129,7 @@ type cursor struct {
 	created  time.Time
 	lastUsed time.Time
 	now      int64
-	subs     []*childSet // child relationship subqueries, nested into each row (§5.3)
+	subs     []*childSet // child relationship subqueries, nested into each row
 	child    bool        // the rest of one nested child result
 }
 
@@ -144,8 +144,8 @@ type childSet struct {
 }
 
 // childChunk is how many children a nested result carries before it pages with its own
-// nextRecordsUrl (simple-salesforce#311 and jsforce#1752 show nested {done:false,
-// nextRecordsUrl} results; the ~200 size is what jsforce#1752 observed, approximate).
+// nextRecordsUrl (github.com/simple-salesforce/simple-salesforce/issues/311 and github.com/jsforce/jsforce/issues/1752 show nested {done:false,
+// nextRecordsUrl} results; the ~200 size is what github.com/jsforce/jsforce/issues/1752 observed, approximate).
 const childChunk = 200
 
 func queryErr(err error) *APIError {
@@ -156,7 +156,8 @@ func queryErr(err error) *APIError {
 	return apiErr(400, "MALFORMED_QUERY", err.Error())
 }
 
-// batchSize reads Sforce-Query-Options: batchSize=N (200..2000, default 2000; §5.2).
+// batchSize reads Sforce-Query-Options: batchSize=N (200..2000, default 2000;
+// "Query Options Header", developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm).
 func (s *Server) batchSize(r *http.Request) int {
 	n := 2000
 	for _, part := range strings.Split(r.Header.Get("Sforce-Query-Options"), ",") {
@@ -173,7 +174,7 @@ func (s *Server) batchSize(r *http.Request) int {
 	return n
 }
 
-// handleQuery serves /query and /queryAll (§5.1); locator is the "<id>-<offset>" segment of a
+// handleQuery serves /query and /queryAll ("Query" and "QueryAll", REST API Developer Guide); locator is the "<id>-<offset>" segment of a
 // nextRecordsUrl (the same /query/ path serves queryAll cursors).
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, ver string, all bool, locator string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -184,7 +185,8 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, ver string,
 		s.nextPage(w, r, ver, locator)
 		return
 	}
-	// Real form decoding: an unencoded '+' is a space (§5.4, pitfall 6).
+	// Real form decoding: an unencoded '+' is a space, so "+00:00" breaks a datetime literal
+	// as in production (github.com/egen/spark-salesforce/issues/49).
 	vals := r.URL.Query()
 	text := vals.Get("q")
 	recOf(r).soql = text
@@ -380,7 +382,7 @@ func (s *Server) registerCursor(c *cursor) {
 		return
 	}
 	if max := s.opts.MaxCursors; max > 0 {
-		for { // opening one more releases the oldest (§5.6)
+		for { // opening one more releases the oldest (QueryLocator, SOAP API Developer Guide)
 			var oldest *cursor
 			n := 0
 			for _, o := range s.cursors {
@@ -408,7 +410,7 @@ func (s *Server) ExpireQueryLocators() {
 	s.qmu.Unlock()
 }
 
-// writeColumns answers ?columns=true (used by `sf data query`, real-clients.md §5.1).
+// writeColumns answers ?columns=true (sent by `sf data query`, sf CLI 2.146.3).
 func (s *Server) writeColumns(w http.ResponseWriter, o *objStore, q *soql.Query) {
 	type col struct {
 		Aggregate      bool   `json:"aggregate"`
@@ -523,7 +525,7 @@ func (c *cursor) pageEnd(off, n int) int {
 
 // appendWithChildren renders a parent row like appendRecord, with each child relationship
 // subquery at its SELECT-list position as a nested query result, or null when it has no rows
-// (salesforce-protocol.md §5.3; simple-salesforce#311; SOQL "Understanding Query Results").
+// ("Understanding Query Results", SOQL and SOSL Reference; github.com/simple-salesforce/simple-salesforce/issues/311).
 func (s *Server) appendWithChildren(b []byte, v *view, c *cursor, ver string) []byte {
 	b = appendAttributes(b, v.o.t.Name, ver, v.r.id)
 	cols := c.plan.cols

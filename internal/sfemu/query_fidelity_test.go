@@ -8,7 +8,7 @@ import (
 
 // Child relationship subqueries: each parent row carries its children as a nested query result
 // {"totalSize","done","records"} at the subquery's SELECT-list position, or null when it has none
-// (salesforce-protocol.md §5.3; SOQL "Understanding Query Results"; simple-salesforce#311).
+// ("Understanding Query Results", SOQL and SOSL Reference; github.com/simple-salesforce/simple-salesforce/issues/311).
 func TestQueryChildSubqueryShape(t *testing.T) {
 	e := newEnv(t, Options{})
 	acme, _ := e.s.Insert("Account", map[string]any{"Name": "Acme"})
@@ -63,7 +63,7 @@ func TestQueryChildSubqueryFilters(t *testing.T) {
 }
 
 // More than 200 children page inside the parent row with their own nextRecordsUrl
-// (simple-salesforce#311: "totalSize": 1200, "done": false, "nextRecordsUrl"; jsforce#1752), and
+// (github.com/simple-salesforce/simple-salesforce/issues/311: "totalSize": 1200, "done": false, "nextRecordsUrl"; github.com/jsforce/jsforce/issues/1752), and
 // "Child objects count toward the number of records for the batch size" (Query Options header).
 func TestQueryChildSubqueryPaging(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -118,8 +118,8 @@ func TestBulkQueryRefusesChildSubquery(t *testing.T) {
 }
 
 // Id filters over REST: a 15-character id matches (developer forum 906F00000008jkQIAQ;
-// declarative-lookup-rollup-summaries#626); a malformed literal is 400
-// INVALID_QUERY_FILTER_OPERATOR "invalid ID field: abc" (restforce#557, jsforce#684); a boolean
+// github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/626); a malformed literal is 400
+// INVALID_QUERY_FILTER_OPERATOR "invalid ID field: abc" (github.com/restforce/restforce/issues/557, github.com/jsforce/jsforce/issues/684); a boolean
 // compared with null is compared with false (SOQL "Use null in WHERE").
 func TestQueryIDAndBooleanFilters(t *testing.T) {
 	e := newEnv(t, Options{})

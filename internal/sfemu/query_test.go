@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// §5.4 / pitfall 6: the query string is form-decoded, so a raw '+' is a space and an
+// The query string is form-decoded (github.com/egen/spark-salesforce/issues/49), so a raw '+' is a space and an
 // unencoded "+00:00" offset is a malformed query, as in production.
 func TestQueryUnencodedPlusIsSpace(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -34,7 +34,7 @@ func TestQueryErrors(t *testing.T) {
 	wantError(t, e.query("SELEKT Id FROM Contact"), 400, "MALFORMED_QUERY")
 }
 
-// §5.1/§5.3: response shape, nested parent (object or null), COUNT().
+// Response shape, nested parent (object or null), COUNT() ("Query", REST API Developer Guide).
 func TestQueryShapeParentAndCount(t *testing.T) {
 	e := newEnv(t, Options{})
 	acc, _ := e.s.Insert("Account", map[string]any{"Name": "Acme", "AnnualRevenue": 15000000})
@@ -54,7 +54,7 @@ func TestQueryShapeParentAndCount(t *testing.T) {
 	}
 }
 
-// §5.1/§5.2/§5.6: paging with batchSize, nextRecordsUrl form, each page one API call, done page
+// Paging with batchSize ("Query Options Header"; "Execute a SOQL Query", REST API Developer Guide), nextRecordsUrl form, each page one API call, done page
 // without nextRecordsUrl, cursor released after the last page.
 func TestQueryPagingBatchSize(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -100,7 +100,8 @@ func TestQueryPagingBatchSize(t *testing.T) {
 	}
 }
 
-// go-salesforce needs the request's version echoed in nextRecordsUrl (real-clients.md §5.2).
+// go-salesforce needs the request's version echoed in nextRecordsUrl (github.com/k-capehart/go-salesforce v3 trims its own
+// version constant from it).
 func TestNextRecordsURLEchoesVersion(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.s.SeedContacts(300)
@@ -120,7 +121,8 @@ func TestQuerySmallerPagesMode(t *testing.T) {
 	}
 }
 
-// §5.6: locators expire after the idle TTL and when more than MaxCursors are open.
+// Locators expire after the idle TTL and when more than MaxCursors are open (QueryLocator, SOAP
+// API Developer Guide: 15 minutes of inactivity, 10 open cursors per user).
 func TestQueryLocatorExpiry(t *testing.T) {
 	e := newEnv(t, Options{QueryLocatorTTL: time.Minute, MaxCursors: 2})
 	e.s.SeedContacts(450)
@@ -158,7 +160,7 @@ func TestQueryPagingIsSnapshot(t *testing.T) {
 	}
 }
 
-// §5.1: queryAll includes soft-deleted rows (IsDeleted=true); query does not; queryAll's
+// queryAll includes soft-deleted rows ("QueryAll", REST API Developer Guide) (IsDeleted=true); query does not; queryAll's
 // nextRecordsUrl uses /query/.
 func TestQueryAllIncludesDeleted(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -181,7 +183,8 @@ func TestQueryAllIncludesDeleted(t *testing.T) {
 	}
 }
 
-// Many records share one second when the clock is frozen (§7.4).
+// Many records share one second when the clock is frozen (timestamps have whole seconds:
+// salesforce.stackexchange.com/questions/234824).
 func TestFrozenClockSharedSecond(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.s.Freeze(true)
@@ -195,8 +198,8 @@ func TestFrozenClockSharedSecond(t *testing.T) {
 	}
 }
 
-// §7.5 / §4.4: a long transaction stamps rows at T that become visible only at T+Δ; /updated
-// holds latestDateCovered at the transaction's start meanwhile.
+// A long transaction stamps rows at T that become visible only at T+Δ; /updated
+// holds latestDateCovered at the transaction's start meanwhile (GetUpdatedResult, Object Reference).
 func TestLateVisibleCommitAndUpdated(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.s.Freeze(true)
@@ -229,7 +232,8 @@ func TestLateVisibleCommitAndUpdated(t *testing.T) {
 	}
 }
 
-// §4.4: /updated and /deleted — seconds truncated, start < end, window limits.
+// /updated and /deleted: seconds truncated, start < end, window limits ("sObject Get Updated",
+// "sObject Get Deleted", REST API Developer Guide).
 func TestReplicationEndpoints(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.s.Freeze(true)

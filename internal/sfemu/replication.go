@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// /sobjects/{O}/updated and /deleted (§4.4): seconds are ignored, start must precede end,
+// /sobjects/{O}/updated and /deleted ("sObject Get Updated" and "sObject Get Deleted", REST API
+// Developer Guide, developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm): seconds are ignored, start must precede end,
 // windows are limited (30 days for updated, 15 for deleted), at most 600,000 ids, and
-// latestDateCovered is held at the start of any transaction still in flight (§7.5).
+// latestDateCovered is held at the start of any transaction still in flight (GetUpdatedResult,
+// developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_getupdated_getupdatedresult.htm).
 // /deleted reads the delete log: records in the recycle bin and records emptied from it
 // (objStore.deleteLog), not records removed by HardDelete.
 

@@ -17,7 +17,8 @@ func versionLabel(v int) string {
 	return fmt.Sprintf("%s '%02d", season, 14+(k+2)/3)
 }
 
-// handleVersions serves GET /services/data/: no auth, not counted (§3.1).
+// handleVersions serves GET /services/data/: no auth, not counted ("Versions", REST API
+// Developer Guide; the Limit Info header page excludes it from the count).
 func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request) {
 	type ver struct {
 		Label   string `json:"label"`
@@ -44,16 +45,14 @@ func parseVersion(seg string) (string, int, bool) {
 	return seg[1:], n, true
 }
 
-// handleData serves everything under /services/data/vXX.X/.
-func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
-	esc := strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/")
+// dataPath splits a /services/data/... path into the version ("59.0"), its number and the
+// unescaped segments after it. ok is false when the path names no supported version; gone is
+// true for a retired one.
+func dataPath(escaped string) (ver string, vnum int, segs []string, ok, gone bool) {
+	esc := strings.TrimPrefix(escaped, "/services/data/")
 	esc = strings.TrimSuffix(esc, "/")
-	if esc == "" {
-		s.handleVersions(w, r)
-		return
-	}
 	raw := strings.Split(esc, "/")
-	segs := make([]string, len(raw))
+	segs = make([]string, len(raw))
 	for i, x := range raw {
 		u, err := url.PathUnescape(x)
 		if err != nil {
@@ -64,21 +63,41 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	if segs[0] == "latest" {
 		segs[0] = "v" + strconv.Itoa(maxAPIVersion) + ".0"
 	}
-	ver, vnum, ok := parseVersion(segs[0])
+	ver, vnum, ok = parseVersion(segs[0])
 	if !ok || vnum > maxAPIVersion {
-		writeErrors(w, errNotFound())
+		return "", 0, nil, false, false
+	}
+	if vnum < minAPIVersion {
+		return "", 0, nil, false, true
+	}
+	return ver, vnum, segs[1:], true, false
+}
+
+// handleData serves everything under /services/data/vXX.X/.
+func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
+	if strings.Trim(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/"), "/") == "" {
+		s.handleVersions(w, r)
 		return
 	}
-	if vnum < minAPIVersion { // retired versions answer 410 (§2.2, §3.1); body (unconfirmed)
+	ver, vnum, segs, ok, gone := dataPath(r.URL.EscapedPath())
+	if gone {
+		// Retired versions answer 410 ("410 Gone" row of "Status Codes and Error Responses",
+		// REST API Developer Guide); the body's wording is not documented.
 		writeErrors(w, apiErr(410, "API_DISABLED_FOR_ORG", "The requested API version is no longer supported"))
+		return
+	}
+	if !ok {
+		writeErrors(w, errNotFound())
 		return
 	}
 	if e := s.checkSession(r); e != nil {
 		writeErrors(w, e)
 		return
 	}
-	// Limits (§9): each authenticated data request is one call; once the allocation is used up
-	// every call answers 403 REQUEST_LIMIT_EXCEEDED.
+	// Each authenticated data request is one call against the daily allocation, and once it is
+	// used up every call answers 403 REQUEST_LIMIT_EXCEEDED ("API Request Limits and
+	// Allocations", Salesforce Developer Limits and Allocations Quick Reference). A Composite
+	// request is one call however many subrequests it holds; its subrequests never come here.
 	limit := s.dailyLimit.Load()
 	used := s.apiUsed.Load()
 	if used >= limit {
@@ -89,7 +108,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	used = s.apiUsed.Add(1)
 	recOf(r).apiCall = true
 	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(limit, 10))
-	s.route(w, r, ver, vnum, segs[1:])
+	s.route(w, r, ver, vnum, segs)
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
@@ -129,6 +148,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ver string, vnum 
 			s.routeCollections(w, r, ver, segs[2:])
 			return
 		}
+		if len(segs) == 1 {
+			s.handleComposite(w, r, ver, vnum)
+			return
+		}
 	case "jobs":
 		s.routeBulk(w, r, ver, vnum, segs[1:])
 		return
@@ -151,7 +174,8 @@ func (s *Server) writeLimits(w http.ResponseWriter) {
 	used, limit := s.APIUsage()
 	mr := func(max, rem int) map[string]any { return map[string]any{"Max": max, "Remaining": rem} }
 	daily := mr(limit, max(limit-used, 0))
-	// Since Spring '17 limits may nest per-connected-app entries (§3.3, SwiftlySalesforce#37).
+	// Since Spring '17 limits may nest per-connected-app entries
+	// (github.com/mike4aday/SwiftlySalesforce/issues/37).
 	daily["sfemu"] = mr(0, 0)
 	writeJSON(w, 200, map[string]any{
 		"ActiveScratchOrgs":                 mr(3, 3),
@@ -214,7 +238,8 @@ func (s *Server) objSummary(o *objStore, ver string) map[string]any {
 // metaTime is when the metadata last changed: never, so the Unix epoch of the first release.
 var metaTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// notModified answers 304 when If-Modified-Since is not before t (§4.3).
+// notModified answers 304 when If-Modified-Since is not before t ("Conditional Request
+// Headers", REST API Developer Guide).
 func notModified(w http.ResponseWriter, r *http.Request, t time.Time) bool {
 	ims := r.Header.Get("If-Modified-Since")
 	if ims == "" {
@@ -372,7 +397,7 @@ func (s *Server) routeSObjects(w http.ResponseWriter, r *http.Request, ver strin
 		case http.MethodGet, http.MethodHead:
 			writeJSON(w, 200, map[string]any{"objectDescribe": s.objSummary(o, ver), "recentItems": []any{}})
 		case http.MethodPost:
-			s.createOne(w, r, o)
+			s.createOne(w, r, o, ver)
 		default:
 			methodNotAllowed(w, r, "GET,HEAD,POST")
 		}
@@ -399,19 +424,28 @@ func createdBody(id string) []byte {
 	return []byte(`{"id":"` + id + `","success":true,"errors":[]}`)
 }
 
-func (s *Server) createOne(w http.ResponseWriter, r *http.Request, o *objStore) {
+func (s *Server) createOne(w http.ResponseWriter, r *http.Request, o *objStore, ver string) {
+	// A create has no current record to compare with, but an invalid If-Unmodified-Since on a
+	// POST is still refused with 400 ("Conditional Request Headers", REST API Developer Guide).
+	if _, e := unmodifiedSince(r); e != nil {
+		writeErrors(w, e)
+		return
+	}
 	in, e := readJSONObject(r)
 	if e != nil {
 		writeErrors(w, e)
 		return
 	}
-	s.mu.Lock()
+	s.lockWrite(r)
 	rec, e := s.insertLocked(o, in)
-	s.mu.Unlock()
+	s.unlockWrite()
 	if e != nil {
 		writeErrors(w, e)
 		return
 	}
+	// The Composite guide's example of a create subrequest carries this header
+	// ("Composite Response Body", REST API Developer Guide).
+	w.Header().Set("Location", "/services/data/v"+ver+"/sobjects/"+o.t.Name+"/"+rec.id)
 	writeRaw(w, 201, createdBody(rec.id))
 }
 
@@ -469,7 +503,7 @@ func (s *Server) writeOneRecord(w http.ResponseWriter, r *http.Request, o *objSt
 	writeRaw(w, 200, b)
 }
 
-// rowByID handles GET/PATCH/DELETE /sobjects/{O}/{id} (§4.1).
+// rowByID handles GET/PATCH/DELETE /sobjects/{O}/{id} ("sObject Rows", REST API Developer Guide).
 func (s *Server) rowByID(w http.ResponseWriter, r *http.Request, o *objStore, ver, rawID string) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -494,32 +528,40 @@ func (s *Server) rowByID(w http.ResponseWriter, r *http.Request, o *objStore, ve
 		}
 		s.writeOneRecord(w, r, o, ver, rec)
 	case http.MethodPatch:
+		since, e := unmodifiedSince(r)
+		if e != nil {
+			writeErrors(w, e)
+			return
+		}
 		in, e := readJSONObject(r)
 		if e != nil {
 			writeErrors(w, e)
 			return
 		}
-		s.mu.Lock()
+		s.lockWrite(r)
 		old, e := s.lookupForWrite(o, rawID)
 		if e == nil {
-			e = checkUnmodifiedSince(r, o, old)
+			e = since.check(o, old)
 		}
 		if e == nil {
 			_, e = s.updateLocked(o, old, in)
 		}
-		s.mu.Unlock()
+		s.unlockWrite()
 		if e != nil {
 			writeErrors(w, e)
 			return
 		}
 		w.WriteHeader(204)
 	case http.MethodDelete:
-		s.mu.Lock()
+		// If-Unmodified-Since is not evaluated: "DELETE requests aren't supported" with the
+		// conditional headers ("Conditional Request Headers", REST API Developer Guide,
+		// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_conditional_requests.htm).
+		s.lockWrite(r)
 		old, e := s.lookupForWrite(o, rawID)
 		if e == nil {
 			s.deleteLocked(o, old)
 		}
-		s.mu.Unlock()
+		s.unlockWrite()
 		if e != nil {
 			writeErrors(w, e)
 			return
@@ -530,21 +572,46 @@ func (s *Server) rowByID(w http.ResponseWriter, r *http.Request, o *objStore, ve
 	}
 }
 
-// checkUnmodifiedSince implements If-Unmodified-Since on PATCH: 412 when the record changed
-// after the date, 400 when the header is malformed (§4.3). Body (unconfirmed).
-func checkUnmodifiedSince(r *http.Request, o *objStore, rec *record) *APIError {
+// precondition is a request's If-Unmodified-Since. Facts from "Conditional Request Headers"
+// (REST API Developer Guide, developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_conditional_requests.htm):
+// it is weak validation that compares the date with the record's last modified date; a record
+// modified after it answers 412 Precondition Failed and is not written; an invalid header value
+// on a PATCH or POST answers 400; DELETE does not support the conditional headers.
+//
+// Both sides have one-second resolution: HTTP dates carry whole seconds (RFC 9110, section
+// 5.6.7) and Salesforce stores LastModifiedDate in whole seconds. A record changed in the same
+// second as the date therefore passes ("modified after" is strictly later), so a client that
+// sends the LastModifiedDate it read cannot see an edit made within that second.
+//
+// The guide gives no body for the 412 or the 400. The 412 uses the REST error envelope with
+// errorCode PRECONDITION_FAILED, the code Salesforce's Agent API answers its 412s with in client
+// fixtures (unconfirmed for sObject Rows); the 400 uses INVALID_HEADER_TYPE (unconfirmed).
+// LastModifiedDate is compared, not SystemModstamp: automation that moves only SystemModstamp
+// does not fail the precondition.
+type precondition struct {
+	set bool
+	raw string
+	t   time.Time
+}
+
+func unmodifiedSince(r *http.Request) (precondition, *APIError) {
 	h := r.Header.Get("If-Unmodified-Since")
 	if h == "" {
-		return nil
+		return precondition{}, nil
 	}
 	t, err := http.ParseTime(h)
 	if err != nil {
-		return apiErr(400, "INVALID_HEADER_TYPE", "Invalid If-Unmodified-Since header: "+h)
+		return precondition{}, apiErr(400, "INVALID_HEADER_TYPE", "Invalid If-Unmodified-Since header: "+h)
 	}
-	if lastModified(o, rec).After(t) {
-		return apiErr(412, "PRECONDITION_FAILED", "The requested resource has been modified since "+h)
+	return precondition{set: true, raw: h, t: t}, nil
+}
+
+// check answers 412 when rec was modified after the precondition's date.
+func (p precondition) check(o *objStore, rec *record) *APIError {
+	if !p.set || !lastModified(o, rec).After(p.t) {
+		return nil
 	}
-	return nil
+	return apiErr(412, "PRECONDITION_FAILED", "The requested resource has been modified since "+p.raw)
 }
 
 // extMatches returns live records whose external-id field equals v (case-insensitive).
@@ -575,11 +642,13 @@ func (s *Server) multipleChoices(w http.ResponseWriter, o *objStore, ver string,
 	writeJSON(w, 300, urls)
 }
 
-// rowByExtID handles /sobjects/{O}/{ExtField}/{value}: GET, upsert PATCH, DELETE (§4.2).
+// rowByExtID handles /sobjects/{O}/{ExtField}/{value}: GET, upsert PATCH, DELETE ("sObject Rows
+// by External ID", REST API Developer Guide).
 func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore, ver string, vnum int, fname, value string) {
 	f := o.t.Field(fname)
 	if f == nil || !(f.ExternalID || f.Name == "Id") {
-		// §4.2: unknown or non-external-id field → 404 NOT_FOUND.
+		// An unknown or non-external-id field → 404 NOT_FOUND ("Insert or Update (Upsert) a Record
+		// Using an External ID": "Incorrect external ID field").
 		writeErrors(w, errNoExtField(fname))
 		return
 	}
@@ -597,14 +666,19 @@ func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore,
 			s.multipleChoices(w, o, ver, recs)
 		}
 	case http.MethodPatch, http.MethodPost:
+		cond, e := upsertConditions(r, vnum)
+		if e != nil {
+			writeErrors(w, e)
+			return
+		}
 		in, e := readJSONObject(r)
 		if e != nil {
 			writeErrors(w, e)
 			return
 		}
-		s.mu.Lock()
-		res, recs, e := s.upsertLocked(o, f, value, in)
-		s.mu.Unlock()
+		s.lockWrite(r)
+		res, recs, e := s.upsertLocked(o, f, value, in, cond)
+		s.unlockWrite()
 		if e != nil {
 			writeErrors(w, e)
 			return
@@ -613,7 +687,9 @@ func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore,
 			s.multipleChoices(w, o, ver, recs)
 			return
 		}
-		// Status and body depend on the version (§4.2): v<46 201 / 204 empty; v>=46 201 created:true / 200 created:false.
+		// Status and body depend on the version: v<46 201 / 204 empty; v>=46 201 created:true /
+		// 200 created:false ("Insert or Update (Upsert) a Record Using an External ID";
+		// github.com/wadewegner/Force.com-Toolkit-for-NET/issues/407).
 		switch {
 		case res.created && vnum >= 46:
 			writeRaw(w, 201, []byte(`{"id":"`+res.id+`","success":true,"errors":[],"created":true}`))
@@ -625,12 +701,12 @@ func (s *Server) rowByExtID(w http.ResponseWriter, r *http.Request, o *objStore,
 			w.WriteHeader(204)
 		}
 	case http.MethodDelete:
-		s.mu.Lock()
+		s.lockWrite(r)
 		recs := s.extMatches(o, f, value)
 		if len(recs) == 1 {
 			s.deleteLocked(o, recs[0])
 		}
-		s.mu.Unlock()
+		s.unlockWrite()
 		switch len(recs) {
 		case 0:
 			writeErrors(w, errNotFound())
@@ -649,8 +725,45 @@ type upsertResult struct {
 	created bool
 }
 
+// upsertCond are the request-level conditions of an upsert through sObject Rows by External ID.
+type upsertCond struct {
+	// updateOnly: no match answers 404 instead of creating a record.
+	updateOnly bool
+	// since is If-Unmodified-Since, checked against the matched record.
+	since precondition
+}
+
+// minUpdateOnlyVersion is the first API version with updateOnly: the parameter appears in the
+// Summer '24 (v61.0) edition of "Upsert Records Using sObject Rows by External ID" (REST API
+// Developer Guide, developer.salesforce.com/docs/atlas.en-us.250.0.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm:
+// "prevents a new record from being created. Forces the upsert to behave like an update") and is
+// absent from the v60.0 edition. Earlier versions do not know the parameter, so it is ignored and
+// the upsert may create (inferred: Salesforce ignores query parameters a resource does not define).
+const minUpdateOnlyVersion = 61
+
+func upsertConditions(r *http.Request, vnum int) (upsertCond, *APIError) {
+	since, e := unmodifiedSince(r)
+	if e != nil {
+		return upsertCond{}, e
+	}
+	return upsertCond{
+		updateOnly: vnum >= minUpdateOnlyVersion && strings.EqualFold(r.URL.Query().Get("updateOnly"), "true"),
+		since:      since,
+	}, nil
+}
+
 // upsertLocked inserts or updates by external id. More than one match returns the matches.
-func (s *Server) upsertLocked(o *objStore, f *Field, value string, in map[string]any) (upsertResult, []*record, *APIError) {
+//
+// Records in the recycle bin never match: the upsert creates a new record beside them. The guide
+// does not say so in words; it follows from upsert matching "existing" records and from deleted
+// records being invisible to everything but queryAll, and it is what a sync tool must expect
+// after a Salesforce user deleted a linked record.
+//
+// With cond.updateOnly and no match the answer is 404 NOT_FOUND "The requested resource does not
+// exist" (the guide names no response for this case; NOT_FOUND is what the same resource answers
+// for other missing records). If-Unmodified-Since applies to the matched record; with no match
+// there is no modification date to compare and the header is ignored (RFC 9110, section 13.1.4).
+func (s *Server) upsertLocked(o *objStore, f *Field, value string, in map[string]any, cond upsertCond) (upsertResult, []*record, *APIError) {
 	for k, v := range in {
 		if strings.EqualFold(k, f.Name) {
 			if sv, ok := v.(string); !ok || !strings.EqualFold(sv, value) {
@@ -663,7 +776,7 @@ func (s *Server) upsertLocked(o *objStore, f *Field, value string, in map[string
 	recs := s.extMatches(o, f, value)
 	switch len(recs) {
 	case 0:
-		if f.Name == "Id" {
+		if f.Name == "Id" || cond.updateOnly {
 			return upsertResult{}, nil, errNotFound()
 		}
 		in[f.Name] = value
@@ -675,6 +788,9 @@ func (s *Server) upsertLocked(o *objStore, f *Field, value string, in map[string
 	case 1:
 		if s.locked[recs[0].id] {
 			return upsertResult{}, nil, dmlErr(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+		}
+		if e := cond.since.check(o, recs[0]); e != nil {
+			return upsertResult{}, nil, e
 		}
 		rec, e := s.updateLocked(o, recs[0], in)
 		if e != nil {

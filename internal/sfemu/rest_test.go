@@ -10,7 +10,7 @@ import (
 
 const v = "/services/data/v59.0"
 
-// §7.3 test vectors for the 18-character checksum.
+// Test vectors for the 18-character checksum (codegolf.stackexchange.com/questions/69127).
 func TestIDChecksumVectors(t *testing.T) {
 	for in, want := range map[string]string{"a0RE000000IJmcN": "MAT", "001M000000qfPyS": "IAU",
 		"a01M00000062mPg": "IAI", "0F9E000000092w2": "KAA", "aaaaaaaaaaaaaaa": "AAA",
@@ -28,7 +28,7 @@ func TestIDChecksumVectors(t *testing.T) {
 	}
 }
 
-// §3.1: versions list needs no auth, is not counted, has no Sforce-Limit-Info.
+// The versions list ("Versions", REST API Developer Guide) needs no auth, is not counted, has no Sforce-Limit-Info.
 func TestVersionsListUnauthenticatedAndUncounted(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.token = ""
@@ -48,7 +48,7 @@ func TestVersionsListUnauthenticatedAndUncounted(t *testing.T) {
 	}
 }
 
-// §9: Sforce-Limit-Info on every data response, one call per request; 403 once exhausted.
+// Sforce-Limit-Info ("Limit Info Header", REST API Developer Guide) on every data response, one call per request; 403 once exhausted.
 func TestLimitInfoHeaderAndRequestLimitExceeded(t *testing.T) {
 	e := newEnv(t, Options{DailyLimit: 3})
 	for i := 1; i <= 3; i++ {
@@ -126,7 +126,7 @@ func TestCreateRetrieveUpdateDelete(t *testing.T) {
 	wantError(t, e.do("GET", v+"/sobjects/Contact/"+id, nil), 404, "NOT_FOUND")
 }
 
-// §2.3 error codes of single-record DML.
+// Error codes of single-record DML ("Status Codes and Error Responses"; public client fixtures).
 func TestDMLErrors(t *testing.T) {
 	e := newEnv(t, Options{})
 	m := wantError(t, e.do("POST", v+"/sobjects/Contact", map[string]any{"FirstName": "x"}), 400, "REQUIRED_FIELD_MISSING")
@@ -161,7 +161,7 @@ func TestDMLErrors(t *testing.T) {
 	wantError(t, e.do("GET", v+"/sobjects/Nope/"+id, nil), 404, "NOT_FOUND")
 }
 
-// §4.2: upsert statuses depend on the API version.
+// Upsert statuses depend on the API version ("Insert or Update (Upsert) a Record Using an External ID").
 func TestUpsertByExternalIDVersionDependent(t *testing.T) {
 	e := newEnv(t, Options{})
 	r := e.do("PATCH", "/services/data/v45.0/sobjects/Contact/Syncd_Id__c/u-1", map[string]any{"LastName": "A"})
@@ -208,7 +208,7 @@ func TestUpsertByExternalIDVersionDependent(t *testing.T) {
 	wantError(t, e.do("GET", v+"/sobjects/Contact/Syncd_Id__c/missing", nil), 404, "NOT_FOUND")
 }
 
-// §4.3 conditional requests.
+// Conditional requests ("Conditional Request Headers", REST API Developer Guide).
 func TestConditionalHeaders(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.s.Freeze(true)
@@ -282,7 +282,7 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-// The sf CLI requests "//services/data/..." (real-clients.md §5.1).
+// The sf CLI requests "//services/data/..." (sf CLI 2.146.3).
 func TestDoubleSlashPathAccepted(t *testing.T) {
 	e := newEnv(t, Options{})
 	if r := e.do("GET", "/"+v+"/limits", nil); r.status != 200 {
@@ -312,7 +312,8 @@ func TestTouchSystemModstampLeavesLastModifiedDate(t *testing.T) {
 	}
 }
 
-// A formula over the parent changes with no timestamp moving on the child (§7.2).
+// A formula over the parent changes with no timestamp moving on the child (formula
+// fields are computed when read; estuary/connectors source-salesforce-native re-fetches them for this reason).
 func TestFormulaChangesWithoutTimestamp(t *testing.T) {
 	e := newEnv(t, Options{})
 	acc, _ := e.s.Insert("Account", map[string]any{"Name": "Old"})
@@ -369,7 +370,8 @@ func TestRecordedRequests(t *testing.T) {
 	_ = http.MethodGet
 }
 
-// UNABLE_TO_LOCK_ROW on a selected record, single call and inside a collection (§2.3, §11.15).
+// UNABLE_TO_LOCK_ROW on a selected record, single call and inside a collection
+// (github.com/developerforce/Force.com-JavaScript-REST-Toolkit/issues/68).
 func TestRecordLockedUnableToLockRow(t *testing.T) {
 	e := newEnv(t, Options{})
 	a, _ := e.s.Insert("Contact", map[string]any{"LastName": "a"})
@@ -388,7 +390,7 @@ func TestRecordLockedUnableToLockRow(t *testing.T) {
 	}
 }
 
-// §1.3: a sixth approval revokes the oldest refresh token and its access tokens.
+// A sixth approval ("Manage OAuth Access", Salesforce Help: five per app and user) revokes the oldest refresh token and its access tokens.
 func TestRefreshTokenPerUserCap(t *testing.T) {
 	e := newEnv(t, Options{MaxRefreshTokens: 5})
 	for i := 0; i < 5; i++ {

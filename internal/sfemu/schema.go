@@ -4,7 +4,7 @@ import (
 	"strings"
 )
 
-// Field is the describe metadata of one field (salesforce-protocol.md §4.5).
+// Field is the describe metadata of one field (DescribeSObjectResult Field, SOAP API Developer Guide).
 type Field struct {
 	Name              string
 	Label             string

@@ -1,6 +1,6 @@
 // Package sfemu is an in-process emulator of the Salesforce REST API and OAuth 2.0 endpoints,
 // faithful on the wire (URLs, JSON shapes, status codes, error bodies, paging, limits, token
-// expiry). Facts and sources: docs/../shared/reference/salesforce-protocol.md (cited as §N).
+// expiry). Each behaviour cites its public source where it is implemented; doc.go lists them.
 //
 // A *Server is an http.Handler. The instance_url it hands out is derived from the request's
 // Host header, so it works both under httptest.NewServer and behind a real listener.
@@ -27,10 +27,10 @@ const (
 
 // Default values of Options.
 const (
-	DefaultSessionTTL      = 2 * time.Hour // typical org session timeout (§1.2, "commonly 2 h")
-	DefaultDailyLimit      = 100000        // Enterprise base allocation (§9.1)
+	DefaultSessionTTL      = 2 * time.Hour // the default session timeout ("Set the Session Timeout", Salesforce Help)
+	DefaultDailyLimit      = 100000        // Enterprise base allocation (Salesforce Developer Limits and Allocations Quick Reference)
 	DefaultQueryLocatorTTL = 15 * time.Minute
-	DefaultMaxCursors      = 10 // per user (§5.6)
+	DefaultMaxCursors      = 10 // per user (QueryLocator, SOAP API Developer Guide)
 	DefaultAPIVersion      = "62.0"
 	minAPIVersion          = 31
 	maxAPIVersion          = 64
@@ -48,18 +48,18 @@ type Options struct {
 	DailyLimit int
 	// Clock is the real-time source (default time.Now); SetClock/Advance/Freeze shift it.
 	Clock func() time.Time
-	// QueryLocatorTTL is the idle lifetime of a query cursor (default 15 min, §5.6).
+	// QueryLocatorTTL is the idle lifetime of a query cursor (default 15 min: QueryLocator, SOAP API Developer Guide).
 	QueryLocatorTTL time.Duration
 	// MaxCursors is the number of open query cursors per user (default 10; negative = unlimited).
 	MaxCursors int
-	// MaxPageSize, when > 0, makes query pages smaller than asked (Salesforce may do so, §5.2).
+	// MaxPageSize, when > 0, makes query pages smaller than asked (Salesforce may do so: "Query Options Header").
 	MaxPageSize int
 	// RefreshTokenRotation issues a new refresh token on each refresh; reuse of an old one revokes the chain.
 	RefreshTokenRotation bool
 	// Latency is added to every request.
 	Latency time.Duration
 	// MaxRefreshTokens caps the refresh tokens (approvals) per user: issuing one more revokes the
-	// oldest and its access tokens. Salesforce allows 5 per connected app and user (§1.3);
+	// oldest and its access tokens. Salesforce allows 5 per connected app and user ("Manage OAuth Access", Help);
 	// 0 means no cap (the default, so tests that mint many sessions are not surprised).
 	MaxRefreshTokens int
 	// JWTPublicKeyPEM is the certificate or public key (PEM) registered for the JWT bearer flow.
@@ -79,6 +79,9 @@ type Server struct {
 	commitDelay time.Duration
 	// locked record ids: writes to them fail with UNABLE_TO_LOCK_ROW
 	locked map[string]bool
+	// journal, while a Composite subrequest holds mu for a write, collects that write so the
+	// Composite request can undo it (allOrNone); nil otherwise (see lockWrite).
+	journal *txJournal
 
 	cmu       sync.Mutex // clock
 	clkOffset time.Duration
@@ -97,6 +100,8 @@ type Server struct {
 	curSeq  uint64
 
 	bulk bulkState // Bulk API 2.0 jobs (bulk.go)
+
+	hooks hookState // Before/After rules (hooks.go)
 
 	fmu       sync.Mutex
 	faults    []*faultState
@@ -201,7 +206,7 @@ func (s *Server) now() time.Time {
 }
 
 // nowSec is the current time truncated to the second: Salesforce stores timestamps at
-// one-second resolution (§7.4).
+// one-second resolution (salesforce.stackexchange.com/questions/234824).
 func (s *Server) nowSec() time.Time { return s.now().Truncate(time.Second) }
 
 // Now returns the emulator's current time.
@@ -265,7 +270,8 @@ func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 func (s *Server) SetMaxPageSize(n int) { s.pageCap.Store(int64(n)) }
 
 // SetCommitDelay simulates long transactions: records written while d > 0 are stamped with the
-// write time T but become visible to queries and /updated only from T+d (§7.5, §11.10).
+// write time T but become visible to queries and /updated only from T+d (GetUpdatedResult, Object Reference: long-running transactions).
+// Sync tools lose such rows with a naive cursor (github.com/airbytehq/airbyte/issues/27146).
 func (s *Server) SetCommitDelay(d time.Duration) {
 	s.mu.Lock()
 	s.commitDelay = d

@@ -252,7 +252,7 @@ func errNotFound() *APIError {
 
 // errNoExtField is the 404 for /sobjects/{O}/{x} when x is not an id (Salesforce then reads it
 // as an external-id field name) and for /sobjects/{O}/{F}/{v} when F is not an external id:
-// "Provided external ID field does not exist or is not accessible: x" (restforce/restforce#376
+// "Provided external ID field does not exist or is not accessible: x" (github.com/restforce/restforce/issues/376
 // and #182, observed responses).
 func errNoExtField(name string) *APIError {
 	return apiErr(404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+name)
@@ -272,10 +272,12 @@ func errEntityDeleted() *APIError { return dmlErr(404, "ENTITY_IS_DELETED", "ent
 
 const dtLayout = "2006-01-02T15:04:05.000-0700"
 
-// formatDateTime renders a datetime as Salesforce does: 2024-01-02T03:04:05.000+0000 (§4.1).
+// formatDateTime renders a datetime as Salesforce does: 2024-01-02T03:04:05.000+0000 (the record
+// examples of "Limit Info Header", REST API Developer Guide).
 func formatDateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
 
-// parseDateTime accepts the REST datetime input forms (§4.1, [SF-dateformats-rest]).
+// parseDateTime accepts the REST datetime input forms ("Valid Date Formats in Records", REST API
+// Developer Guide, developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_valid_date_formats.htm).
 func parseDateTime(s string) (time.Time, bool) {
 	for _, l := range []string{"2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05Z07:00",
 		"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.999999999Z07:00",
@@ -472,7 +474,7 @@ func isMeta(k string) bool { return k == "attributes" }
 
 // applyInput validates input against the type's rules and writes it into r.
 // Check order follows what Salesforce reports first: unknown field, read-only field, value
-// errors, then required fields (§2.3).
+// errors, then required fields (the order real responses show).
 func (s *Server) applyInput(o *objStore, r *record, input map[string]any, insert bool) *APIError {
 	keys := make([]string, 0, len(input))
 	for k := range input {
@@ -556,6 +558,9 @@ func (s *Server) commit(o *objStore, old, nw *record) {
 		}
 	}
 	o.put(old, nw)
+	if s.journal != nil && nw != nil {
+		s.journal.entries = append(s.journal.entries, undo{o, old, nw})
+	}
 }
 
 // insertLocked creates a record as the integration user. Caller holds s.mu.
@@ -798,7 +803,7 @@ func (s *Server) Merge(sobject, masterID string, loserIDs ...string) error {
 }
 
 // TouchSystemModstamp simulates automation (roll-up recalculation, email bounce, ...): it moves
-// SystemModstamp to now without touching LastModifiedDate (§7.1).
+// SystemModstamp to now without touching LastModifiedDate (help.salesforce.com/s/articleView?id=000387261).
 func (s *Server) TouchSystemModstamp(sobject, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

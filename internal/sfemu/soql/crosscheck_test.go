@@ -24,7 +24,7 @@ func TestCrossCheckSoqlParserJS(t *testing.T) {
 	}
 	divergent := map[string]string{
 		// Salesforce rejects AND/OR mixed without parentheses with
-		// "unexpected token: OR" (SFDO-Community/declarative-lookup-rollup-summaries#522);
+		// "unexpected token: OR" (github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/522);
 		// soql-parser-js accepts it.
 		"SELECT Id FROM Contact WHERE A = 1 AND B = 2 OR C = 3": "mixed AND/OR",
 	}

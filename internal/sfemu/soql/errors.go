@@ -14,8 +14,8 @@ const (
 	CodeInvalidType    = "INVALID_TYPE"
 	// CodeNumberOutsideRange is returned for OFFSET > 2000. Source: the OFFSET
 	// docs ("Requesting an offset greater than 2,000 results in a
-	// NUMBER_OUTSIDE_VALID_RANGE error", quoted in forceworkbench/forceworkbench#584)
-	// and the real message in SalesforceLabs/OrgCheck#448.
+	// NUMBER_OUTSIDE_VALID_RANGE error", quoted in github.com/forceworkbench/forceworkbench/issues/584)
+	// and the real message in github.com/SalesforceLabs/OrgCheck/issues/448.
 	CodeNumberOutsideRange = "NUMBER_OUTSIDE_VALID_RANGE"
 )
 
@@ -35,10 +35,10 @@ const maxOffset = 2000
 
 // windowRadius is how many characters Salesforce shows on either side of the
 // error column before snapping to a word boundary. Derived from real
-// messages: vlocityinc/vlocity_build#364 (INVALID_TYPE, Column:43, window
+// messages: github.com/vlocityinc/vlocity_build/issues/364 (INVALID_TYPE, Column:43, window
 // starts 31 chars earlier mid-word, snapped back), OCE INVALID_FIELD message
 // (window 30 before, 33 after = 30 snapped forward to word end),
-// restforce/restforce#632 and forcedotcom/SalesforceMobileSDK-ReactNative#82
+// github.com/restforce/restforce/issues/632 and github.com/forcedotcom/SalesforceMobileSDK-ReactNative/issues/82
 // (lexer errors).
 const windowRadius = 30
 
@@ -50,9 +50,9 @@ const windowRadius = 30
 //   - lexer errors ("line 1:N no viable alternative at character 'c'",
 //     "Invalid string literal ..."): Column is ANTLR's 0-based char index,
 //     and the caret is drawn at Column-1, i.e. one char before the culprit.
-//     Seen in forcedotcom/SalesforceMobileSDK-ReactNative#82 (Column:58 for a
+//     Seen in github.com/forcedotcom/SalesforceMobileSDK-ReactNative/issues/82 (Column:58 for a
 //     '"' at 0-based 58, caret under the preceding space) and
-//     AllanOricil/SOQL-Editor-Issues#10 (Column:106 for the ' ' that was a '+').
+//     github.com/AllanOricil/SOQL-Editor-Issues/issues/10 (Column:106 for the ' ' that was a '+').
 //
 // lexer selects the second flavour. pos is a byte offset in text.
 func posError(code, text string, pos int, lexer bool, detail string) *Error {

@@ -260,8 +260,8 @@ var falseLiteral = literal{kind: litBool, b: false}
 
 // typeError is Salesforce's message for a literal of the wrong type, e.g.
 // "value of filter criterion for field 'Start_Date_vod__c' must be of type
-// date and should not be enclosed in quotes" (jpmonette/q#25,
-// django-salesforce/django-salesforce#10).
+// date and should not be enclosed in quotes" (github.com/jpmonette/q/issues/25,
+// github.com/django-salesforce/django-salesforce/issues/10).
 func typeError(e *expr, v any) *Error {
 	name := e.path
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {

@@ -292,7 +292,9 @@ func TestCompareOrderBy(t *testing.T) {
 }
 
 // Keyset paging with the daemon's predicate visits every record exactly once,
-// including many rows sharing one timestamp (pitfall #1/#4).
+// including many rows sharing one timestamp: a strict "> last timestamp" cursor drops rows that
+// share the boundary second (github.com/supaglue-labs/supaglue/issues/532), and ORDER BY ts
+// LIMIT n loops when more than n rows share one (github.com/airbytehq/airbyte/issues/17148).
 func TestKeysetPagingVisitsAll(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	var recs []mapRecord

@@ -81,9 +81,9 @@ func TestMatchIDLiterals(t *testing.T) {
 	}
 }
 
-// restforce/restforce#557 (INVALID_QUERY_FILTER_OPERATOR for a malformed Id),
-// jsforce/jsforce#684 ('000003VbP1AAK', 13 characters) and
-// declarative-lookup-rollup-summaries#626 ('120Y0000015o9cQAA', 17 characters):
+// github.com/restforce/restforce/issues/557 (INVALID_QUERY_FILTER_OPERATOR for a malformed Id),
+// github.com/jsforce/jsforce/issues/684 ('000003VbP1AAK', 13 characters) and
+// github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/626 ('120Y0000015o9cQAA', 17 characters):
 // "invalid ID field: <value>".
 func TestValidateMalformedIDLiteral(t *testing.T) {
 	tests := []struct{ where, bad string }{

@@ -7,7 +7,7 @@ package soql
 // 3-character checksum suffix (a 15-character filter finds the record whose
 // API id is 18 characters: developer.salesforce.com forum thread
 // 906F00000008jkQIAQ, "WHERE (Id='00U20000001Rx6d') ... I get one Event (the
-// right one) back"; SFDO-Community/declarative-lookup-rollup-summaries#626,
+// right one) back"; github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/626,
 // "happy with a 15 digit or 18 digit, but for 14 or 17").
 //
 // The 18-character form is not matched case-insensitively in SOQL: changing
@@ -22,9 +22,9 @@ package soql
 //
 // A literal that is not 15 or 18 alphanumeric characters is rejected with
 // INVALID_QUERY_FILTER_OPERATOR "invalid ID field: <value>"
-// (restforce/restforce#557 "this error can be triggered by trying to query
-// records with a malformed Id"; the message in jsforce/jsforce#684 for a
-// 13-character id and in declarative-lookup-rollup-summaries#626 for a
+// (github.com/restforce/restforce/issues/557 "this error can be triggered by trying to query
+// records with a malformed Id"; the message in github.com/jsforce/jsforce/issues/684 for a
+// 13-character id and in github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/626 for a
 // 17-character one). The SOQL engine does not check key prefixes or the
 // checksum: "the string '0000000000000000' (15 zeroes)" is accepted where
 // Apex's Id conversion says "Invalid id" (force201.wordpress.com, "An object

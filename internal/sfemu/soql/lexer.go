@@ -164,13 +164,13 @@ func isDateStart(text string, i int) bool {
 // (developer.salesforce.com .../sforce_api_calls_soql_select_dateformats.htm);
 // fractional seconds and colon-less offsets (the JSON output form
 // 2017-03-21T12:11:06.000+0000) are accepted by production
-// (forcedotcom/SalesforceMobileSDK-iOS#2066, mike4aday/SwiftlySalesforce#138);
-// six fractional digits run in production too (RoseSilverSoftware/IlluminatedCloud#2280);
+// (github.com/forcedotcom/SalesforceMobileSDK-iOS/issues/2066, github.com/mike4aday/SwiftlySalesforce/issues/138);
+// six fractional digits run in production too (github.com/RoseSilverSoftware/IlluminatedCloud/issues/2280);
 // the same set is what @jetstreamapp/soql-parser-js's DATETIME token accepts.
 // A character that does not fit is "no viable alternative at character" at
 // that character, which is what an unencoded '+' (now ' ') produces
-// (AllanOricil/SOQL-Editor-Issues#10, giacomelli/SalesforceSharp#4,
-// egen/spark-salesforce#49; both reproduced byte for byte in the tests).
+// (github.com/AllanOricil/SOQL-Editor-Issues/issues/10, github.com/giacomelli/SalesforceSharp/issues/4,
+// github.com/egen/spark-salesforce/issues/49; both reproduced byte for byte in the tests).
 func lexDate(text string, i int) (token, int, *Error) {
 	start := i
 	digits := func(n int) (int, *Error) {
@@ -289,7 +289,7 @@ func lexDate(text string, i int) (token, int, *Error) {
 
 // invalidDateDetail: the wording for an out-of-range date/datetime literal
 // is NOT confirmed against production (soql-parser-js accepts such values,
-// real-clients.md §6); it is a best guess.
+// which the conformance suite uses as referee); it is a best guess.
 func invalidDateDetail(raw string) string {
 	return fmt.Sprintf("invalid date/time literal: %s", raw)
 }
@@ -335,7 +335,7 @@ func scanString(text string, i int) (int, *Error) {
 // Escapes per developer.salesforce.com .../sforce_api_calls_soql_select_quotedstringescapes.htm
 // (\n \N \r \R \t \T \b \B \f \F \" \' \\ \uXXXX; \_ and \% in LIKE only;
 // "any other character following a backslash is an error"). Error text from
-// restforce/restforce#632: "Invalid string literal 'Anne\-Marie'. Illegal
+// github.com/restforce/restforce/issues/632: "Invalid string literal 'Anne\-Marie'. Illegal
 // character sequence '\-' in string literal."
 func decodeString(text string, tok token, like bool) (string, *Error) {
 	raw := tok.text

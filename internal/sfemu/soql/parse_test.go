@@ -36,7 +36,7 @@ func TestParseAccepts(t *testing.T) {
 			orderBy: []OrderKey{{Path: "LastModifiedDate", NullsFirst: true}, {Path: "Id", NullsFirst: true}},
 		},
 		{
-			name:   "canonical sync query (real-clients.md §6)",
+			name:   "canonical sync query",
 			soql:   "SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact WHERE SystemModstamp > 2024-01-01T00:00:00Z ORDER BY SystemModstamp, Id LIMIT 2000",
 			object: "Contact", fields: []string{"Id", "FirstName", "LastName", "Email", "SystemModstamp"}, limit: 2000, offset: -1,
 			orderBy: []OrderKey{{Path: "SystemModstamp", NullsFirst: true}, {Path: "Id", NullsFirst: true}},
@@ -93,7 +93,7 @@ func TestParseLiterals(t *testing.T) {
 		{"2024-01-02T03:04:05.123+0000", dt},
 		{"2024-01-02T03:04:05.000+00:00", dt}, // Airbyte's isoformat, once '+' is %2B-encoded
 		{"2024-01-02T03:04:05.123456Z", dt},
-		{"2024-01-01T21:04:05.299852-06:00", dt}, // runs in production (RoseSilverSoftware/IlluminatedCloud#2280)
+		{"2024-01-01T21:04:05.299852-06:00", dt}, // runs in production (github.com/RoseSilverSoftware/IlluminatedCloud/issues/2280)
 		{"2024-01-02", Date{2024, 1, 2}},
 		{"42", 42.0},
 		{"-42.5", -42.5},
@@ -164,26 +164,26 @@ func TestParseErrorsVerbatim(t *testing.T) {
 		name, soql, want string
 	}{
 		{
-			// AllanOricil/SOQL-Editor-Issues#10: an unencoded '+' arrives as ' '.
-			name: "unencoded plus in datetime (SOQL-Editor-Issues#10)",
+			// github.com/AllanOricil/SOQL-Editor-Issues/issues/10: an unencoded '+' arrives as ' '.
+			name: "unencoded plus in datetime (AllanOricil/SOQL-Editor-Issues)",
 			soql: "SELECT COUNT(Id) FROM et4ae5__IndividualEmailResult__c WHERE et4ae5__DateSent__c = 2020-03-17T21:04:32.000 0000",
 			want: "\net4ae5__DateSent__c = 2020-03-17T21:04:32.000 0000\n" + strings.Repeat(" ", 44) + "^\nERROR at Row:1:Column:106\nline 1:106 no viable alternative at character ' '",
 		},
 		{
-			// giacomelli/SalesforceSharp#4: "+00:00" sent unencoded.
-			name: "unencoded plus in +00:00 offset (SalesforceSharp#4)",
+			// github.com/giacomelli/SalesforceSharp/issues/4: "+00:00" sent unencoded.
+			name: "unencoded plus in +00:00 offset (giacomelli/SalesforceSharp)",
 			soql: "SELECT id, name, description FROM Account WHERE LastModifiedDate >= 2013-12-01T12:00:00 00:00",
 			want: "\nLastModifiedDate >= 2013-12-01T12:00:00 00:00\n" + strings.Repeat(" ", 38) + "^\nERROR at Row:1:Column:87\nline 1:87 no viable alternative at character ' '",
 		},
 		{
-			// restforce/restforce#632.
-			name: "unknown escape (restforce#632)",
+			// github.com/restforce/restforce/issues/632.
+			name: "unknown escape (restforce/restforce)",
 			soql: `SELECT Id, Data_Quality_Score__c from Contact where FirstName = 'Anne\-Marie'`,
 			want: "\nfrom Contact where FirstName = 'Anne\\-Marie'\n" + strings.Repeat(" ", 30) + "^\nERROR at Row:1:Column:64\nInvalid string literal 'Anne\\-Marie'. Illegal character sequence '\\-' in string literal.",
 		},
 		{
-			// forcedotcom/SalesforceMobileSDK-ReactNative#82.
-			name: "double-quoted string (MobileSDK-ReactNative#82)",
+			// github.com/forcedotcom/SalesforceMobileSDK-ReactNative/issues/82.
+			name: "double-quoted string (forcedotcom/SalesforceMobileSDK-ReactNative)",
 			soql: `SELECT FirstName, LastName FROM CampaignMember WHERE Id = "00v3D000003BjNa"`,
 			want: "\nFROM CampaignMember WHERE Id = \"00v3D000003BjNa\"\n" + strings.Repeat(" ", 30) + "^\nERROR at Row:1:Column:58\nline 1:58 no viable alternative at character '\"'",
 		},

@@ -387,7 +387,7 @@ func (p *parser) statement(sub bool) (*Query, *Error) {
 			return nil, err
 		}
 		if n > maxOffset {
-			// SalesforceLabs/OrgCheck#448: "NUMBER_OUTSIDE_VALID_RANGE:
+			// github.com/SalesforceLabs/OrgCheck/issues/448: "NUMBER_OUTSIDE_VALID_RANGE:
 			// Maximum SOQL offset allowed for apiName ApexClass is 2000".
 			return nil, &Error{Code: CodeNumberOutsideRange,
 				Message: fmt.Sprintf("Maximum SOQL offset allowed for apiName %s is %d", q.Object, maxOffset)}
@@ -501,7 +501,7 @@ func (p *parser) path() (string, int, *Error) {
 
 // cond parses a condition. SOQL has no AND/OR precedence: mixing them at
 // one level without parentheses is "unexpected token: 'OR'" (or 'AND')
-// (SFDO-Community/declarative-lookup-rollup-summaries#522, #138; fixed by
+// (github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/522 and /issues/138; fixed by
 // wrapping in parentheses).
 func (p *parser) cond() (*expr, *Error) {
 	first, err := p.unary()

@@ -40,8 +40,8 @@ func (q *Query) Validate(s Schema) error {
 func (q *Query) validate(s Schema) *Error {
 	obj, ok := s.Object(q.Object)
 	if !ok {
-		// Verbatim in vlocityinc/vlocity_build#364 and
-		// gravityplus/Gravity-Forms-Salesforce#156.
+		// Verbatim in github.com/vlocityinc/vlocity_build/issues/364 and
+		// github.com/gravityplus/Gravity-Forms-Salesforce/issues/156.
 		return posError(CodeInvalidType, q.text, q.objPos, false, fmt.Sprintf(
 			"sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
 			q.Object))
@@ -164,7 +164,7 @@ func (q *Query) validateSubquery(s Schema, sq *Subquery) *Error {
 	if !ok {
 		// INVALID_TYPE with this text for an unknown relationship in a
 		// subquery's FROM; wording recalled from production, unconfirmed
-		// (the field-path variant is verbatim in SFDX-Data-Move-Utility#1194).
+		// (the field-path variant is verbatim in github.com/forcedotcom/SFDX-Data-Move-Utility/issues/1194).
 		return posError(CodeInvalidType, q.text, sq.objPos, false, fmt.Sprintf(
 			"Didn't understand relationship '%s' in FROM clause of subquery. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
 			sq.Relationship))
@@ -189,7 +189,7 @@ func (q *Query) resolve(s Schema, path string, pos int) (string, string, *Error)
 		}
 		c, target, ok := s.Relationship(obj, p)
 		if !ok {
-			// SFDX-Data-Move-Utility#1194 (verbatim).
+			// github.com/forcedotcom/SFDX-Data-Move-Utility/issues/1194 (verbatim).
 			return "", "", posError(CodeInvalidField, q.text, pos, false, fmt.Sprintf(
 				"Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", p))
 		}
@@ -199,7 +199,7 @@ func (q *Query) resolve(s Schema, path string, pos int) (string, string, *Error)
 	last := parts[len(parts)-1]
 	c, typ, ok := s.Field(obj, last)
 	if !ok {
-		// mautic/mautic#13406 and the OCE message (verbatim).
+		// github.com/mautic/mautic/issues/13406 and the OCE message (verbatim).
 		return "", "", posError(CodeInvalidField, q.text, pos, false, fmt.Sprintf(
 			"No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
 			last, obj))

@@ -1,5 +1,5 @@
 // Regenerates crosscheck.json: the verdict of @jetstreamapp/soql-parser-js
-// 6.3.1 (the conformance referee, real-clients.md §6) on every query in
+// 6.3.1 (the conformance referee) on every query in
 // crosscheck-queries.txt. Usage (outside the repo, node_modules not committed):
 //   npm install @jetstreamapp/soql-parser-js@6.3.1
 //   NODE_PATH=$PWD/node_modules node crosscheck.js < crosscheck-queries.txt > crosscheck.json
