@@ -1,0 +1,528 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+var _ syncd.Local = (*Local)(nil)
+
+// Local is the application's database in memory: tables of rows keyed by
+// an integer key, whose values are held by Salesforce field name, with the
+// change capture and the sync state the store keeps. The application's
+// writes (Insert, Update, Delete) are captured; the engine's are not.
+type Local struct {
+	mu      gosync.Mutex
+	now     func() time.Time
+	tables  map[string]*table
+	outbox  []entry
+	links   map[string]map[string]*link // object -> key -> link
+	cursors map[string]syncd.Cursor
+	open    map[string]map[string]syncd.Conflict // object+key -> field -> open conflict
+	dead    map[string]syncd.DeadLetter          // object+key
+	runs    []syncd.ObjectReport
+
+	// Fail, when set, is asked before every call (op is the method name,
+	// e.g. "ApplyPull"); an error it returns fails the call.
+	Fail func(op string) error
+}
+
+type table struct {
+	rows    map[string]map[string]syncd.Value // key -> field -> value
+	ext     map[string]string                 // key -> external id
+	soft    map[string]bool                   // key -> soft-deleted
+	nextKey int
+}
+
+type entry struct {
+	seq     int64
+	table   string
+	key     string
+	op      byte            // 'I', 'U', 'D'
+	changed map[string]bool // fields, for 'U'
+	at      time.Time
+	done    bool
+	ext     string
+}
+
+type link struct {
+	sfID, ext string
+	shadow    map[string]syncd.Value
+	inFlight  map[string]syncd.Value
+}
+
+// NewLocal returns an empty database whose capture times come from now.
+func NewLocal(now func() time.Time) *Local {
+	return &Local{now: now, tables: map[string]*table{}, links: map[string]map[string]*link{},
+		cursors: map[string]syncd.Cursor{}, open: map[string]map[string]syncd.Conflict{}, dead: map[string]syncd.DeadLetter{}}
+}
+
+func (l *Local) fail(op string) error {
+	if l.Fail != nil {
+		return l.Fail(op)
+	}
+	return nil
+}
+
+func (l *Local) tbl(name string) *table {
+	t := l.tables[name]
+	if t == nil {
+		t = &table{rows: map[string]map[string]syncd.Value{}, ext: map[string]string{}, soft: map[string]bool{}}
+		l.tables[name] = t
+	}
+	return t
+}
+
+func (l *Local) linksOf(object string) map[string]*link {
+	if l.links[object] == nil {
+		l.links[object] = map[string]*link{}
+	}
+	return l.links[object]
+}
+
+func (l *Local) capture(tbl, key string, op byte, changed map[string]bool, ext string) {
+	l.outbox = append(l.outbox, entry{seq: int64(len(l.outbox) + 1), table: tbl, key: key, op: op, changed: changed, at: l.now(), ext: ext})
+}
+
+// Insert adds a row as the application would, with a new external id, and
+// returns its key.
+func (l *Local) Insert(tbl string, values map[string]syncd.Value) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.tbl(tbl)
+	t.nextKey++
+	key := strconv.Itoa(t.nextKey)
+	t.rows[key] = maps.Clone(values)
+	t.ext[key] = "ext-" + tbl + "-" + key
+	l.capture(tbl, key, 'I', nil, "")
+	return key
+}
+
+// Update sets fields of a row as the application would.
+func (l *Local) Update(tbl, key string, values map[string]syncd.Value) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	row := l.tbl(tbl).rows[key]
+	changed := map[string]bool{}
+	for f, v := range values {
+		if !syncd.Equal(row[f], v) {
+			changed[f] = true
+			row[f] = v
+		}
+	}
+	if len(changed) > 0 {
+		l.capture(tbl, key, 'U', changed, "")
+	}
+}
+
+// Delete removes a row as the application would.
+func (l *Local) Delete(tbl, key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.tbl(tbl)
+	ext := t.ext[key]
+	delete(t.rows, key)
+	delete(t.ext, key)
+	delete(t.soft, key)
+	l.capture(tbl, key, 'D', nil, ext)
+}
+
+// Rows returns a copy of a table's live rows, by key.
+func (l *Local) Rows(tbl string) map[string]map[string]syncd.Value {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]map[string]syncd.Value{}
+	for k, r := range l.tbl(tbl).rows {
+		if !l.tbl(tbl).soft[k] {
+			out[k] = maps.Clone(r)
+		}
+	}
+	return out
+}
+
+// LinkedID returns the Salesforce Id a row is linked to.
+func (l *Local) LinkedID(object, key string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lk := l.linksOf(object)[key]; lk != nil {
+		return lk.sfID
+	}
+	return ""
+}
+
+// OpenConflicts returns the open conflicts of an object.
+func (l *Local) OpenConflicts(object string) []syncd.Conflict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []syncd.Conflict
+	for _, fs := range l.open {
+		for _, c := range fs {
+			if c.Object == object {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// DeadLetters returns the rows Salesforce refused, by object and key.
+func (l *Local) DeadLetters() map[string]syncd.DeadLetter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.dead)
+}
+
+func (l *Local) Check(context.Context, *syncd.Mapping) error { return l.fail("Check") }
+
+func (l *Local) Cursor(_ context.Context, object string) (syncd.Cursor, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cursors[object], l.fail("Cursor")
+}
+
+func (l *Local) hw() int64 { return int64(len(l.outbox)) }
+
+func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (syncd.Snapshot, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	snap := syncd.Snapshot{States: map[string]syncd.LocalState{}, Outbox: l.hw()}
+	if err := l.fail("Lookup"); err != nil {
+		return snap, err
+	}
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	for _, r := range recs {
+		key := ""
+		for k, lk := range links {
+			if lk.sfID == r.ID && r.ID != "" {
+				key = k
+			}
+		}
+		if key == "" {
+			if ext, _ := r.Values[m.ExternalIDField].(string); ext != "" {
+				for k, e := range t.ext {
+					if e == ext {
+						key = k
+					}
+				}
+			}
+		}
+		if key == "" {
+			continue
+		}
+		st := syncd.LocalState{Key: key, Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+		if lk := links[key]; lk != nil {
+			st.ID, st.ExternalID, st.Shadow, st.InFlight = lk.sfID, lk.ext, maps.Clone(lk.shadow), maps.Clone(lk.inFlight)
+		}
+		if row, ok := t.rows[key]; ok {
+			st.Exists, st.Values, st.SoftDeleted, st.ExternalID = true, maps.Clone(row), t.soft[key], t.ext[key]
+		}
+		for _, e := range l.outbox {
+			if e.table == m.Table && e.key == key && e.at.After(st.LastLocalEdit) {
+				st.LastLocalEdit = e.at
+			}
+		}
+		for f := range l.open[m.Object+"\x00"+key] {
+			st.Conflicted[f] = true
+		}
+		snap.States[r.ID] = st
+	}
+	return snap, nil
+}
+
+func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.fail("ApplyPull"); err != nil {
+		return err
+	}
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	// Fields the application changed after the snapshot keep its values.
+	edited := map[string]map[string]bool{} // key -> fields (nil: all)
+	for _, e := range l.outbox[min(int(b.Seen), len(l.outbox)):] {
+		if e.table != m.Table || e.done {
+			continue
+		}
+		if e.op != 'U' {
+			edited[e.key] = nil
+			continue
+		}
+		if f, seen := edited[e.key]; seen && f == nil {
+			continue
+		}
+		if edited[e.key] == nil {
+			edited[e.key] = map[string]bool{}
+		}
+		maps.Copy(edited[e.key], e.changed)
+	}
+	for _, op := range b.Ops {
+		set, shadow := op.Set, op.Shadow
+		if fields, ok := edited[op.Key]; ok && op.Key != "" && (op.Kind == syncd.OpUpdate || op.Kind == syncd.OpNone) {
+			set, shadow = map[string]syncd.Value{}, map[string]syncd.Value{}
+			for f, v := range op.Set {
+				if fields != nil && !fields[f] {
+					set[f] = v
+				}
+			}
+			for f, v := range op.Shadow {
+				if fields != nil && !fields[f] {
+					shadow[f] = v
+				}
+			}
+		}
+		key, ext := op.Key, op.ExternalID
+		switch op.Kind {
+		case syncd.OpInsert:
+			t.nextKey++
+			key = strconv.Itoa(t.nextKey)
+			t.rows[key] = maps.Clone(set)
+			delete(t.rows[key], m.ExternalIDField)
+			if ext == "" {
+				ext = "ext-" + m.Table + "-" + key
+			}
+			t.ext[key] = ext
+		case syncd.OpUpdate:
+			if row := t.rows[key]; row != nil {
+				for f, v := range set {
+					if f != m.ExternalIDField {
+						row[f] = v
+					}
+				}
+				if v, ok := set[m.ExternalIDField].(string); ok && v != "" {
+					t.ext[key] = v
+				}
+			}
+		case syncd.OpSoftDelete:
+			t.soft[key] = true
+		case syncd.OpDelete:
+			delete(t.rows, key)
+			delete(t.ext, key)
+			delete(t.soft, key)
+		}
+		if key == "" {
+			return fmt.Errorf("op on %s has no key", op.ID)
+		}
+		for k, lk := range links {
+			if k != key && op.ID != "" && lk.sfID == op.ID {
+				lk.sfID = "" // a Salesforce Id linked to another row moves to this one
+			}
+		}
+		lk := links[key]
+		if lk == nil {
+			lk = &link{shadow: map[string]syncd.Value{}}
+			links[key] = lk
+		}
+		if op.ID != "" {
+			lk.sfID = op.ID
+		}
+		if lk.ext == "" {
+			lk.ext = t.ext[key]
+		}
+		maps.Copy(lk.shadow, shadow)
+	}
+	for _, c := range b.Conflicts {
+		if c.Resolution != "" {
+			continue
+		}
+		k := c.Object + "\x00" + c.Key
+		if l.open[k] == nil {
+			l.open[k] = map[string]syncd.Conflict{}
+		}
+		l.open[k][c.Field] = c
+	}
+	if b.Cursor.After(l.cursors[m.Object]) {
+		l.cursors[m.Object] = b.Cursor
+	}
+	return nil
+}
+
+// pending returns, per key of a table, its pending entries' first and
+// last sequence numbers.
+func (l *Local) pending(tbl string) map[string][2]int64 {
+	out := map[string][2]int64{}
+	for _, e := range l.outbox {
+		if e.table != tbl || e.done {
+			continue
+		}
+		r, ok := out[e.key]
+		if !ok {
+			r[0] = e.seq
+		}
+		r[1] = e.seq
+		out[e.key] = r
+	}
+	return out
+}
+
+func (l *Local) Backlog(_ context.Context, m *syncd.Mapping) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending(m.Table)), l.fail("Backlog")
+}
+
+func (l *Local) Pending(_ context.Context, m *syncd.Mapping, afterSeq int64, limit int) ([]syncd.LocalChange, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.fail("Pending"); err != nil {
+		return nil, err
+	}
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	var out []syncd.LocalChange
+	for key, seqs := range l.pending(m.Table) {
+		if seqs[0] <= afterSeq {
+			continue
+		}
+		c := syncd.LocalChange{Key: key, FirstSeq: seqs[0], Seq: seqs[1], Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+		if lk := links[key]; lk != nil {
+			c.ID, c.ExternalID, c.Shadow = lk.sfID, lk.ext, maps.Clone(lk.shadow)
+		}
+		if row, ok := t.rows[key]; ok {
+			c.Values, c.ExternalID = maps.Clone(row), t.ext[key]
+		} else {
+			c.Deleted, c.Values = true, map[string]syncd.Value{}
+			if c.ExternalID == "" {
+				for _, e := range l.outbox {
+					if e.table == m.Table && e.key == key && e.op == 'D' {
+						c.ExternalID = e.ext
+					}
+				}
+			}
+		}
+		for f := range l.open[m.Object+"\x00"+key] {
+			c.Conflicted[f] = true
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FirstSeq < out[j].FirstSeq })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (l *Local) BeginPush(_ context.Context, m *syncd.Mapping, recs []syncd.Outgoing) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.fail("BeginPush"); err != nil {
+		return err
+	}
+	links := l.linksOf(m.Object)
+	for _, r := range recs {
+		lk := links[r.Key]
+		if lk == nil {
+			lk = &link{ext: r.ExternalID, shadow: map[string]syncd.Value{}}
+			links[r.Key] = lk
+		}
+		lk.inFlight = maps.Clone(r.Fields)
+	}
+	return nil
+}
+
+func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResult) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.fail("ApplyPush"); err != nil {
+		return err
+	}
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	done := func(key string, seq int64) {
+		for i := range l.outbox {
+			if e := &l.outbox[i]; e.table == m.Table && e.key == key && e.seq <= seq {
+				e.done = true
+			}
+		}
+	}
+	for _, a := range r.Acks {
+		done(a.Key, a.Seq)
+		lk := links[a.Key]
+		if lk == nil {
+			lk = &link{ext: t.ext[a.Key], shadow: map[string]syncd.Value{}}
+			links[a.Key] = lk
+		}
+		maps.Copy(lk.shadow, a.Shadow)
+		lk.inFlight = nil
+		switch {
+		case a.Unlink:
+			lk.sfID = ""
+			if _, ok := t.rows[a.Key]; !ok {
+				delete(links, a.Key)
+			}
+		case a.ID != "":
+			lk.sfID = a.ID
+		}
+		delete(l.dead, m.Object+"\x00"+a.Key)
+	}
+	for _, d := range r.DeadLetters {
+		done(d.Key, d.Seq)
+		if lk := links[d.Key]; lk != nil {
+			lk.inFlight = nil
+		}
+		l.dead[m.Object+"\x00"+d.Key] = d
+	}
+	return nil
+}
+
+func (l *Local) KeysByID(_ context.Context, object string, ids []string) (map[string]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for k, lk := range l.linksOf(object) {
+		if lk.sfID != "" && slices.Contains(ids, lk.sfID) {
+			out[lk.sfID] = k
+		}
+	}
+	return out, l.fail("KeysByID")
+}
+
+func (l *Local) IDsByKey(_ context.Context, object string, keys []string) (map[string]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for _, k := range keys {
+		if lk := l.linksOf(object)[k]; lk != nil && lk.sfID != "" {
+			out[k] = lk.sfID
+		}
+	}
+	return out, l.fail("IDsByKey")
+}
+
+func (l *Local) Scan(_ context.Context, m *syncd.Mapping, fn func(syncd.LocalRow) error) error {
+	l.mu.Lock()
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	var rows []syncd.LocalRow
+	for k, r := range t.rows {
+		if t.soft[k] {
+			continue
+		}
+		row := syncd.LocalRow{Key: k, Values: maps.Clone(r)}
+		if lk := links[k]; lk != nil {
+			row.ID = lk.sfID
+		}
+		rows = append(rows, row)
+	}
+	err := l.fail("Scan")
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Local) RecordRun(_ context.Context, r syncd.ObjectReport) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runs = append(l.runs, r)
+	return l.fail("RecordRun")
+}
