@@ -22,6 +22,7 @@ func mappings(cfg *config.Config) []*syncd.Mapping {
 			SafetyLag:        o.SafetyLag,
 			BatchSize:        o.BatchSize,
 			BulkThreshold:    o.BulkThreshold,
+			WriteMode:        o.WriteMode,
 			FromSalesforce:   o.Deletes.FromSalesforce,
 			SoftDeleteColumn: o.Deletes.SoftDeleteColumn,
 			FromLocal:        o.Deletes.FromLocal,

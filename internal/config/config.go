@@ -160,8 +160,11 @@ type Object struct {
 	// BatchSize is the query batch size, 200..2000.
 	BatchSize int `json:"batch_size" yaml:"batch_size"`
 	// BulkThreshold: above this many records the Bulk API is used.
-	BulkThreshold int     `json:"bulk_threshold" yaml:"bulk_threshold"`
-	Deletes       Deletes `json:"deletes" yaml:"deletes"`
+	BulkThreshold int `json:"bulk_threshold" yaml:"bulk_threshold"`
+	// WriteMode says how updates guard against a Salesforce user's edit
+	// made since the pull: conditional (the default) or reread.
+	WriteMode syncd.WriteMode `json:"write_mode" yaml:"write_mode"`
+	Deletes   Deletes         `json:"deletes" yaml:"deletes"`
 }
 
 // ExternalID pairs a Salesforce external-ID field with the local column that
@@ -249,6 +252,7 @@ func DefaultObject() Object {
 		SafetyLag:     5 * time.Second,
 		BatchSize:     2000,
 		BulkThreshold: 10000,
+		WriteMode:     syncd.WriteConditional,
 		Deletes: Deletes{
 			FromSalesforce:   syncd.SoftDelete,
 			SoftDeleteColumn: "deleted_at",

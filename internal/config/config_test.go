@@ -213,7 +213,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown object key with suggestion",
 			edit: r("    table: customers", "    tabel: customers"),
-			want: `syncd.yaml:13: unknown key "tabel" in objects[0]; did you mean "table"? valid keys: sobject, table, key, external_id, watermark, conflict, fields, lookback, safety_lag, batch_size, bulk_threshold, deletes`,
+			want: `syncd.yaml:13: unknown key "tabel" in objects[0]; did you mean "table"? valid keys: sobject, table, key, external_id, watermark, conflict, fields, lookback, safety_lag, batch_size, bulk_threshold, write_mode, deletes`,
 		},
 		{
 			name: "key in the wrong section",

@@ -22,7 +22,7 @@ var (
 	salesforceKeys = []string{"login_url", "api_version", "auth", "client_id", "client_secret",
 		"client_secret_file", "redirect_url", "username", "private_key_file"}
 	objectKeys = []string{"sobject", "table", "key", "external_id", "watermark", "conflict", "fields",
-		"lookback", "safety_lag", "batch_size", "bulk_threshold", "deletes"}
+		"lookback", "safety_lag", "batch_size", "bulk_threshold", "write_mode", "deletes"}
 	externalIDKeys = []string{"field", "column"}
 	deletesKeys    = []string{"from_salesforce", "soft_delete_column", "from_local"}
 	fieldKeys      = []string{"field", "direction", "lookup"}
@@ -248,6 +248,8 @@ func (d *decoder) object(n *yaml.Node, p string, o *Object) {
 			d.int(v, kp, &o.BatchSize)
 		case "bulk_threshold":
 			d.int(v, kp, &o.BulkThreshold)
+		case "write_mode":
+			d.str(v, kp, (*string)(&o.WriteMode))
 		case "deletes":
 			d.mapping(v, kp, kp, deletesKeys, func(key string, v *yaml.Node) {
 				dp := kp + "." + key

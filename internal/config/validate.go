@@ -253,6 +253,7 @@ func (v *validator) object(p string, o *Object) {
 	if o.BatchSize < 200 || o.BatchSize > 2000 {
 		v.at(p+".batch_size", "%d is out of range; Salesforce query batches are 200 to 2000", o.BatchSize)
 	}
+	oneOfDomain(v, p+".write_mode", o.WriteMode, syncd.WriteModes)
 	if o.BulkThreshold <= 0 {
 		v.at(p+".bulk_threshold", "%d must be positive", o.BulkThreshold)
 	}

@@ -405,7 +405,7 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 	// The converter asks for fields by the names the request used; resolve them to columns
 	// once (SOQL names are case-insensitive; "Parent.Field" columns are named by their path).
 	at := make(map[string]int, len(p.conv.req.Fields)+4)
-	for _, name := range append([]string{"Id", "IsDeleted", p.conv.wm, "LastModifiedDate"}, fieldNames(p.conv.req.Fields)...) {
+	for _, name := range append([]string{"Id", "IsDeleted", "MasterRecordId", p.conv.wm, "LastModifiedDate"}, fieldNames(p.conv.req.Fields)...) {
 		if i, ok := byName[strings.ToLower(name)]; ok {
 			at[name] = i
 		} else {

@@ -580,7 +580,9 @@ func TestCollectionsMixedResults(t *testing.T) {
 	if err != nil || res[0].Err != nil || res[1].Err == nil {
 		t.Fatalf("update: %+v %v", res, err)
 	}
-	mustClass(t, res[1].Err, syncd.ErrPermanent)
+	// An Id that names no record is not there to update: gone, never
+	// created.
+	mustClass(t, res[1].Err, syncd.ErrRecordGone)
 	// Delete: one good, then the same again (already deleted).
 	res, err = c.Delete(e.ctx, syncd.WriteRequest{Object: "Contact"}, []string{existing})
 	if err != nil || res[0].Err != nil {

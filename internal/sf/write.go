@@ -134,21 +134,133 @@ func (c *Client) Upsert(ctx context.Context, w syncd.WriteRequest, recs []syncd.
 
 // Update writes records by Salesforce Id. Through Bulk API 2.0 it is an
 // upsert keyed on Id, which only ever updates.
+//
+// A record that is gone (deleted or merged away, or never existed) fails
+// with syncd.ErrRecordGone. With w.Conditional each update is a Composite
+// subrequest carrying If-Unmodified-Since, and a record modified after it
+// fails with syncd.ErrRecordChanged; a push larger than w.BulkThreshold
+// goes through Bulk API 2.0 instead, which has no conditional writes.
 func (c *Client) Update(ctx context.Context, w syncd.WriteRequest, recs []syncd.Outgoing) ([]syncd.WriteResult, error) {
 	kinds := kinds(w.Fields)
 	rest := func(idx []int) ([]syncd.WriteResult, error) {
 		return c.updateREST(ctx, w.Object, pick(recs, idx), kinds)
 	}
-	if !c.bulkFor(w) {
-		return c.updateREST(ctx, w.Object, recs, kinds)
+	var res []syncd.WriteResult
+	var err error
+	switch {
+	case w.Conditional && !c.bulkFor(w):
+		res, err = c.updateConditional(ctx, w.Object, recs, kinds)
+	case !c.bulkFor(w):
+		res, err = c.updateREST(ctx, w.Object, recs, kinds)
+	default:
+		res, err = c.viaBulk(ctx, w.Object, len(recs), func(idx []int) ([]syncd.WriteResult, error) {
+			byID := pick(recs, idx)
+			for i := range byID {
+				byID[i].ExternalID = byID[i].ID
+			}
+			return c.bulkUpsert(ctx, w.Object, "Id", byID, kinds)
+		}, rest)
 	}
-	return c.viaBulk(ctx, w.Object, len(recs), func(idx []int) ([]syncd.WriteResult, error) {
-		byID := pick(recs, idx)
-		for i := range byID {
-			byID[i].ExternalID = byID[i].ID
+	for i := range res {
+		res[i].Err = goneOrChanged(res[i].Err)
+	}
+	return res, err
+}
+
+// goneOrChanged reclassifies the per-record errors of an update by Id that
+// say the record is not there to update: ENTITY_IS_DELETED (deleted or
+// merged away; in the recycle bin), NOT_FOUND and, in sObject
+// Collections, INVALID_CROSS_REFERENCE_KEY without a field (an Id that
+// names no record) - and the 412 of a conditional write.
+func goneOrChanged(err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch {
+	case ae.Status == http.StatusPreconditionFailed || ae.Code == "PRECONDITION_FAILED":
+		c := *ae
+		c.class = syncd.ErrRecordChanged
+		return &c
+	case len(ae.Fields) == 0 && (ae.Code == "ENTITY_IS_DELETED" || ae.Code == "NOT_FOUND" || ae.Code == "INVALID_CROSS_REFERENCE_KEY"):
+		c := *ae
+		c.class = syncd.ErrRecordGone
+		return &c
+	}
+	return err
+}
+
+// maxComposite is the number of subrequests one Composite request takes
+// ("Composite", REST API Developer Guide: "You can have up to 25
+// subrequests in a single call").
+const maxComposite = 25
+
+// compositeResult is one element of a Composite response's
+// compositeResponse.
+type compositeResult struct {
+	Body           json.RawMessage `json:"body"`
+	HTTPStatusCode int             `json:"httpStatusCode"`
+	ReferenceID    string          `json:"referenceId"`
+}
+
+// updateConditional updates records by Id, each as a PATCH subrequest of
+// POST /composite with its If-Unmodified-Since header, 25 a call,
+// allOrNone false ("Conditional Request Headers" and "Composite", REST API
+// Developer Guide). A subrequest answers 204, 412 when the record was
+// modified after the date (whole seconds), or the error body of a failed
+// update.
+func (c *Client) updateConditional(ctx context.Context, object string, recs []syncd.Outgoing, kinds map[string]syncd.Kind) ([]syncd.WriteResult, error) {
+	if err := checkIdents(object); err != nil {
+		return nil, err
+	}
+	out := make([]syncd.WriteResult, len(recs))
+	for lo := 0; lo < len(recs); lo += maxComposite {
+		hi := min(lo+maxComposite, len(recs))
+		subs := make([]map[string]any, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			body := wireRecord(object, recs[i].Fields, kinds)
+			delete(body, "attributes")
+			sub := map[string]any{"method": http.MethodPatch, "referenceId": fmt.Sprintf("r%d", i-lo),
+				"url": c.base() + "sobjects/" + object + "/" + url.PathEscape(recs[i].ID), "body": body}
+			if t := recs[i].IfUnmodifiedSince; !t.IsZero() {
+				sub["httpHeaders"] = map[string]string{"If-Unmodified-Since": t.UTC().Format(http.TimeFormat)}
+			}
+			subs = append(subs, sub)
 		}
-		return c.bulkUpsert(ctx, w.Object, "Id", byID, kinds)
-	}, rest)
+		var resp struct {
+			CompositeResponse []compositeResult `json:"compositeResponse"`
+		}
+		err := c.withinBudget()
+		if err == nil {
+			// A repeated PATCH by Id is idempotent, so the call may be retried.
+			err = c.call(ctx, request{method: http.MethodPost, path: "composite", object: object, retry: true, count: true,
+				body: map[string]any{"allOrNone": false, "compositeRequest": subs}},
+				func(r *http.Response) error { return json.NewDecoder(r.Body).Decode(&resp) })
+		}
+		if err == nil && len(resp.CompositeResponse) != hi-lo {
+			err = newAPIError(0, CodeBadBody, fmt.Sprintf("%d composite results for %d subrequests", len(resp.CompositeResponse), hi-lo), nil)
+		}
+		if err != nil {
+			for i := lo; i < len(recs); i++ {
+				out[i] = syncd.WriteResult{Err: err}
+			}
+			return out, fmt.Errorf("update %d %s records: %w", len(recs), object, err)
+		}
+		for k, r := range resp.CompositeResponse {
+			i := lo + k
+			switch {
+			case r.HTTPStatusCode >= 200 && r.HTTPStatusCode < 300:
+				out[i] = syncd.WriteResult{ID: recs[i].ID}
+			case r.HTTPStatusCode == http.StatusPreconditionFailed:
+				out[i] = syncd.WriteResult{ID: recs[i].ID, Err: newAPIError(r.HTTPStatusCode, "PRECONDITION_FAILED",
+					"the record changed in Salesforce since syncd read it", nil)}
+			default:
+				e := parseErrorBody(r.HTTPStatusCode, "application/json", r.Body)
+				out[i] = syncd.WriteResult{ID: recs[i].ID, Err: e}
+			}
+		}
+	}
+	return out, nil
 }
 
 // upsertREST writes records by external id: PATCH

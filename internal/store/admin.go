@@ -261,7 +261,7 @@ type ConflictRecord struct {
 // Conflicts lists the conflicts of one object (all if empty), oldest first;
 // only open ones when open is true.
 func (db *DB) Conflicts(ctx context.Context, object string, open bool) ([]ConflictRecord, error) {
-	q := `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote, resolution, found_at, coalesce(resolved_at, '')
+	q := `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote, resolution, found_at, coalesce(resolved_at, ''), remote_deleted
 		FROM _syncd_conflicts WHERE (object = ?1 OR ?1 = '')`
 	if open {
 		q += ` AND resolved_at IS NULL`
@@ -286,7 +286,7 @@ func scanConflict(rows interface{ Scan(...any) error }) (ConflictRecord, error) 
 	var c ConflictRecord
 	var base, local, remote sql.NullString
 	var found, resolved string
-	if err := rows.Scan(&c.ConflictID, &c.Object, &c.Key, &c.Conflict.ID, &c.Field, &base, &local, &remote, &c.Resolution, &found, &resolved); err != nil {
+	if err := rows.Scan(&c.ConflictID, &c.Object, &c.Key, &c.Conflict.ID, &c.Field, &base, &local, &remote, &c.Resolution, &found, &resolved, &c.RemoteDeleted); err != nil {
 		return c, err
 	}
 	var err error
@@ -325,7 +325,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	}
 	defer tx.Rollback()
 	c, err := scanConflict(tx.QueryRowContext(ctx, `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote,
-		resolution, found_at, coalesce(resolved_at, '') FROM _syncd_conflicts WHERE id = ?`, id))
+		resolution, found_at, coalesce(resolved_at, ''), remote_deleted FROM _syncd_conflicts WHERE id = ?`, id))
 	if err == sql.ErrNoRows {
 		return errors.New("no such conflict")
 	}
@@ -338,6 +338,40 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	fix, err := syncd.ResolveConflict(c.Conflict, r, value)
 	if err != nil {
 		return err
+	}
+	now := formatTime(db.Now())
+	switch {
+	case fix.Accept:
+		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`, now, string(r), id); err != nil {
+			return err
+		}
+		return commitApply(ctx, tx)
+	case fix.Recreate:
+		if m.SoftDeleteColumn != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(m.SoftDeleteColumn)+` = NULL WHERE `+p.key+` = ?`, c.Key); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I' WHERE EXISTS (SELECT 1 FROM `+
+			p.tbl+` WHERE `+p.key+` = ?2)`, p.tblName, c.Key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("row %s %s no longer exists: there is nothing to create the record from", p.tblName, c.Key)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_links WHERE object = ? AND row_key = ?`, m.Object, c.Key); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_relinks(object, row_key, old_id, reason, at) VALUES (?, ?, ?, ?, ?)`,
+			m.Object, c.Key, c.Conflict.ID, syncd.RelinkRecreated, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ?
+			WHERE object = ? AND row_key = ? AND resolved_at IS NULL AND remote_deleted = 1`, now, string(r), m.Object, c.Key); err != nil {
+			return err
+		}
+		return commitApply(ctx, tx)
 	}
 	fi, ok := p.byName[c.Field]
 	if !ok {
@@ -371,7 +405,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`,
-		formatTime(db.Now()), string(r), id); err != nil {
+		now, string(r), id); err != nil {
 		return err
 	}
 	return commitApply(ctx, tx)

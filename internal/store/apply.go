@@ -469,13 +469,20 @@ func (a *applier) deleteRows(ops []*opState) error {
 	return nil
 }
 
-// links upserts the link of every op and merges its shadow.
+// links upserts the link of every op and merges its shadow, or, for an op
+// that unlinks its row, forgets the link.
 func (a *applier) links(all []opState) error {
 	// A shadow naming every mapped field replaces the old one; others are
 	// merged into it (json_patch), which costs more.
 	var full, partial []*opState
 	for i := range all {
 		s := &all[i]
+		if err := a.relink(s); err != nil {
+			return err
+		}
+		if s.op.Unlink {
+			continue
+		}
 		if a.fullShadow(s.op.Shadow) {
 			full = append(full, s)
 		} else {
@@ -486,6 +493,37 @@ func (a *applier) links(all []opState) error {
 		return err
 	}
 	return a.linkRows(partial, false)
+}
+
+// relink carries out an op's Relink, Unlink, Requeue and Settle: the log
+// of a link moving off a record, the link forgotten (the record is gone),
+// the whole row queued to be created anew, the row's pending changes
+// settled (kept in the op's conflicts instead).
+func (a *applier) relink(s *opState) error {
+	p, op := a.p, s.op
+	if op.Relink != nil {
+		if _, err := a.sc.exec(`INSERT INTO _syncd_relinks(object, row_key, old_id, new_id, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
+			p.m.Object, s.key, op.Relink.OldID, nullString(op.Relink.NewID), op.Relink.Reason, formatTime(a.now)); err != nil {
+			return fmt.Errorf("relink %s %s: %w", p.tblName, s.key, err)
+		}
+	}
+	if op.Settle {
+		if _, err := a.sc.exec(`UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND done = 0`, p.tblName, s.key); err != nil {
+			return fmt.Errorf("settle %s %s: %w", p.tblName, s.key, err)
+		}
+	}
+	if op.Unlink {
+		if _, err := a.sc.exec(`DELETE FROM _syncd_links WHERE object = ? AND row_key = ?`, p.m.Object, s.key); err != nil {
+			return fmt.Errorf("unlink %s %s: %w", p.tblName, s.key, err)
+		}
+	}
+	if op.Requeue {
+		if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I' WHERE EXISTS (SELECT 1 FROM `+
+			p.tbl+` WHERE `+p.key+` = ?2)`, p.tblName, s.key); err != nil {
+			return fmt.Errorf("queue %s %s: %w", p.tblName, s.key, err)
+		}
+	}
+	return nil
 }
 
 func (a *applier) fullShadow(sh map[string]syncd.Value) bool {
@@ -518,7 +556,6 @@ func (a *applier) linkRows(states []*opState, full bool) error {
 			last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
 			shadow = ` + shadowSQL + `,
 			updated_at = excluded.updated_at`
-	lastMod := p.m.Watermark == "" || p.m.Watermark == "LastModifiedDate"
 	now := formatTime(a.now)
 	names := []string{p.m.ExternalIDField}
 	for _, f := range p.fields {
@@ -532,13 +569,7 @@ func (a *applier) linkRows(states []*opState, full bool) error {
 		chunk := states[start:min(start+per, len(states))]
 		args = append(args[:0], p.m.Object, now)
 		for _, s := range chunk {
-			var stamp, lm any
-			if !s.op.Stamp.IsZero() {
-				stamp = s.op.Stamp.UTC().Format(time.RFC3339Nano)
-				if lastMod {
-					lm = stamp
-				}
-			}
+			stamp, lm := nullTime(s.op.Stamp), nullTime(s.op.LastModified)
 			shadow, err := enc.encode(s.op.Shadow)
 			if err != nil {
 				return fmt.Errorf("shadow of %s %s: %w", p.tblName, s.key, err)

@@ -86,6 +86,12 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 
 	// 2. Rows by external id for records without a link.
 	keyOf := make(map[string]string, len(recs)) // Salesforce Id -> row key
+	deleted := map[string]bool{}
+	for _, r := range recs {
+		if r.Deleted {
+			deleted[r.ID] = true
+		}
+	}
 	var exts []string
 	extToID := map[string]string{}
 	for _, r := range recs {
@@ -130,6 +136,16 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 				return snap, err
 			}
 			for k, l := range more {
+				if l.sfID != "" {
+					// A deleted record never takes over a row linked to
+					// another record: it may share the external id of the
+					// record that replaced it.
+					for id, key := range keyOf {
+						if key == k && linkBySF[id] == nil && deleted[id] {
+							delete(keyOf, id)
+						}
+					}
+				}
 				linkByKey[k] = l
 			}
 		}
@@ -303,11 +319,12 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 	}
 	ts := formatTime(now)
 	if c.Resolution == "" {
-		_, err = sc.exec(`INSERT INTO _syncd_conflicts(object, row_key, sf_id, field, base, local, remote, found_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		_, err = sc.exec(`INSERT INTO _syncd_conflicts(object, row_key, sf_id, field, base, local, remote, found_at, remote_deleted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(object, row_key, field) WHERE resolved_at IS NULL DO UPDATE SET
-				sf_id = excluded.sf_id, base = excluded.base, local = excluded.local, remote = excluded.remote`,
-			c.Object, c.Key, nullString(c.ID), c.Field, base, local, remote, ts)
+				sf_id = excluded.sf_id, base = excluded.base, local = excluded.local, remote = excluded.remote,
+				remote_deleted = excluded.remote_deleted`,
+			c.Object, c.Key, nullString(c.ID), c.Field, base, local, remote, ts, c.RemoteDeleted)
 		return err
 	}
 	_, err = sc.exec(`INSERT INTO _syncd_conflicts(object, row_key, sf_id, field, base, local, remote, found_at, resolved_at, resolution)
@@ -419,7 +436,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		if err := invalid[c.Key]; err != nil {
 			c.Invalid = err
 		} else if r := vals[c.Key]; r != nil {
-			c.Values = r.values
+			c.Values, c.SoftDeleted = r.values, r.softDeleted
 			if l := links[c.Key]; l != nil && hasDel[c.Key] && l.extID != "" && r.ext != "" && l.extID != r.ext {
 				// The row was deleted and its key reused by a new row
 				// (another external id) before the delete was pushed: the

@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"errors"
-	"fmt"
 	gosync "sync"
 	"time"
 )
@@ -190,23 +189,15 @@ func (e *Engine) readDeleteLog(ctx context.Context, m *Mapping, rep *ObjectRepor
 	}
 	const chunk = 2000
 	for i := 0; i < len(recs); i += chunk {
-		page := recs[i:min(i+chunk, len(recs))]
-		snap, err := e.Local.Lookup(ctx, m, page)
-		if err != nil {
-			return fmt.Errorf("lookup delete log: %w", err)
+		// The cursor is the committed one: the delete log says nothing
+		// about the watermark (and the store never moves it backwards if a
+		// pull has committed a newer one meanwhile).
+		deletes := rep.LocalDeletes
+		if _, err := e.applyPage(ctx, m, recs[i:min(i+chunk, len(recs))], committed, rep); err != nil {
+			return err
 		}
-		plan := PlanPull(m, page, snap.States)
-		if len(plan.Ops) > 0 {
-			// The cursor is the committed one: the delete log says nothing
-			// about the watermark (and the store never moves it backwards
-			// if a pull has committed a newer one meanwhile).
-			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: snap.Outbox}); err != nil {
-				return fmt.Errorf("apply delete log: %w", err)
-			}
-		}
-		rep.LocalDeletes += plan.Deletes
-		if plan.Deletes > 0 {
-			e.logger().Info("deletions found in Salesforce's delete log", "object", m.Object, "applied", plan.Deletes)
+		if n := rep.LocalDeletes - deletes; n > 0 {
+			e.logger().Info("deletions found in Salesforce's delete log", "object", m.Object, "applied", n)
 		}
 	}
 	e.deleted.done(m.Object, start, covered, dels)

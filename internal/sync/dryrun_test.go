@@ -159,14 +159,14 @@ func checkDryRunMatches(t *testing.T, h *harness, ms []*syncd.Mapping) []syncd.A
 		t.Fatal(err)
 	}
 	dryRec := syncd.NewRecorder()
-	dry := &syncd.Engine{Local: dryRec.Local(cp), Remote: dryRec.Remote(&syncd.DryRemote{Remote: h.client}), Now: h.engine.Now}
+	dry := &syncd.Engine{Local: dryRec.Local(cp), Remote: dryRec.Remote(&syncd.DryRemote{Remote: h.client}), Now: h.engine.Now, Sleep: h.emuSleep}
 	dryRep := dry.Run(h.ctx, ms)
 	if after := emuState(t, h); after != before {
 		t.Fatalf("the dry run changed Salesforce")
 	}
 
 	realRec := syncd.NewRecorder()
-	real := &syncd.Engine{Local: realRec.Local(h.db), Remote: realRec.Remote(h.client), Now: h.engine.Now}
+	real := &syncd.Engine{Local: realRec.Local(h.db), Remote: realRec.Remote(h.client), Now: h.engine.Now, Sleep: h.emuSleep}
 	realRep := real.Run(h.ctx, ms)
 	for _, o := range append(dryRep.Objects, realRep.Objects...) {
 		if o.Err != nil {

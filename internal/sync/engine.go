@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"sort"
 	"time"
 )
 
@@ -25,7 +27,10 @@ type Engine struct {
 	// DeletedEvery is how often each object's delete log (/deleted) is
 	// read, at most; DefaultDeletedEvery (1h) when zero (deleted.go).
 	DeletedEvery time.Duration
-	deleted      deletedChecks
+	// Sleep waits for d or until ctx is done; time.Sleep's equivalent when
+	// nil (tests replace it to move a fake clock instead).
+	Sleep   func(ctx context.Context, d time.Duration) error
+	deleted deletedChecks
 }
 
 // Progress is how far one phase of one object has got.
@@ -47,6 +52,20 @@ func (e *Engine) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
+	if e.Sleep != nil {
+		return e.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *Engine) logger() *slog.Logger {
@@ -113,6 +132,7 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 	if _, ok := schema.Fields[m.Watermark]; !ok {
 		errs = append(errs, fmt.Errorf("%s has no field %s (the watermark)", m.Object, m.Watermark))
 	}
+	_, out.mergeable = schema.Fields["MasterRecordId"]
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -176,17 +196,8 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if len(page.Records) == 0 {
 			return nil
 		}
-		if err := e.resolvePulled(ctx, m, page.Records); err != nil {
-			return err
-		}
-		snap, err := e.Local.Lookup(ctx, m, page.Records)
-		if err != nil {
-			return err
-		}
-		plan := PlanPull(m, page.Records, snap.States)
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
-		batch := PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: next, Seen: snap.Outbox}
-		if err := e.Local.ApplyPull(ctx, m, batch); err != nil {
+		if _, err := e.applyPage(ctx, m, page.Records, next, rep); err != nil {
 			return err
 		}
 		committed = next
@@ -194,10 +205,6 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		rep.Pulled += len(page.Records)
 		total = max(total, page.TotalSize)
 		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
-		rep.LocalInserts += plan.Inserts
-		rep.LocalUpdates += plan.Updates
-		rep.LocalDeletes += plan.Deletes
-		rep.Conflicts += len(plan.Conflicts)
 		return nil
 	}
 	if err := e.Remote.Pull(ctx, req, apply); err != nil {
@@ -217,6 +224,141 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	return nil
 }
 
+// applyPage plans and commits pulled records, with cursor, in one local
+// transaction: the pull's pages, the delete log's deletions and the
+// records re-read before a write all take this path.
+func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord, cursor Cursor, rep *ObjectReport) (PullPlan, error) {
+	if err := e.resolvePulled(ctx, m, recs); err != nil {
+		return PullPlan{}, err
+	}
+	if err := e.resolveMerges(ctx, m, recs); err != nil {
+		return PullPlan{}, err
+	}
+	snap, err := e.Local.Lookup(ctx, m, recs)
+	if err != nil {
+		return PullPlan{}, err
+	}
+	plan := PlanPull(m, recs, snap.States)
+	if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: cursor, Seen: snap.Outbox}); err != nil {
+		return PullPlan{}, err
+	}
+	rep.LocalInserts += plan.Inserts
+	rep.LocalUpdates += plan.Updates
+	rep.LocalDeletes += plan.Deletes
+	for _, c := range plan.Conflicts {
+		if !snap.States[c.ID].Conflicted[c.Field] {
+			rep.Conflicts++ // a new one: an open conflict seen again is not counted twice
+		}
+	}
+	for _, op := range plan.Ops {
+		if op.Relink != nil {
+			rep.Relinked++
+			e.logger().Warn("record relinked", "object", m.Object, "key", op.Key, "old_id", op.Relink.OldID,
+				"new_id", op.Relink.NewID, "reason", op.Relink.Reason)
+		}
+	}
+	for _, c := range plan.Conflicts {
+		if c.RemoteDeleted {
+			e.logger().Warn("record deleted in Salesforce with local changes not yet pushed; kept as a conflict",
+				"object", m.Object, "key", c.Key, "id", c.ID, "field", c.Field)
+		}
+	}
+	return plan, nil
+}
+
+// resolveMerges fills MergedIntoKey: the local row already linked to the
+// survivor of each merge, if any.
+func (e *Engine) resolveMerges(ctx context.Context, m *Mapping, recs []RemoteRecord) error {
+	var winners []string
+	for _, r := range recs {
+		if r.Deleted && r.MergedInto != "" {
+			winners = append(winners, r.MergedInto)
+		}
+	}
+	if len(winners) == 0 {
+		return nil
+	}
+	keys, err := e.Local.KeysByID(ctx, m.Object, winners)
+	if err != nil {
+		return fmt.Errorf("merge survivors: %w", err)
+	}
+	for i := range recs {
+		if recs[i].MergedInto != "" {
+			recs[i].MergedIntoKey = keys[recs[i].MergedInto]
+		}
+	}
+	return nil
+}
+
+// reread fetches records by Id, right before writing to them, and applies
+// them through the pull path with the cursor unchanged: a Salesforce edit
+// made since the pull is merged (and conflicts) before the write is planned
+// again. A record Salesforce no longer has at all is applied as deleted.
+// It returns, per Id, the record's LastModifiedDate and the server time of
+// the read, and whether anything changed locally.
+func (e *Engine) reread(ctx context.Context, m *Mapping, ids []string, rep *ObjectReport) (map[string]readAt, bool, error) {
+	committed, err := e.Local.Cursor(ctx, m.Object)
+	if err != nil {
+		return nil, false, err
+	}
+	req := m.pullRequest(Cursor{})
+	req.IDs, req.IncludeDeleted, req.BulkThreshold = ids, true, 0
+	seen := make(map[string]readAt, len(ids))
+	var recs []RemoteRecord
+	var server time.Time
+	err = e.Remote.Pull(ctx, req, func(p Page) error {
+		if p.ServerTime.After(server) {
+			server = p.ServerTime
+		}
+		for _, r := range p.Records {
+			seen[r.ID] = readAt{modified: r.LastModified, server: p.ServerTime, deleted: r.Deleted}
+		}
+		recs = append(recs, p.Records...)
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("re-read before write: %w", err)
+	}
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			// Emptied from the recycle bin, or hard-deleted.
+			recs = append(recs, RemoteRecord{ID: id, Deleted: true, Stamp: server})
+			seen[id] = readAt{server: server, deleted: true}
+		}
+	}
+	plan, err := e.applyPage(ctx, m, recs, committed, rep)
+	if err != nil {
+		return nil, false, err
+	}
+	return seen, len(plan.Ops) > 0 || len(plan.Conflicts) > 0, nil
+}
+
+// readAt is what a re-read saw of one record.
+type readAt struct {
+	modified time.Time // LastModifiedDate
+	server   time.Time // Salesforce's clock when it was read
+	deleted  bool
+}
+
+// fresh lists the records a re-read saw modified in the very second it
+// read them. If-Unmodified-Since and LastModifiedDate have whole seconds
+// ("Conditional Request Headers", REST API Developer Guide): a user's edit
+// made later in that same second would pass a conditional write's check.
+func fresh(read map[string]readAt) []string {
+	var ids []string
+	for id, r := range read {
+		if !r.deleted && r.server.Truncate(time.Second).Equal(r.modified.Truncate(time.Second)) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// maxRounds bounds the times a page of writes is planned again in one
+// cycle after Salesforce reported records changed or gone.
+const maxRounds = 3
+
 func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error {
 	backlog, err := e.Local.Backlog(ctx, m)
 	if err != nil {
@@ -233,38 +375,120 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	var afterSeq int64
 	pushed := 0
 	for {
-		changes, err := e.Local.Pending(ctx, m, afterSeq, batch)
+		start := afterSeq
+		changes, err := e.Local.Pending(ctx, m, start, batch)
 		if err != nil {
 			return err
 		}
 		if len(changes) == 0 {
 			return nil
 		}
-		for _, c := range changes {
-			afterSeq = max(afterSeq, c.FirstSeq)
+		for round := 1; ; round++ {
+			for _, c := range changes {
+				afterSeq = max(afterSeq, c.FirstSeq)
+			}
+			// Re-read the linked records about to be updated: a Salesforce
+			// edit made since the pull is merged before the write.
+			var read map[string]readAt
+			if ids := linkedUpdates(changes); len(ids) > 0 {
+				var changed bool
+				if read, changed, err = e.reread(ctx, m, ids, rep); err != nil {
+					return err
+				}
+				if again := fresh(read); w.Conditional && len(again) > 0 {
+					// Let the second pass and read those records once more:
+					// an edit made in it is then seen, and any later one
+					// fails the conditional write.
+					if err := e.sleep(ctx, time.Second); err != nil {
+						return err
+					}
+					more, changed2, err := e.reread(ctx, m, again, rep)
+					if err != nil {
+						return err
+					}
+					maps.Copy(read, more)
+					changed = changed || changed2
+				}
+				if changed {
+					if changes, err = e.Local.Pending(ctx, m, start, batch); err != nil {
+						return err
+					}
+				}
+			}
+			plan := PlanPush(m, changes)
+			if w.Conditional {
+				plan.Updates = e.guard(plan.Updates, read, rep)
+			}
+			result := PushResult{Acks: plan.Acks, DeadLetters: plan.Rejected}
+			rep.Failed += len(plan.Rejected)
+			rep.Skipped += len(plan.Acks)
+			again, sendErr := e.send(ctx, m, w, plan, &result, rep)
+			if err := e.Local.ApplyPush(ctx, m, result); err != nil {
+				return err
+			}
+			if sendErr != nil {
+				return sendErr
+			}
+			if len(again) == 0 || round == maxRounds {
+				rep.Retrying += len(again)
+				break
+			}
+			// Records that changed or vanished since they were read are
+			// merged again, and the page planned again.
+			if _, _, err := e.reread(ctx, m, again, rep); err != nil {
+				return err
+			}
+			if changes, err = e.Local.Pending(ctx, m, start, batch); err != nil {
+				return err
+			}
+			if len(changes) == 0 {
+				break
+			}
 		}
-		plan := PlanPush(m, changes)
-		var result PushResult
-		result.Acks = plan.Acks
-		result.DeadLetters = plan.Rejected
-		rep.Failed += len(plan.Rejected)
-		rep.Skipped += len(plan.Acks)
-		sendErr := e.send(ctx, m, w, plan, &result, rep)
 		pushed += len(changes)
 		e.progress(Progress{Object: m.Object, Phase: "push", Done: pushed, Total: backlog})
-		if err := e.Local.ApplyPush(ctx, m, result); err != nil {
-			return err
-		}
-		if sendErr != nil {
-			return sendErr
+	}
+}
+
+// linkedUpdates lists the Salesforce Ids of the changes that will be
+// updates of linked records.
+func linkedUpdates(changes []LocalChange) []string {
+	var ids []string
+	for _, c := range changes {
+		if c.ID != "" && !c.Deleted {
+			ids = append(ids, c.ID)
 		}
 	}
+	return ids
+}
+
+// guard gives each conditional update the LastModifiedDate its re-read saw,
+// and holds back, until the next cycle, those still modified in the second
+// they were read, for which the one-second check could miss a later edit.
+func (e *Engine) guard(updates []PushWrite, read map[string]readAt, rep *ObjectReport) []PushWrite {
+	kept := updates[:0]
+	for _, w := range updates {
+		r, ok := read[w.Out.ID]
+		if !ok || r.deleted || r.server.Truncate(time.Second).Equal(r.modified.Truncate(time.Second)) {
+			rep.Retrying++
+			continue
+		}
+		w.Out.IfUnmodifiedSince = r.modified
+		kept = append(kept, w)
+	}
+	return kept
 }
 
 // send performs the writes of a plan and records their outcomes. A call
 // that fails as a whole stops the push; what succeeded before it is still
 // recorded by the caller.
-func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan PushPlan, result *PushResult, rep *ObjectReport) error {
+//
+// It returns the Salesforce Ids of records Salesforce reported changed
+// since they were read (a conditional write refused) or gone (an update of
+// a deleted or merged-away record): their rows stay pending, for the page
+// to be planned again.
+func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan PushPlan, result *PushResult, rep *ObjectReport) ([]string, error) {
+	var again []string
 	calls := []writeCall{
 		{plan.Upserts, false, nil, func(o []Outgoing) ([]WriteResult, error) {
 			return e.Remote.Upsert(ctx, w, o)
@@ -289,7 +513,7 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 			var held int
 			var err error
 			if c.writes, sent, held, err = e.resolvePushed(ctx, m, c.writes); err != nil {
-				return err
+				return again, err
 			}
 			rep.Retrying += held // a child waits for its parent's first push
 			c.outs = sent
@@ -308,7 +532,7 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 			// the process dies, the next pull knows these values in
 			// Salesforce for syncd's own, not for someone's edit.
 			if err := e.Local.BeginPush(ctx, m, outs); err != nil {
-				return err
+				return again, err
 			}
 		}
 		results, err := c.do(outs)
@@ -328,6 +552,8 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 			switch {
 			case res.Err != nil && err != nil && errors.Is(err, res.Err):
 				rep.Retrying++ // not written: the call that stopped the push
+			case !c.delete && (errors.Is(res.Err, ErrRecordChanged) || errors.Is(res.Err, ErrRecordGone)):
+				again = append(again, w.Out.ID)
 			case res.Err == nil:
 				ack := Ack{Key: w.Out.Key, Seq: w.Seq, ID: res.ID}
 				if c.delete {
@@ -361,10 +587,10 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 		}
 		if err != nil {
 			rep.Retrying += pendingCount(calls[ci+1:])
-			return err
+			return again, err
 		}
 	}
-	return nil
+	return again, nil
 }
 
 // writeCall is one kind of collection call in a push: its writes, and the

@@ -94,7 +94,14 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.engine = &syncd.Engine{Local: h.db, Remote: h.client}
+	h.engine = &syncd.Engine{Local: h.db, Remote: h.client, Sleep: h.emuSleep}
+}
+
+// emuSleep moves the emulator's clock instead of waiting: the engine waits
+// for Salesforce's clock to pass a second before a conditional write.
+func (h *harness) emuSleep(_ context.Context, d time.Duration) error {
+	h.emu.Advance(d)
+	return nil
 }
 
 // cycle runs one sync cycle and fails the test if the object failed.

@@ -135,7 +135,37 @@ type Mapping struct {
 	FromSalesforce   DeleteFromSalesforce
 	SoftDeleteColumn string
 	FromLocal        DeleteFromLocal
+
+	// WriteMode says how updates guard against a Salesforce edit made
+	// since the pull (WriteConditional when empty).
+	WriteMode WriteMode
+
+	// mergeable is set by Resolve when the object has MasterRecordId: its
+	// pulls ask which record a deleted one was merged into.
+	mergeable bool
 }
+
+// WriteMode says how syncd updates records another user may be editing.
+// Both re-read, right before each batch of updates, the records about to
+// be updated (one query per batch) and re-plan those that changed since
+// the pull.
+type WriteMode string
+
+const (
+	// WriteConditional (the default) also sends each update with
+	// If-Unmodified-Since, as Composite subrequests (25 a call):
+	// Salesforce refuses the write if the record changed after the
+	// re-read, and the record is merged and planned again. No window is
+	// left. Up to 25 updates a cycle cost what reread costs.
+	WriteConditional WriteMode = "conditional"
+	// WriteReread sends updates as sObject Collections (200 a call); an
+	// edit made in the one round trip between the re-read and the write
+	// is overwritten.
+	WriteReread WriteMode = "reread"
+)
+
+// WriteModes are the valid WriteModes.
+var WriteModes = []WriteMode{WriteConditional, WriteReread}
 
 // FieldNames returns the Salesforce names of the mapped fields, in order.
 func (m *Mapping) FieldNames() []string {
@@ -166,6 +196,7 @@ func (m *Mapping) pullRequest(committed Cursor) PullRequest {
 		WatermarkField: m.Watermark,
 		After:          after,
 		IncludeDeleted: m.FromSalesforce == SoftDelete || m.FromSalesforce == HardDelete,
+		Merges:         m.mergeable,
 		BatchSize:      m.BatchSize,
 		BulkThreshold:  m.BulkThreshold,
 	}
@@ -174,5 +205,5 @@ func (m *Mapping) pullRequest(committed Cursor) PullRequest {
 // writeRequest is where a push of backlog rows goes.
 func (m *Mapping) writeRequest(backlog int) WriteRequest {
 	return WriteRequest{Object: m.Object, ExternalIDField: m.ExternalIDField, Fields: m.wireFields(),
-		Backlog: backlog, BulkThreshold: m.BulkThreshold}
+		Backlog: backlog, BulkThreshold: m.BulkThreshold, Conditional: m.WriteMode != WriteReread}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 	"github.com/syncd-dev/syncd/internal/sync/memory"
 )
@@ -49,7 +51,10 @@ func newMemWorld(t testing.TB, p syncd.Policy) *memWorld {
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
 	l := memory.NewLocal(now)
 	return &memWorld{t: t, local: l, remote: r, m: memMapping(p),
-		engine: &syncd.Engine{Local: l, Remote: r, Now: now}}
+		engine: &syncd.Engine{Local: l, Remote: r, Now: now, Sleep: func(_ context.Context, d time.Duration) error {
+			r.Advance(d)
+			return nil
+		}}}
 }
 
 func (w *memWorld) cycle() syncd.ObjectReport {
@@ -95,6 +100,119 @@ func (w *memWorld) converged(t interface {
 			t.Fatalf("record %s %v has no live row", id, rec.Fields)
 		}
 	}
+}
+
+func TestMemory_RandomEditsConverge(t *testing.T) {
+	name := rapid.SampledFrom([]syncd.Value{nil, "a", "b", "Zoë", ""})
+	rapid.Check(t, func(rt *rapid.T) {
+		w := newMemWorld(t, rapid.SampledFrom([]syncd.Policy{syncd.SalesforceWins, syncd.LocalWins, syncd.NewestWins}).Draw(rt, "policy"))
+		fields := func() map[string]syncd.Value {
+			return map[string]syncd.Value{"FirstName": name.Draw(rt, "first"), "LastName": name.Draw(rt, "last"), "Title": name.Draw(rt, "title")}
+		}
+		pickRow := func() (string, bool) {
+			rows := w.local.Rows("customers")
+			keys := make([]string, 0, len(rows))
+			for k := range rows {
+				keys = append(keys, k)
+			}
+			if len(keys) == 0 {
+				return "", false
+			}
+			return rapid.SampledFrom(sortedCopy(keys)).Draw(rt, "row"), true
+		}
+		pickRec := func() (string, bool) {
+			recs := w.remote.Live("Contact")
+			ids := make([]string, 0, len(recs))
+			for id := range recs {
+				ids = append(ids, id)
+			}
+			if len(ids) == 0 {
+				return "", false
+			}
+			return rapid.SampledFrom(sortedCopy(ids)).Draw(rt, "record"), true
+		}
+		// A Salesforce user's action, now or at a moment of the next cycle:
+		// before a pull's page, before a write.
+		remoteAct := func() func() {
+			switch rapid.IntRange(0, 2).Draw(rt, "remote op") {
+			case 0:
+				fs := fields()
+				return func() {
+					if id, ok := pickRec(); ok {
+						w.remote.Edit("Contact", id, fs)
+					}
+				}
+			case 1:
+				return func() {
+					if id, ok := pickRec(); ok {
+						w.remote.Remove("Contact", id)
+					}
+				}
+			default:
+				return func() {
+					a, okA := pickRec()
+					b, okB := pickRec()
+					if okA && okB && a != b {
+						w.remote.Merge("Contact", a, b)
+					}
+				}
+			}
+		}
+		for range rapid.IntRange(1, 40).Draw(rt, "steps") {
+			switch rapid.IntRange(0, 8).Draw(rt, "op") {
+			case 0:
+				w.local.Insert("customers", fields())
+			case 1:
+				if k, ok := pickRow(); ok {
+					w.local.Update("customers", k, fields())
+				}
+			case 2:
+				if k, ok := pickRow(); ok {
+					w.local.Delete("customers", k)
+				}
+			case 3:
+				w.remote.Insert("Contact", fields())
+			case 4:
+				if id, ok := pickRec(); ok {
+					w.remote.Edit("Contact", id, fields())
+				}
+			case 5:
+				if id, ok := pickRec(); ok {
+					w.remote.Remove("Contact", id)
+				}
+			case 6:
+				if r := w.cycle(); r.Err != nil {
+					rt.Fatalf("cycle: %v", r.Err)
+				}
+			case 7:
+				remoteAct()()
+			case 8:
+				at := rapid.SampledFrom([]string{"pull", "upsert", "update", "delete"}).Draw(rt, "at")
+				act, fired := remoteAct(), false
+				w.remote.Hook = func(op, _ string) {
+					if op == at && !fired {
+						fired = true
+						act()
+					}
+				}
+				if r := w.cycle(); r.Err != nil {
+					rt.Fatalf("cycle: %v", r.Err)
+				}
+				w.remote.Hook = nil
+			}
+		}
+		for range 3 {
+			if r := w.cycle(); r.Err != nil {
+				rt.Fatalf("cycle: %v", r.Err)
+			}
+		}
+		defer func() {
+			if rt.Failed() {
+				rt.Logf("local:\n%s\nremote:\n%s", w.local, w.remote)
+			}
+		}()
+		w.converged(rt)
+	})
 }
 
 func sortedCopy(s []string) []string {

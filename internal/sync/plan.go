@@ -22,22 +22,61 @@ type PullPlan struct {
 // conflict policy; a record whose values equal the shadow changes nothing,
 // which is what stops echoes of syncd's own pushes.
 //
+// A record deleted in Salesforce while its row has local changes not yet
+// pushed never loses them: under local_wins (or newest_wins, when the local
+// edit is the newer) the record is re-created from the whole row; otherwise
+// the row follows the delete and the unpushed values are kept as open
+// conflicts. A record merged away relinks its row to the survivor, unless
+// another row is linked to the survivor already.
+//
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
 	var p PullPlan
+	// A merge's survivor in the same page as a loser whose row it takes
+	// over is planned as an update of that row.
+	adopted := map[string]LocalState{}
+	for i := range recs {
+		rec := &recs[i]
+		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists {
+			adopted[rec.MergedInto] = st
+		}
+	}
+	inPage := map[string]bool{}
+	for i := range recs {
+		if !recs[i].Deleted {
+			inPage[recs[i].ID] = true
+		}
+	}
 	for i := range recs {
 		rec := &recs[i]
 		st, known := local[rec.ID]
 		switch {
 		case !known && rec.Deleted:
 			// Never seen locally; nothing to delete.
+		case !known && adopted[rec.ID].Key != "":
+			heir := adopted[rec.ID]
+			op, conflicts := planMerge(m, rec, heir)
+			op.Relink = &Relink{OldID: heir.ID, NewID: rec.ID, Reason: RelinkMerged}
+			p.Ops = append(p.Ops, op)
+			p.Conflicts = append(p.Conflicts, conflicts...)
+			p.Updates++
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec))
 			p.Inserts++
+		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists:
+			if inPage[rec.MergedInto] {
+				continue // the survivor's own op takes the row over
+			}
+			p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.MergedInto, Stamp: rec.Stamp,
+				Relink: &Relink{OldID: rec.ID, NewID: rec.MergedInto, Reason: RelinkMerged}})
 		case rec.Deleted:
-			if op, ok := planRemoteDelete(m, rec, st); ok {
-				p.Ops = append(p.Ops, op)
-				p.Deletes++
+			ops, conflicts := planRemoteDelete(m, rec, st)
+			p.Ops = append(p.Ops, ops...)
+			p.Conflicts = append(p.Conflicts, conflicts...)
+			for _, op := range ops {
+				if op.Kind == OpSoftDelete || op.Kind == OpDelete {
+					p.Deletes++
+				}
 			}
 		case !st.Exists:
 			// Deleted locally while linked; the push phase decides.
@@ -61,11 +100,12 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 
 func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 	op := LocalOp{
-		Kind:   OpInsert,
-		ID:     rec.ID,
-		Stamp:  rec.Stamp,
-		Set:    make(map[string]Value, len(m.Fields)),
-		Shadow: make(map[string]Value, len(m.Fields)+1),
+		Kind:         OpInsert,
+		ID:           rec.ID,
+		Stamp:        rec.Stamp,
+		LastModified: rec.LastModified,
+		Set:          make(map[string]Value, len(m.Fields)),
+		Shadow:       make(map[string]Value, len(m.Fields)+1),
 	}
 	for _, f := range m.Fields {
 		if rec.Unresolved[f.Name] {
@@ -89,28 +129,67 @@ func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 	return op
 }
 
-func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, bool) {
+// unpushed lists the pushed fields whose local value differs from the
+// merge base: local changes Salesforce has not received.
+func unpushed(m *Mapping, st LocalState) []Field {
+	var out []Field
+	for _, f := range m.Fields {
+		if !f.Pushes() {
+			continue
+		}
+		if base, ok := st.Shadow[f.Name]; ok && !Equal(st.Values[f.Name], base) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// planRemoteDelete plans a record deleted in Salesforce for its row.
+func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, []Conflict) {
 	if !st.Exists {
-		return LocalOp{}, false
+		return nil, nil
+	}
+	changed := unpushed(m, st)
+	if len(changed) > 0 && st.ID != "" {
+		recreate := m.Conflict == LocalWins || (m.Conflict == NewestWins && st.LastLocalEdit.After(rec.Stamp))
+		if recreate {
+			// The whole row goes out again as a new record.
+			return []LocalOp{{Kind: OpNone, Key: st.Key, ID: rec.ID, Unlink: true, Requeue: true,
+				Relink: &Relink{OldID: rec.ID, Reason: RelinkRecreated}}}, nil
+		}
+		op := LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, Unlink: true, Settle: true}
+		switch {
+		case st.SoftDeleted:
+		case m.FromSalesforce == SoftDelete:
+			op.Kind, op.DeletedAt = OpSoftDelete, rec.Stamp
+		case m.FromSalesforce == HardDelete:
+			op.Kind = OpDelete
+		}
+		conflicts := make([]Conflict, len(changed))
+		for i, f := range changed {
+			conflicts[i] = Conflict{Object: m.Object, Key: st.Key, ID: rec.ID, Field: f.Name,
+				Base: st.Shadow[f.Name], Local: st.Values[f.Name], RemoteDeleted: true}
+		}
+		return []LocalOp{op}, conflicts
 	}
 	op := LocalOp{Key: st.Key, ID: rec.ID, Stamp: rec.Stamp}
 	switch m.FromSalesforce {
 	case SoftDelete:
 		if st.SoftDeleted {
-			return LocalOp{}, false // already applied (seen again in the lookback or the delete log)
+			return nil, nil // already applied (seen again in the lookback or the delete log)
 		}
 		op.Kind = OpSoftDelete
 		op.DeletedAt = rec.Stamp
 	case HardDelete:
 		op.Kind = OpDelete
 	default:
-		return LocalOp{}, false
+		return nil, nil
 	}
-	return op, true
+	return []LocalOp{op}, nil
 }
 
 func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflict) {
-	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp}
+	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
 	var conflicts []Conflict
 	set := func(name string, v Value) {
 		if op.Set == nil {
@@ -201,8 +280,8 @@ type PushWrite struct {
 
 // PushPlan is what a batch of local changes does in Salesforce.
 type PushPlan struct {
-	Upserts []PushWrite // by external id: creates, and updates of records that carry it
-	Updates []PushWrite // by Id: records that lack the external id in Salesforce
+	Upserts []PushWrite // creates, by external id (idempotent)
+	Updates []PushWrite // linked records, by Id
 	Deletes []PushWrite
 	Acks    []Ack // nothing to send: echoes, ignored deletes
 	// Rejected rows hold a value Salesforce is known to refuse (a value
@@ -230,6 +309,12 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			}
 			continue
 		}
+		if c.ID == "" && c.SoftDeleted {
+			// The record is gone and the row is marked deleted: there is
+			// nothing to create.
+			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
+			continue
+		}
 		fields := map[string]Value{}
 		for _, f := range m.Fields {
 			if !f.Pushes() || c.Conflicted[f.Name] {
@@ -238,8 +323,8 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			l := c.Values[f.Name]
 			base, hasBase := c.Shadow[f.Name]
 			switch {
-			case c.ID == "" && !hasBase:
-				if l != nil { // a create sends what is set
+			case c.ID == "":
+				if l != nil { // a create carries every field that is set
 					fields[f.Name] = l
 				}
 			case !hasBase:
@@ -256,15 +341,22 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 		}
 		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
 		// A record created in Salesforce does not carry our external id
-		// yet: it is set by Id, after which writes are upserts.
+		// yet: it goes with the record's next update.
 		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID
-		if len(fields) == 0 && !needsExt {
+		if len(fields) == 0 && !needsExt && c.ID != "" {
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 			continue
 		}
 		out := Outgoing{Key: c.Key, ID: c.ID, ExternalID: c.ExternalID, Fields: fields}
 		switch {
-		case needsExt || (c.ExternalID == "" && c.ID != ""):
+		case c.ID != "":
+			// A linked record is updated by Id, never upserted: if it was
+			// deleted or merged away, Salesforce says so (ErrRecordGone)
+			// instead of creating a partial new record, as an upsert by
+			// external id would ("Upsert Records Using sObject Rows by
+			// External ID", REST API Developer Guide: a value that matches
+			// no record creates one; records in the recycle bin never
+			// match).
 			if needsExt {
 				out.Fields[m.ExternalIDField] = c.ExternalID
 			}
@@ -275,9 +367,8 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			// is acknowledged rather than risk a duplicate.
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 		default:
-			// Out.ID stays as the link says: an upsert is by external id
-			// and sends no Id, but a dry run tells a create from an update
-			// by it.
+			// A create, by external id: sent again after a lost response,
+			// it finds the record it created instead of making a second.
 			p.Upserts = append(p.Upserts, PushWrite{Out: out, Seq: c.Seq})
 		}
 	}

@@ -237,6 +237,89 @@ func TestPlanPullDeletes(t *testing.T) {
 	}
 }
 
+// A record deleted in Salesforce while its row has unpushed local changes:
+// the changes are never lost. Under local_wins (and newest_wins with the
+// newer local edit) the row is unlinked and queued whole, to be created
+// again; otherwise it follows the delete and the unpushed values become
+// open conflicts, its pending changes settled.
+func TestPlanPullDeleteWhileEdited(t *testing.T) {
+	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", "u1")
+	edited := vals("FirstName", "Augusta", "LastName", "Lovelace", "Phone", "1", "Notes__c", "vip", "Full_Name__c", "x")
+	st := func(edit time.Time) map[string]LocalState {
+		return map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, Values: edited, Shadow: synced, LastLocalEdit: edit}}
+	}
+	del := []RemoteRecord{{ID: "003A", Deleted: true, Stamp: t1}}
+	for _, tc := range []struct {
+		policy   Policy
+		from     DeleteFromSalesforce
+		edit     time.Time
+		recreate bool
+		kind     LocalOpKind
+	}{
+		{LocalWins, SoftDelete, t0, true, OpNone},
+		{NewestWins, SoftDelete, t2, true, OpNone},
+		{NewestWins, SoftDelete, t0, false, OpSoftDelete},
+		{SalesforceWins, SoftDelete, t2, false, OpSoftDelete},
+		{Manual, HardDelete, t2, false, OpDelete},
+		{SalesforceWins, IgnoreDelete, t2, false, OpNone},
+	} {
+		m := testMapping(tc.policy)
+		m.FromSalesforce = tc.from
+		p := PlanPull(m, del, st(tc.edit))
+		if len(p.Ops) != 1 {
+			t.Fatalf("%s/%s: ops = %+v", tc.policy, tc.from, p.Ops)
+		}
+		op := p.Ops[0]
+		if op.Kind != tc.kind || !op.Unlink {
+			t.Errorf("%s/%s: op = %+v, want kind %v, unlinked", tc.policy, tc.from, op, tc.kind)
+		}
+		if tc.recreate {
+			if !op.Requeue || op.Settle || len(p.Conflicts) != 0 || op.Relink == nil || op.Relink.Reason != RelinkRecreated {
+				t.Errorf("%s: op = %+v, conflicts %+v; want the row queued to be created again", tc.policy, op, p.Conflicts)
+			}
+			continue
+		}
+		if op.Requeue || !op.Settle || len(p.Conflicts) != 2 {
+			t.Errorf("%s/%s: op = %+v, conflicts %+v; want settled with two conflicts", tc.policy, tc.from, op, p.Conflicts)
+		}
+		for _, c := range p.Conflicts {
+			if !c.RemoteDeleted || c.Resolution != "" || !Equal(c.Local, edited[c.Field]) {
+				t.Errorf("conflict %+v", c)
+			}
+		}
+	}
+	// Without local changes a delete is just a delete.
+	clean := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, Values: synced, Shadow: synced}}
+	if p := PlanPull(testMapping(LocalWins), del, clean); len(p.Ops) != 1 || p.Ops[0].Kind != OpSoftDelete || p.Ops[0].Unlink || len(p.Conflicts) != 0 {
+		t.Errorf("clean delete: %+v", p)
+	}
+}
+
+// A record merged away relinks its row to the survivor when no other row
+// has it; a survivor in the same page updates that row instead of being
+// inserted as a new one; a survivor linked elsewhere leaves the loser's row
+// to the delete rule.
+func TestPlanPullMerges(t *testing.T) {
+	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", "u1")
+	st := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, Values: synced, Shadow: synced}}
+	loser := RemoteRecord{ID: "003A", Deleted: true, Stamp: t1, MergedInto: "003W"}
+	p := PlanPull(testMapping(SalesforceWins), []RemoteRecord{loser}, st)
+	if len(p.Ops) != 1 || p.Ops[0].Kind != OpNone || p.Ops[0].Key != "1" || p.Ops[0].ID != "003W" || p.Ops[0].Relink == nil {
+		t.Fatalf("merge without the survivor in the page: %+v", p.Ops)
+	}
+	winner := RemoteRecord{ID: "003W", Stamp: t1, LastModified: t1, Values: vals("FirstName", "Ada", "LastName", "King", "Syncd_Id__c", nil)}
+	p = PlanPull(testMapping(SalesforceWins), []RemoteRecord{winner, loser}, st)
+	if len(p.Ops) != 1 || p.Inserts != 0 || p.Ops[0].Key != "1" || p.Ops[0].ID != "003W" || p.Ops[0].Set["LastName"] != "King" || p.Ops[0].Relink == nil {
+		t.Fatalf("merge with the survivor in the page: %+v", p.Ops)
+	}
+	taken := loser
+	taken.MergedIntoKey = "9"
+	p = PlanPull(testMapping(SalesforceWins), []RemoteRecord{taken}, st)
+	if len(p.Ops) != 1 || p.Ops[0].Kind != OpSoftDelete || p.Ops[0].Relink != nil {
+		t.Fatalf("merge into a survivor linked elsewhere: %+v", p.Ops)
+	}
+}
+
 func TestPlanPush(t *testing.T) {
 	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
 	change := func(id string, v, shadow map[string]Value, conflicted ...string) LocalChange {
@@ -261,11 +344,25 @@ func TestPlanPush(t *testing.T) {
 			t.Errorf("out = %+v", p.Upserts[0])
 		}
 	})
-	t.Run("only changed fields are sent", func(t *testing.T) {
+	t.Run("only changed fields are sent, by Id", func(t *testing.T) {
 		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", edited, synced)})
 		want := vals("LastName", "King", "Notes__c", "vip")
+		if len(p.Upserts) != 0 || len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || !reflect.DeepEqual(p.Updates[0].Out.Fields, want) {
+			t.Fatalf("plan = %+v, want an update by Id of %v", p, want)
+		}
+	})
+	t.Run("a row unlinked from a deleted record is created with every field", func(t *testing.T) {
+		p := PlanPush(testMapping(LocalWins), []LocalChange{change("", edited, synced)})
+		want := vals("FirstName", "Ada", "LastName", "King", "Notes__c", "vip")
 		if len(p.Upserts) != 1 || !reflect.DeepEqual(p.Upserts[0].Out.Fields, want) {
-			t.Fatalf("plan = %+v, want upsert of %v", p, want)
+			t.Fatalf("plan = %+v, want a create of %v", p, want)
+		}
+	})
+	t.Run("an unlinked soft-deleted row creates nothing", func(t *testing.T) {
+		c := change("", edited, synced)
+		c.SoftDeleted = true
+		if p := PlanPush(testMapping(SalesforceWins), []LocalChange{c}); len(p.Upserts)+len(p.Updates) != 0 || len(p.Acks) != 1 {
+			t.Fatalf("plan = %+v, want an ack", p)
 		}
 	})
 	t.Run("echo: values equal the shadow, nothing is sent", func(t *testing.T) {
@@ -277,8 +374,8 @@ func TestPlanPush(t *testing.T) {
 	t.Run("a field in open conflict is held back", func(t *testing.T) {
 		p := PlanPush(testMapping(Manual), []LocalChange{change("003A", edited, synced, "LastName")})
 		want := vals("Notes__c", "vip")
-		if len(p.Upserts) != 1 || !reflect.DeepEqual(p.Upserts[0].Out.Fields, want) {
-			t.Fatalf("plan = %+v, want upsert of %v", p, want)
+		if len(p.Updates) != 1 || !reflect.DeepEqual(p.Updates[0].Out.Fields, want) {
+			t.Fatalf("plan = %+v, want an update of %v", p, want)
 		}
 	})
 	t.Run("record created in Salesforce gets the external id by Id", func(t *testing.T) {

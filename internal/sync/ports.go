@@ -34,6 +34,12 @@ type RemoteRecord struct {
 	// Unresolved lists lookup fields whose parent is not linked locally
 	// (yet): they are left alone rather than written as null.
 	Unresolved map[string]bool
+	// MergedInto is the surviving record of a merge this (deleted) record
+	// lost: Salesforce sets MasterRecordId on the losers.
+	MergedInto string
+	// MergedIntoKey is the local key of the row linked to MergedInto, if
+	// any; the engine fills it in before planning.
+	MergedIntoKey string
 }
 
 // PullRequest asks for the records of one object changed after a cursor, in
@@ -46,7 +52,13 @@ type PullRequest struct {
 	WatermarkField string
 	After          Cursor
 	IncludeDeleted bool // use queryAll and select IsDeleted
-	BatchSize      int  // records per page
+	// Merges asks for MasterRecordId with deleted records (objects that
+	// can be merged: Account, Contact, Lead, Case).
+	Merges    bool
+	BatchSize int // records per page
+	// IDs, when set, asks for exactly these records, whatever their stamp
+	// (After is ignored): the re-read before a write.
+	IDs []string
 	// BulkThreshold lets the Remote switch to a bulk transport when the
 	// pull turns out to hold more records than this; 0 never does.
 	BulkThreshold int
@@ -66,9 +78,13 @@ type Page struct {
 // Outgoing is one record to write to Salesforce.
 type Outgoing struct {
 	Key        string // local key, to map results back
-	ID         string // Salesforce Id; empty for an upsert by external id
+	ID         string // Salesforce Id; empty for a create
 	ExternalID string
-	Fields     map[string]Value // only the fields that changed, canonical form
+	Fields     map[string]Value // canonical form: what changed, or every field of a create
+	// IfUnmodifiedSince, for a conditional update, is the record's
+	// LastModifiedDate as syncd last read it: Salesforce refuses the write
+	// (ErrRecordChanged) if the record changed since.
+	IfUnmodifiedSince time.Time
 }
 
 // WriteResult is the outcome of one Outgoing, in input order.
@@ -91,6 +107,8 @@ type WriteRequest struct {
 	// transport.
 	Backlog       int
 	BulkThreshold int
+	// Conditional sends updates with their IfUnmodifiedSince.
+	Conditional bool
 }
 
 // Remote is Salesforce as the engine needs it. internal/sf implements it
@@ -177,6 +195,20 @@ type LocalState struct {
 	InFlight map[string]Value
 }
 
+// Relink records that a row's link moved off a Salesforce record: to the
+// survivor of a merge, or nowhere (the record is re-created from the row).
+type Relink struct {
+	OldID  string
+	NewID  string // empty until the re-created record has an Id
+	Reason string // RelinkMerged or RelinkRecreated
+}
+
+// Reasons of a Relink.
+const (
+	RelinkMerged    = "merged"
+	RelinkRecreated = "recreated"
+)
+
 // LocalOpKind is what a pull does to a local row.
 type LocalOpKind int
 
@@ -197,20 +229,37 @@ type LocalOp struct {
 	Set        map[string]Value // values to write, by Salesforce field name
 	Shadow     map[string]Value // new shadow values, merged into the old
 	Stamp      time.Time        // the record's watermark value
-	DeletedAt  time.Time        // for OpSoftDelete
+	// LastModified is the record's LastModifiedDate, kept for conditional
+	// writes.
+	LastModified time.Time
+	DeletedAt    time.Time // for OpSoftDelete
+	// Unlink forgets the row's link to ID and its merge base: the record
+	// is gone, and anything pushed for the row later is a new record.
+	Unlink bool
+	// Requeue queues the whole row for push: it is created anew.
+	Requeue bool
+	// Settle marks the row's pending local changes done: they are kept in
+	// the op's conflicts instead of being pushed to a record that is gone.
+	Settle bool
+	// Relink, when set, is recorded in the relink log.
+	Relink *Relink
 }
 
 // Conflict is a field changed on both sides, parked under the manual policy
 // or decided by another policy (then Resolved says by which side).
 type Conflict struct {
-	Object     string
-	Key        string
-	ID         string
-	Field      string
-	Base       Value
-	Local      Value
-	Remote     Value
-	Resolution string // "salesforce", "local" or "" (open)
+	Object string
+	Key    string
+	ID     string
+	Field  string
+	Base   Value
+	Local  Value
+	Remote Value
+	// RemoteDeleted says the record was deleted (or merged away) in
+	// Salesforce while the row had local changes not yet pushed: Local
+	// holds the unpushed value.
+	RemoteDeleted bool
+	Resolution    string // "salesforce", "local" or "" (open)
 }
 
 // Snapshot is what a Lookup saw: the local state of the rows matching a
@@ -245,6 +294,8 @@ type LocalChange struct {
 	Values     map[string]Value // current values by Salesforce field name
 	Shadow     map[string]Value
 	Conflicted map[string]bool
+	// SoftDeleted is true when Mapping.SoftDeleteColumn is set.
+	SoftDeleted bool
 	// Invalid says why the row's local values cannot be pushed (a value
 	// that does not convert to its field's type); the planner rejects the
 	// row with CodeLocalValueInvalid until the application fixes it.
@@ -327,4 +378,10 @@ var (
 	ErrSession   = errors.New("session")   // authorisation lost; a person must act
 	ErrLimit     = errors.New("api limit") // daily API allocation exhausted
 	ErrPermanent = errors.New("permanent") // the record is refused; dead-letter it
+	// ErrRecordChanged refuses a conditional write: the record changed in
+	// Salesforce since syncd read it (412 Precondition Failed).
+	ErrRecordChanged = errors.New("record changed in Salesforce")
+	// ErrRecordGone refuses an update by Id: the record was deleted or
+	// merged away (ENTITY_IS_DELETED) or never existed (NOT_FOUND).
+	ErrRecordGone = errors.New("record gone from Salesforce")
 )

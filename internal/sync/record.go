@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	gosync "sync"
 )
@@ -136,7 +137,17 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 		}
 		l.r.actions = append(l.r.actions, a)
 	}
-	l.r.conflicts = append(l.r.conflicts, b.Conflicts...)
+	// A conflict still open is found again by every read of its record
+	// (the re-read before a write too): it is recorded once.
+	for _, c := range b.Conflicts {
+		seen := slices.ContainsFunc(l.r.conflicts, func(o Conflict) bool {
+			return o.Object == c.Object && o.Key == c.Key && o.Field == c.Field && o.Resolution == c.Resolution &&
+				Equal(o.Local, c.Local) && Equal(o.Remote, c.Remote)
+		})
+		if !seen {
+			l.r.conflicts = append(l.r.conflicts, c)
+		}
+	}
 	return nil
 }
 
@@ -207,9 +218,10 @@ func (rm *recordingRemote) Delete(ctx context.Context, w WriteRequest, ids []str
 }
 
 // DryRemote is a Remote that reads from Salesforce but sends no write: each
-// write answers success as Salesforce would (a record upserted without a
-// Salesforce Id is created and gets a made-up Id), so that the cycle goes on
-// exactly as if it had been written.
+// write answers success as Salesforce would (a record upserted, that is
+// created, gets a made-up Id), so that the cycle goes on exactly as if it
+// had been written. A create after a lost response, which Salesforce
+// answers as an update of the record it created, shows as a create.
 type DryRemote struct {
 	Remote
 	mu gosync.Mutex
@@ -228,12 +240,8 @@ func (d *DryRemote) newID() string {
 
 func (d *DryRemote) Upsert(_ context.Context, _ WriteRequest, recs []Outgoing) ([]WriteResult, error) {
 	out := make([]WriteResult, len(recs))
-	for i, r := range recs {
-		if r.ID == "" {
-			out[i] = WriteResult{ID: d.newID(), Created: true}
-		} else {
-			out[i] = WriteResult{ID: r.ID}
-		}
+	for i := range recs {
+		out[i] = WriteResult{ID: d.newID(), Created: true}
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ type ObjectReport struct {
 	Deleted      int // records deleted in Salesforce
 	Skipped      int // local changes that needed no write (echoes)
 	Conflicts    int
+	Relinked     int // rows relinked: to a merge's survivor, or to be re-created
 	Failed       int // records dead-lettered this cycle
 	Retrying     int // records left pending after a transient failure
 	APICalls     int64

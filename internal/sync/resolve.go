@@ -24,6 +24,13 @@ type Fix struct {
 	// next cycle sees Salesforce unchanged and the local side as the change
 	// (pushed), or both sides equal (nothing to do).
 	Base Value
+	// Recreate, for a record deleted in Salesforce, creates it anew from
+	// the whole row: the row is unlinked, restored if it was soft-deleted,
+	// and queued; every open conflict of the row is closed with it.
+	Recreate bool
+	// Accept, for a record deleted in Salesforce, accepts the deletion:
+	// the unpushed local value is given up and nothing is written.
+	Accept bool
 }
 
 // ResolveConflict decides what closing an open conflict with resolution r
@@ -31,6 +38,16 @@ type Fix struct {
 func ResolveConflict(c Conflict, r Resolution, value Value) (Fix, error) {
 	if c.Resolution != "" {
 		return Fix{}, fmt.Errorf("already resolved (%s)", c.Resolution)
+	}
+	if c.RemoteDeleted {
+		switch r {
+		case ResolveSalesforce:
+			return Fix{Accept: true}, nil
+		case ResolveLocal:
+			return Fix{Recreate: true}, nil
+		}
+		return Fix{}, fmt.Errorf("the record was deleted in Salesforce: resolve with %s (create it again from the row) or %s (accept the deletion)",
+			ResolveLocal, ResolveSalesforce)
 	}
 	switch r {
 	case ResolveSalesforce:

@@ -7,7 +7,7 @@
 -- pulled page split pages all over that tree. As a rowid table the big rows
 -- are appended and only the small key entries land out of order.
 -- Measured with the store's apply benchmark: links cost 11 µs per inserted
--- row before, 6 µs after (BenchmarkApplyPull, see the #8 closing note).
+-- row before, 6 µs after (BenchmarkApplyPull).
 --
 -- The view reads _syncd_links, so it is dropped and created again (as in
 -- version 5). legacy_alter_table keeps the final RENAME from rewriting or

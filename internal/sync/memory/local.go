@@ -29,6 +29,7 @@ type Local struct {
 	open    map[string]map[string]syncd.Conflict // object+key -> field -> open conflict
 	dead    map[string]syncd.DeadLetter          // object+key
 	runs    []syncd.ObjectReport
+	relinks []syncd.Relink
 
 	// Fail, when set, is asked before every call (op is the method name,
 	// e.g. "ApplyPull"); an error it returns fails the call.
@@ -173,6 +174,13 @@ func (l *Local) OpenConflicts(object string) []syncd.Conflict {
 	return out
 }
 
+// Relinks returns the relink log.
+func (l *Local) Relinks() []syncd.Relink {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.relinks)
+}
+
 // DeadLetters returns the rows Salesforce refused, by object and key.
 func (l *Local) DeadLetters() map[string]syncd.DeadLetter {
 	l.mu.Lock()
@@ -206,9 +214,12 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			}
 		}
 		if key == "" {
+			// By external id; a deleted record never takes over a row
+			// linked to another record: it may share the external id of
+			// the record that replaced it.
 			if ext, _ := r.Values[m.ExternalIDField].(string); ext != "" {
 				for k, e := range t.ext {
-					if e == ext {
+					if lk := links[k]; e == ext && (!r.Deleted || lk == nil || lk.sfID == "") {
 						key = k
 					}
 				}
@@ -309,6 +320,25 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		if key == "" {
 			return fmt.Errorf("op on %s has no key", op.ID)
 		}
+		if op.Relink != nil {
+			l.relinks = append(l.relinks, *op.Relink)
+		}
+		if op.Settle {
+			for i := range l.outbox {
+				if e := &l.outbox[i]; e.table == m.Table && e.key == key {
+					e.done = true
+				}
+			}
+		}
+		if op.Unlink {
+			delete(links, key) // the row starts afresh: no record, no merge base
+			if op.Requeue {
+				if _, ok := t.rows[key]; ok {
+					l.capture(m.Table, key, 'I', nil, "")
+				}
+			}
+			continue
+		}
 		for k, lk := range links {
 			if k != key && op.ID != "" && lk.sfID == op.ID {
 				lk.sfID = "" // a Salesforce Id linked to another row moves to this one
@@ -384,7 +414,7 @@ func (l *Local) Pending(_ context.Context, m *syncd.Mapping, afterSeq int64, lim
 			c.ID, c.ExternalID, c.Shadow = lk.sfID, lk.ext, maps.Clone(lk.shadow)
 		}
 		if row, ok := t.rows[key]; ok {
-			c.Values, c.ExternalID = maps.Clone(row), t.ext[key]
+			c.Values, c.ExternalID, c.SoftDeleted = maps.Clone(row), t.ext[key], t.soft[key]
 		} else {
 			c.Deleted, c.Values = true, map[string]syncd.Value{}
 			if c.ExternalID == "" {
@@ -525,4 +555,33 @@ func (l *Local) RecordRun(_ context.Context, r syncd.ObjectReport) error {
 	defer l.mu.Unlock()
 	l.runs = append(l.runs, r)
 	return l.fail("RecordRun")
+}
+
+// String describes the rows, links and pending changes, for a failing
+// test's message.
+func (l *Local) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b []byte
+	for name, t := range l.tables {
+		keys := make([]string, 0, len(t.rows))
+		for k := range t.rows {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			b = fmt.Appendf(b, "%s %s soft=%v ext=%s %v\n", name, k, t.soft[k], t.ext[k], t.rows[k])
+		}
+	}
+	for obj, links := range l.links {
+		for k, lk := range links {
+			b = fmt.Appendf(b, "link %s %s -> %q shadow=%v\n", obj, k, lk.sfID, lk.shadow)
+		}
+	}
+	for _, e := range l.outbox {
+		if !e.done {
+			b = fmt.Appendf(b, "pending %d %s %s %c %v\n", e.seq, e.table, e.key, e.op, e.changed)
+		}
+	}
+	return string(b)
 }

@@ -31,11 +31,12 @@ func newErr(code string, class error) error { return &Error{Code: code, Class: c
 
 // Record is one record of the in-memory org.
 type Record struct {
-	ID        string
-	Fields    map[string]syncd.Value
-	Modified  time.Time // LastModifiedDate and SystemModstamp
-	Deleted   bool
-	DeletedAt time.Time
+	ID         string
+	Fields     map[string]syncd.Value
+	Modified   time.Time // LastModifiedDate and SystemModstamp
+	Deleted    bool
+	DeletedAt  time.Time
+	MergedInto string // MasterRecordId of a merge's loser
 }
 
 // Remote is an org in memory. Its clock advances one millisecond per
@@ -55,6 +56,10 @@ type Remote struct {
 	// Reject, when set, is asked for every record written; an error it
 	// returns fails that record only.
 	Reject func(object string, r syncd.Outgoing) error
+	// Hook, when set, runs before every call, outside the org's lock: a
+	// test makes a Salesforce user's edit there, at a chosen moment of a
+	// cycle (before a pull's page, before a write).
+	Hook func(op, object string)
 	// BatchSize caps a pull's page (2000 when zero).
 	BatchSize int
 }
@@ -77,6 +82,7 @@ func (r *Remote) Define(object, externalID string, fields ...string) {
 	for _, f := range []string{"LastModifiedDate", "SystemModstamp"} {
 		s.Fields[f] = syncd.FieldInfo{Name: f, Type: "datetime", Kind: syncd.KindDateTime}
 	}
+	s.Fields["MasterRecordId"] = syncd.FieldInfo{Name: "MasterRecordId", Type: "reference", Kind: syncd.KindText}
 	r.schemas[object] = s
 	if r.records[object] == nil {
 		r.records[object] = map[string]*Record{}
@@ -88,12 +94,25 @@ func (r *Remote) tick() time.Time {
 	return r.now
 }
 
+func (r *Remote) hook(op, object string) {
+	if r.Hook != nil {
+		r.Hook(op, object)
+	}
+}
+
 func (r *Remote) call(op, object string) error {
 	r.calls++
 	if r.Fail != nil {
 		return r.Fail(op, object)
 	}
 	return nil
+}
+
+// Advance moves the org's clock forward.
+func (r *Remote) Advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
 }
 
 // Insert creates a record as a Salesforce user would, and returns its Id.
@@ -135,6 +154,20 @@ func (r *Remote) Remove(object, id string) error {
 	return nil
 }
 
+// Merge merges loser into winner as a Salesforce user would: the loser is
+// deleted with MergedInto set, the winner's stamp moves.
+func (r *Remote) Merge(object, winner, loser string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, l := r.records[object][winner], r.records[object][loser]
+	if w == nil || l == nil || w.Deleted || l.Deleted || w == l {
+		return fmt.Errorf("cannot merge %s into %s", loser, winner)
+	}
+	w.Modified = r.tick()
+	l.Deleted, l.DeletedAt, l.Modified, l.MergedInto = true, r.now, r.now, winner
+	return nil
+}
+
 // Live returns copies of the live records of an object, by Id.
 func (r *Remote) Live(object string) map[string]Record {
 	r.mu.Lock()
@@ -152,6 +185,7 @@ func (r *Remote) Live(object string) map[string]Record {
 
 // Describe returns what Define set up.
 func (r *Remote) Describe(_ context.Context, object string) (syncd.ObjectSchema, error) {
+	r.hook("describe", object)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.call("describe", object); err != nil {
@@ -174,11 +208,19 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 			continue
 		}
 		at := syncd.Cursor{Time: rec.Modified, ID: rec.ID}
-		if req.After.ID == "" && at.Time.Before(req.After.Time) || req.After.ID != "" && !at.After(req.After) {
+		switch {
+		case len(req.IDs) > 0:
+			if !slices.Contains(req.IDs, rec.ID) {
+				continue
+			}
+		case req.After.ID == "" && at.Time.Before(req.After.Time), req.After.ID != "" && !at.After(req.After):
 			continue
 		}
 		out := syncd.RemoteRecord{ID: rec.ID, Deleted: rec.Deleted, Stamp: rec.Modified, LastModified: rec.Modified,
 			Values: make(map[string]syncd.Value, len(req.Fields))}
+		if req.Merges {
+			out.MergedInto = rec.MergedInto
+		}
 		for _, f := range req.Fields {
 			out.Values[f.Name] = rec.Fields[f.Name]
 		}
@@ -197,6 +239,7 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 		return strings.Compare(a.ID, b.ID)
 	})
 	for start := 0; start == 0 || start < len(recs); start += size {
+		r.hook("pull", req.Object)
 		r.mu.Lock()
 		err := r.call("pull", req.Object)
 		r.mu.Unlock()
@@ -219,6 +262,7 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 
 // Deleted reports the records deleted in [start, end).
 func (r *Remote) Deleted(_ context.Context, object string, start, end time.Time) ([]syncd.DeletedRecord, time.Time, error) {
+	r.hook("deleted", object)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.call("deleted", object); err != nil {
@@ -256,15 +300,19 @@ func (r *Remote) Upsert(_ context.Context, w syncd.WriteRequest, recs []syncd.Ou
 	})
 }
 
-// Update writes by Id; a record that is gone is an error.
+// Update writes by Id; a record that is gone is an error. A conditional
+// update of a record modified after IfUnmodifiedSince (whole seconds, as
+// HTTP dates have) is refused.
 func (r *Remote) Update(_ context.Context, w syncd.WriteRequest, recs []syncd.Outgoing) ([]syncd.WriteResult, error) {
 	return r.write("update", w, recs, func(o syncd.Outgoing) syncd.WriteResult {
 		rec := r.records[w.Object][o.ID]
 		switch {
 		case rec == nil:
-			return syncd.WriteResult{Err: newErr("NOT_FOUND", syncd.ErrPermanent)}
+			return syncd.WriteResult{Err: newErr("NOT_FOUND", syncd.ErrRecordGone)}
 		case rec.Deleted:
-			return syncd.WriteResult{Err: newErr("ENTITY_IS_DELETED", syncd.ErrPermanent)}
+			return syncd.WriteResult{Err: newErr("ENTITY_IS_DELETED", syncd.ErrRecordGone)}
+		case w.Conditional && rec.Modified.Truncate(time.Second).After(o.IfUnmodifiedSince.Truncate(time.Second)):
+			return syncd.WriteResult{Err: newErr("PRECONDITION_FAILED", syncd.ErrRecordChanged)}
 		}
 		maps.Copy(rec.Fields, o.Fields)
 		rec.Modified = r.tick()
@@ -291,6 +339,7 @@ func (r *Remote) Delete(_ context.Context, w syncd.WriteRequest, ids []string) (
 }
 
 func (r *Remote) write(op string, w syncd.WriteRequest, recs []syncd.Outgoing, one func(syncd.Outgoing) syncd.WriteResult) ([]syncd.WriteResult, error) {
+	r.hook(op, w.Object)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]syncd.WriteResult, len(recs))
@@ -319,4 +368,17 @@ func (r *Remote) Usage() syncd.Usage {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return syncd.Usage{Calls: r.calls}
+}
+
+// String describes every record, for a failing test's message.
+func (r *Remote) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b []byte
+	for obj, recs := range r.records {
+		for id, rec := range recs {
+			b = fmt.Appendf(b, "%s %s deleted=%v merged=%q %v\n", obj, id, rec.Deleted, rec.MergedInto, rec.Fields)
+		}
+	}
+	return string(b)
 }
