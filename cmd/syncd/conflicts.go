@@ -84,7 +84,7 @@ func (m *Main) conflictsResolveCmd() *cobra.Command {
   salesforce   write Salesforce's value into the local row
   local        push the local value to Salesforce
   value=TEXT   write TEXT locally and push it`,
-		Example: "  syncd conflicts resolve 12 salesforce -c /etc/syncd/syncd.yaml",
+		Example: "  syncd conflicts resolve 12 salesforce\n  syncd conflicts resolve 12 'value=Ada Lovelace'",
 		Args:    exactArgs(2, "conflicts resolve needs ID and salesforce, local or value=TEXT"),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 1 {

@@ -33,7 +33,7 @@ progress. Ctrl-C stops at the next checkpoint; what was applied stays applied.
 With --dry-run, print per object the rows it would insert or update locally
 and the records it would create, update or delete in Salesforce, with field
 diffs and conflicts, writing nothing on either side.`,
-		Example:           "  syncd sync -c /etc/syncd/syncd.yaml\n  syncd sync -c /etc/syncd/syncd.yaml --dry-run --json",
+		Example:           "  syncd sync -c syncd.yaml\n  syncd sync --dry-run --json",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              func(c *cobra.Command, _ []string) error { return m.sync(c.Context(), o) },

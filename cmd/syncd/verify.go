@@ -106,7 +106,7 @@ func (m *Main) resyncCmd() *cobra.Command {
 		Long: `Forget OBJECT's watermark and re-pull every record through the same
 idempotent path as a cycle. This finds records back-dated in Salesforce and
 formula values whose inputs live on other records.`,
-		Example: "  syncd resync Contact -c /etc/syncd/syncd.yaml",
+		Example: "  syncd resync Contact",
 		Args:    exactArgs(1, "resync needs the object to re-pull, e.g. syncd resync Contact"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return m.resync(c.Context(), *path, args[0], asJSON)
