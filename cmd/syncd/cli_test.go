@@ -198,11 +198,11 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		return got
 	}
 	for line, want := range map[string]string{
-		"syncd con":                         "conflicts",
-		"syncd sync --dr":                   "--dry-run",
+		"syncd con":                          "conflicts",
+		"syncd sync --dr":                    "--dry-run",
 		"syncd resync -c " + f.cfgPath + " ": "Contact",
-		"syncd sync --log-level ":           "debug",
-		"syncd conflicts resolve 3 ":        "salesforce",
+		"syncd sync --log-level ":            "debug",
+		"syncd conflicts resolve 3 ":         "salesforce",
 	} {
 		got := complete(line)
 		found := false

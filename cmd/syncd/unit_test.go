@@ -27,7 +27,7 @@ func TestSystemdUnit(t *testing.T) {
 	// were appended to it (systemd.unit(5), "drop-in"), so the merged file
 	// is what systemd runs.
 	for name, text := range map[string]string{
-		"syncd.service":             unit,
+		"syncd.service":            unit,
 		"syncd.service + app-user": unit + "\n" + dropIn,
 	} {
 		t.Run(name, func(t *testing.T) {
