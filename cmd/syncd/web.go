@@ -48,8 +48,8 @@ func (d *daemon) serveHTTP(addr string) (stop func(), err error) {
 	}()
 	bound := ln.Addr().String()
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		d.logger.Warn("metrics.exposed", "addr", bound,
-			"exposes", exposedPaths+" to every host that can reach "+bound+"; use a loopback address (127.0.0.1:9464) and a reverse proxy or firewall")
+		d.logger.Warn("metrics.exposed", "addr", addr,
+			"exposes", exposedPaths+" to every host that can reach "+addr+"; use a loopback address (127.0.0.1:9464) behind a reverse proxy, or a firewall")
 	}
 	d.logger.Info("metrics.listening", "addr", bound)
 	return func() {
