@@ -121,6 +121,8 @@ func TestOneErrorPerFailure(t *testing.T) {
 	}{
 		{[]string{"sync", "--bogus"}, exitUsage, "unknown flag: --bogus"},
 		{[]string{"bogus"}, exitUsage, `unknown command "bogus" for "syncd"`},
+		{[]string{"help", "bogus"}, exitUsage, `unknown command "bogus" for "syncd"`},
+		{[]string{"help", "auth", "bogus"}, exitUsage, `unknown command "bogus" for "syncd auth"`},
 		{[]string{"auth"}, exitUsage, "auth needs a command: login, status, logout"},
 		{[]string{"auth", "bogus"}, exitUsage, `unknown command "bogus" for "syncd auth"`},
 		{[]string{"conflicts", "lst"}, exitUsage, `did you mean "list"?`},
