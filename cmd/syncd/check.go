@@ -6,20 +6,35 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/syncd-dev/syncd/internal/sf"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
+func (m *Main) checkCmd() *cobra.Command {
+	var online bool
+	var path *string
+	c := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the config offline (--online: also against the org)",
+		Long: `Validate the config without touching anything: every error names FILE:LINE
+and the valid choices. With --online, also check each mapped field against
+the org's describe (one API call per object).`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return m.check(c.Context(), *path, online)
+		},
+	}
+	path = m.configFlag(c)
+	c.Flags().BoolVar(&online, "online", false, "also check every mapping against the org's describe")
+	return c
+}
+
 // check is `syncd check`: validate the config offline, and with --online
 // also the mappings against the org's describe.
-func (m *Main) check(ctx context.Context, args []string) error {
-	var path string
-	var online bool
-	fs := m.flagSet("check", &path)
-	fs.BoolVar(&online, "online", false, "also check every mapping against the org's describe")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func (m *Main) check(ctx context.Context, path string, online bool) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -34,7 +49,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 		return nil
 	}
 	red := &redactor{}
-	logger := newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel, red)
+	logger := m.newLogger(cfg, red)
 	client, err := sf.New(ctx, sfConfig(cfg, logger))
 	if err != nil {
 		return err

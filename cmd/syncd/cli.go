@@ -3,43 +3,31 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/config"
 )
 
-// Exit codes. 78 (EX_CONFIG) is listed in the unit's
-// RestartPreventExitStatus, so a broken config does not restart-loop.
-const (
-	exitOK     = 0
-	exitFail   = 1
-	exitUsage  = 2
-	exitConfig = 78
-)
-
-// Version is set at build time with -ldflags "-X main.Version=v1.2.3".
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return "dev"
-}
-
-// Main is the program: its subcommands and the streams they write to.
+// Main is the program: its commands and the streams they write to.
 type Main struct {
 	Stdout, Stderr io.Writer
 	Stdin          io.Reader
 	Getenv         func(string) string
+
+	// flags are the flags every command takes, bound by the root command.
+	flags globalFlags
+}
+
+// globalFlags override the config's logging for one invocation.
+type globalFlags struct {
+	logLevel  string
+	logFormat string
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -47,8 +35,26 @@ func NewMain() *Main {
 	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv}
 }
 
-// usageError is a misuse of the command line (exit 2).
-type usageError struct{ msg string }
+// commands are the commands below the root, in the order help lists them.
+// A new command is a method that returns its *cobra.Command, added here.
+var commands = []func(*Main) *cobra.Command{
+	(*Main).demoCmd,
+	(*Main).syncCmd,
+	(*Main).runCmd,
+	(*Main).statusCmd,
+	(*Main).checkCmd,
+	(*Main).authCmd,
+	(*Main).conflictsCmd,
+	(*Main).retryCmd,
+	(*Main).verifyCmd,
+	(*Main).resyncCmd,
+	(*Main).versionCmd,
+	(*Main).manCmd,
+}
+
+// usageError is a misuse of the command line (exit 2). cmd is the command
+// path whose --help the message points to ("" for none).
+type usageError struct{ cmd, msg string }
 
 func (e usageError) Error() string { return e.msg }
 
@@ -58,7 +64,8 @@ type configError struct{ err error }
 func (e configError) Error() string { return e.err.Error() }
 func (e configError) Unwrap() error { return e.err }
 
-// exitError carries a chosen exit status with its message (which may be empty).
+// exitError carries a chosen exit status with its message (which may be
+// nil: the command has already said what went wrong).
 type exitError struct {
 	code int
 	err  error
@@ -72,70 +79,112 @@ func (e exitError) Error() string {
 }
 func (e exitError) Unwrap() error { return e.err }
 
-const usage = `syncd keeps an application's SQLite data and a Salesforce org in step.
+var logLevels = []string{"debug", "info", "warn", "error"}
+var logFormats = []string{config.LogFormatAuto, config.LogFormatText, config.LogFormatJSON}
 
-Usage:
-  syncd demo [--keep DIR]            a full sync against the built-in Salesforce emulator
-  syncd sync [-c FILE] [--dry-run] [--json]
-                                     one cycle now, then exit (0 only if every object synced)
-  syncd run [-c FILE]                the daemon, on the config's schedule
-  syncd status [-c FILE] [--json]    last cycles, watermarks, backlog; non-zero when unhealthy
-  syncd check [-c FILE]              validate the config offline
-  syncd auth login|status|logout [-c FILE] [--no-browser]
-  syncd conflicts list|resolve [-c FILE] ...
-  syncd retry [-c FILE] [OBJECT]     retry dead-lettered rows
-  syncd verify [-c FILE] [--json] [OBJECT]
-                                     compare both sides and report drift, writing nothing
-  syncd resync [-c FILE] OBJECT      re-pull every record of an object
-  syncd version
+// rootCmd builds the command tree. Errors are returned, never printed by
+// cobra: exitCode prints each failure exactly once.
+func (m *Main) rootCmd() *cobra.Command {
+	cobra.EnableCommandSorting = false // help lists commands in the order of commands
+	root := &cobra.Command{
+		Use:   "syncd",
+		Short: "Keep an application's SQLite data and a Salesforce org in step",
+		Long: `syncd keeps an application's SQLite data and a Salesforce org in step, both
+ways, on a schedule.
 
--c defaults to $SYNCD_CONFIG, then /etc/syncd/syncd.yaml.
-`
+Start with "syncd demo" (no account needed), then "syncd check -c FILE",
+"syncd auth login -c FILE" and "syncd sync -c FILE". Under systemd the
+service runs "syncd run".
 
-// Run dispatches a subcommand and returns the process exit status.
-func (m *Main) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, usage)
-		return exitUsage
+Commands that read a config take -c FILE; without it they read
+$SYNCD_CONFIG, then ` + config.DefaultFile + `.`,
+		Version:           versionString(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Args:              cobra.ArbitraryArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if f := m.flags.logLevel; f != "" && !slices.Contains(logLevels, f) {
+				return usageError{c.CommandPath(), fmt.Sprintf("--log-level %q: use one of %s", f, strings.Join(logLevels, ", "))}
+			}
+			if f := m.flags.logFormat; f != "" && !slices.Contains(logFormats, f) {
+				return usageError{c.CommandPath(), fmt.Sprintf("--log-format %q: use one of %s", f, strings.Join(logFormats, ", "))}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				c.SetOut(m.Stderr)
+				_ = c.Help()
+				return exitError{code: exitUsage}
+			}
+			return unknownCommand(c, args[0])
+		},
 	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "demo":
-		err = m.demo(ctx, rest)
-	case "sync", "once":
-		err = m.sync(ctx, rest)
-	case "run":
-		err = m.run(ctx, rest)
-	case "status":
-		err = m.status(ctx, rest)
-	case "check":
-		err = m.check(ctx, rest)
-	case "auth":
-		err = m.auth(ctx, rest)
-	case "conflicts":
-		err = m.conflicts(ctx, rest)
-	case "retry":
-		err = m.retry(ctx, rest)
-	case "verify":
-		err = m.verify(ctx, rest)
-	case "resync":
-		err = m.resync(ctx, rest)
-	case "version", "--version", "-v":
-		fmt.Fprintf(m.Stdout, "syncd %s\n", version())
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stdout, usage)
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q", cmd)}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	root.SetHelpCommand(helpCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{c.CommandPath(), err.Error()}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&m.flags.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (overrides the config's log_level)")
+	pf.StringVar(&m.flags.logFormat, "log-format", "", "log `FORMAT`: auto, text or json (overrides the config's log_format)")
+	_ = root.RegisterFlagCompletionFunc("log-level", fixedCompletions(logLevels))
+	_ = root.RegisterFlagCompletionFunc("log-format", fixedCompletions(logFormats))
+	for _, cmd := range commands {
+		root.AddCommand(cmd(m))
 	}
-	return m.exitCode(err)
+	return root
 }
 
+// helpCmd is `syncd help [COMMAND...]`: cobra's own prints the root's
+// usage and exits 0 for a command that does not exist.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  `Help for any command: "syncd help sync" is "syncd sync --help".`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil || cmd == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return usageError{"syncd help", err.Error()}
+			}
+			if len(rest) > 0 {
+				return unknownCommand(cmd, rest[0])
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// Run runs the command line args and returns the process exit status.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	root := m.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	return m.exitCode(root.ExecuteContext(ctx))
+}
+
+// exitCode prints err (once) and maps it to the exit status.
 func (m *Main) exitCode(err error) int {
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	var ue usageError
@@ -143,7 +192,10 @@ func (m *Main) exitCode(err error) int {
 	var ee exitError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(m.Stderr, "syncd: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(m.Stderr, "syncd: %s\n", ue.msg)
+		if ue.cmd != "" {
+			fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", ue.cmd)
+		}
 		return exitUsage
 	case errors.As(err, &ce):
 		fmt.Fprintf(m.Stderr, "syncd: invalid config:\n%s\n", indent(ce.err.Error()))
@@ -162,31 +214,108 @@ func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
-// flagSet returns a flag set for a subcommand that reports errors instead
-// of exiting, with the -c flag every config-reading command takes.
-func (m *Main) flagSet(name string, configPath *string) *flag.FlagSet {
-	fs := flag.NewFlagSet("syncd "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	if configPath != nil {
-		def := m.Getenv("SYNCD_CONFIG")
-		if def == "" {
-			def = config.DefaultFile
+// unknownCommand is the error for a word that names no command of c.
+func unknownCommand(c *cobra.Command, word string) error {
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
 		}
-		fs.StringVar(configPath, "c", def, "config `FILE` (default $SYNCD_CONFIG, then "+config.DefaultFile+")")
-		fs.StringVar(configPath, "config", def, "same as -c")
 	}
-	return fs
+	msg := fmt.Sprintf("unknown command %q for %q", word, c.CommandPath())
+	c.SuggestionsMinimumDistance = 2
+	if s := c.SuggestionsFor(word); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageError{c.CommandPath(), msg + " (commands: " + strings.Join(names, ", ") + ")"}
 }
 
-// parse parses a subcommand's flags, turning a flag error into a usage error.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+// group is a command whose work is done by its subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:                   use,
+		Short:                 short,
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ArbitraryArgs,
+		ValidArgsFunction:     cobra.NoFileCompletions,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				var names []string
+				for _, sub := range c.Commands() {
+					names = append(names, sub.Name())
+				}
+				return usageError{c.CommandPath(), fmt.Sprintf("%s needs a command: %s", c.Name(), strings.Join(names, ", "))}
+			}
+			return unknownCommand(c, args[0])
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// noArgs, exactArgs and maxArgs check positional arguments, as usage errors.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{c.CommandPath(), fmt.Sprintf("%s takes no arguments, got %q", c.CommandPath(), args)}
 	}
 	return nil
+}
+
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{c.CommandPath(), msg}
+		}
+		return nil
+	}
+}
+
+func maxArgs(n int, msg string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageError{c.CommandPath(), msg}
+		}
+		return nil
+	}
+}
+
+// configFlag adds -c/--config to a command that reads a config.
+func (m *Main) configFlag(c *cobra.Command) *string {
+	def := m.Getenv("SYNCD_CONFIG")
+	if def == "" {
+		def = config.DefaultFile
+	}
+	p := new(string)
+	c.Flags().StringVarP(p, "config", "c", def, "read the config from `FILE`; $SYNCD_CONFIG changes the default")
+	_ = c.RegisterFlagCompletionFunc("config", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	return p
+}
+
+func fixedCompletions(words []string) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return words, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// objectCompletions completes a mapped object's name from the config that
+// -c names, for commands that take OBJECT.
+func objectCompletions(path *string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, o := range cfg.Objects {
+			names = append(names, o.SObject)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // loadConfig loads and validates the config, as a configError on failure.
@@ -199,4 +328,17 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, configError{err}
 	}
 	return cfg, nil
+}
+
+// logSettings are the log format and level in force: the flags, else the
+// config's.
+func (m *Main) logSettings(cfg *config.Config) (format, level string) {
+	format, level = m.flags.logFormat, m.flags.logLevel
+	if format == "" && cfg != nil {
+		format = cfg.LogFormat
+	}
+	if level == "" && cfg != nil {
+		level = cfg.LogLevel
+	}
+	return format, level
 }

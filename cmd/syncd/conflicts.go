@@ -2,98 +2,128 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/config"
 	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// conflicts is `syncd conflicts list|resolve`.
-//
-//	syncd conflicts list [-c FILE] [--all] [--json] [OBJECT]
-//	syncd conflicts resolve [-c FILE] ID salesforce|local|value=TEXT
-func (m *Main) conflicts(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError{"conflicts needs a subcommand: list or resolve"}
-	}
-	sub, rest := args[0], args[1:]
-	var path string
+func (m *Main) conflictsCmd() *cobra.Command {
+	return group("conflicts", "List and resolve fields parked by the manual conflict policy",
+		m.conflictsListCmd(), m.conflictsResolveCmd())
+}
+
+func (m *Main) conflictsListCmd() *cobra.Command {
 	var all, asJSON bool
-	fs := m.flagSet("conflicts "+sub, &path)
-	switch sub {
-	case "list":
-		fs.BoolVar(&all, "all", false, "include resolved conflicts")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	case "resolve":
-	default:
-		return usageError{fmt.Sprintf("unknown conflicts subcommand %q (list, resolve)", sub)}
+	var path *string
+	c := &cobra.Command{
+		Use:   "list [OBJECT]",
+		Short: "List open conflicts (of one object, or all)",
+		Args:  maxArgs(1, "conflicts list takes at most one OBJECT"),
+		RunE: func(c *cobra.Command, args []string) error {
+			object := ""
+			if len(args) == 1 {
+				object = args[0]
+			}
+			return m.conflictsList(c.Context(), *path, object, all, asJSON)
+		},
 	}
-	if err := parse(fs, rest); err != nil {
+	path = m.configFlag(c)
+	c.ValidArgsFunction = objectCompletions(path)
+	c.Flags().BoolVar(&all, "all", false, "include resolved conflicts")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJSON bool) error {
+	_, db, err := openState(ctx, path)
+	if err != nil {
 		return err
+	}
+	defer db.Close()
+	cs, err := db.Conflicts(ctx, object, !all)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := []conflictJSON{}
+		for _, c := range cs {
+			out = append(out, storedConflictJSON(c))
+		}
+		return writeJSON(m.Stdout, out)
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(m.Stdout, "no open conflicts")
+		return nil
+	}
+	for _, c := range cs {
+		state := "open"
+		if !c.ResolvedAt.IsZero() {
+			state = "resolved (" + c.Resolution + ")"
+		}
+		fmt.Fprintf(m.Stdout, "#%d  %s %s (row %s) field %s, found %s, %s\n      base:       %s\n      local:      %s\n      salesforce: %s\n",
+			c.ConflictID, c.Object, c.ID, c.Key, c.Field, c.FoundAt.UTC().Format(time.RFC3339), state,
+			show(c.Base), show(c.Local), show(c.Remote))
+	}
+	fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
+	return nil
+}
+
+func (m *Main) conflictsResolveCmd() *cobra.Command {
+	var path *string
+	c := &cobra.Command{
+		Use:   "resolve ID salesforce|local|value=TEXT",
+		Short: "Resolve a conflict; the next cycle applies it",
+		Long: `Resolve conflict ID (from "syncd conflicts list"):
+  salesforce   write Salesforce's value into the local row
+  local        push the local value to Salesforce
+  value=TEXT   write TEXT locally and push it`,
+		Example: "  syncd conflicts resolve 12 salesforce\n  syncd conflicts resolve 12 'value=Ada Lovelace'",
+		Args:    exactArgs(2, "conflicts resolve needs ID and salesforce, local or value=TEXT"),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return []string{"salesforce", "local", "value="}, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return m.conflictsResolve(c.Context(), c.CommandPath(), *path, args[0], args[1])
+		},
+	}
+	path = m.configFlag(c)
+	return c
+}
+
+func (m *Main) conflictsResolve(ctx context.Context, cmdPath, path, idArg, choice string) error {
+	id, err := strconv.ParseInt(idArg, 10, 64)
+	if err != nil {
+		return usageError{cmdPath, fmt.Sprintf("conflict id %q is not a number", idArg)}
+	}
+	var value syncd.Value
+	var resolution syncd.Resolution
+	switch {
+	case choice == "salesforce":
+		resolution = syncd.ResolveSalesforce
+	case choice == "local":
+		resolution = syncd.ResolveLocal
+	case strings.HasPrefix(choice, "value=") && len(choice) > len("value="):
+		resolution, value = syncd.ResolveValue, strings.TrimPrefix(choice, "value=")
+	default:
+		return usageError{cmdPath, fmt.Sprintf("resolution %q: use salesforce, local or value=TEXT", choice)}
 	}
 	cfg, db, err := openState(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	if sub == "list" {
-		object := fs.Arg(0)
-		cs, err := db.Conflicts(ctx, object, !all)
-		if err != nil {
-			return err
-		}
-		if asJSON {
-			enc := json.NewEncoder(m.Stdout)
-			enc.SetIndent("", "  ")
-			if cs == nil {
-				cs = []store.ConflictRecord{}
-			}
-			return enc.Encode(cs)
-		}
-		if len(cs) == 0 {
-			fmt.Fprintln(m.Stdout, "no open conflicts")
-			return nil
-		}
-		for _, c := range cs {
-			state := "open"
-			if !c.ResolvedAt.IsZero() {
-				state = "resolved (" + c.Resolution + ")"
-			}
-			fmt.Fprintf(m.Stdout, "#%d  %s %s (row %s) field %s, found %s, %s\n      base:       %s\n      local:      %s\n      salesforce: %s\n",
-				c.ConflictID, c.Object, c.ID, c.Key, c.Field, c.FoundAt.UTC().Format(time.RFC3339), state,
-				show(c.Base), show(c.Local), show(c.Remote))
-		}
-		fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
-		return nil
-	}
-
-	if fs.NArg() != 2 {
-		return usageError{"conflicts resolve needs ID and salesforce, local or value=TEXT"}
-	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	open, err := db.Conflicts(ctx, "", true)
 	if err != nil {
-		return usageError{fmt.Sprintf("conflict id %q is not a number", fs.Arg(0))}
-	}
-	choice := fs.Arg(1)
-	var value syncd.Value
-	resolution := syncd.Resolution(choice)
-	switch {
-	case choice == "salesforce":
-		resolution = syncd.ResolveSalesforce
-	case choice == "local":
-		resolution = syncd.ResolveLocal
-	case len(choice) > 6 && choice[:6] == "value=":
-		resolution, value = syncd.ResolveValue, choice[6:]
-	default:
-		return usageError{fmt.Sprintf("resolution %q: use salesforce, local or value=TEXT", choice)}
-	}
-	var open []store.ConflictRecord
-	if open, err = db.Conflicts(ctx, "", true); err != nil {
 		return err
 	}
 	var mapping *syncd.Mapping
@@ -123,23 +153,39 @@ func show(v syncd.Value) string {
 	return strconv.Quote(fmt.Sprint(v))
 }
 
-// retry is `syncd retry [OBJECT]`: dead-lettered rows are queued again.
-func (m *Main) retry(ctx context.Context, args []string) error {
-	var path string
-	fs := m.flagSet("retry", &path)
-	if err := parse(fs, args); err != nil {
-		return err
+func (m *Main) retryCmd() *cobra.Command {
+	var path *string
+	c := &cobra.Command{
+		Use:   "retry [OBJECT]",
+		Short: "Queue rejected rows again (of one object, or all)",
+		Long: `Queue the rows Salesforce rejected (dead letters) to be pushed again by the
+next cycle. A rejected row is also retried as soon as it changes.`,
+		Args: maxArgs(1, "retry takes at most one OBJECT"),
+		RunE: func(c *cobra.Command, args []string) error {
+			object := ""
+			if len(args) == 1 {
+				object = args[0]
+			}
+			return m.retry(c.Context(), *path, object)
+		},
 	}
+	path = m.configFlag(c)
+	c.ValidArgsFunction = objectCompletions(path)
+	return c
+}
+
+// retry is `syncd retry [OBJECT]`: dead-lettered rows are queued again.
+func (m *Main) retry(ctx context.Context, path, object string) error {
 	_, db, err := openState(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	n, err := db.RetryDeadLetters(ctx, fs.Arg(0))
+	n, err := db.RetryDeadLetters(ctx, object)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%d dead-lettered rows queued; the next cycle pushes them again\n", n)
+	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
 	return nil
 }
 

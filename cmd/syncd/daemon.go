@@ -9,29 +9,45 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/robfig/cron/v3"
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/config"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// run is `syncd run`: the daemon on its cron schedule.
-//
-//	SIGUSR1         a cycle now; signals during a cycle queue exactly one more
-//	SIGHUP          reload the config; on error the old one stays in force
-//	SIGTERM, SIGINT stop scheduling, let the running cycle checkpoint within
-//	                shutdown_timeout, exit 0; a second one exits at once
-//	SIGPIPE         ignored
-func (m *Main) run(ctx context.Context, args []string) error {
-	var path, logFormat string
-	fs := m.flagSet("run", &path)
-	fs.StringVar(&logFormat, "log-format", "", "log format: auto, text or json (overrides the config)")
-	if err := parse(fs, args); err != nil {
-		return err
+func (m *Main) runCmd() *cobra.Command {
+	var path *string
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon: cycles on the config's schedule (systemd Type=notify)",
+		Long: `Run cycles on the config's schedule until stopped. Signals:
+
+  SIGUSR1          a cycle now; signals during a cycle queue exactly one more
+  SIGHUP           reload the config; if the new one is invalid, the old one
+                   stays in force and the error is logged with FILE:LINE
+  SIGTERM, SIGINT  stop scheduling, let the running cycle checkpoint within
+                   shutdown_timeout, exit 0; a second one exits at once
+
+Under systemd it reports READY=1, STATUS=, RELOADING=1 and STOPPING=1, and
+pings the watchdog (WatchdogSec=) only while cycles make progress. With
+metrics_listen set it serves /metrics, /healthz, /readyz, /status.json and a
+status page at /.`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              func(c *cobra.Command, _ []string) error { return m.run(c.Context(), *path) },
 	}
+	path = m.configFlag(c)
+	return c
+}
+
+// run is `syncd run`: the daemon on its cron schedule. SIGPIPE is ignored.
+func (m *Main) run(ctx context.Context, path string) error {
 	// Handlers first, before any slow step: an early SIGHUP must not kill us.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
@@ -43,10 +59,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return err
 	}
 	red := &redactor{}
-	if logFormat == "" {
-		logFormat = cfg.LogFormat
-	}
-	logger := newLogger(m.Stderr, logFormat, cfg.LogLevel, red)
+	logger := m.newLogger(cfg, red)
 
 	procCtx, cancelProc := context.WithCancel(ctx)
 	defer cancelProc()
@@ -54,26 +67,30 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var mx *metrics
-	if cfg.MetricsListen != "" {
-		mx = newMetrics()
-		if err := mx.serve(procCtx, cfg.MetricsListen, logger); err != nil {
-			return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
-		}
-	}
 	d := &daemon{
-		metrics: mx,
 		path:    path,
 		logger:  logger,
 		red:     red,
 		notify:  sdNotify,
-		sess:    sess,
 		trigger: make(chan struct{}, 1),
 		reload:  make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	defer func() { d.sess.Close() }()
+	if interval, err := sd.SdWatchdogEnabled(false); err == nil && interval > 0 {
+		d.watchdogInterval = interval
+	}
+	d.adopt(sess)
+	defer func() { d.session().Close() }()
+	if cfg.MetricsListen != "" {
+		d.metrics = newMetrics(d)
+		stop, err := d.serveHTTP(cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+		// Runs before the session closes the database the handlers read.
+		defer stop()
+	}
 	return d.serve(procCtx, sigs)
 }
 
@@ -84,10 +101,15 @@ type daemon struct {
 	logger  *slog.Logger
 	red     *redactor
 	notify  func(string)
-	sess    *session
 	metrics *metrics // nil without metrics_listen
 	// runCycle runs one cycle; nil means the session's (tests replace it).
 	runCycle func(context.Context) (syncd.Report, error)
+	// watchdogInterval is systemd's WatchdogSec= (0: no watchdog).
+	watchdogInterval time.Duration
+	progress         progressMonitor
+
+	sessMu sync.RWMutex // the worker swaps sess on reload; HTTP handlers read it
+	sess   *session
 
 	cron    *cron.Cron
 	entry   cron.EntryID
@@ -98,23 +120,43 @@ type daemon struct {
 	last    string // the STATUS= line of the last cycle
 }
 
+// session is the session in force.
+func (d *daemon) session() *session {
+	d.sessMu.RLock()
+	defer d.sessMu.RUnlock()
+	return d.sess
+}
+
+// adopt makes sess the session in force; its engine reports progress to
+// the watchdog.
+func (d *daemon) adopt(sess *session) {
+	if sess.engine != nil {
+		sess.engine.Progress = func(syncd.Progress) { d.progress.mark(time.Now()) }
+	}
+	d.sessMu.Lock()
+	d.sess = sess
+	d.sessMu.Unlock()
+}
+
 func (d *daemon) serve(procCtx context.Context, sigs <-chan os.Signal) error {
 	// runCtx is cancelled only when shutdown runs out of patience.
 	runCtx, cancelRun := context.WithCancel(procCtx)
 	defer cancelRun()
 
 	d.cron = cron.New(cron.WithParser(cronParser), cron.WithLogger(cronLogger{d.logger}))
-	if err := d.schedule(d.sess.cfg); err != nil {
+	if err := d.schedule(d.session().cfg); err != nil {
 		return configError{err}
 	}
 	d.cron.Start()
 	go d.work(runCtx)
-	stopWatchdog := startWatchdog(d.notify)
-	defer stopWatchdog()
+	stopWatchdog := make(chan struct{})
+	watchdogDone := make(chan struct{})
+	go func() { defer close(watchdogDone); d.watchdog(stopWatchdog) }()
+	defer func() { close(stopWatchdog); <-watchdogDone }()
 
 	d.notify("READY=1\nSTATUS=" + d.statusLine())
-	d.logger.Info("daemon.started", "version", version(), "config", d.path, "objects", len(d.sess.mappings),
-		"next", d.next())
+	d.logger.Info("daemon.started", "version", versionNumber(), "config", d.path, "objects", len(d.session().mappings),
+		"next", d.next(), "watchdog", d.watchdogInterval.String())
 
 	for {
 		select {
@@ -203,6 +245,8 @@ func (d *daemon) work(ctx context.Context) {
 // cycle runs one sync cycle; a panic is recovered, logged and reported.
 func (d *daemon) cycle(ctx context.Context) {
 	start := time.Now()
+	d.progress.start(start, d.apiCalls())
+	defer d.progress.stop()
 	defer func() {
 		if p := recover(); p != nil {
 			d.logger.Error("cycle.panic", "panic", fmt.Sprint(p), "duration_ms", time.Since(start).Milliseconds())
@@ -210,10 +254,11 @@ func (d *daemon) cycle(ctx context.Context) {
 			d.notify("STATUS=" + d.statusLine())
 		}
 	}()
-	d.logger.Info("cycle.started", "objects", len(d.sess.mappings))
+	sess := d.session()
+	d.logger.Info("cycle.started", "objects", len(sess.mappings))
 	run := d.runCycle
 	if run == nil {
-		run = d.sess.cycle
+		run = sess.cycle
 	}
 	rep, err := run(ctx)
 	if err != nil {
@@ -222,7 +267,7 @@ func (d *daemon) cycle(ctx context.Context) {
 		d.notify("STATUS=" + d.statusLine())
 		return
 	}
-	d.metrics.observe(rep, time.Since(start), time.Now())
+	d.metrics.observe(rep, time.Since(start))
 	logReport(d.logger, rep)
 	d.last = summaryLine(rep)
 	d.notify("STATUS=" + d.statusLine())
@@ -250,13 +295,13 @@ func (d *daemon) doReload(ctx context.Context) {
 		d.last = "reload failed, old config in force"
 		return
 	}
-	if cfg.Database != d.sess.cfg.Database {
+	if cfg.Database != d.session().cfg.Database {
 		d.logger.Error("config.reload_failed", "err", "database changed: restart required", "config", d.path)
 		return
 	}
 	// The database cannot change on reload, so the new session shares the
 	// open store (and its process lock).
-	sess, err := openSession(ctx, cfg, d.logger, d.red, d.sess.db)
+	sess, err := openSession(ctx, cfg, d.logger, d.red, d.session().db)
 	if err != nil {
 		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
 		return
@@ -266,9 +311,9 @@ func (d *daemon) doReload(ctx context.Context) {
 		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
 		return
 	}
-	old := d.sess
+	old := d.session()
 	sess.ownDB, old.ownDB = old.ownDB, false
-	d.sess = sess
+	d.adopt(sess)
 	old.Close()
 	d.logger.Info("config.reloaded", "config", d.path, "objects", len(sess.mappings), "next", d.next())
 }
@@ -279,7 +324,7 @@ func (d *daemon) shutdown(sigs <-chan os.Signal, cancelRun context.CancelFunc) e
 	d.notify("STOPPING=1")
 	d.cron.Stop()
 	close(d.stop)
-	timeout := d.sess.cfg.ShutdownTimeout
+	timeout := d.session().cfg.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}

@@ -9,10 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/sf"
@@ -20,17 +26,41 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// demo is `syncd demo`: a full sync against the built-in Salesforce
-// emulator on loopback, with no account needed.
-func (m *Main) demo(ctx context.Context, args []string) error {
+func (m *Main) demoCmd() *cobra.Command {
 	var keep string
 	var verbose bool
-	fs := m.flagSet("demo", nil)
-	fs.StringVar(&keep, "keep", "", "leave the database, config and emulator state in `DIR`")
-	fs.BoolVar(&verbose, "v", false, "show syncd's log lines")
-	if err := parse(fs, args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a full two-way sync against the built-in Salesforce emulator",
+		Long: `Start the Salesforce emulator on loopback, create a sample SQLite database
+with a customers table, authorise over OAuth (client credentials) and run
+four cycles through exactly the code path of "syncd sync": contacts pulled,
+a local customer pushed, a Salesforce edit pulled back, a local edit pushed.
+No account is needed.
+
+With --keep DIR, the database, the config and the emulator's org stay in DIR
+(a new or empty folder); "syncd demo serve DIR" then serves that org again,
+so "syncd sync -c DIR/syncd.yaml" and "syncd status" work on it.`,
+		Example:           "  syncd demo\n  syncd demo --keep /tmp/syncd-demo && syncd demo serve /tmp/syncd-demo",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return m.demo(c.Context(), keep, verbose)
+		},
 	}
+	c.Flags().StringVar(&keep, "keep", "", "leave the database, config and emulator state in `DIR` (new or empty)")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show syncd's log lines")
+	_ = c.MarkFlagDirname("keep")
+	c.AddCommand(m.demoServeCmd())
+	return c
+}
+
+// demoFiles are what a kept demo leaves in its folder.
+var demoFiles = []string{"app.db", "syncd.yaml", "state", "sfemu-state.jsonl"}
+
+// demo is `syncd demo`: a full sync against the built-in Salesforce
+// emulator on loopback, with no account needed.
+func (m *Main) demo(ctx context.Context, keep string, verbose bool) error {
 	dir := keep
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "syncd-demo-")
@@ -39,12 +69,24 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	} else {
+		// A second demo into the same folder would meet the first one's
+		// database and a new org with other Ids: refuse, and say what to do.
+		for _, name := range demoFiles {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				return usageError{msg: fmt.Sprintf("%s already holds a demo (%s is there): serve it again with `syncd demo serve %s`, or give --keep a new or empty folder", dir, name, dir)}
+			}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
+	}
+	if l := m.flags.logLevel; l != "" {
+		_ = level.UnmarshalText([]byte(l))
 	}
 	res, err := runDemo(ctx, m.Stdout, demoOptions{Dir: dir, LogLevel: level, LogTo: m.Stderr})
 	if res != nil {
@@ -58,8 +100,80 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		if err := res.Emulator.Save(state); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "\nKept in %s:\n  app.db              the application's SQLite file (syncd's state in its _syncd_* tables)\n  syncd.yaml          the config the demo ran with\n  state/token.json    the OAuth tokens (mode 0600)\n  sfemu-state.jsonl   the emulator's org; serve it again (at the address the config names) with:\n                      go run ./cmd/sfemu --listen %s --state %s\n  then: go run ./cmd/syncd status -c %s\n", dir, res.Addr, state, filepath.Join(dir, "syncd.yaml"))
+		cfg := filepath.Join(dir, "syncd.yaml")
+		fmt.Fprintf(m.Stdout, `
+Kept in %s:
+  app.db              the application's SQLite file (syncd's state in its _syncd_* tables)
+  syncd.yaml          the config the demo ran with
+  state/token.json    the OAuth tokens (mode 0600)
+  sfemu-state.jsonl   the emulator's org
+Serve that org again (at %s, the address the config names) with:
+  syncd demo serve %s
+then, in another terminal:
+  syncd sync -c %s
+  syncd status -c %s
+`, dir, res.Addr, dir, cfg, cfg)
+		if _, err := exec.LookPath("syncd"); err != nil {
+			fmt.Fprintf(m.Stdout, "(syncd is not on your PATH: install it from a package, or with `go install github.com/syncd-dev/syncd/cmd/syncd@latest`)\n")
+		}
 	}
+	return nil
+}
+
+func (m *Main) demoServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve DIR",
+		Short: "Serve the emulator's org kept by \"syncd demo --keep DIR\" until Ctrl-C",
+		Long: `Serve the Salesforce emulator's org kept in DIR by "syncd demo --keep DIR",
+at the address DIR/syncd.yaml names, until Ctrl-C or SIGTERM; then save the
+org back to DIR/sfemu-state.jsonl, so changes made by syncd persist.`,
+		Args: exactArgs(1, "demo serve needs the folder a `syncd demo --keep DIR` left"),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+		RunE: func(c *cobra.Command, args []string) error { return m.demoServe(c.Context(), args[0]) },
+	}
+}
+
+// demoServe is `syncd demo serve DIR`.
+func (m *Main) demoServe(ctx context.Context, dir string) error {
+	state := filepath.Join(dir, "sfemu-state.jsonl")
+	cfg, err := loadConfig(filepath.Join(dir, "syncd.yaml"))
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(cfg.Salesforce.LoginURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s: login_url %q names no address to serve at", cfg.File(), cfg.Salesforce.LoginURL)
+	}
+	emu := sfemu.New(sfemu.Options{})
+	defer emu.Close()
+	if err := emu.Load(state); err != nil {
+		return fmt.Errorf("%s holds no kept demo org (run `syncd demo --keep %s` first): %w", dir, dir, err)
+	}
+	ln, err := net.Listen("tcp", u.Host)
+	if err != nil {
+		return fmt.Errorf("serve the demo org at %s: %w", u.Host, err)
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(m.Stdout, "Salesforce emulator serving the org kept in %s at http://%s; Ctrl-C stops it.\nIn another terminal: syncd sync -c %s\n",
+		dir, u.Host, filepath.Join(dir, "syncd.yaml"))
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	if err := emu.Save(state); err != nil {
+		return fmt.Errorf("save the demo org: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "org saved to %s\n", state)
 	return nil
 }
 

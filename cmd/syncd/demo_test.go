@@ -6,8 +6,14 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
 // TestDemoEndToEnd runs the demo scenario through the binary's code path
@@ -84,5 +90,95 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if got := local["Grace"].last; got != "Murray Hopper" {
 		t.Errorf("Grace's local last name = %q", got)
+	}
+}
+
+// `syncd demo --keep DIR` twice into the same folder refuses the second
+// time and says what to do; `syncd demo serve DIR` serves the kept org at
+// the config's address, so `syncd sync -c DIR/syncd.yaml` works on it, and
+// saves it back on SIGINT. Every hint names the binary, never `go run`.
+func TestDemoKeepAndServe(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(binPath, args...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), errb.String(), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), 0
+	}
+	out, errOut, code := run("demo", "--keep", dir)
+	if code != 0 {
+		t.Fatalf("demo --keep: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"syncd demo serve " + dir, "syncd sync -c " + filepath.Join(dir, "syncd.yaml")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the kept demo's hint lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, "go run") {
+		t.Errorf("a hint says go run:\n%s", out)
+	}
+
+	out, errOut, code = run("demo", "--keep", dir)
+	if code != exitUsage || !strings.Contains(errOut, dir+" already holds a demo") || !strings.Contains(errOut, "syncd demo serve "+dir) {
+		t.Errorf("second demo into the same folder: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Count(errOut, "syncd: ") != 1 {
+		t.Errorf("more than one message:\n%s", errOut)
+	}
+
+	serve := exec.Command(binPath, "demo", "serve", dir)
+	stdout := &lockedBuffer{}
+	serve.Stdout, serve.Stderr = stdout, stdout
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve.Wait() }()
+	t.Cleanup(func() {
+		if serve.ProcessState == nil {
+			serve.Process.Kill()
+			<-served
+		}
+	})
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops it") },
+		func() string { return "demo serve to start: " + stdout.String() })
+
+	app, err := sql.Open("sqlite", filepath.Join(dir, "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.Exec(`INSERT INTO customers (first_name, last_name) VALUES ('Mary', 'Jackson')`); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = run("sync", "-c", filepath.Join(dir, "syncd.yaml"))
+	if code != 0 || !strings.Contains(out, "pushed 1 created") {
+		t.Fatalf("sync against the served demo org: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, _, code := run("status", "-c", filepath.Join(dir, "syncd.yaml")); code != 0 {
+		t.Errorf("status on the kept demo: exit %d", code)
+	}
+	serve.Process.Signal(os.Interrupt)
+	if err := <-served; err != nil {
+		t.Fatalf("demo serve: %v\n%s", err, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "org saved to") {
+		t.Errorf("demo serve did not save the org:\n%s", stdout.String())
+	}
+	// The saved org has the Contact the sync created.
+	emu := sfemu.New(sfemu.Options{})
+	defer emu.Close()
+	if err := emu.Load(filepath.Join(dir, "sfemu-state.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if n := emu.Count("Contact"); n != 5 {
+		t.Errorf("the saved org has %d Contacts, want 5 (the demo's 4 and Mary)", n)
 	}
 }

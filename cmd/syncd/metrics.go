@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// metrics are the Prometheus series syncd exposes on metrics_listen.
+// metrics are the Prometheus series syncd exposes on metrics_listen:
+// counters fed by each cycle's report, gauges read from the database at
+// scrape time (so they are right from the first scrape after a restart and
+// move during a long cycle), and the Go runtime and process collectors.
 type metrics struct {
 	reg         *prometheus.Registry
 	pulled      *prometheus.CounterVec
@@ -22,15 +21,17 @@ type metrics struct {
 	failed      *prometheus.CounterVec
 	conflicts   *prometheus.CounterVec
 	apiCalls    *prometheus.CounterVec
-	apiUsed     prometheus.Gauge
-	apiLimit    prometheus.Gauge
-	lastSuccess *prometheus.GaugeVec
-	lag         *prometheus.GaugeVec
 	cycleErrors *prometheus.CounterVec
 	duration    prometheus.Histogram
 }
 
-func newMetrics() *metrics {
+// stateSource is what the gauges read at scrape time.
+type stateSource interface {
+	snapshot(ctx context.Context) (*statusJSON, error)
+	usage() syncd.Usage
+}
+
+func newMetrics(src stateSource) *metrics {
 	byObject := []string{"object"}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
@@ -39,31 +40,30 @@ func newMetrics() *metrics {
 		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_pushed_total",
 			Help: "Records created, updated or deleted in Salesforce."}, byObject),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_failed_total",
-			Help: "Records Salesforce refused permanently (dead letters)."}, byObject),
+			Help: "Records Salesforce refused permanently (new rejected rows)."}, byObject),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_conflicts_total",
 			Help: "Fields changed on both sides since the last sync."}, byObject),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_api_calls_total",
 			Help: "Salesforce API calls made by this process."}, byObject),
-		apiUsed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_api_usage_calls",
-			Help: "The org's API calls used in the rolling day, from Sforce-Limit-Info."}),
-		apiLimit: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_api_limit_calls",
-			Help: "The org's daily API allocation."}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_last_success_timestamp_seconds",
-			Help: "Unix time of the last cycle that synced the object completely."}, byObject),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_watermark_lag_seconds",
-			Help: "How far the pull watermark is behind now."}, byObject),
 		cycleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_object_errors_total",
 			Help: "Object cycles that stopped with an error."}, byObject),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_cycle_duration_seconds",
 			Help: "Duration of whole sync cycles.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
 	}
-	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.conflicts, m.apiCalls, m.apiUsed, m.apiLimit,
-		m.lastSuccess, m.lag, m.cycleErrors, m.duration)
+	b := readBuildInfo()
+	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.conflicts, m.apiCalls, m.cycleErrors, m.duration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_build_info",
+			Help:        "Always 1; the labels name the running build.",
+			ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.Go}},
+			func() float64 { return 1 }),
+		newStateCollector(src))
 	return m
 }
 
 // observe records one cycle.
-func (m *metrics) observe(rep syncd.Report, took time.Duration, now time.Time) {
+func (m *metrics) observe(rep syncd.Report, took time.Duration) {
 	if m == nil {
 		return
 	}
@@ -74,39 +74,100 @@ func (m *metrics) observe(rep syncd.Report, took time.Duration, now time.Time) {
 		m.failed.WithLabelValues(o.Object).Add(float64(o.Failed))
 		m.conflicts.WithLabelValues(o.Object).Add(float64(o.Conflicts))
 		m.apiCalls.WithLabelValues(o.Object).Add(float64(o.APICalls))
-		if o.APILimit > 0 {
-			m.apiUsed.Set(float64(o.APIUsed))
-			m.apiLimit.Set(float64(o.APILimit))
-		}
-		if !o.Watermark.Time.IsZero() {
-			m.lag.WithLabelValues(o.Object).Set(now.Sub(o.Watermark.Time).Seconds())
-		}
 		if o.Err != nil {
 			m.cycleErrors.WithLabelValues(o.Object).Inc()
-		} else {
-			m.lastSuccess.WithLabelValues(o.Object).Set(float64(o.Finished.Unix()))
 		}
 	}
 }
 
-// serve exposes /metrics on addr until ctx ends.
-func (m *metrics) serve(ctx context.Context, addr string, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+// stateCollector reads the gauges from the database at each scrape.
+type stateCollector struct {
+	src                                                      stateSource
+	ready, outboxRows, outboxAge, rejected, conflicts, lag   *prometheus.Desc
+	lastSuccess, lastCycleOK, apiUsed, apiLimit, stateReadOK *prometheus.Desc
+}
+
+func newStateCollector(src stateSource) *stateCollector {
+	obj := []string{"object"}
+	return &stateCollector{
+		src: src,
+		ready: prometheus.NewDesc("syncd_ready",
+			"1 when /readyz answers 200: every object's last cycle succeeded, one succeeded within stale_after, no cycle is stalled.", nil, nil),
+		outboxRows: prometheus.NewDesc("syncd_outbox_rows",
+			"Local rows with changes waiting to be pushed to Salesforce.", obj, nil),
+		outboxAge: prometheus.NewDesc("syncd_outbox_oldest_age_seconds",
+			"Age of the oldest change waiting to be pushed (absent while the outbox is empty).", obj, nil),
+		rejected: prometheus.NewDesc("syncd_rejected_rows",
+			"Rows Salesforce refused (dead letters), waiting for a fix or `syncd retry`.", obj, nil),
+		conflicts: prometheus.NewDesc("syncd_open_conflicts",
+			"Fields parked by the manual conflict policy, waiting for `syncd conflicts resolve`.", obj, nil),
+		lag: prometheus.NewDesc("syncd_watermark_lag_seconds",
+			"How far the pull watermark is behind now; it moves with every committed page.", obj, nil),
+		lastSuccess: prometheus.NewDesc("syncd_last_success_timestamp_seconds",
+			"Unix time of the end of the object's last cycle that synced it completely.", obj, nil),
+		lastCycleOK: prometheus.NewDesc("syncd_last_cycle_ok",
+			"1 when the object's last cycle synced it completely, 0 when it failed.", obj, nil),
+		apiUsed: prometheus.NewDesc("syncd_api_usage_calls",
+			"The org's API calls used in the rolling day, from Sforce-Limit-Info.", nil, nil),
+		apiLimit: prometheus.NewDesc("syncd_api_limit_calls",
+			"The org's daily API allocation.", nil, nil),
+		stateReadOK: prometheus.NewDesc("syncd_state_read_ok",
+			"1 when the scrape could read syncd's state from the database.", nil, nil),
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics.failed", "err", err)
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.ready, c.outboxRows, c.outboxAge, c.rejected, c.conflicts, c.lag,
+		c.lastSuccess, c.lastCycleOK, c.apiUsed, c.apiLimit, c.stateReadOK} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.src.snapshot(ctx)
+	if err != nil {
+		gauge(c.stateReadOK, 0)
+		gauge(c.ready, 0)
+		return
+	}
+	gauge(c.stateReadOK, 1)
+	gauge(c.ready, boolGauge(st.OK))
+	now := st.CheckedAt.Time()
+	for _, o := range st.Objects {
+		gauge(c.outboxRows, float64(o.OutboxRows), o.Object)
+		if t := o.OutboxOldest.Time(); !t.IsZero() && o.OutboxEntries > 0 {
+			gauge(c.outboxAge, now.Sub(t).Seconds(), o.Object)
 		}
-	}()
-	logger.Info("metrics.listening", "addr", ln.Addr().String())
-	return nil
+		gauge(c.rejected, float64(o.RejectedRows), o.Object)
+		gauge(c.conflicts, float64(o.OpenConflicts), o.Object)
+		if o.WatermarkLagS != nil {
+			gauge(c.lag, *o.WatermarkLagS, o.Object)
+		}
+		if t := o.LastSuccess.Time(); !t.IsZero() {
+			gauge(c.lastSuccess, float64(t.UnixMilli())/1000, o.Object)
+		}
+		if o.LastCycle != nil {
+			gauge(c.lastCycleOK, boolGauge(o.LastCycle.OK), o.Object)
+		}
+	}
+	used, limit := st.APIUsed, st.APILimit
+	if u := c.src.usage(); u.Limit > 0 {
+		used, limit = u.Used, u.Limit // this process's latest, fresher than the last stored run
+	}
+	if limit > 0 {
+		gauge(c.apiUsed, float64(used))
+		gauge(c.apiLimit, float64(limit))
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

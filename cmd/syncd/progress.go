@@ -57,9 +57,10 @@ func (p *progressPrinter) update(ev syncd.Progress) {
 	p.shown = true
 }
 
-// finish ends the current line.
+// finish ends the current line; a nil printer (not a terminal) does
+// nothing.
 func (p *progressPrinter) finish() {
-	if p.shown {
+	if p != nil && p.shown {
 		fmt.Fprintln(p.w)
 		p.shown = false
 	}

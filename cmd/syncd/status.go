@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/config"
 	"github.com/syncd-dev/syncd/internal/sf"
@@ -15,51 +16,71 @@ import (
 
 // objectStatus is one object in `syncd status`.
 type objectStatus struct {
-	Object        string      `json:"object"`
-	Table         string      `json:"table"`
-	LastCycle     *reportJSON `json:"last_cycle"`
-	LastSuccess   *time.Time  `json:"last_success"`
-	Watermark     *time.Time  `json:"watermark"`
-	WatermarkLagS *float64    `json:"watermark_lag_seconds"`
-	OutboxRows    int         `json:"outbox_rows"`
-	OutboxEntries int         `json:"outbox_entries"`
-	OutboxOldest  *time.Time  `json:"outbox_oldest"`
-	DeadLetters   int         `json:"dead_letters"`
-	OpenConflicts int         `json:"open_conflicts"`
-	Stale         bool        `json:"stale"`
+	Object        string     `json:"object"`
+	Table         string     `json:"table"`
+	LastCycle     *cycleJSON `json:"last_cycle"`
+	LastSuccess   jsonTime   `json:"last_success"`
+	Watermark     jsonTime   `json:"watermark"`
+	WatermarkLagS *float64   `json:"watermark_lag_seconds"`
+	OutboxRows    int        `json:"outbox_rows"`
+	OutboxEntries int        `json:"outbox_entries"`
+	OutboxOldest  jsonTime   `json:"outbox_oldest"`
+	RejectedRows  int        `json:"rejected_rows"`
+	OpenConflicts int        `json:"open_conflicts"`
+	Stale         bool       `json:"stale"`
 }
 
+// tokenStatus describes the stored OAuth session, never its secrets.
 type tokenStatus struct {
-	Present     bool       `json:"present"`
-	Flow        string     `json:"flow,omitempty"`
-	InstanceURL string     `json:"instance_url,omitempty"`
-	IssuedAt    *time.Time `json:"issued_at,omitempty"`
-	AgeS        *float64   `json:"age_seconds,omitempty"`
-	LastRefresh *time.Time `json:"last_refresh,omitempty"`
-	Refreshable bool       `json:"refreshable"`
+	Present     bool     `json:"present"`
+	Flow        string   `json:"flow"`
+	InstanceURL string   `json:"instance_url"`
+	IssuedAt    jsonTime `json:"issued_at"`
+	AgeS        *float64 `json:"age_seconds"`
+	LastRefresh jsonTime `json:"last_refresh"`
+	Refreshable bool     `json:"refreshable"`
 }
 
+// statusJSON is `syncd status --json`, /status.json, and what /readyz and
+// the status page judge by.
 type statusJSON struct {
-	OK       bool           `json:"ok"`
-	Problems []string       `json:"problems"`
-	Objects  []objectStatus `json:"objects"`
-	Token    tokenStatus    `json:"token"`
-	APIUsed  int            `json:"api_used,omitempty"`
-	APILimit int            `json:"api_limit,omitempty"`
+	OK        bool           `json:"ok"`
+	Problems  []string       `json:"problems"`
+	CheckedAt jsonTime       `json:"checked_at"`
+	Objects   []objectStatus `json:"objects"`
+	Token     tokenStatus    `json:"token"`
+	APIUsed   int            `json:"api_used"`
+	APILimit  int            `json:"api_limit"`
+}
+
+func (m *Main) statusCmd() *cobra.Command {
+	var asJSON bool
+	var path *string
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show the last cycles, watermarks and backlog; exit 1 when unhealthy",
+		Long: `Per object: the last cycle (time, duration, rows, conflicts, failures, API
+calls), the watermark and its lag, the pending outbox, rejected rows and open
+conflicts; the org's API usage and the token.
+
+The exit status is 1 when the last cycle of an object failed or no cycle
+succeeded within stale_after, so it works as a health check; /readyz on
+metrics_listen applies the same rules. It reads only local state and calls
+no API.`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return m.status(c.Context(), *path, asJSON)
+		},
+	}
+	path = m.configFlag(c)
+	c.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	return c
 }
 
 // status is `syncd status`: what the last cycles did, how far behind each
-// object is, and what waits. It exits non-zero when the last cycle of an
-// object failed or the data is staler than stale_after, so it can serve as
-// a health check. It reads only the local state; it calls no API.
-func (m *Main) status(ctx context.Context, args []string) error {
-	var path string
-	var asJSON bool
-	fs := m.flagSet("status", &path)
-	fs.BoolVar(&asJSON, "json", false, "print the status as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+// object is, and what waits.
+func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
 	cfg, db, err := openState(ctx, path)
 	if err != nil {
 		return err
@@ -70,9 +91,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := writeJSON(m.Stdout, st); err != nil {
 			return err
 		}
 	} else {
@@ -84,8 +103,12 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	return nil
 }
 
+// collectStatus reads the health of every mapped object from the local
+// state. The rules for ok are the ones `status`, /readyz and the status
+// page share: every object's last cycle succeeded, a cycle succeeded
+// within stale_after, and (for web_server auth) a session is stored.
 func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*statusJSON, error) {
-	st := &statusJSON{OK: true, Problems: []string{}, Objects: []objectStatus{}}
+	st := &statusJSON{OK: true, Problems: []string{}, Objects: []objectStatus{}, CheckedAt: jsonTime(now)}
 	problem := func(format string, args ...any) {
 		st.OK = false
 		st.Problems = append(st.Problems, fmt.Sprintf(format, args...))
@@ -94,30 +117,30 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	if err != nil {
 		return nil, err
 	}
+	last, err := db.LastRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	health, err := db.Health(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range cfg.Objects {
 		os := objectStatus{Object: o.SObject, Table: o.Table}
-		runs, err := db.Runs(ctx, o.SObject, 100)
-		if err != nil {
-			return nil, err
-		}
-		if len(runs) > 0 {
-			last := toJSON(runs[0].ObjectReport)
-			os.LastCycle = &last
-			if !last.OK {
-				problem("%s: last cycle failed: %s", o.SObject, last.Error)
+		if run, ok := last[o.SObject]; ok {
+			c := toCycleJSON(run.ObjectReport)
+			os.LastCycle = &c
+			if !c.OK {
+				problem("%s: last cycle failed: %s", o.SObject, c.Error)
 			}
-			if last.APICalls > 0 {
-				st.APIUsed, st.APILimit = runs[0].APIUsed, runs[0].APILimit
+			if run.APILimit > 0 {
+				st.APIUsed, st.APILimit = run.APIUsed, run.APILimit
 			}
 		}
-		for _, r := range runs {
-			if r.Err == nil && r.ErrorText == "" {
-				t := r.Finished.UTC()
-				os.LastSuccess = &t
-				break
-			}
-		}
-		if cfg.StaleAfter > 0 && (os.LastSuccess == nil || now.Sub(*os.LastSuccess) > cfg.StaleAfter) {
+		h := health[o.SObject]
+		os.LastSuccess = jsonTime(h.LastSuccess)
+		os.RejectedRows, os.OpenConflicts = h.DeadLetters, h.OpenConflicts
+		if cfg.StaleAfter > 0 && (h.LastSuccess.IsZero() || now.Sub(h.LastSuccess) > cfg.StaleAfter) {
 			os.Stale = true
 			problem("%s: no successful cycle within stale_after (%s)", o.SObject, cfg.StaleAfter)
 		}
@@ -126,29 +149,14 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 			return nil, err
 		}
 		if !cur.Time.IsZero() {
-			t := cur.Time.UTC()
-			lag := now.Sub(t).Seconds()
-			os.Watermark, os.WatermarkLagS = &t, &lag
+			lag := now.Sub(cur.Time).Seconds()
+			os.Watermark, os.WatermarkLagS = jsonTime(cur.Time), &lag
 		}
 		for _, ob := range outbox {
 			if ob.Object == o.SObject {
-				os.OutboxRows, os.OutboxEntries = ob.Rows, ob.Entries
-				if !ob.Oldest.IsZero() {
-					t := ob.Oldest.UTC()
-					os.OutboxOldest = &t
-				}
+				os.OutboxRows, os.OutboxEntries, os.OutboxOldest = ob.Rows, ob.Entries, jsonTime(ob.Oldest)
 			}
 		}
-		dls, err := db.DeadLetters(ctx, o.SObject)
-		if err != nil {
-			return nil, err
-		}
-		os.DeadLetters = len(dls)
-		cs, err := db.Conflicts(ctx, o.SObject, true)
-		if err != nil {
-			return nil, err
-		}
-		os.OpenConflicts = len(cs)
 		st.Objects = append(st.Objects, os)
 	}
 	tok, err := sf.StoredToken(cfg.StateDir)
@@ -160,15 +168,12 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	case err != nil:
 		problem("token store: %v", err)
 	default:
-		st.Token = tokenStatus{Present: true, Flow: tok.Flow, InstanceURL: tok.InstanceURL, Refreshable: tok.RefreshToken != "" || cfg.Salesforce.Auth != config.AuthWebServer}
+		st.Token = tokenStatus{Present: true, Flow: tok.Flow, InstanceURL: tok.InstanceURL,
+			Refreshable: tok.RefreshToken != "" || cfg.Salesforce.Auth != config.AuthWebServer,
+			IssuedAt:    jsonTime(tok.IssuedAt), LastRefresh: jsonTime(tok.LastRefresh)}
 		if !tok.IssuedAt.IsZero() {
-			t := tok.IssuedAt.UTC()
-			age := now.Sub(t).Seconds()
-			st.Token.IssuedAt, st.Token.AgeS = &t, &age
-		}
-		if !tok.LastRefresh.IsZero() {
-			t := tok.LastRefresh.UTC()
-			st.Token.LastRefresh = &t
+			age := now.Sub(tok.IssuedAt).Seconds()
+			st.Token.AgeS = &age
 		}
 	}
 	return st, nil
@@ -182,28 +187,33 @@ func printStatus(w io.Writer, st *statusJSON) {
 			if !c.OK {
 				state = "FAILED: " + c.Error
 			}
-			fmt.Fprintf(w, "  last cycle   %s (%dms): pulled %d, pushed %d, %d conflicts, %d failed, %d API calls — %s\n",
-				c.Started.Format(time.RFC3339), c.DurationMS, c.Pulled, c.Created+c.Updated+c.Deleted, c.Conflicts, c.Failed, c.APICalls, state)
+			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d, pushed %d, %d conflicts, %d failed, %d API calls — %s\n",
+				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, c.Created+c.Updated+c.Deleted, c.Conflicts, c.Failed, c.APICalls, state)
 		} else {
-			fmt.Fprintf(w, "  last cycle   never\n")
+			fmt.Fprintf(w, "  last cycle    never\n")
 		}
-		if o.Watermark != nil {
-			fmt.Fprintf(w, "  watermark    %s (%s behind)\n", o.Watermark.Format(time.RFC3339), time.Duration(*o.WatermarkLagS*float64(time.Second)).Round(time.Second))
+		if o.WatermarkLagS != nil {
+			fmt.Fprintf(w, "  watermark     %s (%s behind)\n", o.Watermark.Time().UTC().Format(time.RFC3339), seconds(*o.WatermarkLagS))
 		}
-		fmt.Fprintf(w, "  outbox       %d rows pending (%d changes)\n", o.OutboxRows, o.OutboxEntries)
-		fmt.Fprintf(w, "  dead letters %d, open conflicts %d\n", o.DeadLetters, o.OpenConflicts)
+		fmt.Fprintf(w, "  outbox        %d rows pending (%d changes)\n", o.OutboxRows, o.OutboxEntries)
+		fmt.Fprintf(w, "  rejected rows %d, open conflicts %d\n", o.RejectedRows, o.OpenConflicts)
 	}
 	if st.APILimit > 0 {
-		fmt.Fprintf(w, "org API usage  %d of %d daily calls\n", st.APIUsed, st.APILimit)
+		fmt.Fprintf(w, "org API usage   %d of %d daily calls\n", st.APIUsed, st.APILimit)
 	}
 	if st.Token.Present {
-		fmt.Fprintf(w, "token          %s at %s", st.Token.Flow, st.Token.InstanceURL)
+		fmt.Fprintf(w, "token           %s at %s", st.Token.Flow, st.Token.InstanceURL)
 		if st.Token.AgeS != nil {
-			fmt.Fprintf(w, ", issued %s ago", time.Duration(*st.Token.AgeS*float64(time.Second)).Round(time.Second))
+			fmt.Fprintf(w, ", issued %s ago", seconds(*st.Token.AgeS))
 		}
 		fmt.Fprintln(w)
 	}
 	for _, p := range st.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
 	}
+}
+
+// seconds formats a number of seconds as a rounded duration ("1h2m3s").
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Second)
 }

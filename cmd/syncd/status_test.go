@@ -32,7 +32,7 @@ func TestStatusJSONAndHealth(t *testing.T) {
 	}
 	o := objs[0].(map[string]any)
 	for _, k := range []string{"object", "table", "last_cycle", "last_success", "watermark", "watermark_lag_seconds",
-		"outbox_rows", "outbox_entries", "dead_letters", "open_conflicts", "stale"} {
+		"outbox_rows", "outbox_entries", "outbox_oldest", "rejected_rows", "open_conflicts", "stale"} {
 		if _, ok := o[k]; !ok {
 			t.Errorf("object status lacks %q", k)
 		}

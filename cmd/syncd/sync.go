@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,21 +9,45 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
+type syncOptions struct {
+	config *string
+	json   bool
+	dryRun bool
+}
+
+func (m *Main) syncCmd() *cobra.Command {
+	var o syncOptions
+	c := &cobra.Command{
+		Use:     "sync",
+		Aliases: []string{"once"},
+		Short:   "Run one cycle now, then exit (0 only if every object synced)",
+		Long: `Run one sync cycle over every mapped object, then exit. The exit status is 0
+only if every object synced. On a terminal, long pulls and pushes show their
+progress. Ctrl-C stops at the next checkpoint; what was applied stays applied.
+
+With --dry-run, print per object the rows it would insert or update locally
+and the records it would create, update or delete in Salesforce, with field
+diffs and conflicts, writing nothing on either side.`,
+		Example:           "  syncd sync -c syncd.yaml\n  syncd sync --dry-run --json",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              func(c *cobra.Command, _ []string) error { return m.sync(c.Context(), o) },
+	}
+	o.config = m.configFlag(c)
+	c.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what the cycle would do per object, and change nothing")
+	return c
+}
+
 // sync is `syncd sync`: one full cycle now, then exit; the status is 0 only
 // if every object synced.
-func (m *Main) sync(ctx context.Context, args []string) error {
-	var path string
-	var asJSON, dry bool
-	fs := m.flagSet("sync", &path)
-	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	fs.BoolVar(&dry, "dry-run", false, "print what the cycle would do per object, and change nothing")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(path)
+func (m *Main) sync(ctx context.Context, o syncOptions) error {
+	cfg, err := loadConfig(*o.config)
 	if err != nil {
 		return err
 	}
@@ -32,25 +55,27 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	red := &redactor{}
-	logger := newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel, red)
-	if dry {
-		return m.dryRun(ctx, cfg, logger, red, asJSON)
+	logger := m.newLogger(cfg, red)
+	if o.dryRun {
+		return m.dryRun(ctx, cfg, logger, red, o.json)
 	}
 	sess, err := openSession(ctx, cfg, logger, red, nil)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	if pp := newProgress(m.Stderr); pp != nil {
+	pp := newProgress(m.Stderr)
+	if pp != nil {
 		sess.engine.Progress = pp.update
-		defer pp.finish()
 	}
 	rep, err := sess.cycle(ctx)
+	// The progress line ends before anything else is printed.
+	pp.finish()
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		if err := writeReportJSON(m.Stdout, rep); err != nil {
+	if o.json {
+		if err := writeJSON(m.Stdout, toReportJSON(rep)); err != nil {
 			return err
 		}
 	} else {
@@ -73,55 +98,4 @@ func printReport(w io.Writer, rep syncd.Report) {
 			fmt.Fprintf(w, "  %-12s FAILED: %v\n", "", o.Err)
 		}
 	}
-}
-
-// reportJSON is the machine form of an object report.
-type reportJSON struct {
-	Object       string    `json:"object"`
-	Started      time.Time `json:"started"`
-	Finished     time.Time `json:"finished"`
-	DurationMS   int64     `json:"duration_ms"`
-	Pulled       int       `json:"pulled"`
-	LocalInserts int       `json:"local_inserts"`
-	LocalUpdates int       `json:"local_updates"`
-	LocalDeletes int       `json:"local_deletes"`
-	Created      int       `json:"created"`
-	Updated      int       `json:"updated"`
-	Deleted      int       `json:"deleted"`
-	Skipped      int       `json:"skipped"`
-	Conflicts    int       `json:"conflicts"`
-	Failed       int       `json:"failed"`
-	Retrying     int       `json:"retrying"`
-	APICalls     int64     `json:"api_calls"`
-	Watermark    time.Time `json:"watermark"`
-	OK           bool      `json:"ok"`
-	Error        string    `json:"error,omitempty"`
-}
-
-func toJSON(o syncd.ObjectReport) reportJSON {
-	r := reportJSON{
-		Object: o.Object, Started: o.Started.UTC(), Finished: o.Finished.UTC(),
-		DurationMS: o.Finished.Sub(o.Started).Milliseconds(),
-		Pulled:     o.Pulled, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
-		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
-		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
-		Watermark: o.Watermark.Time.UTC(), OK: o.Err == nil,
-	}
-	if o.Err != nil {
-		r.Error = o.Err.Error()
-	}
-	return r
-}
-
-func writeReportJSON(w io.Writer, rep syncd.Report) error {
-	out := struct {
-		OK      bool         `json:"ok"`
-		Objects []reportJSON `json:"objects"`
-	}{OK: rep.OK(), Objects: []reportJSON{}}
-	for _, o := range rep.Objects {
-		out.Objects = append(out.Objects, toJSON(o))
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }

@@ -2,34 +2,53 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/config"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
+func (m *Main) verifyCmd() *cobra.Command {
+	var asJSON bool
+	var path *string
+	c := &cobra.Command{
+		Use:   "verify [OBJECT]",
+		Short: "Compare both sides and report drift, writing nothing",
+		Long: `Compare the ids and mapped fields of every record on both sides (of one
+object, or all) and report rows missing on either side and fields that
+differ. It writes nothing; the exit status is 1 when the sides differ.`,
+		Args: maxArgs(1, "verify takes at most one OBJECT"),
+		RunE: func(c *cobra.Command, args []string) error {
+			object := ""
+			if len(args) == 1 {
+				object = args[0]
+			}
+			return m.verify(c.Context(), *path, object, asJSON)
+		},
+	}
+	path = m.configFlag(c)
+	c.ValidArgsFunction = objectCompletions(path)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
 // verify is `syncd verify [OBJECT]`: compare the ids and the mapped fields
 // of both sides and report drift, writing nothing.
-func (m *Main) verify(ctx context.Context, args []string) error {
-	var path string
-	var asJSON bool
-	fs := m.flagSet("verify", &path)
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) error {
 	sess, err := m.openForCommand(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	maps, err := selectObjects(sess.mappings, fs.Arg(0))
+	maps, err := selectObjects(sess.mappings, object)
 	if err != nil {
 		return err
 	}
@@ -44,9 +63,11 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 		drifts = append(drifts, d)
 	}
 	if asJSON {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(drifts); err != nil {
+		out := []driftJSON{}
+		for _, d := range drifts {
+			out = append(out, toDriftJSON(d))
+		}
+		if err := writeJSON(m.Stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -79,23 +100,36 @@ func printDrift(w io.Writer, d syncd.Drift) {
 	}
 }
 
+func (m *Main) resyncCmd() *cobra.Command {
+	var asJSON bool
+	var path *string
+	c := &cobra.Command{
+		Use:   "resync OBJECT",
+		Short: "Forget an object's watermark and re-pull every record",
+		Long: `Forget OBJECT's watermark and re-pull every record through the same
+idempotent path as a cycle. This finds records back-dated in Salesforce and
+formula values whose inputs live on other records.`,
+		Example: "  syncd resync Contact",
+		Args:    exactArgs(1, "resync needs the object to re-pull, e.g. syncd resync Contact"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return m.resync(c.Context(), *path, args[0], asJSON)
+		},
+	}
+	path = m.configFlag(c)
+	c.ValidArgsFunction = objectCompletions(path)
+	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return c
+}
+
 // resync is `syncd resync OBJECT`: forget the watermark and re-pull every
 // record through the same idempotent path.
-func (m *Main) resync(ctx context.Context, args []string) error {
-	var path string
-	fs := m.flagSet("resync", &path)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"resync needs the object to re-pull, e.g. syncd resync Contact"}
-	}
+func (m *Main) resync(ctx context.Context, path, object string, asJSON bool) error {
 	sess, err := m.openForCommand(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	maps, err := selectObjects(sess.mappings, fs.Arg(0))
+	maps, err := selectObjects(sess.mappings, object)
 	if err != nil {
 		return err
 	}
@@ -103,7 +137,13 @@ func (m *Main) resync(ctx context.Context, args []string) error {
 		return err
 	}
 	rep := sess.engine.Run(ctx, maps)
-	printReport(m.Stdout, rep)
+	if asJSON {
+		if err := writeJSON(m.Stdout, toReportJSON(rep)); err != nil {
+			return err
+		}
+	} else {
+		printReport(m.Stdout, rep)
+	}
 	if err := reportErr(rep); err != nil {
 		return exitError{code: exitFail, err: err}
 	}
@@ -129,9 +169,11 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	}
 	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts())
 	if asJSON {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(plans); err != nil {
+		out := []planJSON{}
+		for _, p := range plans {
+			out = append(out, toPlanJSON(p))
+		}
+		if err := writeJSON(m.Stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -183,7 +225,7 @@ func (m *Main) openForCommand(ctx context.Context, path string) (*session, error
 		return nil, err
 	}
 	red := &redactor{}
-	return openSession(ctx, cfg, newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel, red), red, nil)
+	return openSession(ctx, cfg, m.newLogger(cfg, red), red, nil)
 }
 
 func selectObjects(all []*syncd.Mapping, name string) ([]*syncd.Mapping, error) {
@@ -199,5 +241,5 @@ func selectObjects(all []*syncd.Mapping, name string) ([]*syncd.Mapping, error) 
 	for _, mp := range all {
 		known = append(known, mp.Object)
 	}
-	return nil, usageError{fmt.Sprintf("no mapped object %q (mapped: %v)", name, known)}
+	return nil, usageError{msg: fmt.Sprintf("no mapped object %q (mapped: %s)", name, strings.Join(known, ", "))}
 }

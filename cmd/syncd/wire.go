@@ -46,7 +46,7 @@ func sfConfig(cfg *config.Config, logger *slog.Logger) sf.Config {
 		StateDir:  cfg.StateDir,
 		Logger:    logger,
 		APIBudget: cfg.APIBudget.Limit,
-		Version:   version(),
+		Version:   versionNumber(),
 		// Describe is read once per client (per start or reload), so an
 		// idle cycle costs one query call per object and nothing else.
 		DescribeMaxAge: 365 * 24 * time.Hour,

@@ -857,3 +857,52 @@ func TestAliasesExpandOnce(t *testing.T) {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }
+
+// A secret file that its group or others can read is refused, as ssh
+// refuses such a private key; chmod 600 makes it acceptable.
+func TestSecretFileReadableByOthersIsRefused(t *testing.T) {
+	withFile := strings.Replace(base, "  client_secret: ${SF_CLIENT_SECRET}\n", "  client_secret_file: sf-secret\n", 1)
+	dir := t.TempDir()
+	secret := writeFile(t, dir, "sf-secret", testSecret+"\n")
+	cfg := writeFile(t, dir, "syncd.yaml", withFile)
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		if err := os.Chmod(secret, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Parse([]byte(withFile), cfg, envOf(stdEnv))
+		want := fmt.Sprintf("%s:6: salesforce.client_secret_file: %s is accessible by group or others (mode %04o): a secret must be private to its owner; run chmod 600 %s", cfg, secret, mode, secret)
+		if err == nil || err.Error() != want {
+			t.Errorf("mode %04o: err = %v\nwant  %s", mode, err, want)
+		}
+	}
+	if err := os.Chmod(secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse([]byte(withFile), cfg, envOf(stdEnv)); err != nil {
+		t.Errorf("mode 0600: %v", err)
+	}
+}
+
+// A relative *_file name resolved in $CREDENTIALS_DIRECTORY cannot leave
+// it: neither by "..", nor through a symlink pointing outside.
+func TestSecretFileCannotEscapeCredentialsDirectory(t *testing.T) {
+	outside, creds := t.TempDir(), t.TempDir()
+	writeFile(t, outside, "other-secret", "not yours\n")
+	if err := os.Symlink(filepath.Join(outside, "other-secret"), filepath.Join(creds, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"../" + filepath.Base(outside) + "/other-secret": `leaves $CREDENTIALS_DIRECTORY`,
+		"link": "open " + filepath.Join(creds, "link") + ": ",
+	} {
+		src := strings.Replace(base, "  client_secret: ${SF_CLIENT_SECRET}\n", "  client_secret_file: "+name+"\n", 1)
+		c, err := Parse([]byte(src), "syncd.yaml", envOf(with("CREDENTIALS_DIRECTORY", creds)))
+		if err == nil {
+			t.Errorf("%s: read %q from outside the credentials directory", name, c.Salesforce.ClientSecret.Reveal())
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to contain %q", name, err, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -473,14 +472,8 @@ func (d *decoder) readSecret(key, value string) (Secret, string, bool) {
 		d.add(d.lines[key], key, "is empty; give the path of the file holding the secret")
 		return Secret{}, path, false
 	}
-	if !filepath.IsAbs(path) {
-		if dir, ok := d.env("CREDENTIALS_DIRECTORY"); ok && dir != "" {
-			path = filepath.Join(dir, path)
-		} else {
-			path = filepath.Join(d.dir, path)
-		}
-	}
-	data, err := os.ReadFile(path)
+	credDir, _ := d.env("CREDENTIALS_DIRECTORY")
+	data, path, err := readSecretFile(path, credDir, d.dir)
 	if err != nil {
 		d.add(d.lines[key], key, "%v", err)
 		return Secret{}, path, false

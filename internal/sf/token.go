@@ -93,6 +93,7 @@ func parseIssuedAt(v any) time.Time {
 // tokenStore is the token file under the state directory.
 type tokenStore struct {
 	dir string
+	log *slog.Logger // nil: slog.Default()
 }
 
 func (s tokenStore) path() string { return filepath.Join(s.dir, TokenFile) }
@@ -108,6 +109,9 @@ func (s tokenStore) load() (*Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read token store: %w", err)
 	}
+	if err := s.repairMode(); err != nil {
+		return nil, err
+	}
 	var t Token
 	if err := json.Unmarshal(b, &t); err != nil {
 		// The JSON error may quote the file's content; do not wrap it.
@@ -117,6 +121,29 @@ func (s tokenStore) load() (*Token, error) {
 		return nil, errNoToken
 	}
 	return &t, nil
+}
+
+// repairMode makes a token file that its group or others can access
+// private again (0600) and warns: the file was exposed, and the operator
+// should know. A file syncd cannot chmod is an error.
+func (s tokenStore) repairMode() error {
+	fi, err := os.Stat(s.path())
+	if err != nil {
+		return fmt.Errorf("read token store: %w", err)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(s.path(), 0o600); err != nil {
+		return fmt.Errorf("token store %s is accessible by group or others (mode %04o) and could not be made private: %w", s.path(), perm, err)
+	}
+	log := s.log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn("token.mode_repaired", "path", s.path(), "mode_was", fmt.Sprintf("%04o", perm), "mode", "0600")
+	return nil
 }
 
 // save writes the token atomically: a temp file in the same directory,

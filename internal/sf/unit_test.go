@@ -1,6 +1,7 @@
 package sf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -151,5 +152,40 @@ func TestIssuedAt(t *testing.T) {
 	}
 	if !parseIssuedAt("junk").IsZero() || !parseIssuedAt(nil).IsZero() {
 		t.Fatal("junk")
+	}
+}
+
+// A token file that its group or others can read is made 0600 again when
+// it is loaded, with a warning naming the file.
+func TestTokenStoreRepairsAnOpenMode(t *testing.T) {
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	st := tokenStore{dir: dir, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := st.save(&Token{AccessToken: "00Dxx!secretAT", InstanceURL: "https://x.my.salesforce.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(st.path(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := st.load()
+	if err != nil || tok.AccessToken != "00Dxx!secretAT" {
+		t.Fatalf("load: %v %v", tok, err)
+	}
+	fi, err := os.Stat(st.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after load = %04o, want 0600", fi.Mode().Perm())
+	}
+	if !strings.Contains(logs.String(), "level=WARN msg=token.mode_repaired path="+st.path()) || !strings.Contains(logs.String(), "mode_was=0644") {
+		t.Errorf("no warning naming the file and its old mode:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "secretAT") {
+		t.Error("the warning carries the token")
+	}
+	logs.Reset()
+	if _, err := st.load(); err != nil || logs.Len() != 0 {
+		t.Errorf("a 0600 file: err %v, log %q", err, logs.String())
 	}
 }
