@@ -37,17 +37,7 @@ func (v *validator) at(key, format string, args ...any) {
 			return
 		}
 	}
-	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
-	if src := v.c.src; src != nil {
-		e.File = src.file
-		for k := key; k != ""; k = parentPath(k) {
-			if l, ok := src.lines[k]; ok {
-				e.Line = l
-				break
-			}
-		}
-	}
-	v.errs = append(v.errs, e)
+	v.errs = append(v.errs, v.c.ErrorAt(key, format, args...))
 }
 
 // parentPath strips the last ".name" or "[n]" from a key path.
