@@ -1,0 +1,69 @@
+package preflight
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Write prints the report: each object's mapped columns beside their
+// fields, then every problem with the SQL that fixes it. The fix and hint
+// lines of a problem are SQL (hints are comments), so a block can be
+// pasted into sqlite3 as it is once reviewed.
+func (r *Report) Write(w io.Writer) {
+	fmt.Fprintf(w, "database %s\n", r.Database)
+	for _, o := range r.Objects {
+		fmt.Fprintf(w, "  %s <-> %s\n", o.Object, o.Table)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		if r.Online {
+			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\ttype\tdirection\t")
+		} else {
+			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\tdirection\t")
+		}
+		for _, c := range o.Columns {
+			decl, aff := c.Declared, c.Affinity
+			if c.Missing {
+				decl, aff = "(missing)", "-"
+			} else if decl == "" {
+				decl = "(none)"
+			}
+			dir := string(c.Direction)
+			if c.ReadOnly && dir != "pull" {
+				dir = "pull (read-only in Salesforce)"
+			}
+			if r.Online {
+				typ := c.Type
+				if typ == "" {
+					typ = "(no such field)"
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", c.Column, decl, aff, c.Field, typ, dir)
+			} else {
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", c.Column, decl, aff, c.Field, dir)
+			}
+		}
+		tw.Flush()
+	}
+	switch n := len(r.Problems); n {
+	case 0:
+		if r.Online {
+			fmt.Fprintln(w, "OK: the database fits the config, and every mapped field exists in the org")
+		} else {
+			fmt.Fprintln(w, "OK: the database fits the config (field types are checked with --online)")
+		}
+		return
+	case 1:
+		fmt.Fprintln(w, "\n1 problem:")
+	default:
+		fmt.Fprintf(w, "\n%d problems:\n", n)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "\n%s\n", p.Error)
+		for _, f := range p.Fix {
+			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(f, "\n", "\n    "))
+		}
+		if p.Hint != "" {
+			fmt.Fprintf(w, "    -- %s\n", p.Hint)
+		}
+	}
+}
