@@ -17,9 +17,9 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintf(w, "  %s <-> %s\n", o.Object, o.Table)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		if r.Online {
-			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\ttype\tdirection\t")
+			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\ttype\tdirection")
 		} else {
-			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\tdirection\t")
+			fmt.Fprintln(tw, "    column\tdeclared\taffinity\tfield\tdirection")
 		}
 		for _, c := range o.Columns {
 			decl, aff := c.Declared, c.Affinity
