@@ -65,6 +65,11 @@ func oneOfDomain[T ~string](v *validator, key string, val T, allowed []T) {
 	v.oneOf(key, string(val), names...)
 }
 
+// IsIdent reports whether s can name a table or column in the config:
+// letters, digits and _, not starting with a digit, at most 63 characters,
+// which syncd puts into SQL without further quoting concerns.
+func IsIdent(s string) bool { return sqlIdent.MatchString(s) }
+
 func (v *validator) ident(key, val, what string) {
 	if val == "" {
 		v.at(key, "is required (%s)", what)
