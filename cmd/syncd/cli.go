@@ -80,7 +80,12 @@ Usage:
                                      one cycle now, then exit (0 only if every object synced)
   syncd run [-c FILE]                the daemon, on the config's schedule
   syncd status [-c FILE] [--json]    last cycles, watermarks, backlog; non-zero when unhealthy
-  syncd check [-c FILE]              validate the config offline
+  syncd check [-c FILE] [--online]   validate the config and, read-only, the database's
+                                     tables; --online also the fields against the org
+  syncd init --from-table TABLE --object OBJECT --database FILE -o FILE [auth flags]
+                                     write a starter config for an existing table
+  syncd uninstall [-c FILE] [--tokens]
+                                     remove syncd's triggers and tables; data stays
   syncd auth login|status|logout [-c FILE] [--no-browser]
   syncd conflicts list|resolve [-c FILE] ...
   syncd retry [-c FILE] [OBJECT]     retry dead-lettered rows
@@ -111,6 +116,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.status(ctx, rest)
 	case "check":
 		err = m.check(ctx, rest)
+	case "init":
+		err = m.initConfig(ctx, rest)
+	case "uninstall":
+		err = m.uninstall(ctx, rest)
 	case "auth":
 		err = m.auth(ctx, rest)
 	case "conflicts":

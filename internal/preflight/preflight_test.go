@@ -73,6 +73,7 @@ func problems(r *preflight.Report) []string {
 func text(r *preflight.Report) string {
 	var b bytes.Buffer
 	r.Write(&b)
+	r.WriteProblems(&b)
 	return b.String()
 }
 

@@ -7,10 +7,8 @@ import (
 	"text/tabwriter"
 )
 
-// Write prints the report: each object's mapped columns beside their
-// fields, then every problem with the SQL that fixes it. The fix and hint
-// lines of a problem are SQL (hints are comments), so a block can be
-// pasted into sqlite3 as it is once reviewed.
+// Write prints each object's mapped columns beside their fields, and a
+// closing OK when there is no problem (WriteProblems prints them).
 func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "database %s\n", r.Database)
 	for _, o := range r.Objects {
@@ -44,18 +42,27 @@ func (r *Report) Write(w io.Writer) {
 		}
 		tw.Flush()
 	}
-	switch n := len(r.Problems); n {
-	case 0:
-		if r.Online {
-			fmt.Fprintln(w, "OK: the database fits the config, and every mapped field exists in the org")
-		} else {
-			fmt.Fprintln(w, "OK: the database fits the config (field types are checked with --online)")
-		}
+	if len(r.Problems) > 0 {
 		return
-	case 1:
-		fmt.Fprintln(w, "\n1 problem:")
-	default:
-		fmt.Fprintf(w, "\n%d problems:\n", n)
+	}
+	if r.Online {
+		fmt.Fprintln(w, "OK: the database fits the config, and every mapped field exists in the org")
+	} else {
+		fmt.Fprintln(w, "OK: the database fits the config (field names and types are checked with --online)")
+	}
+}
+
+// WriteProblems prints the problems, each with the SQL that fixes it. The
+// fix and hint lines are SQL (a hint is a comment), so that a block can be
+// pasted into sqlite3 as it is once reviewed.
+func (r *Report) WriteProblems(w io.Writer) {
+	if len(r.Problems) == 0 {
+		return
+	}
+	if len(r.Problems) == 1 {
+		fmt.Fprintln(w, "1 problem:")
+	} else {
+		fmt.Fprintf(w, "%d problems:\n", len(r.Problems))
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "\n%s\n", p.Error)
