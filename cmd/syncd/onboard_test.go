@@ -78,7 +78,7 @@ func TestCheckMissingColumnsPrintsALTERTABLE(t *testing.T) {
 		t.Errorf("check installed %d of syncd's objects", n)
 	}
 	// `syncd run` refuses the same table with the same exit status.
-	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitConfig {
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitConfig || !strings.Contains(errOut, "`syncd check` prints the SQL") {
 		t.Errorf("sync on the unfixed table: exit %d\n%s", code, errOut)
 	}
 

@@ -241,6 +241,12 @@ func Default() *Config {
 }
 
 // DefaultObject returns an Object holding the per-object defaults.
+//
+// Deletes from Salesforce default to soft (set deleted_at): unlike hard it
+// never deletes an application row, unlike ignore it keeps the news of the
+// deletion, and a changed default would silently change what existing
+// configs do. The column it needs is not implied silently: `syncd check`
+// reports it as missing, saying it comes from this default.
 func DefaultObject() Object {
 	return Object{
 		Watermark:     syncd.DefaultWatermark,
