@@ -160,7 +160,7 @@ func (c *checker) object(ctx context.Context, i int, o config.Object, db *store.
 		} else if len(c.tables) > 0 {
 			msg += " (its tables: " + strings.Join(c.tables, ", ") + ")"
 		}
-		c.problem(p+".table", []string{store.CreateTableSQL(m.Table, cols)}, typeHint(resolved, len(m.Fields)), "%s", msg)
+		c.problem(p+".table", []string{store.CreateTableSQL(m.Table, cols)}, c.typeHint(len(m.Fields)), "%s", msg)
 		return nil
 	}
 	if t.View {
@@ -191,7 +191,7 @@ func (c *checker) object(ctx context.Context, i int, o config.Object, db *store.
 		key := p + ".fields." + f.Column
 		col, ok := t.Column(f.Column)
 		if !ok {
-			c.problem(key, []string{store.AddColumnSQL(t.Name, f.Column, decl(f))}, typeHint(resolved, 1),
+			c.problem(key, []string{store.AddColumnSQL(t.Name, f.Column, decl(f))}, c.typeHint(1),
 				"table %s has no column %s (mapped from %s.%s)%s", t.Name, f.Column, m.Object, f.Name, missing(f.Column))
 			continue
 		}
@@ -231,9 +231,9 @@ func (c *checker) object(ctx context.Context, i int, o config.Object, db *store.
 	return nil
 }
 
-// typeHint explains TEXT when n columns' field types were not known.
-func typeHint(resolved map[string]bool, n int) string {
-	if len(resolved) > 0 || n == 0 {
+// typeHint explains, offline, why n new columns are declared TEXT.
+func (c *checker) typeHint(n int) string {
+	if c.rep.Online || n == 0 {
 		return ""
 	}
 	return "TEXT holds any field's values; `syncd check --online` declares each column by its field's type"
