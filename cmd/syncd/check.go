@@ -2,81 +2,77 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/syncd-dev/syncd/internal/preflight"
 	"github.com/syncd-dev/syncd/internal/sf"
-	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 func (m *Main) checkCmd() *cobra.Command {
-	var online bool
-	var path *string
+	var o checkOptions
 	c := &cobra.Command{
 		Use:   "check",
-		Short: "Validate the config offline (--online: also against the org)",
-		Long: `Validate the config without touching anything: every error names FILE:LINE
-and the valid choices. With --online, also check each mapped field against
-the org's describe (one API call per object).`,
+		Short: "Validate the config and, read-only, the database (--online: also against the org)",
+		Long: `Validate the config and the tables it maps without writing anything: every
+problem names FILE:LINE and prints the SQL that fixes it. The database is
+opened read-only; a missing file is reported, never created. With --online,
+also check each mapped field against the org's describe (one API call per
+object) and suggest the nearest field name for a misspelt one.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return m.check(c.Context(), *path, online)
+			return m.runCheck(c.Context(), o)
 		},
 	}
-	path = m.configFlag(c)
-	c.Flags().BoolVar(&online, "online", false, "also check every mapping against the org's describe")
+	path := m.configFlag(c)
+	c.PreRun = func(*cobra.Command, []string) { o.Config = *path }
+	c.Flags().BoolVar(&o.Online, "online", false, "also check every mapping against the org's describe")
 	return c
 }
 
-// check is `syncd check`: validate the config offline, and with --online
-// also the mappings against the org's describe.
-func (m *Main) check(ctx context.Context, path string, online bool) error {
-	cfg, err := loadConfig(path)
+// checkOptions are the parsed options of `syncd check`.
+type checkOptions struct {
+	Config string // -c
+	Online bool   // --online
+}
+
+// runCheck prints the config's summary and each mapped table's columns on
+// stdout, and every problem with the SQL that fixes it on stderr. Exit
+// status: 0 when config and database fit, 78 (EX_CONFIG) when they do not
+// (as `syncd run` would refuse to start), 1 when the check itself could not
+// run (Salesforce out of reach, an unreadable file).
+func (m *Main) runCheck(ctx context.Context, o checkOptions) error {
+	cfg, err := loadConfig(o.Config)
 	if err != nil {
 		return err
 	}
 	sched, _ := parseSchedule(cfg)
-	fmt.Fprintf(m.Stdout, "%s: OK\n  schedule %q, next run %s\n", path, cfg.Schedule, sched.Next(time.Now()).UTC().Format(time.RFC3339))
-	maps := mappings(cfg)
-	for _, mp := range maps {
+	fmt.Fprintf(m.Stdout, "%s: OK\n  schedule %q, next run %s\n", o.Config, cfg.Schedule, sched.Next(time.Now()).UTC().Format(time.RFC3339))
+	for _, mp := range mappings(cfg) {
 		fmt.Fprintf(m.Stdout, "  %s <-> %s: %d fields, watermark %s, conflicts %s\n", mp.Object, mp.Table, len(mp.Fields), mp.Watermark, mp.Conflict)
 	}
-	if !online {
-		return nil
+	var describer preflight.Describer
+	if o.Online {
+		red := &redactor{}
+		red.add(cfg.Salesforce.ClientSecret.Reveal())
+		red.add(cfg.Salesforce.PrivateKey.Reveal())
+		client, err := sf.New(ctx, sfConfig(cfg, m.newLogger(cfg, red)))
+		if err != nil {
+			return err
+		}
+		describer = client
 	}
-	red := &redactor{}
-	logger := m.newLogger(cfg, red)
-	client, err := sf.New(ctx, sfConfig(cfg, logger))
+	rep, err := preflight.Check(ctx, cfg, describer)
 	if err != nil {
-		return err
+		return fmt.Errorf("check: %w", err)
 	}
-	var errs []error
-	for _, mp := range maps {
-		schema, err := client.Describe(ctx, mp.Object)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("describe %s: %w", mp.Object, err))
-			continue
-		}
-		resolved, err := syncd.Resolve(mp, schema)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, f := range resolved.Fields {
-			note := ""
-			if !f.Writable && f.Direction != syncd.Pull {
-				note = " (read-only in Salesforce: pulled only)"
-			}
-			fmt.Fprintf(m.Stdout, "    %-20s %-24s %-10s %s%s\n", f.Column, f.Name, f.Type, f.Direction, note)
-		}
+	rep.Write(m.Stdout)
+	if len(rep.Problems) > 0 {
+		rep.WriteProblems(m.Stderr)
+		return exitError{code: exitConfig}
 	}
-	if len(errs) > 0 {
-		return configError{errors.Join(errs...)}
-	}
-	fmt.Fprintf(m.Stdout, "  online: every mapped field exists in the org\n")
 	return nil
 }

@@ -43,6 +43,8 @@ var commands = []func(*Main) *cobra.Command{
 	(*Main).runCmd,
 	(*Main).statusCmd,
 	(*Main).checkCmd,
+	(*Main).initCmd,
+	(*Main).uninstallCmd,
 	(*Main).authCmd,
 	(*Main).conflictsCmd,
 	(*Main).retryCmd,

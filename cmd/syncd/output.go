@@ -151,11 +151,11 @@ func toRejectedJSON(d store.DeadLetterRecord) rejectedJSON {
 
 // planJSON is one object of `sync --dry-run --json`.
 type planJSON struct {
-	Object     string                `json:"object"`
-	Pulled     int                   `json:"pulled"`
+	Object     string         `json:"object"`
+	Pulled     int            `json:"pulled"`
 	Local      []syncd.Action `json:"local"`
 	Salesforce []syncd.Action `json:"salesforce"`
-	Conflicts  []conflictJSON        `json:"conflicts"`
+	Conflicts  []conflictJSON `json:"conflicts"`
 }
 
 func toPlanJSON(p syncd.ObjectPlan) planJSON {

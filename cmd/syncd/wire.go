@@ -82,7 +82,7 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	}
 	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
-		return nil, configError{err}
+		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
 	}
 	if err := s.db.Install(ctx, s.mappings); err != nil {
 		s.Close()

@@ -42,6 +42,12 @@ func TestDependencyDirection(t *testing.T) {
 		// directions, delete rules) and validates against its lists.
 		{pkg: mod + "/internal/config",
 			forbid: []string{mod + "/internal/store", mod + "/internal/sf", mod + "/internal/sfemu", mod + "/cmd/", "github.com/robfig/cron", "net/http", "database/sql"}},
+		// The onboarding checks read the database through the store and
+		// take the describe from their caller: they never talk to Salesforce.
+		{pkg: mod + "/internal/preflight",
+			forbid: []string{mod + "/internal/sf", mod + "/internal/sfemu", mod + "/cmd/", "net/http"}},
+		{pkg: mod + "/internal/scaffold",
+			forbid: []string{mod + "/internal/sf", mod + "/internal/sfemu", mod + "/cmd/", "net/http"}},
 	}
 	for _, r := range rules {
 		t.Run(strings.TrimPrefix(r.pkg, mod+"/"), func(t *testing.T) {

@@ -244,6 +244,12 @@ func Default() *Config {
 }
 
 // DefaultObject returns an Object holding the per-object defaults.
+//
+// Deletes from Salesforce default to soft (set deleted_at): unlike hard it
+// never deletes an application row, unlike ignore it keeps the news of the
+// deletion, and a changed default would silently change what existing
+// configs do. The column it needs is not implied silently: `syncd check`
+// reports it as missing, saying it comes from this default.
 func DefaultObject() Object {
 	return Object{
 		Watermark:     syncd.DefaultWatermark,
@@ -336,6 +342,24 @@ func (c *Config) Line(key string) int {
 	return c.src.lines[key]
 }
 
+// ErrorAt returns a problem with the key path key (such as
+// "objects[0].fields.email"), placed at the key's line in the parsed file
+// or, for a key the file leaves to its default, at the line of its nearest
+// ancestor that is written, so that every message leads to a line to edit.
+func (c *Config) ErrorAt(key, format string, args ...any) *Error {
+	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+	if c.src != nil {
+		e.File = c.src.file
+		for k := key; k != ""; k = parentPath(k) {
+			if l, ok := c.src.lines[k]; ok {
+				e.Line = l
+				break
+			}
+		}
+	}
+	return e
+}
+
 // Error is one configuration problem.
 type Error struct {
 	File string // "" if unknown
@@ -393,4 +417,34 @@ func lineKey(e *Error) int {
 		return int(^uint(0) >> 1)
 	}
 	return e.Line
+}
+
+// Mapping returns the domain's mapping of the object. Field types and
+// writability are not known here: every field is writable until describe
+// says otherwise (a formula field is then made pull-only).
+func (o Object) Mapping() *syncd.Mapping {
+	m := &syncd.Mapping{
+		Object:           o.SObject,
+		Table:            o.Table,
+		Key:              o.Key,
+		ExternalIDField:  o.ExternalID.Field,
+		ExternalIDColumn: o.ExternalID.Column,
+		Watermark:        o.Watermark,
+		Conflict:         o.Conflict,
+		Lookback:         o.Lookback,
+		SafetyLag:        o.SafetyLag,
+		BatchSize:        o.BatchSize,
+		BulkThreshold:    o.BulkThreshold,
+		FromSalesforce:   o.Deletes.FromSalesforce,
+		SoftDeleteColumn: o.Deletes.SoftDeleteColumn,
+		FromLocal:        o.Deletes.FromLocal,
+	}
+	for _, f := range o.Fields {
+		dir := f.Direction
+		if dir == "" {
+			dir = syncd.Both
+		}
+		m.Fields = append(m.Fields, syncd.Field{Column: f.Column, Name: f.Field, Direction: dir, Writable: true, Lookup: f.Lookup})
+	}
+	return m
 }

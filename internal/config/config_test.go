@@ -839,8 +839,8 @@ func TestSuggest(t *testing.T) {
 		"schedul": "schedule", "Schedule": "schedule", "statedir": "state_dir", "state-dir": "state_dir",
 		"timzone": "timezone", "objets": "objects", "xyz": "", "database_path": "",
 	} {
-		if got := suggest(in, topKeys); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		if got := Suggest(in, topKeys); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -366,7 +366,7 @@ func (d *decoder) unknown(k *yaml.Node, path, where string, keys []string) {
 	name := k.Value
 	var b strings.Builder
 	fmt.Fprintf(&b, "unknown key %q in %s;", name, where)
-	if s := suggest(name, keys); s != "" {
+	if s := Suggest(name, keys); s != "" {
 		fmt.Fprintf(&b, " did you mean %q?", s)
 		d.bad[joinPath(path, s)] = true
 	} else if name == "<<" {
@@ -597,8 +597,14 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-// suggest returns the key in keys closest to name, if close enough.
-func suggest(name string, keys []string) string {
+// Suggest returns the name in candidates closest to name, if close enough
+// to be a likely typo: it ignores case and the difference between "_" and
+// "-", takes a match that differs only in underscores ("firstname" for
+// "first_name"), and otherwise allows an edit distance growing with the
+// name's length (1 up to 4 characters, 2, then 3 from 10). "" when none is
+// close.
+func Suggest(name string, candidates []string) string {
+	keys := candidates
 	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
 	n := norm(name)
 	best, bestD := "", 1<<30
@@ -606,7 +612,7 @@ func suggest(name string, keys []string) string {
 		if dist := levenshtein(n, norm(k)); dist < bestD {
 			best, bestD = k, dist
 		}
-		if strings.ReplaceAll(n, "_", "") == strings.ReplaceAll(k, "_", "") {
+		if strings.ReplaceAll(n, "_", "") == strings.ReplaceAll(norm(k), "_", "") {
 			return k
 		}
 	}

@@ -37,17 +37,7 @@ func (v *validator) at(key, format string, args ...any) {
 			return
 		}
 	}
-	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
-	if src := v.c.src; src != nil {
-		e.File = src.file
-		for k := key; k != ""; k = parentPath(k) {
-			if l, ok := src.lines[k]; ok {
-				e.Line = l
-				break
-			}
-		}
-	}
-	v.errs = append(v.errs, e)
+	v.errs = append(v.errs, v.c.ErrorAt(key, format, args...))
 }
 
 // parentPath strips the last ".name" or "[n]" from a key path.
@@ -74,6 +64,11 @@ func oneOfDomain[T ~string](v *validator, key string, val T, allowed []T) {
 	}
 	v.oneOf(key, string(val), names...)
 }
+
+// IsIdent reports whether s can name a table or column in the config:
+// letters, digits and _, not starting with a digit, at most 63 characters,
+// which syncd puts into SQL without further quoting concerns.
+func IsIdent(s string) bool { return sqlIdent.MatchString(s) }
 
 func (v *validator) ident(key, val, what string) {
 	if val == "" {

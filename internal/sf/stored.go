@@ -1,6 +1,12 @@
 package sf
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
 
 // ErrNoToken means no session is stored: run `syncd auth login`.
 var ErrNoToken = errNoToken
@@ -13,4 +19,23 @@ func StoredToken(stateDir string) (*Token, error) {
 		return nil, ErrNoToken
 	}
 	return t, err
+}
+
+// RemoveToken deletes the stored session (StateDir's token file and its
+// lock file) without contacting Salesforce, for `syncd uninstall --tokens`;
+// the session stays valid in Salesforce until revoked (`syncd auth logout`
+// revokes it). It reports whether there was a token file.
+func RemoveToken(stateDir string) (bool, error) {
+	st := tokenStore{dir: stateDir}
+	_, err := os.Stat(st.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err := st.remove(); err != nil {
+		return false, err
+	}
+	if err := os.Remove(filepath.Join(stateDir, "token.lock")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return true, fmt.Errorf("delete token lock: %w", err)
+	}
+	return true, nil
 }

@@ -425,11 +425,6 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 	return nil
 }
 
-// Uninstall drops all of syncd's triggers; syncd's tables stay.
-func (db *DB) Uninstall(ctx context.Context) error {
-	return db.Install(ctx, nil)
-}
-
 func ensureExtIndex(ctx context.Context, tx *sql.Tx, m *syncd.Mapping) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ii.name FROM pragma_index_list(?) il, pragma_index_info(il.name) ii
 		WHERE ii.seqno = 0 AND il.partial = 0`, m.Table)

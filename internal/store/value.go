@@ -163,21 +163,41 @@ func checkAffinities(m *syncd.Mapping, t *tableInfo) error {
 		if !ok {
 			continue // a missing column is reported by checkMapping
 		}
-		aff := affinity(c.declType)
-		numeric := aff == "INTEGER" || aff == "REAL" || aff == "NUMERIC"
-		switch {
-		case f.Lookup != "":
-			// holds the parent row's key, whatever its type
-		case !f.Kind.Numeric() && f.Kind != syncd.KindBool && numeric:
-			errs = append(errs, fmt.Errorf("%s.%s is declared %s (%s affinity) but %s.%s is a %s field: SQLite would turn number-like text such as \"0123\" into a number; declare the column TEXT",
-				m.Table, f.Column, c.declType, aff, m.Object, f.Name, typeName(f)))
-		case f.Kind == syncd.KindDecimal && (aff == "INTEGER" || aff == "REAL"):
-			errs = append(errs, fmt.Errorf("%s.%s is declared %s but %s.%s is a %s field: exact decimals need a TEXT or NUMERIC column",
-				m.Table, f.Column, c.declType, m.Object, f.Name, typeName(f)))
+		if err := affinityError(m, f, c.declType); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// affinityError says why a column of m.Table declared decl would change
+// the values of field f, or returns nil when it holds them as they are.
+func affinityError(m *syncd.Mapping, f syncd.Field, decl string) error {
+	aff := affinity(decl)
+	numeric := aff == "INTEGER" || aff == "REAL" || aff == "NUMERIC"
+	switch {
+	case f.Lookup != "":
+		// holds the parent row's key, whatever its type
+	case !f.Kind.Numeric() && f.Kind != syncd.KindBool && numeric:
+		return fmt.Errorf("%s.%s is declared %s (%s affinity) but %s.%s is a %s field: SQLite would turn number-like text such as \"0123\" into a number; declare the column TEXT",
+			m.Table, f.Column, decl, aff, m.Object, f.Name, typeName(f))
+	case f.Kind == syncd.KindDecimal && (aff == "INTEGER" || aff == "REAL"):
+		return fmt.Errorf("%s.%s is declared %s but %s.%s is a %s field: exact decimals need a TEXT or NUMERIC column",
+			m.Table, f.Column, decl, m.Object, f.Name, typeName(f))
+	}
+	return nil
+}
+
+// Fits reports whether a column declared decl holds the values of field f
+// (its Kind resolved from describe) unchanged: the rule Check applies
+// before every cycle.
+func Fits(decl string, f syncd.Field) bool {
+	return affinityError(&syncd.Mapping{}, f, decl) == nil
+}
+
+// Affinity is SQLite's type affinity (INTEGER, TEXT, BLOB, REAL or
+// NUMERIC) of a column declared decl.
+func Affinity(decl string) string { return affinity(decl) }
 
 // typeName is the field's describe type when known, else its kind.
 func typeName(f syncd.Field) string {
