@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -72,9 +73,59 @@ func TestKill9AtRandomPointsConverges(t *testing.T) {
 	}
 	h.db.Close() // the children own the store from here on
 
+	// Salesforce users also delete and merge records, at random moments:
+	// before the child runs, or inside its cycle (a hook on one of its
+	// requests). A record gone is gone on both sides at the end; its row
+	// keeps its values, soft-deleted.
+	gone := map[string]bool{} // last names whose record was deleted or merged away
+	pickLive := func() map[string]any {
+		var live []map[string]any
+		for _, c := range h.emu.All("Contact") {
+			if c["IsDeleted"] != true {
+				live = append(live, c)
+			}
+		}
+		if len(live) < 2 {
+			return nil
+		}
+		return live[rng.IntN(len(live))]
+	}
 	const rounds = 50
 	kills := 0
 	for round := range rounds {
+		after := func() {} // what is left to do once the child is gone
+		if rng.IntN(3) == 0 {
+			if c := pickLive(); c != nil {
+				id, ln := c["Id"].(string), c["LastName"].(string)
+				act := func() {
+					if err := h.emu.Delete("Contact", id); err != nil {
+						t.Error(err)
+					}
+				}
+				if w := pickLive(); w != nil && w["Id"] != id && rng.IntN(2) == 0 {
+					act = func() {
+						if err := h.emu.Merge("Contact", w["Id"].(string), id); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+				gone[ln] = true
+				if rng.IntN(2) == 0 {
+					act()
+				} else {
+					path := []string{"/query", "/composite"}[rng.IntN(2)]
+					var fired atomic.Bool
+					remove := h.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("", path), Nth: 1 + rng.IntN(3),
+						Action: func() { fired.Store(true); act() }})
+					after = func() {
+						remove()
+						if !fired.Load() {
+							act() // the child died before the moment came
+						}
+					}
+				}
+			}
+		}
 		// Both sides change something before each run.
 		for range 3 {
 			ln := fmt.Sprintf("local%d", rng.IntN(40))
@@ -110,6 +161,7 @@ func TestKill9AtRandomPointsConverges(t *testing.T) {
 			kills++
 		}
 		cmd.Wait()
+		after()
 	}
 	t.Logf("%d processes killed at random points", kills)
 
@@ -119,21 +171,25 @@ func TestKill9AtRandomPointsConverges(t *testing.T) {
 		h.cycle()
 	}
 	local := map[string][2]string{}
-	rows, err := h.app.Query(`SELECT last_name, first_name, title, sync_id FROM customers`)
+	softDeleted := map[string]bool{}
+	rows, err := h.app.Query(`SELECT last_name, first_name, title, sync_id, deleted_at IS NOT NULL FROM customers`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var ln, fn, title, sid string
-		if err := rows.Scan(&ln, &fn, &title, &sid); err != nil {
+		var del bool
+		if err := rows.Scan(&ln, &fn, &title, &sid, &del); err != nil {
 			t.Fatal(err)
 		}
 		if _, dup := local[ln]; dup {
 			t.Errorf("duplicate local row %s", ln)
 		}
 		local[ln] = [2]string{fn, title}
+		softDeleted[ln] = del
 	}
 	rows.Close()
+	t.Logf("%d records deleted or merged away in Salesforce", len(gone))
 	remote := map[string]int{}
 	for _, c := range h.emu.All("Contact") {
 		if c["IsDeleted"] == true {
@@ -154,12 +210,18 @@ func TestKill9AtRandomPointsConverges(t *testing.T) {
 			t.Errorf("%s: %d Contacts (duplicate)", ln, n)
 		}
 	}
-	if len(local) != len(wantTitle) || len(remote) != len(wantTitle) {
-		t.Errorf("rows: local %d, Salesforce %d, want %d", len(local), len(remote), len(wantTitle))
+	if len(local) != len(wantTitle) || len(remote) != len(wantTitle)-len(gone) {
+		t.Errorf("rows: local %d, Salesforce %d, want %d and %d", len(local), len(remote), len(wantTitle), len(wantTitle)-len(gone))
 	}
 	for ln, want := range wantTitle {
 		if got := local[ln][1]; got != want {
 			t.Errorf("%s: title %q, want the last local edit %q (lost edit)", ln, got, want)
+		}
+		if softDeleted[ln] != gone[ln] {
+			t.Errorf("%s: soft-deleted %v, record gone from Salesforce %v", ln, softDeleted[ln], gone[ln])
+		}
+		if gone[ln] {
+			continue // its last Salesforce edit may have come with the deletion
 		}
 		if got := local[ln][0]; got != wantFirst[ln] {
 			t.Errorf("%s: first name %q, want the last Salesforce edit %q (lost edit)", ln, got, wantFirst[ln])

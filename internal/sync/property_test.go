@@ -53,8 +53,32 @@ func TestProperty_RandomEditsConverge(t *testing.T) {
 			return ids
 		}
 		steps := rapid.IntRange(1, 25).Draw(rt, "steps")
+		// A Salesforce user's action, made now or at a moment of the next
+		// cycle (a hook on one of its requests).
+		remoteAct := func() func() {
+			ids := liveRemote()
+			if len(ids) == 0 {
+				return func() {}
+			}
+			id := rapid.SampledFrom(ids).Draw(rt, "target")
+			switch rapid.IntRange(0, 2).Draw(rt, "action") {
+			case 0:
+				f := rapid.SampledFrom([]string{"FirstName", "Title"}).Draw(rt, "field")
+				v := optional.Draw(rt, "v")
+				return func() { h.emu.Update("Contact", id, map[string]any{f: v}) }
+			case 1:
+				return func() { h.emu.Delete("Contact", id) }
+			default:
+				winner := rapid.SampledFrom(ids).Draw(rt, "winner")
+				return func() {
+					if winner != id {
+						h.emu.Merge("Contact", winner, id)
+					}
+				}
+			}
+		}
 		for range steps {
-			switch rapid.IntRange(0, 6).Draw(rt, "op") {
+			switch rapid.IntRange(0, 8).Draw(rt, "op") {
 			case 0:
 				n++
 				h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES (?, ?, ?)`,
@@ -90,6 +114,15 @@ func TestProperty_RandomEditsConverge(t *testing.T) {
 				if keys := liveLocal(); len(keys) > 0 {
 					h.exec(`DELETE FROM customers WHERE id = ?`, rapid.SampledFrom(keys).Draw(rt, "ldelete"))
 				}
+			case 7:
+				remoteAct()()
+			case 8:
+				act := remoteAct()
+				path := rapid.SampledFrom([]string{"/query", "/composite"}).Draw(rt, "at")
+				remove := h.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("", path),
+					Nth: rapid.IntRange(1, 3).Draw(rt, "nth"), Action: act})
+				h.cycle()
+				remove()
 			default:
 				h.cycle()
 			}
