@@ -164,7 +164,16 @@ type Object struct {
 	// WriteMode says how updates guard against a Salesforce user's edit
 	// made since the pull: conditional (the default) or reread.
 	WriteMode syncd.WriteMode `json:"write_mode" yaml:"write_mode"`
-	Deletes   Deletes         `json:"deletes" yaml:"deletes"`
+	// Match pairs mapped columns with their fields to link rows and records
+	// that existed before syncd, instead of creating one for the other.
+	Match   []MatchKey `json:"match,omitempty" yaml:"match,omitempty"`
+	Deletes Deletes    `json:"deletes" yaml:"deletes"`
+}
+
+// MatchKey is one pair of a match: a mapped column and its field.
+type MatchKey struct {
+	Column string `json:"column" yaml:"column"`
+	Field  string `json:"field" yaml:"field"`
 }
 
 // ExternalID pairs a Salesforce external-ID field with the local column that
@@ -435,6 +444,7 @@ func (o Object) Mapping() *syncd.Mapping {
 		SafetyLag:        o.SafetyLag,
 		BatchSize:        o.BatchSize,
 		BulkThreshold:    o.BulkThreshold,
+		WriteMode:        o.WriteMode,
 		FromSalesforce:   o.Deletes.FromSalesforce,
 		SoftDeleteColumn: o.Deletes.SoftDeleteColumn,
 		FromLocal:        o.Deletes.FromLocal,
@@ -445,6 +455,9 @@ func (o Object) Mapping() *syncd.Mapping {
 			dir = syncd.Both
 		}
 		m.Fields = append(m.Fields, syncd.Field{Column: f.Column, Name: f.Field, Direction: dir, Writable: true, Lookup: f.Lookup})
+	}
+	for _, k := range o.Match {
+		m.Match = append(m.Match, syncd.MatchKey{Column: k.Column, Field: k.Field})
 	}
 	return m
 }

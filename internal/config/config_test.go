@@ -213,7 +213,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown object key with suggestion",
 			edit: r("    table: customers", "    tabel: customers"),
-			want: `syncd.yaml:13: unknown key "tabel" in objects[0]; did you mean "table"? valid keys: sobject, table, key, external_id, watermark, conflict, fields, lookback, safety_lag, batch_size, bulk_threshold, write_mode, deletes`,
+			want: `syncd.yaml:13: unknown key "tabel" in objects[0]; did you mean "table"? valid keys: sobject, table, key, external_id, watermark, conflict, fields, lookback, safety_lag, batch_size, bulk_threshold, write_mode, match, deletes`,
 		},
 		{
 			name: "key in the wrong section",
@@ -904,5 +904,38 @@ func TestSecretFileCannotEscapeCredentialsDirectory(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to contain %q", name, err, want)
 		}
+	}
+}
+
+// match: pairs of a mapped column and its field; a pair that is not mapped
+// is an error at its line.
+func TestMatchKeys(t *testing.T) {
+	base := `database: /tmp/app.db
+schedule: "*/5 * * * *"
+salesforce:
+  client_id: x
+  auth: client_credentials
+  login_url: https://example.my.salesforce.com
+  client_secret: s
+objects:
+  - sobject: Contact
+    table: customers
+    key: id
+    external_id: { field: Syncd_Id__c, column: sync_id }
+    fields:
+      email: Email
+      last_name: LastName
+    deletes: { from_salesforce: ignore }
+`
+	cfg, err := Parse([]byte(base+"    match: [{ column: email, field: Email }]\n"), "syncd.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cfg.Objects[0].Mapping(); len(m.Match) != 1 || m.Match[0].Column != "email" || m.Match[0].Field != "Email" {
+		t.Fatalf("match = %+v", m.Match)
+	}
+	_, err = Parse([]byte(base+"    match:\n      - { column: phone, field: Phone }\n"), "syncd.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), `syncd.yaml:18: objects[0].match[0].column: "phone" is not a mapped column`) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -21,7 +21,8 @@ var (
 	salesforceKeys = []string{"login_url", "api_version", "auth", "client_id", "client_secret",
 		"client_secret_file", "redirect_url", "username", "private_key_file"}
 	objectKeys = []string{"sobject", "table", "key", "external_id", "watermark", "conflict", "fields",
-		"lookback", "safety_lag", "batch_size", "bulk_threshold", "write_mode", "deletes"}
+		"lookback", "safety_lag", "batch_size", "bulk_threshold", "write_mode", "match", "deletes"}
+	matchKeys      = []string{"column", "field"}
 	externalIDKeys = []string{"field", "column"}
 	deletesKeys    = []string{"from_salesforce", "soft_delete_column", "from_local"}
 	fieldKeys      = []string{"field", "direction", "lookup"}
@@ -249,6 +250,8 @@ func (d *decoder) object(n *yaml.Node, p string, o *Object) {
 			d.int(v, kp, &o.BulkThreshold)
 		case "write_mode":
 			d.str(v, kp, (*string)(&o.WriteMode))
+		case "match":
+			d.match(v, kp, o)
 		case "deletes":
 			d.mapping(v, kp, kp, deletesKeys, func(key string, v *yaml.Node) {
 				dp := kp + "." + key
@@ -322,6 +325,31 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 // mapping checks that n is a mapping whose keys are all in keys, reports
 // unknown and duplicate keys, records key lines, and calls set for each
 // known key with a non-null value.
+// match decodes "match: [{column: email, field: Email}, ...]".
+func (d *decoder) match(n *yaml.Node, p string, o *Object) {
+	line := n.Line
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode {
+		d.add(line, p, "expected a list of {column, field} pairs, got %s", describe(n))
+		return
+	}
+	for i, item := range n.Content {
+		ip := fmt.Sprintf("%s[%d]", p, i)
+		var k MatchKey
+		if d.mapping(item, ip, ip, matchKeys, func(key string, v *yaml.Node) {
+			switch key {
+			case "column":
+				d.str(v, ip+".column", &k.Column)
+			case "field":
+				d.str(v, ip+".field", &k.Field)
+			}
+		}) {
+			d.lines[ip] = deref(item).Line
+			o.Match = append(o.Match, k)
+		}
+	}
+}
+
 func (d *decoder) mapping(n *yaml.Node, path, where string, keys []string, set func(key string, v *yaml.Node)) bool {
 	line := n.Line
 	n = deref(n)

@@ -285,6 +285,23 @@ func (v *validator) object(p string, o *Object) {
 			v.at(fp, "Salesforce field %q is read-only; use { field: %s, direction: pull }", f.Field, f.Field)
 		}
 	}
+	for i, k := range o.Match {
+		kp := fmt.Sprintf("%s.match[%d]", p, i)
+		var mapped *Field
+		for j := range o.Fields {
+			if strings.EqualFold(o.Fields[j].Column, k.Column) {
+				mapped = &o.Fields[j]
+			}
+		}
+		switch {
+		case k.Column == "" || k.Field == "":
+			v.at(kp, "needs a column and its field, e.g. { column: email, field: Email }")
+		case mapped == nil:
+			v.at(kp+".column", "%q is not a mapped column; match keys must be mapped in fields too", k.Column)
+		case !strings.EqualFold(mapped.Field, k.Field):
+			v.at(kp+".field", "%q: column %s is mapped to %s", k.Field, k.Column, mapped.Field)
+		}
+	}
 
 	d := o.Deletes
 	oneOfDomain(v, p+".deletes.from_salesforce", d.FromSalesforce, syncd.DeletesFromSalesforce)

@@ -74,13 +74,30 @@ func PullQuery(req syncd.PullRequest) (string, error) {
 	b.WriteString(strings.Join(cols, ", "))
 	b.WriteString(" FROM ")
 	b.WriteString(obj)
-	if len(req.IDs) > 0 {
+	switch {
+	case len(req.IDs) > 0:
 		ids := make([]string, len(req.IDs))
 		for i, id := range req.IDs {
 			ids[i] = String(id)
 		}
 		fmt.Fprintf(&b, " WHERE Id IN (%s)", strings.Join(ids, ", "))
-	} else if !req.After.Time.IsZero() {
+	case req.Match != nil && len(req.Match.Values) > 0:
+		f, err := Ident(req.Match.Field)
+		if err != nil {
+			return "", err
+		}
+		vals := make([]string, len(req.Match.Values))
+		for i, v := range req.Match.Values {
+			vals[i] = String(v)
+		}
+		fmt.Fprintf(&b, " WHERE %s IN (%s)", f, strings.Join(vals, ", "))
+	case req.Match != nil:
+		f, err := Ident(req.Match.Field)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, " WHERE %s != null", f)
+	case !req.After.Time.IsZero():
 		t := DateTime(req.After.Time)
 		if req.After.ID == "" {
 			fmt.Fprintf(&b, " WHERE %s >= %s", wm, t)
@@ -122,6 +139,9 @@ var errSwitchToBulk = errors.New("switching to Bulk API 2.0")
 func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	if len(req.IDs) > 0 {
 		return c.pullIDs(ctx, req, fn)
+	}
+	if req.Match != nil {
+		return c.pullMatch(ctx, req, fn)
 	}
 	if req.BulkThreshold <= 0 {
 		return c.pullREST(ctx, req, fn)
@@ -182,6 +202,46 @@ func (c *Client) pullIDs(ctx context.Context, req syncd.PullRequest, fn func(syn
 	for start := 0; start < len(all); start += maxQueryIDs {
 		r := req
 		r.IDs = all[start:min(start+maxQueryIDs, len(all))]
+		if err := c.pullREST(ctx, r, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullMatch reads the records whose req.Match.Field is one of its values:
+// "Field IN (...)" queries of maxQueryIDs values each, or, when there are
+// more values than req.BulkThreshold, one Bulk API 2.0 query job for every
+// record with the field set, filtered here as SOQL would (case-insensitive
+// equality).
+func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+	all := req.Match.Values
+	if req.BulkThreshold > 0 && len(all) > req.BulkThreshold {
+		want := make(map[string]bool, len(all))
+		for _, v := range all {
+			want[strings.ToLower(v)] = true
+		}
+		r := req
+		r.Match = &syncd.MatchFilter{Field: req.Match.Field}
+		c.log.Info("matching through Bulk API 2.0", "object", req.Object, "values", len(all), "threshold", req.BulkThreshold)
+		err := c.bulkPull(ctx, r, func(p syncd.Page) error {
+			kept := p.Records[:0]
+			for _, rec := range p.Records {
+				if s, ok := rec.Values[req.Match.Field].(string); ok && want[strings.ToLower(s)] {
+					kept = append(kept, rec)
+				}
+			}
+			p.Records = kept
+			return fn(p)
+		})
+		if err == nil || !errors.Is(err, syncd.ErrPermanent) || ctx.Err() != nil {
+			return err
+		}
+		c.log.Warn("Bulk API 2.0 refused the query job; matching over REST", "object", req.Object, "err", err)
+	}
+	for start := 0; start < len(all); start += maxQueryIDs {
+		r := req
+		r.Match = &syncd.MatchFilter{Field: req.Match.Field, Values: all[start:min(start+maxQueryIDs, len(all))]}
 		if err := c.pullREST(ctx, r, fn); err != nil {
 			return err
 		}

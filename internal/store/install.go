@@ -345,20 +345,10 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		return fmt.Errorf("install: %w", err)
 	}
 
-	existing := map[string]string{}
-	rows, err := tx.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 7) = '_syncd_'`)
+	existing, err := syncdTriggers(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("install: list triggers: %w", err)
+		return fmt.Errorf("install: %w", err)
 	}
-	for rows.Next() {
-		var n, s string
-		if err := rows.Scan(&n, &s); err != nil {
-			rows.Close()
-			return fmt.Errorf("install: list triggers: %w", err)
-		}
-		existing[n] = s
-	}
-	rows.Close()
 
 	now := formatTime(db.Now())
 	want := map[string]bool{}
@@ -373,17 +363,12 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		if err := ensureExtIndex(ctx, tx, m); err != nil {
 			return fmt.Errorf("install: index %s.%s: %w", m.Table, m.ExternalIDColumn, err)
 		}
-		for name, text := range triggerSQL(m, t) {
+		rebuilt, err := syncTriggers(ctx, tx, m, t, existing)
+		if err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		for name := range triggerSQL(m, t) {
 			want[name] = true
-			if existing[name] == text {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(name)); err != nil {
-				return fmt.Errorf("install: drop trigger %s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, text); err != nil {
-				return fmt.Errorf("install: create trigger %s: %w", name, err)
-			}
 		}
 		pulled := pulledFields(m)
 		if err := backfillNewFields(ctx, tx, m.Object, pulled); err != nil {
@@ -394,6 +379,13 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 			ext_column = excluded.ext_column, installed_at = excluded.installed_at, pulled_fields = excluded.pulled_fields`,
 			m.Object, m.Table, m.Key, m.ExternalIDColumn, now, pulled); err != nil {
 			return fmt.Errorf("install: record mapping %s: %w", m.Object, err)
+		}
+		if rebuilt && (db.migrated == 0 || db.migrated >= 9) {
+			// Capture was off for this table (a new mapping, a table
+			// rebuilt, triggers dropped): the next cycle scans it.
+			if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET scan_needed = 1 WHERE object = ?`, m.Object); err != nil {
+				return fmt.Errorf("install: record mapping %s: %w", m.Object, err)
+			}
 		}
 	}
 	for name := range existing {
@@ -423,6 +415,46 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		}
 	}
 	return nil
+}
+
+// syncTriggers creates or re-creates the capture triggers of a mapping that
+// are missing or differ from what this binary installs (existing: the
+// _syncd_ triggers in the database, by name, with their SQL), and reports
+// whether it had to.
+func syncTriggers(ctx context.Context, tx *sql.Tx, m *syncd.Mapping, t *tableInfo, existing map[string]string) (bool, error) {
+	rebuilt := false
+	for name, text := range triggerSQL(m, t) {
+		if existing[name] == text {
+			continue
+		}
+		rebuilt = true
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(name)); err != nil {
+			return false, fmt.Errorf("drop trigger %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, text); err != nil {
+			return false, fmt.Errorf("create trigger %s: %w", name, err)
+		}
+	}
+	return rebuilt, nil
+}
+
+// syncdTriggers lists syncd's triggers in the database, by name, with
+// their SQL.
+func syncdTriggers(ctx context.Context, q queryer) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, 7) = '_syncd_'`)
+	if err != nil {
+		return nil, fmt.Errorf("list triggers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, s string
+		if err := rows.Scan(&n, &s); err != nil {
+			return nil, fmt.Errorf("list triggers: %w", err)
+		}
+		out[n] = s
+	}
+	return out, rows.Err()
 }
 
 func ensureExtIndex(ctx context.Context, tx *sql.Tx, m *syncd.Mapping) error {

@@ -150,6 +150,33 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			}
 		}
 	}
+	// Records held back by matching: ambiguous, neither linked nor pulled.
+	var anyHeld int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?)`, m.Object).Scan(&anyHeld); err != nil {
+		return snap, err
+	}
+	if anyHeld == 1 {
+		err = inChunks(ids, func(args []any) error {
+			rows, err := tx.QueryContext(ctx, `SELECT sf_id FROM _syncd_holds WHERE object = ? AND sf_id IN (`+placeholders(len(args))+`)`,
+				append([]any{m.Object}, args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				out[id] = syncd.LocalState{Held: true}
+				delete(keyOf, id)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return snap, fmt.Errorf("read holds: %w", err)
+		}
+	}
 	if len(keyOf) == 0 {
 		return snap, nil
 	}

@@ -62,6 +62,12 @@ type DB struct {
 
 	mu       sync.Mutex
 	keyKinds map[string]keyKind // per table: how new rows get their key
+	// schemaSeen is, per table, the schema version (PRAGMA
+	// schema_version) at which Capture last found its capture complete.
+	schemaSeen map[string]int64
+	// migrated is the syncd schema version the database was opened at
+	// (older only in tests of migrations).
+	migrated int
 	lock     *FileLock
 }
 
@@ -102,7 +108,8 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, keyKinds: map[string]keyKind{}}
+	db := &DB{path: p, w: w, Now: time.Now, keyKinds: map[string]keyKind{}, schemaSeen: map[string]int64{}}
+	db.migrated = target
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()
 		return nil, err

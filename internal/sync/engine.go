@@ -161,6 +161,21 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	if err != nil {
 		return finish(err)
 	}
+	capt, err := e.Local.Capture(ctx, m)
+	if err != nil {
+		return finish(err)
+	}
+	if capt.Reinstalled {
+		e.logger().Warn("capture triggers were missing; installed again, and the table scanned for changes they missed",
+			"object", m.Object, "table", m.Table)
+	}
+	if capt.Scanned {
+		rep.Rescanned = capt.Queued
+		e.logger().Info("table scanned for rows syncd has not seen", "object", m.Object, "table", m.Table, "queued", capt.Queued)
+	}
+	if err := e.match(ctx, m, &rep); err != nil {
+		return finish(err)
+	}
 	phase := e.now()
 	if err := e.pull(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("pull: %w", err))

@@ -56,6 +56,14 @@ func newHarness(t *testing.T, opts sfemu.Options, tweak ...func(*syncd.Mapping))
 // until the test ended and ran out of file descriptors (20,000).
 func newScopedHarness(t *testing.T, cleanup func(func()), dir string, opts sfemu.Options, tweak ...func(*syncd.Mapping)) *harness {
 	t.Helper()
+	return newHarnessBefore(t, cleanup, dir, opts, nil, tweak...)
+}
+
+// newHarnessBefore is newScopedHarness whose before runs on the
+// application's database before syncd is installed: rows that existed
+// before syncd.
+func newHarnessBefore(t *testing.T, cleanup func(func()), dir string, opts sfemu.Options, before func(h *harness), tweak ...func(*syncd.Mapping)) *harness {
+	t.Helper()
 	h := &harness{t: t, cleanup: cleanup, ctx: context.Background(), emu: sfemu.New(opts), dir: dir, m: contactMapping()}
 	for _, f := range tweak {
 		f(h.m)
@@ -69,6 +77,9 @@ func newScopedHarness(t *testing.T, cleanup func(func()), dir string, opts sfemu
 	}
 	cleanup(func() { h.app.Close() })
 	h.exec(customersSchema)
+	if before != nil {
+		before(h)
+	}
 	h.open()
 	return h
 }

@@ -140,9 +140,26 @@ type Mapping struct {
 	// since the pull (WriteConditional when empty).
 	WriteMode WriteMode
 
+	// Match, when set, links rows and records that existed before syncd
+	// (or were created on both sides since) instead of creating one for
+	// the other: a row without a record and a record without a row whose
+	// match keys are equal are the same entity.
+	Match []MatchKey
+
 	// mergeable is set by Resolve when the object has MasterRecordId: its
 	// pulls ask which record a deleted one was merged into.
 	mergeable bool
+}
+
+// MatchKey pairs a local column with a Salesforce field whose values name
+// the same entity on both sides, e.g. email and Email. Several keys of a
+// mapping must all be equal. Values are compared as Salesforce compares
+// text in SOQL: case-insensitively ("Comparison Operators", SOQL and SOSL
+// Reference), and with surrounding spaces ignored; an empty value matches
+// nothing.
+type MatchKey struct {
+	Column string
+	Field  string
 }
 
 // WriteMode says how syncd updates records another user may be editing.

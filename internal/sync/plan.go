@@ -51,6 +51,8 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		rec := &recs[i]
 		st, known := local[rec.ID]
 		switch {
+		case st.Held:
+			// Held back by matching: ambiguous, neither linked nor pulled in.
 		case !known && rec.Deleted:
 			// Never seen locally; nothing to delete.
 		case !known && adopted[rec.ID].Key != "":

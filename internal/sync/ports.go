@@ -59,9 +59,20 @@ type PullRequest struct {
 	// IDs, when set, asks for exactly these records, whatever their stamp
 	// (After is ignored): the re-read before a write.
 	IDs []string
+	// Match, when set, asks for the live records whose Match.Field is one
+	// of Match.Values, compared as SOQL compares text (case-insensitively),
+	// whatever their stamp (After is ignored): the matching of existing
+	// data.
+	Match *MatchFilter
 	// BulkThreshold lets the Remote switch to a bulk transport when the
 	// pull turns out to hold more records than this; 0 never does.
 	BulkThreshold int
+}
+
+// MatchFilter selects records by the values of one field.
+type MatchFilter struct {
+	Field  string
+	Values []string
 }
 
 // Page is one page of pulled records.
@@ -190,6 +201,9 @@ type LocalState struct {
 	LastLocalEdit time.Time
 	// Conflicted lists fields with an open manual conflict.
 	Conflicted map[string]bool
+	// Held is set, with no row, for a record held back because matching
+	// found it ambiguous: it is neither linked nor pulled in.
+	Held bool
 	// InFlight holds the values of the last write sent to Salesforce for
 	// the row that was never acknowledged (see Local.BeginPush).
 	InFlight map[string]Value
@@ -208,6 +222,13 @@ const (
 	RelinkMerged    = "merged"
 	RelinkRecreated = "recreated"
 )
+
+// CaptureReport is what Local.Capture did.
+type CaptureReport struct {
+	Reinstalled bool // capture triggers were missing or changed, and are back
+	Scanned     bool // the table was compared with the sync state
+	Queued      int  // rows queued by the scan
+}
 
 // LocalOpKind is what a pull does to a local row.
 type LocalOpKind int
@@ -338,6 +359,13 @@ type Local interface {
 	// mapping's values: a missing table or column, or a column whose type
 	// would change them. m has its fields resolved against Salesforce.
 	Check(ctx context.Context, m *Mapping) error
+	// Capture makes sure every change of the mapped table reaches the
+	// change log before a cycle: capture that went missing (a table the
+	// application rebuilt) is installed again, and after any moment
+	// capture may have been off (a new mapping too) every row without a
+	// record or differing from its merge base is queued. A mapped column
+	// that is gone is an error.
+	Capture(ctx context.Context, m *Mapping) (CaptureReport, error)
 	// Cursor returns the committed watermark of an object (zero if none).
 	Cursor(ctx context.Context, object string) (Cursor, error)
 	// Lookup returns the local state of the rows matching pulled records, by
@@ -368,6 +396,13 @@ type Local interface {
 	// Scan streams every live row of a mapped table with its link, in one
 	// snapshot; rows soft-deleted locally are skipped.
 	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
+	// Unlinked returns the live rows of a mapped table that are linked to
+	// no record, with the outbox position they reflect, for matching.
+	Unlinked(ctx context.Context, m *Mapping) ([]LocalState, int64, error)
+	// Holds returns the Salesforce Ids of an object's held records;
+	// SetHolds replaces them.
+	Holds(ctx context.Context, object string) (map[string]string, error)
+	SetHolds(ctx context.Context, object string, holds map[string]string) error
 	// RecordRun appends one object's cycle to the run history.
 	RecordRun(ctx context.Context, r ObjectReport) error
 }

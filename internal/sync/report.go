@@ -19,6 +19,9 @@ type ObjectReport struct {
 	Skipped      int // local changes that needed no write (echoes)
 	Conflicts    int
 	Relinked     int // rows relinked: to a merge's survivor, or to be re-created
+	Rescanned    int // rows queued by a scan after capture may have been off
+	Matched      int // rows linked by matching to records that existed already
+	Held         int // records held back by ambiguous matching
 	Failed       int // records dead-lettered this cycle
 	Retrying     int // records left pending after a transient failure
 	APICalls     int64

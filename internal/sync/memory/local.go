@@ -30,6 +30,7 @@ type Local struct {
 	dead    map[string]syncd.DeadLetter          // object+key
 	runs    []syncd.ObjectReport
 	relinks []syncd.Relink
+	holds   map[string]map[string]string // object -> Id -> reason
 
 	// Fail, when set, is asked before every call (op is the method name,
 	// e.g. "ApplyPull"); an error it returns fails the call.
@@ -190,6 +191,11 @@ func (l *Local) DeadLetters() map[string]syncd.DeadLetter {
 
 func (l *Local) Check(context.Context, *syncd.Mapping) error { return l.fail("Check") }
 
+// Capture does nothing: the in-memory table captures every change.
+func (l *Local) Capture(context.Context, *syncd.Mapping) (syncd.CaptureReport, error) {
+	return syncd.CaptureReport{}, l.fail("Capture")
+}
+
 func (l *Local) Cursor(_ context.Context, object string) (syncd.Cursor, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -245,7 +251,44 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		snap.States[r.ID] = st
 	}
+	for _, r := range recs {
+		if _, held := l.holds[m.Object][r.ID]; held {
+			snap.States[r.ID] = syncd.LocalState{Held: true}
+		}
+	}
 	return snap, nil
+}
+
+func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	var out []syncd.LocalState
+	for k, row := range t.rows {
+		if lk := links[k]; (lk != nil && lk.sfID != "") || t.soft[k] {
+			continue
+		}
+		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
+			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, l.hw(), l.fail("Unlinked")
+}
+
+func (l *Local) Holds(_ context.Context, object string) (map[string]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.holds[object]), l.fail("Holds")
+}
+
+func (l *Local) SetHolds(_ context.Context, object string, holds map[string]string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holds == nil {
+		l.holds = map[string]map[string]string{}
+	}
+	l.holds[object] = maps.Clone(holds)
+	return l.fail("SetHolds")
 }
 
 func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch) error {

@@ -213,6 +213,11 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 			if !slices.Contains(req.IDs, rec.ID) {
 				continue
 			}
+		case req.Match != nil:
+			v, _ := rec.Fields[req.Match.Field].(string)
+			if !slices.ContainsFunc(req.Match.Values, func(w string) bool { return strings.EqualFold(w, v) }) {
+				continue
+			}
 		case req.After.ID == "" && at.Time.Before(req.After.Time), req.After.ID != "" && !at.After(req.After):
 			continue
 		}

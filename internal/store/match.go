@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// Unlinked returns the live rows of a mapped table that are linked to no
+// record (soft-deleted rows are left out), with their values, and the
+// outbox position of the snapshot they were read in.
+func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	defer tx.Rollback()
+	var seen int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&seen); err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
+		WHERE NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = ? AND l.row_key = CAST(t.`+p.key+` AS TEXT) AND l.sf_id IS NOT NULL)`,
+		m.Object)
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	vals, err := p.readRows(ctx, tx, keys, func(string, error) {}) // a row whose values do not convert is rejected by its push
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	out := make([]syncd.LocalState, 0, len(vals))
+	for _, k := range keys {
+		r := vals[k]
+		if r == nil || r.softDeleted {
+			continue
+		}
+		out = append(out, syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
+			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
+	}
+	return out, seen, nil
+}
+
+// Holds returns the held records of an object, with the reason.
+func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT sf_id, reason FROM _syncd_holds WHERE object = ?`, object)
+	if err != nil {
+		return nil, fmt.Errorf("holds of %s: %w", object, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, reason string
+		if err := rows.Scan(&id, &reason); err != nil {
+			return nil, fmt.Errorf("holds of %s: %w", object, err)
+		}
+		out[id] = reason
+	}
+	return out, rows.Err()
+}
+
+// SetHolds replaces the held records of an object.
+func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string) error {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return fmt.Errorf("hold records of %s: %w", object, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_holds WHERE object = ?`, object); err != nil {
+		return fmt.Errorf("hold records of %s: %w", object, err)
+	}
+	now := formatTime(db.Now())
+	for id, reason := range holds {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at) VALUES (?, ?, ?, ?)`,
+			object, id, reason, now); err != nil {
+			return fmt.Errorf("hold records of %s: %w", object, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("hold records of %s: %w", object, err)
+	}
+	return nil
+}

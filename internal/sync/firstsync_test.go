@@ -1,0 +1,178 @@
+package sync_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/syncd-dev/syncd/internal/sfemu"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// The states users start in: a table that already has rows (written before
+// syncd was installed, so no trigger saw them), an org that already has
+// records, some of them the same people, with and without match keys.
+// After the first cycles every row is linked to exactly one record and
+// every record to one row; with a match key the people on both sides are
+// linked instead of duplicated, and a field they disagree on is a
+// conflict.
+func TestFirstSyncOfExistingData(t *testing.T) {
+	tables := map[string][][3]string{ // first, last, email
+		"empty table":     nil,
+		"table with rows": {{"Ann", "Local", "ann@example.com"}, {"Bee", "Both", "BEE@example.com"}, {"Cy", "Same", "cy@example.com"}},
+	}
+	orgs := map[string][][3]string{
+		"empty org":           nil,
+		"org with records":    {{"Dan", "Remote", "dan@example.com"}, {"Eve", "Remote2", "eve@example.com"}},
+		"overlapping records": {{"Bea", "Both", "bee@example.com"}, {"Cy", "Same", "Cy@Example.com"}, {"Dan", "Remote", "dan@example.com"}},
+	}
+	for tname, rows := range tables {
+		for oname, recs := range orgs {
+			for _, match := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/match=%v", tname, oname, match), func(t *testing.T) {
+					h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+						for _, r := range rows {
+							h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES (?, ?, ?)`, r[0], r[1], r[2])
+						}
+					}, func(m *syncd.Mapping) {
+						if match {
+							m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+						}
+					})
+					for _, r := range recs {
+						mustInsert(t, h.emu, map[string]any{"FirstName": r[0], "LastName": r[1], "Email": r[2]})
+					}
+					for range 3 {
+						h.cycle()
+					}
+					checkOneToOne(t, h)
+					overlap := 0
+					if tname == "table with rows" && oname == "overlapping records" {
+						overlap = 2
+					}
+					want := len(rows) + len(recs)
+					if match {
+						want -= overlap
+					}
+					if n := h.liveContacts(); n != want {
+						t.Errorf("%d Contacts, want %d", n, want)
+					}
+					if match {
+						emails := map[string]int{}
+						for _, c := range h.emu.All("Contact") {
+							if e, ok := c["Email"].(string); ok && c["IsDeleted"] != true {
+								emails[strings.ToLower(e)]++
+							}
+						}
+						for e, n := range emails {
+							if n > 1 {
+								t.Errorf("%d Contacts with %s: a person duplicated", n, e)
+							}
+						}
+						if overlap > 0 {
+							// Bee/Bea disagree on the first name: a conflict
+							// (salesforce_wins), and the local row takes Bea.
+							if n := h.count(`SELECT count(*) FROM _syncd_conflicts WHERE field = 'FirstName'`); n != 1 {
+								t.Errorf("%d conflicts on FirstName, want 1", n)
+							}
+							if got := h.one(`SELECT first_name FROM customers WHERE last_name = 'Both'`); got != "Bea" {
+								t.Errorf("Bee's row first name = %v, want Salesforce's Bea", got)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// Ambiguous matches link nothing and create nothing: two rows with one
+// email, or two records with one email; each is reported with its
+// candidates. Once the data is fixed, they are linked.
+func TestAmbiguousMatchLinksAndCreatesNothing(t *testing.T) {
+	match := func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} }
+	t.Run("two records share a key", func(t *testing.T) {
+		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ann', 'Row', 'ann@example.com')`)
+		}, match)
+		a := mustInsert(t, h.emu, map[string]any{"LastName": "RecA", "Email": "ann@example.com"})
+		mustInsert(t, h.emu, map[string]any{"LastName": "RecB", "Email": "ANN@example.com"})
+		r := h.cycle()
+		h.cycle()
+		if n := h.liveContacts(); n != 2 {
+			t.Fatalf("%d Contacts: the row was created although ambiguous", n)
+		}
+		if n := h.count(`SELECT count(*) FROM customers`); n != 1 {
+			t.Fatalf("%d rows: an ambiguous record was pulled in", n)
+		}
+		msg := h.one(`SELECT message FROM _syncd_dead_letters WHERE code = 'AMBIGUOUS_MATCH'`)
+		if s, _ := msg.(string); !strings.Contains(s, a) || !strings.Contains(s, "ann@example.com") {
+			t.Fatalf("rejection = %v, want the candidates named", msg)
+		}
+		if r.Held != 2 {
+			t.Fatalf("held %d, want 2", r.Held)
+		}
+		// Salesforce's duplicate is deleted: the next cycle links the row
+		// to the other record.
+		if err := h.emu.Delete("Contact", a); err != nil {
+			t.Fatal(err)
+		}
+		h.cycle()
+		h.cycle()
+		checkOneToOne(t, h)
+		if n := h.liveContacts(); n != 1 || h.count(`SELECT count(*) FROM customers WHERE last_name = 'RecB'`) != 1 {
+			t.Fatalf("after the fix: %d Contacts, rows %v", h.liveContacts(), h.one(`SELECT group_concat(last_name) FROM customers`))
+		}
+	})
+	t.Run("two rows share a key", func(t *testing.T) {
+		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ann', 'Row1', 'ann@example.com'), ('Ann', 'Row2', 'ann@example.com ')`)
+		}, match)
+		mustInsert(t, h.emu, map[string]any{"LastName": "Rec", "Email": "ann@example.com"})
+		h.cycle()
+		h.cycle()
+		if n := h.liveContacts(); n != 1 {
+			t.Fatalf("%d Contacts, want the one record and nothing created", n)
+		}
+		if n := h.count(`SELECT count(*) FROM _syncd_dead_letters WHERE code = 'AMBIGUOUS_MATCH'`); n != 2 {
+			t.Fatalf("%d rows rejected, want both", n)
+		}
+		if n := h.count(`SELECT count(*) FROM customers`); n != 2 {
+			t.Fatalf("%d rows, want the two (the record not pulled in)", n)
+		}
+	})
+}
+
+// checkOneToOne fails unless every live row is linked to exactly one live
+// Contact and every live Contact to exactly one live row.
+func checkOneToOne(t *testing.T, h *harness) {
+	t.Helper()
+	rows, err := h.app.Query(`SELECT c.id, coalesce(l.sf_id, '') FROM customers c
+		LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]int64{}
+	for rows.Next() {
+		var key int64
+		var id string
+		rows.Scan(&key, &id)
+		if id == "" {
+			t.Errorf("row %d is linked to no record", key)
+			continue
+		}
+		if other, dup := linked[id]; dup {
+			t.Errorf("rows %d and %d are linked to %s", other, key, id)
+		}
+		linked[id] = key
+	}
+	rows.Close()
+	for _, c := range h.emu.All("Contact") {
+		if c["IsDeleted"] == true {
+			continue
+		}
+		if _, ok := linked[c["Id"].(string)]; !ok {
+			t.Errorf("Contact %v %v has no row", c["Id"], c["LastName"])
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Matching links the rows and records that existed before syncd (or were
+// created on both sides since) instead of creating one for the other. It
+// runs before each pull of an object with match keys when the table has
+// rows linked to no record:
+//
+//  1. the unlinked rows are grouped by their match key;
+//  2. the records carrying those keys are read from Salesforce (batched by
+//     the Remote: Id IN lists within the URL limit, or one Bulk query);
+//  3. a key with exactly one row and one record not linked elsewhere links
+//     them, through the pull's merge with no merge base: every field that
+//     differs is a conflict under the object's policy;
+//  4. any other key that has records is ambiguous: its rows are rejected
+//     (AMBIGUOUS_MATCH, with the candidates) and its unlinked records held
+//     back from the pull, so that nothing is linked and nothing created
+//     until the data is made unambiguous. Holds are computed anew each
+//     time; a record no longer held is pulled in by Id.
+//
+// A key with rows and no record is left to the push, which creates the
+// records.
+
+// CodeAmbiguousMatch rejects a row that shares its match key with other
+// rows or records.
+const CodeAmbiguousMatch = "AMBIGUOUS_MATCH"
+
+// matchKey is the normalised key of a set of values (empty when any part is
+// missing): parts lower-cased and trimmed, as SOQL compares text.
+func matchKey(keys []MatchKey, value func(k MatchKey) Value) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		s, ok := value(k).(string)
+		if !ok || strings.TrimSpace(s) == "" {
+			return ""
+		}
+		parts[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return strings.Join(parts, "\x00")
+}
+
+func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error {
+	if len(m.Match) == 0 {
+		return nil
+	}
+	rows, seen, err := e.Local.Unlinked(ctx, m)
+	if err != nil {
+		return err
+	}
+	held, err := e.Local.Holds(ctx, m.Object)
+	if err != nil {
+		return err
+	}
+	byKey := map[string][]LocalState{}
+	values := map[string]string{} // the first key's values to ask for, by lower case
+	for _, st := range rows {
+		k := matchKey(m.Match, func(mk MatchKey) Value { return st.Values[mk.Field] })
+		if k == "" {
+			continue
+		}
+		byKey[k] = append(byKey[k], st)
+		v := strings.TrimSpace(st.Values[m.Match[0].Field].(string))
+		values[strings.ToLower(v)] = v
+	}
+	if len(byKey) == 0 && len(held) == 0 {
+		return nil
+	}
+	recs := map[string][]RemoteRecord{}
+	if len(values) > 0 {
+		req := m.pullRequest(Cursor{})
+		req.IncludeDeleted = false
+		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values)}
+		err := e.Remote.Pull(ctx, req, func(p Page) error {
+			for _, r := range p.Records {
+				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values[mk.Field] }); byKey[k] != nil {
+					recs[k] = append(recs[k], r)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("match: read records by %s: %w", m.Match[0].Field, err)
+		}
+	}
+	var ids []string
+	for _, rs := range recs {
+		for _, r := range rs {
+			ids = append(ids, r.ID)
+		}
+	}
+	linked, err := e.Local.KeysByID(ctx, m.Object, ids)
+	if err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+
+	var pairs []RemoteRecord
+	states := map[string]LocalState{}
+	holds := map[string]string{}
+	var rejects []DeadLetter
+	for k, rs := range byKey {
+		cand := recs[k]
+		switch {
+		case len(cand) == 0:
+			continue // the push creates them
+		case len(rs) == 1 && len(cand) == 1 && linked[cand[0].ID] == "":
+			pairs = append(pairs, cand[0])
+			states[cand[0].ID] = rs[0]
+		default:
+			var rowKeys, recIDs []string
+			for _, r := range rs {
+				rowKeys = append(rowKeys, r.Key)
+			}
+			for _, c := range cand {
+				recIDs = append(recIDs, c.ID)
+				if linked[c.ID] == "" {
+					holds[c.ID] = fmt.Sprintf("match key %q is shared by rows %s and records %s",
+						k, strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "))
+				}
+			}
+			msg := fmt.Sprintf("%s: rows %s and records %s share the match key %q; nothing is linked or created until only one of each is left",
+				matchColumns(m), strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "), strings.ReplaceAll(k, "\x00", " + "))
+			for _, r := range rs {
+				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: math.MaxInt64, Code: CodeAmbiguousMatch, Message: msg})
+			}
+		}
+	}
+	for id, reason := range holds {
+		if _, was := held[id]; !was {
+			e.logger().Warn("record held back: its match key is ambiguous", "object", m.Object, "id", id, "reason", reason)
+		}
+	}
+	for _, d := range rejects {
+		e.logger().Warn("row rejected: its match key is ambiguous", "object", m.Object, "key", d.Key, "reason", d.Message)
+	}
+
+	if len(pairs) > 0 {
+		sort.Slice(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
+		if err := e.resolvePulled(ctx, m, pairs); err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+		plan := PlanPull(m, pairs, states)
+		committed, err := e.Local.Cursor(ctx, m.Object)
+		if err != nil {
+			return err
+		}
+		if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
+			return fmt.Errorf("match: link: %w", err)
+		}
+		rep.Matched += len(pairs)
+		rep.Conflicts += len(plan.Conflicts)
+		rep.LocalUpdates += plan.Updates
+	}
+	if len(rejects) > 0 {
+		if err := e.Local.ApplyPush(ctx, m, PushResult{DeadLetters: rejects}); err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+		rep.Failed += len(rejects)
+	}
+	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	rep.Held = len(holds)
+	// Records held before and not now are pulled in by Id: the cursor went
+	// past them while they were held.
+	var released []string
+	for id := range held {
+		if _, still := holds[id]; !still {
+			released = append(released, id)
+		}
+	}
+	if len(released) > 0 {
+		sort.Strings(released)
+		if _, _, err := e.reread(ctx, m, released, rep); err != nil {
+			return fmt.Errorf("match: pull released records: %w", err)
+		}
+	}
+	return nil
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func matchColumns(m *Mapping) string {
+	cols := make([]string, len(m.Match))
+	for i, k := range m.Match {
+		cols[i] = k.Column
+	}
+	return strings.Join(cols, " + ")
+}
