@@ -149,6 +149,10 @@ func (d *daemon) serve(procCtx context.Context, sigs <-chan os.Signal) error {
 	}
 	d.cron.Start()
 	go d.work(runCtx)
+	// A cycle at once, then the schedule: the data catches up after
+	// downtime, and rows already in the table go out without waiting for
+	// the first scheduled run (an hour, with "@every 1h").
+	d.requestCycle()
 	stopWatchdog := make(chan struct{})
 	watchdogDone := make(chan struct{})
 	go func() { defer close(watchdogDone); d.watchdog(stopWatchdog) }()

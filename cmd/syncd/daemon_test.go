@@ -15,18 +15,21 @@ import (
 	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
-func TestDaemon_SIGUSR1RunsExactlyOneCycle(t *testing.T) {
+// The daemon runs a cycle as it starts (the schedule is @every 1h), and
+// SIGUSR1 one more.
+func TestDaemon_StartupCycleThenSIGUSR1RunsExactlyOneMore(t *testing.T) {
 	f := newFixture(t)
 	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
 	d := f.startDaemon()
-	d.signal(syscall.SIGUSR1)
 	d.waitLog("object.synced", 1, 10*time.Second)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 2, 10*time.Second)
 	d.signal(syscall.SIGTERM)
 	if code := d.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, d.logs)
 	}
-	if n := d.countLog("cycle.started"); n != 1 {
-		t.Errorf("cycles = %d, want exactly 1", n)
+	if n := d.countLog("cycle.started"); n != 2 {
+		t.Errorf("cycles = %d, want exactly 2", n)
 	}
 	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Lovelace'`); n != 1 {
 		t.Errorf("pulled rows = %d, want 1", n)
@@ -227,8 +230,7 @@ func TestDaemon_PrometheusMetrics(t *testing.T) {
 	f.writeConfig("", "metrics_listen: "+addr)
 	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
 	d := f.startDaemon()
-	d.signal(syscall.SIGUSR1)
-	d.waitLog("object.synced", 1, 10*time.Second)
+	d.waitLog("object.synced", 1, 10*time.Second) // the cycle at start-up
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -270,8 +272,7 @@ func TestDaemon_SIGHUPNewFieldIsBackfilled(t *testing.T) {
 	// outside the lookback window of an incremental pull.
 	f.emu.Insert("Contact", map[string]any{"LastName": "Recent"})
 	d := f.startDaemon()
-	d.signal(syscall.SIGUSR1)
-	d.waitLog("object.synced", 1, 10*time.Second)
+	d.waitLog("object.synced", 1, 10*time.Second) // the cycle at start-up
 	if n := f.count(`SELECT count(*) FROM customers WHERE title IS NOT NULL`); n != 0 {
 		t.Fatalf("title filled before it was mapped: %d", n)
 	}
@@ -282,6 +283,20 @@ func TestDaemon_SIGHUPNewFieldIsBackfilled(t *testing.T) {
 	d.waitLog("object.synced", 2, 10*time.Second)
 	if n := f.count(`SELECT count(*) FROM customers WHERE title = 'Title of ' || last_name`); n != 3 {
 		t.Errorf("backfilled titles = %d, want 3; log:\n%s", n, d.logs)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+}
+
+// Rows the table had before syncd are pushed by the cycle the daemon runs
+// as it starts, not an hour later at the first scheduled run.
+func TestDaemon_ExistingRowsGoOutAtStartup(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com'), ('Grace', 'Hopper', 'grace@example.com')`)
+	d := f.startDaemon()
+	d.waitLog("object.synced", 1, 10*time.Second)
+	if n := f.emu.Count("Contact"); n != 2 {
+		t.Errorf("%d Contacts after the start-up cycle, want the 2 existing rows; log:\n%s", n, d.logs)
 	}
 	d.signal(syscall.SIGTERM)
 	d.wait(10 * time.Second)

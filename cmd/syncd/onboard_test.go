@@ -147,7 +147,6 @@ func TestUninstall(t *testing.T) {
 	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
 		t.Fatal(errOut)
 	}
-	f.exec(`UPDATE customers SET email = 'ada@lovelace.example'`) // captured, never pushed
 	rows := func() string {
 		var s string
 		if err := f.app.QueryRow(`SELECT group_concat(id || '|' || first_name || '|' || last_name || '|' || email || '|' || sync_id, ';') FROM customers`).Scan(&s); err != nil {
@@ -155,7 +154,6 @@ func TestUninstall(t *testing.T) {
 		}
 		return s
 	}
-	before := rows()
 	token := filepath.Join(f.dir, "state", "token.json")
 	if _, err := os.Stat(token); err != nil {
 		t.Fatalf("no token after sync: %v", err)
@@ -174,6 +172,8 @@ func TestUninstall(t *testing.T) {
 	if code := d.wait(30 * time.Second); code != 0 {
 		t.Fatalf("daemon exit %d", code)
 	}
+	f.exec(`UPDATE customers SET email = 'ada@lovelace.example'`) // captured, never pushed
+	before := rows()
 
 	out, errOut, code := f.syncd("uninstall", "-c", f.cfgPath)
 	if code != 0 {

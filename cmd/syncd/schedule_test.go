@@ -53,11 +53,11 @@ func TestDaemonSchedule_FiresAndSurvivesAPanic(t *testing.T) {
 		go func() { done <- d.serve(context.Background(), sigs) }()
 		time.Sleep(16 * time.Minute)
 		synctest.Wait()
-		if n := cycles.Load(); n != 3 {
-			t.Fatalf("cycles after 16 minutes of @every 5m = %d, want 3 (the panic in the second must not stop the third)", n)
+		if n := cycles.Load(); n != 4 {
+			t.Fatalf("cycles after 16 minutes of @every 5m = %d, want 4: one at start-up, then every 5m (the panic in the second must not stop the third)", n)
 		}
 		for i, w := range when {
-			if got, want := w.Sub(start), time.Duration(i+1)*5*time.Minute; got != want {
+			if got, want := w.Sub(start), time.Duration(i)*5*time.Minute; got != want {
 				t.Errorf("cycle %d at +%s, want +%s", i+1, got, want)
 			}
 		}

@@ -68,12 +68,13 @@ func TestDaemon_HealthReadinessAndGauges(t *testing.T) {
 	addr := freeAddr(t)
 	f.writeConfig("", "metrics_listen: "+addr)
 	f.makeConflictAndRejectedRow()
-	f.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`) // waits in the outbox
 	base := "http://" + addr
 
 	d := f.startDaemon()
-	// Before the daemon's first cycle: the gauges already hold what the
-	// database says (they are not fed by cycle reports).
+	d.waitLog("object.synced", 1, 20*time.Second) // the cycle at start-up
+	// A row written after it waits in the outbox: the gauges hold what the
+	// database says at scrape time (they are not fed by cycle reports).
+	f.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
 	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
@@ -134,7 +135,7 @@ func TestDaemon_HealthReadinessAndGauges(t *testing.T) {
 	// It recovers: ready again, and the pushed row left the outbox.
 	f.emu.SetDailyLimit(sfemu.DefaultDailyLimit)
 	d.signal(syscall.SIGUSR1)
-	d.waitLog("object.synced", 1, 20*time.Second)
+	d.waitLog("object.synced", 2, 20*time.Second)
 	if code, body := get(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz after recovery = %d %q", code, body)
 	}
