@@ -198,6 +198,13 @@ func (r *demoResult) Close() {
 	}
 }
 
+// demoRows are in the customers table before syncd first sees it: Grace is
+// a Contact already (the email differs in case only), Mary is not.
+var demoRows = [][3]string{
+	{"Grace", "Hopper", "GRACE@example.com"},
+	{"Mary", "Jackson", "mary@example.com"},
+}
+
 // demoContacts are in Salesforce before the first cycle.
 var demoContacts = []map[string]any{
 	{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0001"},
@@ -214,7 +221,7 @@ func demoConfig(loginURL string) string {
 		Comment:  "Written by syncd demo: the emulator stands in for Salesforce.",
 		LoginURL: loginURL, APIVersion: "62.0", ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
 		Schedule: "@every 5m",
-		Object:   []string{"watermark: LastModifiedDate", "conflict: salesforce_wins"},
+		Object:   []string{"watermark: LastModifiedDate", "conflict: salesforce_wins", "match: [{ column: email, field: Email }]"},
 		Fields:   []customers.Column{customers.FirstName, customers.LastName, customers.Email, customers.Phone.PullOnly()},
 	}.String()
 }
@@ -247,6 +254,11 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	if _, err := app.ExecContext(ctx, demoSchema); err != nil {
 		return res, fmt.Errorf("create the sample customers table: %w", err)
 	}
+	for _, r := range demoRows {
+		if _, err := app.ExecContext(ctx, `INSERT INTO customers (first_name, last_name, email) VALUES (?, ?, ?)`, r[0], r[1], r[2]); err != nil {
+			return res, fmt.Errorf("fill the sample customers table: %w", err)
+		}
+	}
 	cfgPath := filepath.Join(opts.Dir, "syncd.yaml")
 	if err := os.WriteFile(cfgPath, []byte(demoConfig(loginURL)), 0o600); err != nil {
 		return res, err
@@ -277,8 +289,12 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 		before func() error
 		check  func(syncd.ObjectReport) error
 	}{
-		{"Salesforce contacts pulled into SQLite", nil, func(o syncd.ObjectReport) error {
-			return want(o.LocalInserts == len(demoContacts), "expected %d local inserts, got %d", len(demoContacts), o.LocalInserts)
+		{"first contact: the table's rows matched by email or pushed, the other Contacts pulled", nil, func(o syncd.ObjectReport) error {
+			return errors.Join(
+				want(o.Matched == 1, "expected Grace matched to her Contact, got %d matched", o.Matched),
+				want(o.Conflicts == 1, "expected 1 conflict (Grace's email differs in case), got %d", o.Conflicts),
+				want(o.LocalInserts == len(demoContacts)-1, "expected %d local inserts, got %d", len(demoContacts)-1, o.LocalInserts),
+				want(o.Created == 1, "expected Mary pushed as a new Contact, got %d created", o.Created))
 		}},
 		{"a local customer pushed as a new Contact", func() error {
 			r, err := app.ExecContext(ctx, `INSERT INTO customers (first_name, last_name, email) VALUES ('Margaret', 'Hamilton', 'margaret@example.com')`)

@@ -30,10 +30,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
-		"Salesforce contacts pulled into SQLite", "pulled 3 (3 new",
+		"first contact", "pulled 3 (2 new", "1 existing rows matched to their records", "1 conflicts",
 		"a local customer pushed as a new Contact", "pushed 1 created",
 		"a Salesforce edit pulled back", "1 updated locally",
-		"a local edit pushed", "Both sides agree: 4 customers, 4 Contacts",
+		"a local edit pushed", "Both sides agree: 5 customers, 5 Contacts",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
@@ -60,15 +60,21 @@ func TestDemoEndToEnd(t *testing.T) {
 		local[r.first] = r
 	}
 	rs.Close()
-	if len(local) != 4 {
-		t.Fatalf("customers = %d rows, want 4: %+v", len(local), local)
+	if len(local) != 5 {
+		t.Fatalf("customers = %d rows, want 5: %+v", len(local), local)
+	}
+	// Grace was in the table before syncd and in Salesforce: one row, one
+	// Contact, and the email the two disagreed on is Salesforce's
+	// (conflict: salesforce_wins).
+	if got := local["Grace"].email; got != "grace@example.com" {
+		t.Errorf("Grace's email locally = %q, want Salesforce's", got)
 	}
 	if got := local["Ada"].email; got != "ada.lovelace@example.org" {
 		t.Errorf("Ada's email locally = %q, want the Salesforce edit", got)
 	}
 	contacts := res.Emulator.All("Contact")
-	if len(contacts) != 4 {
-		t.Fatalf("emulator has %d Contacts, want 4 (no duplicates)", len(contacts))
+	if len(contacts) != 5 {
+		t.Fatalf("emulator has %d Contacts, want 5 (no duplicates)", len(contacts))
 	}
 	for _, c := range contacts {
 		r, ok := local[c["FirstName"].(string)]
@@ -81,7 +87,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		// A Contact carries the external id once syncd has pushed it:
 		// created locally, or edited locally (Grace).
-		if ext := c["Syncd_Id__c"]; (ext != nil || r.first == "Margaret" || r.first == "Grace") && ext != r.syncID {
+		if ext := c["Syncd_Id__c"]; (ext != nil || r.first == "Margaret" || r.first == "Grace" || r.first == "Mary") && ext != r.syncID {
 			t.Errorf("%s: Syncd_Id__c = %v, local sync_id = %s", r.first, ext, r.syncID)
 		}
 		if c["LastName"] != r.last || c["Email"] != r.email {
@@ -155,7 +161,7 @@ func TestDemoKeepAndServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
-	if _, err := app.Exec(`INSERT INTO customers (first_name, last_name) VALUES ('Mary', 'Jackson')`); err != nil {
+	if _, err := app.Exec(`INSERT INTO customers (first_name, last_name) VALUES ('Dorothy', 'Vaughan')`); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code = run("sync", "-c", filepath.Join(dir, "syncd.yaml"))
@@ -178,7 +184,7 @@ func TestDemoKeepAndServe(t *testing.T) {
 	if err := emu.Load(filepath.Join(dir, "sfemu-state.jsonl")); err != nil {
 		t.Fatal(err)
 	}
-	if n := emu.Count("Contact"); n != 5 {
-		t.Errorf("the saved org has %d Contacts, want 5 (the demo's 4 and Mary)", n)
+	if n := emu.Count("Contact"); n != 6 {
+		t.Errorf("the saved org has %d Contacts, want 6 (the demo's 5 and Dorothy)", n)
 	}
 }

@@ -64,6 +64,10 @@ type cycleJSON struct {
 	Conflicts    int      `json:"conflicts"`
 	Failed       int      `json:"failed"`
 	Retrying     int      `json:"retrying"`
+	Rescanned    int      `json:"rescanned"`
+	Matched      int      `json:"matched"`
+	Held         int      `json:"held"`
+	Relinked     int      `json:"relinked"`
 	APICalls     int64    `json:"api_calls"`
 	Watermark    jsonTime `json:"watermark"`
 	OK           bool     `json:"ok"`
@@ -77,6 +81,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 		Pulled:     o.Pulled, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
 		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
+		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked,
 		Watermark: jsonTime(o.Watermark.Time), OK: o.Err == nil && o.ErrorText == "",
 	}
 	switch {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"context"
 	"fmt"
 	"io"
@@ -94,6 +95,22 @@ func printReport(w io.Writer, rep syncd.Report) {
 			o.Object, o.Pulled, o.LocalInserts, o.LocalUpdates, o.LocalDeletes,
 			o.Created, o.Updated, o.Deleted, o.Conflicts, o.Failed, o.APICalls,
 			o.Finished.Sub(o.Started).Round(time.Millisecond))
+		var notes []string
+		if o.Rescanned > 0 {
+			notes = append(notes, fmt.Sprintf("%d rows syncd had not seen queued", o.Rescanned))
+		}
+		if o.Matched > 0 {
+			notes = append(notes, fmt.Sprintf("%d existing rows matched to their records", o.Matched))
+		}
+		if o.Held > 0 {
+			notes = append(notes, fmt.Sprintf("%d records held back: their match key is ambiguous", o.Held))
+		}
+		if o.Relinked > 0 {
+			notes = append(notes, fmt.Sprintf("%d rows relinked (merged or re-created records)", o.Relinked))
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(w, "  %-12s %s\n", "", strings.Join(notes, "; "))
+		}
 		if o.Err != nil {
 			fmt.Fprintf(w, "  %-12s FAILED: %v\n", "", o.Err)
 		}
