@@ -228,3 +228,65 @@ func TestKill9AtRandomPointsConverges(t *testing.T) {
 		}
 	}
 }
+
+// A first sync of a table that already holds 10,000 rows, killed with
+// SIGKILL at random points (during the scan that queues them, between and
+// during the pages of creates): after a restart every row has exactly one
+// Contact, none twice, none missing.
+func TestKill9DuringInitialPushOfExistingRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes during a 10,000-row push")
+	}
+	const rows = 10000
+	h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+		tx, err := h.app.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			if _, err := tx.Exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('P', ?, ?)`,
+				fmt.Sprintf("person%05d", i), fmt.Sprintf("p%d@example.com", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.db.Close() // the children own the store from here on
+	rng := rand.New(rand.NewPCG(3, 4))
+	kills := 0
+	for range 40 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestChaosChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SYNCD_CHAOS_URL="+h.srv.URL, "SYNCD_CHAOS_DIR="+h.dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rng.IntN(300)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+			kills++
+		}
+		cmd.Wait()
+	}
+	pushed := h.emu.Count("Contact")
+	t.Logf("%d processes killed at random points; %d of %d rows in Salesforce before the restart", kills, pushed, rows)
+
+	h.open()
+	for range 3 {
+		h.cycle()
+	}
+	checkOneToOne(t, h)
+	if n := h.liveContacts(); n != rows {
+		t.Errorf("%d Contacts, want %d", n, rows)
+	}
+	seen := map[any]bool{}
+	for _, c := range h.emu.All("Contact") {
+		if seen[c["LastName"]] {
+			t.Errorf("%v twice in Salesforce", c["LastName"])
+		}
+		seen[c["LastName"]] = true
+	}
+	if n := h.count(`SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n != 0 {
+		t.Errorf("%d changes still pending", n)
+	}
+}
