@@ -317,3 +317,49 @@ func TestDaemon_SecondProcessIsRefused(t *testing.T) {
 		t.Errorf("sync after the daemon stopped: exit %d\n%s", code, errOut)
 	}
 }
+
+// The application renames a mapped column under the running daemon, edits
+// a row, then renames it back; later it drops a mapped column by
+// rebuilding the table. Each time the object stops with an error naming the
+// column and where the config maps it; Salesforce is never written the
+// column's name as a value, and `status` shows the failure.
+func TestDaemon_RenamedAndDroppedColumns(t *testing.T) {
+	f := newFixture(t)
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	d := f.startDaemon()
+	d.waitLog("object.synced", 1, 10*time.Second)
+
+	f.exec(`ALTER TABLE customers RENAME COLUMN first_name TO given_name`)
+	f.exec(`UPDATE customers SET given_name = 'Augusta'`)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.failed", 1, 10*time.Second)
+	line := f.configLine("first_name:")
+	if !strings.Contains(d.logs.String(), fmt.Sprintf("syncd.yaml:%d: table customers has no column first_name", line)) {
+		t.Errorf("the failure does not name the column and syncd.yaml:%d; log:\n%s", line, d.logs)
+	}
+	if c, _ := f.emu.Get("Contact", f.emu.All("Contact")[0]["Id"].(string)); c["FirstName"] != "Ada" {
+		t.Fatalf("Salesforce FirstName = %v after the rename", c["FirstName"])
+	}
+	if out, _, code := f.syncd("status", "-c", f.cfgPath); code == 0 || !strings.Contains(out, "no column first_name") {
+		t.Errorf("status after the failure: exit %d\n%s", code, out)
+	}
+
+	f.exec(`ALTER TABLE customers RENAME COLUMN given_name TO first_name`)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.synced", 2, 10*time.Second)
+	if c, _ := f.emu.Get("Contact", f.emu.All("Contact")[0]["Id"].(string)); c["FirstName"] != "Augusta" {
+		t.Fatalf("Salesforce FirstName = %v once the column is back, want the edit", c["FirstName"])
+	}
+
+	// A migration tool drops email by rebuilding the table.
+	f.exec(`CREATE TABLE customers_new AS SELECT id, first_name, last_name, sync_id, deleted_at FROM customers`)
+	f.exec(`DROP TABLE customers`)
+	f.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("object.failed", 2, 10*time.Second)
+	if line := f.configLine("email:"); !strings.Contains(d.logs.String(), fmt.Sprintf("syncd.yaml:%d: table customers has no column email", line)) {
+		t.Errorf("the dropped column is not named at syncd.yaml:%d; log:\n%s", line, d.logs)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+}

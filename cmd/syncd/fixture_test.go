@@ -212,3 +212,19 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what func() 
 		}
 	}
 }
+
+// configLine is the line of the config whose trimmed text starts with
+// prefix (0 when none).
+func (f *fixture) configLine(prefix string) int {
+	f.t.Helper()
+	b, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+			return i + 1
+		}
+	}
+	return 0
+}

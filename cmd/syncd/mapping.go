@@ -6,11 +6,14 @@ import (
 )
 
 // mappings converts the config's objects into the domain's mappings. Field
-// types and writability are filled in later from describe.
+// types and writability are filled in later from describe; a problem with
+// a column names where the config maps it.
 func mappings(cfg *config.Config) []*syncd.Mapping {
 	out := make([]*syncd.Mapping, 0, len(cfg.Objects))
-	for _, o := range cfg.Objects {
-		out = append(out, o.Mapping())
+	for i, o := range cfg.Objects {
+		m := o.Mapping()
+		m.Origin = cfg.Origins(i)
+		out = append(out, m)
 	}
 	return out
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"strings"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 

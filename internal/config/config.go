@@ -461,3 +461,26 @@ func (o Object) Mapping() *syncd.Mapping {
 	}
 	return m
 }
+
+// Origins says where each column of object i is configured ("FILE:LINE"),
+// by lower-cased column name, for messages about a column.
+func (c *Config) Origins(i int) map[string]string {
+	if c.src == nil || i < 0 || i >= len(c.Objects) {
+		return nil
+	}
+	o := c.Objects[i]
+	p := fmt.Sprintf("objects[%d]", i)
+	out := map[string]string{}
+	at := func(col, key string) {
+		if e := c.ErrorAt(key, ""); e.Line > 0 {
+			out[strings.ToLower(col)] = fmt.Sprintf("%s:%d", e.File, e.Line)
+		}
+	}
+	at(o.Key, p+".key")
+	at(o.ExternalID.Column, p+".external_id.column")
+	at(o.Deletes.SoftDeleteColumn, p+".deletes.soft_delete_column")
+	for _, f := range o.Fields {
+		at(f.Column, p+".fields."+f.Column)
+	}
+	return out
+}

@@ -27,7 +27,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 	}
 	q := `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
 		deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
-		coalesce(watermark_id, ''), coalesce(error, '') FROM _syncd_runs`
+		coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked FROM _syncd_runs`
 	args := []any{}
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -42,7 +42,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 	runs, err := db.queryRuns(ctx, `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes,
 		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, '')
+		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked
 		FROM _syncd_runs WHERE id IN (SELECT max(id) FROM _syncd_runs GROUP BY object)`)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,8 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		var started, finished, wmTime string
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
-			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText); err != nil {
+			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText,
+			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)
@@ -348,12 +349,12 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		return commitApply(ctx, tx)
 	case fix.Recreate:
 		if m.SoftDeleteColumn != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(m.SoftDeleteColumn)+` = NULL WHERE `+p.key+` = ?`, c.Key); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(m.SoftDeleteColumn)+` = NULL WHERE `+p.qkey+` = ?`, c.Key); err != nil {
 				return err
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I' WHERE EXISTS (SELECT 1 FROM `+
-			p.tbl+` WHERE `+p.key+` = ?2)`, p.tblName, c.Key)
+			p.tbl+` WHERE `+p.qkey+` = ?2)`, p.tblName, c.Key)
 		if err != nil {
 			return err
 		}
@@ -382,7 +383,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(p.fields[fi].Column)+` = ? WHERE `+p.key+` = ?`, bound, c.Key)
+		res, err := tx.ExecContext(ctx, `UPDATE `+p.tbl+` SET `+quoteIdent(p.fields[fi].Column)+` = ? WHERE `+p.qkey+` = ?`, bound, c.Key)
 		if err != nil {
 			return err
 		}

@@ -340,7 +340,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 func (a *applier) reserveKeys(n int) error {
 	p := a.p
 	if a.nextKey == 0 {
-		q := `SELECT max(coalesce((SELECT max(` + p.key + `) FROM ` + p.tbl + `), 0),
+		q := `SELECT max(coalesce((SELECT max(` + p.qkey + `) FROM ` + p.tbl + `), 0),
 			coalesce((SELECT max(CAST(row_key AS INTEGER)) FROM _syncd_outbox INDEXED BY _syncd_outbox_pending WHERE tbl = ?1 AND done = 0), 0),
 			coalesce((SELECT max(CAST(row_key AS INTEGER)) FROM _syncd_dead_letters WHERE object = ?2), 0)`
 		if a.keys == keyAutoincrement {
@@ -367,7 +367,7 @@ func (a *applier) reserveKeys(n int) error {
 // INTEGER column is 7).
 func (a *applier) insertReturning(q string, args []any, byExt map[string]*opState) error {
 	p := a.p
-	st, err := a.sc.stmt(q + " RETURNING CAST(" + p.key + " AS TEXT), " + p.ext)
+	st, err := a.sc.stmt(q + " RETURNING CAST(" + p.qkey + " AS TEXT), " + p.qext)
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", p.tblName, err)
 	}
@@ -462,7 +462,7 @@ func (a *applier) deleteRows(ops []*opState) error {
 		for i, s := range chunk {
 			args[i] = s.key
 		}
-		if _, err := a.sc.exec("DELETE FROM "+p.tbl+" WHERE "+p.key+" IN ("+placeholders(len(chunk))+")", args...); err != nil {
+		if _, err := a.sc.exec("DELETE FROM "+p.tbl+" WHERE "+p.qkey+" IN ("+placeholders(len(chunk))+")", args...); err != nil {
 			return fmt.Errorf("delete from %s: %w", p.tblName, err)
 		}
 	}
@@ -519,7 +519,7 @@ func (a *applier) relink(s *opState) error {
 	}
 	if op.Requeue {
 		if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I' WHERE EXISTS (SELECT 1 FROM `+
-			p.tbl+` WHERE `+p.key+` = ?2)`, p.tblName, s.key); err != nil {
+			p.tbl+` WHERE `+p.qkey+` = ?2)`, p.tblName, s.key); err != nil {
 			return fmt.Errorf("queue %s %s: %w", p.tblName, s.key, err)
 		}
 	}
@@ -545,7 +545,7 @@ func (a *applier) linkRows(states []*opState, full bool) error {
 		shadowSQL = "excluded.shadow"
 	}
 	head := `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
-		SELECT ?, v.column1, v.column2, coalesce(v.column3, (SELECT ` + p.ext + ` FROM ` + p.tbl + ` WHERE ` + p.key + ` = v.column1)),
+		SELECT ?, v.column1, v.column2, coalesce(v.column3, (SELECT ` + p.qext + ` FROM ` + p.tbl + ` WHERE ` + p.qkey + ` = v.column1)),
 			v.column4, v.column5, v.column6, ?
 		FROM (VALUES `
 	tail := `) AS v WHERE true

@@ -139,6 +139,18 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Rows inserted while the trigger that gives them an external id was
+	// missing have none: without one a row cannot be created idempotently.
+	t, err := readTable(ctx, db.r, m.Table)
+	if err != nil {
+		return 0, err
+	}
+	if t == nil {
+		return 0, fmt.Errorf("table %s does not exist", m.Table)
+	}
+	if err := db.backfillExternalIDs(ctx, m, t); err != nil {
+		return 0, err
+	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return 0, err

@@ -159,19 +159,23 @@ func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 		return fmt.Errorf("table %s does not exist (mapped from %s)", m.Table, m.Object)
 	}
 	var errs []error
+	missing := func(col, role string) {
+		errs = append(errs, &syncd.ColumnError{Table: m.Table, Column: col,
+			Problem: fmt.Sprintf("table %s has no column %s (%s)", m.Table, col, role)})
+	}
 	if !t.has(m.Key) {
-		errs = append(errs, fmt.Errorf("table %s has no column %s (the key of %s)", m.Table, m.Key, m.Object))
+		missing(m.Key, "the key of "+m.Object)
 	}
 	if !allowMissingExt && !t.has(m.ExternalIDColumn) {
-		errs = append(errs, fmt.Errorf("table %s has no column %s (mapped from %s)", m.Table, m.ExternalIDColumn, m.ExternalIDField))
+		missing(m.ExternalIDColumn, "mapped from "+m.ExternalIDField)
 	}
 	for _, f := range m.Fields {
 		if !t.has(f.Column) {
-			errs = append(errs, fmt.Errorf("table %s has no column %s (mapped from %s)", m.Table, f.Column, f.Name))
+			missing(f.Column, "mapped from "+f.Name)
 		}
 	}
 	if m.SoftDeleteColumn != "" && !t.has(m.SoftDeleteColumn) {
-		errs = append(errs, fmt.Errorf("table %s has no column %s (the soft-delete column of %s)", m.Table, m.SoftDeleteColumn, m.Object))
+		missing(m.SoftDeleteColumn, "the soft-delete column of "+m.Object)
 	}
 	return errors.Join(errs...)
 }
@@ -302,9 +306,9 @@ func triggerSQL(m *syncd.Mapping, t *tableInfo) map[string]string {
 		tblLit, rowKey("NEW"))
 
 	// Every row gets an external id in the transaction that inserts it.
-	where := "rowid = NEW.rowid"
+	where := tbl + ".rowid = NEW.rowid"
 	if t.noRowid {
-		where = key + " = NEW." + key
+		where = tbl + "." + key + " = NEW." + key
 	}
 	out[name("_extid")] = fmt.Sprintf("CREATE TRIGGER %s AFTER INSERT ON %s WHEN NEW.%s IS NULL BEGIN "+
 		"UPDATE %s SET %s = %s WHERE %s; END",
@@ -486,12 +490,12 @@ func ensureExtIndex(ctx context.Context, tx *sql.Tx, m *syncd.Mapping) error {
 // short transactions whose writes are not captured.
 func (db *DB) backfillExternalIDs(ctx context.Context, m *syncd.Mapping, t *tableInfo) error {
 	tbl, ext := quoteIdent(m.Table), quoteIdent(m.ExternalIDColumn)
-	id := "rowid"
+	id := tbl + ".rowid"
 	if t.noRowid {
-		id = quoteIdent(m.Key)
+		id = tbl + "." + quoteIdent(m.Key)
 	}
-	q := fmt.Sprintf(`UPDATE %s SET %s = %s WHERE %s IN (SELECT %s FROM %s WHERE %s IS NULL LIMIT %d)`,
-		tbl, ext, uuidSQL, id, id, tbl, ext, backfillChunk)
+	q := fmt.Sprintf(`UPDATE %s SET %s = %s WHERE %s IN (SELECT %s FROM %s WHERE %s.%s IS NULL LIMIT %d)`,
+		tbl, ext, uuidSQL, id, id, tbl, tbl, ext, backfillChunk)
 	for {
 		tx, err := db.writeTx(ctx, true)
 		if err != nil {

@@ -107,7 +107,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if len(exts) > 0 {
 		var newKeys []string
 		err = inChunks(exts, func(args []any) error {
-			rows, err := tx.QueryContext(ctx, `SELECT CAST(`+p.key+` AS TEXT), `+p.ext+` FROM `+p.tbl+` WHERE `+p.ext+` IN (`+
+			rows, err := tx.QueryContext(ctx, `SELECT CAST(`+p.qkey+` AS TEXT), `+p.qext+` FROM `+p.tbl+` WHERE `+p.qext+` IN (`+
 				placeholders(len(args))+`)`, args...)
 			if err != nil {
 				return err
@@ -570,7 +570,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			}
 			// A deleted row keeps no state.
 			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
-				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.key+` = ?2)`, m.Object, a.Key); err != nil {
+				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2)`, m.Object, a.Key); err != nil {
 				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
 			}
 		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
@@ -631,11 +631,11 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
 		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		watermark_time, watermark_id, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		watermark_time, watermark_id, error, rescanned, matched, held, relinked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
 		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
-		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText))
+		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked)
 	if err != nil {
 		return fmt.Errorf("record run of %s: %w", r.Object, err)
 	}

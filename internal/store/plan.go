@@ -15,14 +15,21 @@ const chunkSize = 500
 
 // mapPlan is a mapping prepared for SQL.
 type mapPlan struct {
-	m         *syncd.Mapping
-	tbl       string // quoted table
-	tblName   string
-	key       string // quoted key column
-	ext       string // quoted external-id column
-	fields    []syncd.Field
-	byName    map[string]int // Salesforce name -> index in fields
-	selectRow string         // SELECT key, ext, fields... FROM tbl WHERE key IN
+	m       *syncd.Mapping
+	tbl     string // quoted table
+	tblName string
+	key     string // quoted key column
+	ext     string // quoted external-id column
+	// qkey and qext are the same qualified by the table: a qualified name
+	// can never be read by SQLite as a string literal, as an unqualified
+	// "double-quoted" identifier that names no column is (the "Double-quoted
+	// String Literals Are Accepted" quirk, sqlite.org/quirks.html), so a
+	// column the application renamed is an error, not the column's name as
+	// a value.
+	qkey, qext string
+	fields     []syncd.Field
+	byName     map[string]int // Salesforce name -> index in fields
+	selectRow  string         // SELECT key, ext, fields... FROM tbl WHERE key IN
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -35,23 +42,25 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		tblName: m.Table,
 		key:     quoteIdent(m.Key),
 		ext:     quoteIdent(m.ExternalIDColumn),
+		qkey:    quoteIdent(m.Table) + "." + quoteIdent(m.Key),
+		qext:    quoteIdent(m.Table) + "." + quoteIdent(m.ExternalIDColumn),
 		fields:  m.Fields,
 		byName:  make(map[string]int, len(m.Fields)),
 	}
 	var b strings.Builder
-	b.WriteString("SELECT CAST(" + p.key + " AS TEXT), " + p.ext)
+	b.WriteString("SELECT CAST(" + p.qkey + " AS TEXT), " + p.qext)
 	for i, f := range m.Fields {
 		p.byName[f.Name] = i
-		b.WriteString(", " + quoteIdent(f.Column))
+		b.WriteString(", " + p.tbl + "." + quoteIdent(f.Column))
 	}
 	// Whether the row is soft-deleted, so that a deletion seen again (the
 	// lookback, the delete log) is not applied and counted twice.
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
-		b.WriteString(", " + quoteIdent(m.SoftDeleteColumn) + " IS NOT NULL")
+		b.WriteString(", " + p.tbl + "." + quoteIdent(m.SoftDeleteColumn) + " IS NOT NULL")
 	} else {
 		b.WriteString(", 0")
 	}
-	b.WriteString(" FROM " + p.tbl + " WHERE " + p.key + " IN (")
+	b.WriteString(" FROM " + p.tbl + " WHERE " + p.qkey + " IN (")
 	p.selectRow = b.String()
 	return p, nil
 }

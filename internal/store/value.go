@@ -179,10 +179,10 @@ func affinityError(m *syncd.Mapping, f syncd.Field, decl string) error {
 	case f.Lookup != "":
 		// holds the parent row's key, whatever its type
 	case !f.Kind.Numeric() && f.Kind != syncd.KindBool && numeric:
-		return fmt.Errorf("%s.%s is declared %s (%s affinity) but %s.%s is a %s field: SQLite would turn number-like text such as \"0123\" into a number; declare the column TEXT",
+		return columnError(m, f.Column, "%s.%s is declared %s (%s affinity) but %s.%s is a %s field: SQLite would turn number-like text such as \"0123\" into a number; declare the column TEXT",
 			m.Table, f.Column, decl, aff, m.Object, f.Name, typeName(f))
 	case f.Kind == syncd.KindDecimal && (aff == "INTEGER" || aff == "REAL"):
-		return fmt.Errorf("%s.%s is declared %s but %s.%s is a %s field: exact decimals need a TEXT or NUMERIC column",
+		return columnError(m, f.Column, "%s.%s is declared %s but %s.%s is a %s field: exact decimals need a TEXT or NUMERIC column",
 			m.Table, f.Column, decl, m.Object, f.Name, typeName(f))
 	}
 	return nil
@@ -198,6 +198,10 @@ func Fits(decl string, f syncd.Field) bool {
 // Affinity is SQLite's type affinity (INTEGER, TEXT, BLOB, REAL or
 // NUMERIC) of a column declared decl.
 func Affinity(decl string) string { return affinity(decl) }
+
+func columnError(m *syncd.Mapping, col, format string, args ...any) error {
+	return &syncd.ColumnError{Table: m.Table, Column: col, Problem: fmt.Sprintf(format, args...)}
+}
 
 // typeName is the field's describe type when known, else its kind.
 func typeName(f syncd.Field) string {

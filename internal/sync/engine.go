@@ -159,11 +159,11 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	}
 	m, err := e.Prepare(ctx, raw)
 	if err != nil {
-		return finish(err)
+		return finish(raw.placeColumnErrors(err))
 	}
 	capt, err := e.Local.Capture(ctx, m)
 	if err != nil {
-		return finish(err)
+		return finish(m.placeColumnErrors(err))
 	}
 	if capt.Reinstalled {
 		e.logger().Warn("capture triggers were missing; installed again, and the table scanned for changes they missed",

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +148,10 @@ type Mapping struct {
 	// match keys are equal are the same entity.
 	Match []MatchKey
 
+	// Origin says where each column is configured (e.g. "syncd.yaml:16"),
+	// by lower-cased column name, for messages about it.
+	Origin map[string]string
+
 	// mergeable is set by Resolve when the object has MasterRecordId: its
 	// pulls ask which record a deleted one was merged into.
 	mergeable bool
@@ -191,6 +197,38 @@ func (m *Mapping) FieldNames() []string {
 		out[i] = f.Name
 	}
 	return out
+}
+
+// ColumnError is a problem with one column of a mapped table: missing, or
+// declared with a type that would change its field's values.
+type ColumnError struct {
+	Table, Column string
+	Problem       string
+}
+
+func (e *ColumnError) Error() string { return e.Problem }
+
+// placeColumnErrors puts each ColumnError in err (joined errors too) at
+// the place its column is configured, per m.Origin.
+func (m *Mapping) placeColumnErrors(err error) error {
+	if err == nil || len(m.Origin) == 0 {
+		return err
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := j.Unwrap()
+		out := make([]error, len(parts))
+		for i, e := range parts {
+			out[i] = m.placeColumnErrors(e)
+		}
+		return errors.Join(out...)
+	}
+	var ce *ColumnError
+	if errors.As(err, &ce) {
+		if at := m.Origin[strings.ToLower(ce.Column)]; at != "" {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+	}
+	return err
 }
 
 // wireFields are the fields read from and written to Salesforce: the
