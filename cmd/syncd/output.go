@@ -68,6 +68,7 @@ type cycleJSON struct {
 	Matched      int      `json:"matched"`
 	Held         int      `json:"held"`
 	Relinked     int      `json:"relinked"`
+	Reverted     int      `json:"reverted"`
 	APICalls     int64    `json:"api_calls"`
 	Watermark    jsonTime `json:"watermark"`
 	OK           bool     `json:"ok"`
@@ -81,7 +82,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 		Pulled:     o.Pulled, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
 		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
-		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked,
+		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted,
 		Watermark: jsonTime(o.Watermark.Time), OK: o.Err == nil && o.ErrorText == "",
 	}
 	switch {

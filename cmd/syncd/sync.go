@@ -105,6 +105,9 @@ func printReport(w io.Writer, rep syncd.Report) {
 		if o.Held > 0 {
 			notes = append(notes, fmt.Sprintf("%d records held back: their match key is ambiguous", o.Held))
 		}
+		if o.Reverted > 0 {
+			notes = append(notes, fmt.Sprintf("%d rows' edits of pull-only columns replaced by Salesforce's values", o.Reverted))
+		}
 		if o.Relinked > 0 {
 			notes = append(notes, fmt.Sprintf("%d rows relinked (merged or re-created records)", o.Relinked))
 		}

@@ -27,7 +27,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 	}
 	q := `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
 		deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
-		coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked FROM _syncd_runs`
+		coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted FROM _syncd_runs`
 	args := []any{}
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -42,7 +42,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 	runs, err := db.queryRuns(ctx, `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes,
 		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked
+		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted
 		FROM _syncd_runs WHERE id IN (SELECT max(id) FROM _syncd_runs GROUP BY object)`)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
 			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText,
-			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked); err != nil {
+			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"sort"
 	"time"
 )
@@ -431,6 +432,9 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 				}
 			}
 			plan := PlanPush(m, changes)
+			if err := e.revert(ctx, m, plan.Reverts, rep); err != nil {
+				return err
+			}
 			if w.Conditional {
 				plan.Updates = e.guard(plan.Updates, read, rep)
 			}
@@ -463,6 +467,30 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		pushed += len(changes)
 		e.progress(Progress{Object: m.Object, Phase: "push", Done: pushed, Total: backlog})
 	}
+}
+
+// revert writes Salesforce's values back into pull-only columns the
+// application edited, and reports each.
+func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *ObjectReport) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	for _, op := range ops {
+		for f, v := range op.Set {
+			e.logger().Warn("local edit of a pull-only column replaced by Salesforce's value", "object", m.Object,
+				"key", op.Key, "field", f, "value", v)
+		}
+	}
+	committed, err := e.Local.Cursor(ctx, m.Object)
+	if err != nil {
+		return err
+	}
+	// Seen is the newest position: Salesforce owns these columns.
+	if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: ops, Cursor: committed, Seen: math.MaxInt64}); err != nil {
+		return fmt.Errorf("revert pull-only columns: %w", err)
+	}
+	rep.Reverted += len(ops)
+	return nil
 }
 
 // linkedUpdates lists the Salesforce Ids of the changes that will be

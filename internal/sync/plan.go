@@ -289,6 +289,10 @@ type PushPlan struct {
 	// Rejected rows hold a value Salesforce is known to refuse (a value
 	// outside a restricted picklist); they are dead-lettered unsent.
 	Rejected []DeadLetter
+	// Reverts put Salesforce's value back into pull-only columns the
+	// application edited: the edit cannot go to Salesforce, and would
+	// otherwise leave the two sides different without a word.
+	Reverts []LocalOp
 }
 
 // PlanPush decides what to send for a batch of pending local changes. Only
@@ -310,6 +314,11 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != ""})
 			}
 			continue
+		}
+		if c.ID != "" {
+			if op, ok := revertPullOnly(m, c); ok {
+				p.Reverts = append(p.Reverts, op)
+			}
 		}
 		if c.ID == "" && c.SoftDeleted {
 			// The record is gone and the row is marked deleted: there is
@@ -375,6 +384,24 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 		}
 	}
 	return p
+}
+
+// revertPullOnly plans Salesforce's last value back into the pull-only
+// columns of a linked row the application changed.
+func revertPullOnly(m *Mapping, c *LocalChange) (LocalOp, bool) {
+	op := LocalOp{Kind: OpUpdate, Key: c.Key, ID: c.ID}
+	for _, f := range m.Fields {
+		if f.Pushes() || !f.Pulls() {
+			continue
+		}
+		if base, ok := c.Shadow[f.Name]; ok && !Equal(c.Values[f.Name], base) {
+			if op.Set == nil {
+				op.Set = map[string]Value{}
+			}
+			op.Set[f.Name] = base
+		}
+	}
+	return op, op.Set != nil
 }
 
 // NextCursor is the watermark to commit after a page: the last record's

@@ -22,6 +22,7 @@ type ObjectReport struct {
 	Rescanned    int // rows queued by a scan after capture may have been off
 	Matched      int // rows linked by matching to records that existed already
 	Held         int // records held back by ambiguous matching
+	Reverted     int // rows whose local edits of pull-only columns were replaced by Salesforce's values
 	Failed       int // records dead-lettered this cycle
 	Retrying     int // records left pending after a transient failure
 	APICalls     int64

@@ -89,3 +89,29 @@ func TestDroppedColumnStopsTheObject(t *testing.T) {
 		t.Fatalf("err %v, want the dropped column named", r.Err)
 	}
 }
+
+// A local edit of a pull-only column cannot go to Salesforce: it is
+// reported and the column takes Salesforce's value back, instead of the two
+// sides silently differing until the record next changes.
+func TestPullOnlyEditIsReportedAndReverted(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+	h.cycle()
+	h.cycle()
+	h.exec(`UPDATE customers SET full_name = 'Edited locally', title = 'Countess'`)
+	h.emu.ResetRequests()
+	r := h.cycle()
+	if r.Reverted != 1 {
+		t.Fatalf("reverted %d rows, want 1", r.Reverted)
+	}
+	if got := h.one(`SELECT full_name FROM customers`); got != "Ada Lovelace" {
+		t.Fatalf("full_name = %v, want Salesforce's value back", got)
+	}
+	if c := h.contact("LastName", "Lovelace"); c["Title"] != "Countess" {
+		t.Fatalf("the other (pushed) column did not go out: %v", c)
+	}
+	h.cycle()
+	if got := h.one(`SELECT full_name FROM customers`); got != "Ada Lovelace" {
+		t.Fatalf("full_name = %v after another cycle", got)
+	}
+}
