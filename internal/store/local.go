@@ -73,7 +73,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	linkBySF := make(map[string]*linkRow, len(recs))
 	linkByKey := make(map[string]*linkRow, len(recs))
 	err = inChunks(ids, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight, stamp FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
 			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
 		if err != nil {
 			return err
@@ -208,7 +208,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k]}
 		if l := linkByKey[k]; l != nil {
-			st.ID, st.ExternalID, st.Shadow, st.InFlight = l.sfID, l.extID, l.shadow, l.inFlight
+			st.ID, st.ExternalID, st.Shadow, st.InFlight, st.Stamp = l.sfID, l.extID, l.shadow, l.inFlight, l.stamp
 		}
 		if st.Shadow == nil {
 			st.Shadow = map[string]syncd.Value{}

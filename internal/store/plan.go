@@ -134,6 +134,7 @@ type linkRow struct {
 	key      string
 	sfID     string
 	extID    string
+	stamp    time.Time // the record's watermark value when last read
 	shadow   map[string]syncd.Value
 	inFlight map[string]syncd.Value // nil when nothing is in flight
 }
@@ -142,12 +143,12 @@ func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var key string
-		var sfID, extID, inFlight sql.NullString
+		var sfID, extID, inFlight, stamp sql.NullString
 		var shadow string
-		if err := rows.Scan(&key, &sfID, &extID, &shadow, &inFlight); err != nil {
+		if err := rows.Scan(&key, &sfID, &extID, &shadow, &inFlight, &stamp); err != nil {
 			return err
 		}
-		l := &linkRow{key: key, sfID: sfID.String, extID: extID.String}
+		l := &linkRow{key: key, sfID: sfID.String, extID: extID.String, stamp: parseTime(stamp.String)}
 		var err error
 		if l.shadow, err = decodeValues(shadow); err != nil {
 			return fmt.Errorf("link %s: shadow: %w", key, err)
@@ -166,7 +167,7 @@ func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
 func linksByKey(ctx context.Context, q queryer, object string, keys []string) (map[string]*linkRow, error) {
 	out := make(map[string]*linkRow, len(keys))
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight FROM _syncd_links WHERE object = ? AND row_key IN (`+
+		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight, stamp FROM _syncd_links WHERE object = ? AND row_key IN (`+
 			placeholders(len(args))+`)`, append([]any{object}, args...)...)
 		if err != nil {
 			return err

@@ -89,7 +89,9 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			case len(op.Set) > 0:
 				p.Ops = append(p.Ops, op)
 				p.Updates++
-			case len(op.Shadow) > 0 || st.ID != rec.ID:
+			case len(op.Shadow) > 0 || st.ID != rec.ID || !rec.Stamp.Equal(st.Stamp):
+				// Nothing to write but the link: its merge base, its Id, or
+				// the stamp reconciliation compares with.
 				p.Ops = append(p.Ops, op)
 				p.Echoes++
 			default:

@@ -44,7 +44,7 @@ func TestPlanPull(t *testing.T) {
 			c[f] = true
 		}
 		return map[string]LocalState{"003A": {Key: "1", ID: "003A", ExternalID: "u1", Exists: true,
-			Values: local, Shadow: synced, LastLocalEdit: edited, Conflicted: c}}
+			Values: local, Shadow: synced, LastLocalEdit: edited, Conflicted: c, Stamp: t1}}
 	}
 	with := func(base map[string]Value, kv ...any) map[string]Value {
 		out := map[string]Value{}

@@ -207,6 +207,8 @@ type LocalState struct {
 	// InFlight holds the values of the last write sent to Salesforce for
 	// the row that was never acknowledged (see Local.BeginPush).
 	InFlight map[string]Value
+	// Stamp is the record's watermark value when syncd last read it.
+	Stamp time.Time
 }
 
 // Relink records that a row's link moved off a Salesforce record: to the

@@ -57,6 +57,7 @@ type entry struct {
 
 type link struct {
 	sfID, ext string
+	stamp     time.Time
 	shadow    map[string]syncd.Value
 	inFlight  map[string]syncd.Value
 }
@@ -236,7 +237,7 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		st := syncd.LocalState{Key: key, Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
 		if lk := links[key]; lk != nil {
-			st.ID, st.ExternalID, st.Shadow, st.InFlight = lk.sfID, lk.ext, maps.Clone(lk.shadow), maps.Clone(lk.inFlight)
+			st.ID, st.ExternalID, st.Shadow, st.InFlight, st.Stamp = lk.sfID, lk.ext, maps.Clone(lk.shadow), maps.Clone(lk.inFlight), lk.stamp
 		}
 		if row, ok := t.rows[key]; ok {
 			st.Exists, st.Values, st.SoftDeleted, st.ExternalID = true, maps.Clone(row), t.soft[key], t.ext[key]
@@ -394,6 +395,9 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 		if op.ID != "" {
 			lk.sfID = op.ID
+		}
+		if !op.Stamp.IsZero() {
+			lk.stamp = op.Stamp
 		}
 		if lk.ext == "" {
 			lk.ext = t.ext[key]
