@@ -62,7 +62,7 @@ type DB struct {
 
 	mu       sync.Mutex
 	keyKinds map[string]keyKind // per table: how new rows get their key
-	lock     *FileLock
+	lock     *dbLock
 }
 
 // dsn builds the driver DSN for path.
@@ -132,7 +132,9 @@ func (db *DB) Close() error {
 	}
 	db.mu.Lock()
 	if db.lock != nil {
-		errs = append(errs, db.lock.Unlock())
+		// After the connections: the lock's descriptor of the database
+		// file is only unlocked, never closed, but the holder file goes.
+		errs = append(errs, db.lock.unlock())
 		db.lock = nil
 	}
 	db.mu.Unlock()
