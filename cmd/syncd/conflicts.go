@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +45,7 @@ func (m *Main) conflictsListCmd() *cobra.Command {
 }
 
 func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJSON bool) error {
-	_, db, err := openState(ctx, path)
+	_, db, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -196,9 +199,22 @@ func openState(ctx context.Context, path string) (*config.Config, *store.DB, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := mustExist(cfg); err != nil {
+		return nil, nil, err
+	}
 	db, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
 	}
 	return cfg, db, nil
+}
+
+// mustExist refuses a database path where there is no file: syncd never
+// creates the application's database, and a mistyped path must not leave
+// an empty one behind.
+func mustExist(cfg *config.Config) error {
+	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
+		return configError{cfg.ErrorAt("database", "%s does not exist; syncd never creates the application's database (a relative path is relative to the config file)", cfg.Database)}
+	}
+	return nil
 }

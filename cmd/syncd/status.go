@@ -81,7 +81,7 @@ no API.`,
 // status is `syncd status`: what the last cycles did, how far behind each
 // object is, and what waits.
 func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
-	cfg, db, err := openState(ctx, path)
+	cfg, db, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,12 @@ differ. It writes nothing; the exit status is 1 when the sides differ.`,
 // verify is `syncd verify [OBJECT]`: compare the ids and the mapped fields
 // of both sides and report drift, writing nothing.
 func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) error {
-	sess, err := m.openForCommand(ctx, path)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	red := &redactor{}
+	sess, err := openReadSession(ctx, cfg, m.newLogger(cfg, red), red)
 	if err != nil {
 		return err
 	}
@@ -158,6 +163,13 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 		return err
 	}
 	defer os.RemoveAll(dir)
+	note, err := dryRunNote(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(m.Stderr, note)
+	}
 	sess, rec, err := openDrySession(ctx, cfg, logger, red, dir)
 	if err != nil {
 		return err

@@ -136,6 +136,9 @@ func (db *DB) Lock() error {
 	if db.lock != nil {
 		return nil
 	}
+	if db.readOnly {
+		return fmt.Errorf("lock %s: %w", db.path, ErrReadOnly)
+	}
 	l, err := lockDatabase(db.path)
 	if err != nil {
 		return err

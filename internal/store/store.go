@@ -56,6 +56,8 @@ type DB struct {
 	w *sql.DB
 	// r serves reads.
 	r *sql.DB
+	// readOnly: opened by OpenReadOnly, w is nil and every write fails.
+	readOnly bool
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -285,6 +287,9 @@ func quoteString(s string) string {
 // true, it also inserts the suppression row so that the capture triggers
 // ignore the transaction's writes; finish removes it before commit.
 func (db *DB) writeTx(ctx context.Context, apply bool) (*sql.Tx, error) {
+	if db.readOnly {
+		return nil, fmt.Errorf("%s: %w", db.path, ErrReadOnly)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
