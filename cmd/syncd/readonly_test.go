@@ -54,12 +54,13 @@ var readOnlyCommands = [][]string{
 	{"check"},
 	{"sync", "--dry-run"},
 	{"conflicts", "list"},
+	{"failed", "list"},
 }
 
-// status, verify, check, sync --dry-run and conflicts list open the
-// database read-only: on a database syncd has not set up they say so and
-// set up nothing, and on one it has they leave every byte (and the -wal)
-// as it was.
+// status, verify, check, sync --dry-run, conflicts list and failed list
+// open the database read-only: on a database syncd has not set up they say
+// so and set up nothing, and on one it has they leave every byte (and the
+// -wal) as it was.
 func TestReadOnlyCommandsNeverWrite(t *testing.T) {
 	f := newFixture(t)
 	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})

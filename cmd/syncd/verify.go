@@ -142,17 +142,7 @@ func (m *Main) resync(ctx context.Context, path, object string, asJSON bool) err
 		return err
 	}
 	rep := sess.engine.Run(ctx, maps)
-	if asJSON {
-		if err := writeJSON(m.Stdout, toReportJSON(rep)); err != nil {
-			return err
-		}
-	} else {
-		printReport(m.Stdout, rep)
-	}
-	if err := reportErr(rep); err != nil {
-		return exitError{code: exitFail, err: err}
-	}
-	return nil
+	return m.finishCycle(ctx, sess, rep, asJSON)
 }
 
 // dryRun prints what a cycle would do, changing nothing: the cycle runs
