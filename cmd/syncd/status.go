@@ -33,6 +33,7 @@ type objectStatus struct {
 // tokenStatus describes the stored OAuth session, never its secrets.
 type tokenStatus struct {
 	Present     bool     `json:"present"`
+	OrgID       string   `json:"org_id"`
 	Flow        string   `json:"flow"`
 	InstanceURL string   `json:"instance_url"`
 	IssuedAt    jsonTime `json:"issued_at"`
@@ -52,6 +53,7 @@ type tokenStatus struct {
 type statusJSON struct {
 	OK           bool           `json:"ok"`
 	State        string         `json:"state"`
+	OrgID        string         `json:"org_id"`
 	Problems     []string       `json:"problems"`
 	CheckedAt    jsonTime       `json:"checked_at"`
 	Objects      []objectStatus `json:"objects"`
@@ -199,7 +201,12 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 			}
 		}
 	}
-	tok, err := sf.StoredToken(cfg.StateDir)
+	bound, isBound, err := db.Org(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.OrgID = bound.OrgID
+	tok, err := sf.StoredTokenFor(sfConfig(cfg, nil))
 	switch {
 	case errors.Is(err, sf.ErrNoToken):
 		if cfg.Salesforce.Auth == config.AuthWebServer {
@@ -208,12 +215,16 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	case err != nil:
 		problem("token store: %v", err)
 	default:
-		st.Token = tokenStatus{Present: true, Flow: tok.Flow, InstanceURL: tok.InstanceURL,
+		st.Token = tokenStatus{Present: true, OrgID: tok.OrgID(), Flow: tok.Flow, InstanceURL: tok.InstanceURL,
 			Refreshable: tok.RefreshToken != "" || cfg.Salesforce.Auth != config.AuthWebServer,
 			IssuedAt:    jsonTime(tok.IssuedAt), LastRefresh: jsonTime(tok.LastRefresh)}
 		if !tok.IssuedAt.IsZero() {
 			age := now.Sub(tok.IssuedAt).Seconds()
 			st.Token.AgeS = &age
+		}
+		if isBound && tok.OrgID() != "" && !store.SameOrg(bound.OrgID, tok.OrgID()) {
+			problem("the stored session is for org %s, the database syncs with org %s: syncd refuses to sync until you log in to org %s or run `syncd resync --all --new-org`",
+				tok.OrgID(), bound.OrgID, bound.OrgID)
 		}
 	}
 	st.judge()
@@ -254,8 +265,14 @@ func printStatus(w io.Writer, st *statusJSON) {
 	if st.APILimit > 0 {
 		fmt.Fprintf(w, "org API usage   %d of %d daily calls\n", st.APIUsed, st.APILimit)
 	}
+	if st.OrgID != "" {
+		fmt.Fprintf(w, "org             %s\n", st.OrgID)
+	}
 	if st.Token.Present {
 		fmt.Fprintf(w, "token           %s at %s", st.Token.Flow, st.Token.InstanceURL)
+		if st.Token.OrgID != "" {
+			fmt.Fprintf(w, " (org %s)", st.Token.OrgID)
+		}
 		if st.Token.AgeS != nil {
 			fmt.Fprintf(w, ", issued %s ago", seconds(*st.Token.AgeS))
 		}

@@ -153,10 +153,7 @@ func openDrySession(ctx context.Context, cfg *config.Config, logger *slog.Logger
 
 // cycle runs one sync cycle over every mapped object.
 func (s *session) cycle(ctx context.Context) (syncd.Report, error) {
-	if ctx.Err() != nil {
-		return syncd.Report{}, ctx.Err()
-	}
-	return s.engine.Run(ctx, s.mappings), nil
+	return s.run(ctx, s.mappings)
 }
 
 // Close releases what the session owns.
