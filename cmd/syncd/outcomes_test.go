@@ -139,6 +139,11 @@ func TestFailedCommands(t *testing.T) {
 		!strings.Contains(out, "Contact "+anonymous+"  REQUIRED_FIELD_MISSING") || !strings.Contains(out, "2 rejected rows") {
 		t.Errorf("failed list: exit %d\n%s%s", code, out, errOut)
 	}
+	// README's query of _syncd_row_status finds them too.
+	if n := f.count(`SELECT count(*) FROM customers c JOIN _syncd_row_status s
+		ON s.tbl = 'customers' AND s.row_key = CAST(c.id AS TEXT) WHERE s.status = 'failed' AND s.error_code = 'REQUIRED_FIELD_MISSING'`); n != 2 {
+		t.Errorf("_syncd_row_status lists %d failed rows, want 2", n)
+	}
 	out, _, _ = f.syncd("failed", "list", "--json", "-c", f.cfgPath)
 	var list []rejectedJSON
 	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 || list[0].Attempts != 1 {
