@@ -47,6 +47,7 @@ var commands = []func(*Main) *cobra.Command{
 	(*Main).uninstallCmd,
 	(*Main).authCmd,
 	(*Main).conflictsCmd,
+	(*Main).failedCmd,
 	(*Main).retryCmd,
 	(*Main).verifyCmd,
 	(*Main).resyncCmd,

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +45,7 @@ func (m *Main) conflictsListCmd() *cobra.Command {
 }
 
 func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJSON bool) error {
-	_, db, err := openState(ctx, path)
+	_, db, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -153,42 +156,6 @@ func show(v syncd.Value) string {
 	return strconv.Quote(fmt.Sprint(v))
 }
 
-func (m *Main) retryCmd() *cobra.Command {
-	var path *string
-	c := &cobra.Command{
-		Use:   "retry [OBJECT]",
-		Short: "Queue rejected rows again (of one object, or all)",
-		Long: `Queue the rows Salesforce rejected (dead letters) to be pushed again by the
-next cycle. A rejected row is also retried as soon as it changes.`,
-		Args: maxArgs(1, "retry takes at most one OBJECT"),
-		RunE: func(c *cobra.Command, args []string) error {
-			object := ""
-			if len(args) == 1 {
-				object = args[0]
-			}
-			return m.retry(c.Context(), *path, object)
-		},
-	}
-	path = m.configFlag(c)
-	c.ValidArgsFunction = objectCompletions(path)
-	return c
-}
-
-// retry is `syncd retry [OBJECT]`: dead-lettered rows are queued again.
-func (m *Main) retry(ctx context.Context, path, object string) error {
-	_, db, err := openState(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	n, err := db.RetryDeadLetters(ctx, object)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
-	return nil
-}
-
 // openState opens the config and the database for a command that only
 // reads or edits syncd's local state (no process lock, no API call).
 func openState(ctx context.Context, path string) (*config.Config, *store.DB, error) {
@@ -196,9 +163,22 @@ func openState(ctx context.Context, path string) (*config.Config, *store.DB, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := mustExist(cfg); err != nil {
+		return nil, nil, err
+	}
 	db, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
 	}
 	return cfg, db, nil
+}
+
+// mustExist refuses a database path where there is no file: syncd never
+// creates the application's database, and a mistyped path must not leave
+// an empty one behind.
+func mustExist(cfg *config.Config) error {
+	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
+		return configError{cfg.ErrorAt("database", "%s does not exist; syncd never creates the application's database (a relative path is relative to the config file)", cfg.Database)}
+	}
+	return nil
 }

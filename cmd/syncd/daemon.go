@@ -360,6 +360,7 @@ func (d *daemon) shutdown(sigs <-chan os.Signal, cancelRun context.CancelFunc) e
 // logReport writes one line per object: the boundary where cycle outcomes
 // are logged.
 func logReport(l *slog.Logger, rep syncd.Report) {
+	logRejections(l, rep)
 	for _, o := range rep.Objects {
 		attrs := []any{
 			"object", o.Object, "phase", "cycle", "rows", o.Pulled + o.Created + o.Updated + o.Deleted,

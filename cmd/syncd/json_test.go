@@ -101,6 +101,8 @@ func TestJSONOutputIsConsistent(t *testing.T) {
 		{"sync", "--json"},
 		{"status", "--json"},
 		{"conflicts", "list", "--json"},
+		{"failed", "list", "--json"},
+		{"failed", "show", "Contact", f.keyOf("Nameless"), "--json"},
 		{"verify", "--json"},
 		{"resync", "Contact", "--json"},
 	}
@@ -108,8 +110,11 @@ func TestJSONOutputIsConsistent(t *testing.T) {
 	parsed := map[string]any{}
 	for _, args := range outputs {
 		name := strings.Join(args, " ")
-		if args[0] == "resync" {
+		switch args[0] + " " + args[1] {
+		case "resync Contact":
 			name = "resync --json"
+		case "failed show":
+			name = "failed show --json"
 		}
 		out, errOut, _ := f.syncd(append(args, "-c", f.cfgPath)...)
 		var v any

@@ -94,14 +94,17 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 	return r
 }
 
-// reportJSON is `sync --json` and `resync --json`.
+// reportJSON is `sync --json` and `resync --json`. rejected_rows counts
+// the rows of its objects rejected after the cycle (this cycle's and
+// earlier ones not yet retried or skipped).
 type reportJSON struct {
-	OK      bool        `json:"ok"`
-	Objects []cycleJSON `json:"objects"`
+	OK           bool        `json:"ok"`
+	RejectedRows int         `json:"rejected_rows"`
+	Objects      []cycleJSON `json:"objects"`
 }
 
-func toReportJSON(rep syncd.Report) reportJSON {
-	out := reportJSON{OK: rep.OK(), Objects: []cycleJSON{}}
+func toReportJSON(rep syncd.Report, rejected int) reportJSON {
+	out := reportJSON{OK: rep.OK(), RejectedRows: rejected, Objects: []cycleJSON{}}
 	for _, o := range rep.Objects {
 		out.Objects = append(out.Objects, toCycleJSON(o))
 	}

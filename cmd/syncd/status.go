@@ -33,6 +33,7 @@ type objectStatus struct {
 // tokenStatus describes the stored OAuth session, never its secrets.
 type tokenStatus struct {
 	Present     bool     `json:"present"`
+	OrgID       string   `json:"org_id"`
 	Flow        string   `json:"flow"`
 	InstanceURL string   `json:"instance_url"`
 	IssuedAt    jsonTime `json:"issued_at"`
@@ -43,30 +44,52 @@ type tokenStatus struct {
 
 // statusJSON is `syncd status --json`, /status.json, and what /readyz and
 // the status page judge by.
+//
+// state is "failed" when a problem makes it not ok (a failed or stale
+// object, no session), else "degraded" when rows are rejected, else "ok";
+// `syncd status` exits 1, 3 or 0 accordingly. rejected lists the newest
+// rejected rows (at most statusRejectedRows), rejected_rows counts them
+// all.
 type statusJSON struct {
-	OK        bool           `json:"ok"`
-	Problems  []string       `json:"problems"`
-	CheckedAt jsonTime       `json:"checked_at"`
-	Objects   []objectStatus `json:"objects"`
-	Token     tokenStatus    `json:"token"`
-	APIUsed   int            `json:"api_used"`
-	APILimit  int            `json:"api_limit"`
+	OK           bool           `json:"ok"`
+	State        string         `json:"state"`
+	OrgID        string         `json:"org_id"`
+	Problems     []string       `json:"problems"`
+	CheckedAt    jsonTime       `json:"checked_at"`
+	Objects      []objectStatus `json:"objects"`
+	RejectedRows int            `json:"rejected_rows"`
+	Rejected     []rejectedJSON `json:"rejected"`
+	Token        tokenStatus    `json:"token"`
+	APIUsed      int            `json:"api_used"`
+	APILimit     int            `json:"api_limit"`
 }
+
+// The states of `syncd status`.
+const (
+	stateOK       = "ok"
+	stateDegraded = "degraded"
+	stateFailed   = "failed"
+)
+
+// statusRejectedRows is how many rejected rows status lists.
+const statusRejectedRows = 10
 
 func (m *Main) statusCmd() *cobra.Command {
 	var asJSON bool
 	var path *string
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show the last cycles, watermarks and backlog; exit 1 when unhealthy",
+		Short: "Show the last cycles, watermarks, backlog and rejected rows; exit 0 ok, 3 degraded, 1 failed",
 		Long: `Per object: the last cycle (time, duration, rows, conflicts, failures, API
 calls), the watermark and its lag, the pending outbox, rejected rows and open
-conflicts; the org's API usage and the token.
+conflicts; the newest rejected rows with Salesforce's reasons; the org's API
+usage and the token.
 
-The exit status is 1 when the last cycle of an object failed or no cycle
-succeeded within stale_after, so it works as a health check; /readyz on
-metrics_listen applies the same rules. It reads only local state and calls
-no API.`,
+The state, and the exit status, work as a health check: "failed" (1) when
+the last cycle of an object failed, no cycle succeeded within stale_after or
+no session is stored; else "degraded" (3) when rows are rejected; else "ok"
+(0). /readyz on metrics_listen answers 503 for "failed" only. It opens the
+database read-only and calls no API.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -81,7 +104,7 @@ no API.`,
 // status is `syncd status`: what the last cycles did, how far behind each
 // object is, and what waits.
 func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
-	cfg, db, err := openState(ctx, path)
+	cfg, db, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -97,8 +120,11 @@ func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
 	} else {
 		printStatus(m.Stdout, st)
 	}
-	if !st.OK {
+	switch st.State {
+	case stateFailed:
 		return exitError{code: exitFail}
+	case stateDegraded:
+		return exitError{code: exitRejected}
 	}
 	return nil
 }
@@ -108,7 +134,7 @@ func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
 // page share: every object's last cycle succeeded, a cycle succeeded
 // within stale_after, and (for web_server auth) a session is stored.
 func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*statusJSON, error) {
-	st := &statusJSON{OK: true, Problems: []string{}, Objects: []objectStatus{}, CheckedAt: jsonTime(now)}
+	st := &statusJSON{OK: true, Problems: []string{}, Objects: []objectStatus{}, Rejected: []rejectedJSON{}, CheckedAt: jsonTime(now)}
 	problem := func(format string, args ...any) {
 		st.OK = false
 		st.Problems = append(st.Problems, fmt.Sprintf(format, args...))
@@ -140,6 +166,7 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		h := health[o.SObject]
 		os.LastSuccess = jsonTime(h.LastSuccess)
 		os.RejectedRows, os.OpenConflicts = h.DeadLetters, h.OpenConflicts
+		st.RejectedRows += h.DeadLetters
 		if cfg.StaleAfter > 0 && (h.LastSuccess.IsZero() || now.Sub(h.LastSuccess) > cfg.StaleAfter) {
 			os.Stale = true
 			problem("%s: no successful cycle within stale_after (%s)", o.SObject, cfg.StaleAfter)
@@ -159,7 +186,27 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		}
 		st.Objects = append(st.Objects, os)
 	}
-	tok, err := sf.StoredToken(cfg.StateDir)
+	if st.RejectedRows > 0 {
+		mapped := map[string]bool{}
+		for _, o := range cfg.Objects {
+			mapped[o.SObject] = true
+		}
+		recent, err := db.RecentDeadLetters(ctx, statusRejectedRows+len(health))
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range recent {
+			if mapped[d.Object] && len(st.Rejected) < statusRejectedRows {
+				st.Rejected = append(st.Rejected, toRejectedJSON(d))
+			}
+		}
+	}
+	bound, isBound, err := db.Org(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.OrgID = bound.OrgID
+	tok, err := sf.StoredTokenFor(sfConfig(cfg, nil))
 	switch {
 	case errors.Is(err, sf.ErrNoToken):
 		if cfg.Salesforce.Auth == config.AuthWebServer {
@@ -168,15 +215,32 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	case err != nil:
 		problem("token store: %v", err)
 	default:
-		st.Token = tokenStatus{Present: true, Flow: tok.Flow, InstanceURL: tok.InstanceURL,
+		st.Token = tokenStatus{Present: true, OrgID: tok.OrgID(), Flow: tok.Flow, InstanceURL: tok.InstanceURL,
 			Refreshable: tok.RefreshToken != "" || cfg.Salesforce.Auth != config.AuthWebServer,
 			IssuedAt:    jsonTime(tok.IssuedAt), LastRefresh: jsonTime(tok.LastRefresh)}
 		if !tok.IssuedAt.IsZero() {
 			age := now.Sub(tok.IssuedAt).Seconds()
 			st.Token.AgeS = &age
 		}
+		if isBound && tok.OrgID() != "" && !store.SameOrg(bound.OrgID, tok.OrgID()) {
+			problem("the stored session is for org %s, the database syncs with org %s: syncd refuses to sync until you log in to org %s or run `syncd resync --all --new-org`",
+				tok.OrgID(), bound.OrgID, bound.OrgID)
+		}
 	}
+	st.judge()
 	return st, nil
+}
+
+// judge sets the state from the problems and rejected rows found.
+func (st *statusJSON) judge() {
+	switch {
+	case !st.OK:
+		st.State = stateFailed
+	case st.RejectedRows > 0:
+		st.State = stateDegraded
+	default:
+		st.State = stateOK
+	}
 }
 
 func printStatus(w io.Writer, st *statusJSON) {
@@ -201,16 +265,42 @@ func printStatus(w io.Writer, st *statusJSON) {
 	if st.APILimit > 0 {
 		fmt.Fprintf(w, "org API usage   %d of %d daily calls\n", st.APIUsed, st.APILimit)
 	}
+	if st.OrgID != "" {
+		fmt.Fprintf(w, "org             %s\n", st.OrgID)
+	}
 	if st.Token.Present {
 		fmt.Fprintf(w, "token           %s at %s", st.Token.Flow, st.Token.InstanceURL)
+		if st.Token.OrgID != "" {
+			fmt.Fprintf(w, " (org %s)", st.Token.OrgID)
+		}
 		if st.Token.AgeS != nil {
 			fmt.Fprintf(w, ", issued %s ago", seconds(*st.Token.AgeS))
 		}
 		fmt.Fprintln(w)
 	}
+	if st.RejectedRows > 0 {
+		fmt.Fprintf(w, "rejected rows   %d, not synced until fixed and retried, or skipped", st.RejectedRows)
+		if st.RejectedRows > len(st.Rejected) {
+			fmt.Fprintf(w, " (the newest %d below; all: syncd failed list)", len(st.Rejected))
+		}
+		fmt.Fprintln(w)
+		for _, r := range st.Rejected {
+			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s)\n", r.Object, r.Key, r.Code, r.Message,
+				plural(r.Attempts, "attempt"), r.LastSeen.Time().UTC().Format(time.RFC3339))
+		}
+	}
 	for _, p := range st.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
 	}
+	fmt.Fprintf(w, "state           %s\n", st.State)
+}
+
+// plural is "1 attempt", "2 attempts".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // seconds formats a number of seconds as a rounded duration ("1h2m3s").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
@@ -26,10 +28,13 @@ func (m *Main) syncCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:     "sync",
 		Aliases: []string{"once"},
-		Short:   "Run one cycle now, then exit (0 only if every object synced)",
+		Short:   "Run one cycle now, then exit (0 only if every row synced)",
 		Long: `Run one sync cycle over every mapped object, then exit. The exit status is 0
-only if every object synced. On a terminal, long pulls and pushes show their
-progress. Ctrl-C stops at the next checkpoint; what was applied stays applied.
+only if every row synced: 1 when an object failed, else 3 when rows are
+rejected (see "syncd failed list"), else 4 when rows wait for the next cycle
+after a transient failure. Each rejection is logged once, at WARN
+(row.rejected). On a terminal, long pulls and pushes show their progress.
+Ctrl-C stops at the next checkpoint; what was applied stays applied.
 
 With --dry-run, print per object the rows it would insert or update locally
 and the records it would create, update or delete in Salesforce, with field
@@ -75,25 +80,84 @@ func (m *Main) sync(ctx context.Context, o syncOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
-		if err := writeJSON(m.Stdout, toReportJSON(rep)); err != nil {
+	return m.finishCycle(ctx, sess, rep, o.json)
+}
+
+// finishCycle reports a cycle of sync or resync: each rejection once at
+// WARN, the report, and the exit status of its outcome.
+func (m *Main) finishCycle(ctx context.Context, sess *session, rep syncd.Report, asJSON bool) error {
+	logRejections(sess.logger, rep)
+	rejected, err := rejectedRows(ctx, sess.db, rep)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := writeJSON(m.Stdout, toReportJSON(rep, rejected)); err != nil {
 			return err
 		}
 	} else {
 		printReport(m.Stdout, rep)
 	}
+	return outcome(rep, rejected)
+}
+
+// rejectedRows counts the rows of the report's objects that are rejected
+// (dead-lettered) after the cycle: this cycle's and earlier ones not yet
+// retried or skipped.
+func rejectedRows(ctx context.Context, db *store.DB, rep syncd.Report) (int, error) {
+	health, err := db.Health(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range rep.Objects {
+		n += health[o.Object].DeadLetters
+	}
+	return n, nil
+}
+
+// outcome is the exit status of a cycle, the worst that happened: an
+// object failed (exitFail), else rows are rejected (exitRejected), else
+// rows wait for the next cycle after a transient failure (exitRetry).
+// Only a cycle in which every row synced exits 0.
+func outcome(rep syncd.Report, rejected int) error {
 	if err := reportErr(rep); err != nil {
 		return exitError{code: exitFail, err: err}
 	}
+	thisCycle, retrying := 0, 0
+	for _, o := range rep.Objects {
+		thisCycle += o.Failed
+		retrying += o.Retrying
+	}
+	if rejected > 0 {
+		return exitError{code: exitRejected, err: fmt.Errorf("%d rows rejected and not synced (%d in this cycle): `syncd failed list` shows why; "+
+			"fix them and run `syncd failed retry`, or `syncd failed skip` to leave them as they are", rejected, thisCycle)}
+	}
+	if retrying > 0 {
+		return exitError{code: exitRetry, err: fmt.Errorf("%d rows not synced in this cycle after a transient failure; the next cycle sends them again", retrying)}
+	}
 	return nil
+}
+
+// logRejections logs each row rejected in the cycle, once, at WARN: the
+// boundary where a rejection becomes visible in the logs. A rejected row is
+// sent again only when it changes or on `syncd failed retry`, so a later
+// line for the same row is a new rejection.
+func logRejections(l *slog.Logger, rep syncd.Report) {
+	for _, o := range rep.Objects {
+		for _, r := range o.Rejected {
+			l.Warn("row.rejected", "object", o.Object, "key", r.Key, "fields", strings.Join(r.Fields, ","),
+				"code", r.Code, "reason", r.Message)
+		}
+	}
 }
 
 // printReport writes a short human summary, one line per object.
 func printReport(w io.Writer, rep syncd.Report) {
 	for _, o := range rep.Objects {
-		fmt.Fprintf(w, "  %-12s pulled %d (%d new, %d updated locally, %d deleted locally); pushed %d created, %d updated, %d deleted; %d conflicts, %d failed; %d API calls; %s\n",
+		fmt.Fprintf(w, "  %-12s pulled %d (%d new, %d updated locally, %d deleted locally); pushed %d created, %d updated, %d deleted; %d conflicts, %d rejected, %d left for the next cycle; %d API calls; %s\n",
 			o.Object, o.Pulled, o.LocalInserts, o.LocalUpdates, o.LocalDeletes,
-			o.Created, o.Updated, o.Deleted, o.Conflicts, o.Failed, o.APICalls,
+			o.Created, o.Updated, o.Deleted, o.Conflicts, o.Failed, o.Retrying, o.APICalls,
 			o.Finished.Sub(o.Started).Round(time.Millisecond))
 		var notes []string
 		if o.Rescanned > 0 {

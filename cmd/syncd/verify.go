@@ -43,13 +43,21 @@ differ. It writes nothing; the exit status is 1 when the sides differ.`,
 // verify is `syncd verify [OBJECT]`: compare the ids and the mapped fields
 // of both sides and report drift, writing nothing.
 func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) error {
-	sess, err := m.openForCommand(ctx, path)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	red := &redactor{}
+	sess, err := openReadSession(ctx, cfg, m.newLogger(cfg, red), red)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	maps, err := selectObjects(sess.mappings, object)
 	if err != nil {
+		return err
+	}
+	if _, err := sess.checkOrg(ctx); err != nil {
 		return err
 	}
 	var drifts []syncd.Drift
@@ -101,29 +109,55 @@ func printDrift(w io.Writer, d syncd.Drift) {
 }
 
 func (m *Main) resyncCmd() *cobra.Command {
-	var asJSON bool
+	var o resyncOptions
 	var path *string
 	c := &cobra.Command{
-		Use:   "resync OBJECT",
-		Short: "Forget an object's watermark and re-pull every record",
-		Long: `Forget OBJECT's watermark and re-pull every record through the same
-idempotent path as a cycle. This finds records back-dated in Salesforce and
-formula values whose inputs live on other records.`,
-		Example: "  syncd resync Contact",
-		Args:    exactArgs(1, "resync needs the object to re-pull, e.g. syncd resync Contact"),
+		Use:   "resync OBJECT | --all [--new-org]",
+		Short: "Forget an object's watermark and re-pull every record (--new-org: move the database to another org)",
+		Long: `Forget OBJECT's watermark (or every object's, with --all) and re-pull every
+record through the same idempotent path as a cycle. This finds records
+back-dated in Salesforce and formula values whose inputs live on other
+records.
+
+With --all --new-org, the database moves to the org of the stored session
+(log in to it first with "syncd auth login"): every link, watermark,
+conflict and rejected row of the old org is forgotten, since its Ids mean
+nothing in another org, and the cycle that follows pulls every record of the
+new org and matches rows to them by external id. The application's rows and
+their pending changes stay. Without --new-org, a session of another org
+than the database's is refused.`,
+		Example: "  syncd resync Contact\n  syncd auth login && syncd resync --all --new-org",
 		RunE: func(c *cobra.Command, args []string) error {
-			return m.resync(c.Context(), *path, args[0], asJSON)
+			switch {
+			case o.all && len(args) > 0:
+				return usageError{c.CommandPath(), "resync --all takes no OBJECT"}
+			case !o.all && len(args) != 1:
+				if o.newOrg {
+					return usageError{c.CommandPath(), "--new-org re-pulls every object: use resync --all --new-org"}
+				}
+				return usageError{c.CommandPath(), "resync needs the object to re-pull, e.g. syncd resync Contact, or --all"}
+			case o.newOrg && !o.all:
+				return usageError{c.CommandPath(), "--new-org re-pulls every object: use resync --all --new-org"}
+			}
+			return m.resync(c.Context(), *path, firstArg(args), o)
 		},
 	}
 	path = m.configFlag(c)
 	c.ValidArgsFunction = objectCompletions(path)
-	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&o.all, "all", false, "re-pull every mapped object")
+	c.Flags().BoolVar(&o.newOrg, "new-org", false, "move the database to the stored session's org, forgetting the old org's links and watermarks (with --all)")
 	return c
 }
 
-// resync is `syncd resync OBJECT`: forget the watermark and re-pull every
-// record through the same idempotent path.
-func (m *Main) resync(ctx context.Context, path, object string, asJSON bool) error {
+// resyncOptions are the flags of `syncd resync`.
+type resyncOptions struct {
+	json, all, newOrg bool
+}
+
+// resync is `syncd resync OBJECT | --all [--new-org]`: forget the
+// watermarks and re-pull every record through the same idempotent path.
+func (m *Main) resync(ctx context.Context, path, object string, o resyncOptions) error {
 	sess, err := m.openForCommand(ctx, path)
 	if err != nil {
 		return err
@@ -133,21 +167,25 @@ func (m *Main) resync(ctx context.Context, path, object string, asJSON bool) err
 	if err != nil {
 		return err
 	}
-	if err := sess.db.ResetCursor(ctx, maps[0].Object); err != nil {
-		return err
-	}
-	rep := sess.engine.Run(ctx, maps)
-	if asJSON {
-		if err := writeJSON(m.Stdout, toReportJSON(rep)); err != nil {
+	if o.newOrg {
+		if err := m.rebindOrg(ctx, sess); err != nil {
 			return err
 		}
-	} else {
-		printReport(m.Stdout, rep)
 	}
-	if err := reportErr(rep); err != nil {
-		return exitError{code: exitFail, err: err}
+	// A session of another org is refused before any watermark is reset.
+	if _, err := sess.checkOrg(ctx); err != nil {
+		return err
 	}
-	return nil
+	for _, mp := range maps {
+		if err := sess.db.ResetCursor(ctx, mp.Object); err != nil {
+			return err
+		}
+	}
+	rep, err := sess.run(ctx, maps)
+	if err != nil {
+		return err
+	}
+	return m.finishCycle(ctx, sess, rep, o.json)
 }
 
 // dryRun prints what a cycle would do, changing nothing: the cycle runs
@@ -158,6 +196,13 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 		return err
 	}
 	defer os.RemoveAll(dir)
+	note, err := dryRunNote(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(m.Stderr, note)
+	}
 	sess, rec, err := openDrySession(ctx, cfg, logger, red, dir)
 	if err != nil {
 		return err

@@ -70,6 +70,7 @@ func (d *daemon) snapshot(ctx context.Context) (*statusJSON, error) {
 	if stalled, idle := d.stalled(); stalled {
 		st.OK = false
 		st.Problems = append([]string{fmt.Sprintf("the running cycle has made no progress for %s", idle.Round(time.Second))}, st.Problems...)
+		st.judge()
 	}
 	return st, nil
 }

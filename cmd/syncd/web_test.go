@@ -108,8 +108,12 @@ func TestDaemon_HealthReadinessAndGauges(t *testing.T) {
 	if _, body := get(t, base+"/status.json"); json.Unmarshal([]byte(body), &st) != nil || !st.OK || st.Objects[0].RejectedRows != 1 {
 		t.Errorf("/status.json = %s", body)
 	}
-	if _, _, code := f.syncd("status", "-c", f.cfgPath); code != 0 {
-		t.Errorf("syncd status exits %d while /readyz says ready", code)
+	// Rejected rows make the state degraded, not failed: still ready.
+	if st.State != stateDegraded {
+		t.Errorf("/status.json state = %q, want %q", st.State, stateDegraded)
+	}
+	if _, _, code := f.syncd("status", "-c", f.cfgPath); code != exitRejected {
+		t.Errorf("syncd status exits %d while /readyz says ready with a rejected row, want %d (degraded)", code, exitRejected)
 	}
 
 	// A failed cycle: not ready, with the reason, by every measure.

@@ -55,6 +55,9 @@ func sfConfig(cfg *config.Config, logger *slog.Logger) sf.Config {
 
 // openStore opens the application's database and takes the process lock.
 func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	if err := mustExist(cfg); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
@@ -102,6 +105,31 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	return s, nil
 }
 
+// openReadSession wires a config for a command that reads both sides and
+// writes neither (verify): the database is opened read-only, so nothing is
+// migrated, installed or locked.
+func openReadSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor) (*session, error) {
+	red.add(cfg.Salesforce.ClientSecret.Reveal())
+	red.add(cfg.Salesforce.PrivateKey.Reveal())
+	db, err := readOnlyDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cfg: cfg, db: db, ownDB: true, logger: logger, mappings: mappings(cfg)}
+	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
+		s.Close()
+		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
+	}
+	client, err := sf.New(ctx, sfConfig(cfg, logger))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.client = client
+	s.engine = &syncd.Engine{Local: s.db, Remote: client, Logger: logger}
+	return s, nil
+}
+
 // openDrySession wires a config for a dry run: the cycle runs for real
 // against a private copy of the database (in dir, which the caller
 // removes) and a Remote that sends no write, and a Recorder says what it
@@ -125,10 +153,7 @@ func openDrySession(ctx context.Context, cfg *config.Config, logger *slog.Logger
 
 // cycle runs one sync cycle over every mapped object.
 func (s *session) cycle(ctx context.Context) (syncd.Report, error) {
-	if ctx.Err() != nil {
-		return syncd.Report{}, ctx.Err()
-	}
-	return s.engine.Run(ctx, s.mappings), nil
+	return s.run(ctx, s.mappings)
 }
 
 // Close releases what the session owns.

@@ -75,6 +75,10 @@ func (e *APIError) Unwrap() error { return e.cause }
 // records with a dead letter.
 func (e *APIError) ErrorCode() string { return e.Code }
 
+// ErrorFields are the fields Salesforce named in the error, if any; the
+// engine reports them with a rejected row.
+func (e *APIError) ErrorFields() []string { return e.Fields }
+
 // Class returns the syncd error class of the error (ErrTransient,
 // ErrSession, ErrLimit or ErrPermanent).
 func (e *APIError) Class() error { return e.class }

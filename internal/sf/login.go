@@ -75,7 +75,7 @@ func Exchange(ctx context.Context, cfg Config, code, verifier string) (*Token, e
 	if err != nil {
 		return nil, fmt.Errorf("exchange authorization code: %w", err)
 	}
-	if err := (tokenStore{dir: cfg.StateDir}).save(tok); err != nil {
+	if err := newTokenStore(cfg, nil).save(tok); err != nil {
 		return nil, err
 	}
 	return tok, nil
@@ -222,7 +222,7 @@ func Login(ctx context.Context, cfg Config) (*LoginResult, error) {
 		return nil, fmt.Errorf("log in with %s: %w", cfg.Auth, err)
 	}
 	tok.ObtainedAt = time.Now().UTC()
-	if err := (tokenStore{dir: cfg.StateDir}).save(tok); err != nil {
+	if err := newTokenStore(cfg, nil).save(tok); err != nil {
 		return nil, err
 	}
 	return describeLogin(ctx, cfg, tok)
@@ -239,6 +239,13 @@ func describeLogin(ctx context.Context, cfg Config, tok *Token) (*LoginResult, e
 	ui, err := c.UserInfo(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if tok.OrgID() == "" && ui.OrgID != "" {
+		// No identity URL in the token response: userinfo names the org.
+		tok.Org = ui.OrgID
+		if err := c.sess.set(tok); err != nil {
+			return nil, err
+		}
 	}
 	cur, _ := c.sess.current(ctx)
 	return &LoginResult{User: ui, InstanceURL: cur.InstanceURL, Flow: cur.Flow, Scopes: strings.Fields(cur.Scope)}, nil

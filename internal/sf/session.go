@@ -45,7 +45,7 @@ type flight struct {
 const concurrentRetries = 3
 
 func newSession(ctx context.Context, cfg Config, hc *http.Client, log *slog.Logger) *session {
-	return &session{cfg: cfg, store: tokenStore{dir: cfg.StateDir, log: log}, hc: hc, procCtx: ctx, log: log}
+	return &session{cfg: cfg, store: newTokenStore(cfg, log), hc: hc, procCtx: ctx, log: log}
 }
 
 // current returns the token to use, loading or obtaining it if needed.

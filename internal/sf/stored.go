@@ -21,6 +21,18 @@ func StoredToken(stateDir string) (*Token, error) {
 	return t, err
 }
 
+// StoredTokenFor reads the stored session as a client of cfg would use it,
+// without contacting Salesforce: ErrNoToken when there is none, and an
+// error with code CodeTokenMismatch when it was obtained with another login
+// host or connected app than cfg's.
+func StoredTokenFor(cfg Config) (*Token, error) {
+	t, err := newTokenStore(cfg, cfg.Logger).load()
+	if errors.Is(err, errNoToken) {
+		return nil, ErrNoToken
+	}
+	return t, err
+}
+
 // RemoveToken deletes the stored session (StateDir's token file and its
 // lock file) without contacting Salesforce, for `syncd uninstall --tokens`;
 // the session stays valid in Salesforce until revoked (`syncd auth logout`

@@ -29,6 +29,13 @@ type Token struct {
 	IssuedAt     time.Time `json:"issued_at,omitzero"`   // Salesforce's issued_at (ms since epoch on the wire)
 	ObtainedAt   time.Time `json:"obtained_at,omitzero"` // when a person (or grant) logged in
 	LastRefresh  time.Time `json:"last_refresh,omitzero"`
+	// Org is the id of the org the session belongs to; LoginURL and
+	// ClientID are the login host and connected app it was obtained with.
+	// A config naming another login host or app does not use the session
+	// (tokenStore.load): it may belong to another org.
+	Org      string `json:"org_id,omitempty"`
+	LoginURL string `json:"login_url,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
 }
 
 func (t Token) String() string {
@@ -52,9 +59,16 @@ func redact(s string) string {
 	return "[redacted]"
 }
 
-// OrgID and UserID split the identity URL (…/id/<orgId>/<userId>).
-func (t Token) OrgID() string { return idPart(t.ID, 2) }
+// OrgID is the id of the session's org: recorded in the token, else read
+// from the identity URL (…/id/<orgId>/<userId>).
+func (t Token) OrgID() string {
+	if t.Org != "" {
+		return t.Org
+	}
+	return idPart(t.ID, 2)
+}
 
+// UserID is the user's id, from the identity URL.
 func (t Token) UserID() string { return idPart(t.ID, 1) }
 
 func idPart(id string, fromEnd int) string {
@@ -94,6 +108,43 @@ func parseIssuedAt(v any) time.Time {
 type tokenStore struct {
 	dir string
 	log *slog.Logger // nil: slog.Default()
+	// loginURL and clientID, when set, are the config's: save records them
+	// in the token, and load refuses a token recorded with others.
+	loginURL, clientID string
+}
+
+// CodeTokenMismatch is the code of the error that refuses a stored session
+// obtained with another login host or connected app than the config's.
+const CodeTokenMismatch = "SESSION_FOR_ANOTHER_APP"
+
+// newTokenStore is the token store of cfg, bound to its login host and
+// connected app.
+func newTokenStore(cfg Config, log *slog.Logger) tokenStore {
+	cfg = cfg.withDefaults()
+	return tokenStore{dir: cfg.StateDir, log: log, loginURL: cfg.LoginURL, clientID: cfg.ClientID}
+}
+
+// checkBinding refuses a token obtained with another login host or
+// connected app than the store's: a session of one org must not be used
+// for another. A token that recorded neither (stored by an older syncd)
+// is accepted, and records them when next saved.
+func (s tokenStore) checkBinding(t *Token) error {
+	var diffs []string
+	if s.loginURL != "" && t.LoginURL != "" && !strings.EqualFold(strings.TrimRight(t.LoginURL, "/"), s.loginURL) {
+		diffs = append(diffs, fmt.Sprintf("login_url %s (the config says %s)", t.LoginURL, s.loginURL))
+	}
+	if s.clientID != "" && t.ClientID != "" && t.ClientID != s.clientID {
+		diffs = append(diffs, fmt.Sprintf("client_id %s (the config says %s)", t.ClientID, s.clientID))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	org := ""
+	if id := t.OrgID(); id != "" {
+		org = " for org " + id
+	}
+	return sessionError(CodeTokenMismatch, fmt.Sprintf("the session stored in %s%s was obtained with %s; syncd does not use it for another login host or connected app",
+		s.path(), org, strings.Join(diffs, " and ")), "run `syncd auth login` to log in with the config's")
 }
 
 func (s tokenStore) path() string { return filepath.Join(s.dir, TokenFile) }
@@ -119,6 +170,9 @@ func (s tokenStore) load() (*Token, error) {
 	}
 	if t.AccessToken == "" && t.RefreshToken == "" {
 		return nil, errNoToken
+	}
+	if err := s.checkBinding(&t); err != nil {
+		return nil, err
 	}
 	return &t, nil
 }
@@ -155,6 +209,15 @@ func (s tokenStore) save(t *Token) error {
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("save token: %w", err)
+	}
+	if s.loginURL != "" {
+		t.LoginURL = s.loginURL
+	}
+	if s.clientID != "" {
+		t.ClientID = s.clientID
+	}
+	if t.Org == "" {
+		t.Org = idPart(t.ID, 2)
 	}
 	b, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {

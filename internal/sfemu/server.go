@@ -64,6 +64,8 @@ type Options struct {
 	MaxRefreshTokens int
 	// JWTPublicKeyPEM is the certificate or public key (PEM) registered for the JWT bearer flow.
 	JWTPublicKeyPEM []byte
+	// Org numbers the org, so that two Servers can play two orgs with different org ids (default 1).
+	Org uint64
 }
 
 // Server is the emulator. Create it with New.
@@ -151,7 +153,7 @@ func New(opts Options) *Server {
 	s.dailyLimit.Store(int64(opts.DailyLimit))
 	s.latency.Store(int64(opts.Latency))
 	s.pageCap.Store(int64(opts.MaxPageSize))
-	s.orgID = makeID("00D", 1)
+	s.orgID = makeID("00D", max(opts.Org, 1))
 	for _, t := range []*ObjectType{newAccountType(), newContactType(), newUserType()} {
 		os := &objStore{t: t, byID: map[string]int{}, ext: map[*Field]map[string][]string{}}
 		for _, f := range t.extIDs {

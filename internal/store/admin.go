@@ -205,7 +205,7 @@ func (db *DB) RetryDueDeadLetters(ctx context.Context, now time.Time) (int64, er
 	return db.retryDeadLetters(ctx, `d.next_retry IS NOT NULL AND d.next_retry <= ?1`, formatTime(now))
 }
 
-func (db *DB) retryDeadLetters(ctx context.Context, where string, arg any) (int64, error) {
+func (db *DB) retryDeadLetters(ctx context.Context, where string, args ...any) (int64, error) {
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
@@ -213,7 +213,7 @@ func (db *DB) retryDeadLetters(ctx context.Context, where string, arg any) (int6
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT d.object, d.row_key, m.tbl, m.key_column, l.ext_id FROM _syncd_dead_letters d
 		JOIN _syncd_mappings m USING (object) LEFT JOIN _syncd_links l ON l.object = d.object AND l.row_key = d.row_key
-		WHERE `+where, arg)
+		WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}

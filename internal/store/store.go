@@ -56,6 +56,8 @@ type DB struct {
 	w *sql.DB
 	// r serves reads.
 	r *sql.DB
+	// readOnly: opened by OpenReadOnly, w is nil and every write fails.
+	readOnly bool
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -68,7 +70,7 @@ type DB struct {
 	// migrated is the syncd schema version the database was opened at
 	// (older only in tests of migrations).
 	migrated int
-	lock     *FileLock
+	lock     *dbLock
 }
 
 // dsn builds the driver DSN for path.
@@ -139,7 +141,9 @@ func (db *DB) Close() error {
 	}
 	db.mu.Lock()
 	if db.lock != nil {
-		errs = append(errs, db.lock.Unlock())
+		// After the connections: the lock's descriptor of the database
+		// file is only unlocked, never closed, but the holder file goes.
+		errs = append(errs, db.lock.unlock())
 		db.lock = nil
 	}
 	db.mu.Unlock()
@@ -290,6 +294,9 @@ func quoteString(s string) string {
 // true, it also inserts the suppression row so that the capture triggers
 // ignore the transaction's writes; finish removes it before commit.
 func (db *DB) writeTx(ctx context.Context, apply bool) (*sql.Tx, error) {
+	if db.readOnly {
+		return nil, fmt.Errorf("%s: %w", db.path, ErrReadOnly)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

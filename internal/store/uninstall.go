@@ -62,10 +62,14 @@ func Uninstall(ctx context.Context, path string) (Removed, error) {
 	} else if err != nil {
 		return rm, fmt.Errorf("uninstall: %w", err)
 	}
-	lockPath := LockPath(path)
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return rm, fmt.Errorf("uninstall: %w", err)
+	}
+	lockPath := LockPath(resolved)
 	_, statErr := os.Stat(lockPath)
 	hadLockFile := statErr == nil
-	lock, err := LockFile(lockPath)
+	lock, err := lockDatabase(path)
 	if err != nil {
 		return rm, fmt.Errorf("uninstall: stop the syncd that runs on %s first: %w", path, err)
 	}
@@ -76,7 +80,7 @@ func Uninstall(ctx context.Context, path string) (Removed, error) {
 		if done || !hadLockFile {
 			os.Remove(lockPath)
 		}
-		lock.Unlock()
+		lock.unlock()
 	}()
 
 	abs, err := filepath.Abs(path)

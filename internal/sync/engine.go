@@ -440,6 +440,9 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			}
 			result := PushResult{Acks: plan.Acks, DeadLetters: plan.Rejected}
 			rep.Failed += len(plan.Rejected)
+			for _, d := range plan.Rejected {
+				rep.Rejected = append(rep.Rejected, rejection(d, nil))
+			}
 			rep.Skipped += len(plan.Acks)
 			again, sendErr := e.send(ctx, m, w, plan, &result, rep)
 			if err := e.Local.ApplyPush(ctx, m, result); err != nil {
@@ -620,9 +623,9 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 					rep.Updated++
 				}
 			case errors.Is(res.Err, ErrPermanent):
-				result.DeadLetters = append(result.DeadLetters, DeadLetter{
-					Key: w.Out.Key, Seq: w.Seq, Code: errorCode(res.Err), Message: res.Err.Error(), Payload: w.Out.Fields,
-				})
+				d := DeadLetter{Key: w.Out.Key, Seq: w.Seq, Code: errorCode(res.Err), Message: res.Err.Error(), Payload: w.Out.Fields}
+				result.DeadLetters = append(result.DeadLetters, d)
+				rep.Rejected = append(rep.Rejected, rejection(d, res.Err))
 				rep.Failed++
 			default:
 				rep.Retrying++ // stays pending; retried next cycle

@@ -1,6 +1,9 @@
 package sync
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // ObjectReport is the outcome of one object in one cycle. A record that
 // failed is counted here, not returned as an error.
@@ -31,6 +34,10 @@ type ObjectReport struct {
 	Watermark    Cursor
 	Err          error  // the object stopped early; nil if it completed
 	ErrorText    string // Err as text, for storage
+
+	// Rejected describes each record dead-lettered this cycle (Failed
+	// counts them), so that the caller can report every rejection once.
+	Rejected []Rejection
 }
 
 // OK reports whether the object synced completely.
@@ -49,4 +56,24 @@ func (r Report) OK() bool {
 		}
 	}
 	return true
+}
+
+// Rejection is one row refused in a cycle: by Salesforce, or before
+// sending, for a value Salesforce is known to refuse (its Message then
+// names the field).
+type Rejection struct {
+	Key     string   // the local row's key
+	Fields  []string // the fields the error names, when it names any
+	Code    string
+	Message string
+}
+
+// rejection describes a dead letter and the error that made it, if any.
+func rejection(d DeadLetter, err error) Rejection {
+	r := Rejection{Key: d.Key, Code: d.Code, Message: d.Message}
+	var named interface{ ErrorFields() []string }
+	if errors.As(err, &named) {
+		r.Fields = named.ErrorFields()
+	}
+	return r
 }
