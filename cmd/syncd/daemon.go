@@ -82,6 +82,11 @@ func (m *Main) run(ctx context.Context, path string) error {
 	}
 	d.adopt(sess)
 	defer func() { d.session().Close() }()
+	// `syncd status`, in another process, tells a daemon whose first cycle
+	// is pending from one that stopped syncing by this row.
+	if err := sess.db.RecordDaemonStart(procCtx, os.Getpid(), time.Now()); err != nil {
+		return err
+	}
 	if cfg.MetricsListen != "" {
 		d.metrics = newMetrics(d)
 		stop, err := d.serveHTTP(cfg.MetricsListen)
@@ -259,6 +264,8 @@ func (d *daemon) cycle(ctx context.Context) {
 		}
 	}()
 	sess := d.session()
+	d.recordCycle(sess, start)
+	defer d.recordCycle(sess, time.Time{})
 	d.logger.Info("cycle.started", "objects", len(sess.mappings))
 	run := d.runCycle
 	if run == nil {
@@ -398,4 +405,16 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron."+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron."+msg, append(kv, "err", err)...)
+}
+
+// recordCycle records for `syncd status` that a cycle started at t, or
+// ended (zero t). A failure costs status its "running since", not the
+// cycle, so it is logged and ignored.
+func (d *daemon) recordCycle(sess *session, t time.Time) {
+	if sess.db == nil {
+		return // a daemon of timing tests, without a database
+	}
+	if err := sess.db.RecordCycle(context.Background(), t); err != nil {
+		d.logger.Warn("daemon.record_failed", "err", err)
+	}
 }

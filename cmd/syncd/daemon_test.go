@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -362,4 +363,73 @@ func TestDaemon_RenamedAndDroppedColumns(t *testing.T) {
 	}
 	d.signal(syscall.SIGTERM)
 	d.wait(10 * time.Second)
+}
+
+// statusOf runs `syncd status --json` and decodes it.
+func (f *fixture) statusOf() (statusJSON, int) {
+	f.t.Helper()
+	out, errOut, code := f.syncd("status", "--json", "-c", f.cfgPath)
+	var st statusJSON
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		f.t.Fatalf("status --json: %v\n%s%s", err, out, errOut)
+	}
+	return st, code
+}
+
+// A daemon that has just started is "starting", exit 0, while its first
+// cycle runs, not "failed" for having never synced; once the cycle ends it
+// is "ok". A daemon killed before its first cycle ends is no longer
+// starting: nothing will sync, and status says so.
+func TestDaemon_StatusWhileTheFirstCycleRuns(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+
+	if _, _, code := f.syncd("status", "-c", f.cfgPath); code == 0 {
+		t.Fatalf("status before syncd ever ran exits 0")
+	}
+
+	// The first cycle's first query waits until the test lets it go.
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	remove := f.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("GET", "/query"), Action: func() {
+		entered <- struct{}{}
+		<-release
+	}})
+	d := f.startDaemon()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the first cycle never queried; log:\n%s", d.logs)
+	}
+	st, code := f.statusOf()
+	if code != 0 || st.State != stateStarting || st.Daemon == nil || !st.Daemon.FirstCyclePending ||
+		!st.Daemon.Running || st.Daemon.PID != d.cmd.Process.Pid || st.Daemon.CycleStarted.Time().IsZero() {
+		t.Errorf("status during the first cycle: exit %d, state %q, daemon %+v, problems %q; want 0, starting, a running cycle of pid %d",
+			code, st.State, st.Daemon, st.Problems, d.cmd.Process.Pid)
+	}
+	if out, _, _ := f.syncd("status", "-c", f.cfgPath); !strings.Contains(out, "first cycle pending") || !strings.Contains(out, "state           starting") {
+		t.Errorf("status text during the first cycle:\n%s", out)
+	}
+	close(release)
+	remove()
+	d.waitLog("object.synced", 1, 10*time.Second)
+	if st, code := f.statusOf(); code != 0 || st.State != stateOK || st.Daemon.FirstCyclePending || !st.Daemon.CycleStarted.Time().IsZero() {
+		t.Errorf("status after the first cycle: exit %d, state %q, daemon %+v, problems %q; want 0 ok, no cycle running", code, st.State, st.Daemon, st.Problems)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+
+	// A fresh database whose daemon dies before its first cycle ends.
+	g := newFixture(t)
+	block := make(chan struct{})
+	defer close(block)
+	g.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("GET", "/query"), Times: -1, Action: func() { <-block }})
+	d = g.startDaemon()
+	waitFor(t, 10*time.Second, func() bool { st, code := g.statusOf(); return code == 0 && st.State == stateStarting },
+		func() string { return "the second daemon showing as starting; log:\n" + d.logs.String() })
+	d.cmd.Process.Kill()
+	d.wait(10 * time.Second)
+	if st, code := g.statusOf(); code != exitFail || st.State != stateFailed || st.Daemon == nil || st.Daemon.Running {
+		t.Errorf("status after the daemon died in its first cycle: exit %d, state %q, daemon %+v; want %d failed, not running", code, st.State, st.Daemon, exitFail)
+	}
 }

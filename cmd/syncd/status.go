@@ -46,8 +46,9 @@ type tokenStatus struct {
 // the status page judge by.
 //
 // state is "failed" when a problem makes it not ok (a failed or stale
-// object, no session), else "degraded" when rows are rejected, else "ok";
-// `syncd status` exits 1, 3 or 0 accordingly. rejected lists the newest
+// object, no session), else "degraded" when rows are rejected, else
+// "starting" while a running daemon's first cycle is pending or running,
+// else "ok"; `syncd status` exits 1, 3, 0 or 0 accordingly. rejected lists the newest
 // rejected rows (at most statusRejectedRows), rejected_rows counts them
 // all.
 type statusJSON struct {
@@ -62,6 +63,20 @@ type statusJSON struct {
 	Token        tokenStatus    `json:"token"`
 	APIUsed      int            `json:"api_used"`
 	APILimit     int            `json:"api_limit"`
+	Daemon       *daemonJSON    `json:"daemon"`
+}
+
+// daemonJSON is the daemon last started on the database (null if none).
+type daemonJSON struct {
+	PID     int      `json:"pid"`
+	Running bool     `json:"running"` // it holds the database's lock now
+	Started jsonTime `json:"started"`
+	// CycleStarted is when its running cycle began; null between cycles.
+	CycleStarted jsonTime `json:"cycle_started"`
+	// FirstCyclePending: since it started (or, after restarts before any
+	// cycle finished, since the first of them) no cycle of some object has
+	// finished.
+	FirstCyclePending bool `json:"first_cycle_pending"`
 }
 
 // The states of `syncd status`.
@@ -69,6 +84,7 @@ const (
 	stateOK       = "ok"
 	stateDegraded = "degraded"
 	stateFailed   = "failed"
+	stateStarting = "starting"
 )
 
 // statusRejectedRows is how many rejected rows status lists.
@@ -88,7 +104,8 @@ usage and the token.
 The state, and the exit status, work as a health check: "failed" (1) when
 the last cycle of an object failed, no cycle succeeded within stale_after or
 no session is stored; else "degraded" (3) when rows are rejected; else "ok"
-(0). /readyz on metrics_listen answers 503 for "failed" only. It opens the
+(0), or "starting" (0) while a daemon that started less than stale_after
+ago has not finished its first cycle. /readyz on metrics_listen answers 503 for "failed" only. It opens the
 database read-only and calls no API.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -151,12 +168,32 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	if err != nil {
 		return nil, err
 	}
+	dmn, hasDaemon, err := db.Daemon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A daemon that started less than stale_after ago runs its first cycle
+	// at once: until that cycle ends, the data is not stale but starting.
+	// Restarts before any cycle finished count from the first of them, so
+	// a crash loop turns stale.
+	waiting := hasDaemon && dmn.Alive && (cfg.StaleAfter == 0 || now.Sub(dmn.WaitingSince) < cfg.StaleAfter)
+	if hasDaemon {
+		st.Daemon = &daemonJSON{PID: dmn.PID, Running: dmn.Alive, Started: jsonTime(dmn.Started), CycleStarted: jsonTime(dmn.CycleStarted)}
+	}
 	for _, o := range cfg.Objects {
 		os := objectStatus{Object: o.SObject, Table: o.Table}
-		if run, ok := last[o.SObject]; ok {
+		run, ran := last[o.SObject]
+		pending := waiting && (!ran || run.Finished.Before(dmn.WaitingSince))
+		if pending {
+			st.Daemon.FirstCyclePending = true
+		}
+		if ran {
 			c := toCycleJSON(run.ObjectReport)
 			os.LastCycle = &c
-			if !c.OK {
+			switch {
+			case !c.OK && pending:
+				problem("%s: last cycle failed before the daemon (re)started: %s", o.SObject, c.Error)
+			case !c.OK:
 				problem("%s: last cycle failed: %s", o.SObject, c.Error)
 			}
 			if run.APILimit > 0 {
@@ -169,7 +206,9 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		st.RejectedRows += h.DeadLetters
 		if cfg.StaleAfter > 0 && (h.LastSuccess.IsZero() || now.Sub(h.LastSuccess) > cfg.StaleAfter) {
 			os.Stale = true
-			problem("%s: no successful cycle within stale_after (%s)", o.SObject, cfg.StaleAfter)
+			if !pending {
+				problem("%s: no successful cycle within stale_after (%s)", o.SObject, cfg.StaleAfter)
+			}
 		}
 		cur, err := db.Cursor(ctx, o.SObject)
 		if err != nil {
@@ -238,6 +277,8 @@ func (st *statusJSON) judge() {
 		st.State = stateFailed
 	case st.RejectedRows > 0:
 		st.State = stateDegraded
+	case st.Daemon != nil && st.Daemon.FirstCyclePending:
+		st.State = stateStarting
 	default:
 		st.State = stateOK
 	}
@@ -288,6 +329,19 @@ func printStatus(w io.Writer, st *statusJSON) {
 			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s)\n", r.Object, r.Key, r.Code, r.Message,
 				plural(r.Attempts, "attempt"), r.LastSeen.Time().UTC().Format(time.RFC3339))
 		}
+	}
+	if d := st.Daemon; d != nil {
+		fmt.Fprintf(w, "daemon          pid %d, started %s", d.PID, d.Started.Time().UTC().Format(time.RFC3339))
+		switch {
+		case !d.Running:
+			fmt.Fprintf(w, ", not running")
+		case !d.CycleStarted.Time().IsZero():
+			fmt.Fprintf(w, ", cycle running since %s", d.CycleStarted.Time().UTC().Format(time.RFC3339))
+		}
+		if d.FirstCyclePending {
+			fmt.Fprintf(w, ", first cycle pending")
+		}
+		fmt.Fprintln(w)
 	}
 	for _, p := range st.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
