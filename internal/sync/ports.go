@@ -12,6 +12,10 @@ import (
 type Cursor struct {
 	Time time.Time
 	ID   string
+	// Floor is what Salesforce's replication API has certified about late
+	// commits to the object (cover.go). It travels with the cursor: read
+	// by Local.Cursor, committed by Local.ApplyPull.
+	Floor Floor
 }
 
 // After reports whether c is strictly after d in (Time, ID) order.
@@ -127,6 +131,14 @@ type Remote interface {
 	// serve (too old, or cut short by a purge) is an error that matches
 	// ErrDeleteLogWindow.
 	Deleted(ctx context.Context, object string, start, end time.Time) ([]DeletedRecord, time.Time, error)
+	// Covered asks Salesforce's replication resource for latestDateCovered
+	// of the window [start, end) ("sObject Get Updated",
+	// /sobjects/{O}/updated): every transaction on the object still open
+	// when Salesforce answered started at or after it. It returns that time
+	// and Salesforce's clock when it answered. An object that cannot be
+	// replicated, or a window Salesforce will not serve, is an error that
+	// matches ErrCoverRefused.
+	Covered(ctx context.Context, object string, start, end time.Time) (covered, server time.Time, err error)
 	// WriteBatch is how many records the Remote takes per write call for
 	// a push of w's size.
 	WriteBatch(w WriteRequest) int
@@ -170,6 +182,8 @@ type FieldInfo struct {
 type ObjectSchema struct {
 	Name   string
 	Fields map[string]FieldInfo // by exact API name
+	// Replicateable is describe's flag: getUpdated serves the object.
+	Replicateable bool
 }
 
 // LocalState is what the store knows about one local row that corresponds

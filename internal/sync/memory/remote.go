@@ -62,6 +62,10 @@ type Remote struct {
 	Hook func(op, object string)
 	// BatchSize caps a pull's page (2000 when zero).
 	BatchSize int
+
+	// held holds, per object, the start of a transaction still open: it
+	// holds latestDateCovered back (see HoldCovered).
+	held map[string]time.Time
 }
 
 // NewRemote returns an empty org whose clock starts at start.
@@ -83,6 +87,7 @@ func (r *Remote) Define(object, externalID string, fields ...string) {
 		s.Fields[f] = syncd.FieldInfo{Name: f, Type: "datetime", Kind: syncd.KindDateTime}
 	}
 	s.Fields["MasterRecordId"] = syncd.FieldInfo{Name: "MasterRecordId", Type: "reference", Kind: syncd.KindText}
+	s.Replicateable = true
 	r.schemas[object] = s
 	if r.records[object] == nil {
 		r.records[object] = map[string]*Record{}
@@ -275,6 +280,62 @@ func (r *Remote) Deleted(_ context.Context, object string, start, end time.Time)
 		}
 	}
 	return out, end, nil
+}
+
+// SetReplicateable sets describe's replicateable flag of a defined object;
+// Covered refuses an object that is not.
+func (r *Remote) SetReplicateable(object string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.schemas[object]
+	s.Replicateable = on
+	r.schemas[object] = s
+}
+
+// HoldCovered makes latestDateCovered of object stop at since, as a
+// transaction opened then and still running does; a zero since lets it go.
+func (r *Remote) HoldCovered(object string, since time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held == nil {
+		r.held = map[string]time.Time{}
+	}
+	if since.IsZero() {
+		delete(r.held, object)
+	} else {
+		r.held[object] = since
+	}
+}
+
+// Covered answers getUpdated's latestDateCovered: the end of the window,
+// at most the current minute, held at the start of an open transaction
+// (HoldCovered). Seconds are ignored, as Salesforce ignores them.
+func (r *Remote) Covered(_ context.Context, object string, start, end time.Time) (time.Time, time.Time, error) {
+	r.hook("covered", object)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.call("covered", object); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	s, ok := r.schemas[object]
+	if !ok || !s.Replicateable {
+		return time.Time{}, time.Time{}, fmt.Errorf("%s: %w", object, syncd.ErrCoverRefused)
+	}
+	start, end = start.Truncate(time.Minute), end.Truncate(time.Minute)
+	if !start.Before(end) {
+		return time.Time{}, time.Time{}, fmt.Errorf("window %s to %s: %w", start, end, syncd.ErrCoverRefused)
+	}
+	covered := end
+	if now := r.now.Truncate(time.Minute); now.Before(covered) {
+		covered = now
+	}
+	if h, ok := r.held[object]; ok && h.Before(covered) {
+		covered = h.Truncate(time.Minute)
+	}
+	if covered.Before(start) {
+		covered = start
+	}
+	return covered, r.now, nil
 }
 
 // WriteBatch is an sObject Collections request's size.
