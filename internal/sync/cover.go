@@ -61,8 +61,12 @@ import (
 // more than one page (its first page's totalSize says so) and the floor can
 // move (a new clock minute since the floor and since the last question):
 // it then asks, and pulls again from the same start so that the pull's
-// query follows the answer. An idle cycle, and any pull of one page, asks
-// nothing and costs one query. A first pull asks before it starts.
+// query follows the answer (the first page, and the one fetched ahead of
+// it, are read twice). A first pull asks before it starts. An idle cycle,
+// and any pull of one page, asks nothing and costs one query. The window
+// asked for is the last minute before Salesforce's clock, the shortest it
+// serves: only the answer is used, and the ids of a longer window can be
+// many.
 //
 // What it costs: a minute is the smallest step latestDateCovered takes, so
 // the records stamped in the clock minute of the answer are re-read by
@@ -144,19 +148,15 @@ func (e *Engine) replication(m *Mapping, f Floor) Floor {
 	return f
 }
 
-// cover asks getUpdated for latestDateCovered as of now (Salesforce's
-// clock, or ours before a first pull) and returns the floor to commit with
-// the next complete pull whose query starts after this call, and whether
-// the floor moved. A refusal turns getUpdated off for the object (logged
-// once); any other failure leaves the floor where it was.
-func (e *Engine) cover(ctx context.Context, m *Mapping, f Floor, now time.Time) (Floor, bool) {
-	// The shortest window Salesforce serves, one minute: only the answer
-	// is used, and the ids of a longer window could be many.
-	start := now.Truncate(time.Minute).Add(-time.Minute)
-	covered, server, err := e.Remote.Covered(ctx, m.Object, start, now)
+// cover asks getUpdated for latestDateCovered and returns the floor to
+// commit with the next complete pull whose query starts after this call,
+// and whether the floor moved. A refusal turns getUpdated off for the
+// object (logged once); any other failure leaves the floor where it was.
+func (e *Engine) cover(ctx context.Context, m *Mapping, f Floor) (Floor, bool) {
+	covered, server, err := e.Remote.Covered(ctx, m.Object)
 	switch {
 	case errors.Is(err, ErrCoverRefused):
-		e.logger().Warn("getUpdated refused: the pull re-reads its lookback window every cycle",
+		e.logger().Warn("getUpdated refused: each pull re-reads its lookback window",
 			"object", m.Object, "lookback", m.Lookback, "err", err)
 		f.Off = err.Error()
 		return f, false
@@ -169,7 +169,7 @@ func (e *Engine) cover(ctx context.Context, m *Mapping, f Floor, now time.Time) 
 	if lim := server.Add(-m.SafetyLag); lim.Before(next) {
 		next = lim
 	}
-	if !covered.After(start) || !next.After(f.Covered) {
+	if covered.IsZero() || !next.After(f.Covered) {
 		e.logger().Debug("latestDateCovered held back by an open transaction", "object", m.Object,
 			"covered", covered, "floor", f.Covered)
 		return f, false

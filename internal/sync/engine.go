@@ -189,10 +189,10 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	rep.Watermark = committed
 	floor := e.replication(m, committed.Floor)
 	req := m.pullRequest(committed)
-	asked := false
+	asked := false // getUpdated is asked once a pull at most
 	if committed.Time.IsZero() && m.asks(floor, e.now()) {
 		// A first pull is big: ask before it, not after its first page.
-		floor, _ = e.cover(ctx, m, floor, e.now())
+		floor, _ = e.cover(ctx, m, floor)
 		asked = true
 	}
 	total := 0
@@ -202,7 +202,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			if more := page.TotalSize > len(page.Records); more && !asked && m.asks(floor, page.ServerTime) {
 				asked = true
 				var moved bool
-				if floor, moved = e.cover(ctx, m, floor, page.ServerTime); moved {
+				if floor, moved = e.cover(ctx, m, floor); moved {
 					return errRepull // the floor holds for a query after the answer
 				}
 			}

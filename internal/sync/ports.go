@@ -131,14 +131,16 @@ type Remote interface {
 	// serve (too old, or cut short by a purge) is an error that matches
 	// ErrDeleteLogWindow.
 	Deleted(ctx context.Context, object string, start, end time.Time) ([]DeletedRecord, time.Time, error)
-	// Covered asks Salesforce's replication resource for latestDateCovered
-	// of the window [start, end) ("sObject Get Updated",
-	// /sobjects/{O}/updated): every transaction on the object still open
-	// when Salesforce answered started at or after it. It returns that time
-	// and Salesforce's clock when it answered. An object that cannot be
-	// replicated, or a window Salesforce will not serve, is an error that
-	// matches ErrCoverRefused.
-	Covered(ctx context.Context, object string, start, end time.Time) (covered, server time.Time, err error)
+	// Covered asks Salesforce's replication resource (getUpdated:
+	// /sobjects/{O}/updated, "sObject Get Updated") for latestDateCovered
+	// of the last whole minute before Salesforce's clock: every transaction
+	// on the object still open when Salesforce answered started at or after
+	// it. It returns that time, zero when the answer is the window's start
+	// or earlier (a transaction open since before the window holds it
+	// there, or further back), and Salesforce's clock when it answered. An
+	// object that cannot be replicated, or a window Salesforce will not
+	// serve, is an error that matches ErrCoverRefused.
+	Covered(ctx context.Context, object string) (covered, server time.Time, err error)
 	// WriteBatch is how many records the Remote takes per write call for
 	// a push of w's size.
 	WriteBatch(w WriteRequest) int

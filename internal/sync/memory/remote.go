@@ -113,6 +113,13 @@ func (r *Remote) call(op, object string) error {
 	return nil
 }
 
+// Clock returns the org's clock.
+func (r *Remote) Clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
 // Advance moves the org's clock forward.
 func (r *Remote) Advance(d time.Duration) {
 	r.mu.Lock()
@@ -131,6 +138,16 @@ func (r *Remote) insertLocked(object string, fields map[string]syncd.Value) stri
 	r.seq++
 	id := fmt.Sprintf("%s%012d", strings.ToUpper(object[:3]), r.seq)
 	r.records[object][id] = &Record{ID: id, Fields: maps.Clone(fields), Modified: r.tick()}
+	return id
+}
+
+// InsertStamped creates a record stamped at, as the commit of a transaction
+// that wrote it then: it becomes visible now with a stamp in the past.
+func (r *Remote) InsertStamped(object string, fields map[string]syncd.Value, at time.Time) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := r.insertLocked(object, fields)
+	r.records[object][id].Modified = at
 	return id
 }
 
@@ -307,33 +324,27 @@ func (r *Remote) HoldCovered(object string, since time.Time) {
 	}
 }
 
-// Covered answers getUpdated's latestDateCovered: the end of the window,
-// at most the current minute, held at the start of an open transaction
-// (HoldCovered). Seconds are ignored, as Salesforce ignores them.
-func (r *Remote) Covered(_ context.Context, object string, start, end time.Time) (time.Time, time.Time, error) {
+// Covered answers getUpdated's latestDateCovered for the minute before the
+// org's clock: its end, held at the start of an open transaction
+// (HoldCovered); zero when that is the window's start or earlier. Seconds
+// are ignored, as Salesforce ignores them.
+func (r *Remote) Covered(_ context.Context, object string) (time.Time, time.Time, error) {
 	r.hook("covered", object)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.call("covered", object); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	s, ok := r.schemas[object]
-	if !ok || !s.Replicateable {
+	if s, ok := r.schemas[object]; !ok || !s.Replicateable {
 		return time.Time{}, time.Time{}, fmt.Errorf("%s: %w", object, syncd.ErrCoverRefused)
 	}
-	start, end = start.Truncate(time.Minute), end.Truncate(time.Minute)
-	if !start.Before(end) {
-		return time.Time{}, time.Time{}, fmt.Errorf("window %s to %s: %w", start, end, syncd.ErrCoverRefused)
-	}
+	end := r.now.Truncate(time.Minute)
 	covered := end
-	if now := r.now.Truncate(time.Minute); now.Before(covered) {
-		covered = now
-	}
 	if h, ok := r.held[object]; ok && h.Before(covered) {
 		covered = h.Truncate(time.Minute)
 	}
-	if covered.Before(start) {
-		covered = start
+	if !covered.After(end.Add(-time.Minute)) {
+		covered = time.Time{}
 	}
 	return covered, r.now, nil
 }
