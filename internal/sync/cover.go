@@ -69,15 +69,26 @@ import (
 // many.
 //
 // What it costs: a minute is the smallest step latestDateCovered takes, so
-// the records stamped in the clock minute of the answer are re-read by
-// every cycle until one in a later minute pulls more than a page, asks
-// again and moves the floor past them: after a mass change, the cycles
-// left in its last minute, and the first cycle of the next, re-read that
-// minute's records. Every cycle after that reads one page for nothing.
-// Nothing the lookback catches is missed, and no later: each pull re-reads
-// from the floor or the lookback, whichever is later, and a late commit
-// stamped before the floor does not exist if Salesforce's documented answer
-// is right.
+// the records stamped in the clock minute of the answer are re-read by the
+// cycles that follow. Up to a page of them costs nothing more than the one
+// query a cycle makes anyway; more than a page (a mass change) makes the
+// first cycle of a later minute ask again and move the floor past them, so
+// the cycles left in that minute, and that one, re-read them, and every
+// cycle after that reads one page for nothing. getUpdated is asked far less
+// often than the schedule runs: for pulls of more than a page, at most once
+// a minute per object.
+//
+// Nothing the lookback catches is missed, and none later: each pull
+// re-reads from the floor or the lookback, whichever is later, and a late
+// commit stamped before the floor does not exist if Salesforce's documented
+// answer is right. That answer is also where the guarantee narrows: the
+// lookback assumed nothing, the floor assumes that a record whose
+// transaction committed before Salesforce answered is visible to a query
+// that starts after the answer. A record visible only later, stamped more
+// than the safety lag before the answer and after the lookback's start,
+// would now be missed; Salesforce documents no such delay, and the
+// emulator has none. The floor never widens the re-read: a transaction
+// longer than the lookback is missed, as before.
 //
 // Objects whose describe is not replicateable, and windows Salesforce
 // refuses, fall back to the lookback alone; the reason is kept in
