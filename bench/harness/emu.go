@@ -152,6 +152,7 @@ type calls struct {
 	Describe int
 	Writes   int // sObject Collections calls
 	Deleted  int // /sobjects/{O}/deleted (the delete log)
+	Updated  int // /sobjects/{O}/updated (getUpdated)
 	Token    int
 }
 
@@ -170,7 +171,10 @@ func (c calls) String() string {
 	if c.Deleted > 0 {
 		parts = append(parts, fmt.Sprintf("%d deleted", c.Deleted))
 	}
-	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted; other > 0 {
+	if c.Updated > 0 {
+		parts = append(parts, fmt.Sprintf("%d getUpdated", c.Updated))
+	}
+	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated; other > 0 {
 		parts = append(parts, fmt.Sprintf("%d other", other))
 	}
 	if len(parts) > 0 {
@@ -201,12 +205,20 @@ func (e *emu) calls() (calls, error) {
 			c.Writes++
 		case strings.Contains(r.Path, "/deleted"):
 			c.Deleted++
+		case strings.Contains(r.Path, "/updated"):
+			c.Updated++
 		}
 		if r.APICall {
 			c.API++
 		}
 	}
 	return c, nil
+}
+
+// advance moves the emulator's clock forward (its Date header, its stamps
+// and getUpdated's answers follow it).
+func (e *emu) advance(d time.Duration) error {
+	return e.admin(http.MethodPost, "clock", map[string]any{"advance": d.String()}, nil)
 }
 
 func (e *emu) setLatency(d time.Duration) error {

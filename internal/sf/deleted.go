@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -90,7 +91,7 @@ func (c *Client) deleted(ctx context.Context, object string, start, end time.Tim
 		}
 		return append(first, second...), c2, nil
 	}
-	if errors.As(err, &ae) && ae.Code == "INVALID_REPLICATION_DATE" {
+	if errors.As(err, &ae) && (ae.Code == "INVALID_REPLICATION_DATE" || notReplicable(ae)) {
 		return nil, time.Time{}, fmt.Errorf("window %s to %s: %w: %w",
 			start.Format(time.RFC3339), end.Format(time.RFC3339), syncd.ErrDeleteLogWindow, err)
 	}
@@ -98,6 +99,14 @@ func (c *Client) deleted(ctx context.Context, object string, start, end time.Tim
 		return nil, time.Time{}, err
 	}
 	return recs, covered, nil
+}
+
+// notReplicable reports Salesforce's refusal of an object whose describe
+// says replicateable: false: 400, "sObject type … is not replicable"
+// (github.com/MinnPost/object-sync-for-salesforce/issues/109); its
+// errorCode is not documented.
+func notReplicable(ae *APIError) bool {
+	return ae.Status == http.StatusBadRequest && strings.Contains(ae.Message, "not replicable")
 }
 
 // deletedWire is the response of /deleted (GetDeletedResult). Its

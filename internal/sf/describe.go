@@ -21,8 +21,11 @@ type describeEntry struct {
 // describeWire is the part of GET /sobjects/{O}/describe syncd reads
 // ("sObject Describe", REST API Developer Guide).
 type describeWire struct {
-	Name   string `json:"name"`
-	Fields []struct {
+	Name string `json:"name"`
+	// Replicateable: getUpdated and getDeleted serve the object ("getUpdated()",
+	// SOAP API Developer Guide).
+	Replicateable bool `json:"replicateable"`
+	Fields        []struct {
 		Name               string `json:"name"`
 		Type               string `json:"type"`
 		Createable         bool   `json:"createable"`
@@ -97,7 +100,7 @@ func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchem
 }
 
 func schemaFrom(w describeWire, object string) syncd.ObjectSchema {
-	s := syncd.ObjectSchema{Name: w.Name, Fields: make(map[string]syncd.FieldInfo, len(w.Fields))}
+	s := syncd.ObjectSchema{Name: w.Name, Fields: make(map[string]syncd.FieldInfo, len(w.Fields)), Replicateable: w.Replicateable}
 	if s.Name == "" {
 		s.Name = object
 	}

@@ -13,6 +13,13 @@ import (
 // developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_getupdated_getupdatedresult.htm).
 // /deleted reads the delete log: records in the recycle bin and records emptied from it
 // (objStore.deleteLog), not records removed by HardDelete.
+//
+// Not documented, so modelled the simplest way: latestDateCovered is whole minutes and never
+// before start (a transaction open since before start holds it at start); the ids are those
+// stamped in [start, latestDateCovered) ("Polling for Changes" says the minutes are inclusive);
+// the "built in controls" against polling more often than every five minutes ("Polling for
+// Changes", SOAP API Developer Guide) are not enforced. An object whose describe says
+// replicateable: false is refused (SetReplicateable).
 
 const (
 	updatedWindow = 30 * 24 * time.Hour
@@ -28,6 +35,12 @@ func parseReplDate(v string) (time.Time, bool) {
 func (s *Server) handleReplication(w http.ResponseWriter, r *http.Request, o *objStore, deleted bool) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, r, "GET,HEAD")
+		return
+	}
+	if o.notReplicateable {
+		// The errorCode is not documented; the message is what Salesforce answered a client
+		// (github.com/MinnPost/object-sync-for-salesforce/issues/109).
+		writeErrors(w, apiErr(400, "INVALID_TYPE", "sObject type "+o.t.Name+" is not replicable"))
 		return
 	}
 	q := r.URL.Query()

@@ -229,7 +229,7 @@ func (s *Server) objSummary(o *objStore, ver string) map[string]any {
 		"deletable": t.Deletable, "deprecatedAndHidden": false, "feedEnabled": t.Name != "User",
 		"hasSubtypes": false, "isInterface": false, "isSubtype": false, "keyPrefix": t.KeyPrefix,
 		"label": t.Label, "labelPlural": t.LabelPlural, "layoutable": true, "mergeable": t.Deletable,
-		"mruEnabled": true, "name": t.Name, "queryable": true, "replicateable": true, "retrieveable": true,
+		"mruEnabled": true, "name": t.Name, "queryable": true, "replicateable": !o.notReplicateable, "retrieveable": true,
 		"searchable": true, "triggerable": true, "undeletable": t.Deletable, "updateable": t.Updateable,
 		"urls": objURLs(ver, t.Name),
 	}

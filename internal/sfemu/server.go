@@ -280,6 +280,17 @@ func (s *Server) SetCommitDelay(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetReplicateable sets an object's describe flag replicateable. /updated and /deleted refuse
+// an object that is not ("Certain objects cannot be replicated via the API", getUpdated() "Rules
+// and Guidelines", SOAP API Developer Guide).
+func (s *Server) SetReplicateable(object string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.obj(object); o != nil {
+		o.notReplicateable = !on
+	}
+}
+
 // SetRecordLocked makes every write to the record fail with UNABLE_TO_LOCK_ROW (400 on single
 // calls, a per-record error inside collections) until unlocked — another transaction holds it.
 func (s *Server) SetRecordLocked(id string, locked bool) {

@@ -60,6 +60,9 @@ type objStore struct {
 	// in the bin are reported from rows; entries older than the window are dropped. The log
 	// is not part of Save/Load (persist.go).
 	deleteLog []deletion
+	// notReplicateable makes describe say replicateable: false and /updated and /deleted
+	// refuse the object (SetReplicateable).
+	notReplicateable bool
 }
 
 // logDeleted adds records leaving the recycle bin to the delete log and drops entries that

@@ -65,10 +65,27 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
 		return fmt.Errorf("apply pull to %s: advance cursor: %w", m.Object, err)
 	}
+	// The floor's times only move forward too; its Off is the latest
+	// written. A batch without a floor leaves it.
+	if f := b.Cursor.Floor; f != (syncd.Floor{}) {
+		if _, err := sc.exec(`UPDATE _syncd_cursors SET covered = max(covered, ?), covered_asked = max(covered_asked, ?),
+			covered_off = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, m.Object); err != nil {
+			return fmt.Errorf("apply pull to %s: floor: %w", m.Object, err)
+		}
+	}
 	if err := commitApply(ctx, tx); err != nil {
 		return fmt.Errorf("apply pull to %s: commit: %w", m.Object, err)
 	}
 	return nil
+}
+
+// floorTime is a floor time as stored: fixed-width UTC text, or empty for
+// none.
+func floorTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(cursorLayout)
 }
 
 // keyKind reports (and caches) how the keys of rows inserted into table

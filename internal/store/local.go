@@ -13,22 +13,32 @@ import (
 
 // Cursor returns the committed watermark of an object (zero if none).
 func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
-	var ts, id string
-	err := db.r.QueryRowContext(ctx, `SELECT time, id FROM _syncd_cursors WHERE object = ?`, object).Scan(&ts, &id)
+	var ts, id, covered, asked, off string
+	err := db.r.QueryRowContext(ctx, `SELECT time, id, covered, covered_asked, covered_off FROM _syncd_cursors WHERE object = ?`,
+		object).Scan(&ts, &id, &covered, &asked, &off)
 	if err == sql.ErrNoRows {
 		return syncd.Cursor{}, nil
 	}
 	if err != nil {
 		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
 	}
-	t, err := time.Parse(cursorLayout, ts)
-	if err != nil {
-		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+	c := syncd.Cursor{ID: id, Floor: syncd.Floor{Off: off}}
+	for _, f := range []struct {
+		text string
+		to   *time.Time
+	}{{ts, &c.Time}, {covered, &c.Floor.Covered}, {asked, &c.Floor.Asked}} {
+		if f.text == "" {
+			continue
+		}
+		t, err := time.Parse(cursorLayout, f.text)
+		if err != nil {
+			return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+		}
+		if !t.Equal(time.Time{}) {
+			*f.to = t
+		}
 	}
-	if t.Equal(time.Time{}) {
-		t = time.Time{}
-	}
-	return syncd.Cursor{Time: t, ID: id}, nil
+	return c, nil
 }
 
 // Lookup returns the local state of the rows matching pulled records, by

@@ -134,6 +134,7 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 		errs = append(errs, fmt.Errorf("%s has no field %s (the watermark)", m.Object, m.Watermark))
 	}
 	_, out.mergeable = schema.Fields["MasterRecordId"]
+	out.replicateable = schema.Replicateable
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -202,11 +203,25 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		return err
 	}
 	rep.Watermark = committed
+	floor := e.replication(m, committed.Floor)
 	req := m.pullRequest(committed)
+	asked := false // getUpdated is asked once a pull at most
+	if committed.Time.IsZero() && m.asks(floor, e.now()) {
+		// A first pull is big: ask before it, not after its first page.
+		floor, _ = e.cover(ctx, m, floor)
+		asked = true
+	}
 	total := 0
 	var started time.Time // Salesforce's clock when the pull's query ran
 	apply := func(page Page) error {
 		if started.IsZero() {
+			if more := page.TotalSize > len(page.Records); more && !asked && m.asks(floor, page.ServerTime) {
+				asked = true
+				var moved bool
+				if floor, moved = e.cover(ctx, m, floor); moved {
+					return errRepull // the floor holds for a query after the answer
+				}
+			}
 			started = page.ServerTime
 		}
 		if len(page.Records) == 0 {
@@ -223,7 +238,10 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
 		return nil
 	}
-	if err := e.Remote.Pull(ctx, req, apply); err != nil {
+	for err = errRepull; errors.Is(err, errRepull); {
+		err = e.Remote.Pull(ctx, req, apply)
+	}
+	if err != nil {
 		return err
 	}
 	// The whole pull is applied: everything Salesforce showed when the
@@ -231,7 +249,13 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	// safety lag) even if the newest record is older. Otherwise an org
 	// where nothing changes re-reads its last lookback window every cycle,
 	// and a burst of writes (a first sync) is re-pulled for that long.
-	if next := (Cursor{Time: started.Add(-m.SafetyLag)}); !started.IsZero() && next.After(committed) {
+	// The floor proved before the query is committed with it.
+	next := committed
+	next.Floor = floor
+	if s := (Cursor{Time: started.Add(-m.SafetyLag)}); !started.IsZero() && s.After(committed) {
+		next.Time, next.ID = s.Time, s.ID
+	}
+	if next.After(committed) || !next.Floor.equal(committed.Floor) {
 		if err := e.Local.ApplyPull(ctx, m, PullBatch{Cursor: next}); err != nil {
 			return err
 		}

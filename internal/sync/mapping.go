@@ -155,6 +155,9 @@ type Mapping struct {
 	// mergeable is set by Resolve when the object has MasterRecordId: its
 	// pulls ask which record a deleted one was merged into.
 	mergeable bool
+	// replicateable is set by Resolve from describe: getUpdated serves the
+	// object (cover.go).
+	replicateable bool
 }
 
 // MatchKey pairs a local column with a Salesforce field whose values name
@@ -238,12 +241,13 @@ func (m *Mapping) wireFields() []Field {
 }
 
 // pullRequest is the pull of a cycle from the committed cursor, minus the
-// lookback window: a record committed late with an earlier stamp is still
-// found, and applying it twice is a no-op.
+// lookback window, or from the floor getUpdated proved if that is later
+// (cover.go): a record committed late with an earlier stamp is still found,
+// and applying it twice is a no-op.
 func (m *Mapping) pullRequest(committed Cursor) PullRequest {
 	after := Cursor{}
 	if !committed.Time.IsZero() {
-		after = Cursor{Time: committed.Time.Add(-m.Lookback)}
+		after = Cursor{Time: m.rereadFrom(committed)}
 	}
 	return PullRequest{
 		Object:         m.Object,

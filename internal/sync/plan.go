@@ -409,13 +409,14 @@ func revertPullOnly(m *Mapping, c *LocalChange) (LocalOp, bool) {
 // NextCursor is the watermark to commit after a page: the last record's
 // position, never past the server's clock minus the safety lag (a record
 // committed late with an earlier stamp may still appear), and never behind
-// the cursor already committed.
+// the cursor already committed. The floor stays the committed one: a pull
+// proves a new floor only once it is complete.
 func NextCursor(committed Cursor, last RemoteRecord, serverTime time.Time, lag time.Duration) Cursor {
-	next := Cursor{Time: last.Stamp, ID: last.ID}
+	next := Cursor{Time: last.Stamp, ID: last.ID, Floor: committed.Floor}
 	if !serverTime.IsZero() {
 		limit := serverTime.Add(-lag)
 		if next.Time.After(limit) {
-			next = Cursor{Time: limit}
+			next = Cursor{Time: limit, Floor: committed.Floor}
 		}
 	}
 	if committed.After(next) {

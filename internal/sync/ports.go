@@ -12,6 +12,10 @@ import (
 type Cursor struct {
 	Time time.Time
 	ID   string
+	// Floor is what Salesforce's replication API has certified about late
+	// commits to the object (cover.go). It travels with the cursor: read
+	// by Local.Cursor, committed by Local.ApplyPull.
+	Floor Floor
 }
 
 // After reports whether c is strictly after d in (Time, ID) order.
@@ -138,6 +142,16 @@ type Remote interface {
 	// serve (too old, or cut short by a purge) is an error that matches
 	// ErrDeleteLogWindow.
 	Deleted(ctx context.Context, object string, start, end time.Time) ([]DeletedRecord, time.Time, error)
+	// Covered asks Salesforce's replication resource (getUpdated:
+	// /sobjects/{O}/updated, "sObject Get Updated") for latestDateCovered
+	// of the last whole minute before Salesforce's clock: every transaction
+	// on the object still open when Salesforce answered started at or after
+	// it. It returns that time, zero when the answer is the window's start
+	// or earlier (a transaction open since before the window holds it
+	// there, or further back), and Salesforce's clock when it answered. An
+	// object that cannot be replicated, or a window Salesforce will not
+	// serve, is an error that matches ErrCoverRefused.
+	Covered(ctx context.Context, object string) (covered, server time.Time, err error)
 	// WriteBatch is how many records the Remote takes per write call for
 	// a push of w's size.
 	WriteBatch(w WriteRequest) int
@@ -181,6 +195,8 @@ type FieldInfo struct {
 type ObjectSchema struct {
 	Name   string
 	Fields map[string]FieldInfo // by exact API name
+	// Replicateable is describe's flag: getUpdated serves the object.
+	Replicateable bool
 }
 
 // LocalState is what the store knows about one local row that corresponds

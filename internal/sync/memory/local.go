@@ -414,10 +414,25 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 		l.open[k][c.Field] = c
 	}
-	if b.Cursor.After(l.cursors[m.Object]) {
-		l.cursors[m.Object] = b.Cursor
-	}
+	l.cursors[m.Object] = mergeCursor(l.cursors[m.Object], b.Cursor)
 	return nil
+}
+
+// mergeCursor is what the store commits: the position only moves forward,
+// the floor's times too, and the floor's Off is the latest written.
+func mergeCursor(old, c syncd.Cursor) syncd.Cursor {
+	out := old
+	if c.After(old) {
+		out.Time, out.ID = c.Time, c.ID
+	}
+	if c.Floor.Covered.After(out.Floor.Covered) {
+		out.Floor.Covered = c.Floor.Covered
+	}
+	if c.Floor.Asked.After(out.Floor.Asked) {
+		out.Floor.Asked = c.Floor.Asked
+	}
+	out.Floor.Off = c.Floor.Off
+	return out
 }
 
 // pending returns, per key of a table, its pending entries' first and

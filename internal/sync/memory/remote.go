@@ -62,6 +62,10 @@ type Remote struct {
 	Hook func(op, object string)
 	// BatchSize caps a pull's page (2000 when zero).
 	BatchSize int
+
+	// held holds, per object, the start of a transaction still open: it
+	// holds latestDateCovered back (see HoldCovered).
+	held map[string]time.Time
 }
 
 // NewRemote returns an empty org whose clock starts at start.
@@ -83,6 +87,7 @@ func (r *Remote) Define(object, externalID string, fields ...string) {
 		s.Fields[f] = syncd.FieldInfo{Name: f, Type: "datetime", Kind: syncd.KindDateTime}
 	}
 	s.Fields["MasterRecordId"] = syncd.FieldInfo{Name: "MasterRecordId", Type: "reference", Kind: syncd.KindText}
+	s.Replicateable = true
 	r.schemas[object] = s
 	if r.records[object] == nil {
 		r.records[object] = map[string]*Record{}
@@ -108,6 +113,13 @@ func (r *Remote) call(op, object string) error {
 	return nil
 }
 
+// Clock returns the org's clock.
+func (r *Remote) Clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
 // Advance moves the org's clock forward.
 func (r *Remote) Advance(d time.Duration) {
 	r.mu.Lock()
@@ -126,6 +138,16 @@ func (r *Remote) insertLocked(object string, fields map[string]syncd.Value) stri
 	r.seq++
 	id := fmt.Sprintf("%s%012d", strings.ToUpper(object[:3]), r.seq)
 	r.records[object][id] = &Record{ID: id, Fields: maps.Clone(fields), Modified: r.tick()}
+	return id
+}
+
+// InsertStamped creates a record stamped at, as the commit of a transaction
+// that wrote it then: it becomes visible now with a stamp in the past.
+func (r *Remote) InsertStamped(object string, fields map[string]syncd.Value, at time.Time) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := r.insertLocked(object, fields)
+	r.records[object][id].Modified = at
 	return id
 }
 
@@ -280,6 +302,56 @@ func (r *Remote) Deleted(_ context.Context, object string, start, end time.Time)
 		}
 	}
 	return out, end, nil
+}
+
+// SetReplicateable sets describe's replicateable flag of a defined object;
+// Covered refuses an object that is not.
+func (r *Remote) SetReplicateable(object string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.schemas[object]
+	s.Replicateable = on
+	r.schemas[object] = s
+}
+
+// HoldCovered makes latestDateCovered of object stop at since, as a
+// transaction opened then and still running does; a zero since lets it go.
+func (r *Remote) HoldCovered(object string, since time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held == nil {
+		r.held = map[string]time.Time{}
+	}
+	if since.IsZero() {
+		delete(r.held, object)
+	} else {
+		r.held[object] = since
+	}
+}
+
+// Covered answers getUpdated's latestDateCovered for the minute before the
+// org's clock: its end, held at the start of an open transaction
+// (HoldCovered); zero when that is the window's start or earlier. Seconds
+// are ignored, as Salesforce ignores them.
+func (r *Remote) Covered(_ context.Context, object string) (time.Time, time.Time, error) {
+	r.hook("covered", object)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.call("covered", object); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if s, ok := r.schemas[object]; !ok || !s.Replicateable {
+		return time.Time{}, time.Time{}, fmt.Errorf("%s: %w", object, syncd.ErrCoverRefused)
+	}
+	end := r.now.Truncate(time.Minute)
+	covered := end
+	if h, ok := r.held[object]; ok && h.Before(covered) {
+		covered = h.Truncate(time.Minute)
+	}
+	if !covered.After(end.Add(-time.Minute)) {
+		covered = time.Time{}
+	}
+	return covered, r.now, nil
 }
 
 // WriteBatch is an sObject Collections request's size.
