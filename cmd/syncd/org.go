@@ -15,8 +15,9 @@ import (
 // `syncd resync --all --new-org`.
 
 // run runs one cycle over maps, after making sure the session belongs to
-// the database's org; the first cycle that succeeds records the org.
-func (s *session) run(ctx context.Context, maps []*syncd.Mapping) (syncd.Report, error) {
+// the database's org; the first cycle that succeeds records the org. With
+// reconcile, it reconciles every object now.
+func (s *session) run(ctx context.Context, maps []*syncd.Mapping, reconcile bool) (syncd.Report, error) {
 	if ctx.Err() != nil {
 		return syncd.Report{}, ctx.Err()
 	}
@@ -24,7 +25,12 @@ func (s *session) run(ctx context.Context, maps []*syncd.Mapping) (syncd.Report,
 	if err != nil {
 		return syncd.Report{}, err
 	}
-	rep := s.engine.Run(ctx, maps)
+	var rep syncd.Report
+	if reconcile {
+		rep = s.engine.Reconcile(ctx, maps)
+	} else {
+		rep = s.engine.Run(ctx, maps)
+	}
 	if rep.OK() && !s.db.ReadOnly() {
 		if _, err := s.db.BindOrg(ctx, s.binding(org)); err != nil && s.logger != nil {
 			s.logger.Warn("org.not_recorded", "org_id", org, "err", err)

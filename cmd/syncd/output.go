@@ -69,6 +69,9 @@ type cycleJSON struct {
 	Held         int      `json:"held"`
 	Relinked     int      `json:"relinked"`
 	Reverted     int      `json:"reverted"`
+	Reconciled   bool     `json:"reconciled"`
+	Compared     int      `json:"compared"`
+	Repaired     int      `json:"repaired"`
 	APICalls     int64    `json:"api_calls"`
 	Watermark    jsonTime `json:"watermark"`
 	OK           bool     `json:"ok"`
@@ -83,6 +86,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
 		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
 		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted,
+		Reconciled: o.Reconciled, Compared: o.Compared, Repaired: o.Repaired,
 		Watermark: jsonTime(o.Watermark.Time), OK: o.Err == nil && o.ErrorText == "",
 	}
 	switch {

@@ -175,6 +175,9 @@ func printReport(w io.Writer, rep syncd.Report) {
 		if o.Relinked > 0 {
 			notes = append(notes, fmt.Sprintf("%d rows relinked (merged or re-created records)", o.Relinked))
 		}
+		if o.Compared > 0 || o.Repaired > 0 {
+			notes = append(notes, fmt.Sprintf("reconciled: %d records compared, %d rows repaired", o.Compared, o.Repaired))
+		}
 		if len(notes) > 0 {
 			fmt.Fprintf(w, "  %-12s %s\n", "", strings.Join(notes, "; "))
 		}

@@ -17,27 +17,54 @@ import (
 )
 
 func (m *Main) verifyCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, repair bool
 	var path *string
 	c := &cobra.Command{
-		Use:   "verify [OBJECT]",
-		Short: "Compare both sides and report drift, writing nothing",
+		Use:   "verify [OBJECT] [--repair]",
+		Short: "Compare both sides and report drift, writing nothing; --repair reconciles now",
 		Long: `Compare the ids and mapped fields of every record on both sides (of one
 object, or all) and report rows missing on either side and fields that
-differ. It writes nothing; the exit status is 1 when the sides differ.`,
-		Args: maxArgs(1, "verify takes at most one OBJECT"),
+differ. It writes nothing; the exit status is 1 when the sides differ.
+
+With --repair it runs a cycle that reconciles now, as the daemon does every
+reconcile_every: every record's Id and stamp is compared with what syncd
+linked, and what differs is re-read and applied (missed updates, deletes,
+records never pulled); the table is scanned and what differs from the last
+synced values is pushed. It prints the cycle's report (compared, repaired)
+and exits as sync does.`,
+		Example: "  syncd verify\n  syncd verify Contact --repair",
+		Args:    maxArgs(1, "verify takes at most one OBJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			object := ""
-			if len(args) == 1 {
-				object = args[0]
+			if repair {
+				return m.repair(c.Context(), *path, firstArg(args), asJSON)
 			}
-			return m.verify(c.Context(), *path, object, asJSON)
+			return m.verify(c.Context(), *path, firstArg(args), asJSON)
 		},
 	}
 	path = m.configFlag(c)
 	c.ValidArgsFunction = objectCompletions(path)
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&repair, "repair", false, "reconcile now: re-read what differs and push what the table holds (writes both sides)")
 	return c
+}
+
+// repair is `syncd verify [OBJECT] --repair`: a cycle that reconciles
+// every selected object now.
+func (m *Main) repair(ctx context.Context, path, object string, asJSON bool) error {
+	sess, err := m.openForCommand(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	maps, err := selectObjects(sess.mappings, object)
+	if err != nil {
+		return err
+	}
+	rep, err := sess.run(ctx, maps, true)
+	if err != nil {
+		return err
+	}
+	return m.finishCycle(ctx, sess, rep, asJSON)
 }
 
 // verify is `syncd verify [OBJECT]`: compare the ids and the mapped fields
@@ -181,7 +208,7 @@ func (m *Main) resync(ctx context.Context, path, object string, o resyncOptions)
 			return err
 		}
 	}
-	rep, err := sess.run(ctx, maps)
+	rep, err := sess.run(ctx, maps, false)
 	if err != nil {
 		return err
 	}

@@ -98,9 +98,10 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	}
 	s.client = client
 	s.engine = &syncd.Engine{
-		Local:  s.db,
-		Remote: client,
-		Logger: logger,
+		Local:          s.db,
+		Remote:         client,
+		Logger:         logger,
+		ReconcileEvery: cfg.ReconcileEvery,
 	}
 	return s, nil
 }
@@ -153,7 +154,7 @@ func openDrySession(ctx context.Context, cfg *config.Config, logger *slog.Logger
 
 // cycle runs one sync cycle over every mapped object.
 func (s *session) cycle(ctx context.Context) (syncd.Report, error) {
-	return s.run(ctx, s.mappings)
+	return s.run(ctx, s.mappings, false)
 }
 
 // Close releases what the session owns.

@@ -85,6 +85,10 @@ type Config struct {
 	MetricsListen string `json:"metrics_listen,omitempty" yaml:"metrics_listen,omitempty"`
 	// StaleAfter: `syncd status` exits non-zero when the data is older. 0 disables the check.
 	StaleAfter time.Duration `json:"stale_after" yaml:"stale_after"`
+	// ReconcileEvery is how often each object is reconciled: every record's
+	// Id and stamp compared with the links, and the table scanned. 0 never
+	// does (`syncd verify --repair` still can).
+	ReconcileEvery time.Duration `json:"reconcile_every" yaml:"reconcile_every"`
 	// APIBudget caps the API calls syncd may use.
 	APIBudget APIBudget `json:"api_budget" yaml:"api_budget"`
 	// Objects are the mappings, in file order.
@@ -248,6 +252,7 @@ func Default() *Config {
 		LogFormat:       LogFormatAuto,
 		LogLevel:        "info",
 		StaleAfter:      time.Hour,
+		ReconcileEvery:  24 * time.Hour,
 		APIBudget:       APIBudget{Percent: 80},
 	}
 }

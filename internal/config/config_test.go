@@ -208,7 +208,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown top-level key with suggestion",
 			edit: r("schedule:", "schedul:"),
-			want: `syncd.yaml:10: unknown key "schedul" in top level; did you mean "schedule"? valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects`,
+			want: `syncd.yaml:10: unknown key "schedul" in top level; did you mean "schedule"? valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, reconcile_every, api_budget, objects`,
 		},
 		{
 			name: "unknown object key with suggestion",
@@ -463,12 +463,12 @@ func TestErrors(t *testing.T) {
 		{
 			name: "top level is a list",
 			src:  "- sobject: Contact\n",
-			want: `syncd.yaml:1: expected a mapping of keys (salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects) at the top level, got a list`,
+			want: `syncd.yaml:1: expected a mapping of keys (salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, reconcile_every, api_budget, objects) at the top level, got a list`,
 		},
 		{
 			name: "merge keys",
 			edit: after("schedule: \"*/5 * * * *\"\n", "<<: { timezone: UTC }\n"),
-			want: `syncd.yaml:11: unknown key "<<" in top level; YAML merge keys are not supported; valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects`,
+			want: `syncd.yaml:11: unknown key "<<" in top level; YAML merge keys are not supported; valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, reconcile_every, api_budget, objects`,
 		},
 		{
 			name: "empty file",
@@ -483,7 +483,7 @@ func TestErrors(t *testing.T) {
 				return strings.Replace(s, `api_version: "62.0"`, `api_version: "62"`, 1)
 			},
 			want: "syncd.yaml:3: salesforce.api_version: \"62\" is not a valid API version; write it like \"62.0\"\n" +
-				`syncd.yaml:10: unknown key "schedul" in top level; did you mean "schedule"? valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, api_budget, objects` + "\n" +
+				`syncd.yaml:10: unknown key "schedul" in top level; did you mean "schedule"? valid keys: salesforce, database, state_dir, schedule, timezone, jitter, shutdown_timeout, log_format, log_level, metrics_listen, stale_after, reconcile_every, api_budget, objects` + "\n" +
 				`syncd.yaml:17: objects[0].conflict: "remote_wins" is not one of salesforce_wins, local_wins, newest_wins, manual`,
 		},
 	}

@@ -17,7 +17,7 @@ import (
 // Known keys per section, in the order they are listed in messages.
 var (
 	topKeys = []string{"salesforce", "database", "state_dir", "schedule", "timezone", "jitter",
-		"shutdown_timeout", "log_format", "log_level", "metrics_listen", "stale_after", "api_budget", "objects"}
+		"shutdown_timeout", "log_format", "log_level", "metrics_listen", "stale_after", "reconcile_every", "api_budget", "objects"}
 	salesforceKeys = []string{"login_url", "api_version", "auth", "client_id", "client_secret",
 		"client_secret_file", "redirect_url", "username", "private_key_file"}
 	objectKeys = []string{"sobject", "table", "key", "external_id", "watermark", "conflict", "fields",
@@ -155,6 +155,8 @@ func (d *decoder) decode(data []byte) *Config {
 			d.str(v, key, &c.MetricsListen)
 		case "stale_after":
 			d.duration(v, key, &c.StaleAfter)
+		case "reconcile_every":
+			d.duration(v, key, &c.ReconcileEvery)
 		case "api_budget":
 			d.budget(v, key, &c.APIBudget)
 		case "objects":

@@ -117,6 +117,9 @@ func (v *validator) run() {
 	if c.StaleAfter < 0 {
 		v.at("stale_after", "%s must not be negative (0 disables the check)", c.StaleAfter)
 	}
+	if c.ReconcileEvery < 0 {
+		v.at("reconcile_every", "%s must not be negative (0 turns periodic reconciliation off)", c.ReconcileEvery)
+	}
 	v.oneOf("log_format", c.LogFormat, LogFormatAuto, LogFormatText, LogFormatJSON)
 	v.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	if c.MetricsListen != "" {

@@ -25,9 +25,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 	if limit <= 0 {
 		limit = 100
 	}
-	q := `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
-		deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
-		coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted FROM _syncd_runs`
+	q := `SELECT ` + runColumns + ` FROM _syncd_runs`
 	args := []any{}
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -40,9 +38,7 @@ func (db *DB) Runs(ctx context.Context, object string, limit int) ([]Run, error)
 
 // LastRuns returns the newest run of every object, by object.
 func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
-	runs, err := db.queryRuns(ctx, `SELECT id, object, started, finished, pulled, local_inserts, local_updates, local_deletes,
-		created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		coalesce(watermark_time, ''), coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted
+	runs, err := db.queryRuns(ctx, `SELECT `+runColumns+`
 		FROM _syncd_runs WHERE id IN (SELECT max(id) FROM _syncd_runs GROUP BY object)`)
 	if err != nil {
 		return nil, err
@@ -53,6 +49,12 @@ func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 	}
 	return out, nil
 }
+
+// runColumns are the columns of _syncd_runs that queryRuns scans, in its
+// order.
+const runColumns = `id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
+	deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
+	coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted, reconciled, compared, repaired`
 
 func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
 	rows, err := db.r.QueryContext(ctx, q, args...)
@@ -67,7 +69,7 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
 			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText,
-			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted); err != nil {
+			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted, &r.Reconciled, &r.Compared, &r.Repaired); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)

@@ -20,20 +20,22 @@ import (
 //     a column drops its triggers with it);
 //   - after any moment capture may have been off (a new mapping, triggers
 //     found missing or changed, an upgrade from a version that did not
-//     scan), it scans the table and queues every row that has no link, or
-//     whose values differ from their merge base, and is not queued already.
+//     scan), and whenever scan is true (a reconciliation), it scans the
+//     table: it queues every row that has no link, or whose values differ
+//     from their merge base, and every linked row that is gone (deleted
+//     while capture was off), unless it is queued already.
 //
 // The scan runs in one write transaction, so the application's writes
 // during it wait and are captured after.
-func (db *DB) Capture(ctx context.Context, m *syncd.Mapping) (syncd.CaptureReport, error) {
-	rep, err := db.capture(ctx, m)
+func (db *DB) Capture(ctx context.Context, m *syncd.Mapping, scan bool) (syncd.CaptureReport, error) {
+	rep, err := db.capture(ctx, m, scan)
 	if err != nil {
 		return rep, fmt.Errorf("capture %s: %w", m.Table, err)
 	}
 	return rep, nil
 }
 
-func (db *DB) capture(ctx context.Context, m *syncd.Mapping) (syncd.CaptureReport, error) {
+func (db *DB) capture(ctx context.Context, m *syncd.Mapping, force bool) (syncd.CaptureReport, error) {
 	var rep syncd.CaptureReport
 	ver, err := db.schemaVersion(ctx)
 	if err != nil {
@@ -61,7 +63,7 @@ func (db *DB) capture(ctx context.Context, m *syncd.Mapping) (syncd.CaptureRepor
 		}
 		return rep, err
 	}
-	if scan {
+	if scan || force {
 		if rep.Queued, err = db.scan(ctx, m); err != nil {
 			return rep, err
 		}
@@ -131,9 +133,9 @@ func (db *DB) ensureTriggers(ctx context.Context, m *syncd.Mapping) (bool, error
 }
 
 // scan queues, in one write transaction, every live row of the table that
-// has no link, or whose values differ from its merge base, and has no
-// pending change or dead letter already; then clears the mapping's
-// scan_needed. It returns how many rows it queued.
+// has no link, or whose values differ from its merge base, and every
+// linked row that is gone, when it has no pending change or dead letter
+// already; then clears the mapping's scan_needed. It returns how many rows it queued.
 func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	p, err := newPlan(m)
 	if err != nil {
@@ -173,6 +175,19 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		return 0, fmt.Errorf("queue rows without a record: %w", err)
 	}
 	queued, _ := res.RowsAffected()
+
+	// Linked rows that are gone: deleted while capture was off.
+	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) SELECT `+tbl+`, l.row_key, 'D', l.ext_id
+		FROM _syncd_links l WHERE l.object = `+obj+` AND l.sf_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE t.`+p.key+` = l.row_key)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = l.row_key AND o.done = 0)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = `+obj+` AND d.row_key = l.row_key)
+		ORDER BY l.row_key`)
+	if err != nil {
+		return 0, fmt.Errorf("queue linked rows that are gone: %w", err)
+	}
+	gone, _ := res.RowsAffected()
+	queued += gone
 
 	// Linked rows whose values differ from their merge base.
 	var cols strings.Builder

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,31 +161,39 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			}
 		}
 	}
-	// Records held back by matching: ambiguous, neither linked nor pulled.
-	var anyHeld int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?)`, m.Object).Scan(&anyHeld); err != nil {
+	// Records held back by matching (ambiguous) and records released by
+	// a local delete: neither linked nor pulled.
+	var anyLeftOut int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?1)
+		OR EXISTS (SELECT 1 FROM _syncd_released WHERE object = ?1)`, m.Object).Scan(&anyLeftOut); err != nil {
 		return snap, err
 	}
-	if anyHeld == 1 {
+	if anyLeftOut == 1 {
 		err = inChunks(ids, func(args []any) error {
-			rows, err := tx.QueryContext(ctx, `SELECT sf_id FROM _syncd_holds WHERE object = ? AND sf_id IN (`+placeholders(len(args))+`)`,
-				append([]any{m.Object}, args...)...)
+			in := placeholders(len(args))
+			rows, err := tx.QueryContext(ctx, `SELECT sf_id, 1 FROM _syncd_holds WHERE object = ? AND sf_id IN (`+in+`)
+				UNION ALL SELECT sf_id, 0 FROM _syncd_released WHERE object = ? AND sf_id IN (`+in+`)`,
+				slices.Concat([]any{m.Object}, args, []any{m.Object}, args)...)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
 				var id string
-				if err := rows.Scan(&id); err != nil {
+				var held bool
+				if err := rows.Scan(&id, &held); err != nil {
 					return err
 				}
-				out[id] = syncd.LocalState{Held: true}
+				if !held && linkBySF[id] != nil {
+					continue // linked again since: the link decides
+				}
+				out[id] = syncd.LocalState{Held: held, Released: !held}
 				delete(keyOf, id)
 			}
 			return rows.Err()
 		})
 		if err != nil {
-			return snap, fmt.Errorf("read holds: %w", err)
+			return snap, fmt.Errorf("read holds and released records: %w", err)
 		}
 	}
 	if len(keyOf) == 0 {
@@ -572,6 +581,13 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 		if err != nil {
 			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
 		}
+		if a.Unlink && a.Release {
+			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
+				SELECT object, sf_id, row_key, ?3 FROM _syncd_links WHERE object = ?1 AND row_key = ?2 AND sf_id IS NOT NULL`,
+				m.Object, a.Key, ts); err != nil {
+				return fmt.Errorf("apply push of %s: release %s: %w", m.Object, a.Key, err)
+			}
+		}
 		if a.Unlink {
 			if _, err := sc.exec(`UPDATE _syncd_links SET sf_id = NULL,
 				shadow = CASE WHEN ?3 = '{}' THEN shadow ELSE json_patch(shadow, ?3) END, updated_at = ?4
@@ -641,13 +657,20 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
 		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted, reconciled, compared, repaired)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
 		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
-		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted)
+		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted,
+		r.Reconciled, r.Compared, r.Repaired)
 	if err != nil {
 		return fmt.Errorf("record run of %s: %w", r.Object, err)
+	}
+	if r.Reconciled && r.Err == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET reconciled_at = ? WHERE object = ?`,
+			formatTime(r.Started), r.Object); err != nil {
+			return fmt.Errorf("record run of %s: %w", r.Object, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record run of %s: %w", r.Object, err)

@@ -30,8 +30,11 @@ type Engine struct {
 	DeletedEvery time.Duration
 	// Sleep waits for d or until ctx is done; time.Sleep's equivalent when
 	// nil (tests replace it to move a fake clock instead).
-	Sleep   func(ctx context.Context, d time.Duration) error
-	deleted deletedChecks
+	Sleep func(ctx context.Context, d time.Duration) error
+	// ReconcileEvery is how often a cycle reconciles each object
+	// (reconcile.go); 0 never does, except through Reconcile.
+	ReconcileEvery time.Duration
+	deleted        deletedChecks
 }
 
 // Progress is how far one phase of one object has got.
@@ -79,12 +82,16 @@ func (e *Engine) logger() *slog.Logger {
 // Run syncs every mapping in turn. One object's failure is recorded in its
 // report and does not stop the others.
 func (e *Engine) Run(ctx context.Context, mappings []*Mapping) Report {
+	return e.run(ctx, mappings, false)
+}
+
+func (e *Engine) run(ctx context.Context, mappings []*Mapping, reconcile bool) Report {
 	var r Report
 	for _, m := range parentsFirst(mappings) {
 		if ctx.Err() != nil {
 			break
 		}
-		r.Objects = append(r.Objects, e.SyncObject(ctx, m))
+		r.Objects = append(r.Objects, e.syncObject(ctx, m, reconcile))
 	}
 	return r
 }
@@ -141,8 +148,13 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 	return &out, nil
 }
 
-// SyncObject runs one cycle of one object: pull, then push.
+// SyncObject runs one cycle of one object: pull, then push; it reconciles
+// the object when ReconcileEvery has passed.
 func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
+	return e.syncObject(ctx, raw, false)
+}
+
+func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bool) ObjectReport {
 	rep := ObjectReport{Object: raw.Object, Started: e.now()}
 	calls0 := e.Remote.Usage().Calls
 	finish := func(err error) ObjectReport {
@@ -163,7 +175,11 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	if err != nil {
 		return finish(raw.placeColumnErrors(err))
 	}
-	capt, err := e.Local.Capture(ctx, m)
+	reconcile, err := e.reconcileDue(ctx, m, forceReconcile)
+	if err != nil {
+		return finish(err)
+	}
+	capt, err := e.Local.Capture(ctx, m, reconcile)
 	if err != nil {
 		return finish(m.placeColumnErrors(err))
 	}
@@ -178,6 +194,13 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	if err := e.match(ctx, m, &rep); err != nil {
 		return finish(err)
 	}
+	before, err := e.Local.Cursor(ctx, m.Object)
+	if err != nil {
+		return finish(err)
+	}
+	// A first pull after a scan of the table read both sides whole: a
+	// reconciliation of its own (a resync re-pulls, but scans nothing).
+	whole := before.Time.IsZero() && capt.Scanned
 	phase := e.now()
 	if err := e.pull(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("pull: %w", err))
@@ -185,6 +208,12 @@ func (e *Engine) SyncObject(ctx context.Context, raw *Mapping) ObjectReport {
 	if err := e.pullDeleted(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("delete log: %w", err))
 	}
+	if reconcile {
+		if err := e.reconcile(ctx, m, &rep); err != nil {
+			return finish(fmt.Errorf("reconcile: %w", err))
+		}
+	}
+	rep.Reconciled = reconcile || whole
 	e.logger().Debug("phase.done", "object", m.Object, "phase", "pull", "rows", rep.Pulled,
 		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds(),
 		"watermark", rep.Watermark.Time.UTC().Format(time.RFC3339))

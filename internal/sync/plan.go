@@ -51,8 +51,9 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		rec := &recs[i]
 		st, known := local[rec.ID]
 		switch {
-		case st.Held:
-			// Held back by matching: ambiguous, neither linked nor pulled in.
+		case st.Held, st.Released:
+			// Held back by matching (ambiguous), or released by a local
+			// delete: neither linked nor pulled in.
 		case !known && rec.Deleted:
 			// Never seen locally; nothing to delete.
 		case !known && adopted[rec.ID].Key != "":
@@ -313,7 +314,7 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			if c.ID != "" && m.FromLocal == PropagateDelete {
 				p.Deletes = append(p.Deletes, PushWrite{Out: Outgoing{Key: c.Key, ID: c.ID}, Seq: c.Seq})
 			} else {
-				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != ""})
+				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != "", Release: c.ID != ""})
 			}
 			continue
 		}

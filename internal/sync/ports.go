@@ -220,6 +220,10 @@ type LocalState struct {
 	// Held is set, with no row, for a record held back because matching
 	// found it ambiguous: it is neither linked nor pulled in.
 	Held bool
+	// Released is set, with no row, for a record whose row the application
+	// deleted while local deletes are not sent to Salesforce: it stays
+	// there on purpose and is not pulled back (Ack.Release).
+	Released bool
 	// InFlight holds the values of the last write sent to Salesforce for
 	// the row that was never acknowledged (see Local.BeginPush).
 	InFlight map[string]Value
@@ -240,6 +244,17 @@ const (
 	RelinkMerged    = "merged"
 	RelinkRecreated = "recreated"
 )
+
+// LinkedRecord is one link as a reconciliation compares it with
+// Salesforce.
+type LinkedRecord struct {
+	ID    string
+	Key   string
+	Stamp time.Time // the record's watermark value when syncd last read or wrote it
+	// Live is false when the row is gone or soft-deleted: the local side
+	// (a scan, the outbox) answers for it, not the record.
+	Live bool
+}
 
 // CaptureReport is what Local.Capture did.
 type CaptureReport struct {
@@ -352,7 +367,11 @@ type Ack struct {
 	Seq    int64
 	ID     string // Salesforce Id to link; empty keeps the current link
 	Shadow map[string]Value
-	Unlink bool // the Salesforce record is gone (deleted)
+	Unlink bool // the Salesforce record is gone (deleted), or released
+	// Release, with Unlink, says the row was deleted locally and its record
+	// stays in Salesforce on purpose (from_local: ignore): Linked reports
+	// it, not live, so that a reconciliation does not pull it back.
+	Release bool
 }
 
 // DeadLetter is a row that Salesforce refused permanently.
@@ -381,9 +400,17 @@ type Local interface {
 	// change log before a cycle: capture that went missing (a table the
 	// application rebuilt) is installed again, and after any moment
 	// capture may have been off (a new mapping too) every row without a
-	// record or differing from its merge base is queued. A mapped column
-	// that is gone is an error.
-	Capture(ctx context.Context, m *Mapping) (CaptureReport, error)
+	// record or differing from its merge base is queued, and every linked
+	// row that is gone is queued as deleted. scan asks for that scan now
+	// (a reconciliation). A mapped column that is gone is an error.
+	Capture(ctx context.Context, m *Mapping, scan bool) (CaptureReport, error)
+	// Linked streams every link of a mapping, and every record released
+	// by an Ack (not live), in Salesforce Id order (bytewise), in one
+	// snapshot.
+	Linked(ctx context.Context, m *Mapping, fn func(LinkedRecord) error) error
+	// LastReconciled returns when the object's last reconciliation began
+	// (RecordRun of a report with Reconciled set); zero if never.
+	LastReconciled(ctx context.Context, object string) (time.Time, error)
 	// Cursor returns the committed watermark of an object (zero if none).
 	Cursor(ctx context.Context, object string) (Cursor, error)
 	// Lookup returns the local state of the rows matching pulled records, by

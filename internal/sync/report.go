@@ -26,14 +26,19 @@ type ObjectReport struct {
 	Matched      int // rows linked by matching to records that existed already
 	Held         int // records held back by ambiguous matching
 	Reverted     int // rows whose local edits of pull-only columns were replaced by Salesforce's values
-	Failed       int // records dead-lettered this cycle
-	Retrying     int // records left pending after a transient failure
-	APICalls     int64
-	APIUsed      int // the org's daily API usage at the end, from Sforce-Limit-Info
-	APILimit     int // the org's daily allocation
-	Watermark    Cursor
-	Err          error  // the object stopped early; nil if it completed
-	ErrorText    string // Err as text, for storage
+	// Reconciled says the cycle read both sides whole (reconcile.go): it
+	// reconciled, or it was the object's first pull.
+	Reconciled bool
+	Compared   int // records whose Id and stamp a reconciliation compared with the links
+	Repaired   int // local rows a reconciliation's re-reads changed: missed updates, creates and deletes
+	Failed     int // records dead-lettered this cycle
+	Retrying   int // records left pending after a transient failure
+	APICalls   int64
+	APIUsed    int // the org's daily API usage at the end, from Sforce-Limit-Info
+	APILimit   int // the org's daily allocation
+	Watermark  Cursor
+	Err        error  // the object stopped early; nil if it completed
+	ErrorText  string // Err as text, for storage
 
 	// Rejected describes each record dead-lettered this cycle (Failed
 	// counts them), so that the caller can report every rejection once.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -20,17 +21,21 @@ var _ syncd.Local = (*Local)(nil)
 // change capture and the sync state the store keeps. The application's
 // writes (Insert, Update, Delete) are captured; the engine's are not.
 type Local struct {
-	mu      gosync.Mutex
-	now     func() time.Time
-	tables  map[string]*table
-	outbox  []entry
-	links   map[string]map[string]*link // object -> key -> link
-	cursors map[string]syncd.Cursor
-	open    map[string]map[string]syncd.Conflict // object+key -> field -> open conflict
-	dead    map[string]syncd.DeadLetter          // object+key
-	runs    []syncd.ObjectReport
-	relinks []syncd.Relink
-	holds   map[string]map[string]string // object -> Id -> reason
+	mu       gosync.Mutex
+	now      func() time.Time
+	tables   map[string]*table
+	outbox   []entry
+	links    map[string]map[string]*link // object -> key -> link
+	cursors  map[string]syncd.Cursor
+	open     map[string]map[string]syncd.Conflict // object+key -> field -> open conflict
+	dead     map[string]syncd.DeadLetter          // object+key
+	runs     []syncd.ObjectReport
+	relinks  []syncd.Relink
+	holds    map[string]map[string]string // object -> Id -> reason
+	released map[string]map[string]string // object -> Id -> key (Ack.Release)
+	// captureOff drops the application's writes from the outbox
+	// (Uncaptured).
+	captureOff bool
 
 	// Fail, when set, is asked before every call (op is the method name,
 	// e.g. "ApplyPull"); an error it returns fails the call.
@@ -84,6 +89,16 @@ func (l *Local) tbl(name string) *table {
 	return t
 }
 
+func (l *Local) releasedOf(object string) map[string]string {
+	if l.released == nil {
+		l.released = map[string]map[string]string{}
+	}
+	if l.released[object] == nil {
+		l.released[object] = map[string]string{}
+	}
+	return l.released[object]
+}
+
 func (l *Local) linksOf(object string) map[string]*link {
 	if l.links[object] == nil {
 		l.links[object] = map[string]*link{}
@@ -92,6 +107,9 @@ func (l *Local) linksOf(object string) map[string]*link {
 }
 
 func (l *Local) capture(tbl, key string, op byte, changed map[string]bool, ext string) {
+	if l.captureOff {
+		return
+	}
 	l.outbox = append(l.outbox, entry{seq: int64(len(l.outbox) + 1), table: tbl, key: key, op: op, changed: changed, at: l.now(), ext: ext})
 }
 
@@ -192,9 +210,111 @@ func (l *Local) DeadLetters() map[string]syncd.DeadLetter {
 
 func (l *Local) Check(context.Context, *syncd.Mapping) error { return l.fail("Check") }
 
-// Capture does nothing: the in-memory table captures every change.
-func (l *Local) Capture(context.Context, *syncd.Mapping) (syncd.CaptureReport, error) {
-	return syncd.CaptureReport{}, l.fail("Capture")
+// Capture scans only when asked: the in-memory table captures every
+// change of the application, except those made by Uncaptured.
+func (l *Local) Capture(_ context.Context, m *syncd.Mapping, scan bool) (syncd.CaptureReport, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.fail("Capture"); err != nil || !scan {
+		return syncd.CaptureReport{}, err
+	}
+	rep := syncd.CaptureReport{Scanned: true}
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	queued := map[string]bool{}
+	for _, e := range l.outbox {
+		if e.table == m.Table && !e.done {
+			queued[e.key] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.rows)) {
+		if queued[k] || t.soft[k] || l.dead[m.Object+"\x00"+k].Key != "" {
+			continue
+		}
+		lk := links[k]
+		if lk == nil || lk.sfID == "" {
+			l.capture(m.Table, k, 'I', nil, "")
+			rep.Queued++
+			continue
+		}
+		changed := map[string]bool{}
+		for _, f := range m.Fields {
+			if base, ok := lk.shadow[f.Name]; ok && f.Pushes() && !syncd.Equal(t.rows[k][f.Name], base) {
+				changed[f.Name] = true
+			}
+		}
+		if len(changed) > 0 {
+			l.capture(m.Table, k, 'U', changed, "")
+			rep.Queued++
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(links)) {
+		if _, ok := t.rows[k]; !ok && links[k].sfID != "" && !queued[k] {
+			l.capture(m.Table, k, 'D', nil, links[k].ext)
+			rep.Queued++
+		}
+	}
+	return rep, nil
+}
+
+// Uncaptured runs fn with capture off, as an application writing while
+// syncd's triggers are missing would.
+func (l *Local) Uncaptured(fn func()) {
+	l.mu.Lock()
+	l.captureOff = true
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.captureOff = false
+		l.mu.Unlock()
+	}()
+	fn()
+}
+
+// Linked streams the links of m in Id order.
+func (l *Local) Linked(_ context.Context, m *syncd.Mapping, fn func(syncd.LinkedRecord) error) error {
+	l.mu.Lock()
+	t, links := l.tbl(m.Table), l.linksOf(m.Object)
+	var out []syncd.LinkedRecord
+	linked := map[string]bool{}
+	for k, lk := range links {
+		if lk.sfID == "" {
+			continue
+		}
+		_, exists := t.rows[k]
+		out = append(out, syncd.LinkedRecord{ID: lk.sfID, Key: k, Stamp: lk.stamp, Live: exists && !t.soft[k]})
+		linked[lk.sfID] = true
+	}
+	for id, k := range l.releasedOf(m.Object) {
+		if !linked[id] {
+			out = append(out, syncd.LinkedRecord{ID: id, Key: k})
+		}
+	}
+	err := l.fail("Linked")
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(out, func(a, b syncd.LinkedRecord) int { return strings.Compare(a.ID, b.ID) })
+	for _, r := range out {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LastReconciled is the start of the newest successful run that
+// reconciled.
+func (l *Local) LastReconciled(_ context.Context, object string) (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var at time.Time
+	for _, r := range l.runs {
+		if r.Object == object && r.Reconciled && r.Err == nil && r.Started.After(at) {
+			at = r.Started
+		}
+	}
+	return at, l.fail("LastReconciled")
 }
 
 func (l *Local) Cursor(_ context.Context, object string) (syncd.Cursor, error) {
@@ -255,6 +375,8 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	for _, r := range recs {
 		if _, held := l.holds[m.Object][r.ID]; held {
 			snap.States[r.ID] = syncd.LocalState{Held: true}
+		} else if _, released := l.releasedOf(m.Object)[r.ID]; released && snap.States[r.ID].ID == "" {
+			snap.States[r.ID] = syncd.LocalState{Released: true}
 		}
 	}
 	return snap, nil
@@ -542,6 +664,9 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 		lk.inFlight = nil
 		switch {
 		case a.Unlink:
+			if a.Release && lk.sfID != "" {
+				l.releasedOf(m.Object)[lk.sfID] = a.Key
+			}
 			lk.sfID = ""
 			if _, ok := t.rows[a.Key]; !ok {
 				delete(links, a.Key)
