@@ -50,21 +50,15 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	list, err := db.DeadLetters(ctx, object)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		out := []rejectedJSON{}
-		for _, d := range list {
-			out = append(out, toRejectedJSON(d))
-		}
-		return writeJSON(m.Stdout, out)
+		return writeJSON(m.Stdout, jsonList(list, toRejectedJSON))
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(m.Stdout, "no rejected rows")
@@ -188,10 +182,8 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	var n int64
 	if len(keys) > 0 {
@@ -248,10 +240,8 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	if len(keys) == 0 {
 		keys = nil // every row of object
@@ -275,6 +265,15 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// objectFilter resolves an optional OBJECT argument: "" stands for every
+// object, anything else must name a mapped object or its table.
+func objectFilter(objects []config.Object, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	return mappedObject(objects, name)
 }
 
 // mappedObject returns the object a name (an object or its table) maps,

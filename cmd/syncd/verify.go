@@ -27,11 +27,7 @@ object, or all) and report rows missing on either side and fields that
 differ. It writes nothing; the exit status is 1 when the sides differ.`,
 		Args: maxArgs(1, "verify takes at most one OBJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			object := ""
-			if len(args) == 1 {
-				object = args[0]
-			}
-			return m.verify(c.Context(), *path, object, asJSON)
+			return m.verify(c.Context(), *path, firstArg(args), asJSON)
 		},
 	}
 	path = m.configFlag(c)
@@ -71,11 +67,7 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 		drifts = append(drifts, d)
 	}
 	if asJSON {
-		out := []driftJSON{}
-		for _, d := range drifts {
-			out = append(out, toDriftJSON(d))
-		}
-		if err := writeJSON(m.Stdout, out); err != nil {
+		if err := writeJSON(m.Stdout, jsonList(drifts, toDriftJSON)); err != nil {
 			return err
 		}
 	} else {
@@ -214,11 +206,7 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	}
 	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts())
 	if asJSON {
-		out := []planJSON{}
-		for _, p := range plans {
-			out = append(out, toPlanJSON(p))
-		}
-		if err := writeJSON(m.Stdout, out); err != nil {
+		if err := writeJSON(m.Stdout, jsonList(plans, toPlanJSON)); err != nil {
 			return err
 		}
 	} else {
