@@ -195,10 +195,7 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
-	if len(keys) > 0 && int(n) < len(keys) {
-		return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-int(n), len(keys))
-	}
-	return nil
+	return notAllRejected(keys, int(n))
 }
 
 func (m *Main) failedSkipCmd() *cobra.Command {
@@ -254,10 +251,16 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 		fmt.Fprintf(m.Stdout, "skipped %s %s (%s); it stays as it is until it changes again\n", d.Object, d.Key, d.Code)
 	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows skipped\n", len(skipped))
-	if keys != nil && len(skipped) < len(keys) {
-		return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-len(skipped), len(keys))
+	return notAllRejected(keys, len(skipped))
+}
+
+// notAllRejected is the error of a retry or skip that found a rejected
+// push for only done of the rows named by keys (none named: every one).
+func notAllRejected(keys []string, done int) error {
+	if len(keys) == 0 || done >= len(keys) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-done, len(keys))
 }
 
 func firstArg(args []string) string {
