@@ -161,9 +161,9 @@ func openState(ctx context.Context, path string) (*config.Config, *store.DB, err
 	if err := mustExist(cfg); err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.Database) // its errors name the file
 	if err != nil {
-		return nil, nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+		return nil, nil, err
 	}
 	return cfg, db, nil
 }
