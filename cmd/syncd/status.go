@@ -214,7 +214,7 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		}
 		cur, err := db.Cursor(ctx, o.SObject)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", o.SObject, err)
 		}
 		rec, err := db.LastReconciled(ctx, o.SObject)
 		if err != nil {

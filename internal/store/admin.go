@@ -163,11 +163,27 @@ type DeadLetterRecord struct {
 	NextRetry time.Time
 }
 
+// deadLetterColumns are what scanDeadLetter reads. Each query follows them
+// with the values sent (coalesce(payload, '{}')) where they are shown, or
+// with an empty string where they are not.
+const deadLetterColumns = `object, row_key, seq, coalesce(code, ''), coalesce(message, ''), attempts,
+	first_seen, last_seen, coalesce(next_retry, '')`
+
+// scanDeadLetter reads a row of deadLetterColumns and the values sent,
+// which it returns still encoded.
+func scanDeadLetter(rows interface{ Scan(...any) error }) (d DeadLetterRecord, payload string, err error) {
+	var first, last, next string
+	if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &d.Code, &d.Message, &d.Attempts, &first, &last, &next, &payload); err != nil {
+		return d, "", err
+	}
+	d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
+	return d, payload, nil
+}
+
 // DeadLetters lists the dead letters of one object (all if empty), oldest
 // first.
 func (db *DB) DeadLetters(ctx context.Context, object string) ([]DeadLetterRecord, error) {
-	q := `SELECT object, row_key, seq, coalesce(payload, '{}'), coalesce(code, ''), coalesce(message, ''), attempts,
-		first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters`
+	q := `SELECT ` + deadLetterColumns + `, coalesce(payload, '{}') FROM _syncd_dead_letters`
 	var args []any
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -180,15 +196,13 @@ func (db *DB) DeadLetters(ctx context.Context, object string) ([]DeadLetterRecor
 	defer rows.Close()
 	var out []DeadLetterRecord
 	for rows.Next() {
-		var d DeadLetterRecord
-		var payload, first, last, next string
-		if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &payload, &d.Code, &d.Message, &d.Attempts, &first, &last, &next); err != nil {
+		d, payload, err := scanDeadLetter(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read dead letters: %w", err)
 		}
 		if d.Payload, err = decodeValues(payload); err != nil {
 			return nil, fmt.Errorf("read dead letter %s %s: %w", d.Object, d.Key, err)
 		}
-		d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
 		out = append(out, d)
 	}
 	return out, rows.Err()

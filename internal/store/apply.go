@@ -31,11 +31,11 @@ const stmtRows = 64
 func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
 	p, err := newPlan(m)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	defer tx.Rollback()
 	sc := newStmtCache(ctx, tx)
@@ -43,38 +43,38 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 
 	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
+		return fmt.Errorf("apply pull: read outbox: %w", err)
 	}
 
 	kind, err := db.keyKind(ctx, tx, m.Table, m.Key)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind}
 	if err := a.run(b.Ops, edited); err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	for _, c := range b.Conflicts {
 		if err := insertConflict(sc, c, a.now); err != nil {
-			return fmt.Errorf("apply pull to %s: conflict %s.%s: %w", m.Object, c.Key, c.Field, err)
+			return fmt.Errorf("apply pull: conflict %s.%s: %w", c.Key, c.Field, err)
 		}
 	}
 	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
 		WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
 		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
-		return fmt.Errorf("apply pull to %s: advance cursor: %w", m.Object, err)
+		return fmt.Errorf("apply pull: advance cursor: %w", err)
 	}
 	// The floor's times only move forward too; its Off is the latest
 	// written. A batch without a floor leaves it.
 	if f := b.Cursor.Floor; f != (syncd.Floor{}) {
 		if _, err := sc.exec(`UPDATE _syncd_cursors SET covered = max(covered, ?), covered_asked = max(covered_asked, ?),
 			covered_off = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, m.Object); err != nil {
-			return fmt.Errorf("apply pull to %s: floor: %w", m.Object, err)
+			return fmt.Errorf("apply pull: floor: %w", err)
 		}
 	}
 	if err := commitApply(ctx, tx); err != nil {
-		return fmt.Errorf("apply pull to %s: commit: %w", m.Object, err)
+		return fmt.Errorf("apply pull: commit: %w", err)
 	}
 	return nil
 }

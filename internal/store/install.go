@@ -156,7 +156,7 @@ func (r *singleRow) Scan(dest ...any) error {
 // adds it).
 func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 	if t == nil {
-		return fmt.Errorf("table %s does not exist (mapped from %s)", m.Table, m.Object)
+		return fmt.Errorf("table %s does not exist", m.Table)
 	}
 	var errs []error
 	missing := func(col, role string) {
@@ -164,7 +164,7 @@ func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 			Problem: fmt.Sprintf("table %s has no column %s (%s)", m.Table, col, role)})
 	}
 	if !t.has(m.Key) {
-		missing(m.Key, "the key of "+m.Object)
+		missing(m.Key, "the key")
 	}
 	if !allowMissingExt && !t.has(m.ExternalIDColumn) {
 		missing(m.ExternalIDColumn, "mapped from "+m.ExternalIDField)

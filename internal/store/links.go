@@ -37,7 +37,7 @@ func (db *DB) linkMap(ctx context.Context, object, query string, in []string) (m
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("links of %s: %w", object, err)
+		return nil, fmt.Errorf("read links: %w", err)
 	}
 	return out, nil
 }

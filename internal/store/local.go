@@ -21,7 +21,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 		return syncd.Cursor{}, nil
 	}
 	if err != nil {
-		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+		return syncd.Cursor{}, fmt.Errorf("read cursor: %w", err)
 	}
 	c := syncd.Cursor{ID: id, Floor: syncd.Floor{Off: off}}
 	for _, f := range []struct {
@@ -33,7 +33,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 		}
 		t, err := time.Parse(cursorLayout, f.text)
 		if err != nil {
-			return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+			return syncd.Cursor{}, fmt.Errorf("read cursor: %w", err)
 		}
 		if !t.Equal(time.Time{}) {
 			*f.to = t
@@ -48,7 +48,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (syncd.Snapshot, error) {
 	snap, err := db.lookup(ctx, m, recs)
 	if err != nil {
-		return syncd.Snapshot{}, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return syncd.Snapshot{}, fmt.Errorf("lookup: %w", err)
 	}
 	return snap, nil
 }
@@ -385,14 +385,14 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, limit int) ([]syncd.LocalChange, error) {
 	p, err := newPlan(m)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	if limit <= 0 {
 		limit = 200
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	defer tx.Rollback()
 
@@ -403,7 +403,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			WHERE f.tbl = ?1 AND f.row_key = o.row_key AND f.seq < o.seq AND f.done = 0)
 		ORDER BY o.seq LIMIT ?3`, m.Table, afterSeq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	var out []syncd.LocalChange
 	var keys []string
@@ -411,7 +411,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		var c syncd.LocalChange
 		if err := rows.Scan(&c.FirstSeq, &c.Key); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+			return nil, fmt.Errorf("read pending changes: %w", err)
 		}
 		c.Seq = c.FirstSeq
 		out = append(out, c)
@@ -419,7 +419,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -450,7 +450,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	// A row whose local values do not convert cannot be pushed; it is
 	// returned with the reason, for the planner to reject, instead of
@@ -458,15 +458,15 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	invalid := map[string]error{}
 	vals, err := p.readRows(ctx, tx, keys, func(key string, err error) { invalid[key] = err })
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	links, err := linksByKey(ctx, tx, m.Object, keys)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	for i := range out {
 		c := &out[i]
@@ -532,7 +532,7 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+		return fmt.Errorf("begin push: %w", err)
 	}
 	defer tx.Rollback()
 	sc := newStmtCache(ctx, tx)
@@ -541,17 +541,17 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 	for _, r := range recs {
 		vals, err := encodeValues(r.Fields)
 		if err != nil {
-			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
 		if _, err := sc.exec(`INSERT INTO _syncd_links(object, row_key, ext_id, in_flight, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(object, row_key) DO UPDATE SET in_flight = excluded.in_flight,
 				ext_id = coalesce(_syncd_links.ext_id, excluded.ext_id)`,
 			m.Object, r.Key, nullString(r.ExternalID), vals, now); err != nil {
-			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+		return fmt.Errorf("begin push: %w", err)
 	}
 	return nil
 }
@@ -560,11 +560,11 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
 	p, err := newPlan(m)
 	if err != nil {
-		return fmt.Errorf("apply push of %s: %w", m.Object, err)
+		return fmt.Errorf("apply push: %w", err)
 	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("apply push of %s: %w", m.Object, err)
+		return fmt.Errorf("apply push: %w", err)
 	}
 	defer tx.Rollback()
 	sc := newStmtCache(ctx, tx)
@@ -575,11 +575,11 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 	const markDone = `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND seq <= ? AND done = 0`
 	for _, a := range r.Acks {
 		if _, err := sc.exec(markDone, m.Table, a.Key, a.Seq); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		shadow, err := encodeValues(a.Shadow)
 		if err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		if a.Unlink && a.Release {
 			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
@@ -592,38 +592,38 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			if _, err := sc.exec(`UPDATE _syncd_links SET sf_id = NULL,
 				shadow = CASE WHEN ?3 = '{}' THEN shadow ELSE json_patch(shadow, ?3) END, updated_at = ?4
 				WHERE object = ?1 AND row_key = ?2`, m.Object, a.Key, shadow, ts); err != nil {
-				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
+				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
 			}
 			// A deleted row keeps no state.
 			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
 				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2)`, m.Object, a.Key); err != nil {
-				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
+				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
 			}
 		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
-			return fmt.Errorf("apply push of %s: %w", m.Object, err)
+			return fmt.Errorf("apply push: %w", err)
 		}
 		if _, err := sc.exec(clearInFlight, m.Object, a.Key); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 	}
 	for _, d := range r.DeadLetters {
 		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		if _, err := sc.exec(clearInFlight, m.Object, d.Key); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		payload, err := encodeValues(d.Payload)
 		if err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		var attempts int
 		err = tx.QueryRowContext(ctx, `SELECT attempts FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, d.Key).Scan(&attempts)
 		if err != nil && err != sql.ErrNoRows {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		attempts++
 		if _, err := sc.exec(`INSERT INTO _syncd_dead_letters(object, row_key, seq, payload, code, message, attempts, first_seen, last_seen, next_retry)
@@ -631,11 +631,11 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			ON CONFLICT(object, row_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, code = excluded.code,
 				message = excluded.message, attempts = excluded.attempts, last_seen = excluded.last_seen, next_retry = excluded.next_retry`,
 			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, formatTime(now.Add(deadLetterBackoff(attempts)))); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("apply push of %s: commit: %w", m.Object, err)
+		return fmt.Errorf("apply push: commit: %w", err)
 	}
 	return nil
 }
@@ -648,7 +648,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	defer tx.Rollback()
 	var wmTime any
@@ -664,7 +664,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted,
 		r.Reconciled, r.Compared, r.Repaired)
 	if err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	if r.Reconciled && r.Err == nil {
 		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET reconciled_at = ? WHERE object = ?`,
@@ -673,7 +673,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	return nil
 }

@@ -64,14 +64,14 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT sf_id, reason FROM _syncd_holds WHERE object = ?`, object)
 	if err != nil {
-		return nil, fmt.Errorf("holds of %s: %w", object, err)
+		return nil, fmt.Errorf("read holds: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var id, reason string
 		if err := rows.Scan(&id, &reason); err != nil {
-			return nil, fmt.Errorf("holds of %s: %w", object, err)
+			return nil, fmt.Errorf("read holds: %w", err)
 		}
 		out[id] = reason
 	}
@@ -82,21 +82,21 @@ func (db *DB) Holds(ctx context.Context, object string) (map[string]string, erro
 func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string) error {
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_holds WHERE object = ?`, object); err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	now := formatTime(db.Now())
 	for id, reason := range holds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at) VALUES (?, ?, ?, ?)`,
 			object, id, reason, now); err != nil {
-			return fmt.Errorf("hold records of %s: %w", object, err)
+			return fmt.Errorf("hold records: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	return nil
 }

@@ -175,7 +175,7 @@ func linksByKey(ctx context.Context, q queryer, object string, keys []string) (m
 		return scanLinks(rows, func(l *linkRow) { out[l.key] = l })
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read links of %s: %w", object, err)
+		return nil, fmt.Errorf("read links: %w", err)
 	}
 	return out, nil
 }
@@ -185,7 +185,7 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 	out := map[string]map[string]bool{}
 	var any1 int
 	if err := rowQuery(ctx, q, `SELECT EXISTS (SELECT 1 FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL)`, object).Scan(&any1); err != nil {
-		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
 	if any1 == 0 {
 		return out, nil
@@ -210,7 +210,7 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
 	return out, nil
 }

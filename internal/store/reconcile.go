@@ -29,14 +29,14 @@ func (db *DB) Linked(ctx context.Context, m *syncd.Mapping, fn func(syncd.Linked
 		WHERE r.object = ?1 AND NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = ?1 AND l.sf_id = r.sf_id)
 		ORDER BY 1`, m.Object)
 	if err != nil {
-		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+		return fmt.Errorf("read the links: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r syncd.LinkedRecord
 		var stamp string
 		if err := rows.Scan(&r.ID, &r.Key, &stamp, &r.Live); err != nil {
-			return fmt.Errorf("read the links of %s: %w", m.Object, err)
+			return fmt.Errorf("read the links: %w", err)
 		}
 		r.Stamp = parseTime(stamp)
 		if err := fn(r); err != nil {
@@ -44,7 +44,7 @@ func (db *DB) Linked(ctx context.Context, m *syncd.Mapping, fn func(syncd.Linked
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+		return fmt.Errorf("read the links: %w", err)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (db *DB) LastReconciled(ctx context.Context, object string) (time.Time, err
 	var at string
 	err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(reconciled_at), '') FROM _syncd_mappings WHERE object = ?`, object).Scan(&at)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read when %s was reconciled: %w", object, err)
+		return time.Time{}, fmt.Errorf("read the last reconciliation: %w", err)
 	}
 	return parseTime(at), nil
 }

@@ -92,7 +92,7 @@ func dsn(p string, write bool) string {
 }
 
 // Open opens (creating if needed) the SQLite database at path and migrates
-// syncd's tables to the version this binary knows.
+// syncd's tables to the version this binary knows. Its errors name the file.
 func Open(ctx context.Context, p string) (*DB, error) {
 	return open(ctx, p, 0)
 }

@@ -128,7 +128,8 @@ type WriteRequest struct {
 
 // Remote is Salesforce as the engine needs it. internal/sf implements it
 // and chooses the transport (REST queries and sObject Collections, or Bulk
-// API 2.0 jobs) from the sizes it is given.
+// API 2.0 jobs) from the sizes it is given. As with Local, its errors do
+// not name the object they were asked about.
 type Remote interface {
 	// Describe returns the object's field metadata (cached by the client).
 	Describe(ctx context.Context, object string) (ObjectSchema, error)
@@ -390,7 +391,9 @@ type PushResult struct {
 }
 
 // Local is the application's database as the engine needs it.
-// internal/store implements it.
+// internal/store implements it. Its errors do not name the object of the
+// mapping they were given: the engine's caller reports each error under
+// its object, so they name only what it cannot know (a table, a row's key).
 type Local interface {
 	// Check reports every reason the mapped table cannot hold the
 	// mapping's values: a missing table or column, or a column whose type
