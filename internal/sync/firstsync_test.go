@@ -176,3 +176,40 @@ func checkOneToOne(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// A row matched to the record it already equals costs no write: the
+// external id goes with the record's next real update, and an email that
+// differs only in case is the same email to matching, not a conflict; the
+// row takes Salesforce's spelling.
+func TestMatchedEqualRecordIsNotWritten(t *testing.T) {
+	h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+		h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ADA@example.com ')`)
+	}, func(m *syncd.Mapping) {
+		m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+		m.Conflict = syncd.Manual
+	})
+	id := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	h.emu.ResetRequests()
+	rep := h.cycle()
+	h.cycle()
+	if rep.Matched != 1 || rep.Conflicts != 0 {
+		t.Errorf("matched %d, conflicts %d; want 1, 0", rep.Matched, rep.Conflicts)
+	}
+	if n := h.writes(); n != 0 {
+		t.Errorf("%d writes to Salesforce for a row that equals its record", n)
+	}
+	if got := h.one(`SELECT email FROM customers`); got != "ada@example.com" {
+		t.Errorf("email = %q, want Salesforce's spelling", got)
+	}
+	if got := h.one(`SELECT sf_id FROM _syncd_links`); got != id {
+		t.Errorf("linked to %v, want %s", got, id)
+	}
+
+	// The next edit carries the external id along.
+	h.exec(`UPDATE customers SET first_name = 'Augusta'`)
+	h.cycle()
+	c, _ := h.emu.Get("Contact", id)
+	if c["FirstName"] != "Augusta" || c["Syncd_Id__c"] == nil || c["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
+		t.Errorf("after an edit the Contact is %v; want the edit and the row's external id", c)
+	}
+}

@@ -18,7 +18,9 @@ import (
 //     the Remote: Id IN lists within the URL limit, or one Bulk query);
 //  3. a key with exactly one row and one record not linked elsewhere links
 //     them, through the pull's merge with no merge base: every field that
-//     differs is a conflict under the object's policy;
+//     differs is a conflict under the object's policy, except the match
+//     fields, whose values agree as matching compares them; the row takes
+//     Salesforce's spelling of those;
 //  4. any other key that has records is ambiguous: its rows are rejected
 //     (AMBIGUOUS_MATCH, with the candidates) and its unlinked records held
 //     back from the pull, so that nothing is linked and nothing created
@@ -111,7 +113,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			continue // the push creates them
 		case len(rs) == 1 && len(cand) == 1 && linked[cand[0].ID] == "":
 			pairs = append(pairs, cand[0])
-			states[cand[0].ID] = rs[0]
+			states[cand[0].ID] = agreeOnKey(m, rs[0])
 		default:
 			var rowKeys, recIDs []string
 			for _, r := range rs {
@@ -182,6 +184,19 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		}
 	}
 	return nil
+}
+
+// agreeOnKey gives a matched row a merge base for its match fields: its
+// own values. They equal the record's as matching compares them (case and
+// surrounding spaces aside), so a difference there is no disagreement to
+// park or count as a conflict; the three-way merge takes Salesforce's
+// spelling, a local write that costs no API call.
+func agreeOnKey(m *Mapping, st LocalState) LocalState {
+	st.Shadow = make(map[string]Value, len(m.Match))
+	for _, k := range m.Match {
+		st.Shadow[k.Field] = st.Values[k.Field]
+	}
+	return st
 }
 
 func sortedValues(m map[string]string) []string {

@@ -354,10 +354,14 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			continue
 		}
 		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
-		// A record created in Salesforce does not carry our external id
-		// yet: it goes with the record's next update.
+		// A record created in Salesforce, or matched to an existing row,
+		// does not carry our external id yet: it goes with the record's
+		// next update, never alone. Linked by Id, the record needs it for
+		// nothing now, and a write of it alone would cost a call per 200
+		// records and touch LastModifiedDate, firing the org's triggers
+		// and flows, for every record a first sync matched.
 		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID
-		if len(fields) == 0 && !needsExt && c.ID != "" {
+		if len(fields) == 0 && c.ID != "" {
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 			continue
 		}

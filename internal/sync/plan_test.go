@@ -378,11 +378,16 @@ func TestPlanPush(t *testing.T) {
 			t.Fatalf("plan = %+v, want an update of %v", p, want)
 		}
 	})
-	t.Run("record created in Salesforce gets the external id by Id", func(t *testing.T) {
+	t.Run("record created in Salesforce gets the external id with its next update, never alone", func(t *testing.T) {
 		shadow := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", nil)
 		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", shadow, shadow)})
-		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" {
-			t.Fatalf("plan = %+v, want update by Id setting Syncd_Id__c", p)
+		if len(p.Updates) != 0 || len(p.Acks) != 1 {
+			t.Fatalf("nothing changed: plan = %+v, want an ack and no write", p)
+		}
+		edited := vals("FirstName", "Augusta", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", nil)
+		p = PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", edited, shadow)})
+		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" || p.Updates[0].Out.Fields["FirstName"] != "Augusta" {
+			t.Fatalf("an edit: plan = %+v, want one update by Id setting FirstName and Syncd_Id__c", p)
 		}
 	})
 	t.Run("a value outside a restricted picklist is refused before sending", func(t *testing.T) {
