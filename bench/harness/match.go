@@ -23,7 +23,7 @@ const matchLine = "match: [{ column: email, field: Email }]"
 // One `syncd sync` must link the first half, create the second, pull the
 // Contacts no row matched, and leave no duplicate on either side. Once with
 // the default bulk_threshold (above it, matching reads the Contacts with a
-// Bulk query job and the creates go through a Bulk ingest job), once over
+// Bulk query job and the push goes through Bulk ingest jobs), once over
 // REST only.
 func (b *bench) firstMatch() error {
 	for _, mode := range []struct {
