@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -153,6 +154,7 @@ type calls struct {
 	Writes   int // sObject Collections calls
 	Deleted  int // /sobjects/{O}/deleted (the delete log)
 	Updated  int // /sobjects/{O}/updated (getUpdated)
+	Bulk     int // Bulk API 2.0 (/jobs/query, /jobs/ingest and their jobs)
 	Token    int
 }
 
@@ -174,7 +176,10 @@ func (c calls) String() string {
 	if c.Updated > 0 {
 		parts = append(parts, fmt.Sprintf("%d getUpdated", c.Updated))
 	}
-	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated; other > 0 {
+	if c.Bulk > 0 {
+		parts = append(parts, fmt.Sprintf("%d Bulk", c.Bulk))
+	}
+	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated - c.Bulk; other > 0 {
 		parts = append(parts, fmt.Sprintf("%d other", other))
 	}
 	if len(parts) > 0 {
@@ -197,6 +202,8 @@ func (e *emu) calls() (calls, error) {
 		case r.Path == "/services/oauth2/token":
 			c.Token++
 		case !r.APICall:
+		case strings.Contains(r.Path, "/jobs/"): // before "/query": a Bulk query job is /jobs/query
+			c.Bulk++
 		case strings.Contains(r.Path, "/query"):
 			c.Query++
 		case strings.Contains(r.Path, "/describe"):
@@ -223,4 +230,45 @@ func (e *emu) advance(d time.Duration) error {
 
 func (e *emu) setLatency(d time.Duration) error {
 	return e.admin(http.MethodPost, "latency", map[string]any{"latency": d.String()}, nil)
+}
+
+// query runs a SOQL query over REST with the emulator's own session and
+// hands every record to fn, following nextRecordsUrl. The harness reads the
+// org with it outside the measured runs (the request log is reset before
+// each).
+func (e *emu) query(soql string, fn func(rec map[string]any) error) error {
+	next := "/services/data/v62.0/query?q=" + url.QueryEscape(soql)
+	for next != "" {
+		req, err := http.NewRequest(http.MethodGet, e.InstanceURL+next, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+e.AccessToken)
+		resp, err := e.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Records        []map[string]any `json:"records"`
+			NextRecordsURL string           `json:"nextRecordsUrl"`
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("query %q: %d %s", soql, resp.StatusCode, tail(b))
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("query %q: %w", soql, err)
+		}
+		for _, r := range page.Records {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		next = page.NextRecordsURL
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ type bench struct {
 	syncd, sfemu, self, node, js, work string
 	n, big, push, runs                 int
 	latency, spread                    time.Duration
-	skipBig, skipFirst                 bool
+	skipBig, skipFirst, skipMatch      bool
 
 	rows  []row
 	notes []string
@@ -62,7 +62,8 @@ func tableMain(args []string) error {
 	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
 	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, sqlcost)")
+	fs.BoolVar(&b.skipMatch, "skip-match", false, "skip the first sync that matches local rows to existing Contacts by email")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, match, sqlcost)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func tableMain(args []string) error {
 		{"big", b.bigPull, b.skipBig},
 		{"push", b.pushScenario, false},
 		{"first", b.firstSync, b.skipFirst},
+		{"match", b.firstMatch, b.skipMatch},
 		{"sqlcost", b.sqlCost, false},
 	}
 	load0 := loadAvg()
@@ -137,13 +139,18 @@ func (b *bench) syncdDir(name string, e *emu) (string, error) {
 type syncReport struct {
 	OK      bool `json:"ok"`
 	Objects []struct {
-		Pulled     int    `json:"pulled"`
-		Inserts    int    `json:"local_inserts"`
-		Created    int    `json:"created"`
-		Updated    int    `json:"updated"`
-		APICalls   int    `json:"api_calls"`
-		DurationMS int64  `json:"duration_ms"`
-		Error      string `json:"error"`
+		Pulled       int    `json:"pulled"`
+		Inserts      int    `json:"local_inserts"`
+		LocalUpdates int    `json:"local_updates"`
+		Created      int    `json:"created"`
+		Updated      int    `json:"updated"`
+		Conflicts    int    `json:"conflicts"`
+		Failed       int    `json:"failed"`
+		Matched      int    `json:"matched"`
+		Held         int    `json:"held"`
+		APICalls     int    `json:"api_calls"`
+		DurationMS   int64  `json:"duration_ms"`
+		Error        string `json:"error"`
 	} `json:"objects"`
 }
 
