@@ -416,7 +416,7 @@ func readBase(ctx context.Context, db *sql.DB, f baseFormat, obj string, key int
 
 // parseQuoted decodes a comma-separated list of SQL literals as quote()
 // writes them: NULL, an integer, a real (always with '.' or an exponent),
-// 'text' with ” for a quote, X'hex' for a blob.
+// 'text' with each quote doubled, X'hex' for a blob.
 func parseQuoted(s string) ([]any, error) {
 	var out []any
 	for {

@@ -11,7 +11,7 @@ import (
 
 // tricky are values whose type or exact value a merge base must keep: a
 // REAL must come back as the same double (and as a REAL, not an INTEGER),
-// NULL must stay distinct from ”, a BLOB must stay a BLOB.
+// NULL must stay distinct from the empty text, a BLOB must stay a BLOB.
 var tricky = []struct {
 	name string
 	v    any
@@ -108,7 +108,7 @@ func captureTricky(t *testing.T, f baseFormat) (got []any, errs []error) {
 //
 // Typed columns keep every value. quote() keeps REALs exactly (SQLite
 // writes %!.15g, or %!.20e where that would not read back the same double),
-// BLOBs, and NULL apart from ”, but loses the sign of -0.0 and cuts text
+// BLOBs, and NULL apart from the empty text, but loses the sign of -0.0 and cuts text
 // at a NUL. JSON keeps the same REALs, but cannot hold a BLOB at all: the
 // trigger then fails and with it the application's UPDATE ("JSON cannot
 // hold BLOB values").
