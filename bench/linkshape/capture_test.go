@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/syncd-dev/syncd/internal/customers"
 	"github.com/syncd-dev/syncd/internal/store"
@@ -152,8 +151,8 @@ func captureVariantByID(id string) *captureVariant {
 // captureResult is what one run of one capture variant measured.
 type captureResult struct {
 	edits             int
-	first, repeat     time.Duration // all first edits, all second edits
-	baseBytes         int64         // pages of _syncd_base after the first edits
+	first, repeat     cost  // all first edits, all second edits
+	baseBytes         int64 // pages of _syncd_base after the first edits
 	basePayload       int64
 	outboxBytesPerRow float64
 }
@@ -316,10 +315,10 @@ func runCapture(ctx context.Context, dir, template string, v *captureVariant, n,
 	rows := rand.New(rand.NewPCG(seed, 3)).Perm(n)[:edits]
 	d := &dataset{seed: templateSeed}
 	r := &captureResult{edits: edits}
-	for pass, took := range []*time.Duration{&r.first, &r.repeat} {
+	for pass, took := range []*cost{&r.first, &r.repeat} {
 		runtime.GC()
 		for start := 0; start < edits; start += 1000 {
-			t0 := time.Now()
+			m := now()
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				return nil, err
@@ -339,7 +338,7 @@ func runCapture(ctx context.Context, dir, template string, v *captureVariant, n,
 			if err := tx.Commit(); err != nil {
 				return nil, err
 			}
-			*took += time.Since(t0)
+			took.add(m)
 		}
 		if pass == 0 && v.base {
 			if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {

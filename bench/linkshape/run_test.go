@@ -91,9 +91,9 @@ const (
 type result struct {
 	n int
 	// The initial load: all of it (BEGIN to COMMIT), and its parts.
-	load, appStmts, linkStmts, commit time.Duration
+	load, appStmts, linkStmts, commit cost
 	// The access paths, each over every link once.
-	bySF, byKey, upsert, scan, verify time.Duration
+	bySF, byKey, upsert, scan, verify cost
 	// Pages of the link's b-trees (table and indexes) and of the
 	// application table's, as loaded and after VACUUM; fileBytes is the
 	// whole database after the load.
@@ -154,7 +154,7 @@ func runShape(ctx context.Context, dir string, s *shape, d *dataset, opt runOpts
 		}
 	}
 	r := &result{n: d.n}
-	now := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")
+	at := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")
 	links := s.layout != noLinks && s.layout != appColumns
 
 	// The initial load: per transaction the page's rows, then their links.
@@ -164,9 +164,10 @@ func runShape(ctx context.Context, dir string, s *shape, d *dataset, opt runOpts
 		appArgs := chunks(start, end, nil, func(i int, dst []any) []any { return s.appRow(d, i, dst) })
 		var linkArgs [][]any
 		if links {
-			linkArgs = chunks(start, end, s.upsertHead(now), func(i int, dst []any) []any { return s.upsertRow(d, i, 0, dst) })
+			linkArgs = chunks(start, end, s.upsertHead(at), func(i int, dst []any) []any { return s.upsertRow(d, i, 0, dst) })
 		}
-		t0 := time.Now()
+		m := now()
+		start := m
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, err
@@ -176,23 +177,20 @@ func runShape(ctx context.Context, dir string, s *shape, d *dataset, opt runOpts
 			tx.Rollback()
 			return nil, fmt.Errorf("%s: insert rows: %w", s.id, err)
 		}
-		t1 := time.Now()
+		m = r.appStmts.add(m)
 		if links {
-			if err := execChunks(sc, linkArgs, len(s.upsertHead(now)), s.upsert); err != nil {
+			if err := execChunks(sc, linkArgs, len(s.upsertHead(at)), s.upsert); err != nil {
 				tx.Rollback()
 				return nil, fmt.Errorf("%s: insert links: %w", s.id, err)
 			}
 		}
-		t2 := time.Now()
+		m = r.linkStmts.add(m)
 		sc.close()
 		if err := tx.Commit(); err != nil {
 			return nil, err
 		}
-		t3 := time.Now()
-		r.appStmts += t1.Sub(t0)
-		r.linkStmts += t2.Sub(t1)
-		r.commit += t3.Sub(t2)
-		r.load += t3.Sub(t0)
+		r.commit.add(m)
+		r.load.add(start)
 	}
 	if err := sizes(ctx, db, s, &r.linkBytes, &r.appBytes, &r.linkPayload); err != nil {
 		return nil, err
@@ -204,7 +202,7 @@ func runShape(ctx context.Context, dir string, s *shape, d *dataset, opt runOpts
 		return r, nil
 	}
 	if s.layout != noLinks {
-		if err := access(ctx, db, s, d, r, now, opt); err != nil {
+		if err := access(ctx, db, s, d, r, at, opt); err != nil {
 			return nil, err
 		}
 	}
@@ -223,7 +221,7 @@ func runShape(ctx context.Context, dir string, s *shape, d *dataset, opt runOpts
 // access measures the access paths on the loaded links: lookups by
 // Salesforce Id and by row key, the update of every link, the scan of the
 // object's links and the verify join.
-func access(ctx context.Context, db *sql.DB, s *shape, d *dataset, r *result, now string, opt runOpts) error {
+func access(ctx context.Context, db *sql.DB, s *shape, d *dataset, r *result, at string, opt runOpts) error {
 	var err error
 	rnd := rand.New(rand.NewPCG(d.seed, 2))
 	if r.bySF, err = lookups(ctx, db, s, d, rnd.Perm(d.n), s.bySF, func(i int) any { return s.sfVal(d, i) }, opt.check); err != nil {
@@ -232,7 +230,7 @@ func access(ctx context.Context, db *sql.DB, s *shape, d *dataset, r *result, no
 	if r.byKey, err = lookups(ctx, db, s, d, rnd.Perm(d.n), s.byKey, func(i int) any { return s.keyVal(d, i) }, opt.check); err != nil {
 		return fmt.Errorf("%s: by row key: %w", s.id, err)
 	}
-	if r.upsert, err = update(ctx, db, s, d, rnd.Perm(d.n), now); err != nil {
+	if r.upsert, err = update(ctx, db, s, d, rnd.Perm(d.n), at); err != nil {
 		return fmt.Errorf("%s: update: %w", s.id, err)
 	}
 	if r.scan, err = count(ctx, db, d.n, s.scan(), s.lookupHead()...); err != nil {
@@ -286,9 +284,9 @@ func sizes(ctx context.Context, db *sql.DB, s *shape, link, app, linkPayload *in
 // lookups looks up every link once, in the order of perm, lookupBatch per
 // statement and txRows per transaction, and returns the time taken. With
 // check, it checks that each answer is the link looked up.
-func lookups(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, stmt func(n int) string, arg func(i int) any, check bool) (time.Duration, error) {
+func lookups(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, stmt func(n int) string, arg func(i int) any, check bool) (cost, error) {
 	runtime.GC()
-	var took time.Duration
+	var took cost
 	for start := 0; start < len(perm); start += txRows {
 		end := min(start+txRows, len(perm))
 		var batches [][]any
@@ -299,10 +297,10 @@ func lookups(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, 
 			}
 			batches = append(batches, args)
 		}
-		t0 := time.Now()
+		m := now()
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return 0, err
+			return took, err
 		}
 		sc := newStmtCache(ctx, tx)
 		for b, args := range batches {
@@ -310,29 +308,29 @@ func lookups(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, 
 			st, err := sc.stmt(stmt(want))
 			if err != nil {
 				tx.Rollback()
-				return 0, err
+				return took, err
 			}
 			got, err := readRows(ctx, st, args, check)
 			if err != nil {
 				tx.Rollback()
-				return 0, err
+				return took, err
 			}
 			if len(got) != want {
 				tx.Rollback()
-				return 0, fmt.Errorf("%d of %d links found", len(got), want)
+				return took, fmt.Errorf("%d of %d links found", len(got), want)
 			}
 			if check {
 				if err := checkLinks(s, d, perm[start+b*lookupBatch:start+b*lookupBatch+want], got); err != nil {
 					tx.Rollback()
-					return 0, err
+					return took, err
 				}
 			}
 		}
 		sc.close()
 		if err := tx.Commit(); err != nil {
-			return 0, err
+			return took, err
 		}
-		took += time.Since(t0)
+		took.add(m)
 	}
 	return took, nil
 }
@@ -400,28 +398,28 @@ func checkLinks(s *shape, d *dataset, want []int, got [][]any) error {
 
 // update writes a later pull's stamp and fingerprint (today: stamp and
 // shadow) to every link, in the order of perm, with the upsert a pull runs.
-func update(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, now string) (time.Duration, error) {
+func update(ctx context.Context, db *sql.DB, s *shape, d *dataset, perm []int, at string) (cost, error) {
 	runtime.GC()
-	var took time.Duration
-	head := s.upsertHead(now)
+	var took cost
+	head := s.upsertHead(at)
 	for start := 0; start < len(perm); start += txRows {
 		end := min(start+txRows, len(perm))
 		args := chunks(start, end, head, func(j int, dst []any) []any { return s.upsertRow(d, perm[j], 1, dst) })
-		t0 := time.Now()
+		m := now()
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return 0, err
+			return took, err
 		}
 		sc := newStmtCache(ctx, tx)
 		if err := execChunks(sc, args, len(head), s.upsert); err != nil {
 			tx.Rollback()
-			return 0, err
+			return took, err
 		}
 		sc.close()
 		if err := tx.Commit(); err != nil {
-			return 0, err
+			return took, err
 		}
-		took += time.Since(t0)
+		took.add(m)
 	}
 	return took, nil
 }
@@ -464,26 +462,27 @@ func checkUpdated(ctx context.Context, db *sql.DB, s *shape, d *dataset) error {
 }
 
 // count runs q, reads every row and checks there are want.
-func count(ctx context.Context, db *sql.DB, want int, q string, args ...any) (time.Duration, error) {
+func count(ctx context.Context, db *sql.DB, want int, q string, args ...any) (cost, error) {
 	runtime.GC()
-	t0 := time.Now()
+	var took cost
+	m := now()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return took, err
 	}
 	defer tx.Rollback()
 	st, err := tx.PrepareContext(ctx, q)
 	if err != nil {
-		return 0, err
+		return took, err
 	}
 	defer st.Close()
 	got, err := readRows(ctx, st, args, false)
 	if err != nil {
-		return 0, err
+		return took, err
 	}
-	took := time.Since(t0)
+	took.add(m)
 	if len(got) != want {
-		return 0, fmt.Errorf("%d rows, want %d", len(got), want)
+		return took, fmt.Errorf("%d rows, want %d", len(got), want)
 	}
 	return took, nil
 }

@@ -69,20 +69,31 @@ func spread(xs []float64) float64 {
 	return (slices.Max(xs) - slices.Min(xs)) / m * 100
 }
 
-func us(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) }
+func us(d time.Duration, n int) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(n) }
 
-// linkMetrics are the columns of the time table, per run.
+// clock picks one of a cost's two times.
+type clock struct {
+	name string
+	of   func(c cost) time.Duration
+}
+
+var (
+	cpuClock  = clock{"CPU", func(c cost) time.Duration { return c.cpu }}
+	wallClock = clock{"wall-clock", func(c cost) time.Duration { return c.wall }}
+)
+
+// linkMetrics are the columns of the time tables, per run.
 var linkMetrics = []struct {
 	name string
-	get  func(r *result) float64
+	get  func(r *result) cost
 }{
-	{"load", func(r *result) float64 { return us(r.load, r.n) }},
-	{"link stmts", func(r *result) float64 { return us(r.linkStmts, r.n) }},
-	{"by sf_id", func(r *result) float64 { return us(r.bySF, r.n) }},
-	{"by row_key", func(r *result) float64 { return us(r.byKey, r.n) }},
-	{"update", func(r *result) float64 { return us(r.upsert, r.n) }},
-	{"scan", func(r *result) float64 { return us(r.scan, r.n) }},
-	{"verify", func(r *result) float64 { return us(r.verify, r.n) }},
+	{"load", func(r *result) cost { return r.load }},
+	{"link stmts", func(r *result) cost { return r.linkStmts }},
+	{"by sf_id", func(r *result) cost { return r.bySF }},
+	{"by row_key", func(r *result) cost { return r.byKey }},
+	{"update", func(r *result) cost { return r.upsert }},
+	{"scan", func(r *result) cost { return r.scan }},
+	{"verify", func(r *result) cost { return r.verify }},
 }
 
 // linkBytes is the bytes per link of r: the link's b-trees, or for links
@@ -153,8 +164,9 @@ func printLinks(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("run %d %-16s load %.2f µs/row, link stmts %.2f, by sf_id %.2f, update %.2f", k+1, s.id,
-				us(r.load, n), us(r.linkStmts, n), us(r.bySF, n), us(r.upsert, n))
+			t.Logf("run %d %-16s CPU µs per link: load %.2f, link stmts %.2f, by sf_id %.2f, update %.2f (wall %.2f, %.2f, %.2f, %.2f)", k+1, s.id,
+				us(r.load.cpu, n), us(r.linkStmts.cpu, n), us(r.bySF.cpu, n), us(r.upsert.cpu, n),
+				us(r.load.wall, n), us(r.linkStmts.wall, n), us(r.bySF.wall, n), us(r.upsert.wall, n))
 			res[s.id] = append(res[s.id], r)
 		}
 	}
@@ -171,60 +183,14 @@ func printLinks(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("big %-16s load %.2f µs/row, %d MB", s.id, us(r.load, big), r.fileBytes>>20)
+			t.Logf("big %-16s load %.2f µs/row CPU, %.2f wall, %d MB", s.id, us(r.load.cpu, big), us(r.load.wall, big), r.fileBytes>>20)
 			bigRes[s.id] = r
 		}
 	}
 
-	med := func(id string, get func(*result) float64) float64 {
-		var xs []float64
-		for _, r := range res[id] {
-			xs = append(xs, get(r))
-		}
-		return median(xs)
-	}
 	app := res["app"][0]
-	appLoad := med("app", linkMetrics[0].get)
-
-	fmt.Fprintf(out, "\n%d links, median of %d runs, µs per link\n\n", n, runs)
-	fmt.Fprintln(out, "| shape | load (row + link) | link's share | link stmts | by sf_id | by row_key | update | scan | verify |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, s := range run {
-		cells := []string{s.id}
-		for j, m := range linkMetrics {
-			v := med(s.id, m.get)
-			if s.layout == noLinks && j > 0 || s.layout == appColumns && j == 1 {
-				cells = append(cells, "–")
-			} else {
-				cells = append(cells, fmt.Sprintf("%.2f", v))
-			}
-			if j == 0 {
-				if s.layout == noLinks {
-					cells = append(cells, "–")
-				} else {
-					cells = append(cells, fmt.Sprintf("%.2f", v-appLoad))
-				}
-			}
-		}
-		fmt.Fprintln(out, "| "+strings.Join(cells, " | ")+" |")
-	}
-
-	fmt.Fprintf(out, "\nspread of the %d runs, (max - min) / median, %%\n\n", runs)
-	fmt.Fprint(out, "| shape |")
-	for _, m := range linkMetrics {
-		fmt.Fprintf(out, " %s |", m.name)
-	}
-	fmt.Fprint(out, "\n| --- |"+strings.Repeat(" ---: |", len(linkMetrics))+"\n")
-	for _, s := range run {
-		fmt.Fprintf(out, "| %s |", s.id)
-		for _, m := range linkMetrics {
-			var xs []float64
-			for _, r := range res[s.id] {
-				xs = append(xs, m.get(r))
-			}
-			fmt.Fprintf(out, " %.0f |", spread(xs))
-		}
-		fmt.Fprintln(out)
+	for _, c := range []clock{cpuClock, wallClock} {
+		printLinkTimes(out, run, res, c, n, runs)
 	}
 
 	fmt.Fprintf(out, "\nsize: bytes per link (pages of the link's table and indexes, dbstat)\n\n")
@@ -258,12 +224,63 @@ func printLinks(t *testing.T, out io.Writer) {
 		fmt.Fprintln(out, row)
 	}
 	if big > 0 {
-		fmt.Fprintf(out, "\nload of %d, one run, µs per row (row + link)\n\n| shape | load | link's share |\n| --- | ---: | ---: |\n", big)
-		base := us(bigRes["app"].load, big)
+		fmt.Fprintf(out, "\nload of %d, one run, µs per row (row + link)\n\n| shape | CPU | link's share | wall-clock | link's share |\n| --- | ---: | ---: | ---: | ---: |\n", big)
+		base := bigRes["app"].load
 		for _, s := range run {
-			l := us(bigRes[s.id].load, big)
-			fmt.Fprintf(out, "| %s | %.2f | %.2f |\n", s.id, l, l-base)
+			l := bigRes[s.id].load
+			fmt.Fprintf(out, "| %s | %.2f | %.2f | %.2f | %.2f |\n", s.id, us(l.cpu, big), us(l.cpu-base.cpu, big), us(l.wall, big), us(l.wall-base.wall, big))
 		}
+	}
+}
+
+// printLinkTimes prints the medians of one clock's times, and their
+// spread over the runs.
+func printLinkTimes(out io.Writer, run []*shape, res map[string][]*result, c clock, n, runs int) {
+	vals := func(id string, get func(*result) cost) []float64 {
+		var xs []float64
+		for _, r := range res[id] {
+			xs = append(xs, us(c.of(get(r)), r.n))
+		}
+		return xs
+	}
+	appLoad := median(vals("app", linkMetrics[0].get))
+	fmt.Fprintf(out, "\n%d links, %s time, median of %d runs, µs per link\n\n", n, c.name, runs)
+	fmt.Fprintln(out, "| shape | load (row + link) | link's share | link stmts | by sf_id | by row_key | update | scan | verify |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, s := range run {
+		cells := []string{s.id}
+		for j, m := range linkMetrics {
+			v := median(vals(s.id, m.get))
+			if s.layout == noLinks && j > 0 || s.layout == appColumns && j == 1 {
+				cells = append(cells, "–")
+			} else {
+				cells = append(cells, fmt.Sprintf("%.2f", v))
+			}
+			if j == 0 {
+				if s.layout == noLinks {
+					cells = append(cells, "–")
+				} else {
+					cells = append(cells, fmt.Sprintf("%.2f", v-appLoad))
+				}
+			}
+		}
+		fmt.Fprintln(out, "| "+strings.Join(cells, " | ")+" |")
+	}
+	fmt.Fprintf(out, "\nspread of the %s times over the %d runs, (max - min) / median, %%\n\n| shape |", c.name, runs)
+	for _, m := range linkMetrics {
+		fmt.Fprintf(out, " %s |", m.name)
+	}
+	fmt.Fprint(out, "\n| --- |"+strings.Repeat(" ---: |", len(linkMetrics))+"\n")
+	for _, s := range run {
+		fmt.Fprintf(out, "| %s |", s.id)
+		for j, m := range linkMetrics {
+			if s.layout == noLinks && j > 0 || s.layout == appColumns && j == 1 {
+				fmt.Fprint(out, " – |")
+				continue
+			}
+			fmt.Fprintf(out, " %.0f |", spread(vals(s.id, m.get)))
+		}
+		fmt.Fprintln(out)
 	}
 }
 
@@ -296,35 +313,38 @@ func printCapture(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("run %d %-22s first %.2f µs, repeat %.2f µs", k+1, v.id, us(r.first, edits), us(r.repeat, edits))
+			t.Logf("run %d %-22s CPU µs per edit: first %.2f, repeat %.2f (wall %.2f, %.2f)", k+1, v.id,
+				us(r.first.cpu, edits), us(r.repeat.cpu, edits), us(r.first.wall, edits), us(r.repeat.wall, edits))
 			res[v.id] = append(res[v.id], r)
 		}
 	}
-	med := func(id string, get func(*captureResult) float64) (float64, float64) {
-		var xs []float64
-		for _, r := range res[id] {
-			xs = append(xs, get(r))
+	for _, c := range []clock{cpuClock, wallClock} {
+		med := func(id string, get func(*captureResult) cost) (float64, float64) {
+			var xs []float64
+			for _, r := range res[id] {
+				xs = append(xs, us(c.of(get(r)), r.edits))
+			}
+			return median(xs), spread(xs)
 		}
-		return median(xs), spread(xs)
-	}
-	first := func(r *captureResult) float64 { return us(r.first, r.edits) }
-	repeat := func(r *captureResult) float64 { return us(r.repeat, r.edits) }
-	outboxFirst, _ := med("outbox", first)
-	outboxRepeat, _ := med("outbox", repeat)
-	fmt.Fprintf(out, "\ncapture: %d single-row UPDATEs of 2 of %d mapped columns, 1,000 per transaction, on a table of %d rows; median of %d runs, µs per edit\n\n",
-		edits, len(baseCols), n, runs)
-	fmt.Fprintln(out, "| variant | first edit | ± % | over outbox | repeat edit | ± % | over outbox | base B/row | base payload B/row |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, v := range run {
-		f, fs := med(v.id, first)
-		r, rs := med(v.id, repeat)
-		size, payload := "–", "–"
-		if v.base {
-			b := res[v.id][0]
-			size = fmt.Sprintf("%.1f", float64(b.baseBytes)/float64(edits))
-			payload = fmt.Sprintf("%.1f", float64(b.basePayload)/float64(edits))
+		first := func(r *captureResult) cost { return r.first }
+		repeat := func(r *captureResult) cost { return r.repeat }
+		outboxFirst, _ := med("outbox", first)
+		outboxRepeat, _ := med("outbox", repeat)
+		fmt.Fprintf(out, "\ncapture, %s time: %d single-row UPDATEs of 2 of %d mapped columns, 1,000 per transaction, on a table of %d rows; median of %d runs, µs per edit\n\n",
+			c.name, edits, len(baseCols), n, runs)
+		fmt.Fprintln(out, "| variant | first edit | spread % | over outbox | repeat edit | spread % | over outbox | base B/row | base payload B/row |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, v := range run {
+			f, fs := med(v.id, first)
+			r, rs := med(v.id, repeat)
+			size, payload := "–", "–"
+			if v.base {
+				b := res[v.id][0]
+				size = fmt.Sprintf("%.1f", float64(b.baseBytes)/float64(edits))
+				payload = fmt.Sprintf("%.1f", float64(b.basePayload)/float64(edits))
+			}
+			fmt.Fprintf(out, "| %s | %.2f | %.0f | %+.2f | %.2f | %.0f | %+.2f | %s | %s |\n", v.id, f, fs, f-outboxFirst, r, rs, r-outboxRepeat, size, payload)
 		}
-		fmt.Fprintf(out, "| %s | %.2f | %.0f | %+.2f | %.2f | %.0f | %+.2f | %s | %s |\n", v.id, f, fs, f-outboxFirst, r, rs, r-outboxRepeat, size, payload)
 	}
 	if r := res["outbox"]; len(r) > 0 {
 		fmt.Fprintf(out, "\ntoday's outbox: %.1f bytes per entry (one entry per edit)\n", r[0].outboxBytesPerRow)
@@ -351,7 +371,7 @@ func BenchmarkLinks(b *testing.B) {
 					b.Fatal(err)
 				}
 				for j, m := range linkMetrics {
-					sums[j] += m.get(r)
+					sums[j] += us(m.get(r).cpu, r.n)
 				}
 				last = r
 			}
@@ -359,7 +379,7 @@ func BenchmarkLinks(b *testing.B) {
 				app = last
 			}
 			for j, m := range linkMetrics {
-				b.ReportMetric(sums[j]/float64(b.N), strings.ReplaceAll(m.name, " ", "-")+"-µs/link")
+				b.ReportMetric(sums[j]/float64(b.N), strings.ReplaceAll(m.name, " ", "-")+"-cpu-µs/link")
 			}
 			if app != nil {
 				b.ReportMetric(linkBytes(s, last, app, false), "B/link")
@@ -387,12 +407,12 @@ func BenchmarkCapture(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				first += us(r.first, edits)
-				repeat += us(r.repeat, edits)
+				first += us(r.first.cpu, edits)
+				repeat += us(r.repeat.cpu, edits)
 				last = r
 			}
-			b.ReportMetric(first/float64(b.N), "first-µs/edit")
-			b.ReportMetric(repeat/float64(b.N), "repeat-µs/edit")
+			b.ReportMetric(first/float64(b.N), "first-cpu-µs/edit")
+			b.ReportMetric(repeat/float64(b.N), "repeat-cpu-µs/edit")
 			if v.base {
 				b.ReportMetric(float64(last.baseBytes)/float64(edits), "base-B/row")
 			}
