@@ -43,10 +43,21 @@ const (
 	jsonText
 	// jsonBinary: jsonb_object(name, value, ...), SQLite's binary JSON.
 	jsonBinary
+	// typedPerObject: typedCols in a table of the object's own whose rowid
+	// is the row key (for INTEGER keys).
+	typedPerObject
 )
 
 func (f baseFormat) String() string {
-	return [...]string{"typed", "quote", "json", "jsonb"}[f]
+	return [...]string{"typed", "quote", "json", "jsonb", "typed/rowid"}[f]
+}
+
+// baseName is the side table of format f.
+func baseName(f baseFormat) string {
+	if f == typedPerObject {
+		return "_syncd_base_" + appTable
+	}
+	return "_syncd_base"
 }
 
 // baseTable creates the side table for cols in format f: one table for
@@ -54,6 +65,12 @@ func (f baseFormat) String() string {
 func baseTable(f baseFormat, cols []string) string {
 	vals := "vals TEXT NOT NULL"
 	switch f {
+	case typedPerObject:
+		var vs []string
+		for j := range cols {
+			vs = append(vs, fmt.Sprintf("v%d", j+1))
+		}
+		return `CREATE TABLE ` + baseName(f) + ` (row_key INTEGER PRIMARY KEY, ` + strings.Join(vs, ", ") + `)`
 	case typedCols:
 		var vs []string
 		for j := range cols {
@@ -72,7 +89,7 @@ func baseTable(f baseFormat, cols []string) string {
 func baseInsert(f baseFormat, obj, key string, cols []string) string {
 	var names, exprs []string
 	switch f {
-	case typedCols:
+	case typedCols, typedPerObject:
 		for j, c := range cols {
 			names = append(names, fmt.Sprintf("v%d", j+1))
 			exprs = append(exprs, "OLD."+c)
@@ -93,6 +110,10 @@ func baseInsert(f baseFormat, obj, key string, cols []string) string {
 			fn = "jsonb_object"
 		}
 		names, exprs = []string{"vals"}, []string{fn + "(" + strings.Join(kv, ", ") + ")"}
+	}
+	if f == typedPerObject {
+		return fmt.Sprintf("INSERT OR IGNORE INTO %s (row_key, %s) VALUES (OLD.%s, %s)",
+			baseName(f), strings.Join(names, ", "), key, strings.Join(exprs, ", "))
 	}
 	return fmt.Sprintf("INSERT OR IGNORE INTO _syncd_base (object, row_key, %s) VALUES ('%s', +OLD.%s, %s)",
 		strings.Join(names, ", "), obj, key, strings.Join(exprs, ", "))
@@ -134,6 +155,7 @@ var captureVariants = []*captureVariant{
 	{id: "outbox+typed", desc: "outbox + lazy base, typed columns (own trigger)", outbox: true, base: true, format: typedCols},
 	{id: "outbox+typed/merged", desc: "outbox + lazy base, typed, one trigger", outbox: true, base: true, format: typedCols, merged: true},
 	{id: "outbox+typed/guarded", desc: "outbox + lazy base, typed, WHEN NOT EXISTS guard", outbox: true, base: true, format: typedCols, guarded: true},
+	{id: "outbox+typed/rowid", desc: "outbox + lazy base, typed, per-object rowid table", outbox: true, base: true, format: typedPerObject},
 	{id: "outbox+quote", desc: "outbox + lazy base, quote() text", outbox: true, base: true, format: quoted},
 	{id: "outbox+json", desc: "outbox + lazy base, json_object text", outbox: true, base: true, format: jsonText},
 	{id: "outbox+jsonb", desc: "outbox + lazy base, jsonb_object blob", outbox: true, base: true, format: jsonBinary},
@@ -345,14 +367,14 @@ func runCapture(ctx context.Context, dir, template string, v *captureVariant, n,
 				return nil, err
 			}
 			var saved int
-			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM _syncd_base`).Scan(&saved); err != nil {
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+baseName(v.format)).Scan(&saved); err != nil {
 				return nil, err
 			}
 			if saved != edits {
 				return nil, fmt.Errorf("%s: %d bases saved after %d first edits", v.id, saved, edits)
 			}
 			if err := db.QueryRowContext(ctx, `SELECT coalesce(sum(pgsize), 0), coalesce(sum(payload), 0) FROM dbstat WHERE name IN
-				(SELECT name FROM sqlite_schema WHERE tbl_name = '_syncd_base')`).Scan(&r.baseBytes, &r.basePayload); err != nil {
+				(SELECT name FROM sqlite_schema WHERE tbl_name = ?)`, baseName(v.format)).Scan(&r.baseBytes, &r.basePayload); err != nil {
 				return nil, err
 			}
 		}
@@ -388,7 +410,7 @@ func runCapture(ctx context.Context, dir, template string, v *captureVariant, n,
 // mapped columns are cols.
 func readBase(ctx context.Context, db *sql.DB, f baseFormat, obj string, key int64, cols []string) ([]any, error) {
 	switch f {
-	case typedCols:
+	case typedCols, typedPerObject:
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
 		var sel []string
@@ -396,7 +418,11 @@ func readBase(ctx context.Context, db *sql.DB, f baseFormat, obj string, key int
 			ptrs[j] = &vals[j]
 			sel = append(sel, fmt.Sprintf("v%d", j+1))
 		}
-		err := db.QueryRowContext(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM _syncd_base WHERE object = ? AND row_key = ?`, obj, key).Scan(ptrs...)
+		q, args := `SELECT `+strings.Join(sel, ", ")+` FROM _syncd_base WHERE object = ? AND row_key = ?`, []any{obj, key}
+		if f == typedPerObject {
+			q, args = `SELECT `+strings.Join(sel, ", ")+` FROM `+baseName(f)+` WHERE row_key = ?`, []any{key}
+		}
+		err := db.QueryRowContext(ctx, q, args...).Scan(ptrs...)
 		return vals, err
 	case quoted:
 		var s string
