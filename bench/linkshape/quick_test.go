@@ -55,6 +55,8 @@ func TestAccessPathsSeekTheirKey(t *testing.T) {
 				keySeek = "(object=? AND row_key=?)"
 			case perObjectLinks, appColumns:
 				keySeek = "INTEGER PRIMARY KEY (rowid=?)"
+			case perObjectTextLinks:
+				keySeek = "PRIMARY KEY (row_key=?)"
 			}
 			sfSeek := "(sf_id=?)"
 			if s.hasObject() {

@@ -31,6 +31,9 @@ const (
 	noRowidLinks
 	// perObjectLinks: one rowid table per object whose rowid is the row key.
 	perObjectLinks
+	// perObjectTextLinks: one WITHOUT ROWID table per object keyed by a TEXT
+	// row key, for tables whose key is not a rowid.
+	perObjectTextLinks
 	// appColumns: no link table; sf_id, stamp and the fingerprint are
 	// columns of the application's table (Heroku Connect's shape).
 	appColumns
@@ -85,14 +88,17 @@ var shapes = []*shape{
 	{id: "C/text", desc: "WITHOUT ROWID (object, row_key TEXT)", layout: noRowidLinks, keyText: true},
 	{id: "C/int", desc: "WITHOUT ROWID (object, row_key integer)", layout: noRowidLinks},
 	{id: "E/C+obj", desc: "C/int, object INTEGER", layout: noRowidLinks, objInt: true},
+	{id: "E/C+obj+ms", desc: "C/int, object INTEGER, stamp INTEGER ms", layout: noRowidLinks, objInt: true, stamp: stampMS},
 	{id: "E/C+obj+sf15", desc: "C/int, object INTEGER, sf_id BLOB(15)", layout: noRowidLinks, objInt: true, sf: sfBlob15},
 	{id: "E/C+obj+sf15+ms", desc: "C/int, object INTEGER, sf_id BLOB(15), stamp INTEGER ms", layout: noRowidLinks, objInt: true, sf: sfBlob15, stamp: stampMS},
 	{id: "D", desc: "per-object rowid table, row_key is the rowid", layout: perObjectLinks},
+	{id: "E/D+ms", desc: "D, stamp INTEGER ms", layout: perObjectLinks, stamp: stampMS},
 	{id: "E/D+sf15", desc: "D, sf_id BLOB(15)", layout: perObjectLinks, sf: sfBlob15},
 	{id: "E/D+sf15+ms", desc: "D, sf_id BLOB(15), stamp INTEGER ms (= G/int)", layout: perObjectLinks, sf: sfBlob15, stamp: stampMS},
 	{id: "G/none", desc: "E/D+sf15+ms without a fingerprint", layout: perObjectLinks, sf: sfBlob15, stamp: stampMS, fp: fpNone},
 	{id: "G/hex", desc: "E/D+sf15+ms, fingerprint as 16 hex digits TEXT", layout: perObjectLinks, sf: sfBlob15, stamp: stampMS, fp: fpHex},
 	{id: "G/blob", desc: "E/D+sf15+ms, fingerprint as 8-byte BLOB", layout: perObjectLinks, sf: sfBlob15, stamp: stampMS, fp: fpBlob},
+	{id: "D/text+ms", desc: "per-object WITHOUT ROWID table, row_key TEXT, stamp INTEGER ms", layout: perObjectTextLinks, keyText: true, stamp: stampMS},
 	{id: "F", desc: "no link table: sf_id, stamp, fp on the app table", layout: appColumns},
 	{id: "F+sf15+ms", desc: "F, sf_id BLOB(15), stamp INTEGER ms", layout: appColumns, sf: sfBlob15, stamp: stampMS},
 }
@@ -115,7 +121,7 @@ const (
 // table is the table that holds the links.
 func (s *shape) table() string {
 	switch s.layout {
-	case perObjectLinks:
+	case perObjectLinks, perObjectTextLinks:
 		return "_syncd_links_contact"
 	case appColumns, noLinks:
 		return appTable
@@ -212,7 +218,11 @@ func (s *shape) ddl() []string {
 			sf_id %s, stamp %s%s, PRIMARY KEY (object, row_key)) WITHOUT ROWID`, objType, keyType, s.sfType(), s.stampType(), fpCol),
 			`CREATE UNIQUE INDEX _syncd_links_sf_id ON _syncd_links (object, sf_id)`}
 	case perObjectLinks:
-		return []string{fmt.Sprintf(`CREATE TABLE _syncd_links_contact (row_key INTEGER PRIMARY KEY, sf_id %s NOT NULL, stamp %s%s)`,
+		return []string{fmt.Sprintf(`CREATE TABLE _syncd_links_contact (row_key INTEGER PRIMARY KEY, sf_id %s, stamp %s%s)`,
+			s.sfType(), s.stampType(), fpCol),
+			`CREATE UNIQUE INDEX _syncd_links_contact_sf_id ON _syncd_links_contact (sf_id)`}
+	case perObjectTextLinks:
+		return []string{fmt.Sprintf(`CREATE TABLE _syncd_links_contact (row_key TEXT PRIMARY KEY, sf_id %s, stamp %s%s) WITHOUT ROWID`,
 			s.sfType(), s.stampType(), fpCol),
 			`CREATE UNIQUE INDEX _syncd_links_contact_sf_id ON _syncd_links_contact (sf_id)`}
 	case appColumns:
@@ -412,6 +422,8 @@ func (s *shape) verify() string {
 		return "SELECT id, sf_id, stamp FROM customers"
 	case perObjectLinks:
 		return "SELECT t.id, l.sf_id, l.stamp FROM customers t LEFT JOIN " + s.table() + " l ON l.row_key = t.id"
+	case perObjectTextLinks:
+		return "SELECT t.id, l.sf_id, l.stamp FROM customers t LEFT JOIN " + s.table() + " l ON l.row_key = CAST(t.id AS TEXT)"
 	}
 	// An untyped row_key compared with the INTEGER t.id takes the numeric
 	// affinity, which the (object, row_key) key cannot answer: SQLite then

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,13 +117,28 @@ func TestPrintTable(t *testing.T) {
 	}
 	part := os.Getenv("LINKSHAPE_PART")
 	out := io.Writer(os.Stdout)
-	fmt.Fprintf(out, "\nmodernc.org/sqlite, %s\n", sqliteVersion(t))
+	fmt.Fprintf(out, "\nmodernc.org/sqlite, %s, %s, load average at start %s\n", sqliteVersion(t), runtime.Version(), loadAverage())
 	if part == "" || part == "links" {
 		printLinks(t, out)
 	}
 	if part == "" || part == "capture" {
 		printCapture(t, out)
 	}
+	fmt.Fprintf(out, "\nload average at end %s\n", loadAverage())
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages where
+// /proc has them: how much other work shared the cores.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func sqliteVersion(t *testing.T) string {
@@ -164,9 +180,9 @@ func printLinks(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("run %d %-16s CPU µs per link: load %.2f, link stmts %.2f, by sf_id %.2f, update %.2f (wall %.2f, %.2f, %.2f, %.2f)", k+1, s.id,
+			t.Logf("run %d %-16s CPU µs per link: load %.2f, link stmts %.2f, by sf_id %.2f, update %.2f (wall %.2f, %.2f, %.2f, %.2f); load average %s", k+1, s.id,
 				us(r.load.cpu, n), us(r.linkStmts.cpu, n), us(r.bySF.cpu, n), us(r.upsert.cpu, n),
-				us(r.load.wall, n), us(r.linkStmts.wall, n), us(r.bySF.wall, n), us(r.upsert.wall, n))
+				us(r.load.wall, n), us(r.linkStmts.wall, n), us(r.bySF.wall, n), us(r.upsert.wall, n), loadAverage())
 			res[s.id] = append(res[s.id], r)
 		}
 	}
@@ -313,8 +329,8 @@ func printCapture(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("run %d %-22s CPU µs per edit: first %.2f, repeat %.2f (wall %.2f, %.2f)", k+1, v.id,
-				us(r.first.cpu, edits), us(r.repeat.cpu, edits), us(r.first.wall, edits), us(r.repeat.wall, edits))
+			t.Logf("run %d %-22s CPU µs per edit: first %.2f, repeat %.2f (wall %.2f, %.2f); load average %s", k+1, v.id,
+				us(r.first.cpu, edits), us(r.repeat.cpu, edits), us(r.first.wall, edits), us(r.repeat.wall, edits), loadAverage())
 			res[v.id] = append(res[v.id], r)
 		}
 	}
