@@ -318,10 +318,11 @@ func setupCapture(ctx context.Context, db *sql.DB, v *captureVariant) error {
 }
 
 // runCapture copies the template, sets up variant v and times the
-// application's edits: single-row UPDATEs of two mapped columns, 1,000 per
-// transaction, first of edits distinct rows (each a first edit since the
-// last sync), then of the same rows again.
-func runCapture(ctx context.Context, dir, template string, v *captureVariant, n, edits int, seed uint64) (*captureResult, error) {
+// application's edits: single-row UPDATEs of two mapped columns, first of
+// edits distinct rows (each a first edit since the last sync), then of the
+// same rows again. perTx edits share a transaction; with perTx 1 each edit
+// commits on its own (autocommit), as an application's single edits do.
+func runCapture(ctx context.Context, dir, template string, v *captureVariant, n, edits, perTx int, seed uint64) (*captureResult, error) {
 	path := filepath.Join(dir, "capture.db")
 	if err := copyFile(path, template); err != nil {
 		return nil, err
@@ -337,23 +338,48 @@ func runCapture(ctx context.Context, dir, template string, v *captureVariant, n,
 	rows := rand.New(rand.NewPCG(seed, 3)).Perm(n)[:edits]
 	d := &dataset{seed: templateSeed}
 	r := &captureResult{edits: edits}
+	const edit = `UPDATE customers SET email = ?, phone = ? WHERE id = ?`
+	args := func(pass, i int) []any {
+		return []any{fmt.Sprintf("edited%d.%d@example.com", pass, i), fmt.Sprintf("+1 (555) 010-%04d", pass*1000+i%1000), int64(i) + 1}
+	}
 	for pass, took := range []*cost{&r.first, &r.repeat} {
 		runtime.GC()
-		for start := 0; start < edits; start += 1000 {
+		if perTx <= 1 {
+			st, err := db.PrepareContext(ctx, edit)
+			if err != nil {
+				return nil, err
+			}
+			for _, i := range rows {
+				a := args(pass, i)
+				m := now()
+				if _, err := st.ExecContext(ctx, a...); err != nil {
+					st.Close()
+					return nil, fmt.Errorf("%s: edit row %d: %w", v.id, i+1, err)
+				}
+				took.add(m)
+			}
+			st.Close()
+		}
+		for start := 0; perTx > 1 && start < edits; start += perTx {
+			batch := rows[start:min(start+perTx, edits)]
+			all := make([][]any, len(batch))
+			for j, i := range batch {
+				all[j] = args(pass, i)
+			}
 			m := now()
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				return nil, err
 			}
-			st, err := tx.PrepareContext(ctx, `UPDATE customers SET email = ?, phone = ? WHERE id = ?`)
+			st, err := tx.PrepareContext(ctx, edit)
 			if err != nil {
 				tx.Rollback()
 				return nil, err
 			}
-			for _, i := range rows[start:min(start+1000, edits)] {
-				if _, err := st.ExecContext(ctx, fmt.Sprintf("edited%d.%d@example.com", pass, i), fmt.Sprintf("+1 (555) 010-%04d", pass*1000+i%1000), int64(i)+1); err != nil {
+			for j, a := range all {
+				if _, err := st.ExecContext(ctx, a...); err != nil {
 					tx.Rollback()
-					return nil, fmt.Errorf("%s: edit row %d: %w", v.id, i+1, err)
+					return nil, fmt.Errorf("%s: edit row %d: %w", v.id, batch[j]+1, err)
 				}
 			}
 			st.Close()

@@ -128,9 +128,12 @@ func TestCaptureVariantsSaveBase(t *testing.T) {
 	}
 	for _, v := range captureVariants {
 		t.Run(v.id, func(t *testing.T) {
-			r, err := runCapture(ctx, t.TempDir(), template, v, 3000, 500, 1)
+			r, err := runCapture(ctx, t.TempDir(), template, v, 3000, 500, 100, 1)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if _, err := runCapture(ctx, t.TempDir(), template, v, 3000, 50, 1, 2); err != nil {
+				t.Fatalf("autocommit: %v", err)
 			}
 			if v.base && r.baseBytes == 0 {
 				t.Error("dbstat counted no pages for _syncd_base")

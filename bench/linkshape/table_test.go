@@ -24,7 +24,8 @@ import (
 // LINKSHAPE_BIG a larger N for a single load-only run per shape, for the
 // size columns (0: none), LINKSHAPE_SHAPES and LINKSHAPE_VARIANTS
 // comma-separated ids to run only some, LINKSHAPE_PART "links" or
-// "capture" to run one half, LINKSHAPE_EDITS edits per capture run (20000).
+// "capture" to run one half, LINKSHAPE_EDITS edits per capture run (20000),
+// LINKSHAPE_EDIT_TX edits per transaction (1000; 1 commits each edit).
 
 func envInt(t testing.TB, name string, def int) int {
 	s := os.Getenv(name)
@@ -209,7 +210,11 @@ func printLinks(t *testing.T, out io.Writer) {
 		printLinkTimes(out, run, res, c, n, runs)
 	}
 
-	fmt.Fprintf(out, "\nsize: bytes per link (pages of the link's table and indexes, dbstat)\n\n")
+	shadow := 0
+	for i := range d.n {
+		shadow += len(d.shadow(i, 0))
+	}
+	fmt.Fprintf(out, "\nsize: bytes per link (pages of the link's table and indexes, dbstat); A's shadow is %.0f bytes on average\n\n", float64(shadow)/float64(d.n))
 	header := "| shape | as loaded | × A | after VACUUM | payload | database MB |"
 	if big > 0 {
 		header += fmt.Sprintf(" as loaded, %d | database MB, %d |", big, big)
@@ -305,6 +310,7 @@ func printCapture(t *testing.T, out io.Writer) {
 	n := envInt(t, "LINKSHAPE_N", 100000)
 	runs := envInt(t, "LINKSHAPE_RUNS", 3)
 	edits := envInt(t, "LINKSHAPE_EDITS", 20000)
+	perTx := max(1, envInt(t, "LINKSHAPE_EDIT_TX", 1000))
 	only := envList("LINKSHAPE_VARIANTS")
 	var run []*captureVariant
 	for _, v := range captureVariants {
@@ -324,7 +330,7 @@ func printCapture(t *testing.T, out io.Writer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := runCapture(ctx, dir, template, v, n, edits, uint64(k))
+			r, err := runCapture(ctx, dir, template, v, n, edits, perTx, uint64(k))
 			os.RemoveAll(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -346,8 +352,12 @@ func printCapture(t *testing.T, out io.Writer) {
 		repeat := func(r *captureResult) cost { return r.repeat }
 		outboxFirst, _ := med("outbox", first)
 		outboxRepeat, _ := med("outbox", repeat)
-		fmt.Fprintf(out, "\ncapture, %s time: %d single-row UPDATEs of 2 of %d mapped columns, 1,000 per transaction, on a table of %d rows; median of %d runs, µs per edit\n\n",
-			c.name, edits, len(baseCols), n, runs)
+		txDesc := fmt.Sprintf("%d per transaction", perTx)
+		if perTx == 1 {
+			txDesc = "each its own transaction"
+		}
+		fmt.Fprintf(out, "\ncapture, %s time: %d single-row UPDATEs of 2 of %d mapped columns, %s, on a table of %d rows; median of %d runs, µs per edit\n\n",
+			c.name, edits, len(baseCols), txDesc, n, runs)
 		fmt.Fprintln(out, "| variant | first edit | spread % | over outbox | repeat edit | spread % | over outbox | base B/row | base payload B/row |")
 		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, v := range run {
@@ -410,6 +420,7 @@ func BenchmarkCapture(b *testing.B) {
 	ctx := context.Background()
 	n := envInt(b, "LINKSHAPE_N", 100000)
 	edits := envInt(b, "LINKSHAPE_EDITS", 20000)
+	perTx := max(1, envInt(b, "LINKSHAPE_EDIT_TX", 1000))
 	template, err := captureTemplate(ctx, b.TempDir(), n)
 	if err != nil {
 		b.Fatal(err)
@@ -419,7 +430,7 @@ func BenchmarkCapture(b *testing.B) {
 			var first, repeat float64
 			var last *captureResult
 			for k := range b.N {
-				r, err := runCapture(ctx, b.TempDir(), template, v, n, edits, uint64(k))
+				r, err := runCapture(ctx, b.TempDir(), template, v, n, edits, perTx, uint64(k))
 				if err != nil {
 					b.Fatal(err)
 				}
