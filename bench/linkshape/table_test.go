@@ -114,7 +114,7 @@ func linkBytes(s *shape, r *result, app *result, vacuumed bool) float64 {
 
 func TestPrintTable(t *testing.T) {
 	if os.Getenv("LINKSHAPE_TABLE") == "" {
-		t.Skip("set LINKSHAPE_TABLE=1 to measure (about 15 minutes)")
+		t.Skip("set LINKSHAPE_TABLE=1 to measure (15 to 45 minutes on 2 cores; see README.md)")
 	}
 	part := os.Getenv("LINKSHAPE_PART")
 	out := io.Writer(os.Stdout)
