@@ -55,7 +55,7 @@ func (f baseFormat) String() string {
 // baseName is the side table of format f.
 func baseName(f baseFormat) string {
 	if f == typedPerObject {
-		return "_syncd_base_" + appTable
+		return "_syncd_" + appTable + "_base"
 	}
 	return "_syncd_base"
 }

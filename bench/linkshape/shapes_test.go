@@ -122,7 +122,7 @@ const (
 func (s *shape) table() string {
 	switch s.layout {
 	case perObjectLinks, perObjectTextLinks:
-		return "_syncd_links_contact"
+		return "_syncd_customers_link"
 	case appColumns, noLinks:
 		return appTable
 	}
@@ -218,13 +218,13 @@ func (s *shape) ddl() []string {
 			sf_id %s, stamp %s%s, PRIMARY KEY (object, row_key)) WITHOUT ROWID`, objType, keyType, s.sfType(), s.stampType(), fpCol),
 			`CREATE UNIQUE INDEX _syncd_links_sf_id ON _syncd_links (object, sf_id)`}
 	case perObjectLinks:
-		return []string{fmt.Sprintf(`CREATE TABLE _syncd_links_contact (row_key INTEGER PRIMARY KEY, sf_id %s, stamp %s%s)`,
+		return []string{fmt.Sprintf(`CREATE TABLE _syncd_customers_link (row_key INTEGER PRIMARY KEY, sf_id %s, stamp %s%s)`,
 			s.sfType(), s.stampType(), fpCol),
-			`CREATE UNIQUE INDEX _syncd_links_contact_sf_id ON _syncd_links_contact (sf_id)`}
+			`CREATE UNIQUE INDEX _syncd_customers_link_sf_id ON _syncd_customers_link (sf_id)`}
 	case perObjectTextLinks:
-		return []string{fmt.Sprintf(`CREATE TABLE _syncd_links_contact (row_key TEXT PRIMARY KEY, sf_id %s, stamp %s%s) WITHOUT ROWID`,
+		return []string{fmt.Sprintf(`CREATE TABLE _syncd_customers_link (row_key TEXT PRIMARY KEY, sf_id %s, stamp %s%s) WITHOUT ROWID`,
 			s.sfType(), s.stampType(), fpCol),
-			`CREATE UNIQUE INDEX _syncd_links_contact_sf_id ON _syncd_links_contact (sf_id)`}
+			`CREATE UNIQUE INDEX _syncd_customers_link_sf_id ON _syncd_customers_link (sf_id)`}
 	case appColumns:
 		out := []string{
 			`ALTER TABLE customers ADD COLUMN sf_id ` + s.sfType(),
