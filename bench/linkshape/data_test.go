@@ -36,8 +36,10 @@ func newDataset(n int, seed uint64) *dataset {
 // key is row i's row key.
 func (d *dataset) key(i int) int64 { return int64(i) + 1 }
 
-// stampMS is row i's SystemModstamp in Unix milliseconds (Salesforce keeps
-// datetimes to the millisecond); gen > 0 is a later pull's newer stamp.
+// stampMS is row i's SystemModstamp in Unix milliseconds: the API's
+// dateTime values go down to the millisecond (REST API Developer Guide,
+// "Valid Date and DateTime Formats": yyyy-MM-ddTHH:mm:ss.SSSZ). gen > 0 is
+// a later pull's newer stamp.
 func (d *dataset) stampMS(i, gen int) int64 {
 	return d.epoch.UnixMilli() + int64(i)*37 + int64(gen)*86400000
 }
