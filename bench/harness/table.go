@@ -266,7 +266,7 @@ func (b *bench) startBenchEmu(n int, extIDs bool) (*emu, error) {
 // their medians as row id. It returns the directory of syncd's last run.
 func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	var sy, js []run
-	var lastDir string
+	var lastDir, lastJS string
 	for i := 0; i < b.runs; i++ {
 		d, err := b.dir("jsforce-pull")
 		if err != nil {
@@ -277,6 +277,7 @@ func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 			return "", err
 		}
 		js = append(js, j)
+		lastJS = d
 		if d, err = b.syncdDir("syncd-pull", e); err != nil {
 			return "", err
 		}
@@ -292,10 +293,36 @@ func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	b.note("Row %s: syncd/jsforce records/s = **%.2f×** on wall time (process start to exit); %.2f× on each client's own timer (syncd's cycle, jsforce's query loop after start-up); %.2f× on records per CPU-second (user+sys). Peak RSS %s vs %s. Every run, wall / CPU s: syncd %s; jsforce %s.",
 		id, rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.inner)/rate(mj.recs, mj.inner),
 		rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU), mib(ms.r.MaxRSS), mib(mj.r.MaxRSS), runs(sy), runs(js))
+	if note, err := dbSizes(id, filepath.Join(lastDir, "app.db"), filepath.Join(lastJS, "js.db")); err != nil {
+		return "", err
+	} else {
+		b.note("%s", note)
+	}
 	if want := (b.n + 1999) / 2000; ms.c.Query != want {
 		b.note("Row %s: syncd made %d query calls; ceil(%d/2000) = %d.", id, ms.c.Query, b.n, want)
 	}
 	return lastDir, nil
+}
+
+// dbSizes compares the database syncd leaves after a pull with the
+// jsforce script's, which keeps no sync state: the files as they are on
+// disk (with any WAL), and syncd's split between the application's table
+// with its indexes and syncd's own tables (dbstat).
+func dbSizes(id, syncdDB, jsDB string) (string, error) {
+	sy, js := fileSizes(syncdDB, syncdDB+"-wal"), fileSizes(jsDB, jsDB+"-wal")
+	db, err := sql.Open("sqlite", "file:"+syncdDB+"?mode=ro")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var app, own int64
+	if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN name LIKE '\_syncd\_%' ESCAPE '\' THEN 0 ELSE pgsize END), 0),
+		coalesce(sum(CASE WHEN name LIKE '\_syncd\_%' ESCAPE '\' THEN pgsize ELSE 0 END), 0) FROM dbstat`).Scan(&app, &own); err != nil {
+		return "", fmt.Errorf("dbstat of %s: %w", syncdDB, err)
+	}
+	mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+	return fmt.Sprintf("Row %s: database file after the pull: syncd %s (the application's table and indexes %s, syncd's tables %s), jsforce %s: **%.2f×**.",
+		id, mb(sy), mb(app), mb(own), mb(js), float64(sy)/float64(js)), nil
 }
 
 // floor: row 1c, `harness floor` (see floor.go): row 1's pull by syncd's
