@@ -16,10 +16,10 @@ type PullPlan struct {
 }
 
 // PlanPull decides, field by field, what a page of pulled records does to
-// the local rows. It is a three-way merge against the shadow copy (the last
+// the local rows. It is a three-way merge against the merge base (the last
 // synced value): a field changed only in Salesforce is written locally; a
 // field changed on both sides to different values follows the mapping's
-// conflict policy; a record whose values equal the shadow changes nothing,
+// conflict policy; a record whose values equal the base changes nothing,
 // which is what stops echoes of syncd's own pushes.
 //
 // A record deleted in Salesforce while its row has local changes not yet
@@ -135,11 +135,18 @@ func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 }
 
 // unpushed lists the pushed fields whose local value differs from the
-// merge base: local changes Salesforce has not received.
+// merge base: local changes Salesforce has not received. Without a base
+// (BaseLost) any value the row holds may be one.
 func unpushed(m *Mapping, st LocalState) []Field {
 	var out []Field
 	for _, f := range m.Fields {
 		if !f.Pushes() {
+			continue
+		}
+		if st.BaseLost {
+			if st.Values[f.Name] != nil {
+				out = append(out, f)
+			}
 			continue
 		}
 		if base, ok := st.Shadow[f.Name]; ok && !Equal(st.Values[f.Name], base) {
@@ -195,6 +202,19 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 
 func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflict) {
 	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
+	if st.BaseLost && !st.Stamp.IsZero() && rec.Stamp.Equal(st.Stamp) {
+		// The record has not changed since syncd last read it: its values
+		// are the last synced ones, the base the row lost. Local changes
+		// are then pushed as such.
+		op.Shadow = make(map[string]Value, len(m.Fields)+1)
+		for _, f := range m.Fields {
+			if !rec.Unresolved[f.Name] {
+				op.Shadow[f.Name] = rec.Values[f.Name]
+			}
+		}
+		op.Shadow[m.ExternalIDField] = rec.Values[m.ExternalIDField]
+		return op, nil
+	}
 	var conflicts []Conflict
 	set := func(name string, v Value) {
 		if op.Set == nil {
@@ -209,7 +229,15 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		op.Shadow[name] = v
 	}
 	for _, f := range m.Fields {
-		if !f.Pulls() || rec.Unresolved[f.Name] {
+		if rec.Unresolved[f.Name] {
+			continue
+		}
+		if !f.Pulls() {
+			if st.BaseLost {
+				// Salesforce's value becomes the base of a push-only
+				// field: the push then makes it the row's again.
+				shadow(f.Name, rec.Values[f.Name])
+			}
 			continue
 		}
 		r := rec.Values[f.Name]
@@ -299,9 +327,10 @@ type PushPlan struct {
 }
 
 // PlanPush decides what to send for a batch of pending local changes. Only
-// fields whose value differs from the shadow copy are sent, so several edits
+// fields whose value differs from the merge base are sent, so several edits
 // of one row become one write and an edit back to the synced value becomes
-// none. It is pure.
+// none. A linked row whose base was lost is held back (left pending) until
+// a pull gives it one. It is pure.
 func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 	var p PushPlan
 	for i := range changes {
@@ -316,6 +345,12 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			} else {
 				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != "", Release: c.ID != ""})
 			}
+			continue
+		}
+		if c.ID != "" && c.BaseLost {
+			// Which fields changed is unknown until the record is merged
+			// (the re-read before the write does): sending the row now
+			// could overwrite an edit made in Salesforce.
 			continue
 		}
 		if c.ID != "" {

@@ -210,9 +210,18 @@ type LocalState struct {
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is already set.
 	SoftDeleted bool
 	Values      map[string]Value // current local values by Salesforce field name
-	// Shadow holds the last synced value per field; a field missing from it
-	// has never been synced.
+	// Shadow is the merge base: the value of each field when it was last
+	// synced (pulled or pushed), the external id field's being the one
+	// Salesforce holds. A field missing from it has no base: it has never
+	// been synced (newly mapped, or left out of the write that linked the
+	// row), or the base was lost (BaseLost).
 	Shadow map[string]Value
+	// BaseLost says the row changed while nothing captured it (capture
+	// was off) and its last-synced values are no longer known: Shadow is
+	// empty. A merge then decides each field as for a row with no base,
+	// unless the record has not changed since syncd last read it (the
+	// same Stamp): its values are then the last-synced ones.
+	BaseLost bool
 	// LastLocalEdit is the capture time of the newest local change to the
 	// row, zero when none.
 	LastLocalEdit time.Time
@@ -268,7 +277,7 @@ type CaptureReport struct {
 type LocalOpKind int
 
 const (
-	OpNone       LocalOpKind = iota // only the link, shadow and stamps move
+	OpNone       LocalOpKind = iota // only the link, merge base and stamps move
 	OpInsert                        // a new local row
 	OpUpdate                        // set some columns
 	OpSoftDelete                    // set Mapping.SoftDeleteColumn
@@ -282,7 +291,7 @@ type LocalOp struct {
 	ID         string           // Salesforce Id, linked by this op
 	ExternalID string           // for OpInsert; empty means the store assigns one and schedules it for push
 	Set        map[string]Value // values to write, by Salesforce field name
-	Shadow     map[string]Value // new shadow values, merged into the old
+	Shadow     map[string]Value // newly synced values, merged into the merge base
 	Stamp      time.Time        // the record's watermark value
 	// LastModified is the record's LastModifiedDate, kept for conditional
 	// writes.
@@ -347,7 +356,11 @@ type LocalChange struct {
 	ID         string
 	ExternalID string
 	Values     map[string]Value // current values by Salesforce field name
-	Shadow     map[string]Value
+	Shadow     map[string]Value // the merge base, as LocalState.Shadow
+	// BaseLost, as LocalState.BaseLost: nothing is pushed for a linked
+	// row until a pull of its record (the re-read before a write) has
+	// given it a merge base.
+	BaseLost   bool
 	Conflicted map[string]bool
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is set.
 	SoftDeleted bool
@@ -362,7 +375,7 @@ type LocalChange struct {
 const CodeLocalValueInvalid = "LOCAL_VALUE_INVALID"
 
 // Ack records a pushed (or skipped) row: its outbox entries up to Seq are
-// done, and the shadow takes the sent values.
+// done, and the merge base takes the sent values.
 type Ack struct {
 	Key    string
 	Seq    int64
