@@ -345,8 +345,8 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	_ = newContactKey
 
 	// Both sides should now hold the same people.
-	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), COALESCE(l.sf_id, '')
-		FROM customers c LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) ORDER BY c.id`)
+	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), COALESCE(s.sf_id, '')
+		FROM customers c LEFT JOIN _syncd_row_status s ON s.tbl = 'customers' AND s.row_key = CAST(c.id AS TEXT) ORDER BY c.id`)
 	if err != nil {
 		return res, err
 	}

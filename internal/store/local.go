@@ -59,16 +59,16 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if len(recs) == 0 {
 		return snap, nil
 	}
-	p, err := newPlan(m)
-	if err != nil {
-		return snap, err
-	}
 	// One read transaction: a consistent snapshot of rows, links and outbox.
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return snap, err
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return snap, err
+	}
 
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&snap.Outbox); err != nil {
 		return snap, err
@@ -81,18 +81,13 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			ids = append(ids, r.ID)
 		}
 	}
-	linkBySF := make(map[string]*linkRow, len(recs))
-	linkByKey := make(map[string]*linkRow, len(recs))
-	err = inChunks(ids, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight, stamp FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
-			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
-		if err != nil {
-			return err
-		}
-		return scanLinks(rows, func(l *linkRow) { linkBySF[l.sfID] = l; linkByKey[l.key] = l })
-	})
+	linkBySF, err := p.links(ctx, tx, "sf_id", ids)
 	if err != nil {
-		return snap, fmt.Errorf("read links: %w", err)
+		return snap, err
+	}
+	linkByKey := make(map[string]*link, len(recs))
+	for _, l := range linkBySF {
+		linkByKey[l.key] = l
 	}
 
 	// 2. Rows by external id for records without a link.
@@ -142,7 +137,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			return snap, fmt.Errorf("match external ids: %w", err)
 		}
 		if len(newKeys) > 0 {
-			more, err := linksByKey(ctx, tx, m.Object, newKeys)
+			more, err := p.linksByKey(ctx, tx, newKeys)
 			if err != nil {
 				return snap, err
 			}
@@ -219,19 +214,27 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if err != nil {
 		return snap, err
 	}
+	// 6. Merge bases kept apart, and writes in flight.
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return snap, err
+	}
+	sent, err := inFlight(ctx, tx, m.Object, keys)
+	if err != nil {
+		return snap, err
+	}
 
 	for _, r := range recs {
 		k, ok := keyOf[r.ID]
 		if !ok {
 			continue
 		}
-		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k]}
-		if l := linkByKey[k]; l != nil {
-			st.ID, st.ExternalID, st.Shadow, st.InFlight, st.Stamp = l.sfID, l.extID, l.shadow, l.inFlight, l.stamp
+		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k], InFlight: sent[k]}
+		l := linkByKey[k]
+		if l != nil {
+			st.ID, st.Stamp = l.sfID, l.stamp
 		}
-		if st.Shadow == nil {
-			st.Shadow = map[string]syncd.Value{}
-		}
+		st.Shadow, st.BaseLost = p.synced(l, bases[k], p.rowMap(rows[k]))
 		if row := rows[k]; row != nil {
 			st.Exists = true
 			st.Values = row.values
@@ -322,34 +325,6 @@ func editedSince(ctx context.Context, tx *sql.Tx, table string, ops []syncd.Loca
 	return out, rows.Err()
 }
 
-const upsertLinkSQL = `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
-	VALUES (?1, ?2, ?3, coalesce(?4, (SELECT %[2]s FROM %[1]s WHERE %[3]s = ?2)), ?5, ?6, ?7, ?8)
-	ON CONFLICT(object, row_key) DO UPDATE SET
-		sf_id = coalesce(excluded.sf_id, _syncd_links.sf_id),
-		ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
-		stamp = coalesce(excluded.stamp, _syncd_links.stamp),
-		last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
-		shadow = CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END,
-		updated_at = excluded.updated_at`
-
-// upsertLink creates or updates a row's link and merges its shadow. A
-// Salesforce Id linked to another row of the object moves to this one.
-func upsertLink(sc *stmtCache, p *mapPlan, key, sfID, extID string, stamp, lastMod any, shadow string, now time.Time) error {
-	q := fmt.Sprintf(upsertLinkSQL, p.tbl, p.ext, p.key)
-	args := []any{p.m.Object, key, nullString(sfID), nullString(extID), stamp, lastMod, shadow, formatTime(now)}
-	_, err := sc.exec(q, args...)
-	if err != nil && sfID != "" && strings.Contains(err.Error(), "UNIQUE") {
-		if _, derr := sc.exec(`UPDATE _syncd_links SET sf_id = NULL WHERE object = ? AND sf_id = ? AND row_key <> ?`, p.m.Object, sfID, key); derr != nil {
-			return fmt.Errorf("link %s %s: %w", p.tblName, key, derr)
-		}
-		_, err = sc.exec(q, args...)
-	}
-	if err != nil {
-		return fmt.Errorf("link %s %s to %s: %w", p.tblName, key, sfID, err)
-	}
-	return nil
-}
-
 func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 	base, err := encodeValue(c.Base)
 	if err != nil {
@@ -383,10 +358,6 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 // their oldest pending entry, only rows whose oldest pending entry is after
 // afterSeq.
 func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, limit int) ([]syncd.LocalChange, error) {
-	p, err := newPlan(m)
-	if err != nil {
-		return nil, fmt.Errorf("read pending changes: %w", err)
-	}
 	if limit <= 0 {
 		limit = 200
 	}
@@ -395,6 +366,10 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
 
 	// The first pending entry of each row, in sequence order.
 	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.row_key FROM _syncd_outbox o INDEXED BY _syncd_outbox_pending
@@ -425,13 +400,14 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, nil
 	}
 
-	// Newest pending entry, and the external id a delete recorded.
+	// Newest pending entry, and the external id the first pending delete
+	// recorded: the row's that was linked.
 	last := map[string]int64{}
 	delExt := map[string]string{}
-	hasDel := map[string]bool{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id), max(op = 'D') FROM _syncd_outbox
-			WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
+				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1)
+			FROM _syncd_outbox o WHERE o.tbl = ? AND o.done = 0 AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
 			return err
@@ -441,11 +417,10 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			var k string
 			var s int64
 			var e sql.NullString
-			var d bool
-			if err := rows.Scan(&k, &s, &e, &d); err != nil {
+			if err := rows.Scan(&k, &s, &e); err != nil {
 				return err
 			}
-			last[k], delExt[k], hasDel[k] = s, e.String, d
+			last[k], delExt[k] = s, e.String
 		}
 		return rows.Err()
 	})
@@ -460,7 +435,11 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
-	links, err := linksByKey(ctx, tx, m.Object, keys)
+	links, err := p.linksByKey(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
+	bases, err := p.bases(ctx, tx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
@@ -473,23 +452,22 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		if s, ok := last[c.Key]; ok && s > c.Seq {
 			c.Seq = s
 		}
-		if l := links[c.Key]; l != nil {
-			c.ID, c.ExternalID, c.Shadow = l.sfID, l.extID, l.shadow
+		l := links[c.Key]
+		if l != nil {
+			c.ID = l.sfID
 		}
-		if c.Shadow == nil {
-			c.Shadow = map[string]syncd.Value{}
-		}
+		c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(vals[c.Key]))
 		if err := invalid[c.Key]; err != nil {
 			c.Invalid = err
 		} else if r := vals[c.Key]; r != nil {
 			c.Values, c.SoftDeleted = r.values, r.softDeleted
-			if l := links[c.Key]; l != nil && hasDel[c.Key] && l.extID != "" && r.ext != "" && l.extID != r.ext {
+			if l != nil && delExt[c.Key] != "" && r.ext != "" && delExt[c.Key] != r.ext {
 				// The row was deleted and its key reused by a new row
 				// (another external id) before the delete was pushed: the
 				// link belongs to the old row. The new row is pushed as a
 				// new record rather than over the old one, which stays in
 				// Salesforce.
-				c.ID, c.Shadow = "", map[string]syncd.Value{}
+				c.ID, c.Shadow, c.BaseLost = "", map[string]syncd.Value{}, false
 			}
 			if r.ext != "" {
 				c.ExternalID = r.ext
@@ -497,9 +475,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		} else {
 			c.Deleted = true
 			c.Values = map[string]syncd.Value{}
-			if c.ExternalID == "" {
-				c.ExternalID = delExt[c.Key]
-			}
+			c.ExternalID = delExt[c.Key]
 		}
 		c.Conflicted = conflicts[c.Key]
 		if c.Conflicted == nil {
@@ -519,7 +495,7 @@ func deadLetterBackoff(attempts int) time.Duration {
 	return min(d, 24*time.Hour)
 }
 
-const clearInFlight = `UPDATE _syncd_links SET in_flight = NULL WHERE object = ? AND row_key = ? AND in_flight IS NOT NULL`
+const clearInFlight = `DELETE FROM ` + inFlightTable + ` WHERE object = ? AND row_key = ?`
 
 // BeginPush records the values about to be written to Salesforce for each
 // row (by Outgoing.Key), before the write. Until ApplyPush acknowledges or
@@ -537,16 +513,13 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 	defer tx.Rollback()
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
-	now := formatTime(db.Now())
 	for _, r := range recs {
 		vals, err := encodeValues(r.Fields)
 		if err != nil {
 			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
-		if _, err := sc.exec(`INSERT INTO _syncd_links(object, row_key, ext_id, in_flight, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(object, row_key) DO UPDATE SET in_flight = excluded.in_flight,
-				ext_id = coalesce(_syncd_links.ext_id, excluded.ext_id)`,
-			m.Object, r.Key, nullString(r.ExternalID), vals, now); err != nil {
+		if _, err := sc.exec(`INSERT OR REPLACE INTO `+inFlightTable+`(object, row_key, fields) VALUES (?, ?, ?)`,
+			m.Object, r.Key, vals); err != nil {
 			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
 	}
@@ -556,57 +529,81 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 	return nil
 }
 
-// ApplyPush records the outcome of a push in one transaction.
+// ApplyPush records the outcome of a push in one transaction: an
+// acknowledged row's merge base takes the values sent, and is kept apart
+// only while the row differs from them (an edit made during the push).
 func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
-	p, err := newPlan(m)
-	if err != nil {
-		return fmt.Errorf("apply push: %w", err)
-	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
 	now := db.Now()
 	ts := formatTime(now)
+
+	keys := make([]string, len(r.Acks))
+	for i, a := range r.Acks {
+		keys[i] = a.Key
+	}
+	links, err := p.linksByKey(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	rows, err := p.readCurrent(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	w, err := newStateWriter(p, sc)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
 
 	const markDone = `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND seq <= ? AND done = 0`
 	for _, a := range r.Acks {
 		if _, err := sc.exec(markDone, m.Table, a.Key, a.Seq); err != nil {
 			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
-		shadow, err := encodeValues(a.Shadow)
-		if err != nil {
-			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
-		}
-		if a.Unlink && a.Release {
-			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
-				SELECT object, sf_id, row_key, ?3 FROM _syncd_links WHERE object = ?1 AND row_key = ?2 AND sf_id IS NOT NULL`,
-				m.Object, a.Key, ts); err != nil {
-				return fmt.Errorf("apply push of %s: release %s: %w", m.Object, a.Key, err)
-			}
-		}
-		if a.Unlink {
-			if _, err := sc.exec(`UPDATE _syncd_links SET sf_id = NULL,
-				shadow = CASE WHEN ?3 = '{}' THEN shadow ELSE json_patch(shadow, ?3) END, updated_at = ?4
-				WHERE object = ?1 AND row_key = ?2`, m.Object, a.Key, shadow, ts); err != nil {
-				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
-			}
-			// A deleted row keeps no state.
-			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
-				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2)`, m.Object, a.Key); err != nil {
-				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
-			}
-		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
-			return fmt.Errorf("apply push: %w", err)
-		}
 		if _, err := sc.exec(clearInFlight, m.Object, a.Key); err != nil {
 			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
 			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
+		}
+		l, row := links[a.Key], rows[a.Key]
+		if a.Unlink && a.Release {
+			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
+				SELECT ?1, sf_id, ?2, ?3 FROM `+p.link+` WHERE row_key = ?2 AND sf_id IS NOT NULL`,
+				m.Object, a.Key, ts); err != nil {
+				return fmt.Errorf("apply push: release %s: %w", a.Key, err)
+			}
+		}
+		switch {
+		case a.Unlink && row == nil:
+			// A deleted row keeps no state.
+			if err := w.forget(a.Key); err != nil {
+				return fmt.Errorf("apply push: %w", err)
+			}
+			continue
+		case a.Unlink:
+			if _, err := sc.exec(`UPDATE `+p.link+` SET sf_id = NULL WHERE row_key = ?`, a.Key); err != nil {
+				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
+			}
+		case l == nil && a.ID == "":
+			continue // nothing linked and nothing to link: a row skipped
+		}
+		old, _ := p.synced(l, bases[a.Key], row)
+		if _, err := w.rebase(a.Key, a.ID, time.Time{}, old, a.Shadow, row); err != nil {
+			return fmt.Errorf("apply push: %w", err)
 		}
 	}
 	for _, d := range r.DeadLetters {

@@ -12,22 +12,21 @@ import (
 // record (soft-deleted rows are left out), with their values, and the
 // outbox position of the snapshot they were read in.
 func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
-	p, err := newPlan(m)
-	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
-	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
 	var seen int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&seen); err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = ? AND l.row_key = CAST(t.`+p.key+` AS TEXT) AND l.sf_id IS NOT NULL)`,
-		m.Object)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+p.keyEq("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}

@@ -13,7 +13,7 @@ import (
 // `syncd verify`. Rows soft-deleted locally (SoftDeleteColumn set) are
 // skipped. It reads in one snapshot and holds one row at a time.
 func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow) error) error {
-	p, err := newPlan(m)
+	p, err := db.plan(ctx, db.r, m)
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", m.Table, err)
 	}
@@ -27,7 +27,7 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		where = " WHERE t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
 	}
 	q := `SELECT CAST(t.` + p.key + ` AS TEXT), l.sf_id` + cols.String() + ` FROM ` + p.tbl + ` t
-		LEFT JOIN _syncd_links l ON l.object = ` + quoteString(m.Object) + ` AND l.row_key = CAST(t.` + p.key + ` AS TEXT)` + where
+		LEFT JOIN ` + p.link + ` l ON ` + p.keyEq("l.row_key", "t."+p.key) + where
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", m.Table, err)

@@ -92,14 +92,31 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 	return h
 }
 
-// KeepsBase reports how a Local keeps a row's merge base after a sync
-// made synced its last-synced values (by name, from FingerprintFields;
-// absent: never synced) while the row holds row (the external id field
-// holding the row's own external id). keep is false when the row itself
-// serves as its base: every field has a synced value equal to the row's,
-// and Salesforce holds either no external id (extHeld false) or the row's
-// own (extHeld true). Otherwise the Local keeps synced as it is.
-func KeepsBase(names []string, extField string, synced, row map[string]Value) (keep, extHeld bool) {
+// Settle is what a sync leaves of a row's merge base: old (the base
+// before, by name from FingerprintFields; absent: no synced value) with
+// newly merged in, while the row holds row (the external id field holding
+// the row's own external id; nil when the row is gone). The external id
+// field always has a value in synced: none is null, Salesforce holding no
+// external id. keep is false when the row itself serves as its base:
+// every field has a synced value equal to the row's, and Salesforce holds
+// either no external id (extHeld false) or the row's own (extHeld true).
+// Otherwise the Local keeps synced as it is. digest is synced's
+// Fingerprint, to keep with the row.
+func Settle(names []string, extField string, old, newly, row map[string]Value) (synced map[string]Value, digest uint64, keep, extHeld bool) {
+	synced = make(map[string]Value, len(names))
+	for k, v := range old {
+		synced[k] = v
+	}
+	for k, v := range newly {
+		synced[k] = v
+	}
+	if _, ok := synced[extField]; !ok {
+		synced[extField] = nil
+	}
+	digest = Fingerprint(names, synced)
+	if row == nil {
+		return synced, digest, false, false
+	}
 	for _, n := range names {
 		if n == extField {
 			continue
@@ -113,11 +130,11 @@ func KeepsBase(names []string, extField string, synced, row map[string]Value) (k
 	if ext != nil && !extHeld {
 		keep = true
 	}
-	return keep, extHeld
+	return synced, digest, keep, extHeld
 }
 
-// RowBase is the merge base of a row that serves as its own (KeepsBase
-// said keep false): its values, with the external id Salesforce holds.
+// RowBase is the merge base of a row that serves as its own (Settle said
+// keep false): its values, with the external id Salesforce holds.
 func RowBase(names []string, extField string, row map[string]Value, extHeld bool) map[string]Value {
 	out := make(map[string]Value, len(names))
 	for _, n := range names {

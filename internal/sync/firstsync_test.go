@@ -148,7 +148,7 @@ func TestAmbiguousMatchLinksAndCreatesNothing(t *testing.T) {
 func checkOneToOne(t *testing.T, h *harness) {
 	t.Helper()
 	rows, err := h.app.Query(`SELECT c.id, coalesce(l.sf_id, '') FROM customers c
-		LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`)
+		LEFT JOIN _syncd_link_Contact l ON l.row_key = c.id WHERE c.deleted_at IS NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestMatchedEqualRecordIsNotWritten(t *testing.T) {
 	if got := h.one(`SELECT email FROM customers`); got != "ada@example.com" {
 		t.Errorf("email = %q, want Salesforce's spelling", got)
 	}
-	if got := h.one(`SELECT sf_id FROM _syncd_links`); got != id {
+	if got := h.one(`SELECT sf_id FROM _syncd_link_Contact`); got != id {
 		t.Errorf("linked to %v, want %s", got, id)
 	}
 

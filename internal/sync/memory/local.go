@@ -73,7 +73,7 @@ type entry struct {
 
 // link is what the store keeps per linked row: the Id, the stamp, and
 // the fingerprint of the last-synced values, with whether Salesforce
-// holds the row's own external id (syncd.KeepsBase).
+// holds the row's own external id (syncd.Settle).
 type link struct {
 	sfID    string
 	stamp   time.Time
@@ -136,40 +136,37 @@ func rowOf(m *syncd.Mapping, t *table, key string) map[string]syncd.Value {
 }
 
 // synced is the merge base of a row (its last-synced values by field,
-// only fields that have one) and whether it was lost.
+// only fields that have one) and whether it was lost: marked so, or not
+// matching the link's fingerprint (changed while capture was off).
 func (l *Local) synced(m *syncd.Mapping, key string) (map[string]syncd.Value, bool) {
 	lk := l.linksOf(m.Object)[key]
 	if lk == nil {
 		return map[string]syncd.Value{}, false
 	}
+	var out map[string]syncd.Value
 	if b := l.basesOf(m.Object)[key]; b != nil {
 		if b.lost {
 			return map[string]syncd.Value{}, true
 		}
-		return maps.Clone(b.values), false
+		out = maps.Clone(b.values)
+	} else {
+		row := rowOf(m, l.tbl(m.Table), key)
+		if row == nil {
+			return map[string]syncd.Value{}, false
+		}
+		out = syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, row, lk.extHeld)
 	}
-	row := rowOf(m, l.tbl(m.Table), key)
-	if row == nil {
-		return map[string]syncd.Value{}, false
+	if syncd.Fingerprint(syncd.FingerprintFields(m), out) != lk.fp {
+		return map[string]syncd.Value{}, true
 	}
-	return syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, row, lk.extHeld), false
+	return out, false
 }
 
 // rebase records what a sync made a row's last-synced values: the old
 // ones with newly merged in, kept apart only while the row differs.
 func (l *Local) rebase(m *syncd.Mapping, key string, lk *link, old, newly map[string]syncd.Value) {
-	s := maps.Clone(old)
-	maps.Copy(s, newly)
-	names := syncd.FingerprintFields(m)
-	lk.fp = syncd.Fingerprint(names, s)
-	row := rowOf(m, l.tbl(m.Table), key)
-	if row == nil {
-		lk.extHeld = false
-		delete(l.basesOf(m.Object), key)
-		return
-	}
-	keep, held := syncd.KeepsBase(names, m.ExternalIDField, s, row)
-	lk.extHeld = held
+	s, digest, keep, held := syncd.Settle(syncd.FingerprintFields(m), m.ExternalIDField, old, newly, rowOf(m, l.tbl(m.Table), key))
+	lk.fp, lk.extHeld = digest, held
 	if keep {
 		l.basesOf(m.Object)[key] = &base{values: s}
 	} else {
@@ -364,17 +361,8 @@ func (l *Local) Capture(_ context.Context, m *syncd.Mapping, scan bool) (syncd.C
 		// fingerprint of its last-synced values, and a base kept apart
 		// too: otherwise the row changed while capture was off and its
 		// base is lost.
-		names := syncd.FingerprintFields(m)
-		b := l.basesOf(m.Object)[k]
-		var synced map[string]syncd.Value
-		switch {
-		case b != nil && b.lost:
-		case b != nil:
-			synced = b.values
-		default:
-			synced = syncd.RowBase(names, m.ExternalIDField, rowOf(m, t, k), lk.extHeld)
-		}
-		if synced == nil || syncd.Fingerprint(names, synced) != lk.fp {
+		synced, lost := l.synced(m, k)
+		if lost {
 			l.basesOf(m.Object)[k] = &base{lost: true}
 			l.capture(m.Table, k, 'U', nil, "")
 			rep.Queued++
