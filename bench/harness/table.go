@@ -315,9 +315,12 @@ func dbSizes(id, syncdDB, jsDB string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
+	// syncd's: its tables and indexes, the automatic index of a UNIQUE
+	// constraint of one of its tables included.
+	const ours = `(name LIKE '\_syncd\_%' ESCAPE '\' OR name LIKE 'sqlite\_autoindex\_\_syncd\_%' ESCAPE '\')`
 	var app, own int64
-	if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN name LIKE '\_syncd\_%' ESCAPE '\' THEN 0 ELSE pgsize END), 0),
-		coalesce(sum(CASE WHEN name LIKE '\_syncd\_%' ESCAPE '\' THEN pgsize ELSE 0 END), 0) FROM dbstat`).Scan(&app, &own); err != nil {
+	if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN `+ours+` THEN 0 ELSE pgsize END), 0),
+		coalesce(sum(CASE WHEN `+ours+` THEN pgsize ELSE 0 END), 0) FROM dbstat`).Scan(&app, &own); err != nil {
 		return "", fmt.Errorf("dbstat of %s: %w", syncdDB, err)
 	}
 	mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
