@@ -74,8 +74,9 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 				add('0')
 			}
 		case int64:
+			var digits [20]byte
+			s := strconv.AppendInt(digits[:0], x, 10)
 			add('d')
-			s := strconv.AppendInt(num[:0], x, 10)
 			addLen(len(s))
 			for _, c := range s {
 				add(c)
