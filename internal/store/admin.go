@@ -331,6 +331,7 @@ func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 }
 
 func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r syncd.Resolution, value syncd.Value) error {
+	db.forgetPlanned(m.Object)
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
 		return err

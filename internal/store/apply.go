@@ -51,7 +51,7 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}
-	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind}
+	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind, planned: db.takePlanned(m.Object, b.Seen), edited: edited}
 	if a.state, err = newStateWriter(p, sc); err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}
@@ -148,14 +148,19 @@ type applier struct {
 	// nextKey is the next key to assign (keys.numbered()), 0 until read.
 	nextKey int64
 	// prior is, by key, what the rows the batch changes held before it:
-	// their links, kept merge bases and values.
-	prior priorState
+	// their merge bases and values.
+	prior map[string]prior
+	// planned is what the Lookup the batch was planned on read, if it is
+	// still what the rows hold.
+	planned *planned
+	edited  map[string]map[string]bool
 }
 
-type priorState struct {
-	links map[string]*link
-	bases map[string]*base
-	rows  map[string]map[string]syncd.Value
+// prior is a row's merge base and values before a batch changed it.
+type prior struct {
+	synced map[string]syncd.Value
+	own    bool // synced is the applier's to write into
+	row    map[string]syncd.Value
 }
 
 // opState is one LocalOp being applied.
@@ -526,25 +531,46 @@ func (a *applier) deleteRows(ops []*opState) error {
 	return nil
 }
 
-// readPrior reads, before anything is written, the links, kept merge bases
-// and values of the existing rows the batch changes. Rows it inserts have
-// none.
+// readPrior reads, before anything is written, the merge bases and values
+// of the existing rows the batch changes: as the Lookup the batch was
+// planned on read them, for the rows the application has not changed
+// since; from the database for the others. Rows it inserts have none.
 func (a *applier) readPrior(states []opState) error {
+	a.prior = make(map[string]prior, len(states))
 	var keys []string
 	for i := range states {
-		if k := states[i].key; k != "" && states[i].op != nil {
-			keys = append(keys, k)
+		k := states[i].key
+		if k == "" {
+			continue
 		}
+		if a.planned != nil {
+			if r, ok := a.planned.rows[k]; ok {
+				if _, changed := a.edited[k]; !changed {
+					a.prior[k] = prior{synced: r.synced, row: r.row}
+					continue
+				}
+			}
+		}
+		keys = append(keys, k)
 	}
-	var err error
-	if a.prior.links, err = a.p.linksByKey(a.sc.ctx, a.sc.tx, keys); err != nil {
+	if len(keys) == 0 {
+		return nil
+	}
+	links, err := a.p.linksByKey(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
 		return err
 	}
-	if a.prior.bases, err = a.p.bases(a.sc.ctx, a.sc.tx, keys); err != nil {
+	bases, err := a.p.bases(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
 		return err
 	}
-	if a.prior.rows, err = a.p.readCurrent(a.sc.ctx, a.sc.tx, keys); err != nil {
+	rows, err := a.p.readCurrent(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
 		return err
+	}
+	for _, k := range keys {
+		synced, _ := a.p.synced(links[k], bases[k], rows[k])
+		a.prior[k] = prior{synced: synced, own: true, row: rows[k]}
 	}
 	return nil
 }
@@ -556,17 +582,16 @@ func (a *applier) links(all []opState) error {
 	p := a.p
 	// after holds, per key, the merge base and the row an earlier op of
 	// the batch left.
-	type after struct{ synced, row map[string]syncd.Value }
+	type after struct {
+		synced map[string]syncd.Value
+		row    func(string) syncd.Value
+	}
 	done := map[string]after{}
 	writes := make([]linkWrite, 0, len(all))
-	var keep []string
-	var drop []string
+	var keep, drop []string
 	kept := map[string]map[string]syncd.Value{}
 	for i := range all {
 		s := &all[i]
-		if s.op == nil {
-			continue
-		}
 		if err := a.relink(s); err != nil {
 			return err
 		}
@@ -575,15 +600,17 @@ func (a *applier) links(all []opState) error {
 			delete(kept, s.key)
 			continue
 		}
-		var old, row map[string]syncd.Value
+		var old map[string]syncd.Value
+		var row func(string) syncd.Value
+		own := false
 		if d, ok := done[s.key]; ok {
 			old, row = d.synced, d.row
 		} else if s.op.Kind != syncd.OpInsert {
-			row = a.prior.rows[s.key]
-			old, _ = p.synced(a.prior.links[s.key], a.prior.bases[s.key], row)
+			pr := a.prior[s.key]
+			old, own, row = pr.synced, pr.own, mapRow(pr.row)
 		}
 		row = a.written(s, row)
-		synced, fp, keepBase := p.settle(old, s.op.Shadow, row)
+		synced, fp, keepBase := p.settle(old, s.op.Shadow, own, row)
 		done[s.key] = after{synced, row}
 		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp})
 		if keepBase {
@@ -612,35 +639,38 @@ func (a *applier) links(all []opState) error {
 	return nil
 }
 
-// written is a row as an op leaves it: row (rowMap; nil for none) with the
-// op's written columns and external id, or nil when the op deletes it.
-func (a *applier) written(s *opState, row map[string]syncd.Value) map[string]syncd.Value {
+// written reads a row as an op leaves it: as before (row; nil when there
+// was none) with the op's written columns and external id, or nil when
+// the op deletes it.
+func (a *applier) written(s *opState, row func(string) syncd.Value) func(string) syncd.Value {
 	p := a.p
 	switch s.op.Kind {
 	case syncd.OpDelete:
 		return nil
-	case syncd.OpInsert:
-		row = make(map[string]syncd.Value, len(p.fields)+1)
-		for _, f := range p.fields {
-			row[f.Name] = nil
-		}
 	case syncd.OpNone:
 		return row
+	case syncd.OpInsert:
+		row = func(string) syncd.Value { return nil }
 	}
 	if row == nil {
 		return nil
 	}
-	out := make(map[string]syncd.Value, len(row))
-	for k, v := range row {
-		out[k] = v
+	set, ext := s.op.Set, nullString(s.ext)
+	writesExt := s.op.Kind == syncd.OpInsert || s.setExt
+	return func(n string) syncd.Value {
+		if n == p.m.ExternalIDField {
+			if writesExt {
+				return ext
+			}
+			return row(n)
+		}
+		if v, ok := set[n]; ok {
+			if i, mapped := p.byName[n]; mapped && !p.onExtColumn[i] {
+				return v
+			}
+		}
+		return row(n)
 	}
-	for _, c := range s.cols {
-		out[p.fields[c].Name] = s.op.Set[p.fields[c].Name]
-	}
-	if s.op.Kind == syncd.OpInsert || s.setExt {
-		out[p.m.ExternalIDField] = nullString(s.ext)
-	}
-	return out
 }
 
 // relink carries out an op's Relink, Unlink, Requeue and Settle: the log

@@ -172,6 +172,7 @@ func (db *DB) recordSpec(ctx context.Context, object, spec string) error {
 // longer matches. Such a row's base is lost: it is marked so, queued, and
 // its record merged as a record with no base (syncd.LocalState.BaseLost).
 func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
+	db.forgetPlanned(m.Object)
 	// Rows inserted while the trigger that gives them an external id was
 	// missing have none: without one a row cannot be created idempotently.
 	t, err := readTable(ctx, db.r, m.Table)

@@ -466,6 +466,7 @@ func fingerprintSpec(m *syncd.Mapping) string {
 // apart, or the row itself). A row changed while capture was off before
 // the change is taken as synced: its old fingerprint no longer applies.
 func (db *DB) refingerprint(ctx context.Context, m *syncd.Mapping, spec string) error {
+	db.forgetPlanned(m.Object)
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return err

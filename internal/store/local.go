@@ -224,6 +224,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 
+	plan := &planned{seen: snap.Outbox, rows: make(map[string]plannedRow, len(keyOf))}
 	for _, r := range recs {
 		k, ok := keyOf[r.ID]
 		if !ok {
@@ -234,7 +235,9 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		if l != nil {
 			st.ID, st.Stamp = l.sfID, l.stamp
 		}
-		st.Shadow, st.BaseLost = p.synced(l, bases[k], p.rowMap(rows[k]))
+		row := p.rowMap(rows[k])
+		st.Shadow, st.BaseLost = p.synced(l, bases[k], row)
+		plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
 		if row := rows[k]; row != nil {
 			st.Exists = true
 			st.Values = row.values
@@ -248,6 +251,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		out[r.ID] = st
 	}
+	db.setPlanned(m.Object, plan)
 	return snap, nil
 }
 
@@ -533,6 +537,7 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 // acknowledged row's merge base takes the values sent, and is kept apart
 // only while the row differs from them (an edit made during the push).
 func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
+	db.forgetPlanned(m.Object)
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)

@@ -70,6 +70,7 @@ type Forgotten struct {
 // record of the new org and matches rows by external id, as on a first
 // sync.
 func (db *DB) RebindOrg(ctx context.Context, b OrgBinding) (Forgotten, error) {
+	db.forgetPlanned("")
 	var f Forgotten
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {

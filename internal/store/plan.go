@@ -45,6 +45,9 @@ type mapPlan struct {
 	// field whose column is the key or the external id column (its base
 	// is the row's value).
 	fieldCol []int
+	// onExtColumn is, per field, whether its column is the external id
+	// column, which a pull writes as the external id, not as the field.
+	onExtColumn []bool
 	// shape is how syncd's tables declare the key; set by setTable.
 	shape keyShape
 }
@@ -68,13 +71,16 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		baseName: baseTableName(m.Object),
 		names:    syncd.FingerprintFields(m),
 		fieldCol: make([]int, len(m.Fields)),
-		shape:    keyShape{decl: "TEXT", text: true},
+
+		onExtColumn: make([]bool, len(m.Fields)),
+		shape:       keyShape{decl: "TEXT", text: true},
 	}
 	p.link, p.base = quoteIdent(p.linkName), quoteIdent(p.baseName)
 	p.baseCols = []string{m.ExternalIDColumn}
 	colAt := map[string]int{}
 	for i, f := range m.Fields {
 		lc := strings.ToLower(f.Column)
+		p.onExtColumn[i] = lc == strings.ToLower(m.ExternalIDColumn)
 		switch {
 		case lc == strings.ToLower(m.Key) || lc == strings.ToLower(m.ExternalIDColumn):
 			p.fieldCol[i] = -1
@@ -175,7 +181,7 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 // merge base.
 type unreadable struct{ err error }
 
-// readCurrent reads the rows with the given keys as syncd.KeepsBase
+// readCurrent reads the rows with the given keys as syncd.AfterSync
 // compares them (rowMap): a value that does not convert is unreadable, not
 // an error. A key without a row is absent.
 func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, error) {

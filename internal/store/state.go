@@ -284,7 +284,7 @@ func (p *mapPlan) decodeBase(cols []any, unsynced any) (*base, error) {
 }
 
 // rowMap is a row's values with its external id under the mapping's
-// external id field, as syncd.KeepsBase compares them; nil for no row.
+// external id field, as syncd.AfterSync compares them; nil for no row.
 func (p *mapPlan) rowMap(r *localRow) map[string]syncd.Value {
 	if r == nil {
 		return nil
@@ -348,12 +348,70 @@ func (p *mapPlan) synced(l *link, b *base, row map[string]syncd.Value) (map[stri
 }
 
 // settle is what a sync that merged newly into a row's merge base old
-// leaves, the row then holding row (rowMap; nil when gone): the new base,
-// the link's fingerprint, and whether the base must be kept apart
-// (syncd.Settle).
-func (p *mapPlan) settle(old, newly, row map[string]syncd.Value) (synced map[string]syncd.Value, fp uint64, keep bool) {
-	synced, digest, keep, held := syncd.Settle(p.names, p.m.ExternalIDField, old, newly, row)
+// leaves, the row then reading as row (nil when gone): the new base, the
+// link's fingerprint, and whether the base must be kept apart
+// (syncd.AfterSync). old is written into when own.
+func (p *mapPlan) settle(old, newly map[string]syncd.Value, own bool, row func(string) syncd.Value) (synced map[string]syncd.Value, fp uint64, keep bool) {
+	synced = syncd.MergeBase(p.m.ExternalIDField, old, newly, own)
+	digest, keep, held := syncd.AfterSync(p.names, p.m.ExternalIDField, synced, row)
 	return synced, linkFP(digest, held), keep
+}
+
+// mapRow reads a row's values from a map (rowMap), nil for no row.
+func mapRow(row map[string]syncd.Value) func(string) syncd.Value {
+	if row == nil {
+		return nil
+	}
+	return func(n string) syncd.Value { return row[n] }
+}
+
+// planned is what a Lookup read of the rows it found, as of the outbox
+// position seen: each row's merge base (empty when lost) and values
+// (rowMap). ApplyPull of a batch planned on that Lookup takes it for the
+// rows the application has not changed since (no outbox entry after seen)
+// instead of reading them again: nothing else writes them meanwhile, as
+// every other write of syncd's to the object drops it (forgetPlanned). A
+// row changed while capture was off in between is found later by its
+// fingerprint, as any.
+type planned struct {
+	seen int64
+	rows map[string]plannedRow
+}
+
+type plannedRow struct {
+	synced, row map[string]syncd.Value
+}
+
+// setPlanned keeps what a Lookup of object read.
+func (db *DB) setPlanned(object string, p *planned) {
+	db.mu.Lock()
+	db.planned[object] = p
+	db.mu.Unlock()
+}
+
+// takePlanned returns, and forgets, what the last Lookup of object read,
+// if it was at outbox position seen.
+func (db *DB) takePlanned(object string, seen int64) *planned {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	p := db.planned[object]
+	delete(db.planned, object)
+	if p == nil || p.seen != seen {
+		return nil
+	}
+	return p
+}
+
+// forgetPlanned drops what the last Lookup of object read (all objects if
+// empty): syncd is about to write its rows or state.
+func (db *DB) forgetPlanned(object string) {
+	db.mu.Lock()
+	if object == "" {
+		clear(db.planned)
+	} else {
+		delete(db.planned, object)
+	}
+	db.mu.Unlock()
 }
 
 // inFlight reads the journals of writes in flight for the given keys.
@@ -548,7 +606,7 @@ func (w *stateWriter) forget(key string) error {
 // row (rowMap; nil when gone). The link takes sfID (empty keeps it) and
 // stamp (zero keeps it).
 func (w *stateWriter) rebase(key, sfID string, stamp time.Time, old, newly, row map[string]syncd.Value) (map[string]syncd.Value, error) {
-	synced, fp, keep := w.p.settle(old, newly, row)
+	synced, fp, keep := w.p.settle(old, newly, false, mapRow(row))
 	if err := w.putLinks([]linkWrite{{key: key, sfID: sfID, stamp: stamp, fp: fp}}); err != nil {
 		return nil, err
 	}

@@ -93,49 +93,72 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 	return h
 }
 
-// Settle is what a sync leaves of a row's merge base: old (the base
-// before, by name from FingerprintFields; absent: no synced value) with
-// newly merged in, while the row holds row (the external id field holding
-// the row's own external id; nil when the row is gone). The external id
-// field always has a value in synced: none is null, Salesforce holding no
-// external id. keep is false when the row itself serves as its base:
-// every field has a synced value equal to the row's, and Salesforce holds
-// either no external id (extHeld false) or the row's own (extHeld true).
-// Otherwise the Local keeps synced as it is. digest is synced's
-// Fingerprint, to keep with the row.
-func Settle(names []string, extField string, old, newly, row map[string]Value) (synced map[string]Value, digest uint64, keep, extHeld bool) {
-	synced = make(map[string]Value, len(names))
-	for k, v := range old {
-		synced[k] = v
-	}
-	for k, v := range newly {
-		synced[k] = v
-	}
-	if _, ok := synced[extField]; !ok {
-		synced[extField] = nil
-	}
+// AfterSync tells a Local how to keep a row's merge base after a sync
+// made synced its last-synced values (by name from FingerprintFields;
+// absent: no synced value; the external id field must be present, null
+// when Salesforce holds none), while row gives the row's values (the
+// external id field giving the row's own external id; a nil row is gone).
+// keep is false when the row itself serves as its base: every field has a
+// synced value equal to the row's, and Salesforce holds either no external
+// id (extHeld false) or the row's own (extHeld true). Otherwise the Local
+// keeps synced as it is. digest is synced's Fingerprint, to keep with the
+// row.
+func AfterSync(names []string, extField string, synced map[string]Value, row func(name string) Value) (digest uint64, keep, extHeld bool) {
 	digest = Fingerprint(names, synced)
 	if row == nil {
-		return synced, digest, false, false
+		return digest, false, false
 	}
 	for _, n := range names {
 		if n == extField {
 			continue
 		}
-		if v, ok := synced[n]; !ok || !Equal(v, row[n]) {
+		if v, ok := synced[n]; !ok || !Equal(v, row(n)) {
 			keep = true
 		}
 	}
 	ext := synced[extField]
-	extHeld = ext != nil && Equal(ext, row[extField])
+	extHeld = ext != nil && Equal(ext, row(extField))
 	if ext != nil && !extHeld {
 		keep = true
 	}
-	return synced, digest, keep, extHeld
+	return digest, keep, extHeld
 }
 
-// RowBase is the merge base of a row that serves as its own (Settle said
-// keep false): its values, with the external id Salesforce holds.
+// MergeBase is a row's merge base old with newly synced values merged in,
+// the external id field null when neither has one. It writes into old, and
+// returns it, when own is true; it may return newly itself.
+// Neither is to be changed after.
+func MergeBase(extField string, old, newly map[string]Value, own bool) map[string]Value {
+	if _, ok := newly[extField]; ok && !own && len(newly) >= len(old) {
+		covered := true // newly has every field old has: it is the result
+		for k := range old {
+			if _, ok := newly[k]; !ok {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return newly
+		}
+	}
+	out := old
+	if !own || out == nil {
+		out = make(map[string]Value, len(old)+len(newly)+1)
+		for k, v := range old {
+			out[k] = v
+		}
+	}
+	for k, v := range newly {
+		out[k] = v
+	}
+	if _, ok := out[extField]; !ok {
+		out[extField] = nil
+	}
+	return out
+}
+
+// RowBase is the merge base of a row that serves as its own (AfterSync
+// said keep false): its values, with the external id Salesforce holds.
 func RowBase(names []string, extField string, row map[string]Value, extHeld bool) map[string]Value {
 	out := make(map[string]Value, len(names))
 	for _, n := range names {

@@ -40,7 +40,7 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
-func TestSettle(t *testing.T) {
+func TestAfterSync(t *testing.T) {
 	m := testMapping(SalesforceWins)
 	names := FingerprintFields(m)
 	row := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
@@ -68,12 +68,17 @@ func TestSettle(t *testing.T) {
 		{"an ack of the values sent", all("LastName", "Old"), vals("LastName", "Lovelace"), row, false, true},
 		{"a row gone", all(), nil, nil, false, false},
 	} {
-		synced, digest, keep, held := Settle(names, m.ExternalIDField, c.old, c.newly, c.row)
-		if keep != c.keep || held != c.extHeld {
-			t.Errorf("%s: keep %v, external id held %v; want %v, %v", c.name, keep, held, c.keep, c.extHeld)
-		}
+		synced := MergeBase(m.ExternalIDField, c.old, c.newly, false)
 		if _, ok := synced[m.ExternalIDField]; !ok {
 			t.Errorf("%s: no value for the external id", c.name)
+		}
+		var view func(string) Value
+		if c.row != nil {
+			view = func(n string) Value { return c.row[n] }
+		}
+		digest, keep, held := AfterSync(names, m.ExternalIDField, synced, view)
+		if keep != c.keep || held != c.extHeld {
+			t.Errorf("%s: keep %v, external id held %v; want %v, %v", c.name, keep, held, c.keep, c.extHeld)
 		}
 		if digest != Fingerprint(names, synced) {
 			t.Errorf("%s: digest is not the fingerprint of the base", c.name)
@@ -82,6 +87,15 @@ func TestSettle(t *testing.T) {
 		if !keep && c.row != nil && !reflect.DeepEqual(RowBase(names, m.ExternalIDField, c.row, held), synced) {
 			t.Errorf("%s: RowBase = %v, want %v", c.name, RowBase(names, m.ExternalIDField, c.row, held), synced)
 		}
+	}
+	// Merged in place only when the caller owns the old base.
+	old := vals("FirstName", "Ada")
+	MergeBase(m.ExternalIDField, old, vals("LastName", "L"), false)
+	if len(old) != 1 {
+		t.Errorf("the caller's base was changed: %v", old)
+	}
+	if got := MergeBase(m.ExternalIDField, old, vals("LastName", "L"), true); len(old) != 3 || !reflect.DeepEqual(got, old) {
+		t.Errorf("owned base not merged in place: %v", old)
 	}
 }
 

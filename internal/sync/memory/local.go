@@ -73,7 +73,7 @@ type entry struct {
 
 // link is what the store keeps per linked row: the Id, the stamp, and
 // the fingerprint of the last-synced values, with whether Salesforce
-// holds the row's own external id (syncd.Settle).
+// holds the row's own external id (syncd.AfterSync).
 type link struct {
 	sfID    string
 	stamp   time.Time
@@ -165,7 +165,12 @@ func (l *Local) synced(m *syncd.Mapping, key string) (map[string]syncd.Value, bo
 // rebase records what a sync made a row's last-synced values: the old
 // ones with newly merged in, kept apart only while the row differs.
 func (l *Local) rebase(m *syncd.Mapping, key string, lk *link, old, newly map[string]syncd.Value) {
-	s, digest, keep, held := syncd.Settle(syncd.FingerprintFields(m), m.ExternalIDField, old, newly, rowOf(m, l.tbl(m.Table), key))
+	s := syncd.MergeBase(m.ExternalIDField, old, newly, false)
+	var view func(string) syncd.Value
+	if row := rowOf(m, l.tbl(m.Table), key); row != nil {
+		view = func(n string) syncd.Value { return row[n] }
+	}
+	digest, keep, held := syncd.AfterSync(syncd.FingerprintFields(m), m.ExternalIDField, s, view)
 	lk.fp, lk.extHeld = digest, held
 	if keep {
 		l.basesOf(m.Object)[key] = &base{values: s}
