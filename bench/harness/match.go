@@ -279,7 +279,7 @@ func checkMatch(e *emu, path string, seeded []contact, twins map[string]string) 
 	}
 	defer db.Close()
 	rows, err := db.Query(`SELECT CAST(c.id AS TEXT), l.sf_id FROM customers c
-		LEFT JOIN _syncd_link_Contact l ON l.row_key = c.id`)
+		LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`)
 	if err != nil {
 		return c, err
 	}

@@ -114,19 +114,13 @@ func (db *DB) table(ctx context.Context, q queryer, table string) (*tableInfo, e
 	return t, nil
 }
 
-// plan prepares a mapping for SQL, with what its table's declaration
-// decides.
+// plan prepares a mapping for SQL; an error names its table if that is
+// gone.
 func (db *DB) plan(ctx context.Context, q queryer, m *syncd.Mapping) (*mapPlan, error) {
-	p, err := newPlan(m)
-	if err != nil {
+	if _, err := db.table(ctx, q, m.Table); err != nil {
 		return nil, err
 	}
-	t, err := db.table(ctx, q, m.Table)
-	if err != nil {
-		return nil, err
-	}
-	p.setTable(t)
-	return p, nil
+	return newPlan(m)
 }
 
 // keyKind reports how the keys of rows inserted into table are assigned.

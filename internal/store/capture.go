@@ -205,7 +205,7 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 
 	// Rows with no record.
 	res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, `+rowKey+`, 'I' FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+p.keyEq("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT (`+queuedSQL+`)`+live+` ORDER BY t.`+p.key)
 	if err != nil {
 		return 0, fmt.Errorf("queue rows without a record: %w", err)
@@ -215,7 +215,7 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	// Linked rows that are gone: deleted while capture was off.
 	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, CAST(l.row_key AS TEXT), 'D'
 		FROM `+p.link+` l WHERE l.sf_id IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+p.keyEq("l.row_key", "t."+p.key)+`)
+		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+appKey("t."+p.key, "l.row_key")+`)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = CAST(l.row_key AS TEXT) AND o.done = 0)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = `+obj+` AND d.row_key = CAST(l.row_key AS TEXT))
 		ORDER BY l.row_key`)
@@ -232,8 +232,8 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+rowKey+`, t.`+p.ext+`, l.fp, `+queuedSQL+`, b.`+p.key+` IS NOT NULL, `+
 		p.baseColumnList("b.")+`, b.`+unsyncedColumn+cols.String()+`
-		FROM `+p.tbl+` t JOIN `+p.link+` l ON `+p.keyEq("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL
-		LEFT JOIN `+p.base+` b ON `+p.keyEq("b."+p.key, "t."+p.key)+`
+		FROM `+p.tbl+` t JOIN `+p.link+` l ON `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL
+		LEFT JOIN `+p.base+` b ON `+linkKey("b."+p.key, "t."+p.key)+`
 		WHERE true`+live)
 	if err != nil {
 		return 0, fmt.Errorf("compare rows with their merge base: %w", err)

@@ -299,13 +299,12 @@ func triggerSQL(m *syncd.Mapping, t *tableInfo) map[string]string {
 	// an earlier edit. The external id is saved only where Salesforce holds
 	// the row's own (bit 0 of the link's fp).
 	p, _ := newPlan(m)
-	p.setTable(t)
 	var old strings.Builder
 	for _, c := range p.baseCols[1:] {
 		old.WriteString(", OLD." + quoteIdent(c))
 	}
 	saveBase := fmt.Sprintf("INSERT OR IGNORE INTO %s (%s, %s) SELECT %s, CASE WHEN l.fp & 1 THEN OLD.%s END%s FROM %s l WHERE %s; ",
-		p.base, key, p.baseColumnList(""), p.keyValue("OLD."+key), ext, old.String(), p.link, p.keyEq("l.row_key", "OLD."+key))
+		p.base, key, p.baseColumnList(""), rowKey("OLD"), ext, old.String(), p.link, linkKey("l.row_key", "OLD."+key))
 	out[name("_upd")] = fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE OF %s ON %s WHEN %s AND NEW.%s IS OLD.%s AND (%s) BEGIN "+
 		"INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (%s, %s, 'U', '[' || rtrim(%s, ',') || ']'); %sEND",
 		quoteIdent(name("_upd")), strings.Join(of, ", "), tbl, notApplying, key, key, strings.Join(conds, " OR "),
@@ -323,8 +322,8 @@ func triggerSQL(m *syncd.Mapping, t *tableInfo) map[string]string {
 		"UPDATE _syncd_outbox SET row_key = %s WHERE tbl = %s AND row_key = %s AND done = 0; "+
 		"INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (%s, %s, 'U'); END",
 		quoteIdent(name("_key")), key, tbl, key, key,
-		p.link, p.keyValue("NEW."+key), p.keyEq("row_key", "OLD."+key),
-		p.base, key, p.keyValue("NEW."+key), p.keyEq(key, "OLD."+key),
+		p.link, rowKey("NEW"), linkKey("row_key", "OLD."+key),
+		p.base, key, rowKey("NEW"), linkKey(key, "OLD."+key),
 		inFlightTable, rowKey("NEW"), objLit, rowKey("OLD"),
 		rowKey("NEW"), objLit, rowKey("OLD"),
 		rowKey("NEW"), objLit, rowKey("OLD"),
@@ -403,7 +402,6 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		if err != nil {
 			return fmt.Errorf("install: %w", err)
 		}
-		p.setTable(t)
 		plans = append(plans, p)
 		if err := ensureState(ctx, tx, p); err != nil {
 			return fmt.Errorf("install: %w", err)

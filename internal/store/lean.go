@@ -50,8 +50,7 @@ func ensureState(ctx context.Context, tx *sql.Tx, p *mapPlan) error {
 			return err
 		}
 		key := cols.cols[strings.ToLower(p.m.Key)]
-		sameKey := key.pk == 1 && strings.EqualFold(key.declType, strings.TrimSuffix(p.baseKeyDecl(), " PRIMARY KEY")) &&
-			cols.noRowid == !p.shape.rowid
+		sameKey := key.pk == 1 && strings.EqualFold(key.declType, "TEXT") && cols.noRowid
 		if !sameKey {
 			var common []string
 			for _, c := range append([]string{p.m.Key, unsyncedColumn}, p.baseCols...) {
@@ -190,8 +189,8 @@ func markNewFields(ctx context.Context, tx *sql.Tx, p *mapPlan, before map[strin
 		cols.WriteString(", t." + quoteIdent(c))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO `+p.base+` (`+key+`, `+p.baseColumnList("")+`, `+unsyncedColumn+`)
-		SELECT `+p.keyValue("t."+key)+`, CASE WHEN l.fp & 1 THEN t.`+quoteIdent(p.m.ExternalIDColumn)+` END`+cols.String()+`, ?
-		FROM `+p.link+` l JOIN `+p.tbl+` t ON `+p.keyEq("l.row_key", "t."+key)+`
+		SELECT l.row_key, CASE WHEN l.fp & 1 THEN t.`+quoteIdent(p.m.ExternalIDColumn)+` END`+cols.String()+`, ?
+		FROM `+p.tbl+` t JOIN `+p.link+` l ON `+linkKey("l.row_key", "t."+key)+`
 		WHERE NOT EXISTS (SELECT 1 FROM `+p.base+` b WHERE b.`+key+` = l.row_key)`, string(list)); err != nil {
 		return fmt.Errorf("fields newly mapped to %s: %w", p.m.Object, err)
 	}
@@ -436,7 +435,7 @@ WHERE 0`
     d.code AS error_code, d.message AS error_message, d.attempts AS attempts, d.next_retry AS next_retry,
     strftime('%Y-%m-%dT%H:%M:%fZ', l.stamp / 1000.0, 'unixepoch') AS synced_at
 FROM (
-    SELECT CAST(row_key AS TEXT) AS row_key FROM ` + p.link + `
+    SELECT row_key FROM ` + p.link + `
     UNION ALL SELECT row_key FROM _syncd_outbox WHERE tbl = ` + tbl + ` AND done = 0
     UNION ALL SELECT row_key FROM _syncd_dead_letters WHERE object = ` + obj + `
     UNION ALL SELECT row_key FROM _syncd_conflicts WHERE object = ` + obj + ` AND resolved_at IS NULL

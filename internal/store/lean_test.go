@@ -85,7 +85,7 @@ func TestBase_SavedOnFirstEditOnly(t *testing.T) {
 	// A row not linked to any record has no base to keep.
 	mustExec(t, app, `INSERT INTO contacts (id, first_name) VALUES (900, 'x')`)
 	mustExec(t, app, `UPDATE contacts SET first_name = 'y' WHERE id = 900`)
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = 900`); n != 0 {
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '900'`); n != 0 {
 		t.Fatal("a base was saved for an unlinked row")
 	}
 }

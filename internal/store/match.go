@@ -26,7 +26,7 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+p.keyEq("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)`)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}

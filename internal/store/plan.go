@@ -48,8 +48,6 @@ type mapPlan struct {
 	// onExtColumn is, per field, whether its column is the external id
 	// column, which a pull writes as the external id, not as the field.
 	onExtColumn []bool
-	// shape is how syncd's tables declare the key; set by setTable.
-	shape keyShape
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -73,7 +71,6 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		fieldCol: make([]int, len(m.Fields)),
 
 		onExtColumn: make([]bool, len(m.Fields)),
-		shape:       keyShape{decl: "TEXT", text: true},
 	}
 	p.link, p.base = quoteIdent(p.linkName), quoteIdent(p.baseName)
 	p.baseCols = []string{m.ExternalIDColumn}

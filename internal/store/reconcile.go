@@ -23,7 +23,7 @@ func (db *DB) Linked(ctx context.Context, m *syncd.Mapping, fn func(syncd.Linked
 		live += ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT l.sf_id, CAST(l.row_key AS TEXT), l.stamp, `+live+`
-		FROM `+p.link+` l LEFT JOIN `+p.tbl+` t ON `+p.keyEq("l.row_key", "t."+p.key)+`
+		FROM `+p.link+` l LEFT JOIN `+p.tbl+` t ON `+appKey("t."+p.key, "l.row_key")+`
 		WHERE l.sf_id IS NOT NULL
 		UNION ALL
 		SELECT r.sf_id, r.row_key, NULL, false FROM _syncd_released r

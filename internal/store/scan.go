@@ -27,7 +27,7 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		where = " WHERE t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
 	}
 	q := `SELECT CAST(t.` + p.key + ` AS TEXT), l.sf_id` + cols.String() + ` FROM ` + p.tbl + ` t
-		LEFT JOIN ` + p.link + ` l ON ` + p.keyEq("l.row_key", "t."+p.key) + where
+		LEFT JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + where
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", m.Table, err)

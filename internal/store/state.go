@@ -15,9 +15,7 @@ import (
 // created by Install:
 //
 //   - _syncd_link_<Object>: one row per linked row, keyed by the row's key
-//     (declared as the application declares it: a rowid key makes the link
-//     a rowid table stored in the rows' order), with the record's Id, its
-//     stamp (the watermark field's value, Unix milliseconds) and fp: the
+//     (as text, see linkKey), with the record's Id, its stamp (the watermark field's value, Unix milliseconds) and fp: the
 //     fingerprint of the row's last-synced values (syncd.Fingerprint, bits
 //     63 to 1) and whether Salesforce holds the row's own external id
 //     (bit 0).
@@ -44,81 +42,37 @@ const (
 func linkTableName(object string) string { return "_syncd_link_" + object }
 func baseTableName(object string) string { return "_syncd_base_" + object }
 
-// keyShape is how the link and base tables of a mapping declare the row
-// key, after the application's key column.
-type keyShape struct {
-	rowid bool   // the key is a rowid alias (INTEGER PRIMARY KEY)
-	decl  string // declared type of the key in syncd's tables
-	// text: the key column has no type affinity; syncd's tables hold its
-	// keys as text and compare them with CAST(key AS TEXT).
-	text bool
-}
+// Syncd's per-object tables hold a row's key as text, as CAST(key AS TEXT)
+// gives it (so do the outbox, the dead letters and the conflicts): every
+// key compares as text on their side, and _syncd_row_status, which lists
+// the keys of all of them, finds one row by its key in each. A link table
+// keyed by an INTEGER key would store links in the rows' order, a few
+// bytes smaller, but the view's text key could then only scan it.
 
-func shapeOf(t *tableInfo, key string) keyShape {
-	if t.rowidAlias(key) {
-		return keyShape{rowid: true, decl: "INTEGER"}
-	}
-	decl := strings.TrimSpace(t.cols[strings.ToLower(key)].declType)
-	if affinity(decl) == "BLOB" {
-		return keyShape{decl: "TEXT", text: true}
-	}
-	return keyShape{decl: decl}
-}
+// linkKey finds the entry of syncd's table (col: its key column) for the
+// application's row whose key is appExpr: it seeks on col.
+func linkKey(col, appExpr string) string { return col + " = CAST(" + appExpr + " AS TEXT)" }
 
-// setTable completes a plan with what the table's declaration decides:
-// the shape of the key in syncd's tables.
-func (p *mapPlan) setTable(t *tableInfo) {
-	p.shape = shapeOf(t, p.m.Key)
-}
-
-// keyEq is the comparison of a row key in syncd's per-object tables
-// (linkCol) with the application's key (appExpr), in a form that seeks on
-// the key: both sides have the same affinity.
-func (p *mapPlan) keyEq(linkCol, appExpr string) string {
-	if p.shape.text {
-		return linkCol + " = CAST(" + appExpr + " AS TEXT)"
-	}
-	return linkCol + " = " + appExpr
-}
-
-// keyValue is what syncd's per-object tables store as the key of the row
-// whose key expression is appExpr.
-func (p *mapPlan) keyValue(appExpr string) string {
-	if p.shape.text {
-		return "CAST(" + appExpr + " AS TEXT)"
-	}
-	return appExpr
-}
+// appKey finds the application's row (its key appExpr) of syncd's entry
+// whose key is col: the key column's affinity applies to the text, so the
+// row is sought by its key (unless the column has no type affinity).
+func appKey(appExpr, col string) string { return appExpr + " = " + col }
 
 func (p *mapPlan) linkDDL() string {
-	if p.shape.rowid {
-		return "CREATE TABLE " + p.link + " (row_key INTEGER PRIMARY KEY, sf_id TEXT, stamp INTEGER, fp INTEGER)"
-	}
-	return "CREATE TABLE " + p.link + " (row_key " + p.shape.decl + " PRIMARY KEY, sf_id TEXT, stamp INTEGER, fp INTEGER) WITHOUT ROWID"
+	return "CREATE TABLE " + p.link + " (row_key TEXT PRIMARY KEY, sf_id TEXT, stamp INTEGER, fp INTEGER) WITHOUT ROWID"
 }
 
 func (p *mapPlan) linkIndexDDL() string {
 	return "CREATE UNIQUE INDEX " + quoteIdent(p.linkName+"_sf_id") + " ON " + p.link + " (sf_id)"
 }
 
-// baseKeyDecl is the declaration of the base table's key column.
-func (p *mapPlan) baseKeyDecl() string {
-	if p.shape.rowid {
-		return "INTEGER PRIMARY KEY"
-	}
-	return p.shape.decl + " PRIMARY KEY"
-}
-
 func (p *mapPlan) baseDDL() string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + p.base + " (" + quoteIdent(p.m.Key) + " " + p.baseKeyDecl())
+	b.WriteString("CREATE TABLE " + p.base + " (" + quoteIdent(p.m.Key) + " TEXT PRIMARY KEY")
 	for _, c := range p.baseCols {
 		b.WriteString(", " + quoteIdent(c))
 	}
-	b.WriteString(", " + unsyncedColumn + ")")
-	if !p.shape.rowid {
-		b.WriteString(" WITHOUT ROWID")
-	}
+	b.WriteString(", " + unsyncedColumn + ") WITHOUT ROWID")
 	return b.String()
 }
 

@@ -112,14 +112,14 @@ func TestInstall_Capture(t *testing.T) {
 		}
 	})
 	t.Run("KeyChange", func(t *testing.T) {
-		mustExec(t, app, `INSERT INTO _syncd_link_Contact(row_key, sf_id) VALUES (1, '003A')`)
-		mustExec(t, app, `INSERT INTO _syncd_base_Contact(id, last_name) VALUES (1, 'base')`)
+		mustExec(t, app, `INSERT INTO _syncd_link_Contact(row_key, sf_id) VALUES ('1', '003A')`)
+		mustExec(t, app, `INSERT INTO _syncd_base_Contact(id, last_name) VALUES ('1', 'base')`)
 		mustExec(t, app, `INSERT INTO _syncd_in_flight(object, row_key, fields) VALUES ('Contact', '1', '{}')`)
 		mustExec(t, app, `UPDATE contacts SET id = 5000 WHERE id = 1`)
-		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = 5000 AND sf_id = '003A'`); n != 1 {
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = '5000' AND sf_id = '003A'`); n != 1 {
 			t.Fatal("link not moved to the new key")
 		}
-		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = 5000 AND last_name = 'base'`); n != 1 {
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '5000' AND last_name = 'base'`); n != 1 {
 			t.Fatal("merge base not moved to the new key")
 		}
 		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_in_flight WHERE row_key = '5000'`); n != 1 {
@@ -385,10 +385,10 @@ func TestApplyPush_InFlightEditStaysPending(t *testing.T) {
 	}
 	// Linked, and the base the ack made (the values sent) is kept apart
 	// while the row holds the newer edit.
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = 1 AND sf_id = '003A'`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = '1' AND sf_id = '003A'`); n != 1 {
 		t.Fatal("the ack did not link the row")
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = 1 AND last_name = 'a'`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '1' AND last_name = 'a'`); n != 1 {
 		t.Fatal("the base of the row edited during the push is not kept")
 	}
 	// Ack the second push: nothing pending.
@@ -727,7 +727,7 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 			if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops}); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_link_Contact l ON l.row_key = p.id ORDER BY p.id`)
+			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_link_Contact l ON l.row_key = CAST(p.id AS TEXT) ORDER BY p.id`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -777,7 +777,7 @@ func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_link_Contact l ON l.row_key = c.code WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_link_Contact l ON l.row_key = CAST(c.code AS TEXT) WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
 		t.Fatal("the link does not name the stored key 7")
 	}
 	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))

@@ -240,7 +240,7 @@ func TestBulk_PushMixedFailures(t *testing.T) {
 	if got := strings.Join(pending(), " "); got != want {
 		t.Fatalf("pending rows %q, want %q", got, want)
 	}
-	synced := h.count(`SELECT count(*) FROM _syncd_link_Contact WHERE sf_id IS NOT NULL AND row_key IN (SELECT id FROM customers)`)
+	synced := h.count(`SELECT count(*) FROM _syncd_link_Contact WHERE sf_id IS NOT NULL AND row_key IN (SELECT CAST(id AS TEXT) FROM customers)`)
 	if synced != 16 {
 		t.Errorf("%d rows linked as synced, want 16", synced)
 	}

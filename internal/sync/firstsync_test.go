@@ -148,7 +148,7 @@ func TestAmbiguousMatchLinksAndCreatesNothing(t *testing.T) {
 func checkOneToOne(t *testing.T, h *harness) {
 	t.Helper()
 	rows, err := h.app.Query(`SELECT c.id, coalesce(l.sf_id, '') FROM customers c
-		LEFT JOIN _syncd_link_Contact l ON l.row_key = c.id WHERE c.deleted_at IS NULL`)
+		LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
