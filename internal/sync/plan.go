@@ -273,7 +273,7 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 			shadow(f.Name, r)
 			c.Resolution = "salesforce"
 		case "local":
-			// The shadow takes Salesforce's value, so the push sees the
+			// The base takes Salesforce's value, so the push sees the
 			// local value as a change and sends it.
 			shadow(f.Name, r)
 			c.Resolution = "local"
