@@ -41,10 +41,6 @@ import (
 // configured otherwise.
 const DefaultReconcileEvery = 24 * time.Hour
 
-// reconcileRead is how many Ids a reconciliation re-reads and applies at a
-// time: the pull path's page size.
-const reconcileRead = 2000
-
 // Reconcile runs one cycle of every mapping that reconciles each object
 // now, whatever ReconcileEvery says: `syncd verify --repair`.
 func (e *Engine) Reconcile(ctx context.Context, mappings []*Mapping) Report {
@@ -127,8 +123,8 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 
 	reread := slices.Concat(changed, gone, unlinked)
 	before := rep.LocalInserts + rep.LocalUpdates + rep.LocalDeletes + rep.Relinked + rep.Conflicts
-	for start := 0; start < len(reread); start += reconcileRead {
-		if _, _, err := e.reread(ctx, m, reread[start:min(start+reconcileRead, len(reread))], rep); err != nil {
+	for start := 0; start < len(reread); start += applyBatch {
+		if _, _, err := e.reread(ctx, m, reread[start:min(start+applyBatch, len(reread))], rep); err != nil {
 			return err
 		}
 	}
