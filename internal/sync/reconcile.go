@@ -124,9 +124,11 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	reread := slices.Concat(changed, gone, unlinked)
 	before := rep.LocalInserts + rep.LocalUpdates + rep.LocalDeletes + rep.Relinked + rep.Conflicts
 	for start := 0; start < len(reread); start += applyBatch {
-		if _, _, err := e.reread(ctx, m, reread[start:min(start+applyBatch, len(reread))], rep); err != nil {
+		end := min(start+applyBatch, len(reread))
+		if _, _, err := e.reread(ctx, m, reread[start:end], rep); err != nil {
 			return err
 		}
+		e.progress(Progress{Object: m.Object, Phase: "re-read", Done: end, Total: len(reread)})
 	}
 	rep.Repaired = rep.LocalInserts + rep.LocalUpdates + rep.LocalDeletes + rep.Relinked + rep.Conflicts - before
 	log := e.logger().Info
