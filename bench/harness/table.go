@@ -65,7 +65,7 @@ func tableMain(args []string) error {
 	fs.BoolVar(&b.skipReconcile, "skip-reconcile", false, "after the large pull, skip the reconciliation of its records")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
 	fs.BoolVar(&b.skipMatch, "skip-match", false, "skip the first sync that matches local rows to existing Contacts by email")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, match, sqlcost)")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big (rows 5 and 9), push, first, match, sqlcost)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
