@@ -68,7 +68,7 @@ func (b *bench) reconcileRows(dir string, e *emu, pull run) error {
 		}
 		b.rows = append(b.rows, rep.row("9", fmt.Sprintf("the same after %d Contacts updated with the clock %.0f h back and %d hard-deleted, behind syncd's back", changedBehind, backdate.Hours(), changedBehind),
 			mode.client, fmt.Sprintf("repaired %d", 2*changedBehind)))
-		b.note("Row 9, %s: converged, the reconciliation compared %s records and repaired %d; its cycle took %s (the emulator used %s of CPU); query calls: %s; peak RSS %s, %s the big pull's %s (%.0f bytes more per compared record). After the changes: compared %s, repaired %d (%s; %d local updates, %d local deletes); %d API calls against %d converged (query calls: %s); cycle %s, peak RSS %s.",
+		b.note("Row 9, %s: converged, the reconciliation compared %s records and repaired %d; its cycle took %s (the emulator used %s of CPU); query calls: %s; peak RSS %s, %s the big pull's %s (%+.0f bytes per compared record). After the changes: compared %s, repaired %d (%s; %d local updates, %d local deletes); %d API calls against %d converged (query calls: %s); cycle %s, peak RSS %s.",
 			mode.short, count(conv.compared), conv.repaired, secs3(conv.inner), secs3(conv.emuCPU), conv.c.queries(),
 			mib(conv.r.MaxRSS), ratio(conv.r.MaxRSS, pull.r.MaxRSS), mib(pull.r.MaxRSS),
 			float64(conv.r.MaxRSS-pull.r.MaxRSS)*1024/float64(conv.compared),
