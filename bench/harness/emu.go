@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -141,6 +142,7 @@ func (e *emu) admin(method, path string, body, out any) error {
 type recorded struct {
 	Method  string `json:"method"`
 	Path    string `json:"path"`
+	SOQL    string `json:"soql"` // the decoded q= of /query and /queryAll
 	Status  int    `json:"status"`
 	APICall bool   `json:"api_call"`
 }
@@ -156,6 +158,8 @@ type calls struct {
 	Updated  int // /sobjects/{O}/updated (getUpdated)
 	Bulk     int // Bulk API 2.0 (/jobs/query, /jobs/ingest and their jobs)
 	Token    int
+	// Queries counts the query calls by what they ask (queryKind).
+	Queries map[string]int
 }
 
 func (c calls) String() string {
@@ -206,6 +210,10 @@ func (e *emu) calls() (calls, error) {
 			c.Bulk++
 		case strings.Contains(r.Path, "/query"):
 			c.Query++
+			if c.Queries == nil {
+				c.Queries = map[string]int{}
+			}
+			c.Queries[queryKind(r.SOQL)]++
 		case strings.Contains(r.Path, "/describe"):
 			c.Describe++
 		case strings.Contains(r.Path, "/composite/sobjects"):
@@ -220,6 +228,56 @@ func (e *emu) calls() (calls, error) {
 		}
 	}
 	return c, nil
+}
+
+// queryKind names what a query call asks, for the notes: records by Id
+// (syncd's re-reads), records by a match field's values (matching), the
+// next page of a query (no SOQL: a nextRecordsUrl), or anything else (the
+// pull, and reconciliation's read of every Id and stamp).
+func queryKind(soql string) string {
+	switch {
+	case soql == "":
+		return "next page"
+	case strings.Contains(soql, "WHERE Id IN ("):
+		return "by Id"
+	case strings.Contains(soql, " IN ("):
+		return "by match key"
+	}
+	return "first page"
+}
+
+// queries lists c's query calls by kind, largest first.
+func (c calls) queries() string {
+	kinds := make([]string, 0, len(c.Queries))
+	for k := range c.Queries {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if c.Queries[kinds[i]] != c.Queries[kinds[j]] {
+			return c.Queries[kinds[i]] > c.Queries[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", c.Queries[k], k)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// update changes a record as a Salesforce user would: its LastModifiedDate
+// is the emulator's clock.
+func (e *emu) update(object, id string, fields map[string]any) error {
+	return e.admin(http.MethodPatch, "records/"+object+"/"+id, fields, nil)
+}
+
+// hardDelete deletes a record and empties it from the recycle bin at once:
+// it is gone from queryAll and from the delete log.
+func (e *emu) hardDelete(object, id string) error {
+	return e.admin(http.MethodDelete, "records/"+object+"/"+id+"?hard=true", nil, nil)
 }
 
 // advance moves the emulator's clock forward (its Date header, its stamps

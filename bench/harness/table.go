@@ -28,6 +28,7 @@ type bench struct {
 	n, big, push, runs                 int
 	latency, spread                    time.Duration
 	skipBig, skipFirst, skipMatch      bool
+	skipReconcile                      bool
 
 	rows  []row
 	notes []string
@@ -60,10 +61,11 @@ func tableMain(args []string) error {
 	fs.IntVar(&b.runs, "runs", 3, "runs of the no-latency pull per client (the median is shown)")
 	fs.DurationVar(&b.latency, "latency", 150*time.Millisecond, "latency per API call in the latency scenarios")
 	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
-	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
+	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull and the reconciliation of its records")
+	fs.BoolVar(&b.skipReconcile, "skip-reconcile", false, "after the large pull, skip the reconciliation of its records")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
 	fs.BoolVar(&b.skipMatch, "skip-match", false, "skip the first sync that matches local rows to existing Contacts by email")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, match, sqlcost)")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big (rows 5 and 9), push, first, match, sqlcost)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,12 +144,16 @@ type syncReport struct {
 		Pulled       int    `json:"pulled"`
 		Inserts      int    `json:"local_inserts"`
 		LocalUpdates int    `json:"local_updates"`
+		LocalDeletes int    `json:"local_deletes"`
 		Created      int    `json:"created"`
 		Updated      int    `json:"updated"`
 		Conflicts    int    `json:"conflicts"`
 		Failed       int    `json:"failed"`
 		Matched      int    `json:"matched"`
 		Held         int    `json:"held"`
+		Reconciled   bool   `json:"reconciled"`
+		Compared     int    `json:"compared"`
+		Repaired     int    `json:"repaired"`
 		APICalls     int    `json:"api_calls"`
 		DurationMS   int64  `json:"duration_ms"`
 		Error        string `json:"error"`
@@ -554,7 +560,8 @@ func (b *bench) idle(dir string, e *emu) error {
 	return nil
 }
 
-// bigPull: row 5, the memory of a ten times larger pull.
+// bigPull: row 5, the memory of a ten times larger pull; then row 9, the
+// reconciliation of the same records, on the database the pull left.
 func (b *bench) bigPull() error {
 	e, err := b.startBenchEmu(b.big, false)
 	if err != nil {
@@ -570,6 +577,17 @@ func (b *bench) bigPull() error {
 		return err
 	}
 	b.rows = append(b.rows, r.row("5", fmt.Sprintf("pull %s Contacts (memory must stay flat)", count(b.big)), "syncd", "peak RSS ≈ row 1's"))
+	if !b.skipReconcile {
+		if err := b.reconcileRows(d, e, r); err != nil {
+			return err
+		}
+	}
+	rss, hwm, err := procStatus(e.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	b.note("Row 5: the emulator, a process of its own holding %s Contacts, was at %s (VmRSS) at the end and %s at its peak (VmHWM); the peak RSS column is syncd's alone.",
+		count(b.big), mib(rss), mib(hwm))
 	return nil
 }
 

@@ -10,7 +10,10 @@ import (
 
 // Unlinked returns the live rows of a mapped table that are linked to no
 // record (soft-deleted rows are left out), with their values, and the
-// outbox position of the snapshot they were read in.
+// outbox position of the snapshot they were read in. Rows Salesforce
+// rejected are left out too, but for an ambiguous match: their next try
+// (syncd failed retry, or a change) brings them back, and until then
+// matching them again each cycle would cost calls for nothing.
 func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -26,7 +29,9 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)`)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
+		m.Object, syncd.CodeAmbiguousMatch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}

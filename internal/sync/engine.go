@@ -424,6 +424,11 @@ func fresh(read map[string]readAt) []string {
 	return ids
 }
 
+// applyBatch is how many records the engine plans and applies at a time
+// outside a pull's own pages (matching, reconciliation's re-reads): the
+// largest page a query returns.
+const applyBatch = 2000
+
 // maxRounds bounds the times a page of writes is planned again in one
 // cycle after Salesforce reported records changed or gone.
 const maxRounds = 3

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -211,5 +212,23 @@ func TestMatchedEqualRecordIsNotWritten(t *testing.T) {
 	c, _ := h.emu.Get("Contact", id)
 	if c["FirstName"] != "Augusta" || c["Syncd_Id__c"] == nil || c["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
 		t.Errorf("after an edit the Contact is %v; want the edit and the row's external id", c)
+	}
+}
+
+// A row Salesforce rejected stays out of matching until it is retried: an
+// idle cycle then costs its one query, not one more per rejected row's
+// match key.
+func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
+	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) {
+		m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+	})
+	// No last name: Salesforce refuses the Contact (REQUIRED_FIELD_MISSING).
+	h.exec(`INSERT INTO customers (first_name, email) VALUES ('Nameless', 'nameless@example.com')`)
+	if r := h.cycle(); r.Failed != 1 {
+		t.Fatalf("failed %d, want the row rejected", r.Failed)
+	}
+	h.emu.Advance(time.Minute)
+	if r := h.cycle(); r.APICalls != 1 || r.Failed != 0 {
+		t.Errorf("idle cycle with a rejected row: %d API calls, %d failed; want 1 query and nothing new", r.APICalls, r.Failed)
 	}
 }

@@ -144,20 +144,28 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 
 	if len(pairs) > 0 {
 		sort.Slice(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
-		if err := e.resolvePulled(ctx, m, pairs); err != nil {
-			return fmt.Errorf("match: %w", err)
-		}
-		plan := PlanPull(m, pairs, states)
 		committed, err := e.Local.Cursor(ctx, m.Object)
 		if err != nil {
 			return err
 		}
-		if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
-			return fmt.Errorf("match: link: %w", err)
+		// A page at a time, as a pull applies: what is planned and written
+		// at once stays bounded whatever the number of pairs.
+		for start := 0; start < len(pairs); start += applyBatch {
+			page := pairs[start:min(start+applyBatch, len(pairs))]
+			if err := e.resolvePulled(ctx, m, page); err != nil {
+				return fmt.Errorf("match: %w", err)
+			}
+			plan := PlanPull(m, page, states)
+			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
+				return fmt.Errorf("match: link: %w", err)
+			}
+			rep.Matched += len(page)
+			rep.Conflicts += len(plan.Conflicts)
+			rep.LocalUpdates += plan.Updates
+			for _, r := range page {
+				delete(states, r.ID)
+			}
 		}
-		rep.Matched += len(pairs)
-		rep.Conflicts += len(plan.Conflicts)
-		rep.LocalUpdates += plan.Updates
 	}
 	if len(rejects) > 0 {
 		if err := e.Local.ApplyPush(ctx, m, PushResult{DeadLetters: rejects}); err != nil {

@@ -27,18 +27,27 @@ type PullPlan struct {
 // edit is the newer) the record is re-created from the whole row; otherwise
 // the row follows the delete and the unpushed values are kept as open
 // conflicts. A record merged away relinks its row to the survivor, unless
-// another row is linked to the survivor already.
+// another row is linked to the survivor already or takes it over in the
+// same page (several records merged into one): that row follows the
+// delete rule.
 //
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
 	var p PullPlan
 	// A merge's survivor in the same page as a loser whose row it takes
 	// over is planned as an update of that row.
+	// A survivor no row has yet is taken over by the row of its first loser
+	// here; the rows of other losers merged into it follow the delete
+	// rule, as when the survivor is linked elsewhere already.
 	adopted := map[string]LocalState{}
+	heir := map[string]string{} // survivor Id -> the loser whose row takes it over
 	for i := range recs {
 		rec := &recs[i]
 		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists {
-			adopted[rec.MergedInto] = st
+			if _, taken := heir[rec.MergedInto]; !taken {
+				heir[rec.MergedInto] = rec.ID
+				adopted[rec.MergedInto] = st
+			}
 		}
 	}
 	inPage := map[string]bool{}
@@ -66,7 +75,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec))
 			p.Inserts++
-		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists:
+		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && heir[rec.MergedInto] == rec.ID:
 			if inPage[rec.MergedInto] {
 				continue // the survivor's own op takes the row over
 			}

@@ -318,6 +318,35 @@ func TestPlanPullMerges(t *testing.T) {
 	if len(p.Ops) != 1 || p.Ops[0].Kind != OpSoftDelete || p.Ops[0].Relink != nil {
 		t.Fatalf("merge into a survivor linked elsewhere: %+v", p.Ops)
 	}
+
+	// Two records merged into one survivor that no row has: one row takes
+	// it over, the other follows the delete rule (a row each for one
+	// record would break the link's uniqueness). The survivor in the page
+	// or not, and whichever order the losers come in.
+	st2 := map[string]LocalState{
+		"003A": {Key: "1", ID: "003A", Exists: true, Values: synced, Shadow: synced},
+		"003B": {Key: "2", ID: "003B", Exists: true, Values: synced, Shadow: synced},
+	}
+	loserB := RemoteRecord{ID: "003B", Deleted: true, Stamp: t1, MergedInto: "003W"}
+	for name, recs := range map[string][]RemoteRecord{
+		"survivor not in the page": {loser, loserB},
+		"losers the other way":     {loserB, loser},
+		"survivor in the page":     {loser, winner, loserB},
+	} {
+		p := PlanPull(testMapping(SalesforceWins), recs, st2)
+		toW, deleted := map[string]bool{}, 0
+		for _, op := range p.Ops {
+			switch {
+			case op.ID == "003W":
+				toW[op.Key] = true
+			case op.Kind == OpSoftDelete:
+				deleted++
+			}
+		}
+		if len(toW) != 1 || deleted != 1 || p.Inserts != 0 {
+			t.Errorf("%s: rows linked to the survivor %v, %d soft-deleted, %d inserts; want one row each: %+v", name, toW, deleted, p.Inserts, p.Ops)
+		}
+	}
 }
 
 func TestPlanPush(t *testing.T) {

@@ -458,7 +458,9 @@ type Local interface {
 	// snapshot; rows soft-deleted locally are skipped.
 	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
 	// Unlinked returns the live rows of a mapped table that are linked to
-	// no record, with the outbox position they reflect, for matching.
+	// no record, with the outbox position they reflect, for matching; rows
+	// rejected for another reason than an ambiguous match are left out
+	// until they are retried.
 	Unlinked(ctx context.Context, m *Mapping) ([]LocalState, int64, error)
 	// Holds returns the Salesforce Ids of an object's held records;
 	// SetHolds replaces them.

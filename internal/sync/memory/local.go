@@ -533,6 +533,9 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		if lk := links[k]; (lk != nil && lk.sfID != "") || t.soft[k] {
 			continue
 		}
+		if d, dead := l.dead[m.Object+"\x00"+k]; dead && d.Code != syncd.CodeAmbiguousMatch {
+			continue
+		}
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
 			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
 	}
