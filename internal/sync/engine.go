@@ -173,7 +173,7 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	}
 	m, err := e.Prepare(ctx, raw)
 	if err != nil {
-		return finish(raw.placeColumnErrors(err))
+		return finish(raw.PlaceColumnErrors(err))
 	}
 	reconcile, err := e.reconcileDue(ctx, m, forceReconcile)
 	if err != nil {
@@ -181,12 +181,13 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	}
 	capt, err := e.Local.Capture(ctx, m, reconcile)
 	if err != nil {
-		return finish(m.placeColumnErrors(err))
+		return finish(m.PlaceColumnErrors(err))
 	}
 	if capt.Reinstalled {
 		e.logger().Warn("capture triggers were missing; installed again, and the table scanned for changes they missed",
 			"object", m.Object, "table", m.Table)
 	}
+	rep.Unkeyed = capt.Unkeyed
 	if capt.Scanned {
 		rep.Rescanned = capt.Queued
 		e.logger().Info("table scanned for rows syncd has not seen", "object", m.Object, "table", m.Table, "queued", capt.Queued)
