@@ -41,14 +41,11 @@ func (m *Main) conflictsListCmd() *cobra.Command {
 }
 
 func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJSON bool) error {
-	cfg, db, err := openReadOnly(ctx, path)
+	db, object, err := openForObject(ctx, openReadOnly, path, object)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if object, err = objectFilter(cfg.Objects, object); err != nil {
-		return err
-	}
 	cs, err := db.Conflicts(ctx, object, !all)
 	if err != nil {
 		return err

@@ -45,14 +45,11 @@ was sent, and when. The database is opened read-only.`,
 }
 
 func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool) error {
-	cfg, db, err := openReadOnly(ctx, path)
+	db, object, err := openForObject(ctx, openReadOnly, path, object)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if object, err = objectFilter(cfg.Objects, object); err != nil {
-		return err
-	}
 	list, err := db.DeadLetters(ctx, object)
 	if err != nil {
 		return err
@@ -177,14 +174,11 @@ func (m *Main) retryCmd() *cobra.Command {
 
 // retry is `syncd failed retry [OBJECT [KEY...]]`.
 func (m *Main) retry(ctx context.Context, path, object string, keys []string) error {
-	cfg, db, err := openState(ctx, path)
+	db, object, err := openForObject(ctx, openState, path, object)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if object, err = objectFilter(cfg.Objects, object); err != nil {
-		return err
-	}
 	var n int64
 	if len(keys) > 0 {
 		n, err = db.RetryRows(ctx, object, keys)
@@ -232,14 +226,11 @@ OBJECT, or of every object).`,
 }
 
 func (m *Main) failedSkip(ctx context.Context, path, object string, keys []string) error {
-	cfg, db, err := openState(ctx, path)
+	db, object, err := openForObject(ctx, openState, path, object)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if object, err = objectFilter(cfg.Objects, object); err != nil {
-		return err
-	}
 	if len(keys) == 0 {
 		keys = nil // every row of object
 	}
@@ -268,6 +259,22 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// openForObject opens the config and database with open (openReadOnly or
+// openState) and resolves the optional OBJECT argument of a command that
+// acts on one object's rows or on every object's.
+func openForObject(ctx context.Context, open func(context.Context, string) (*config.Config, *store.DB, error),
+	path, object string) (*store.DB, string, error) {
+	cfg, db, err := open(ctx, path)
+	if err != nil {
+		return nil, "", err
+	}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	return db, object, nil
 }
 
 // objectFilter resolves an optional OBJECT argument: "" stands for every
