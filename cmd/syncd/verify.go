@@ -51,15 +51,11 @@ and exits as sync does.`,
 // repair is `syncd verify [OBJECT] --repair`: a cycle that reconciles
 // every selected object now.
 func (m *Main) repair(ctx context.Context, path, object string, asJSON bool) error {
-	sess, err := m.openForCommand(ctx, path)
+	sess, maps, err := m.openForObjects(ctx, path, object)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	maps, err := selectObjects(sess.mappings, object)
-	if err != nil {
-		return err
-	}
 	rep, err := sess.run(ctx, maps, true)
 	if err != nil {
 		return err
@@ -181,15 +177,11 @@ type resyncOptions struct {
 // resync is `syncd resync OBJECT | --all [--new-org]`: forget the
 // watermarks and re-pull every record through the same idempotent path.
 func (m *Main) resync(ctx context.Context, path, object string, o resyncOptions) error {
-	sess, err := m.openForCommand(ctx, path)
+	sess, maps, err := m.openForObjects(ctx, path, object)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	maps, err := selectObjects(sess.mappings, object)
-	if err != nil {
-		return err
-	}
 	if o.newOrg {
 		if err := m.rebindOrg(ctx, sess); err != nil {
 			return err
@@ -282,14 +274,24 @@ func printChanges(w io.Writer, side string, cs []syncd.Action) {
 	}
 }
 
-// openForCommand wires a session for a one-shot command.
-func (m *Main) openForCommand(ctx context.Context, path string) (*session, error) {
+// openForObjects wires a session for a one-shot command on the mapped
+// objects an optional OBJECT argument selects ("" selects every one).
+func (m *Main) openForObjects(ctx context.Context, path, object string) (*session, []*syncd.Mapping, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	red := &redactor{}
-	return openSession(ctx, cfg, m.newLogger(cfg, red), red, nil)
+	sess, err := openSession(ctx, cfg, m.newLogger(cfg, red), red, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps, err := selectObjects(sess.mappings, object)
+	if err != nil {
+		sess.Close()
+		return nil, nil, err
+	}
+	return sess, maps, nil
 }
 
 func selectObjects(all []*syncd.Mapping, name string) ([]*syncd.Mapping, error) {
