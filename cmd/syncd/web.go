@@ -90,6 +90,23 @@ func plain(w http.ResponseWriter, code int, body string) {
 	fmt.Fprintln(w, body)
 }
 
+// stateUnavailable answers 503 when syncd's state cannot be read from the
+// database.
+func stateUnavailable(w http.ResponseWriter, err error) {
+	plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+}
+
+// stateOrUnavailable reads the state the status endpoints show; when it
+// cannot, it has answered 503 and returns false.
+func (d *daemon) stateOrUnavailable(w http.ResponseWriter, r *http.Request) (*statusJSON, bool) {
+	st, err := d.snapshot(r.Context())
+	if err != nil {
+		stateUnavailable(w, err)
+		return nil, false
+	}
+	return st, true
+}
+
 // handleHealthz answers whether the process is alive: 200 unless its
 // running cycle has stalled (the same judgement that stops the watchdog).
 func (d *daemon) handleHealthz(w http.ResponseWriter, _ *http.Request) {
@@ -103,9 +120,8 @@ func (d *daemon) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 // handleReadyz answers whether the data is in sync: 200 when `syncd
 // status` would exit 0, else 503 with its problems, one a line.
 func (d *daemon) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	st, err := d.snapshot(r.Context())
-	if err != nil {
-		plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+	st, ok := d.stateOrUnavailable(w, r)
+	if !ok {
 		return
 	}
 	if !st.OK {
@@ -116,9 +132,8 @@ func (d *daemon) handleReadyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *daemon) handleStatusJSON(w http.ResponseWriter, r *http.Request) {
-	st, err := d.snapshot(r.Context())
-	if err != nil {
-		plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+	st, ok := d.stateOrUnavailable(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -163,16 +178,15 @@ type statusPageData struct {
 }
 
 func (d *daemon) handleStatusPage(w http.ResponseWriter, r *http.Request) {
-	st, err := d.snapshot(r.Context())
-	if err != nil {
-		plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+	st, ok := d.stateOrUnavailable(w, r)
+	if !ok {
 		return
 	}
 	data := statusPageData{statusJSON: st, Version: versionString()}
 	db := d.session().db
 	rejected, err := db.RecentDeadLetters(r.Context(), statusPageRows)
 	if err != nil {
-		plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+		stateUnavailable(w, err)
 		return
 	}
 	for _, dl := range rejected {
@@ -180,7 +194,7 @@ func (d *daemon) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	conflicts, err := db.Conflicts(r.Context(), "", true)
 	if err != nil {
-		plain(w, http.StatusServiceUnavailable, "cannot read syncd's state: "+err.Error())
+		stateUnavailable(w, err)
 		return
 	}
 	for i, c := range conflicts {
