@@ -33,23 +33,22 @@ type stateSource interface {
 }
 
 func newMetrics(src stateSource) *metrics {
-	byObject := []string{"object"}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		pulled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_pulled_total",
-			Help: "Records received from Salesforce."}, byObject),
-		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_pushed_total",
-			Help: "Records created, updated or deleted in Salesforce."}, byObject),
-		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_failed_total",
-			Help: "Records Salesforce refused permanently (new rejected rows)."}, byObject),
-		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_conflicts_total",
-			Help: "Fields changed on both sides since the last sync."}, byObject),
-		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_repaired_total",
-			Help: "Local rows a reconciliation changed: updates, creates and deletes the incremental sync had missed."}, byObject),
-		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_api_calls_total",
-			Help: "Salesforce API calls made by this process."}, byObject),
-		cycleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_object_errors_total",
-			Help: "Object cycles that stopped with an error."}, byObject),
+		pulled: objectCounter("syncd_rows_pulled_total",
+			"Records received from Salesforce."),
+		pushed: objectCounter("syncd_rows_pushed_total",
+			"Records created, updated or deleted in Salesforce."),
+		failed: objectCounter("syncd_rows_failed_total",
+			"Records Salesforce refused permanently (new rejected rows)."),
+		conflicts: objectCounter("syncd_conflicts_total",
+			"Fields changed on both sides since the last sync."),
+		repaired: objectCounter("syncd_rows_repaired_total",
+			"Local rows a reconciliation changed: updates, creates and deletes the incremental sync had missed."),
+		apiCalls: objectCounter("syncd_api_calls_total",
+			"Salesforce API calls made by this process."),
+		cycleErrors: objectCounter("syncd_object_errors_total",
+			"Object cycles that stopped with an error."),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_cycle_duration_seconds",
 			Help: "Duration of whole sync cycles.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
 	}
@@ -63,6 +62,11 @@ func newMetrics(src stateSource) *metrics {
 			func() float64 { return 1 }),
 		newStateCollector(src))
 	return m
+}
+
+// objectCounter is a counter with one series per object.
+func objectCounter(name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"object"})
 }
 
 // observe records one cycle.
