@@ -271,10 +271,8 @@ func (d *decoder) object(n *yaml.Node, p string, o *Object) {
 }
 
 func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
-	line := n.Line
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		d.add(line, p, "expected a mapping of local column: Salesforce field, got %s", describe(n))
+	n, ok := d.node(n, p, yaml.MappingNode, "a mapping of local column: Salesforce field")
+	if !ok {
 		return
 	}
 	o.Fields = Fields{}
@@ -329,10 +327,8 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 // known key with a non-null value.
 // match decodes "match: [{column: email, field: Email}, ...]".
 func (d *decoder) match(n *yaml.Node, p string, o *Object) {
-	line := n.Line
-	n = deref(n)
-	if n.Kind != yaml.SequenceNode {
-		d.add(line, p, "expected a list of {column, field} pairs, got %s", describe(n))
+	n, ok := d.node(n, p, yaml.SequenceNode, "a list of {column, field} pairs")
+	if !ok {
 		return
 	}
 	for i, item := range n.Content {
@@ -353,15 +349,12 @@ func (d *decoder) match(n *yaml.Node, p string, o *Object) {
 }
 
 func (d *decoder) mapping(n *yaml.Node, path, where string, keys []string, set func(key string, v *yaml.Node)) bool {
-	line := n.Line
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		key := path
-		if key == "" {
-			d.add(line, "", "expected a mapping of keys (%s) at the top level, got %s", strings.Join(keys, ", "), describe(n))
-		} else {
-			d.add(line, key, "expected a mapping with keys %s, got %s", strings.Join(keys, ", "), describe(n))
-		}
+	want := "a mapping with keys " + strings.Join(keys, ", ")
+	if path == "" {
+		want = "a mapping of keys (" + strings.Join(keys, ", ") + ") at the top level"
+	}
+	n, ok := d.node(n, path, yaml.MappingNode, want)
+	if !ok {
 		return false
 	}
 	seen := map[string]int{}
@@ -414,11 +407,21 @@ func (d *decoder) unknown(k *yaml.Node, path, where string, keys []string) {
 	d.add(k.Line, "", "%s", b.String())
 }
 
+// node follows an alias from n and reports, at the line n stands on, a
+// value that is not of kind: "expected <want>, got <what it is>".
+func (d *decoder) node(n *yaml.Node, p string, kind yaml.Kind, want string) (*yaml.Node, bool) {
+	line := n.Line
+	n = deref(n)
+	if n.Kind != kind {
+		d.add(line, p, "expected %s, got %s", want, describe(n))
+		return n, false
+	}
+	return n, true
+}
+
 func (d *decoder) scalar(v *yaml.Node, p, want string) (string, bool) {
-	line := v.Line
-	v = deref(v)
-	if v.Kind != yaml.ScalarNode {
-		d.add(line, p, "expected %s, got %s", want, describe(v))
+	v, ok := d.node(v, p, yaml.ScalarNode, want)
+	if !ok {
 		return "", false
 	}
 	if d.failed[v] {
