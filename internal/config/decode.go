@@ -322,9 +322,6 @@ func (d *decoder) fields(n *yaml.Node, p string, o *Object) {
 	}
 }
 
-// mapping checks that n is a mapping whose keys are all in keys, reports
-// unknown and duplicate keys, records key lines, and calls set for each
-// known key with a non-null value.
 // match decodes "match: [{column: email, field: Email}, ...]".
 func (d *decoder) match(n *yaml.Node, p string, o *Object) {
 	n, ok := d.node(n, p, yaml.SequenceNode, "a list of {column, field} pairs")
@@ -348,6 +345,9 @@ func (d *decoder) match(n *yaml.Node, p string, o *Object) {
 	}
 }
 
+// mapping checks that n is a mapping whose keys are all in keys, reports
+// unknown and duplicate keys, records key lines, and calls set for each
+// known key with a non-null value.
 func (d *decoder) mapping(n *yaml.Node, path, where string, keys []string, set func(key string, v *yaml.Node)) bool {
 	want := "a mapping with keys " + strings.Join(keys, ", ")
 	if path == "" {
