@@ -79,21 +79,13 @@ func (c *Client) bulkOptions() BulkOptions {
 	if p := c.bulk.Load(); p != nil {
 		o = *p
 	}
-	if o.PollMin <= 0 {
-		o.PollMin = DefaultBulkPollMin
-	}
+	o.PollMin = positiveOr(o.PollMin, DefaultBulkPollMin)
 	if o.PollMax < o.PollMin {
 		o.PollMax = max(DefaultBulkPollMax, o.PollMin)
 	}
-	if o.PollTimeout <= 0 {
-		o.PollTimeout = DefaultBulkPollTimeout
-	}
-	if o.MaxRecords <= 0 {
-		o.MaxRecords = DefaultBulkMaxRecords
-	}
-	if o.JobRecords <= 0 {
-		o.JobRecords = DefaultBulkJobRecords
-	}
+	o.PollTimeout = positiveOr(o.PollTimeout, DefaultBulkPollTimeout)
+	o.MaxRecords = positiveOr(o.MaxRecords, DefaultBulkMaxRecords)
+	o.JobRecords = positiveOr(o.JobRecords, DefaultBulkJobRecords)
 	return o
 }
 

@@ -1,6 +1,7 @@
 package sf
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,39 +94,28 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.LoginURL == "" {
-		c.LoginURL = DefaultLoginURL
-	}
-	c.LoginURL = strings.TrimRight(c.LoginURL, "/")
-	if c.APIVersion == "" {
-		c.APIVersion = DefaultAPIVersion
-	}
-	c.APIVersion = strings.TrimPrefix(strings.TrimPrefix(c.APIVersion, "v"), "V")
-	if c.Auth == "" {
-		c.Auth = AuthWebServer
-	}
+	c.LoginURL = strings.TrimRight(cmp.Or(c.LoginURL, DefaultLoginURL), "/")
+	c.APIVersion = strings.TrimPrefix(strings.TrimPrefix(cmp.Or(c.APIVersion, DefaultAPIVersion), "v"), "V")
+	c.Auth = cmp.Or(c.Auth, AuthWebServer)
 	if len(c.Scopes) == 0 {
 		c.Scopes = DefaultScopes
 	}
-	if c.HTTPTimeout <= 0 {
-		c.HTTPTimeout = DefaultHTTPTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Version == "" {
-		c.Version = "dev"
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.BackoffBase <= 0 {
-		c.BackoffBase = DefaultBackoffBase
-	}
-	if c.BackoffMax <= 0 {
-		c.BackoffMax = DefaultBackoffMax
-	}
+	c.HTTPTimeout = positiveOr(c.HTTPTimeout, DefaultHTTPTimeout)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	c.Version = cmp.Or(c.Version, "dev")
+	c.MaxAttempts = positiveOr(c.MaxAttempts, DefaultMaxAttempts)
+	c.BackoffBase = positiveOr(c.BackoffBase, DefaultBackoffBase)
+	c.BackoffMax = positiveOr(c.BackoffMax, DefaultBackoffMax)
 	return c
+}
+
+// positiveOr is v, or def when v is zero or negative: a count or a
+// duration left unset.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Validate reports the first missing or malformed setting, naming it.
