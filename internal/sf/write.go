@@ -276,19 +276,12 @@ func (c *Client) upsertREST(ctx context.Context, object, externalIDField string,
 	if err := checkIdents(externalIDField); err != nil {
 		return nil, err
 	}
-	path := "composite/sobjects/" + object + "/" + externalIDField
-	return c.collection(ctx, object, len(recs), func(idx []int) request {
-		records := make([]map[string]any, len(idx))
-		for i, j := range idx {
-			m := wireRecord(object, recs[j].Fields, kinds)
-			if recs[j].ExternalID != "" {
-				m[externalIDField] = recs[j].ExternalID
+	return c.saveRecords(ctx, object, "composite/sobjects/"+object+"/"+externalIDField, false, recs, kinds,
+		func(m map[string]any, r syncd.Outgoing) {
+			if r.ExternalID != "" {
+				m[externalIDField] = r.ExternalID
 			}
-			records[i] = m
-		}
-		return request{method: http.MethodPatch, path: path, object: object, retry: true, count: true,
-			body: map[string]any{"allOrNone": false, "records": records}}
-	}, false)
+		})
 }
 
 // updateREST writes records by Salesforce Id: PATCH /composite/sobjects.
@@ -296,16 +289,8 @@ func (c *Client) updateREST(ctx context.Context, object string, recs []syncd.Out
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
-	return c.collection(ctx, object, len(recs), func(idx []int) request {
-		records := make([]map[string]any, len(idx))
-		for i, j := range idx {
-			m := wireRecord(object, recs[j].Fields, kinds)
-			m["id"] = recs[j].ID
-			records[i] = m
-		}
-		return request{method: http.MethodPatch, path: "composite/sobjects", object: object, retry: true, count: true,
-			body: map[string]any{"allOrNone": false, "records": records}}
-	}, false)
+	return c.saveRecords(ctx, object, "composite/sobjects", false, recs, kinds,
+		func(m map[string]any, r syncd.Outgoing) { m["id"] = r.ID })
 }
 
 // Create inserts records: POST /composite/sobjects. A create is not
@@ -316,14 +301,34 @@ func (c *Client) Create(ctx context.Context, object string, recs []syncd.Outgoin
 	if err := checkIdents(object); err != nil {
 		return nil, err
 	}
+	return c.saveRecords(ctx, object, "composite/sobjects", true, recs, kinds, nil)
+}
+
+// saveRecords sends recs through sObject Collections at path with
+// allOrNone=false: each record's mapped fields, plus what identify adds
+// (its Id or external id; nil for none). A create is a POST whose request
+// is never repeated, since one that reached Salesforce would create the
+// records twice; an update or upsert is an idempotent PATCH, repeated on a
+// transient failure. Either way collection sends again the records
+// Salesforce reports unsaved for a transient reason.
+func (c *Client) saveRecords(ctx context.Context, object, path string, create bool, recs []syncd.Outgoing,
+	kinds map[string]syncd.Kind, identify func(m map[string]any, r syncd.Outgoing)) ([]syncd.WriteResult, error) {
+	method := http.MethodPatch
+	if create {
+		method = http.MethodPost
+	}
 	return c.collection(ctx, object, len(recs), func(idx []int) request {
 		records := make([]map[string]any, len(idx))
 		for i, j := range idx {
-			records[i] = wireRecord(object, recs[j].Fields, kinds)
+			m := wireRecord(object, recs[j].Fields, kinds)
+			if identify != nil {
+				identify(m, recs[j])
+			}
+			records[i] = m
 		}
-		return request{method: http.MethodPost, path: "composite/sobjects", object: object, retry: false, count: true,
+		return request{method: method, path: path, object: object, retry: !create, count: true,
 			body: map[string]any{"allOrNone": false, "records": records}}
-	}, true)
+	}, create)
 }
 
 // Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false.
