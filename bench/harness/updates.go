@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func (b *bench) updatePulls(e *emu, syncdDir, jsDir string) error {
 		return fmt.Errorf("row 1u: the org has %d Contacts, want %d", len(ids), b.n)
 	}
 	var sy, js []run
-	var pulled []int
+	var counts []string // records syncd read, per run
 	for i := 0; i < b.runs; i++ {
 		title := fmt.Sprintf("Mass change %d", i+1)
 		t0 := time.Now()
@@ -55,7 +56,7 @@ func (b *bench) updatePulls(e *emu, syncdDir, jsDir string) error {
 		}
 		// What the user asked for is the rows brought up to date, not
 		// the records read (a pull re-reads a few before its floor).
-		pulled = append(pulled, r.recs)
+		counts = append(counts, count(r.recs))
 		if r.recs = rep.Objects[0].LocalUpdates; r.recs != b.n {
 			return fmt.Errorf("row 1u: syncd made %d local updates, want %d: %+v", r.recs, b.n, rep.Objects[0])
 		}
@@ -79,8 +80,8 @@ func (b *bench) updatePulls(e *emu, syncdDir, jsDir string) error {
 	if err != nil {
 		return err
 	}
-	b.note("Row 1u: row 1's last databases (syncd's after rows 4–5's idle cycles), every Contact's Title and Department then changed through sObject Collections (200 a call) and the emulator's clock moved 20 s, %d times. The records column is the rows updated: syncd read %v records in its runs (a pull re-reads the records after its floor), and reported %d local updates each time; the jsforce script's query has no WHERE (every Contact changed, so it reads exactly the changed ones) and upserts each by Id into its table. Both tables are checked to hold the new Title on every row. %s",
-		b.runs, pulled, b.n, note)
+	b.note("Row 1u: row 1's last databases (syncd's after rows 4–5's idle cycles), every Contact's Title and Department then changed through sObject Collections (200 a call) and the emulator's clock moved 20 s, before each of %d runs. The records column is the rows updated: syncd read %s records in its runs (a pull re-reads the records after its floor), and reported %s local updates each time; the jsforce script's query has no WHERE (every Contact changed, so it reads exactly the changed ones) and upserts each by Id into its table. Both tables are checked to hold the new Title on every row. %s",
+		b.runs, strings.Join(counts, ", "), count(b.n), note)
 	return nil
 }
 
