@@ -350,10 +350,37 @@ func dbSizes(id, syncdDB, jsDB string) (float64, string, error) {
 		coalesce(sum(CASE WHEN `+ours+` THEN pgsize ELSE 0 END), 0) FROM dbstat`).Scan(&app, &own); err != nil {
 		return 0, "", fmt.Errorf("dbstat of %s: %w", syncdDB, err)
 	}
+	// syncd's largest objects by name, so that the note says where its
+	// share goes (the link table, its Id index, the external-id index).
+	rows, err := db.Query(`SELECT name, sum(pgsize) AS n FROM dbstat WHERE ` + ours + ` GROUP BY name HAVING n >= 100000 ORDER BY n DESC`)
+	if err != nil {
+		return 0, "", fmt.Errorf("dbstat of %s: %w", syncdDB, err)
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return 0, "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f", name, float64(n)/1e6))
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", err
+	}
+	var links int64
+	if err := db.QueryRow(`SELECT count(*) FROM _syncd_link_Contact`).Scan(&links); err != nil {
+		return 0, "", fmt.Errorf("links of %s: %w", syncdDB, err)
+	}
+	perLink := ""
+	if links > 0 {
+		perLink = fmt.Sprintf(", %.0f bytes per linked row", float64(own)/float64(links))
+	}
 	mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 	ratio := float64(sy) / float64(js)
-	return ratio, fmt.Sprintf("Row %s: database file after the pull: syncd %s (the application's table and indexes %s, syncd's tables and indexes %s), jsforce %s: **%.2f×**.",
-		id, mb(sy), mb(app), mb(own), mb(js), ratio), nil
+	return ratio, fmt.Sprintf("Row %s: database file after the pull: syncd %s (the application's table and indexes %s, syncd's tables and indexes %s%s: %s MB), jsforce %s: **%.2f×**.",
+		id, mb(sy), mb(app), mb(own), perLink, strings.Join(parts, ", "), mb(js), ratio), nil
 }
 
 // floor: row 1c, `harness floor` (see floor.go): row 1's pull by syncd's

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +134,54 @@ func TestMassUpdate_ChangesEveryContactAndStampsIt(t *testing.T) {
 		if lm, _ := r["LastModifiedDate"].(time.Time); lm.Before(before) {
 			t.Fatalf("Contact %s: LastModifiedDate %v, before the change at %v", id, r["LastModifiedDate"], before)
 		}
+	}
+}
+
+// Row 1's file note counts the link table and its indexes as syncd's share
+// and the application's table as the application's, on databases written by
+// the statements row 7 measures (the application's rows and their links,
+// and the jsforce script's upsert).
+func TestDBSizes_SplitsSyncdsStateFromTheApplicationsTable(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	parts := map[string]sqlPart{}
+	for _, p := range sqlCostParts() {
+		parts[p.name] = p
+	}
+	write := func(part, path string) {
+		p := parts[part]
+		if err := p.prepare(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		spec := sqlSpec{Rows: 3000, Batch: 2000, Prologue: p.prologue, Epilogue: p.epilogue, Stmts: p.stmts}
+		for first := 1; first <= spec.Rows; first += spec.Batch {
+			if err := spec.page(ctx, db, first, min(first+spec.Batch, spec.Rows+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	syncdDB, jsDB := filepath.Join(dir, "app.db"), filepath.Join(dir, "js.db")
+	write("links", syncdDB)
+	write("script", jsDB)
+
+	ratio, note, err := dbSizes("1", syncdDB, jsDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(fileSizes(syncdDB, syncdDB+"-wal")) / float64(fileSizes(jsDB, jsDB+"-wal"))
+	if ratio != want || ratio <= 1 {
+		t.Errorf("ratio %.3f, want the files' %.3f, above 1 (syncd keeps links the script does not)", ratio, want)
+	}
+	if !strings.Contains(note, "_syncd_link_Contact") || !strings.Contains(note, "bytes per link") {
+		t.Errorf("note does not name the link table and its bytes per link: %s", note)
+	}
+	t.Log(note)
+	if strings.Contains(note, "customers ") {
+		t.Errorf("note counts the application's table as syncd's: %s", note)
 	}
 }
