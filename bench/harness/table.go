@@ -313,9 +313,9 @@ func (b *bench) pullPair(e *emu, id, what, target string) (syncdDir, jsDir strin
 		b.note("Row %s: syncd made %d query calls; ceil(%d/2000) = %d.", id, ms.c.Query, b.n, want)
 	}
 	if id == "1" {
-		pr := rate(ms.recs, ms.r.Wall) / rate(mj.recs, mj.r.Wall)
+		pr, pc := rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU)
 		peak := slices.MaxFunc(sy, func(a, b run) int { return cmp.Compare(a.r.MaxRSS, b.r.MaxRSS) }).r.MaxRSS
-		b.fig.dbRatio, b.fig.pullRatio, b.fig.rss100k = &ratio, &pr, &peak
+		b.fig.dbRatio, b.fig.pullRatio, b.fig.pullCPU, b.fig.rss100k = &ratio, &pr, &pc, &peak
 	}
 	return lastDir, lastJS, nil
 }

@@ -17,7 +17,9 @@ import (
 type figures struct {
 	dbRatio      *float64 // row 1: syncd's database file ÷ the jsforce script's
 	pullRatio    *float64 // row 1: syncd's records/s ÷ jsforce's, wall time, medians
+	pullCPU      *float64 // row 1: the same on records per CPU-second
 	updateRatio  *float64 // row 1u: the same for a pull of updates to linked rows
+	updateCPU    *float64 // row 1u: on records per CPU-second
 	latencyRatio *float64 // row 2: syncd's wall time ÷ (requests × latency)
 	rss100k      *int64   // row 1: KiB, the largest of syncd's runs
 	rssBig       *int64   // row 5: KiB
@@ -70,8 +72,10 @@ func targetRows(f figures) []targetRow {
 		f.dbRatio, "%.2f×", func(v float64) bool { return v <= 1.6 }, "step pull")
 	add("pull "+n+", records/s ÷ the jsforce script's (row 1, wall time)", "≥ 1.0×",
 		f.pullRatio, "%.2f×", func(v float64) bool { return v >= 1.0 }, "step pull")
+	withCPU(out, f.pullCPU)
 	add("pull "+n+" updates of linked rows, records/s ÷ the jsforce script's upsert (row 1u)", "≥ 0.8×",
 		f.updateRatio, "%.2f×", func(v float64) bool { return v >= 0.8 }, "step pull")
+	withCPU(out, f.updateCPU)
 
 	const idleTarget = "1 query per object (a process's first cycle adds describe and the delete log)"
 	if f.idle == nil {
@@ -108,6 +112,15 @@ func targetRows(f figures) []targetRow {
 	add("pull "+n+" with 150 ms per call: wall time ÷ the calls' own time (row 2)", "≤ 1.05×",
 		f.latencyRatio, "%.2f×", func(v float64) bool { return v <= 1.05 }, "step pull")
 	return out
+}
+
+// withCPU adds the ratio on records per CPU-second to the last row's
+// measurement: wall time swings with the machine's load, CPU time less.
+// The verdict stays the wall time's, as the target is stated.
+func withCPU(rows []targetRow, cpu *float64) {
+	if cpu != nil && len(rows) > 0 && rows[len(rows)-1].met != "—" {
+		rows[len(rows)-1].measured += fmt.Sprintf(" (%.2f× per CPU-second)", *cpu)
+	}
 }
 
 func printTargets(w io.Writer, rows []targetRow) {

@@ -22,6 +22,7 @@ func TestTargetRows_JudgesEachFigureAgainstItsTarget(t *testing.T) {
 		n: 100000, bigN: 1000000,
 		dbRatio:      ptr(1.55),
 		pullRatio:    ptr(0.93),
+		pullCPU:      ptr(1.10),
 		updateRatio:  ptr(0.80),
 		latencyRatio: ptr(1.06),
 		rss100k:      ptr(int64(50 * 1024)),
@@ -39,6 +40,9 @@ func TestTargetRows_JudgesEachFigureAgainstItsTarget(t *testing.T) {
 		if r.met != want[i] {
 			t.Errorf("%s: measured %s against %s: met %q, want %q", r.figure, r.measured, r.target, r.met, want[i])
 		}
+	}
+	if got := rows[1].measured; got != "0.93× (1.10× per CPU-second)" {
+		t.Errorf("pull measured as %q, want the wall time's ratio and the CPU's", got)
 	}
 	if got := rows[4].measured; got != "120k / 79k" {
 		t.Errorf("store apply measured as %q, want %q", got, "120k / 79k")

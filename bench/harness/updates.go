@@ -74,8 +74,8 @@ func (b *bench) updatePulls(e *emu, syncdDir, jsDir string) error {
 	}
 	what := fmt.Sprintf("pull %s updates of already-linked rows (every Contact changed; median of %d)", count(b.n), b.runs)
 	ms, mj := b.pairRows("1u", what, "≥ 0.8× jsforce records/s", sy, js)
-	ur := rate(ms.recs, ms.r.Wall) / rate(mj.recs, mj.r.Wall)
-	b.fig.updateRatio = &ur
+	ur, uc := rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU)
+	b.fig.updateRatio, b.fig.updateCPU = &ur, &uc
 	_, note, err := dbSizes("1u", filepath.Join(syncdDir, "app.db"), filepath.Join(jsDir, "js.db"))
 	if err != nil {
 		return err
