@@ -353,7 +353,7 @@ func (b *bench) sqlCost() error {
 	}
 	budget := ""
 	if jsRate > 0 {
-		budget = fmt.Sprintf(" The whole budget of a record for 1.5× row 1's jsforce rate (HTTP, decoding, planning and SQL) is %.1f µs in this run.", 1e6/(1.5*jsRate))
+		budget = fmt.Sprintf(" The whole budget of a record at row 1's jsforce rate, the target (HTTP, decoding, planning and SQL), is %.1f µs in this run.", 1e6/jsRate)
 	}
 	b.note("Row 7 (SQL alone, per record, pure Go / native; wall s is the statements' own time; the database's size after the Go runner, WAL included): %s.%s", strings.Join(summary, ", "), budget)
 	return nil
