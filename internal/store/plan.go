@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -132,8 +134,8 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
+	err := eachIn(keys, func(in string, args []any) error {
+		rows, err := q.QueryContext(ctx, p.selectRow+in+")", args...)
 		if err != nil {
 			return err
 		}
@@ -189,8 +191,8 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
+	err := eachIn(keys, func(in string, args []any) error {
+		rows, err := q.QueryContext(ctx, p.selectRow+in+")", args...)
 		if err != nil {
 			return err
 		}
@@ -255,6 +257,30 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
 	return out, nil
+}
+
+// eachIn calls fn with what goes inside "IN (...)" to list vals, and its
+// arguments: one parameter holding them all as a JSON array, read by
+// json_each (one statement, prepared and bound once, for a whole page of
+// keys or Ids, where a placeholder each took a statement per chunkSize
+// values and a conversion and bind per value); or, when a value is not
+// UTF-8 (JSON would not carry it unchanged), chunkSize placeholders at a
+// time. A column compared with json_each's values applies its affinity to
+// them as it does to bound parameters ("7" finds an INTEGER key 7).
+func eachIn(vals []string, fn func(in string, args []any) error) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	for _, v := range vals {
+		if !utf8.ValidString(v) {
+			return inChunks(vals, func(args []any) error { return fn(placeholders(len(args)), args) })
+		}
+	}
+	list, err := json.Marshal(vals)
+	if err != nil {
+		return err
+	}
+	return fn("SELECT value FROM json_each(?)", []any{string(list)})
 }
 
 // inChunks calls fn with the values as []any, at most chunkSize at a time.
