@@ -669,6 +669,9 @@ func (a *applier) inserted(s *opState, n string) syncd.Value {
 		return nullString(s.ext)
 	}
 	if v, ok := s.op.Set[n]; ok {
+		if !p.anyOnExtColumn {
+			return v // n is mapped: run checked every name of Set
+		}
 		if i, mapped := p.byName[n]; mapped && !p.onExtColumn[i] {
 			return v
 		}

@@ -50,6 +50,9 @@ type mapPlan struct {
 	// onExtColumn is, per field, whether its column is the external id
 	// column, which a pull writes as the external id, not as the field.
 	onExtColumn []bool
+	// anyOnExtColumn is whether a field's column is the external id
+	// column.
+	anyOnExtColumn bool
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -80,6 +83,7 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 	for i, f := range m.Fields {
 		lc := strings.ToLower(f.Column)
 		p.onExtColumn[i] = lc == strings.ToLower(m.ExternalIDColumn)
+		p.anyOnExtColumn = p.anyOnExtColumn || p.onExtColumn[i]
 		switch {
 		case lc == strings.ToLower(m.Key) || lc == strings.ToLower(m.ExternalIDColumn):
 			p.fieldCol[i] = -1
