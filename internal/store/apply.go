@@ -39,7 +39,7 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}
-	sc := newStmtCache(ctx, tx)
+	sc := keepingStmtCache(ctx, tx, db)
 	defer sc.close()
 
 	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
@@ -80,6 +80,8 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err := commitApply(ctx, tx); err != nil {
 		return fmt.Errorf("apply pull: commit: %w", err)
 	}
+	sc.close()
+	sc.keep()
 	return nil
 }
 
