@@ -139,38 +139,37 @@ func valuesAreShadow(m *Mapping) int {
 
 // planInsert plans a new row. shadowIsValues is valuesAreShadow(m): when
 // the record's Values hold exactly the mapped fields and the external id
-// (as a pull reads them) and none is unresolved, they are the merge base
-// as they are, shared rather than copied: a first sync inserts every
-// record, and a copy per record was a sixth of what a pull allocates.
-// Nothing changes either map after planning (MergeBase's contract).
+// (as a pull reads them) and none is unresolved, they are both the values
+// to write (with the external id, which ExternalID writes anyway) and the
+// merge base, shared rather than copied: a first sync inserts every
+// record, and the two copies per record were a third of what a pull
+// allocated. Nothing changes these maps after planning (MergeBase's
+// contract).
 func planInsert(m *Mapping, rec *RemoteRecord, shadowIsValues int) LocalOp {
 	op := LocalOp{
 		Kind:         OpInsert,
 		ID:           rec.ID,
 		Stamp:        rec.Stamp,
 		LastModified: rec.LastModified,
-		Set:          make(map[string]Value, len(m.Fields)),
+	}
+	ext := rec.Values[m.ExternalIDField]
+	if s, ok := ext.(string); ok && s != "" {
+		op.ExternalID = s
 	}
 	if shadowIsValues > 0 && len(rec.Unresolved) == 0 && len(rec.Values) == shadowIsValues {
-		if _, ok := rec.Values[m.ExternalIDField]; ok {
-			op.Shadow = rec.Values
-			for _, f := range m.Fields {
-				v, ok := rec.Values[f.Name]
-				if !ok {
-					op.Shadow = nil // another name in its place: build the base
-					break
-				}
-				op.Set[f.Name] = v
+		_, shared := rec.Values[m.ExternalIDField]
+		for _, f := range m.Fields {
+			if _, ok := rec.Values[f.Name]; !ok {
+				shared = false // another name in its place
+				break
 			}
 		}
-	}
-	if op.Shadow != nil {
-		if s, ok := rec.Values[m.ExternalIDField].(string); ok && s != "" {
-			op.ExternalID = s
+		if shared {
+			op.Set, op.Shadow = rec.Values, rec.Values
+			return op
 		}
-		return op
 	}
-	clear(op.Set)
+	op.Set = make(map[string]Value, len(m.Fields))
 	op.Shadow = make(map[string]Value, len(m.Fields)+1)
 	for _, f := range m.Fields {
 		if rec.Unresolved[f.Name] {
@@ -185,10 +184,6 @@ func planInsert(m *Mapping, rec *RemoteRecord, shadowIsValues int) LocalOp {
 			// empty value, so nothing is pushed until someone sets it.
 			op.Shadow[f.Name] = nil
 		}
-	}
-	ext := rec.Values[m.ExternalIDField]
-	if s, ok := ext.(string); ok && s != "" {
-		op.ExternalID = s
 	}
 	op.Shadow[m.ExternalIDField] = ext
 	return op
