@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +39,7 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}
-	sc := newStmtCache(ctx, tx)
+	sc := keepingStmtCache(ctx, tx, db)
 	defer sc.close()
 
 	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
@@ -80,6 +80,8 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err := commitApply(ctx, tx); err != nil {
 		return fmt.Errorf("apply pull: commit: %w", err)
 	}
+	sc.close()
+	sc.keep()
 	return nil
 }
 
@@ -162,7 +164,7 @@ type opState struct {
 	op     *syncd.LocalOp
 	key    string
 	ext    string
-	cols   []int // fields written, mapping order
+	cols   []int // fields written, mapping order (its group's)
 	setExt bool  // the external id column is written (update)
 }
 
@@ -181,6 +183,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 	var order []string // deterministic statement order
 	var deletes []*opState
 	var sig []byte
+	cols := make([]int, 0, len(p.fields)) // one op's, before it joins its group
 	for i := range ops {
 		op := &ops[i]
 		if cols, ok := edited[op.Key]; ok && op.Key != "" {
@@ -191,16 +194,33 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		if v, ok := op.Set[p.m.ExternalIDField].(string); ok && s.ext == "" && v != "" {
 			s.ext = v
 		}
-		for name := range op.Set {
-			if j, ok := p.byName[name]; ok {
-				if !strings.EqualFold(p.fields[j].Column, p.m.ExternalIDColumn) {
-					s.cols = append(s.cols, j)
+		// The fields written, in mapping order: looked up one by one
+		// rather than the map walked and sorted. A name of Set that is
+		// none of them is an error.
+		cols = cols[:0]
+		found := 0
+		if len(op.Set) > 0 {
+			for j := range p.fields {
+				if _, ok := op.Set[p.fields[j].Name]; ok {
+					found++
+					if !p.onExtColumn[j] {
+						cols = append(cols, j)
+					}
 				}
-			} else if name != p.m.ExternalIDField {
-				return fmt.Errorf("field %s is not mapped", name)
 			}
 		}
-		sort.Ints(s.cols)
+		if _, ok := op.Set[p.m.ExternalIDField]; ok {
+			if _, mapped := p.byName[p.m.ExternalIDField]; !mapped {
+				found++
+			}
+		}
+		if found != len(op.Set) {
+			for name := range op.Set {
+				if _, ok := p.byName[name]; !ok && name != p.m.ExternalIDField {
+					return fmt.Errorf("field %s is not mapped", name)
+				}
+			}
+		}
 		switch op.Kind {
 		case syncd.OpInsert:
 			if s.ext == "" {
@@ -219,7 +239,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 			if op.Kind == syncd.OpSoftDelete && p.m.SoftDeleteColumn == "" {
 				return fmt.Errorf("soft delete of %s %s: mapping has no soft-delete column", p.tblName, s.key)
 			}
-			if op.Kind == syncd.OpUpdate && len(s.cols) == 0 && !s.setExt {
+			if op.Kind == syncd.OpUpdate && len(cols) == 0 && !s.setExt {
 				continue // nothing to write, only the link moves
 			}
 		case syncd.OpDelete:
@@ -240,15 +260,16 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		if s.setExt {
 			sig = append(sig, 'e')
 		}
-		for _, c := range s.cols {
+		for _, c := range cols {
 			sig = strconv.AppendInt(append(sig, ','), int64(c), 10)
 		}
 		g := groups[string(sig)]
 		if g == nil {
-			g = &group{kind: op.Kind, cols: s.cols, setExt: s.setExt}
+			g = &group{kind: op.Kind, cols: slices.Clone(cols), setExt: s.setExt}
 			groups[string(sig)] = g
 			order = append(order, string(sig))
 		}
+		s.cols = g.cols
 		g.ops = append(g.ops, s)
 	}
 
@@ -594,18 +615,27 @@ func (a *applier) links(all []opState) error {
 			delete(kept, s.key)
 			continue
 		}
-		var old map[string]syncd.Value
-		var row func(string) syncd.Value
-		own := false
-		if d, ok := done[s.key]; ok {
-			old, row = d.synced, d.row
-		} else if s.op.Kind != syncd.OpInsert {
-			pr := a.prior[s.key]
-			old, own, row = pr.synced, pr.own, mapRow(pr.row)
+		var synced map[string]syncd.Value
+		var fp uint64
+		var keepBase bool
+		if s.op.Kind == syncd.OpInsert {
+			// A new row: no other op of the batch names its key (the
+			// planner cannot know it), and it holds what the op wrote.
+			synced, fp, keepBase = p.settle(nil, s.op.Shadow, false, func(n string) syncd.Value { return a.inserted(s, n) })
+		} else {
+			var old map[string]syncd.Value
+			var row func(string) syncd.Value
+			own := false
+			if d, ok := done[s.key]; ok {
+				old, row = d.synced, d.row
+			} else {
+				pr := a.prior[s.key]
+				old, own, row = pr.synced, pr.own, mapRow(pr.row)
+			}
+			row = a.written(s, row)
+			synced, fp, keepBase = p.settle(old, s.op.Shadow, own, row)
+			done[s.key] = after{synced, row}
 		}
-		row = a.written(s, row)
-		synced, fp, keepBase := p.settle(old, s.op.Shadow, own, row)
-		done[s.key] = after{synced, row}
 		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp})
 		if keepBase {
 			if _, ok := kept[s.key]; !ok {
@@ -628,6 +658,24 @@ func (a *applier) links(all []opState) error {
 			if err := a.state.putBase(k, synced); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// inserted reads a row as an insert op wrote it: its written fields and
+// external id; nothing else (as written reads it).
+func (a *applier) inserted(s *opState, n string) syncd.Value {
+	p := a.p
+	if n == p.m.ExternalIDField {
+		return nullString(s.ext)
+	}
+	if v, ok := s.op.Set[n]; ok {
+		if !p.anyOnExtColumn {
+			return v // n is mapped: run checked every name of Set
+		}
+		if i, mapped := p.byName[n]; mapped && !p.onExtColumn[i] {
+			return v
 		}
 	}
 	return nil

@@ -74,16 +74,23 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 
-	// 1. Links by Salesforce Id.
+	// 1. Links by Salesforce Id: none to look for while the object has
+	// none at all, as on the first page of a first sync.
 	ids := make([]string, 0, len(recs))
 	for _, r := range recs {
 		if r.ID != "" {
 			ids = append(ids, r.ID)
 		}
 	}
-	linkBySF, err := p.links(ctx, tx, "sf_id", ids)
+	anyLinks, err := hasRows(ctx, tx, p.link)
 	if err != nil {
 		return snap, err
+	}
+	linkBySF := map[string]*link{}
+	if anyLinks {
+		if linkBySF, err = p.links(ctx, tx, "sf_id", ids); err != nil {
+			return snap, err
+		}
 	}
 	linkByKey := make(map[string]*link, len(recs))
 	for _, l := range linkBySF {
@@ -136,7 +143,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		if err != nil {
 			return snap, fmt.Errorf("match external ids: %w", err)
 		}
-		if len(newKeys) > 0 {
+		if len(newKeys) > 0 && anyLinks {
 			more, err := p.linksByKey(ctx, tx, newKeys)
 			if err != nil {
 				return snap, err
@@ -258,9 +265,9 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 // lastEdits returns the newest capture time per row key.
 func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	err := inChunks(keys, func(args []any) error {
+	err := eachIn(keys, func(in string, args []any) error {
 		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
-			placeholders(len(args))+`) GROUP BY row_key`, append([]any{table}, args...)...)
+			in+`) GROUP BY row_key`, append([]any{table}, args...)...)
 		if err != nil {
 			return err
 		}

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -48,6 +50,9 @@ type mapPlan struct {
 	// onExtColumn is, per field, whether its column is the external id
 	// column, which a pull writes as the external id, not as the field.
 	onExtColumn []bool
+	// anyOnExtColumn is whether a field's column is the external id
+	// column.
+	anyOnExtColumn bool
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -78,6 +83,7 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 	for i, f := range m.Fields {
 		lc := strings.ToLower(f.Column)
 		p.onExtColumn[i] = lc == strings.ToLower(m.ExternalIDColumn)
+		p.anyOnExtColumn = p.anyOnExtColumn || p.onExtColumn[i]
 		switch {
 		case lc == strings.ToLower(m.Key) || lc == strings.ToLower(m.ExternalIDColumn):
 			p.fieldCol[i] = -1
@@ -132,8 +138,8 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
+	err := eachIn(keys, func(in string, args []any) error {
+		rows, err := q.QueryContext(ctx, p.selectRow+in+")", args...)
 		if err != nil {
 			return err
 		}
@@ -189,8 +195,8 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
+	err := eachIn(keys, func(in string, args []any) error {
+		rows, err := q.QueryContext(ctx, p.selectRow+in+")", args...)
 		if err != nil {
 			return err
 		}
@@ -257,6 +263,30 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 	return out, nil
 }
 
+// eachIn calls fn with what goes inside "IN (...)" to list vals, and its
+// arguments: one parameter holding them all as a JSON array, read by
+// json_each (one statement, prepared and bound once, for a whole page of
+// keys or Ids, where a placeholder each took a statement per chunkSize
+// values and a conversion and bind per value); or, when a value is not
+// UTF-8 (JSON would not carry it unchanged), chunkSize placeholders at a
+// time. A column compared with json_each's values applies its affinity to
+// them as it does to bound parameters ("7" finds an INTEGER key 7).
+func eachIn(vals []string, fn func(in string, args []any) error) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	for _, v := range vals {
+		if !utf8.ValidString(v) {
+			return inChunks(vals, func(args []any) error { return fn(placeholders(len(args)), args) })
+		}
+	}
+	list, err := json.Marshal(vals)
+	if err != nil {
+		return err
+	}
+	return fn("SELECT value FROM json_each(?)", []any{string(list)})
+}
+
 // inChunks calls fn with the values as []any, at most chunkSize at a time.
 func inChunks(vals []string, fn func([]any) error) error {
 	args := make([]any, 0, min(len(vals), chunkSize))
@@ -298,20 +328,52 @@ func nullString(s string) any {
 	return s
 }
 
-// stmtCache prepares each distinct statement once per transaction.
+// stmtCache prepares each distinct statement once per transaction. One
+// that keeps statements (keepingStmtCache) takes those the writer
+// connection already holds from earlier transactions, and notes the
+// others, for keep to prepare there after the transaction.
 type stmtCache struct {
 	ctx   context.Context
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	db    *DB      // nil: nothing kept
+	want  []string // statements prepared here that db does not keep yet
 }
 
 func newStmtCache(ctx context.Context, tx *sql.Tx) *stmtCache {
 	return &stmtCache{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
 }
 
+// keepingStmtCache is a stmtCache for a transaction of db's writer
+// connection whose statements recur from one transaction to the next (a
+// pull's pages): SQLite parses each once, not once per page. A statement
+// of 64 rows of 12 columns took about 1.3 ms to prepare per page.
+func keepingStmtCache(ctx context.Context, tx *sql.Tx, db *DB) *stmtCache {
+	c := newStmtCache(ctx, tx)
+	c.db = db
+	return c
+}
+
+// maxKeptStmts bounds the statements kept on the writer connection (each
+// holds its compiled program in memory): a pull uses about ten.
+const maxKeptStmts = 24
+
 func (c *stmtCache) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := c.stmts[query]; ok {
 		return s, nil
+	}
+	if c.db != nil {
+		c.db.keptMu.Lock()
+		kept := c.db.kept[query]
+		c.db.keptMu.Unlock()
+		if kept != nil {
+			// The same connection: database/sql uses the statement it
+			// prepared there.
+			s := c.tx.StmtContext(c.ctx, kept)
+			c.stmts[query] = s
+			return s, nil
+		}
+		c.want = append(c.want, query)
 	}
 	s, err := c.tx.PrepareContext(c.ctx, query)
 	if err != nil {
@@ -319,6 +381,41 @@ func (c *stmtCache) stmt(query string) (*sql.Stmt, error) {
 	}
 	c.stmts[query] = s
 	return s, nil
+}
+
+// keep prepares on the writer connection, for the transactions to come,
+// the statements this transaction prepared for itself; it runs once the
+// transaction is over (the connection is free again). A statement that
+// does not prepare (its table gone since) is simply not kept.
+func (c *stmtCache) keep() {
+	if c.db == nil || len(c.want) == 0 {
+		return
+	}
+	db := c.db
+	for _, q := range c.want {
+		db.keptMu.Lock()
+		n, have := len(db.kept), db.kept[q] != nil
+		db.keptMu.Unlock()
+		if have || n >= maxKeptStmts {
+			continue
+		}
+		st, err := db.w.PrepareContext(c.ctx, q)
+		if err != nil {
+			continue
+		}
+		db.keptMu.Lock()
+		if db.kept == nil {
+			db.kept = map[string]*sql.Stmt{}
+		}
+		if db.kept[q] == nil {
+			db.kept[q], st = st, nil
+		}
+		db.keptMu.Unlock()
+		if st != nil {
+			st.Close()
+		}
+	}
+	c.want = nil
 }
 
 func (c *stmtCache) exec(query string, args ...any) (sql.Result, error) {
@@ -329,8 +426,11 @@ func (c *stmtCache) exec(query string, args ...any) (sql.Result, error) {
 	return s.ExecContext(c.ctx, args...)
 }
 
+// close closes the transaction's statements (not those kept); again is
+// a no-op.
 func (c *stmtCache) close() {
-	for _, s := range c.stmts {
+	for q, s := range c.stmts {
 		s.Close()
+		delete(c.stmts, q)
 	}
 }

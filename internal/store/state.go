@@ -127,9 +127,9 @@ func scanLink(rows interface{ Scan(...any) error }) (*link, error) {
 // links reads the links whose column col (row_key or sf_id) is one of in.
 func (p *mapPlan) links(ctx context.Context, q queryer, col string, in []string) (map[string]*link, error) {
 	out := make(map[string]*link, len(in))
-	err := inChunks(in, func(args []any) error {
+	err := eachIn(in, func(list string, args []any) error {
 		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, stamp, fp FROM `+p.link+` WHERE `+col+` IN (`+
-			placeholders(len(args))+`)`, args...)
+			list+`)`, args...)
 		if err != nil {
 			return err
 		}
@@ -191,9 +191,9 @@ func (p *mapPlan) bases(ctx context.Context, q queryer, keys []string) (map[stri
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	err = inChunks(keys, func(args []any) error {
+	err = eachIn(keys, func(in string, args []any) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+quoteIdent(p.m.Key)+`, `+p.baseColumnList("")+`, `+unsyncedColumn+
-			` FROM `+p.base+` WHERE `+quoteIdent(p.m.Key)+` IN (`+placeholders(len(args))+`)`, args...)
+			` FROM `+p.base+` WHERE `+quoteIdent(p.m.Key)+` IN (`+in+`)`, args...)
 		if err != nil {
 			return err
 		}

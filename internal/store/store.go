@@ -76,6 +76,11 @@ type DB struct {
 	// (older only in tests of migrations).
 	migrated int
 	lock     *dbLock
+
+	// kept are statements prepared on the writer connection that outlive
+	// its transactions (keptStmts), by text.
+	keptMu sync.Mutex
+	kept   map[string]*sql.Stmt
 }
 
 // dsn builds the driver DSN for path.
@@ -142,6 +147,12 @@ func (db *DB) Close() error {
 		errs = append(errs, db.r.Close())
 	}
 	if db.w != nil {
+		db.keptMu.Lock()
+		for q, st := range db.kept {
+			errs = append(errs, st.Close())
+			delete(db.kept, q)
+		}
+		db.keptMu.Unlock()
 		errs = append(errs, db.w.Close())
 	}
 	db.mu.Lock()

@@ -33,29 +33,38 @@ type PullPlan struct {
 //
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
-	var p PullPlan
+	p := PullPlan{Ops: make([]LocalOp, 0, len(recs))}
 	// A merge's survivor in the same page as a loser whose row it takes
 	// over is planned as an update of that row.
 	// A survivor no row has yet is taken over by the row of its first loser
 	// here; the rows of other losers merged into it follow the delete
 	// rule, as when the survivor is linked elsewhere already.
-	adopted := map[string]LocalState{}
-	heir := map[string]string{} // survivor Id -> the loser whose row takes it over
+	// A page without a merge (nearly every one) needs none of these maps:
+	// nil maps read as empty.
+	var adopted map[string]LocalState
+	var heir map[string]string // survivor Id -> the loser whose row takes it over
+	var inPage map[string]bool
 	for i := range recs {
 		rec := &recs[i]
 		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists {
+			if heir == nil {
+				adopted, heir = map[string]LocalState{}, map[string]string{}
+			}
 			if _, taken := heir[rec.MergedInto]; !taken {
 				heir[rec.MergedInto] = rec.ID
 				adopted[rec.MergedInto] = st
 			}
 		}
 	}
-	inPage := map[string]bool{}
-	for i := range recs {
-		if !recs[i].Deleted {
-			inPage[recs[i].ID] = true
+	if heir != nil {
+		inPage = make(map[string]bool, len(recs))
+		for i := range recs {
+			if !recs[i].Deleted {
+				inPage[recs[i].ID] = true
+			}
 		}
 	}
+	shadowIsValues := valuesAreShadow(m)
 	for i := range recs {
 		rec := &recs[i]
 		st, known := local[rec.ID]
@@ -73,7 +82,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			p.Conflicts = append(p.Conflicts, conflicts...)
 			p.Updates++
 		case !known:
-			p.Ops = append(p.Ops, planInsert(m, rec))
+			p.Ops = append(p.Ops, planInsert(m, rec, shadowIsValues))
 			p.Inserts++
 		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && heir[rec.MergedInto] == rec.ID:
 			if inPage[rec.MergedInto] {
@@ -112,15 +121,56 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 	return p
 }
 
-func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
+// valuesAreShadow returns the number of distinct names of m's fields and
+// its external id field when every field of m is pulled, so that a
+// record's Values holding exactly those names is already an insert's
+// merge base; 0 otherwise.
+func valuesAreShadow(m *Mapping) int {
+	names := make(map[string]bool, len(m.Fields)+1)
+	for _, f := range m.Fields {
+		if !f.Pulls() {
+			return 0
+		}
+		names[f.Name] = true
+	}
+	names[m.ExternalIDField] = true
+	return len(names)
+}
+
+// planInsert plans a new row. shadowIsValues is valuesAreShadow(m): when
+// the record's Values hold exactly the mapped fields and the external id
+// (as a pull reads them) and none is unresolved, they are both the values
+// to write (with the external id, which ExternalID writes anyway) and the
+// merge base, shared rather than copied: a first sync inserts every
+// record, and the two copies per record were a third of what a pull
+// allocated. Nothing changes these maps after planning (MergeBase's
+// contract).
+func planInsert(m *Mapping, rec *RemoteRecord, shadowIsValues int) LocalOp {
 	op := LocalOp{
 		Kind:         OpInsert,
 		ID:           rec.ID,
 		Stamp:        rec.Stamp,
 		LastModified: rec.LastModified,
-		Set:          make(map[string]Value, len(m.Fields)),
-		Shadow:       make(map[string]Value, len(m.Fields)+1),
 	}
+	ext := rec.Values[m.ExternalIDField]
+	if s, ok := ext.(string); ok && s != "" {
+		op.ExternalID = s
+	}
+	if shadowIsValues > 0 && len(rec.Unresolved) == 0 && len(rec.Values) == shadowIsValues {
+		_, shared := rec.Values[m.ExternalIDField]
+		for _, f := range m.Fields {
+			if _, ok := rec.Values[f.Name]; !ok {
+				shared = false // another name in its place
+				break
+			}
+		}
+		if shared {
+			op.Set, op.Shadow = rec.Values, rec.Values
+			return op
+		}
+	}
+	op.Set = make(map[string]Value, len(m.Fields))
+	op.Shadow = make(map[string]Value, len(m.Fields)+1)
 	for _, f := range m.Fields {
 		if rec.Unresolved[f.Name] {
 			continue
@@ -134,10 +184,6 @@ func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 			// empty value, so nothing is pushed until someone sets it.
 			op.Shadow[f.Name] = nil
 		}
-	}
-	ext := rec.Values[m.ExternalIDField]
-	if s, ok := ext.(string); ok && s != "" {
-		op.ExternalID = s
 	}
 	op.Shadow[m.ExternalIDField] = ext
 	return op

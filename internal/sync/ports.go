@@ -293,7 +293,7 @@ type LocalOp struct {
 	Key        string           // empty for OpInsert
 	ID         string           // Salesforce Id, linked by this op
 	ExternalID string           // for OpInsert; empty means the store assigns one and schedules it for push
-	Set        map[string]Value // values to write, by Salesforce field name
+	Set        map[string]Value // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
 	Shadow     map[string]Value // newly synced values, merged into the merge base
 	Stamp      time.Time        // the record's watermark value
 	// LastModified is the record's LastModifiedDate, kept for conditional

@@ -123,6 +123,9 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 		switch op.Kind {
 		case OpInsert:
 			a.Op, a.Key, a.Fields = "insert", "", diffs(nil, op.Set)
+			if !m.mapsField(m.ExternalIDField) {
+				delete(a.Fields, m.ExternalIDField) // an insert's Set may carry it (planInsert)
+			}
 		case OpUpdate:
 			if len(op.Set) == 0 {
 				continue // only the link and the merge base move
@@ -304,4 +307,14 @@ func Plans(rep Report, actions []Action, conflicts []Conflict) []ObjectPlan {
 		out = append(out, p)
 	}
 	return out
+}
+
+// mapsField reports whether name is one of m's mapped fields.
+func (m *Mapping) mapsField(name string) bool {
+	for _, f := range m.Fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }
