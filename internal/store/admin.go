@@ -401,19 +401,11 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		return fmt.Errorf("field %s is no longer mapped", c.Field)
 	}
 	keys := []string{c.Key}
-	links, err := p.linksByKey(ctx, tx, keys)
+	st, err := p.readState(ctx, tx, keys)
 	if err != nil {
 		return err
 	}
-	bases, err := p.bases(ctx, tx, keys)
-	if err != nil {
-		return err
-	}
-	before, err := p.readCurrent(ctx, tx, keys)
-	if err != nil {
-		return err
-	}
-	old, _ := p.synced(links[c.Key], bases[c.Key], before[c.Key])
+	old, _ := p.synced(st.links[c.Key], st.bases[c.Key], st.current[c.Key])
 	if fix.Write {
 		bound, err := toSQLite(fix.Value)
 		if err != nil {
@@ -433,7 +425,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 			return err
 		}
 	}
-	if l := links[c.Key]; l != nil {
+	if l := st.links[c.Key]; l != nil {
 		after, err := p.readCurrent(ctx, tx, keys)
 		if err != nil {
 			return err

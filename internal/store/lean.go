@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -324,25 +325,9 @@ func convertChunk(ctx context.Context, tx *sql.Tx, w *stateWriter, after int64) 
 // id, then each field's column, by key.
 func (p *mapPlan) readStored(ctx context.Context, q queryer, keys []string) (map[string][]any, error) {
 	out := make(map[string][]any, len(keys))
-	n := 3 + len(p.fields)
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			raw := make([]any, n)
-			dest := make([]any, n)
-			for i := range raw {
-				dest[i] = &raw[i]
-			}
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			out[asString(raw[0])] = raw[1 : n-1]
-		}
-		return rows.Err()
+	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
+		out[asString(raw[0])] = slices.Clone(raw[1 : len(raw)-1])
+		return nil
 	})
 	return out, err
 }
@@ -496,21 +481,13 @@ func (db *DB) refingerprint(ctx context.Context, m *syncd.Mapping, spec string) 
 	defer sc.close()
 	for start := 0; start < len(keys); start += chunkSize {
 		chunk := keys[start:min(start+chunkSize, len(keys))]
-		links, err := p.linksByKey(ctx, tx, chunk)
-		if err != nil {
-			return err
-		}
-		bases, err := p.bases(ctx, tx, chunk)
-		if err != nil {
-			return err
-		}
-		current, err := p.readCurrent(ctx, tx, chunk)
+		st, err := p.readState(ctx, tx, chunk)
 		if err != nil {
 			return err
 		}
 		for _, k := range chunk {
-			l := links[k]
-			synced, lost := p.synced(l, bases[k], current[k])
+			l := st.links[k]
+			synced, lost := p.synced(l, st.bases[k], st.current[k])
 			if lost {
 				continue
 			}

@@ -20,20 +20,9 @@ func (db *DB) IDsByKey(ctx context.Context, object string, keys []string) (map[s
 
 func (db *DB) linkMap(ctx context.Context, query string, in []string) (map[string]string, error) {
 	out := make(map[string]string, len(in))
-	err := inChunks(in, func(args []any) error {
-		rows, err := db.r.QueryContext(ctx, query+placeholders(len(args))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var from, to any
-			if err := rows.Scan(&from, &to); err != nil {
-				return err
-			}
-			out[asString(from)] = asString(to)
-		}
-		return rows.Err()
+	err := eachPair(ctx, db.r, query, nil, in, func(from, to string) error {
+		out[from] = to
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read links: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,49 +133,29 @@ type queryer interface {
 // out.
 func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
-	n := 3 + len(p.fields)
-	raw := make([]any, n)
-	dest := make([]any, n)
-	for i := range raw {
-		dest[i] = &raw[i]
-	}
-	err := eachIn(keys, func(in string, args []any) error {
-		rows, err := q.QueryContext(ctx, p.selectRow+in+")", args...)
-		if err != nil {
-			return err
+	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
+		key := asString(raw[0])
+		r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+		if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
+			r.softDeleted = true
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			key := asString(raw[0])
-			r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
-			if sd, _ := raw[n-1].(int64); sd != 0 {
-				r.softDeleted = true
-			}
-			var convErr error
-			for i, f := range p.fields {
-				v, err := fromSQLite(f.Kind, raw[2+i])
-				if err != nil {
-					convErr = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
-					break
+		for i, f := range p.fields {
+			v, err := fromSQLite(f.Kind, raw[2+i])
+			if err != nil {
+				err = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
+				if bad == nil {
+					return err
 				}
-				r.values[f.Name] = v
+				bad(key, err)
+				return nil
 			}
-			switch {
-			case convErr == nil:
-				out[key] = r
-			case bad != nil:
-				bad(key, convErr)
-			default:
-				return convErr
-			}
+			r.values[f.Name] = v
 		}
-		return rows.Err()
+		out[key] = r
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -189,6 +170,33 @@ type unreadable struct{ err error }
 // an error. A key without a row is absent.
 func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, error) {
 	out := make(map[string]map[string]syncd.Value, len(keys))
+	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
+		r := make(map[string]syncd.Value, len(p.fields)+1)
+		for i, f := range p.fields {
+			v, err := fromSQLite(f.Kind, raw[2+i])
+			if err != nil {
+				v = unreadable{err}
+			}
+			r[f.Name] = v
+		}
+		if e := asString(raw[1]); e != "" {
+			r[p.m.ExternalIDField] = e
+		} else {
+			r[p.m.ExternalIDField] = nil
+		}
+		out[asString(raw[0])] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachSelected runs selectRow over keys and hands fn each row's raw
+// columns (key, external id, the fields, soft-deleted), in a slice reused
+// from row to row.
+func (p *mapPlan) eachSelected(ctx context.Context, q queryer, keys []string, fn func(raw []any) error) error {
 	n := 3 + len(p.fields)
 	raw := make([]any, n)
 	dest := make([]any, n)
@@ -205,27 +213,16 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			r := make(map[string]syncd.Value, len(p.fields)+1)
-			for i, f := range p.fields {
-				v, err := fromSQLite(f.Kind, raw[2+i])
-				if err != nil {
-					v = unreadable{err}
-				}
-				r[f.Name] = v
+			if err := fn(raw); err != nil {
+				return err
 			}
-			if e := asString(raw[1]); e != "" {
-				r[p.m.ExternalIDField] = e
-			} else {
-				r[p.m.ExternalIDField] = nil
-			}
-			out[asString(raw[0])] = r
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+		return fmt.Errorf("read rows of %s: %w", p.tblName, err)
 	}
-	return out, nil
+	return nil
 }
 
 // openConflicts returns the fields with open conflicts per row key.
@@ -238,25 +235,14 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 	if any1 == 0 {
 		return out, nil
 	}
-	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, field FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL AND row_key IN (`+
-			placeholders(len(args))+`)`, append([]any{object}, args...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, f string
-			if err := rows.Scan(&k, &f); err != nil {
-				return err
-			}
+	err := eachPair(ctx, q, `SELECT row_key, field FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL AND row_key IN (`,
+		[]any{object}, keys, func(k, f string) error {
 			if out[k] == nil {
 				out[k] = map[string]bool{}
 			}
 			out[k][f] = true
-		}
-		return rows.Err()
-	})
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
@@ -285,6 +271,29 @@ func eachIn(vals []string, fn func(in string, args []any) error) error {
 		return err
 	}
 	return fn("SELECT value FROM json_each(?)", []any{string(list)})
+}
+
+// eachPair runs query, which ends in "IN (", over vals listed at most
+// chunkSize at a time, with args bound before them, and hands fn the two
+// columns of each row as text.
+func eachPair(ctx context.Context, q queryer, query string, args []any, vals []string, fn func(a, b string) error) error {
+	return inChunks(vals, func(list []any) error {
+		rows, err := q.QueryContext(ctx, query+placeholders(len(list))+")", append(slices.Clip(args), list...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a, b any
+			if err := rows.Scan(&a, &b); err != nil {
+				return err
+			}
+			if err := fn(asString(a), asString(b)); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // inChunks calls fn with the values as []any, at most chunkSize at a time.

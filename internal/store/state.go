@@ -158,6 +158,28 @@ func (p *mapPlan) linksByKey(ctx context.Context, q queryer, keys []string) (map
 	return p.links(ctx, q, "row_key", keys)
 }
 
+// rowState is what the store holds of some rows: their links, the merge
+// bases kept apart, and the rows as they are now (readCurrent), by key.
+type rowState struct {
+	links   map[string]*link
+	bases   map[string]*base
+	current map[string]map[string]syncd.Value
+}
+
+// readState reads the rowState of keys.
+func (p *mapPlan) readState(ctx context.Context, q queryer, keys []string) (rowState, error) {
+	var s rowState
+	var err error
+	if s.links, err = p.linksByKey(ctx, q, keys); err != nil {
+		return s, err
+	}
+	if s.bases, err = p.bases(ctx, q, keys); err != nil {
+		return s, err
+	}
+	s.current, err = p.readCurrent(ctx, q, keys)
+	return s, err
+}
+
 // base is a row's merge base as kept in the base table.
 type base struct {
 	raw      []any // the external id, then the watched columns, as stored
@@ -378,26 +400,15 @@ func inFlight(ctx context.Context, q queryer, object string, keys []string) (map
 	if err != nil || !any1 {
 		return out, err
 	}
-	err = inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, fields FROM `+inFlightTable+` WHERE object = ? AND row_key IN (`+
-			placeholders(len(args))+`)`, append([]any{object}, args...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, fields string
-			if err := rows.Scan(&k, &fields); err != nil {
-				return err
-			}
+	err = eachPair(ctx, q, `SELECT row_key, fields FROM `+inFlightTable+` WHERE object = ? AND row_key IN (`,
+		[]any{object}, keys, func(k, fields string) error {
 			v, err := decodeValues(fields)
 			if err != nil {
 				return fmt.Errorf("row %s: %w", k, err)
 			}
 			out[k] = v
-		}
-		return rows.Err()
-	})
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read writes in flight: %w", err)
 	}
