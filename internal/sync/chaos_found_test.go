@@ -2,8 +2,10 @@ package sync_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // Regression tests for what TestChaosMix found, each reduced to its few
@@ -46,5 +48,85 @@ func TestLocalDeleteOfAPurgedRecordIsNotRejected(t *testing.T) {
 				t.Errorf("the next cycle: %+v", r)
 			}
 		})
+	}
+}
+
+// A merge may have two losers ("merge up to three records", Salesforce
+// Help: "Merge Duplicate Contacts"). When both losers' rows would move to a
+// survivor that no row has yet, only one may take it: two rows linked to
+// one record broke the pull (UNIQUE constraint failed on the links) and,
+// as the same page came back every cycle, stopped the object for good.
+// Here the survivor is on the next page of the pull; the other loser's row
+// follows the delete.
+func TestTwoLosersOfOneMergeNeverBreakThePull(t *testing.T) {
+	h := newHarness(t, sfemu.Options{MaxPageSize: 2})
+	b := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Byron"})
+	c := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "King"})
+	h.cycle()
+	h.cycle()
+	h.emu.Advance(3 * time.Second)
+	// The survivor is created after the losers: it sorts after them in the
+	// pull (LastModifiedDate, then Id) and lands on the next page.
+	w := mustInsert(t, h.emu, map[string]any{"FirstName": "Augusta", "LastName": "Lovelace"})
+	if err := h.emu.Merge("Contact", w, b, c); err != nil {
+		t.Fatal(err)
+	}
+	h.emu.Advance(3 * time.Second)
+	for i := range 3 {
+		if r := h.engine.SyncObject(h.ctx, h.m); r.Err != nil {
+			t.Fatalf("cycle %d after the merge: %v", i+1, r.Err)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM customers WHERE deleted_at IS NULL`); n != 1 {
+		t.Errorf("%d live rows, want the one that took the survivor", n)
+	}
+	if got := h.one(`SELECT l.sf_id FROM customers c JOIN _syncd_links l ON l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`); got != w {
+		t.Errorf("the live row is linked to %v, want the survivor %s", got, w)
+	}
+	if got := h.one(`SELECT last_name FROM customers WHERE deleted_at IS NULL`); got != "Lovelace" {
+		t.Errorf("the live row's last name = %v, want the survivor's", got)
+	}
+	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
+		t.Errorf("verify: %+v, %v", d, err)
+	}
+}
+
+// A row that already followed its record's merge as a delete (another row
+// had the survivor) stays deleted when the survivor later has no row: it is
+// not linked to the survivor again, a soft-deleted row holding a live record
+// that then no live row shows.
+func TestSoftDeletedLoserIsNotRelinked(t *testing.T) {
+	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = syncd.LocalWins })
+	loser := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Byron"})
+	w := mustInsert(t, h.emu, map[string]any{"FirstName": "Augusta", "LastName": "Lovelace"})
+	h.cycle()
+	h.cycle()
+	if err := h.emu.Merge("Contact", w, loser); err != nil {
+		t.Fatal(err)
+	}
+	h.emu.Advance(3 * time.Second)
+	h.cycle()
+	if h.one(`SELECT deleted_at FROM customers WHERE last_name = 'Byron'`) == nil {
+		t.Fatal("the loser's row did not follow the delete")
+	}
+	// The survivor is hard-deleted while its row has an edit not pushed:
+	// under local_wins the row is created again as a new record, and the
+	// survivor has no row any more.
+	if err := h.emu.HardDelete("Contact", w); err != nil {
+		t.Fatal(err)
+	}
+	h.exec(`UPDATE customers SET title = 'Countess' WHERE last_name = 'Lovelace'`)
+	h.emu.Advance(3 * time.Second)
+	for i := range 3 {
+		if r := h.engine.SyncObject(h.ctx, h.m); r.Err != nil {
+			t.Fatalf("cycle %d: %v", i+1, r.Err)
+		}
+		h.emu.Advance(3 * time.Second)
+	}
+	if got := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_links l ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = 'Byron'`); got == w {
+		t.Errorf("the soft-deleted loser's row was linked to the survivor %s", w)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 {
+		t.Errorf("reconciliation: repaired %d, err %v", rep.Repaired, rep.Err)
 	}
 }

@@ -26,18 +26,28 @@ type PullPlan struct {
 // pushed never loses them: under local_wins (or newest_wins, when the local
 // edit is the newer) the record is re-created from the whole row; otherwise
 // the row follows the delete and the unpushed values are kept as open
-// conflicts. A record merged away relinks its row to the survivor, unless
-// another row is linked to the survivor already.
+// conflicts. A record merged away relinks its live row to the survivor,
+// unless another row is linked to the survivor already; of two losers of
+// one merge (Salesforce merges up to three records) the first in the page
+// takes it and the other follows the delete, as a row already deleted
+// does: one record is never linked to two rows.
 //
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
 	var p PullPlan
-	// A merge's survivor in the same page as a loser whose row it takes
-	// over is planned as an update of that row.
+	// heir names, per survivor no row has, the loser whose row takes it
+	// over; a survivor in the same page is planned as an update of that
+	// row (adopted).
+	heir := map[string]string{}
 	adopted := map[string]LocalState{}
 	for i := range recs {
 		rec := &recs[i]
-		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists {
+		st, ok := local[rec.ID]
+		if !ok || !rec.Deleted || rec.MergedInto == "" || rec.MergedIntoKey != "" || !st.Exists || st.SoftDeleted {
+			continue
+		}
+		if _, taken := heir[rec.MergedInto]; !taken {
+			heir[rec.MergedInto] = rec.ID
 			adopted[rec.MergedInto] = st
 		}
 	}
@@ -66,7 +76,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec))
 			p.Inserts++
-		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists:
+		case rec.Deleted && rec.MergedInto != "" && heir[rec.MergedInto] == rec.ID:
 			if inPage[rec.MergedInto] {
 				continue // the survivor's own op takes the row over
 			}

@@ -318,6 +318,33 @@ func TestPlanPullMerges(t *testing.T) {
 	if len(p.Ops) != 1 || p.Ops[0].Kind != OpSoftDelete || p.Ops[0].Relink != nil {
 		t.Fatalf("merge into a survivor linked elsewhere: %+v", p.Ops)
 	}
+	// Two losers of one merge: the first takes the survivor, the other
+	// follows the delete, whether the survivor is in the page or not.
+	other := RemoteRecord{ID: "003B", Deleted: true, Stamp: t1, MergedInto: "003W"}
+	st["003B"] = LocalState{Key: "2", ID: "003B", Exists: true, Values: synced, Shadow: synced}
+	for _, recs := range [][]RemoteRecord{{loser, other}, {loser, other, winner}} {
+		p = PlanPull(testMapping(SalesforceWins), recs, st)
+		linked := map[string]string{}
+		for _, op := range p.Ops {
+			if op.Key == "2" && (op.Kind != OpSoftDelete || op.Relink != nil) {
+				t.Errorf("%d records: the second loser's row: %+v", len(recs), op)
+			}
+			if op.Kind != OpSoftDelete {
+				if k, dup := linked[op.ID]; dup {
+					t.Errorf("%d records: rows %s and %s both linked to %s", len(recs), k, op.Key, op.ID)
+				}
+				linked[op.ID] = op.Key
+			}
+		}
+		if linked["003W"] != "1" {
+			t.Errorf("%d records: the survivor went to row %q, want the first loser's", len(recs), linked["003W"])
+		}
+	}
+	// A loser's row already deleted does not take the survivor back.
+	gone := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, SoftDeleted: true, Values: synced, Shadow: synced}}
+	if p = PlanPull(testMapping(SalesforceWins), []RemoteRecord{loser}, gone); len(p.Ops) != 0 {
+		t.Errorf("merge seen again for a row already deleted: %+v", p.Ops)
+	}
 }
 
 func TestPlanPush(t *testing.T) {
