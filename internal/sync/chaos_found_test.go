@@ -130,3 +130,43 @@ func TestSoftDeletedLoserIsNotRelinked(t *testing.T) {
 		t.Errorf("reconciliation: repaired %d, err %v", rep.Repaired, rep.Err)
 	}
 }
+
+// A create whose answer was lost (the record exists, syncd never heard its
+// Id), then the record deleted in Salesforce before syncd's next cycle:
+// the pull finds the deleted record by its external id and the row follows
+// the delete. Nothing is left to send: the row's create must not wait
+// forever to write its external id onto a deleted record.
+func TestLostCreateThenDeletedInSalesforceSettles(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.cycle()
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.emu.Fail(sfemu.FailRule{Path: "/composite", Kind: sfemu.FailLoseResponse, Times: -1})
+	if r := h.engine.SyncObject(h.ctx, h.m); r.Err == nil {
+		t.Fatal("the cycle whose answers were lost succeeded")
+	}
+	h.emu.ClearFaults()
+	c := h.contact("LastName", "Lovelace")
+	if c == nil {
+		t.Fatal("the create did not reach Salesforce; the test means it did")
+	}
+	if err := h.emu.Delete("Contact", c["Id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	var r syncd.ObjectReport
+	for range 3 {
+		h.emu.Advance(3 * time.Second)
+		r = h.cycle()
+	}
+	if r.Retrying != 0 || r.Created != 0 {
+		t.Errorf("third cycle after the delete: retrying %d, created %d; want 0 and 0", r.Retrying, r.Created)
+	}
+	if n := h.count(`SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n != 0 {
+		t.Errorf("%d changes still waiting", n)
+	}
+	if h.one(`SELECT deleted_at FROM customers`) == nil {
+		t.Error("the row did not follow the delete")
+	}
+	if n := h.liveContacts(); n != 0 {
+		t.Errorf("%d live Contacts: the deleted record came back", n)
+	}
+}

@@ -365,8 +365,11 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 		}
 		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
 		// A record created in Salesforce does not carry our external id
-		// yet: it goes with the record's next update.
-		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID
+		// yet: it goes with the record's next update. A row marked deleted
+		// followed its record's delete: there is no record to write it to
+		// (a create whose answer was lost, deleted before syncd heard its
+		// Id, is linked with no merge base and would wait forever).
+		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID && !c.SoftDeleted
 		if len(fields) == 0 && !needsExt && c.ID != "" {
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 			continue

@@ -411,6 +411,12 @@ func TestPlanPush(t *testing.T) {
 		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" {
 			t.Fatalf("plan = %+v, want update by Id setting Syncd_Id__c", p)
 		}
+		// A row that followed its record's delete has no record to give it to.
+		gone := change("003A", shadow, shadow)
+		gone.SoftDeleted = true
+		if p := PlanPush(testMapping(SalesforceWins), []LocalChange{gone}); len(p.Updates) != 0 || len(p.Acks) != 1 {
+			t.Fatalf("plan for a row marked deleted = %+v, want it acknowledged", p)
+		}
 	})
 	t.Run("a value outside a restricted picklist is refused before sending", func(t *testing.T) {
 		m := testMapping(SalesforceWins)
