@@ -170,3 +170,31 @@ func TestLostCreateThenDeletedInSalesforceSettles(t *testing.T) {
 		t.Errorf("%d live Contacts: the deleted record came back", n)
 	}
 }
+
+// A row created in Salesforce with some columns empty, then edited in one
+// of them before syncd first pulls the new record back: the edit is the
+// application's own and reaches Salesforce. The create sent only the
+// fields that were set, and those alone were remembered as synced, so the
+// first pull took the edit for a conflict with Salesforce's empty value
+// and, under salesforce_wins (the default), reverted it.
+func TestEditOfAnEmptyColumnAfterTheCreateIsPushed(t *testing.T) {
+	for _, policy := range []syncd.Policy{syncd.SalesforceWins, syncd.LocalWins, syncd.NewestWins, syncd.Manual} {
+		t.Run(string(policy), func(t *testing.T) {
+			h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = policy })
+			h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Ada', 'Lovelace')`)
+			h.cycle()
+			h.exec(`UPDATE customers SET title = 'Countess', email = 'ada@example.com'`)
+			h.emu.Advance(2 * time.Second)
+			r := h.cycle()
+			if r.Conflicts != 0 {
+				t.Errorf("%d conflicts: Salesforce changed nothing", r.Conflicts)
+			}
+			if got := h.one(`SELECT title FROM customers`); got != "Countess" {
+				t.Errorf("local title = %v, want the application's edit", got)
+			}
+			if c := h.contact("LastName", "Lovelace"); c["Title"] != "Countess" || c["Email"] != "ada@example.com" {
+				t.Errorf("Contact = %v, want the edit", c)
+			}
+		})
+	}
+}
