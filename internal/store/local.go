@@ -210,7 +210,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 	// 4. Newest capture per row.
-	lastEdit, err := lastEdits(ctx, tx, m.Table, keys)
+	lastEdit, deletes, err := lastEdits(ctx, tx, m.Table, keys)
 	if err != nil {
 		return snap, err
 	}
@@ -232,7 +232,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		if st.Shadow == nil {
 			st.Shadow = map[string]syncd.Value{}
 		}
-		if row := rows[k]; row != nil {
+		if row := rows[k]; row != nil && !reusedKey(linkByKey[k], row, deletes[k]) {
 			st.Exists = true
 			st.Values = row.values
 			st.SoftDeleted = row.softDeleted
@@ -249,10 +249,12 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 }
 
 // lastEdits returns the newest capture time per row key.
-func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
+// lastEdits returns, per row key, the capture time of its newest change,
+// and the keys with a delete not yet pushed.
+func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, map[string]bool, error) {
+	out, deleted := map[string]time.Time{}, map[string]bool{}
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
+		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at), max(op = 'D' AND done = 0) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
 			placeholders(len(args))+`) GROUP BY row_key`, append([]any{table}, args...)...)
 		if err != nil {
 			return err
@@ -260,17 +262,31 @@ func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map
 		defer rows.Close()
 		for rows.Next() {
 			var k, ts string
-			if err := rows.Scan(&k, &ts); err != nil {
+			var d bool
+			if err := rows.Scan(&k, &ts, &d); err != nil {
 				return err
 			}
 			out[k] = parseTime(ts)
+			if d {
+				deleted[k] = true
+			}
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read outbox of %s: %w", table, err)
+		return nil, nil, fmt.Errorf("read outbox of %s: %w", table, err)
 	}
-	return out, nil
+	return out, deleted, nil
+}
+
+// reusedKey reports whether the row at a linked key is another row than
+// the linked record's: the linked row was deleted (del: its delete is not
+// pushed yet) and SQLite gave its key to a new row, which has an external
+// id of its own. The link belongs to the deleted row. (An external id
+// changed by the application in a row that stays is a change of that row,
+// pushed to its record.)
+func reusedKey(l *linkRow, r *localRow, del bool) bool {
+	return del && l != nil && r != nil && l.extID != "" && r.ext != "" && l.extID != r.ext
 }
 
 // editedSince returns, per row key of ops, the columns the application
@@ -425,12 +441,13 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, nil
 	}
 
-	// Newest pending entry, and the external id a delete recorded.
+	// Newest pending entry, newest pending delete, and the external id a
+	// delete recorded.
 	last := map[string]int64{}
 	delExt := map[string]string{}
-	hasDel := map[string]bool{}
+	lastDel := map[string]int64{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id), max(op = 'D') FROM _syncd_outbox
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id), coalesce(max(CASE WHEN op = 'D' THEN seq END), 0) FROM _syncd_outbox
 			WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
@@ -439,13 +456,12 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		defer rows.Close()
 		for rows.Next() {
 			var k string
-			var s int64
+			var s, d int64
 			var e sql.NullString
-			var d bool
 			if err := rows.Scan(&k, &s, &e, &d); err != nil {
 				return err
 			}
-			last[k], delExt[k], hasDel[k] = s, e.String, d
+			last[k], delExt[k], lastDel[k] = s, e.String, d
 		}
 		return rows.Err()
 	})
@@ -479,18 +495,16 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		if c.Shadow == nil {
 			c.Shadow = map[string]syncd.Value{}
 		}
-		if err := invalid[c.Key]; err != nil {
+		if r := vals[c.Key]; reusedKey(links[c.Key], r, lastDel[c.Key] > 0) {
+			// The link belongs to the deleted row whose key the new row
+			// took: that row's delete goes first, acknowledged up to its
+			// last delete (which forgets the link); the new row's own
+			// changes, after it, create its record in the next round.
+			c.Deleted, c.Seq, c.Values = true, lastDel[c.Key], map[string]syncd.Value{}
+		} else if err := invalid[c.Key]; err != nil {
 			c.Invalid = err
-		} else if r := vals[c.Key]; r != nil {
+		} else if r != nil {
 			c.Values, c.SoftDeleted = r.values, r.softDeleted
-			if l := links[c.Key]; l != nil && hasDel[c.Key] && l.extID != "" && r.ext != "" && l.extID != r.ext {
-				// The row was deleted and its key reused by a new row
-				// (another external id) before the delete was pushed: the
-				// link belongs to the old row. The new row is pushed as a
-				// new record rather than over the old one, which stays in
-				// Salesforce.
-				c.ID, c.Shadow = "", map[string]syncd.Value{}
-			}
 			if r.ext != "" {
 				c.ExternalID = r.ext
 			}
@@ -594,9 +608,11 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 				WHERE object = ?1 AND row_key = ?2`, m.Object, a.Key, shadow, ts); err != nil {
 				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
 			}
-			// A deleted row keeps no state.
+			// A deleted row keeps no state, nor does one whose key a new
+			// row (another external id) took.
 			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
-				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2)`, m.Object, a.Key); err != nil {
+				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2
+					AND (`+p.qext+` IS NULL OR _syncd_links.ext_id IS NULL OR `+p.qext+` = _syncd_links.ext_id))`, m.Object, a.Key); err != nil {
 				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
 			}
 		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {

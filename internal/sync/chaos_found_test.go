@@ -198,3 +198,65 @@ func TestEditOfAnEmptyColumnAfterTheCreateIsPushed(t *testing.T) {
 		})
 	}
 }
+
+// SQLite gives a new row of a table whose key is INTEGER PRIMARY KEY
+// without AUTOINCREMENT the largest key in use plus one, so deleting the
+// newest row and inserting another reuses its key ("ROWIDs and the
+// INTEGER PRIMARY KEY", sqlite.org/autoinc.html). The new row is another
+// row (another external id): the deleted row's Contact follows its delete
+// (or is released), the new row gets a Contact of its own, and a
+// Salesforce edit of the old Contact never reaches the new row. Before, the
+// old Contact was turned into the new row's, keeping the deleted person's
+// Salesforce data and history.
+func TestReusedKeyIsANewRow(t *testing.T) {
+	for _, fromLocal := range []syncd.DeleteFromLocal{syncd.PropagateDelete, syncd.IgnoreLocalDelete} {
+		t.Run(string(fromLocal), func(t *testing.T) {
+			h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.FromLocal = fromLocal })
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+			h.cycle()
+			ada := h.contact("LastName", "Lovelace")["Id"].(string)
+			h.exec(`DELETE FROM customers`)
+			h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
+			if k := h.one(`SELECT id FROM customers`); k != int64(1) {
+				t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
+			}
+			if err := h.emu.Update("Contact", ada, map[string]any{"Title": "Countess"}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				h.emu.Advance(2 * time.Second)
+				h.cycle()
+			}
+			a, _ := h.emu.Get("Contact", ada)
+			if a["LastName"] != "Lovelace" {
+				t.Errorf("Ada's Contact became %v %v", a["FirstName"], a["LastName"])
+			}
+			if want := fromLocal == syncd.PropagateDelete; a["IsDeleted"] != want {
+				t.Errorf("Ada's Contact deleted = %v, want %v", a["IsDeleted"], want)
+			}
+			g := h.contact("LastName", "Hopper")
+			if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
+				t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
+			}
+			if got := h.one(`SELECT title FROM customers`); got != nil {
+				t.Errorf("Grace's row took the title %v of the deleted row's Contact", got)
+			}
+			if got := h.one(`SELECT sf_id FROM _syncd_links`); got != g["Id"] {
+				t.Errorf("the row is linked to %v, want %v", got, g["Id"])
+			}
+			d, err := h.engine.Verify(h.ctx, h.m)
+			// Under from_local: ignore the deleted row's Contact stays in
+			// Salesforce on purpose; verify lists it, as any such record.
+			if released := fromLocal == syncd.IgnoreLocalDelete && len(d.MissingLocally) == 1 && d.MissingLocally[0] == ada; err != nil ||
+				len(d.Differ)+len(d.MissingInSalesforce) != 0 || (len(d.MissingLocally) != 0 && !released) {
+				t.Errorf("verify: %+v, %v", d, err)
+			}
+			if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+				t.Errorf("reconciliation: %s", summary(rep))
+			}
+			if n := h.count(`SELECT count(*) FROM customers`); n != 1 {
+				t.Errorf("%d rows after the reconciliation; the deleted row came back", n)
+			}
+		})
+	}
+}
