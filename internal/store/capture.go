@@ -176,10 +176,17 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	queued, _ := res.RowsAffected()
 
-	// Linked rows that are gone: deleted while capture was off.
+	// Linked rows that are gone: deleted while capture was off, their key
+	// perhaps taken since by a new row, with another external id (SQLite
+	// reuses the largest key).
+	var before int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&before); err != nil {
+		return 0, err
+	}
 	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) SELECT `+tbl+`, l.row_key, 'D', l.ext_id
 		FROM _syncd_links l WHERE l.object = `+obj+` AND l.sf_id IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE t.`+p.key+` = l.row_key)
+		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE t.`+p.key+` = l.row_key
+			AND (l.ext_id IS NULL OR t.`+p.ext+` IS NULL OR t.`+p.ext+` = l.ext_id))
 		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = l.row_key AND o.done = 0)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = `+obj+` AND d.row_key = l.row_key)
 		ORDER BY l.row_key`)
@@ -188,6 +195,12 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	gone, _ := res.RowsAffected()
 	queued += gone
+	// The new row at such a key is created after the old row's delete.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, o.row_key, 'I'
+		FROM _syncd_outbox o WHERE o.seq > ? AND o.tbl = `+tbl+` AND o.op = 'D'
+		AND EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+rowKey+` = o.row_key`+live+`) ORDER BY o.seq`, before); err != nil {
+		return 0, fmt.Errorf("queue new rows on reused keys: %w", err)
+	}
 
 	// Linked rows whose values differ from their merge base.
 	var cols strings.Builder

@@ -260,3 +260,42 @@ func TestReusedKeyIsANewRow(t *testing.T) {
 		})
 	}
 }
+
+// The same reuse of a key while nothing captured it: the table rebuilt the
+// way ORMs do (its triggers gone with it), then the newest row deleted and
+// another inserted, which took its key and has no external id yet. The scan
+// that follows the rebuild must see a new row there, not an edit of the
+// deleted one.
+func TestReusedKeyWhileUncapturedIsANewRow(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.cycle()
+	ada := h.contact("LastName", "Lovelace")["Id"].(string)
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	h.exec(`DELETE FROM customers`)
+	h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
+	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
+		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
+	}
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
+		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
+	}
+	g := h.contact("LastName", "Hopper")
+	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
+		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
+	}
+	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
+		t.Errorf("verify: %+v, %v", d, err)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+		t.Errorf("reconciliation: %s", summary(rep))
+	}
+}
