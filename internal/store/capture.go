@@ -178,7 +178,8 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 
 	// Linked rows that are gone: deleted while capture was off, their key
 	// perhaps taken since by a new row, with another external id (SQLite
-	// reuses the largest key).
+	// reuses the largest key). A rejected edit does not hold a delete back;
+	// a rejected delete does.
 	var before int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&before); err != nil {
 		return 0, err
@@ -188,7 +189,8 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE t.`+p.key+` = l.row_key
 			AND (l.ext_id IS NULL OR t.`+p.ext+` IS NULL OR t.`+p.ext+` = l.ext_id))
 		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = l.row_key AND o.done = 0)
-		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = `+obj+` AND d.row_key = l.row_key)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d JOIN _syncd_outbox o ON o.seq = d.seq
+			WHERE d.object = `+obj+` AND d.row_key = l.row_key AND o.op = 'D')
 		ORDER BY l.row_key`)
 	if err != nil {
 		return 0, fmt.Errorf("queue linked rows that are gone: %w", err)

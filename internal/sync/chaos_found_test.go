@@ -299,3 +299,39 @@ func TestReusedKeyWhileUncapturedIsANewRow(t *testing.T) {
 		t.Errorf("reconciliation: %s", summary(rep))
 	}
 }
+
+// A row whose last edit Salesforce rejected, then deleted while nothing
+// captured it (the table rebuilt): the scan after the gap sends its delete.
+// It skipped every row with a rejected change, so the Contact stayed, with
+// no row, and `syncd status` kept reporting a rejected row that no longer
+// exists.
+func TestRejectedRowDeletedWhileUncapturedIsDeleted(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Grace', 'Hopper', 'grace@example.com')`)
+	h.cycle()
+	h.exec(`UPDATE customers SET email = 'not an email' WHERE last_name = 'Lovelace'`)
+	if r := h.cycle(); r.Failed != 1 {
+		t.Fatalf("the invalid email: failed %d, want 1 rejected row", r.Failed)
+	}
+	ada := h.contact("LastName", "Lovelace")["Id"].(string)
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	h.exec(`DELETE FROM customers WHERE last_name = 'Lovelace'`)
+	h.emu.Advance(2 * time.Second)
+	if r := h.cycle(); r.Deleted != 1 {
+		t.Errorf("the cycle after the gap deleted %d records, want Ada's", r.Deleted)
+	}
+	if a, _ := h.emu.Get("Contact", ada); a["IsDeleted"] != true {
+		t.Error("the deleted row's Contact is still live")
+	}
+	if n := h.count(`SELECT count(*) FROM _syncd_dead_letters`); n != 0 {
+		t.Errorf("%d rejected rows reported for a row that no longer exists", n)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+		t.Errorf("reconciliation: %s", summary(rep))
+	}
+}
