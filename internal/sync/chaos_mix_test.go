@@ -249,8 +249,6 @@ type mix struct {
 	n                int // names drawn
 	hardDeletes      int // since the last reconciliation
 	hooksFired       atomic.Int64
-	extra            []string
-	indexes          []string
 }
 
 func runMix(t *testing.T, seed uint64, steps int) mixStats {
@@ -820,37 +818,51 @@ func (mx *mix) faultyCycle() {
 
 // ---- schema changes -----------------------------------------------------------------------
 
+// rebuildPlan is a rebuild drawn from the sequence's seed; the columns it
+// applies to are read when it runs (two rebuilds hooked to one cycle run in
+// the order of their requests).
 type rebuildPlan struct {
-	cols  []string // in the new table's order, after id
-	extra []string // extra columns kept
-	inTx  bool
+	inTx bool
+	seed uint64 // orders the columns and drops some unmapped ones
 }
 
 var mappedCols = []string{"first_name", "last_name", "email", "title", "full_name", "sync_id", "deleted_at"}
 
-// rebuildPlan draws a rebuild: the columns in a new order, some extra
-// columns dropped, in a transaction or not.
 func (mx *mix) rebuildPlan() rebuildPlan {
-	p := rebuildPlan{inTx: mx.chance(2)}
-	for _, c := range mx.extra {
-		if !mx.chance(3) {
-			p.extra = append(p.extra, c)
-		}
-	}
-	p.cols = append(slices.Clone(mappedCols), p.extra...)
-	mx.rng.Shuffle(len(p.cols), func(i, j int) { p.cols[i], p.cols[j] = p.cols[j], p.cols[i] })
-	mx.extra = p.extra
-	mx.indexes = nil
-	return p
+	return rebuildPlan{inTx: mx.chance(2), seed: mx.rng.Uint64()}
 }
 
 // runRebuild changes the table the way SQLite ORMs do (SQLite's ALTER
 // TABLE cannot change a column; "Making Other Kinds Of Table Schema
 // Changes", sqlite.org/lang_altertable.html): syncd's triggers go with the
-// old table.
-func (mx *mix) runRebuild(p rebuildPlan, inHook bool) {
+// old table. The new table has the columns in another order, without some
+// of the unmapped ones. It returns the new order.
+func (mx *mix) runRebuild(p rebuildPlan, inHook bool) string {
+	fail := func(err error) string {
+		if inHook {
+			mx.hookErr("rebuild: %v", err)
+			return ""
+		}
+		mx.fatalf("rebuild: %v", err)
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(p.seed, 1))
+	var cols []string
+	rows, err := mx.h.app.Query(`SELECT name FROM pragma_table_info('customers') WHERE name <> 'id' ORDER BY cid`)
+	if err != nil {
+		return fail(err)
+	}
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		if slices.Contains(mappedCols, c) || rng.IntN(3) != 0 {
+			cols = append(cols, c)
+		}
+	}
+	rows.Close()
+	rng.Shuffle(len(cols), func(i, j int) { cols[i], cols[j] = cols[j], cols[i] })
 	var defs []string
-	for _, c := range p.cols {
+	for _, c := range cols {
 		switch c {
 		case "sync_id":
 			defs = append(defs, "sync_id TEXT UNIQUE")
@@ -858,44 +870,39 @@ func (mx *mix) runRebuild(p rebuildPlan, inHook bool) {
 			defs = append(defs, c+" TEXT")
 		}
 	}
-	list := strings.Join(p.cols, ", ")
+	list := strings.Join(cols, ", ")
 	stmts := []string{
 		`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, ` + strings.Join(defs, ", ") + `)`,
 		`INSERT INTO customers_new (id, ` + list + `) SELECT id, ` + list + ` FROM customers`,
 		`DROP TABLE customers`,
 		`ALTER TABLE customers_new RENAME TO customers`,
 	}
-	if p.inTx {
-		stmts = append(append([]string{"BEGIN IMMEDIATE"}, stmts...), "COMMIT")
-		conn, err := mx.h.app.Conn(mx.h.ctx)
-		if err == nil {
-			defer conn.Close()
-			for _, q := range stmts {
-				if _, err = conn.ExecContext(mx.h.ctx, q); err != nil {
-					conn.ExecContext(mx.h.ctx, "ROLLBACK")
-					err = fmt.Errorf("%s: %w", q, err)
-					break
-				}
+	if !p.inTx {
+		for _, q := range stmts {
+			if !mx.exec(inHook, q) {
+				return ""
 			}
 		}
-		if err != nil && inHook {
-			mx.hookErr("rebuild: %v", err)
-		} else if err != nil {
-			mx.fatalf("rebuild: %v", err)
-		}
-		return
+		return list
 	}
-	for _, q := range stmts {
-		if !mx.exec(inHook, q) {
-			return
+	conn, err := mx.h.app.Conn(mx.h.ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	for _, q := range append(append([]string{"BEGIN IMMEDIATE"}, stmts...), "COMMIT") {
+		if _, err := conn.ExecContext(mx.h.ctx, q); err != nil {
+			conn.ExecContext(mx.h.ctx, "ROLLBACK")
+			return fail(fmt.Errorf("%s: %w", q, err))
 		}
 	}
+	return list
 }
 
 func (mx *mix) rebuild() {
 	p := mx.rebuildPlan()
-	mx.log("rebuild the table (in a transaction: %v) as (id, %s)", p.inTx, strings.Join(p.cols, ", "))
-	mx.runRebuild(p, false)
+	cols := mx.runRebuild(p, false)
+	mx.log("rebuild the table (in a transaction: %v) as (id, %s)", p.inTx, cols)
 	mx.stats.rebuilds++
 	if n := mx.h.count(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'customers'`); n != 0 {
 		mx.fatalf("%d triggers survived the rebuild", n)
@@ -914,15 +921,26 @@ func (mx *mix) addColumn() {
 	mx.log("add column %s, and write it", c)
 	mx.exec(false, `ALTER TABLE customers ADD COLUMN `+c+` TEXT`)
 	mx.exec(false, `UPDATE customers SET `+c+` = 'x' WHERE id % 2 = 0`)
-	mx.extra = append(mx.extra, c)
 }
 
+// indexBump creates or drops an index: a schema change syncd's triggers
+// survive, that still moves SQLite's schema version.
 func (mx *mix) indexBump() {
-	if len(mx.indexes) > 0 && mx.chance(2) {
-		i := mx.rng.IntN(len(mx.indexes))
-		mx.log("drop index %s", mx.indexes[i])
-		mx.exec(false, `DROP INDEX `+mx.indexes[i])
-		mx.indexes = slices.Delete(mx.indexes, i, i+1)
+	var indexes []string
+	rows, err := mx.h.app.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers' AND name LIKE 'customers_ix%' ORDER BY name`)
+	if err != nil {
+		mx.fatalf("indexes: %v", err)
+	}
+	for rows.Next() {
+		var ix string
+		rows.Scan(&ix)
+		indexes = append(indexes, ix)
+	}
+	rows.Close()
+	if len(indexes) > 0 && mx.chance(2) {
+		ix := indexes[mx.rng.IntN(len(indexes))]
+		mx.log("drop index %s", ix)
+		mx.exec(false, `DROP INDEX `+ix)
 		return
 	}
 	ix := fmt.Sprintf("customers_ix%d", mx.n)
@@ -930,7 +948,6 @@ func (mx *mix) indexBump() {
 	col := mappedCols[mx.rng.IntN(len(mappedCols))]
 	mx.log("create index %s on %s", ix, col)
 	mx.exec(false, `CREATE INDEX `+ix+` ON customers (`+col+`)`)
-	mx.indexes = append(mx.indexes, ix)
 }
 
 // ---- other processes ----------------------------------------------------------------------
