@@ -30,13 +30,9 @@ function row(n, col) {
     case 'birthdate': return '1990-01-01';
     case 'opted_out': return n % 2;
     case 'stamp': return '2026-11-28T12:00:00.000Z';
+    case 'stamp_ms': return 1795867200000;
+    case 'fp': return BigInt.asIntN(64, BigInt(n) * 0x9E3779B97F4A7C15n);
     case 'null': return null;
-    case 'shadow': {
-      return `{"Birthdate":"s1990-01-01","Department":"sSales","Email":"sfirst${n}@example.com",` +
-        `"FirstName":"sFirst${n}","HasOptedOutOfEmail":"b${n % 2}","LastName":"sLast${n}",` +
-        '"MailingCity":"sSan Francisco","MailingCountry":"sUnited States","Phone":"s+1 415 555 0100",' +
-        `"Syncd_Id__c":"s${syncId(n)}","Title":"sAccount Manager"}`;
-    }
     default: throw new Error('unknown column ' + col);
   }
 }

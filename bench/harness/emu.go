@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -140,6 +142,7 @@ func (e *emu) admin(method, path string, body, out any) error {
 type recorded struct {
 	Method  string `json:"method"`
 	Path    string `json:"path"`
+	SOQL    string `json:"soql"` // the decoded q= of /query and /queryAll
 	Status  int    `json:"status"`
 	APICall bool   `json:"api_call"`
 }
@@ -153,7 +156,10 @@ type calls struct {
 	Writes   int // sObject Collections calls
 	Deleted  int // /sobjects/{O}/deleted (the delete log)
 	Updated  int // /sobjects/{O}/updated (getUpdated)
+	Bulk     int // Bulk API 2.0 (/jobs/query, /jobs/ingest and their jobs)
 	Token    int
+	// Queries counts the query calls by what they ask (queryKind).
+	Queries map[string]int
 }
 
 func (c calls) String() string {
@@ -174,7 +180,10 @@ func (c calls) String() string {
 	if c.Updated > 0 {
 		parts = append(parts, fmt.Sprintf("%d getUpdated", c.Updated))
 	}
-	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated; other > 0 {
+	if c.Bulk > 0 {
+		parts = append(parts, fmt.Sprintf("%d Bulk", c.Bulk))
+	}
+	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated - c.Bulk; other > 0 {
 		parts = append(parts, fmt.Sprintf("%d other", other))
 	}
 	if len(parts) > 0 {
@@ -197,8 +206,14 @@ func (e *emu) calls() (calls, error) {
 		case r.Path == "/services/oauth2/token":
 			c.Token++
 		case !r.APICall:
+		case strings.Contains(r.Path, "/jobs/"): // before "/query": a Bulk query job is /jobs/query
+			c.Bulk++
 		case strings.Contains(r.Path, "/query"):
 			c.Query++
+			if c.Queries == nil {
+				c.Queries = map[string]int{}
+			}
+			c.Queries[queryKind(r.SOQL)]++
 		case strings.Contains(r.Path, "/describe"):
 			c.Describe++
 		case strings.Contains(r.Path, "/composite/sobjects"):
@@ -215,6 +230,56 @@ func (e *emu) calls() (calls, error) {
 	return c, nil
 }
 
+// queryKind names what a query call asks, for the notes: records by Id
+// (syncd's re-reads), records by a match field's values (matching), the
+// next page of a query (no SOQL: a nextRecordsUrl), or anything else (the
+// pull, and reconciliation's read of every Id and stamp).
+func queryKind(soql string) string {
+	switch {
+	case soql == "":
+		return "next page"
+	case strings.Contains(soql, "WHERE Id IN ("):
+		return "by Id"
+	case strings.Contains(soql, " IN ("):
+		return "by match key"
+	}
+	return "first page"
+}
+
+// queries lists c's query calls by kind, largest first.
+func (c calls) queries() string {
+	kinds := make([]string, 0, len(c.Queries))
+	for k := range c.Queries {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if c.Queries[kinds[i]] != c.Queries[kinds[j]] {
+			return c.Queries[kinds[i]] > c.Queries[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", c.Queries[k], k)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// update changes a record as a Salesforce user would: its LastModifiedDate
+// is the emulator's clock.
+func (e *emu) update(object, id string, fields map[string]any) error {
+	return e.admin(http.MethodPatch, "records/"+object+"/"+id, fields, nil)
+}
+
+// hardDelete deletes a record and empties it from the recycle bin at once:
+// it is gone from queryAll and from the delete log.
+func (e *emu) hardDelete(object, id string) error {
+	return e.admin(http.MethodDelete, "records/"+object+"/"+id+"?hard=true", nil, nil)
+}
+
 // advance moves the emulator's clock forward (its Date header, its stamps
 // and getUpdated's answers follow it).
 func (e *emu) advance(d time.Duration) error {
@@ -223,4 +288,45 @@ func (e *emu) advance(d time.Duration) error {
 
 func (e *emu) setLatency(d time.Duration) error {
 	return e.admin(http.MethodPost, "latency", map[string]any{"latency": d.String()}, nil)
+}
+
+// query runs a SOQL query over REST with the emulator's own session and
+// hands every record to fn, following nextRecordsUrl. The harness reads the
+// org with it outside the measured runs (the request log is reset before
+// each).
+func (e *emu) query(soql string, fn func(rec map[string]any) error) error {
+	next := "/services/data/v62.0/query?q=" + url.QueryEscape(soql)
+	for next != "" {
+		req, err := http.NewRequest(http.MethodGet, e.InstanceURL+next, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+e.AccessToken)
+		resp, err := e.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Records        []map[string]any `json:"records"`
+			NextRecordsURL string           `json:"nextRecordsUrl"`
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("query %q: %d %s", soql, resp.StatusCode, tail(b))
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("query %q: %w", soql, err)
+		}
+		for _, r := range page.Records {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		next = page.NextRecordsURL
+	}
+	return nil
 }

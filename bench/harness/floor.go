@@ -25,7 +25,7 @@ import (
 // 64 rows (prepared once per page: preparing a 700-parameter statement per
 // execution made this floor 40% slower), one transaction per page, syncd's
 // pragmas. No
-// links, shadows, outbox, triggers or watermark: what any Go program
+// links, merge bases, outbox, triggers or watermark: what any Go program
 // writing these rows with the pure-Go SQLite driver pays at least.
 // Prints {"records", "pages", "seconds"} like jsforce-pull.js.
 func floorMain(args []string) error {

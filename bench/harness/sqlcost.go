@@ -33,11 +33,11 @@ import (
 //     unique index), as internal/store's applier writes it.
 //   - triggers: app, with syncd's capture triggers installed (store.Install)
 //     and the transaction marked as syncd's own, as ApplyPull does.
-//   - links: triggers, plus the link row with its shadow, as ApplyPull
-//     writes it (the same upsert).
+//   - links: triggers, plus the link row (Id, stamp, fingerprint) in the
+//     object's link table, as ApplyPull writes it (the same upsert).
 //   - linkMin: triggers, plus the least a link kept outside the
-//     application's table can be: (object, row_key, sf_id) and its two
-//     indexes, no shadow, no stamps.
+//     application's table can be: (row_key, sf_id) in the same table, no
+//     stamp, no fingerprint.
 //   - idColumns: triggers, with no link row at all: the Salesforce Id (a
 //     unique column) and SystemModstamp as columns of the application's
 //     table, Heroku Connect's shape (its sfid and systemmodstamp columns).
@@ -106,16 +106,13 @@ func benchRow(n int, col string) any {
 		return n % 2
 	case "stamp":
 		return "2026-11-28T12:00:00.000Z"
+	case "stamp_ms":
+		return int64(1795867200000) // the same instant, as a link stores it
+	case "fp":
+		// A fingerprint: 64 bits that look random.
+		return int64(uint64(n) * 0x9E3779B97F4A7C15)
 	case "null":
 		return nil
-	case "shadow":
-		// The shadow ApplyPull stores: every mapped field and the external
-		// id, by Salesforce name, as tagged strings.
-		b := strconv.Itoa(n % 2)
-		return `{"Birthdate":"s1990-01-01","Department":"sSales","Email":"sfirst` + strconv.Itoa(n) + `@example.com",` +
-			`"FirstName":"sFirst` + strconv.Itoa(n) + `","HasOptedOutOfEmail":"b` + b + `","LastName":"sLast` + strconv.Itoa(n) + `",` +
-			`"MailingCity":"sSan Francisco","MailingCountry":"sUnited States","Phone":"s+1 415 555 0100",` +
-			`"Syncd_Id__c":"s` + fmt.Sprintf("%08x-0000-7000-8000-%012x", n, n) + `","Title":"sAccount Manager"}`
 	}
 	panic("benchRow: unknown column " + col)
 }
@@ -134,26 +131,18 @@ func sqlCostParts() []sqlPart {
 	}
 	marker := []string{`INSERT INTO _syncd_applying(id) VALUES (1)`}
 	unmark := []string{`DELETE FROM _syncd_applying`}
-	// internal/store/apply.go linkRows, for rows it has just inserted.
+	// internal/store/state.go putLinks, for rows ApplyPull has just
+	// inserted.
 	link := sqlBatch{
-		Head: `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
-		SELECT ?, v.column1, v.column2, coalesce(v.column3, (SELECT sync_id FROM customers WHERE id = v.column1)),
-			v.column4, v.column5, v.column6, ?
-		FROM (VALUES `,
-		Tail: `) AS v WHERE true
-		ON CONFLICT(object, row_key) DO UPDATE SET
-			sf_id = coalesce(excluded.sf_id, _syncd_links.sf_id),
-			ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
-			stamp = coalesce(excluded.stamp, _syncd_links.stamp),
-			last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
-			shadow = excluded.shadow,
-			updated_at = excluded.updated_at`,
-		Per: 64, Cols: []string{"key_text", "sf_id", "sync_id", "stamp", "stamp", "shadow"},
-		Pre: []string{"object", "stamp"}, // the two ?s of the SELECT list come first
+		Head: `INSERT INTO _syncd_link_Contact (row_key, sf_id, stamp, fp) VALUES `,
+		Tail: `
+			ON CONFLICT (row_key) DO UPDATE SET sf_id = coalesce(excluded.sf_id, sf_id),
+				stamp = coalesce(excluded.stamp, stamp), fp = excluded.fp`,
+		Per: 64, Cols: []string{"key", "sf_id", "stamp_ms", "fp"},
 	}
 	linkMin := sqlBatch{
-		Head: `INSERT INTO _syncd_links(object, row_key, sf_id) VALUES `,
-		Per:  64, Cols: []string{"object", "key_text", "sf_id"},
+		Head: `INSERT INTO _syncd_link_Contact (row_key, sf_id) VALUES `,
+		Per:  64, Cols: []string{"key", "sf_id"},
 	}
 	idColumnsSchema := strings.TrimSuffix(strings.TrimSpace(org.AppSchema), ")") + ",\n\tsf_id TEXT UNIQUE, sf_modstamp TEXT\n)"
 	idColumnsInsert := sqlBatch{
@@ -186,8 +175,8 @@ func sqlCostParts() []sqlPart {
 		{"script", "the jsforce script's upsert, 1 row per statement", scriptSchema, false, nil, nil, []sqlBatch{script}},
 		{"app", "syncd's INSERT into the application table", org.AppSchema, false, nil, nil, []sqlBatch{appInsert}},
 		{"triggers", "app + syncd's capture triggers", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert}},
-		{"links", "triggers + the link row with its shadow (syncd today)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, link}},
-		{"linkMin", "triggers + a minimal link (object, row_key, sf_id)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, linkMin}},
+		{"links", "triggers + the link row: Id, stamp, fingerprint (syncd today)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, link}},
+		{"linkMin", "triggers + a minimal link (row_key, sf_id)", org.AppSchema, true, marker, unmark, []sqlBatch{appInsert, linkMin}},
 		{"idColumns", "triggers + Salesforce Id and stamp as columns of the app's table, no link row", idColumnsSchema, true, marker, unmark, []sqlBatch{idColumnsInsert}},
 	}
 }

@@ -27,7 +27,8 @@ type bench struct {
 	syncd, sfemu, self, node, js, work string
 	n, big, push, runs                 int
 	latency, spread                    time.Duration
-	skipBig, skipFirst                 bool
+	skipBig, skipFirst, skipMatch      bool
+	skipReconcile                      bool
 
 	rows  []row
 	notes []string
@@ -60,9 +61,11 @@ func tableMain(args []string) error {
 	fs.IntVar(&b.runs, "runs", 3, "runs of the no-latency pull per client (the median is shown)")
 	fs.DurationVar(&b.latency, "latency", 150*time.Millisecond, "latency per API call in the latency scenarios")
 	fs.DurationVar(&b.spread, "spread", 10*time.Second, "time between the seeded Contacts' LastModifiedDate")
-	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull")
+	fs.BoolVar(&b.skipBig, "skip-big", false, "skip the large pull and the reconciliation of its records")
+	fs.BoolVar(&b.skipReconcile, "skip-reconcile", false, "after the large pull, skip the reconciliation of its records")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big, push, first, sqlcost)")
+	fs.BoolVar(&b.skipMatch, "skip-match", false, "skip the first sync that matches local rows to existing Contacts by email")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull, extids, big (rows 5 and 9), push, first, match, sqlcost)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +82,7 @@ func tableMain(args []string) error {
 		{"big", b.bigPull, b.skipBig},
 		{"push", b.pushScenario, false},
 		{"first", b.firstSync, b.skipFirst},
+		{"match", b.firstMatch, b.skipMatch},
 		{"sqlcost", b.sqlCost, false},
 	}
 	load0 := loadAvg()
@@ -137,13 +141,22 @@ func (b *bench) syncdDir(name string, e *emu) (string, error) {
 type syncReport struct {
 	OK      bool `json:"ok"`
 	Objects []struct {
-		Pulled     int    `json:"pulled"`
-		Inserts    int    `json:"local_inserts"`
-		Created    int    `json:"created"`
-		Updated    int    `json:"updated"`
-		APICalls   int    `json:"api_calls"`
-		DurationMS int64  `json:"duration_ms"`
-		Error      string `json:"error"`
+		Pulled       int    `json:"pulled"`
+		Inserts      int    `json:"local_inserts"`
+		LocalUpdates int    `json:"local_updates"`
+		LocalDeletes int    `json:"local_deletes"`
+		Created      int    `json:"created"`
+		Updated      int    `json:"updated"`
+		Conflicts    int    `json:"conflicts"`
+		Failed       int    `json:"failed"`
+		Matched      int    `json:"matched"`
+		Held         int    `json:"held"`
+		Reconciled   bool   `json:"reconciled"`
+		Compared     int    `json:"compared"`
+		Repaired     int    `json:"repaired"`
+		APICalls     int    `json:"api_calls"`
+		DurationMS   int64  `json:"duration_ms"`
+		Error        string `json:"error"`
 	} `json:"objects"`
 }
 
@@ -259,7 +272,7 @@ func (b *bench) startBenchEmu(n int, extIDs bool) (*emu, error) {
 // their medians as row id. It returns the directory of syncd's last run.
 func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	var sy, js []run
-	var lastDir string
+	var lastDir, lastJS string
 	for i := 0; i < b.runs; i++ {
 		d, err := b.dir("jsforce-pull")
 		if err != nil {
@@ -270,6 +283,7 @@ func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 			return "", err
 		}
 		js = append(js, j)
+		lastJS = d
 		if d, err = b.syncdDir("syncd-pull", e); err != nil {
 			return "", err
 		}
@@ -285,10 +299,39 @@ func (b *bench) pullPair(e *emu, id, what, target string) (string, error) {
 	b.note("Row %s: syncd/jsforce records/s = **%.2f×** on wall time (process start to exit); %.2f× on each client's own timer (syncd's cycle, jsforce's query loop after start-up); %.2f× on records per CPU-second (user+sys). Peak RSS %s vs %s. Every run, wall / CPU s: syncd %s; jsforce %s.",
 		id, rate(ms.recs, ms.r.Wall)/rate(mj.recs, mj.r.Wall), rate(ms.recs, ms.inner)/rate(mj.recs, mj.inner),
 		rate(ms.recs, ms.r.CPU)/rate(mj.recs, mj.r.CPU), mib(ms.r.MaxRSS), mib(mj.r.MaxRSS), runs(sy), runs(js))
+	if note, err := dbSizes(id, filepath.Join(lastDir, "app.db"), filepath.Join(lastJS, "js.db")); err != nil {
+		return "", err
+	} else {
+		b.note("%s", note)
+	}
 	if want := (b.n + 1999) / 2000; ms.c.Query != want {
 		b.note("Row %s: syncd made %d query calls; ceil(%d/2000) = %d.", id, ms.c.Query, b.n, want)
 	}
 	return lastDir, nil
+}
+
+// dbSizes compares the database syncd leaves after a pull with the
+// jsforce script's, which keeps no sync state: the files as they are on
+// disk (with any WAL), and syncd's split between the application's table
+// with its indexes and syncd's own tables (dbstat).
+func dbSizes(id, syncdDB, jsDB string) (string, error) {
+	sy, js := fileSizes(syncdDB, syncdDB+"-wal"), fileSizes(jsDB, jsDB+"-wal")
+	db, err := sql.Open("sqlite", "file:"+syncdDB+"?mode=ro")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	// syncd's: its tables and indexes, the automatic index of a UNIQUE
+	// constraint of one of its tables included.
+	const ours = `(name LIKE '\_syncd\_%' ESCAPE '\' OR name LIKE 'sqlite\_autoindex\_\_syncd\_%' ESCAPE '\')`
+	var app, own int64
+	if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN `+ours+` THEN 0 ELSE pgsize END), 0),
+		coalesce(sum(CASE WHEN `+ours+` THEN pgsize ELSE 0 END), 0) FROM dbstat`).Scan(&app, &own); err != nil {
+		return "", fmt.Errorf("dbstat of %s: %w", syncdDB, err)
+	}
+	mb := func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+	return fmt.Sprintf("Row %s: database file after the pull: syncd %s (the application's table and indexes %s, syncd's tables %s), jsforce %s: **%.2f×**.",
+		id, mb(sy), mb(app), mb(own), mb(js), float64(sy)/float64(js)), nil
 }
 
 // floor: row 1c, `harness floor` (see floor.go): row 1's pull by syncd's
@@ -517,7 +560,8 @@ func (b *bench) idle(dir string, e *emu) error {
 	return nil
 }
 
-// bigPull: row 5, the memory of a ten times larger pull.
+// bigPull: row 5, the memory of a ten times larger pull; then row 9, the
+// reconciliation of the same records, on the database the pull left.
 func (b *bench) bigPull() error {
 	e, err := b.startBenchEmu(b.big, false)
 	if err != nil {
@@ -533,6 +577,17 @@ func (b *bench) bigPull() error {
 		return err
 	}
 	b.rows = append(b.rows, r.row("5", fmt.Sprintf("pull %s Contacts (memory must stay flat)", count(b.big)), "syncd", "peak RSS ≈ row 1's"))
+	if !b.skipReconcile {
+		if err := b.reconcileRows(d, e, r); err != nil {
+			return err
+		}
+	}
+	rss, hwm, err := procStatus(e.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	b.note("Row 5: the emulator, a process of its own holding %s Contacts, was at %s (VmRSS) at the end and %s at its peak (VmHWM); the peak RSS column is syncd's alone.",
+		count(b.big), mib(rss), mib(hwm))
 	return nil
 }
 

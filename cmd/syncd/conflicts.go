@@ -30,11 +30,7 @@ func (m *Main) conflictsListCmd() *cobra.Command {
 		Short: "List open conflicts (of one object, or all)",
 		Args:  maxArgs(1, "conflicts list takes at most one OBJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			object := ""
-			if len(args) == 1 {
-				object = args[0]
-			}
-			return m.conflictsList(c.Context(), *path, object, all, asJSON)
+			return m.conflictsList(c.Context(), *path, firstArg(args), all, asJSON)
 		},
 	}
 	path = m.configFlag(c)
@@ -45,21 +41,20 @@ func (m *Main) conflictsListCmd() *cobra.Command {
 }
 
 func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJSON bool) error {
-	_, db, err := openReadOnly(ctx, path)
+	cfg, db, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
+	}
 	cs, err := db.Conflicts(ctx, object, !all)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		out := []conflictJSON{}
-		for _, c := range cs {
-			out = append(out, storedConflictJSON(c))
-		}
-		return writeJSON(m.Stdout, out)
+		return writeJSON(m.Stdout, jsonList(cs, storedConflictJSON))
 	}
 	if len(cs) == 0 {
 		fmt.Fprintln(m.Stdout, "no open conflicts")
@@ -166,9 +161,9 @@ func openState(ctx context.Context, path string) (*config.Config, *store.DB, err
 	if err := mustExist(cfg); err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.Database) // its errors name the file
 	if err != nil {
-		return nil, nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+		return nil, nil, err
 	}
 	return cfg, db, nil
 }

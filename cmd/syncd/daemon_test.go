@@ -243,6 +243,7 @@ func TestDaemon_PrometheusMetrics(t *testing.T) {
 		`syncd_rows_pushed_total{object="Contact"} 0`,
 		`syncd_rows_failed_total{object="Contact"} 0`,
 		`syncd_conflicts_total{object="Contact"} 0`,
+		`syncd_rows_repaired_total{object="Contact"} 0`,
 		`syncd_api_calls_total{object="Contact"}`,
 		`syncd_api_limit_calls 100000`,
 		`syncd_last_success_timestamp_seconds{object="Contact"}`,

@@ -199,9 +199,10 @@ func (r *demoResult) Close() {
 }
 
 // demoRows are in the customers table before syncd first sees it: Grace is
-// a Contact already (the email differs in case only), Mary is not.
+// a Contact already (her email differs in case only, which matching
+// ignores; the table has her nickname), Mary is not.
 var demoRows = [][3]string{
-	{"Grace", "Hopper", "GRACE@example.com"},
+	{"Gracie", "Hopper", "GRACE@example.com"},
 	{"Mary", "Jackson", "mary@example.com"},
 }
 
@@ -292,7 +293,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 		{"first contact: the table's rows matched by email or pushed, the other Contacts pulled", nil, func(o syncd.ObjectReport) error {
 			return errors.Join(
 				want(o.Matched == 1, "expected Grace matched to her Contact, got %d matched", o.Matched),
-				want(o.Conflicts == 1, "expected 1 conflict (Grace's email differs in case), got %d", o.Conflicts),
+				want(o.Conflicts == 1, "expected 1 conflict (Grace's first name: Gracie in the table), got %d", o.Conflicts),
 				want(o.LocalInserts == len(demoContacts)-1, "expected %d local inserts, got %d", len(demoContacts)-1, o.LocalInserts),
 				want(o.Created == 1, "expected Mary pushed as a new Contact, got %d created", o.Created))
 		}},
@@ -345,8 +346,8 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 	_ = newContactKey
 
 	// Both sides should now hold the same people.
-	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), COALESCE(l.sf_id, '')
-		FROM customers c LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) ORDER BY c.id`)
+	rows, err := app.QueryContext(ctx, `SELECT first_name, last_name, COALESCE(email, ''), COALESCE(s.sf_id, '')
+		FROM customers c LEFT JOIN _syncd_row_status s ON s.tbl = 'customers' AND s.row_key = CAST(c.id AS TEXT) ORDER BY c.id`)
 	if err != nil {
 		return res, err
 	}

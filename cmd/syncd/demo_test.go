@@ -48,7 +48,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	type row struct{ first, last, email, syncID, sfID string }
 	local := map[string]row{}
 	rs, err := db.Query(`SELECT first_name, last_name, email, sync_id, l.sf_id FROM customers c
-		JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT)`)
+		JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`)
 	if err != nil {
 		t.Fatal(err)
 	}

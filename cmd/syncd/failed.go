@@ -50,21 +50,15 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	list, err := db.DeadLetters(ctx, object)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		out := []rejectedJSON{}
-		for _, d := range list {
-			out = append(out, toRejectedJSON(d))
-		}
-		return writeJSON(m.Stdout, out)
+		return writeJSON(m.Stdout, jsonList(list, toRejectedJSON))
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(m.Stdout, "no rejected rows")
@@ -188,10 +182,8 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	var n int64
 	if len(keys) > 0 {
@@ -203,10 +195,7 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
-	if len(keys) > 0 && int(n) < len(keys) {
-		return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-int(n), len(keys))
-	}
-	return nil
+	return notAllRejected(keys, int(n))
 }
 
 func (m *Main) failedSkipCmd() *cobra.Command {
@@ -248,10 +237,8 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 		return err
 	}
 	defer db.Close()
-	if object != "" {
-		if object, err = mappedObject(cfg.Objects, object); err != nil {
-			return err
-		}
+	if object, err = objectFilter(cfg.Objects, object); err != nil {
+		return err
 	}
 	if len(keys) == 0 {
 		keys = nil // every row of object
@@ -264,10 +251,16 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 		fmt.Fprintf(m.Stdout, "skipped %s %s (%s); it stays as it is until it changes again\n", d.Object, d.Key, d.Code)
 	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows skipped\n", len(skipped))
-	if keys != nil && len(skipped) < len(keys) {
-		return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-len(skipped), len(keys))
+	return notAllRejected(keys, len(skipped))
+}
+
+// notAllRejected is the error of a retry or skip that found a rejected
+// push for only done of the rows named by keys (none named: every one).
+func notAllRejected(keys []string, done int) error {
+	if len(keys) == 0 || done >= len(keys) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-done, len(keys))
 }
 
 func firstArg(args []string) string {
@@ -275,6 +268,15 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// objectFilter resolves an optional OBJECT argument: "" stands for every
+// object, anything else must name a mapped object or its table.
+func objectFilter(objects []config.Object, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	return mappedObject(objects, name)
 }
 
 // mappedObject returns the object a name (an object or its table) maps,

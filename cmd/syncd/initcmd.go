@@ -128,7 +128,7 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 	}
 	desc, err := client.Describe(ctx, o.Object)
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("init: describe %s: %w", o.Object, err)
 	}
 	p, err := scaffold.Propose(tbl, desc)
 	if err != nil {

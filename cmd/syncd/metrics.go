@@ -20,6 +20,7 @@ type metrics struct {
 	pushed      *prometheus.CounterVec
 	failed      *prometheus.CounterVec
 	conflicts   *prometheus.CounterVec
+	repaired    *prometheus.CounterVec
 	apiCalls    *prometheus.CounterVec
 	cycleErrors *prometheus.CounterVec
 	duration    prometheus.Histogram
@@ -43,6 +44,8 @@ func newMetrics(src stateSource) *metrics {
 			Help: "Records Salesforce refused permanently (new rejected rows)."}, byObject),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_conflicts_total",
 			Help: "Fields changed on both sides since the last sync."}, byObject),
+		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_rows_repaired_total",
+			Help: "Local rows a reconciliation changed: updates, creates and deletes the incremental sync had missed."}, byObject),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_api_calls_total",
 			Help: "Salesforce API calls made by this process."}, byObject),
 		cycleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_object_errors_total",
@@ -51,7 +54,7 @@ func newMetrics(src stateSource) *metrics {
 			Help: "Duration of whole sync cycles.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
 	}
 	b := readBuildInfo()
-	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.conflicts, m.apiCalls, m.cycleErrors, m.duration,
+	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.conflicts, m.repaired, m.apiCalls, m.cycleErrors, m.duration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_build_info",
@@ -73,6 +76,7 @@ func (m *metrics) observe(rep syncd.Report, took time.Duration) {
 		m.pushed.WithLabelValues(o.Object).Add(float64(o.Created + o.Updated + o.Deleted))
 		m.failed.WithLabelValues(o.Object).Add(float64(o.Failed))
 		m.conflicts.WithLabelValues(o.Object).Add(float64(o.Conflicts))
+		m.repaired.WithLabelValues(o.Object).Add(float64(o.Repaired))
 		m.apiCalls.WithLabelValues(o.Object).Add(float64(o.APICalls))
 		if o.Err != nil {
 			m.cycleErrors.WithLabelValues(o.Object).Inc()

@@ -40,14 +40,15 @@ func dataCalls(emu *sfemu.Server) int {
 	return n
 }
 
-// syncState is the application's rows and syncd's links, watermarks,
-// outbox, dead letters and org, as text.
+// syncState is the application's rows and syncd's links, merge bases,
+// watermarks, outbox, dead letters and org, as text.
 func (f *fixture) syncState() string {
 	f.t.Helper()
 	var b strings.Builder
 	for _, q := range []string{
 		`SELECT * FROM customers ORDER BY id`,
-		`SELECT object, row_key, coalesce(sf_id, ''), shadow FROM _syncd_links ORDER BY object, row_key`,
+		`SELECT row_key, coalesce(sf_id, ''), stamp, fp FROM _syncd_link_Contact ORDER BY row_key`,
+		`SELECT * FROM _syncd_base_Contact ORDER BY id`,
 		`SELECT object, time, id FROM _syncd_cursors ORDER BY object`,
 		`SELECT seq, done FROM _syncd_outbox ORDER BY seq`,
 		`SELECT object, row_key, attempts FROM _syncd_dead_letters ORDER BY object, row_key`,
@@ -188,11 +189,11 @@ func TestOrgIdentity(t *testing.T) {
 		t.Errorf("_syncd_org after the switch = %s %s, %v", org, loginURL, err)
 	}
 	var adaLink string
-	if err := f.app.QueryRow(`SELECT sf_id FROM _syncd_links l JOIN customers c ON l.row_key = CAST(c.id AS TEXT)
-		WHERE l.object = 'Contact' AND c.last_name = 'Lovelace'`).Scan(&adaLink); err != nil || adaLink != adaB {
+	if err := f.app.QueryRow(`SELECT sf_id FROM _syncd_link_Contact l JOIN customers c ON l.row_key = c.id
+		WHERE c.last_name = 'Lovelace'`).Scan(&adaLink); err != nil || adaLink != adaB {
 		t.Errorf("Ada is linked to %q (%v), want org B's record %s, found by external id", adaLink, err, adaB)
 	}
-	if n := f.count(`SELECT count(*) FROM _syncd_links l JOIN customers c ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = 'Hopper' AND l.sf_id IS NOT NULL`); n != 0 {
+	if n := f.count(`SELECT count(*) FROM _syncd_link_Contact l JOIN customers c ON l.row_key = c.id WHERE c.last_name = 'Hopper' AND l.sf_id IS NOT NULL`); n != 0 {
 		t.Error("Grace, whose record is in org A only, is still linked")
 	}
 	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Only'`); n != 1 {

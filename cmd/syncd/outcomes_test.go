@@ -170,6 +170,14 @@ func TestFailedCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "skipped Contact "+nameless) || !strings.Contains(out, "1 rejected rows skipped") {
 		t.Fatalf("failed skip: exit %d\n%s%s", code, out, errOut)
 	}
+	// Rows named that have no rejected push (the one just skipped, and one
+	// that never failed) are counted, not silently passed over.
+	for _, cmd := range []string{"retry", "skip"} {
+		out, errOut, code := f.syncd("failed", cmd, "Contact", nameless, "999", "-c", f.cfgPath)
+		if code != exitFail || !strings.Contains(errOut, "2 of the 2 rows named have no rejected push") {
+			t.Errorf("failed %s of rows that are not rejected: exit %d\n%s%s", cmd, code, out, errOut)
+		}
+	}
 	if _, errOut, code := f.syncd("failed", "skip", "Contact", "-c", f.cfgPath); code != exitUsage || !strings.Contains(errOut, "--all") {
 		t.Errorf("failed skip without keys or --all: exit %d\n%s", code, errOut)
 	}

@@ -108,11 +108,7 @@ type reportJSON struct {
 }
 
 func toReportJSON(rep syncd.Report, rejected int) reportJSON {
-	out := reportJSON{OK: rep.OK(), RejectedRows: rejected, Objects: []cycleJSON{}}
-	for _, o := range rep.Objects {
-		out.Objects = append(out.Objects, toCycleJSON(o))
-	}
-	return out
+	return reportJSON{OK: rep.OK(), RejectedRows: rejected, Objects: jsonList(rep.Objects, toCycleJSON)}
 }
 
 // conflictJSON is one field changed on both sides: in `conflicts list
@@ -172,15 +168,12 @@ type planJSON struct {
 }
 
 func toPlanJSON(p syncd.ObjectPlan) planJSON {
-	out := planJSON{Object: p.Object, Pulled: p.Pulled, Local: p.Local, Salesforce: p.Salesforce, Conflicts: []conflictJSON{}}
+	out := planJSON{Object: p.Object, Pulled: p.Pulled, Local: p.Local, Salesforce: p.Salesforce, Conflicts: jsonList(p.Conflicts, toConflictJSON)}
 	if out.Local == nil {
 		out.Local = []syncd.Action{}
 	}
 	if out.Salesforce == nil {
 		out.Salesforce = []syncd.Action{}
-	}
-	for _, c := range p.Conflicts {
-		out.Conflicts = append(out.Conflicts, toConflictJSON(c))
 	}
 	return out
 }
@@ -206,6 +199,16 @@ func toDriftJSON(d syncd.Drift) driftJSON {
 	}
 	if out.Differ == nil {
 		out.Differ = []syncd.FieldDrift{}
+	}
+	return out
+}
+
+// jsonList converts every item of list to its machine-output shape; an
+// empty list is [], never null.
+func jsonList[T, J any](list []T, conv func(T) J) []J {
+	out := make([]J, 0, len(list))
+	for _, x := range list {
+		out = append(out, conv(x))
 	}
 	return out
 }

@@ -42,7 +42,7 @@ func readOnlyDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	case errors.Is(err, store.ErrNotSetUp), errors.Is(err, store.ErrSchemaOld), errors.Is(err, store.ErrSchemaTooNew):
 		return nil, exitError{code: exitFail, err: fmt.Errorf("database %w", err)}
 	}
-	return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+	return nil, err // the store's errors name the file
 }
 
 // dryRunNote checks, read-only, the database a dry run is about to copy:

@@ -16,18 +16,20 @@ import (
 
 // objectStatus is one object in `syncd status`.
 type objectStatus struct {
-	Object        string     `json:"object"`
-	Table         string     `json:"table"`
-	LastCycle     *cycleJSON `json:"last_cycle"`
-	LastSuccess   jsonTime   `json:"last_success"`
-	Watermark     jsonTime   `json:"watermark"`
-	WatermarkLagS *float64   `json:"watermark_lag_seconds"`
-	OutboxRows    int        `json:"outbox_rows"`
-	OutboxEntries int        `json:"outbox_entries"`
-	OutboxOldest  jsonTime   `json:"outbox_oldest"`
-	RejectedRows  int        `json:"rejected_rows"`
-	OpenConflicts int        `json:"open_conflicts"`
-	Stale         bool       `json:"stale"`
+	Object      string     `json:"object"`
+	Table       string     `json:"table"`
+	LastCycle   *cycleJSON `json:"last_cycle"`
+	LastSuccess jsonTime   `json:"last_success"`
+	// LastReconciled is when the object's last reconciliation began.
+	LastReconciled jsonTime `json:"last_reconciled"`
+	Watermark      jsonTime `json:"watermark"`
+	WatermarkLagS  *float64 `json:"watermark_lag_seconds"`
+	OutboxRows     int      `json:"outbox_rows"`
+	OutboxEntries  int      `json:"outbox_entries"`
+	OutboxOldest   jsonTime `json:"outbox_oldest"`
+	RejectedRows   int      `json:"rejected_rows"`
+	OpenConflicts  int      `json:"open_conflicts"`
+	Stale          bool     `json:"stale"`
 }
 
 // tokenStatus describes the stored OAuth session, never its secrets.
@@ -212,8 +214,13 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		}
 		cur, err := db.Cursor(ctx, o.SObject)
 		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.SObject, err)
+		}
+		rec, err := db.LastReconciled(ctx, o.SObject)
+		if err != nil {
 			return nil, err
 		}
+		os.LastReconciled = jsonTime(rec)
 		if !cur.Time.IsZero() {
 			lag := now.Sub(cur.Time).Seconds()
 			os.Watermark, os.WatermarkLagS = jsonTime(cur.Time), &lag
@@ -302,6 +309,9 @@ func printStatus(w io.Writer, st *statusJSON) {
 		}
 		fmt.Fprintf(w, "  outbox        %d rows pending (%d changes)\n", o.OutboxRows, o.OutboxEntries)
 		fmt.Fprintf(w, "  rejected rows %d, open conflicts %d\n", o.RejectedRows, o.OpenConflicts)
+		if t := o.LastReconciled.Time(); !t.IsZero() {
+			fmt.Fprintf(w, "  reconciled    %s\n", t.UTC().Format(time.RFC3339))
+		}
 	}
 	if st.APILimit > 0 {
 		fmt.Fprintf(w, "org API usage   %d of %d daily calls\n", st.APIUsed, st.APILimit)

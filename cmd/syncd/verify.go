@@ -98,11 +98,7 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 		drifts = append(drifts, d)
 	}
 	if asJSON {
-		out := []driftJSON{}
-		for _, d := range drifts {
-			out = append(out, toDriftJSON(d))
-		}
-		if err := writeJSON(m.Stdout, out); err != nil {
+		if err := writeJSON(m.Stdout, jsonList(drifts, toDriftJSON)); err != nil {
 			return err
 		}
 	} else {
@@ -241,11 +237,7 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	}
 	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts())
 	if asJSON {
-		out := []planJSON{}
-		for _, p := range plans {
-			out = append(out, toPlanJSON(p))
-		}
-		if err := writeJSON(m.Stdout, out); err != nil {
+		if err := writeJSON(m.Stdout, jsonList(plans, toPlanJSON)); err != nil {
 			return err
 		}
 	} else {

@@ -58,9 +58,9 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	if err := mustExist(cfg); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.Database) // its errors name the file
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
+		return nil, err
 	}
 	if err := db.Lock(); err != nil {
 		db.Close()

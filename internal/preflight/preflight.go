@@ -247,7 +247,7 @@ func (c *checker) describe(ctx context.Context, p string, m *syncd.Mapping, d De
 	schema, err := d.Describe(ctx, m.Object)
 	if err != nil {
 		if errors.Is(err, syncd.ErrPermanent) {
-			c.problem(p+".sobject", nil, "", "%v", err)
+			c.problem(p+".sobject", nil, "", "describe %s: %v", m.Object, err)
 			return resolved, nil
 		}
 		return nil, fmt.Errorf("describe %s: %w", m.Object, err)

@@ -533,7 +533,7 @@ func (c *Client) bulkUpsert(ctx context.Context, object, externalIDField string,
 			for i := lo + n; i < len(recs); i++ { // the records no job took
 				out[i] = syncd.WriteResult{Err: err}
 			}
-			return out, fmt.Errorf("bulk upsert %d %s records: %w", len(recs), object, err)
+			return out, fmt.Errorf("bulk upsert %d records: %w", len(recs), err)
 		}
 		lo += n
 	}

@@ -3,7 +3,7 @@ package sf
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,13 +83,13 @@ func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchem
 		return nil
 	})
 	if err != nil {
-		return syncd.ObjectSchema{}, fmt.Errorf("describe %s: %w", object, err)
+		return syncd.ObjectSchema{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if fresh == nil { // 304
 		if cached == nil {
-			return syncd.ObjectSchema{}, fmt.Errorf("describe %s: 304 without a cached describe", object)
+			return syncd.ObjectSchema{}, errors.New("304 Not Modified without a cached describe")
 		}
 		cached.checked = time.Now()
 		return cached.schema, nil

@@ -1085,7 +1085,7 @@ func (c *Client) Query(ctx context.Context, object, soql string, all bool, fn fu
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("query %s: %w", object, err)
+			return fmt.Errorf("query: %w", err)
 		}
 		if err := fn(recs); err != nil {
 			return err

@@ -60,11 +60,11 @@ func (c *Client) Covered(ctx context.Context, object string) (time.Time, time.Ti
 	})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ae.Code != "EXCEEDED_ID_LIMIT" {
-		return time.Time{}, time.Time{}, fmt.Errorf("updated %s, window %s to %s: %w: %w",
-			object, start.Format(time.RFC3339), end.Format(time.RFC3339), syncd.ErrCoverRefused, err)
+		return time.Time{}, time.Time{}, fmt.Errorf("getUpdated window %s to %s: %w: %w",
+			start.Format(time.RFC3339), end.Format(time.RFC3339), syncd.ErrCoverRefused, err)
 	}
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("updated %s: %w", object, err)
+		return time.Time{}, time.Time{}, fmt.Errorf("getUpdated: %w", err)
 	}
 	covered, err := syncd.ParseTime(w.LatestDateCovered)
 	if err != nil || w.LatestDateCovered == "" || server.IsZero() {

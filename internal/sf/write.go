@@ -244,7 +244,7 @@ func (c *Client) updateConditional(ctx context.Context, object string, recs []sy
 			for i := lo; i < len(recs); i++ {
 				out[i] = syncd.WriteResult{Err: err}
 			}
-			return out, fmt.Errorf("update %d %s records: %w", len(recs), object, err)
+			return out, fmt.Errorf("update %d records: %w", len(recs), err)
 		}
 		for k, r := range resp.CompositeResponse {
 			i := lo + k
@@ -383,7 +383,7 @@ func (c *Client) collection(ctx context.Context, object string, n int, build fun
 				for i := hi; i < n; i++ {
 					out[i] = syncd.WriteResult{Err: err}
 				}
-				return out, fmt.Errorf("write %d %s records: %w", n, object, err)
+				return out, fmt.Errorf("write %d records: %w", n, err)
 			}
 			var again []int
 			for k, j := range idx {
@@ -480,7 +480,7 @@ func (c *Client) UpsertOne(ctx context.Context, object, externalIDField, externa
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) {
-			return syncd.WriteResult{Err: ae}, fmt.Errorf("upsert %s %s=%s: %w", object, externalIDField, externalID, err)
+			return syncd.WriteResult{Err: ae}, fmt.Errorf("upsert %s=%s: %w", externalIDField, externalID, err)
 		}
 		return syncd.WriteResult{Err: err}, err
 	}

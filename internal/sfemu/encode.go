@@ -10,6 +10,8 @@ import (
 
 // Hand-written JSON encoding for records: query pages must be produced at well over
 // 50,000 records/s, which reflection-based encoding of per-record maps does not reach.
+// internal/store has a string writer much like appendJSONString for its own field sets; this
+// one stays separate because the emulator imports nothing of syncd's (see the package doc).
 
 const hexDigits = "0123456789abcdef"
 

@@ -7,6 +7,10 @@
 //
 // Values returned by Get and All use Go types: string, bool, float64 (double, currency, int),
 // time.Time in UTC (datetime fields, whole seconds), string "YYYY-MM-DD" (date fields), nil (null).
+//
+// The emulator imports nothing of syncd's own packages, its tests included (internal/archtest
+// checks this): it must answer as Salesforce does, not as syncd's client expects, so it shares
+// no code with the client or the store even where both encode the same JSON.
 package sfemu
 
 import (

@@ -163,11 +163,27 @@ type DeadLetterRecord struct {
 	NextRetry time.Time
 }
 
+// deadLetterColumns are what scanDeadLetter reads. Each query follows them
+// with the values sent (coalesce(payload, '{}')) where they are shown, or
+// with an empty string where they are not.
+const deadLetterColumns = `object, row_key, seq, coalesce(code, ''), coalesce(message, ''), attempts,
+	first_seen, last_seen, coalesce(next_retry, '')`
+
+// scanDeadLetter reads a row of deadLetterColumns and the values sent,
+// which it returns still encoded.
+func scanDeadLetter(rows interface{ Scan(...any) error }) (d DeadLetterRecord, payload string, err error) {
+	var first, last, next string
+	if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &d.Code, &d.Message, &d.Attempts, &first, &last, &next, &payload); err != nil {
+		return d, "", err
+	}
+	d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
+	return d, payload, nil
+}
+
 // DeadLetters lists the dead letters of one object (all if empty), oldest
 // first.
 func (db *DB) DeadLetters(ctx context.Context, object string) ([]DeadLetterRecord, error) {
-	q := `SELECT object, row_key, seq, coalesce(payload, '{}'), coalesce(code, ''), coalesce(message, ''), attempts,
-		first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters`
+	q := `SELECT ` + deadLetterColumns + `, coalesce(payload, '{}') FROM _syncd_dead_letters`
 	var args []any
 	if object != "" {
 		q += ` WHERE object = ?`
@@ -180,15 +196,13 @@ func (db *DB) DeadLetters(ctx context.Context, object string) ([]DeadLetterRecor
 	defer rows.Close()
 	var out []DeadLetterRecord
 	for rows.Next() {
-		var d DeadLetterRecord
-		var payload, first, last, next string
-		if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &payload, &d.Code, &d.Message, &d.Attempts, &first, &last, &next); err != nil {
+		d, payload, err := scanDeadLetter(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read dead letters: %w", err)
 		}
 		if d.Payload, err = decodeValues(payload); err != nil {
 			return nil, fmt.Errorf("read dead letter %s %s: %w", d.Object, d.Key, err)
 		}
-		d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -213,20 +227,18 @@ func (db *DB) retryDeadLetters(ctx context.Context, where string, args ...any) (
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT d.object, d.row_key, m.tbl, m.key_column, l.ext_id FROM _syncd_dead_letters d
-		JOIN _syncd_mappings m USING (object) LEFT JOIN _syncd_links l ON l.object = d.object AND l.row_key = d.row_key
-		WHERE `+where, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT d.object, d.row_key, m.tbl, m.key_column FROM _syncd_dead_letters d
+		JOIN _syncd_mappings m USING (object) WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}
 	type dl struct {
 		object, key, tbl, keyCol string
-		ext                      sql.NullString
 	}
 	var list []dl
 	for rows.Next() {
 		var d dl
-		if err := rows.Scan(&d.object, &d.key, &d.tbl, &d.keyCol, &d.ext); err != nil {
+		if err := rows.Scan(&d.object, &d.key, &d.tbl, &d.keyCol); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("retry dead letters: %w", err)
 		}
@@ -237,10 +249,11 @@ func (db *DB) retryDeadLetters(ctx context.Context, where string, args ...any) (
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}
 	for _, d := range list {
-		// 'I' (the whole row) if it exists, else 'D'.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id)
-			SELECT ?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM `+quoteIdent(d.tbl)+` WHERE `+quoteIdent(d.keyCol)+` = ?2) THEN 'I' ELSE 'D' END, ?3`,
-			d.tbl, d.key, d.ext); err != nil {
+		// 'I' (the whole row) if it exists, else 'D': a linked row is
+		// deleted by its Id.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op)
+			SELECT ?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM `+quoteIdent(d.tbl)+` WHERE `+quoteIdent(d.keyCol)+` = ?2) THEN 'I' ELSE 'D' END`,
+			d.tbl, d.key); err != nil {
 			return 0, fmt.Errorf("retry dead letter %s %s: %w", d.object, d.key, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_dead_letters SET next_retry = NULL WHERE object = ? AND row_key = ?`, d.object, d.key); err != nil {
@@ -318,15 +331,22 @@ func (db *DB) ResolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 }
 
 func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r syncd.Resolution, value syncd.Value) error {
-	p, err := newPlan(m)
-	if err != nil {
-		return err
-	}
+	db.forgetPlanned(m.Object)
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return err
+	}
+	sc := newStmtCache(ctx, tx)
+	defer sc.close()
+	w, err := newStateWriter(p, sc)
+	if err != nil {
+		return err
+	}
 	c, err := scanConflict(tx.QueryRowContext(ctx, `SELECT id, object, row_key, coalesce(sf_id, ''), field, base, local, remote,
 		resolution, found_at, coalesce(resolved_at, ''), remote_deleted FROM _syncd_conflicts WHERE id = ?`, id))
 	if err == sql.ErrNoRows {
@@ -363,7 +383,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("row %s %s no longer exists: there is nothing to create the record from", p.tblName, c.Key)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_links WHERE object = ? AND row_key = ?`, m.Object, c.Key); err != nil {
+		if err := w.forget(c.Key); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_relinks(object, row_key, old_id, reason, at) VALUES (?, ?, ?, ?, ?)`,
@@ -380,6 +400,20 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 	if !ok {
 		return fmt.Errorf("field %s is no longer mapped", c.Field)
 	}
+	keys := []string{c.Key}
+	links, err := p.linksByKey(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	before, err := p.readCurrent(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	old, _ := p.synced(links[c.Key], bases[c.Key], before[c.Key])
 	if fix.Write {
 		bound, err := toSQLite(fix.Value)
 		if err != nil {
@@ -399,13 +433,14 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 			return err
 		}
 	}
-	base, err := encodeValues(map[string]syncd.Value{c.Field: fix.Base})
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_links SET shadow = json_patch(shadow, ?) WHERE object = ? AND row_key = ?`,
-		base, c.Object, c.Key); err != nil {
-		return err
+	if l := links[c.Key]; l != nil {
+		after, err := p.readCurrent(ctx, tx, keys)
+		if err != nil {
+			return err
+		}
+		if _, err := w.rebase(c.Key, "", time.Time{}, old, map[string]syncd.Value{c.Field: fix.Base}, after[c.Key]); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?`,
 		now, string(r), id); err != nil {

@@ -26,55 +26,59 @@ const stmtRows = 64
 // transaction. Its writes are not captured as local changes.
 //
 // A row the application changed after the outbox position the batch was
-// planned on (PullBatch.Seen, from the Lookup) keeps the application's values: those columns are neither written nor
-// advanced in the shadow, so the next cycle pushes (or conflicts on) them.
+// planned on (PullBatch.Seen, from the Lookup) keeps the application's
+// values: those columns are neither written nor advanced in the merge base,
+// so the next cycle pushes (or conflicts on) them.
 func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
-	p, err := newPlan(m)
-	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
-	}
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return fmt.Errorf("apply pull: %w", err)
+	}
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
 
 	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: read outbox: %w", m.Object, err)
+		return fmt.Errorf("apply pull: read outbox: %w", err)
 	}
 
 	kind, err := db.keyKind(ctx, tx, m.Table, m.Key)
 	if err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
-	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind}
+	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind, planned: db.takePlanned(m.Object, b.Seen), edited: edited}
+	if a.state, err = newStateWriter(p, sc); err != nil {
+		return fmt.Errorf("apply pull: %w", err)
+	}
 	if err := a.run(b.Ops, edited); err != nil {
-		return fmt.Errorf("apply pull to %s: %w", m.Object, err)
+		return fmt.Errorf("apply pull: %w", err)
 	}
 	for _, c := range b.Conflicts {
 		if err := insertConflict(sc, c, a.now); err != nil {
-			return fmt.Errorf("apply pull to %s: conflict %s.%s: %w", m.Object, c.Key, c.Field, err)
+			return fmt.Errorf("apply pull: conflict %s.%s: %w", c.Key, c.Field, err)
 		}
 	}
 	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
 		WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
 		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
-		return fmt.Errorf("apply pull to %s: advance cursor: %w", m.Object, err)
+		return fmt.Errorf("apply pull: advance cursor: %w", err)
 	}
 	// The floor's times only move forward too; its Off is the latest
 	// written. A batch without a floor leaves it.
 	if f := b.Cursor.Floor; f != (syncd.Floor{}) {
 		if _, err := sc.exec(`UPDATE _syncd_cursors SET covered = max(covered, ?), covered_asked = max(covered_asked, ?),
 			covered_off = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, m.Object); err != nil {
-			return fmt.Errorf("apply pull to %s: floor: %w", m.Object, err)
+			return fmt.Errorf("apply pull: floor: %w", err)
 		}
 	}
 	if err := commitApply(ctx, tx); err != nil {
-		return fmt.Errorf("apply pull to %s: commit: %w", m.Object, err)
+		return fmt.Errorf("apply pull: commit: %w", err)
 	}
 	return nil
 }
@@ -88,37 +92,69 @@ func floorTime(t time.Time) string {
 	return t.UTC().Format(cursorLayout)
 }
 
-// keyKind reports (and caches) how the keys of rows inserted into table
-// are assigned.
-func (db *DB) keyKind(ctx context.Context, q queryer, table, key string) (keyKind, error) {
+// table returns (and caches) the declaration of a mapped table; an error
+// if it does not exist.
+func (db *DB) table(ctx context.Context, q queryer, table string) (*tableInfo, error) {
 	db.mu.Lock()
-	kind, ok := db.keyKinds[table]
+	t, ok := db.tables[table]
 	db.mu.Unlock()
 	if ok {
-		return kind, nil
+		return t, nil
 	}
 	t, err := readTable(ctx, q, table)
 	if err != nil {
-		return 0, fmt.Errorf("read table %s: %w", table, err)
+		return nil, fmt.Errorf("read table %s: %w", table, err)
 	}
 	if t == nil {
-		return 0, fmt.Errorf("table %s does not exist", table)
+		return nil, fmt.Errorf("table %s does not exist", table)
 	}
-	kind = t.keyKind(key)
 	db.mu.Lock()
-	db.keyKinds[table] = kind
+	db.tables[table] = t
 	db.mu.Unlock()
-	return kind, nil
+	return t, nil
+}
+
+// plan prepares a mapping for SQL; an error names its table if that is
+// gone.
+func (db *DB) plan(ctx context.Context, q queryer, m *syncd.Mapping) (*mapPlan, error) {
+	if _, err := db.table(ctx, q, m.Table); err != nil {
+		return nil, err
+	}
+	return newPlan(m)
+}
+
+// keyKind reports how the keys of rows inserted into table are assigned.
+func (db *DB) keyKind(ctx context.Context, q queryer, table, key string) (keyKind, error) {
+	t, err := db.table(ctx, q, table)
+	if err != nil {
+		return 0, err
+	}
+	return t.keyKind(key), nil
 }
 
 // applier writes one pull batch.
 type applier struct {
-	p    *mapPlan
-	sc   *stmtCache
-	now  time.Time
-	keys keyKind
+	p     *mapPlan
+	sc    *stmtCache
+	state *stateWriter
+	now   time.Time
+	keys  keyKind
 	// nextKey is the next key to assign (keys.numbered()), 0 until read.
 	nextKey int64
+	// prior is, by key, what the rows the batch changes held before it:
+	// their merge bases and values.
+	prior map[string]prior
+	// planned is what the Lookup the batch was planned on read, if it is
+	// still what the rows hold.
+	planned *planned
+	edited  map[string]map[string]bool
+}
+
+// prior is a row's merge base and values before a batch changed it.
+type prior struct {
+	synced map[string]syncd.Value
+	own    bool // synced is the applier's to write into
+	row    map[string]syncd.Value
 }
 
 // opState is one LocalOp being applied.
@@ -216,6 +252,9 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		g.ops = append(g.ops, s)
 	}
 
+	if err := a.readPrior(states); err != nil {
+		return err
+	}
 	for _, k := range order {
 		g := groups[k]
 		for start := 0; start < len(g.ops); start += applyChunk {
@@ -486,30 +525,146 @@ func (a *applier) deleteRows(ops []*opState) error {
 	return nil
 }
 
-// links upserts the link of every op and merges its shadow, or, for an op
-// that unlinks its row, forgets the link.
+// readPrior reads, before anything is written, the merge bases and values
+// of the existing rows the batch changes: as the Lookup the batch was
+// planned on read them, for the rows the application has not changed
+// since; from the database for the others. Rows it inserts have none.
+func (a *applier) readPrior(states []opState) error {
+	a.prior = make(map[string]prior, len(states))
+	var keys []string
+	for i := range states {
+		k := states[i].key
+		if k == "" {
+			continue
+		}
+		if a.planned != nil {
+			if r, ok := a.planned.rows[k]; ok {
+				if _, changed := a.edited[k]; !changed {
+					a.prior[k] = prior{synced: r.synced, row: r.row}
+					continue
+				}
+			}
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	links, err := a.p.linksByKey(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
+		return err
+	}
+	bases, err := a.p.bases(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
+		return err
+	}
+	rows, err := a.p.readCurrent(a.sc.ctx, a.sc.tx, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		synced, _ := a.p.synced(links[k], bases[k], rows[k])
+		a.prior[k] = prior{synced: synced, own: true, row: rows[k]}
+	}
+	return nil
+}
+
+// links records, for every op, the row's link and merge base: the base
+// merged with the op's newly synced values, kept apart only when the row
+// differs from it; or, for an op that unlinks its row, forgets them.
 func (a *applier) links(all []opState) error {
-	// A shadow naming every mapped field replaces the old one; others are
-	// merged into it (json_patch), which costs more.
-	var full, partial []*opState
+	p := a.p
+	// after holds, per key, the merge base and the row an earlier op of
+	// the batch left.
+	type after struct {
+		synced map[string]syncd.Value
+		row    func(string) syncd.Value
+	}
+	done := map[string]after{}
+	writes := make([]linkWrite, 0, len(all))
+	var keep, drop []string
+	kept := map[string]map[string]syncd.Value{}
 	for i := range all {
 		s := &all[i]
 		if err := a.relink(s); err != nil {
 			return err
 		}
-		if s.op.Unlink {
+		if s.op.Unlink || s.op.Replaced {
+			delete(done, s.key)
+			delete(kept, s.key)
 			continue
 		}
-		if a.fullShadow(s.op.Shadow) {
-			full = append(full, s)
+		var old map[string]syncd.Value
+		var row func(string) syncd.Value
+		own := false
+		if d, ok := done[s.key]; ok {
+			old, row = d.synced, d.row
+		} else if s.op.Kind != syncd.OpInsert {
+			pr := a.prior[s.key]
+			old, own, row = pr.synced, pr.own, mapRow(pr.row)
+		}
+		row = a.written(s, row)
+		synced, fp, keepBase := p.settle(old, s.op.Shadow, own, row)
+		done[s.key] = after{synced, row}
+		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp})
+		if keepBase {
+			if _, ok := kept[s.key]; !ok {
+				keep = append(keep, s.key)
+			}
+			kept[s.key] = synced
 		} else {
-			partial = append(partial, s)
+			delete(kept, s.key)
+			drop = append(drop, s.key)
 		}
 	}
-	if err := a.linkRows(full, true); err != nil {
+	if err := a.state.putLinks(writes); err != nil {
 		return err
 	}
-	return a.linkRows(partial, false)
+	if err := a.state.dropBases(drop); err != nil {
+		return err
+	}
+	for _, k := range keep {
+		if synced, ok := kept[k]; ok {
+			if err := a.state.putBase(k, synced); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// written reads a row as an op leaves it: as before (row; nil when there
+// was none) with the op's written columns and external id, or nil when
+// the op deletes it.
+func (a *applier) written(s *opState, row func(string) syncd.Value) func(string) syncd.Value {
+	p := a.p
+	switch s.op.Kind {
+	case syncd.OpDelete:
+		return nil
+	case syncd.OpNone:
+		return row
+	case syncd.OpInsert:
+		row = func(string) syncd.Value { return nil }
+	}
+	if row == nil {
+		return nil
+	}
+	set, ext := s.op.Set, nullString(s.ext)
+	writesExt := s.op.Kind == syncd.OpInsert || s.setExt
+	return func(n string) syncd.Value {
+		if n == p.m.ExternalIDField {
+			if writesExt {
+				return ext
+			}
+			return row(n)
+		}
+		if v, ok := set[n]; ok {
+			if i, mapped := p.byName[n]; mapped && !p.onExtColumn[i] {
+				return v
+			}
+		}
+		return row(n)
+	}
 }
 
 // relink carries out an op's Relink, Unlink, Requeue and Settle: the log
@@ -530,8 +685,17 @@ func (a *applier) relink(s *opState) error {
 		}
 	}
 	if op.Unlink {
-		if _, err := a.sc.exec(`DELETE FROM _syncd_links WHERE object = ? AND row_key = ?`, p.m.Object, s.key); err != nil {
-			return fmt.Errorf("unlink %s %s: %w", p.tblName, s.key, err)
+		if err := a.state.forget(s.key); err != nil {
+			return err
+		}
+	}
+	if op.Replaced {
+		// As the capture triggers would have queued it: the deleted row's
+		// delete, with the external id Pending tells a reused key by, then
+		// the new row. The link stays for the delete to find the record.
+		if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) VALUES (?1, ?2, 'D', ?3), (?1, ?2, 'I', NULL)`,
+			p.tblName, s.key, op.ExternalID); err != nil {
+			return fmt.Errorf("queue %s %s: %w", p.tblName, s.key, err)
 		}
 	}
 	if op.Requeue {
@@ -541,83 +705,4 @@ func (a *applier) relink(s *opState) error {
 		}
 	}
 	return nil
-}
-
-func (a *applier) fullShadow(sh map[string]syncd.Value) bool {
-	if len(sh) < len(a.p.fields) {
-		return false
-	}
-	for _, f := range a.p.fields {
-		if _, ok := sh[f.Name]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func (a *applier) linkRows(states []*opState, full bool) error {
-	p := a.p
-	shadowSQL := "CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END"
-	if full {
-		shadowSQL = "excluded.shadow"
-	}
-	head := `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
-		SELECT ?, v.column1, v.column2, coalesce(v.column3, (SELECT ` + p.qext + ` FROM ` + p.tbl + ` WHERE ` + p.qkey + ` = v.column1)),
-			v.column4, v.column5, v.column6, ?
-		FROM (VALUES `
-	tail := `) AS v WHERE true
-		ON CONFLICT(object, row_key) DO UPDATE SET
-			sf_id = coalesce(excluded.sf_id, _syncd_links.sf_id),
-			ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
-			stamp = coalesce(excluded.stamp, _syncd_links.stamp),
-			last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
-			shadow = ` + shadowSQL + `,
-			updated_at = excluded.updated_at`
-	now := formatTime(a.now)
-	names := []string{p.m.ExternalIDField}
-	for _, f := range p.fields {
-		names = append(names, f.Name)
-	}
-	enc := newShadowEncoder(names)
-	const n = 6
-	per := rowsPerStmt(n)
-	args := make([]any, 0, 2+n*min(per, len(states)))
-	for start := 0; start < len(states); start += per {
-		chunk := states[start:min(start+per, len(states))]
-		args = append(args[:0], p.m.Object, now)
-		for _, s := range chunk {
-			stamp, lm := nullTime(s.op.Stamp), nullTime(s.op.LastModified)
-			shadow, err := enc.encode(s.op.Shadow)
-			if err != nil {
-				return fmt.Errorf("shadow of %s %s: %w", p.tblName, s.key, err)
-			}
-			args = append(args, s.key, nullString(s.op.ID), nullString(s.ext), stamp, lm, shadow)
-		}
-		q := head + valuesList(len(chunk), n) + tail
-		_, err := a.sc.exec(q, args...)
-		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-			// A Salesforce Id linked to another row moves to this one.
-			for _, s := range chunk {
-				if s.op.ID == "" {
-					continue
-				}
-				if _, derr := a.sc.exec(`UPDATE _syncd_links SET sf_id = NULL WHERE object = ? AND sf_id = ? AND row_key <> ?`,
-					p.m.Object, s.op.ID, s.key); derr != nil {
-					return fmt.Errorf("link %s %s: %w", p.tblName, s.key, derr)
-				}
-			}
-			_, err = a.sc.exec(q, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("link %s: %w", p.tblName, err)
-		}
-	}
-	return nil
-}
-
-func appendNullString(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, "null"...)
-	}
-	return appendJSONString(b, s)
 }

@@ -53,15 +53,28 @@ func (db *DB) capture(ctx context.Context, m *syncd.Mapping, force bool) (syncd.
 		}
 		db.mu.Lock()
 		db.schemaSeen[m.Table] = ver
-		clear(db.keyKinds) // the table may have a new shape
+		clear(db.tables) // the table may have a new shape
 		db.mu.Unlock()
 	}
 	var scan bool
-	if err := db.r.QueryRowContext(ctx, `SELECT scan_needed FROM _syncd_mappings WHERE object = ?`, m.Object).Scan(&scan); err != nil {
+	var spec sql.NullString
+	if err := db.r.QueryRowContext(ctx, `SELECT scan_needed, fingerprint FROM _syncd_mappings WHERE object = ?`, m.Object).Scan(&scan, &spec); err != nil {
 		if err == sql.ErrNoRows {
 			return rep, fmt.Errorf("mapping %s is not installed", m.Object)
 		}
 		return rep, err
+	}
+	// The fingerprints cover the fields and kinds they were computed
+	// over: first recorded here (where the kinds are known), computed
+	// again when they change.
+	if want := fingerprintSpec(m); spec.String != want {
+		if spec.Valid {
+			if err := db.refingerprint(ctx, m, want); err != nil {
+				return rep, fmt.Errorf("fingerprints: %w", err)
+			}
+		} else if err := db.recordSpec(ctx, m.Object, want); err != nil {
+			return rep, err
+		}
 	}
 	if scan || force {
 		if rep.Queued, err = db.scan(ctx, m); err != nil {
@@ -132,15 +145,34 @@ func (db *DB) ensureTriggers(ctx context.Context, m *syncd.Mapping) (bool, error
 	return rebuilt, commitApply(ctx, tx)
 }
 
+// recordSpec records what the fingerprints of an object cover.
+func (db *DB) recordSpec(ctx context.Context, object, spec string) error {
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET fingerprint = ? WHERE object = ?`, spec, object); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // scan queues, in one write transaction, every live row of the table that
 // has no link, or whose values differ from its merge base, and every
 // linked row that is gone, when it has no pending change or dead letter
-// already; then clears the mapping's scan_needed. It returns how many rows it queued.
+// already; then clears the mapping's scan_needed. It returns how many rows
+// it queued.
+//
+// The merge base of a linked row is kept apart only from the row's first
+// edit since the last sync, by the capture trigger: a row changed while
+// capture was off has none, and one edited again after capture came back
+// has a base saved from those changed values. Either is told by the link's
+// fingerprint of the last-synced values, which the row (or its base) no
+// longer matches. Such a row's base is lost: it is marked so, queued, and
+// its record merged as a record with no base (syncd.LocalState.BaseLost).
 func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
-	p, err := newPlan(m)
-	if err != nil {
-		return 0, err
-	}
+	db.forgetPlanned(m.Object)
 	// Rows inserted while the trigger that gives them an external id was
 	// missing have none: without one a row cannot be created idempotently.
 	t, err := readTable(ctx, db.r, m.Table)
@@ -158,69 +190,64 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return 0, err
+	}
 	live := ""
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
 		live = ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
 	}
 	obj, tbl := quoteString(m.Object), quoteString(m.Table)
 	rowKey := `CAST(t.` + p.key + ` AS TEXT)`
-	unqueued := ` AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = ` + tbl + ` AND o.row_key = ` + rowKey + ` AND o.done = 0)
-		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ` + obj + ` AND d.row_key = ` + rowKey + `)`
+	queuedSQL := `EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = ` + tbl + ` AND o.row_key = ` + rowKey + ` AND o.done = 0)
+		OR EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ` + obj + ` AND d.row_key = ` + rowKey + `)`
 
 	// Rows with no record.
 	res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, `+rowKey+`, 'I' FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = `+obj+` AND l.row_key = `+rowKey+` AND l.sf_id IS NOT NULL)`+
-		unqueued+live+` ORDER BY t.`+p.key)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		AND NOT (`+queuedSQL+`)`+live+` ORDER BY t.`+p.key)
 	if err != nil {
 		return 0, fmt.Errorf("queue rows without a record: %w", err)
 	}
 	queued, _ := res.RowsAffected()
 
-	// Linked rows that are gone: deleted while capture was off, their key
-	// perhaps taken since by a new row, with another external id (SQLite
-	// reuses the largest key). A rejected edit does not hold a delete back;
-	// a rejected delete does.
-	var before int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&before); err != nil {
-		return 0, err
-	}
-	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) SELECT `+tbl+`, l.row_key, 'D', l.ext_id
-		FROM _syncd_links l WHERE l.object = `+obj+` AND l.sf_id IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE t.`+p.key+` = l.row_key
-			AND (l.ext_id IS NULL OR t.`+p.ext+` IS NULL OR t.`+p.ext+` = l.ext_id))
-		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = l.row_key AND o.done = 0)
+	// Linked rows that are gone: deleted while capture was off. A rejected
+	// edit does not hold a delete back; a rejected delete does.
+	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, CAST(l.row_key AS TEXT), 'D'
+		FROM `+p.link+` l WHERE l.sf_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+appKey("t."+p.key, "l.row_key")+`)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = CAST(l.row_key AS TEXT) AND o.done = 0)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d JOIN _syncd_outbox o ON o.seq = d.seq
-			WHERE d.object = `+obj+` AND d.row_key = l.row_key AND o.op = 'D')
+			WHERE d.object = `+obj+` AND d.row_key = CAST(l.row_key AS TEXT) AND o.op = 'D')
 		ORDER BY l.row_key`)
 	if err != nil {
 		return 0, fmt.Errorf("queue linked rows that are gone: %w", err)
 	}
 	gone, _ := res.RowsAffected()
 	queued += gone
-	// The new row at such a key is created after the old row's delete.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, o.row_key, 'I'
-		FROM _syncd_outbox o WHERE o.seq > ? AND o.tbl = `+tbl+` AND o.op = 'D'
-		AND EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+rowKey+` = o.row_key`+live+`) ORDER BY o.seq`, before); err != nil {
-		return 0, fmt.Errorf("queue new rows on reused keys: %w", err)
-	}
 
-	// Linked rows whose values differ from their merge base.
+	// Linked rows: each against its fingerprint, then its merge base.
 	var cols strings.Builder
 	for _, f := range p.fields {
 		cols.WriteString(", t." + quoteIdent(f.Column))
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+rowKey+`, l.shadow`+cols.String()+` FROM `+p.tbl+` t
-		JOIN _syncd_links l ON l.object = `+obj+` AND l.row_key = `+rowKey+` AND l.sf_id IS NOT NULL
-		WHERE true`+unqueued+live)
+	rows, err := tx.QueryContext(ctx, `SELECT `+rowKey+`, t.`+p.ext+`, l.fp, `+queuedSQL+`, b.`+p.key+` IS NOT NULL, `+
+		p.baseColumnList("b.")+`, b.`+unsyncedColumn+cols.String()+`
+		FROM `+p.tbl+` t JOIN `+p.link+` l ON `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL
+		LEFT JOIN `+p.base+` b ON `+linkKey("b."+p.key, "t."+p.key)+`
+		WHERE true`+live)
 	if err != nil {
 		return 0, fmt.Errorf("compare rows with their merge base: %w", err)
 	}
 	type change struct {
 		key     string
-		changed []string
+		changed []string // nil: the whole row (its base is lost)
+		lost    bool
 	}
 	var changes []change
-	raw := make([]any, 2+len(p.fields))
+	nb := len(p.baseCols)
+	raw := make([]any, 5+nb+1+len(p.fields))
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -230,43 +257,100 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 			rows.Close()
 			return 0, err
 		}
-		shadow, err := decodeValues(asString(raw[1]))
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("row %s: merge base: %w", asString(raw[0]), err)
+		key := asString(raw[0])
+		fp, _ := raw[2].(int64)
+		isQueued, _ := raw[3].(int64)
+		hasBase, _ := raw[4].(int64)
+		row := make(map[string]syncd.Value, len(p.fields)+1)
+		for i, f := range p.fields {
+			v, err := fromSQLite(f.Kind, raw[5+nb+1+i])
+			if err != nil {
+				v = unreadable{err} // pushed, and rejected there
+			}
+			row[f.Name] = v
+		}
+		if e := asString(raw[1]); e != "" {
+			row[p.m.ExternalIDField] = e
+		} else {
+			row[p.m.ExternalIDField] = nil
+		}
+		l := &link{key: key, fp: uint64(fp)}
+		var b *base
+		if hasBase == 1 {
+			if b, err = p.decodeBase(raw[5:5+nb], raw[5+nb]); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("row %s: merge base: %w", key, err)
+			}
+		}
+		synced, lost := p.synced(l, b, row)
+		if lost {
+			// Marked (if not yet) and queued: its record is merged as one
+			// with no base before anything is pushed.
+			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
+			continue
+		}
+		if isQueued == 1 {
+			continue
+		}
+		if held, _ := synced[p.m.ExternalIDField].(string); l.extHeld() && held != "" && row[p.m.ExternalIDField] != held {
+			// Another external id than the one Salesforce holds for the
+			// row, and no change captured: the row was deleted and SQLite
+			// gave its key to a new row while capture was off (or the
+			// external id was rewritten then, which cannot be told apart).
+			// Its base is lost: the record, merged with no base, tells
+			// which (syncd.PlanPull).
+			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
+			continue
 		}
 		var changed []string
-		for i, f := range p.fields {
-			base, ok := shadow[f.Name]
+		for _, f := range p.fields {
+			base, ok := synced[f.Name]
 			if !ok || !f.Pushes() {
 				continue
 			}
-			v, err := fromSQLite(f.Kind, raw[2+i])
-			if err != nil || !syncd.Equal(v, base) {
-				changed = append(changed, f.Column) // a value that does not convert is pushed, and rejected there
+			if !syncd.Equal(row[f.Name], base) {
+				changed = append(changed, f.Column)
 			}
 		}
 		if len(changed) > 0 {
-			changes = append(changes, change{asString(raw[0]), changed})
+			changes = append(changes, change{key: key, changed: changed})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	sc := newStmtCache(ctx, tx)
+	defer sc.close()
+	w := &stateWriter{p: p, sc: sc, bases: true}
+	n := 0
 	for _, c := range changes {
-		var list []byte
-		list = append(list, '[')
-		for i, col := range c.changed {
-			if i > 0 {
-				list = append(list, ',')
+		if c.lost {
+			if err := w.markLost(c.key); err != nil {
+				return 0, err
 			}
-			list = appendJSONString(list, col)
 		}
-		list = append(list, ']')
-		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (?, ?, 'U', ?)`,
-			m.Table, c.key, string(list)); err != nil {
+		var list any
+		if c.changed != nil {
+			b := []byte{'['}
+			for i, col := range c.changed {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, col)
+			}
+			list = string(append(b, ']'))
+		}
+		// A row already queued keeps its entries: they push it.
+		res, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) SELECT ?1, ?2, 'U', ?3
+			WHERE NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = ?1 AND o.row_key = ?2 AND o.done = 0)
+			AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?4 AND d.row_key = ?2)`,
+			m.Table, c.key, list, m.Object)
+		if err != nil {
 			return 0, err
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET scan_needed = 0 WHERE object = ?`, m.Object); err != nil {
@@ -275,5 +359,5 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
-	return int(queued) + len(changes), nil
+	return int(queued) + n, nil
 }

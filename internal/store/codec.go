@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf16"
@@ -21,7 +20,7 @@ import (
 //	"i<n>"     int64
 //	"d<text>"  syncd.Decimal
 //
-// A set of field values (a shadow copy, a dead letter's payload) is a JSON
+// A set of field values (a write in flight, a dead letter's payload) is a JSON
 // object of such strings. No value is JSON null, so SQLite's json_patch
 // merges two sets field by field.
 
@@ -108,56 +107,6 @@ func encodeValues(m map[string]syncd.Value) (string, error) {
 	}
 	b = append(b, '}')
 	return string(b), nil
-}
-
-// shadowEncoder renders field sets whose names all come from a known
-// list (a mapping's fields and its external id) in encodeValues's form,
-// without sorting or a scratch value per field: it is on the pull path,
-// once per record.
-type shadowEncoder struct {
-	names []string // sorted
-	buf   []byte
-}
-
-func newShadowEncoder(names []string) *shadowEncoder {
-	return &shadowEncoder{names: slices.Sorted(slices.Values(names))}
-}
-
-// encode returns encodeValues(m).
-func (e *shadowEncoder) encode(m map[string]syncd.Value) (string, error) {
-	if len(m) == 0 || len(m) > len(e.names) {
-		return encodeValues(m)
-	}
-	b := append(e.buf[:0], '{')
-	found := 0
-	for _, k := range e.names {
-		v, ok := m[k]
-		if !ok {
-			continue
-		}
-		if found > 0 {
-			b = append(b, ',')
-		}
-		found++
-		b = append(appendJSONString(b, k), ':', '"')
-		switch x := v.(type) {
-		case string:
-			b = appendJSONBody(append(b, 's'), x)
-		case syncd.Decimal:
-			b = appendJSONBody(append(b, 'd'), string(x))
-		default:
-			var err error
-			if b, err = appendValue(b, v); err != nil { // no character to escape
-				return "", fmt.Errorf("field %s: %w", k, err)
-			}
-		}
-		b = append(b, '"')
-	}
-	e.buf = b
-	if found != len(m) {
-		return encodeValues(m) // a name outside the list
-	}
-	return string(append(b, '}')), nil
 }
 
 // decodeValues parses a JSON object of tagged values.

@@ -17,11 +17,8 @@ var ErrNoDeadLetter = errors.New("no rejected row")
 // DeadLetter returns the dead letter of one row, with the values that were
 // sent; ErrNoDeadLetter when the row has none.
 func (db *DB) DeadLetter(ctx context.Context, object, key string) (DeadLetterRecord, error) {
-	var d DeadLetterRecord
-	var payload, first, last, next string
-	err := db.r.QueryRowContext(ctx, `SELECT object, row_key, seq, coalesce(payload, '{}'), coalesce(code, ''), coalesce(message, ''),
-		attempts, first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, object, key).
-		Scan(&d.Object, &d.Key, &d.Seq, &payload, &d.Code, &d.Message, &d.Attempts, &first, &last, &next)
+	d, payload, err := scanDeadLetter(db.r.QueryRowContext(ctx, `SELECT `+deadLetterColumns+`, coalesce(payload, '{}')
+		FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, object, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("%s %s: %w", object, key, ErrNoDeadLetter)
 	}
@@ -31,7 +28,6 @@ func (db *DB) DeadLetter(ctx context.Context, object, key string) (DeadLetterRec
 	if d.Payload, err = decodeValues(payload); err != nil {
 		return d, fmt.Errorf("read dead letter %s %s: %w", object, key, err)
 	}
-	d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
 	return d, nil
 }
 
@@ -82,20 +78,17 @@ func (db *DB) SkipDeadLetters(ctx context.Context, object string, keys []string)
 	}
 	defer tx.Rollback()
 	const where = ` WHERE (?1 = '' OR object = ?1) AND (?2 = 'null' OR row_key IN (SELECT value FROM json_each(?2)))`
-	rows, err := tx.QueryContext(ctx, `SELECT object, row_key, seq, coalesce(code, ''), coalesce(message, ''), attempts,
-		first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters`+where+` ORDER BY object, row_key`, object, string(list))
+	rows, err := tx.QueryContext(ctx, `SELECT `+deadLetterColumns+`, '' FROM _syncd_dead_letters`+where+` ORDER BY object, row_key`, object, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("skip dead letters: %w", err)
 	}
 	var out []DeadLetterRecord
 	for rows.Next() {
-		var d DeadLetterRecord
-		var first, last, next string
-		if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &d.Code, &d.Message, &d.Attempts, &first, &last, &next); err != nil {
+		d, _, err := scanDeadLetter(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("skip dead letters: %w", err)
 		}
-		d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
 		out = append(out, d)
 	}
 	rows.Close()

@@ -47,20 +47,18 @@ func (db *DB) Health(ctx context.Context) (map[string]ObjectHealth, error) {
 // RecentDeadLetters returns the most recently failed dead letters of all
 // objects, newest first, at most limit, without their payloads.
 func (db *DB) RecentDeadLetters(ctx context.Context, limit int) ([]DeadLetterRecord, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT object, row_key, seq, coalesce(code, ''), coalesce(message, ''), attempts,
-		first_seen, last_seen, coalesce(next_retry, '') FROM _syncd_dead_letters ORDER BY last_seen DESC, object, row_key LIMIT ?`, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+deadLetterColumns+`, '' FROM _syncd_dead_letters
+		ORDER BY last_seen DESC, object, row_key LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
 	}
 	defer rows.Close()
 	var out []DeadLetterRecord
 	for rows.Next() {
-		var d DeadLetterRecord
-		var first, last, next string
-		if err := rows.Scan(&d.Object, &d.Key, &d.Seq, &d.Code, &d.Message, &d.Attempts, &first, &last, &next); err != nil {
+		d, _, err := scanDeadLetter(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read dead letters: %w", err)
 		}
-		d.FirstSeen, d.LastSeen, d.NextRetry = parseTime(first), parseTime(last), parseTime(next)
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -75,18 +75,28 @@ func (t *tableInfo) keyKind(key string) keyKind {
 	if c.hasDflt {
 		return keyDefault
 	}
-	if t.noRowid || !strings.EqualFold(strings.TrimSpace(c.declType), "INTEGER") || c.pk != 1 {
+	if !t.rowidAlias(key) {
 		return keyFromExt
-	}
-	for _, o := range t.cols {
-		if o.pk > 1 {
-			return keyFromExt // composite primary key: not a rowid alias
-		}
 	}
 	if t.autoincrement {
 		return keyAutoincrement
 	}
 	return keyRowid
+}
+
+// rowidAlias reports whether the key column is the table's rowid
+// (INTEGER PRIMARY KEY, alone, in a rowid table).
+func (t *tableInfo) rowidAlias(key string) bool {
+	c, ok := t.cols[strings.ToLower(key)]
+	if !ok || t.noRowid || !strings.EqualFold(strings.TrimSpace(c.declType), "INTEGER") || c.pk != 1 {
+		return false
+	}
+	for _, o := range t.cols {
+		if o.pk > 1 {
+			return false // composite primary key: not a rowid alias
+		}
+	}
+	return true
 }
 
 func (t *tableInfo) has(col string) bool {
@@ -156,7 +166,7 @@ func (r *singleRow) Scan(dest ...any) error {
 // adds it).
 func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 	if t == nil {
-		return fmt.Errorf("table %s does not exist (mapped from %s)", m.Table, m.Object)
+		return fmt.Errorf("table %s does not exist", m.Table)
 	}
 	var errs []error
 	missing := func(col, role string) {
@@ -164,7 +174,7 @@ func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 			Problem: fmt.Sprintf("table %s has no column %s (%s)", m.Table, col, role)})
 	}
 	if !t.has(m.Key) {
-		missing(m.Key, "the key of "+m.Object)
+		missing(m.Key, "the key")
 	}
 	if !allowMissingExt && !t.has(m.ExternalIDColumn) {
 		missing(m.ExternalIDColumn, "mapped from "+m.ExternalIDField)
@@ -284,22 +294,37 @@ func triggerSQL(m *syncd.Mapping, t *tableInfo) map[string]string {
 	conds = append(conds, fmt.Sprintf("(OLD.%s IS NOT NULL AND NEW.%s IS NOT OLD.%s)", ext, ext, ext))
 	list = append(list, fmt.Sprintf("CASE WHEN OLD.%s IS NOT NULL AND NEW.%s IS NOT OLD.%s THEN %s ELSE '' END",
 		ext, ext, ext, quoteString(string(appendJSONString(nil, m.ExternalIDColumn))+",")))
+	// The first edit of a linked row since the last sync saves the row as
+	// it was: its merge base (state.go). INSERT OR IGNORE keeps the base of
+	// an earlier edit. The external id is saved only where Salesforce holds
+	// the row's own (bit 0 of the link's fp).
+	p, _ := newPlan(m)
+	var old strings.Builder
+	for _, c := range p.baseCols[1:] {
+		old.WriteString(", OLD." + quoteIdent(c))
+	}
+	saveBase := fmt.Sprintf("INSERT OR IGNORE INTO %s (%s, %s) SELECT %s, CASE WHEN l.fp & 1 THEN OLD.%s END%s FROM %s l WHERE %s; ",
+		p.base, key, p.baseColumnList(""), rowKey("OLD"), ext, old.String(), p.link, linkKey("l.row_key", "OLD."+key))
 	out[name("_upd")] = fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE OF %s ON %s WHEN %s AND NEW.%s IS OLD.%s AND (%s) BEGIN "+
-		"INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (%s, %s, 'U', '[' || rtrim(%s, ',') || ']'); END",
+		"INSERT INTO _syncd_outbox(tbl, row_key, op, changed_columns) VALUES (%s, %s, 'U', '[' || rtrim(%s, ',') || ']'); %sEND",
 		quoteIdent(name("_upd")), strings.Join(of, ", "), tbl, notApplying, key, key, strings.Join(conds, " OR "),
-		tblLit, rowKey("NEW"), strings.Join(list, " || "))
+		tblLit, rowKey("NEW"), strings.Join(list, " || "), saveBase)
 
 	// A changed key moves the row's sync state to the new key, so the
 	// Salesforce record stays linked, and queues the whole row.
 	objLit := quoteString(m.Object)
 	out[name("_key")] = fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE OF %s ON %s WHEN NEW.%s IS NOT OLD.%s BEGIN "+
-		"UPDATE OR REPLACE _syncd_links SET row_key = %s WHERE object = %s AND row_key = %s; "+
+		"UPDATE OR REPLACE %s SET row_key = %s WHERE %s; "+
+		"UPDATE OR REPLACE %s SET %s = %s WHERE %s; "+
+		"UPDATE OR REPLACE %s SET row_key = %s WHERE object = %s AND row_key = %s; "+
 		"UPDATE OR REPLACE _syncd_dead_letters SET row_key = %s WHERE object = %s AND row_key = %s; "+
 		"UPDATE OR IGNORE _syncd_conflicts SET row_key = %s WHERE object = %s AND row_key = %s; "+
 		"UPDATE _syncd_outbox SET row_key = %s WHERE tbl = %s AND row_key = %s AND done = 0; "+
 		"INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (%s, %s, 'U'); END",
 		quoteIdent(name("_key")), key, tbl, key, key,
-		rowKey("NEW"), objLit, rowKey("OLD"),
+		p.link, rowKey("NEW"), linkKey("row_key", "OLD."+key),
+		p.base, key, rowKey("NEW"), linkKey(key, "OLD."+key),
+		inFlightTable, rowKey("NEW"), objLit, rowKey("OLD"),
 		rowKey("NEW"), objLit, rowKey("OLD"),
 		rowKey("NEW"), objLit, rowKey("OLD"),
 		rowKey("NEW"), tblLit, rowKey("OLD"),
@@ -325,7 +350,8 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		return fmt.Errorf("install: %w", err)
 	}
 	db.mu.Lock()
-	clear(db.keyKinds)
+	clear(db.tables)
+	clear(db.planned)
 	db.mu.Unlock()
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
@@ -353,9 +379,14 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 	if err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
+	// Created again below, over the link tables of the mappings.
+	if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS _syncd_row_status`); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
 
 	now := formatTime(db.Now())
 	want := map[string]bool{}
+	plans := make([]*mapPlan, 0, len(mappings))
 	for i, m := range mappings {
 		t := infos[i]
 		if !t.has(m.ExternalIDColumn) {
@@ -366,6 +397,24 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		}
 		if err := ensureExtIndex(ctx, tx, m); err != nil {
 			return fmt.Errorf("install: index %s.%s: %w", m.Table, m.ExternalIDColumn, err)
+		}
+		p, err := newPlan(m)
+		if err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		plans = append(plans, p)
+		if err := ensureState(ctx, tx, p); err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		if err := convertLegacy(ctx, tx, p); err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		before, err := installedFields(ctx, tx, m.Object)
+		if err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		if err := markNewFields(ctx, tx, p, before); err != nil {
+			return fmt.Errorf("install: %w", err)
 		}
 		rebuilt, err := syncTriggers(ctx, tx, m, t, existing)
 		if err != nil {
@@ -378,10 +427,11 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 		if err := backfillNewFields(ctx, tx, m.Object, pulled); err != nil {
 			return fmt.Errorf("install: %s: %w", m.Object, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_mappings(object, tbl, key_column, ext_column, installed_at, pulled_fields)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(object) DO UPDATE SET tbl = excluded.tbl, key_column = excluded.key_column,
-			ext_column = excluded.ext_column, installed_at = excluded.installed_at, pulled_fields = excluded.pulled_fields`,
-			m.Object, m.Table, m.Key, m.ExternalIDColumn, now, pulled); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_mappings(object, tbl, key_column, ext_column, installed_at, pulled_fields, fields)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(object) DO UPDATE SET tbl = excluded.tbl, key_column = excluded.key_column,
+			ext_column = excluded.ext_column, installed_at = excluded.installed_at, pulled_fields = excluded.pulled_fields,
+			fields = excluded.fields`,
+			m.Object, m.Table, m.Key, m.ExternalIDColumn, now, pulled, fieldsJSON(m)); err != nil {
 			return fmt.Errorf("install: record mapping %s: %w", m.Object, err)
 		}
 		if rebuilt && (db.migrated == 0 || db.migrated >= 9) {
@@ -409,6 +459,12 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 	}
 	if _, err := tx.ExecContext(ctx, del, objs...); err != nil {
 		return fmt.Errorf("install: forget old mappings: %w", err)
+	}
+	if err := dropLegacyIfEmpty(ctx, tx); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, rowStatusView(plans)); err != nil {
+		return fmt.Errorf("install: row status view: %w", err)
 	}
 	if err := commitApply(ctx, tx); err != nil {
 		return fmt.Errorf("install: commit: %w", err)

@@ -21,7 +21,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 		return syncd.Cursor{}, nil
 	}
 	if err != nil {
-		return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+		return syncd.Cursor{}, fmt.Errorf("read cursor: %w", err)
 	}
 	c := syncd.Cursor{ID: id, Floor: syncd.Floor{Off: off}}
 	for _, f := range []struct {
@@ -33,7 +33,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 		}
 		t, err := time.Parse(cursorLayout, f.text)
 		if err != nil {
-			return syncd.Cursor{}, fmt.Errorf("read cursor of %s: %w", object, err)
+			return syncd.Cursor{}, fmt.Errorf("read cursor: %w", err)
 		}
 		if !t.Equal(time.Time{}) {
 			*f.to = t
@@ -48,7 +48,7 @@ func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 func (db *DB) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteRecord) (syncd.Snapshot, error) {
 	snap, err := db.lookup(ctx, m, recs)
 	if err != nil {
-		return syncd.Snapshot{}, fmt.Errorf("lookup %s: %w", m.Object, err)
+		return syncd.Snapshot{}, fmt.Errorf("lookup: %w", err)
 	}
 	return snap, nil
 }
@@ -59,16 +59,16 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if len(recs) == 0 {
 		return snap, nil
 	}
-	p, err := newPlan(m)
-	if err != nil {
-		return snap, err
-	}
 	// One read transaction: a consistent snapshot of rows, links and outbox.
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return snap, err
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return snap, err
+	}
 
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&snap.Outbox); err != nil {
 		return snap, err
@@ -81,18 +81,13 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			ids = append(ids, r.ID)
 		}
 	}
-	linkBySF := make(map[string]*linkRow, len(recs))
-	linkByKey := make(map[string]*linkRow, len(recs))
-	err = inChunks(ids, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight, stamp FROM _syncd_links INDEXED BY _syncd_links_sf_id WHERE object = ? AND sf_id IN (`+
-			placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
-		if err != nil {
-			return err
-		}
-		return scanLinks(rows, func(l *linkRow) { linkBySF[l.sfID] = l; linkByKey[l.key] = l })
-	})
+	linkBySF, err := p.links(ctx, tx, "sf_id", ids)
 	if err != nil {
-		return snap, fmt.Errorf("read links: %w", err)
+		return snap, err
+	}
+	linkByKey := make(map[string]*link, len(recs))
+	for _, l := range linkBySF {
+		linkByKey[l.key] = l
 	}
 
 	// 2. Rows by external id for records without a link.
@@ -142,7 +137,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			return snap, fmt.Errorf("match external ids: %w", err)
 		}
 		if len(newKeys) > 0 {
-			more, err := linksByKey(ctx, tx, m.Object, newKeys)
+			more, err := p.linksByKey(ctx, tx, newKeys)
 			if err != nil {
 				return snap, err
 			}
@@ -210,7 +205,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 	// 4. Newest capture per row.
-	lastEdit, deletes, err := lastEdits(ctx, tx, m.Table, keys)
+	lastEdit, delExt, err := lastEdits(ctx, tx, m.Table, keys)
 	if err != nil {
 		return snap, err
 	}
@@ -219,20 +214,39 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if err != nil {
 		return snap, err
 	}
+	// 6. Merge bases kept apart, and writes in flight.
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return snap, err
+	}
+	sent, err := inFlight(ctx, tx, m.Object, keys)
+	if err != nil {
+		return snap, err
+	}
 
+	plan := &planned{seen: snap.Outbox, rows: make(map[string]plannedRow, len(keyOf))}
 	for _, r := range recs {
 		k, ok := keyOf[r.ID]
 		if !ok {
 			continue
 		}
-		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k]}
-		if l := linkByKey[k]; l != nil {
-			st.ID, st.ExternalID, st.Shadow, st.InFlight, st.Stamp = l.sfID, l.extID, l.shadow, l.inFlight, l.stamp
+		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k], InFlight: sent[k]}
+		l := linkByKey[k]
+		if l != nil {
+			st.ID, st.Stamp = l.sfID, l.stamp
 		}
-		if st.Shadow == nil {
-			st.Shadow = map[string]syncd.Value{}
+		lr := rows[k]
+		if reusedKey(l, extOf(lr), delExt[k]) {
+			// The row at the key is not the linked record's: for that
+			// record, its row is deleted, with its delete not yet pushed.
+			lr = nil
 		}
-		if row := rows[k]; row != nil && !reusedKey(linkByKey[k], row, deletes[k]) {
+		row := p.rowMap(lr)
+		st.Shadow, st.BaseLost = p.synced(l, bases[k], row)
+		if lr != nil || l == nil {
+			plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
+		}
+		if row := lr; row != nil {
 			st.Exists = true
 			st.Values = row.values
 			st.SoftDeleted = row.softDeleted
@@ -245,30 +259,33 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		out[r.ID] = st
 	}
+	db.setPlanned(m.Object, plan)
 	return snap, nil
 }
 
-// lastEdits returns the newest capture time per row key.
 // lastEdits returns, per row key, the capture time of its newest change,
-// and the keys with a delete not yet pushed.
-func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, map[string]bool, error) {
-	out, deleted := map[string]time.Time{}, map[string]bool{}
+// and the external id its first pending delete recorded: that of the row
+// the key's link belongs to.
+func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, map[string]string, error) {
+	out, delExt := map[string]time.Time{}, map[string]string{}
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at), max(op = 'D' AND done = 0) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
-			placeholders(len(args))+`) GROUP BY row_key`, append([]any{table}, args...)...)
+		rows, err := q.QueryContext(ctx, `SELECT o.row_key, max(o.captured_at), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
+				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1)
+			FROM _syncd_outbox o WHERE o.tbl = ? AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
+			append([]any{table}, args...)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var k, ts string
-			var d bool
-			if err := rows.Scan(&k, &ts, &d); err != nil {
+			var e sql.NullString
+			if err := rows.Scan(&k, &ts, &e); err != nil {
 				return err
 			}
 			out[k] = parseTime(ts)
-			if d {
-				deleted[k] = true
+			if e.String != "" {
+				delExt[k] = e.String
 			}
 		}
 		return rows.Err()
@@ -276,17 +293,25 @@ func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map
 	if err != nil {
 		return nil, nil, fmt.Errorf("read outbox of %s: %w", table, err)
 	}
-	return out, deleted, nil
+	return out, delExt, nil
 }
 
 // reusedKey reports whether the row at a linked key is another row than
-// the linked record's: the linked row was deleted (del: its delete is not
-// pushed yet) and SQLite gave its key to a new row, which has an external
-// id of its own. The link belongs to the deleted row. (An external id
-// changed by the application in a row that stays is a change of that row,
-// pushed to its record.)
-func reusedKey(l *linkRow, r *localRow, del bool) bool {
-	return del && l != nil && r != nil && l.extID != "" && r.ext != "" && l.extID != r.ext
+// the linked record's: the linked row was deleted (delExt: the external id
+// its first pending delete recorded) and SQLite gave its key to a new row,
+// which has an external id of its own. The link belongs to the deleted
+// row. (An external id changed by the application in a row that stays is
+// a change of that row, pushed to its record.)
+func reusedKey(l *link, ext, delExt string) bool {
+	return l != nil && l.sfID != "" && delExt != "" && ext != "" && delExt != ext
+}
+
+// extOf is a row's external id, empty for no row.
+func extOf(r *localRow) string {
+	if r == nil {
+		return ""
+	}
+	return r.ext
 }
 
 // editedSince returns, per row key of ops, the columns the application
@@ -338,34 +363,6 @@ func editedSince(ctx context.Context, tx *sql.Tx, table string, ops []syncd.Loca
 	return out, rows.Err()
 }
 
-const upsertLinkSQL = `INSERT INTO _syncd_links(object, row_key, sf_id, ext_id, stamp, last_modified, shadow, updated_at)
-	VALUES (?1, ?2, ?3, coalesce(?4, (SELECT %[2]s FROM %[1]s WHERE %[3]s = ?2)), ?5, ?6, ?7, ?8)
-	ON CONFLICT(object, row_key) DO UPDATE SET
-		sf_id = coalesce(excluded.sf_id, _syncd_links.sf_id),
-		ext_id = coalesce(excluded.ext_id, _syncd_links.ext_id),
-		stamp = coalesce(excluded.stamp, _syncd_links.stamp),
-		last_modified = coalesce(excluded.last_modified, _syncd_links.last_modified),
-		shadow = CASE WHEN excluded.shadow = '{}' THEN _syncd_links.shadow ELSE json_patch(_syncd_links.shadow, excluded.shadow) END,
-		updated_at = excluded.updated_at`
-
-// upsertLink creates or updates a row's link and merges its shadow. A
-// Salesforce Id linked to another row of the object moves to this one.
-func upsertLink(sc *stmtCache, p *mapPlan, key, sfID, extID string, stamp, lastMod any, shadow string, now time.Time) error {
-	q := fmt.Sprintf(upsertLinkSQL, p.tbl, p.ext, p.key)
-	args := []any{p.m.Object, key, nullString(sfID), nullString(extID), stamp, lastMod, shadow, formatTime(now)}
-	_, err := sc.exec(q, args...)
-	if err != nil && sfID != "" && strings.Contains(err.Error(), "UNIQUE") {
-		if _, derr := sc.exec(`UPDATE _syncd_links SET sf_id = NULL WHERE object = ? AND sf_id = ? AND row_key <> ?`, p.m.Object, sfID, key); derr != nil {
-			return fmt.Errorf("link %s %s: %w", p.tblName, key, derr)
-		}
-		_, err = sc.exec(q, args...)
-	}
-	if err != nil {
-		return fmt.Errorf("link %s %s to %s: %w", p.tblName, key, sfID, err)
-	}
-	return nil
-}
-
 func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 	base, err := encodeValue(c.Base)
 	if err != nil {
@@ -399,18 +396,18 @@ func insertConflict(sc *stmtCache, c syncd.Conflict, now time.Time) error {
 // their oldest pending entry, only rows whose oldest pending entry is after
 // afterSeq.
 func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, limit int) ([]syncd.LocalChange, error) {
-	p, err := newPlan(m)
-	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
-	}
 	if limit <= 0 {
 		limit = 200
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
 
 	// The first pending entry of each row, in sequence order.
 	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.row_key FROM _syncd_outbox o INDEXED BY _syncd_outbox_pending
@@ -419,7 +416,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			WHERE f.tbl = ?1 AND f.row_key = o.row_key AND f.seq < o.seq AND f.done = 0)
 		ORDER BY o.seq LIMIT ?3`, m.Table, afterSeq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	var out []syncd.LocalChange
 	var keys []string
@@ -427,7 +424,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		var c syncd.LocalChange
 		if err := rows.Scan(&c.FirstSeq, &c.Key); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+			return nil, fmt.Errorf("read pending changes: %w", err)
 		}
 		c.Seq = c.FirstSeq
 		out = append(out, c)
@@ -435,20 +432,22 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, nil
 	}
 
-	// Newest pending entry, newest pending delete, and the external id a
-	// delete recorded.
+	// Newest pending entry, newest pending delete, and the external id the
+	// first pending delete recorded: the row's that was linked.
 	last := map[string]int64{}
 	delExt := map[string]string{}
 	lastDel := map[string]int64{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), max(ext_id), coalesce(max(CASE WHEN op = 'D' THEN seq END), 0) FROM _syncd_outbox
-			WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
+				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1),
+				coalesce(max(CASE WHEN o.op = 'D' THEN o.seq END), 0)
+			FROM _syncd_outbox o WHERE o.tbl = ? AND o.done = 0 AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
 			return err
@@ -466,7 +465,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	// A row whose local values do not convert cannot be pushed; it is
 	// returned with the reason, for the planner to reject, instead of
@@ -474,46 +473,53 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	invalid := map[string]error{}
 	vals, err := p.readRows(ctx, tx, keys, func(key string, err error) { invalid[key] = err })
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
-	links, err := linksByKey(ctx, tx, m.Object, keys)
+	links, err := p.linksByKey(ctx, tx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
 	if err != nil {
-		return nil, fmt.Errorf("pending %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	for i := range out {
 		c := &out[i]
 		if s, ok := last[c.Key]; ok && s > c.Seq {
 			c.Seq = s
 		}
-		if l := links[c.Key]; l != nil {
-			c.ID, c.ExternalID, c.Shadow = l.sfID, l.extID, l.shadow
+		l := links[c.Key]
+		if l != nil {
+			c.ID = l.sfID
 		}
-		if c.Shadow == nil {
-			c.Shadow = map[string]syncd.Value{}
-		}
-		if r := vals[c.Key]; reusedKey(links[c.Key], r, lastDel[c.Key] > 0) {
+		r := vals[c.Key]
+		switch err := invalid[c.Key]; {
+		case reusedKey(l, extOf(r), delExt[c.Key]):
 			// The link belongs to the deleted row whose key the new row
 			// took: that row's delete goes first, acknowledged up to its
-			// last delete (which forgets the link); the new row's own
-			// changes, after it, create its record in the next round.
-			c.Deleted, c.Seq, c.Values = true, lastDel[c.Key], map[string]syncd.Value{}
-		} else if err := invalid[c.Key]; err != nil {
+			// last delete (ApplyPush then forgets the link); the new
+			// row's own changes, after it, create its record in the next
+			// round.
+			c.Deleted, c.Seq, c.Values, c.ExternalID = true, lastDel[c.Key], map[string]syncd.Value{}, delExt[c.Key]
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
+		case err != nil:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
 			c.Invalid = err
-		} else if r != nil {
+		case r != nil:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
 			c.Values, c.SoftDeleted = r.values, r.softDeleted
 			if r.ext != "" {
 				c.ExternalID = r.ext
 			}
-		} else {
+		default:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
 			c.Deleted = true
 			c.Values = map[string]syncd.Value{}
-			if c.ExternalID == "" {
-				c.ExternalID = delExt[c.Key]
-			}
+			c.ExternalID = delExt[c.Key]
 		}
 		c.Conflicted = conflicts[c.Key]
 		if c.Conflicted == nil {
@@ -533,7 +539,7 @@ func deadLetterBackoff(attempts int) time.Duration {
 	return min(d, 24*time.Hour)
 }
 
-const clearInFlight = `UPDATE _syncd_links SET in_flight = NULL WHERE object = ? AND row_key = ? AND in_flight IS NOT NULL`
+const clearInFlight = `DELETE FROM ` + inFlightTable + ` WHERE object = ? AND row_key = ?`
 
 // BeginPush records the values about to be written to Salesforce for each
 // row (by Outgoing.Key), before the write. Until ApplyPush acknowledges or
@@ -546,100 +552,129 @@ func (db *DB) BeginPush(ctx context.Context, m *syncd.Mapping, recs []syncd.Outg
 	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+		return fmt.Errorf("begin push: %w", err)
 	}
 	defer tx.Rollback()
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
-	now := formatTime(db.Now())
 	for _, r := range recs {
 		vals, err := encodeValues(r.Fields)
 		if err != nil {
-			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
-		if _, err := sc.exec(`INSERT INTO _syncd_links(object, row_key, ext_id, in_flight, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(object, row_key) DO UPDATE SET in_flight = excluded.in_flight,
-				ext_id = coalesce(_syncd_links.ext_id, excluded.ext_id)`,
-			m.Object, r.Key, nullString(r.ExternalID), vals, now); err != nil {
-			return fmt.Errorf("begin push of %s %s: %w", m.Object, r.Key, err)
+		if _, err := sc.exec(`INSERT OR REPLACE INTO `+inFlightTable+`(object, row_key, fields) VALUES (?, ?, ?)`,
+			m.Object, r.Key, vals); err != nil {
+			return fmt.Errorf("begin push of row %s: %w", r.Key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("begin push of %s: %w", m.Object, err)
+		return fmt.Errorf("begin push: %w", err)
 	}
 	return nil
 }
 
-// ApplyPush records the outcome of a push in one transaction.
+// ApplyPush records the outcome of a push in one transaction: an
+// acknowledged row's merge base takes the values sent, and is kept apart
+// only while the row differs from them (an edit made during the push).
 func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResult) error {
-	p, err := newPlan(m)
-	if err != nil {
-		return fmt.Errorf("apply push of %s: %w", m.Object, err)
-	}
+	db.forgetPlanned(m.Object)
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("apply push of %s: %w", m.Object, err)
+		return fmt.Errorf("apply push: %w", err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
 	now := db.Now()
 	ts := formatTime(now)
 
+	keys := make([]string, len(r.Acks))
+	for i, a := range r.Acks {
+		keys[i] = a.Key
+	}
+	links, err := p.linksByKey(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	bases, err := p.bases(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	rows, err := p.readCurrent(ctx, tx, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	w, err := newStateWriter(p, sc)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+	// The external id each row's first pending delete recorded, read before
+	// the acks mark it done: a row at the key with another one took the
+	// key of the deleted row the link belongs to.
+	_, delExt, err := lastEdits(ctx, tx, m.Table, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
+
 	const markDone = `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND seq <= ? AND done = 0`
 	for _, a := range r.Acks {
 		if _, err := sc.exec(markDone, m.Table, a.Key, a.Seq); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
-		}
-		shadow, err := encodeValues(a.Shadow)
-		if err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
-		}
-		if a.Unlink && a.Release {
-			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
-				SELECT object, sf_id, row_key, ?3 FROM _syncd_links WHERE object = ?1 AND row_key = ?2 AND sf_id IS NOT NULL`,
-				m.Object, a.Key, ts); err != nil {
-				return fmt.Errorf("apply push of %s: release %s: %w", m.Object, a.Key, err)
-			}
-		}
-		if a.Unlink {
-			if _, err := sc.exec(`UPDATE _syncd_links SET sf_id = NULL,
-				shadow = CASE WHEN ?3 = '{}' THEN shadow ELSE json_patch(shadow, ?3) END, updated_at = ?4
-				WHERE object = ?1 AND row_key = ?2`, m.Object, a.Key, shadow, ts); err != nil {
-				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
-			}
-			// A deleted row keeps no state, nor does one whose key a new
-			// row (another external id) took.
-			if _, err := sc.exec(`DELETE FROM _syncd_links WHERE object = ?1 AND row_key = ?2
-				AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` WHERE `+p.qkey+` = ?2
-					AND (`+p.qext+` IS NULL OR _syncd_links.ext_id IS NULL OR `+p.qext+` = _syncd_links.ext_id))`, m.Object, a.Key); err != nil {
-				return fmt.Errorf("apply push of %s: unlink %s: %w", m.Object, a.Key, err)
-			}
-		} else if err := upsertLink(sc, p, a.Key, a.ID, "", nil, nil, shadow, now); err != nil {
-			return fmt.Errorf("apply push of %s: %w", m.Object, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		if _, err := sc.exec(clearInFlight, m.Object, a.Key); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
 		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
-			return fmt.Errorf("apply push of %s: ack %s: %w", m.Object, a.Key, err)
+			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
+		}
+		l, row := links[a.Key], rows[a.Key]
+		if a.Unlink && a.Release {
+			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
+				SELECT ?1, sf_id, ?2, ?3 FROM `+p.link+` WHERE row_key = ?2 AND sf_id IS NOT NULL`,
+				m.Object, a.Key, ts); err != nil {
+				return fmt.Errorf("apply push: release %s: %w", a.Key, err)
+			}
+		}
+		ext, _ := row[p.m.ExternalIDField].(string)
+		switch {
+		case a.Unlink && (row == nil || reusedKey(l, ext, delExt[a.Key])):
+			// A deleted row keeps no state, nor does one whose key a new
+			// row took: the new row is pushed as a row of its own.
+			if err := w.forget(a.Key); err != nil {
+				return fmt.Errorf("apply push: %w", err)
+			}
+			continue
+		case a.Unlink:
+			if _, err := sc.exec(`UPDATE `+p.link+` SET sf_id = NULL WHERE row_key = ?`, a.Key); err != nil {
+				return fmt.Errorf("apply push: unlink %s: %w", a.Key, err)
+			}
+		case l == nil && a.ID == "":
+			continue // nothing linked and nothing to link: a row skipped
+		}
+		old, _ := p.synced(l, bases[a.Key], row)
+		if _, err := w.rebase(a.Key, a.ID, time.Time{}, old, a.Shadow, row); err != nil {
+			return fmt.Errorf("apply push: %w", err)
 		}
 	}
 	for _, d := range r.DeadLetters {
 		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		if _, err := sc.exec(clearInFlight, m.Object, d.Key); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		payload, err := encodeValues(d.Payload)
 		if err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		var attempts int
 		err = tx.QueryRowContext(ctx, `SELECT attempts FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, d.Key).Scan(&attempts)
 		if err != nil && err != sql.ErrNoRows {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		attempts++
 		if _, err := sc.exec(`INSERT INTO _syncd_dead_letters(object, row_key, seq, payload, code, message, attempts, first_seen, last_seen, next_retry)
@@ -647,11 +682,11 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			ON CONFLICT(object, row_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, code = excluded.code,
 				message = excluded.message, attempts = excluded.attempts, last_seen = excluded.last_seen, next_retry = excluded.next_retry`,
 			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, formatTime(now.Add(deadLetterBackoff(attempts)))); err != nil {
-			return fmt.Errorf("apply push of %s: dead letter %s: %w", m.Object, d.Key, err)
+			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("apply push of %s: commit: %w", m.Object, err)
+		return fmt.Errorf("apply push: commit: %w", err)
 	}
 	return nil
 }
@@ -664,7 +699,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	defer tx.Rollback()
 	var wmTime any
@@ -680,7 +715,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted,
 		r.Reconciled, r.Compared, r.Repaired)
 	if err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	if r.Reconciled && r.Err == nil {
 		if _, err := tx.ExecContext(ctx, `UPDATE _syncd_mappings SET reconciled_at = ? WHERE object = ?`,
@@ -689,7 +724,7 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record run of %s: %w", r.Object, err)
+		return fmt.Errorf("record run: %w", err)
 	}
 	return nil
 }

@@ -10,24 +10,28 @@ import (
 
 // Unlinked returns the live rows of a mapped table that are linked to no
 // record (soft-deleted rows are left out), with their values, and the
-// outbox position of the snapshot they were read in.
+// outbox position of the snapshot they were read in. Rows Salesforce
+// rejected are left out too, but for an ambiguous match: their next try
+// (syncd failed retry, or a change) brings them back, and until then
+// matching them again each cycle would cost calls for nothing.
 func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
-	p, err := newPlan(m)
-	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
-	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	defer tx.Rollback()
+	p, err := db.plan(ctx, tx, m)
+	if err != nil {
+		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
 	var seen int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&seen); err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = ? AND l.row_key = CAST(t.`+p.key+` AS TEXT) AND l.sf_id IS NOT NULL)`,
-		m.Object)
+		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
+		m.Object, syncd.CodeAmbiguousMatch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
@@ -64,14 +68,14 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT sf_id, reason FROM _syncd_holds WHERE object = ?`, object)
 	if err != nil {
-		return nil, fmt.Errorf("holds of %s: %w", object, err)
+		return nil, fmt.Errorf("read holds: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var id, reason string
 		if err := rows.Scan(&id, &reason); err != nil {
-			return nil, fmt.Errorf("holds of %s: %w", object, err)
+			return nil, fmt.Errorf("read holds: %w", err)
 		}
 		out[id] = reason
 	}
@@ -82,21 +86,21 @@ func (db *DB) Holds(ctx context.Context, object string) (map[string]string, erro
 func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string) error {
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM _syncd_holds WHERE object = ?`, object); err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	now := formatTime(db.Now())
 	for id, reason := range holds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at) VALUES (?, ?, ?, ?)`,
 			object, id, reason, now); err != nil {
-			return fmt.Errorf("hold records of %s: %w", object, err)
+			return fmt.Errorf("hold records: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("hold records of %s: %w", object, err)
+		return fmt.Errorf("hold records: %w", err)
 	}
 	return nil
 }

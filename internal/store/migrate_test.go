@@ -1,15 +1,10 @@
 package store_test
 
 import (
-	"database/sql"
-	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/syncd-dev/syncd/internal/store"
-	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 func TestOpen_MigrateFromV1(t *testing.T) {
@@ -54,81 +49,4 @@ func TestOpen_MigrateFromV1(t *testing.T) {
 	// Reopening is a no-op.
 	db.Close()
 	MustOpenStore(t, path)
-}
-
-// Version 7 rebuilds _syncd_links as a rowid table: the links, shadows and
-// in-flight journals of a version 6 database survive it, and the capture
-// triggers installed before it (which name _syncd_links) still work.
-func TestOpen_MigrateLinksToRowidKeepsLinks(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db")
-	app := MustOpenApp(t, path)
-	mustExec(t, app, contactSchema)
-	db, err := store.OpenVersion(ctx, path, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := contactMapping()
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
-	stamp := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	var pb syncd.PullBatch
-	for i, id := range []string{"003000000000001AAA", "003000000000002AAA"} {
-		vals := map[string]syncd.Value{"LastName": fmt.Sprint("Name", i), "FirstName": nil}
-		pb.Ops = append(pb.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, Set: vals, Shadow: vals, Stamp: stamp})
-	}
-	pb.Cursor = syncd.Cursor{Time: stamp, ID: "003000000000002AAA"}
-	if err := db.ApplyPull(ctx, m, pb); err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, app, `UPDATE _syncd_links SET in_flight = '{"LastName":"sX"}' WHERE sf_id = '003000000000002AAA'`)
-	before := linkDump(t, app)
-	db.Close()
-
-	db = MustOpenStore(t, path)
-	if v, _ := db.Version(ctx); v != store.SchemaVersion() || v < 7 {
-		t.Fatalf("version after upgrade = %d", v)
-	}
-	if after := linkDump(t, app); after != before {
-		t.Fatalf("links changed by the migration:\nbefore %s\nafter  %s", before, after)
-	}
-	if n := mustInt(t, app, `SELECT count(*) FROM sqlite_master WHERE name = '_syncd_links' AND sql LIKE '%WITHOUT ROWID%'`); n != 0 {
-		t.Fatal("_syncd_links is still WITHOUT ROWID")
-	}
-	// The key trigger installed under version 6 moves the link.
-	mustExec(t, app, `UPDATE contacts SET id = 100 WHERE id = 1`)
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = '100' AND sf_id = '003000000000001AAA'`); n != 1 {
-		t.Fatal("the key trigger did not move the link after the migration")
-	}
-	// Both keys stay unique.
-	if _, err := app.Exec(`INSERT INTO _syncd_links(object, row_key, sf_id) VALUES ('Contact', '100', 'x')`); err == nil {
-		t.Fatal("a second link for one row was accepted")
-	}
-	if _, err := app.Exec(`INSERT INTO _syncd_links(object, row_key, sf_id) VALUES ('Contact', '7', '003000000000002AAA')`); err == nil {
-		t.Fatal("a second link for one Salesforce Id was accepted")
-	}
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_row_status WHERE status = 'pending' OR status = 'synced'`); n != 2 {
-		t.Fatalf("row status view sees %d rows, want 2", n)
-	}
-}
-
-func linkDump(t *testing.T, app *sql.DB) string {
-	t.Helper()
-	rows, err := app.Query(`SELECT object, row_key, sf_id, ext_id, stamp, last_modified, shadow, in_flight FROM _syncd_links ORDER BY row_key`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c [8]sql.NullString
-		if err := rows.Scan(&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7]); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(c))
-	}
-	if len(out) != 2 {
-		t.Fatalf("%d links, want 2", len(out))
-	}
-	return strings.Join(out, "\n")
 }

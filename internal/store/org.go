@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -62,24 +63,37 @@ type Forgotten struct {
 
 // RebindOrg binds the database to another org, in one transaction with
 // forgetting everything that names the old org's records: the links (and
-// their shadow copies and in-flight journals), the watermarks, the
+// their merge bases and in-flight journals), the watermarks, the
 // conflicts and the dead letters. An Id of one org means nothing in
 // another, and may even name an unrelated record there. The application's
 // rows and their pending local changes stay; the next cycle pulls every
 // record of the new org and matches rows by external id, as on a first
 // sync.
 func (db *DB) RebindOrg(ctx context.Context, b OrgBinding) (Forgotten, error) {
+	db.forgetPlanned("")
 	var f Forgotten
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return f, fmt.Errorf("rebind %s to org %s: %w", db.path, b.OrgID, err)
 	}
 	defer tx.Rollback()
+	state, err := stateTables(ctx, tx)
+	if err != nil {
+		return f, fmt.Errorf("rebind %s to org %s: %w", db.path, b.OrgID, err)
+	}
+	for _, t := range state {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(t))
+		if err != nil {
+			return f, fmt.Errorf("rebind %s to org %s: %w", db.path, b.OrgID, err)
+		}
+		if n, _ := res.RowsAffected(); t == legacyLinks || strings.HasPrefix(t, "_syncd_link_") {
+			f.Links += n
+		}
+	}
 	for _, step := range []struct {
 		n *int64
 		q string
 	}{
-		{&f.Links, `DELETE FROM _syncd_links`},
 		{&f.Watermarks, `DELETE FROM _syncd_cursors`},
 		{&f.Conflicts, `DELETE FROM _syncd_conflicts`},
 		{&f.DeadLetters, `DELETE FROM _syncd_dead_letters`},
@@ -100,6 +114,27 @@ func (db *DB) RebindOrg(ctx context.Context, b OrgBinding) (Forgotten, error) {
 		return f, fmt.Errorf("rebind %s to org %s: %w", db.path, b.OrgID, err)
 	}
 	return f, nil
+}
+
+// stateTables lists the tables of syncd's sync state per row: the link and
+// base tables of every object (mapped now or before), the journal of
+// writes in flight, and the links of schema version 14 not moved yet.
+func stateTables(ctx context.Context, q queryer) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = ?1 OR name = ?2
+		OR name LIKE '\_syncd\_link\_%' ESCAPE '\' OR name LIKE '\_syncd\_base\_%' ESCAPE '\') ORDER BY name`, inFlightTable, legacyLinks)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // SameOrg reports whether two org ids name the same org: the 18-character

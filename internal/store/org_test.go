@@ -52,7 +52,7 @@ func TestOrgBindingAndRebind(t *testing.T) {
 		t.Errorf("watermark kept: %+v", c)
 	}
 	for q, want := range map[string]int64{
-		`SELECT count(*) FROM _syncd_links`:                        0,
+		`SELECT count(*) FROM _syncd_link_Contact`:                 0,
 		`SELECT count(*) FROM _syncd_dead_letters`:                 0,
 		`SELECT count(*) FROM contacts`:                            2,
 		`SELECT count(*) FROM _syncd_outbox WHERE done = 0`:        1,

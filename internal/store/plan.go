@@ -30,6 +30,24 @@ type mapPlan struct {
 	fields     []syncd.Field
 	byName     map[string]int // Salesforce name -> index in fields
 	selectRow  string         // SELECT key, ext, fields... FROM tbl WHERE key IN
+
+	// The object's sync state (state.go): its link and base tables,
+	// quoted and by name.
+	link, base         string
+	linkName, baseName string
+	// names are the fields a fingerprint covers (syncd.FingerprintFields).
+	names []string
+	// baseCols are the base table's columns after its key: the external
+	// id column, then the mapped columns (each once; neither the key nor
+	// the external id column).
+	baseCols []string
+	// fieldCol is, per field, its column's index in baseCols, or -1 for a
+	// field whose column is the key or the external id column (its base
+	// is the row's value).
+	fieldCol []int
+	// onExtColumn is, per field, whether its column is the external id
+	// column, which a pull writes as the external id, not as the field.
+	onExtColumn []bool
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -46,6 +64,32 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		qext:    quoteIdent(m.Table) + "." + quoteIdent(m.ExternalIDColumn),
 		fields:  m.Fields,
 		byName:  make(map[string]int, len(m.Fields)),
+
+		linkName: linkTableName(m.Object),
+		baseName: baseTableName(m.Object),
+		names:    syncd.FingerprintFields(m),
+		fieldCol: make([]int, len(m.Fields)),
+
+		onExtColumn: make([]bool, len(m.Fields)),
+	}
+	p.link, p.base = quoteIdent(p.linkName), quoteIdent(p.baseName)
+	p.baseCols = []string{m.ExternalIDColumn}
+	colAt := map[string]int{}
+	for i, f := range m.Fields {
+		lc := strings.ToLower(f.Column)
+		p.onExtColumn[i] = lc == strings.ToLower(m.ExternalIDColumn)
+		switch {
+		case lc == strings.ToLower(m.Key) || lc == strings.ToLower(m.ExternalIDColumn):
+			p.fieldCol[i] = -1
+		default:
+			j, ok := colAt[lc]
+			if !ok {
+				j = len(p.baseCols)
+				colAt[lc] = j
+				p.baseCols = append(p.baseCols, f.Column)
+			}
+			p.fieldCol[i] = j
+		}
 	}
 	var b strings.Builder
 	b.WriteString("SELECT CAST(" + p.qkey + " AS TEXT), " + p.qext)
@@ -129,53 +173,51 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 	return out, nil
 }
 
-// linkRow is a row of _syncd_links.
-type linkRow struct {
-	key      string
-	sfID     string
-	extID    string
-	stamp    time.Time // the record's watermark value when last read
-	shadow   map[string]syncd.Value
-	inFlight map[string]syncd.Value // nil when nothing is in flight
-}
+// unreadable stands for a local value that does not convert to its
+// field's kind: it equals no value, so a row holding one differs from any
+// merge base.
+type unreadable struct{ err error }
 
-func scanLinks(rows *sql.Rows, fn func(*linkRow)) error {
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var sfID, extID, inFlight, stamp sql.NullString
-		var shadow string
-		if err := rows.Scan(&key, &sfID, &extID, &shadow, &inFlight, &stamp); err != nil {
-			return err
-		}
-		l := &linkRow{key: key, sfID: sfID.String, extID: extID.String, stamp: parseTime(stamp.String)}
-		var err error
-		if l.shadow, err = decodeValues(shadow); err != nil {
-			return fmt.Errorf("link %s: shadow: %w", key, err)
-		}
-		if inFlight.Valid {
-			if l.inFlight, err = decodeValues(inFlight.String); err != nil {
-				return fmt.Errorf("link %s: in flight: %w", key, err)
-			}
-		}
-		fn(l)
+// readCurrent reads the rows with the given keys as syncd.AfterSync
+// compares them (rowMap): a value that does not convert is unreadable, not
+// an error. A key without a row is absent.
+func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, error) {
+	out := make(map[string]map[string]syncd.Value, len(keys))
+	n := 3 + len(p.fields)
+	raw := make([]any, n)
+	dest := make([]any, n)
+	for i := range raw {
+		dest[i] = &raw[i]
 	}
-	return rows.Err()
-}
-
-// linksByKey reads the links of the given row keys.
-func linksByKey(ctx context.Context, q queryer, object string, keys []string) (map[string]*linkRow, error) {
-	out := make(map[string]*linkRow, len(keys))
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT row_key, sf_id, ext_id, shadow, in_flight, stamp FROM _syncd_links WHERE object = ? AND row_key IN (`+
-			placeholders(len(args))+`)`, append([]any{object}, args...)...)
+		rows, err := q.QueryContext(ctx, p.selectRow+placeholders(len(args))+")", args...)
 		if err != nil {
 			return err
 		}
-		return scanLinks(rows, func(l *linkRow) { out[l.key] = l })
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			r := make(map[string]syncd.Value, len(p.fields)+1)
+			for i, f := range p.fields {
+				v, err := fromSQLite(f.Kind, raw[2+i])
+				if err != nil {
+					v = unreadable{err}
+				}
+				r[f.Name] = v
+			}
+			if e := asString(raw[1]); e != "" {
+				r[p.m.ExternalIDField] = e
+			} else {
+				r[p.m.ExternalIDField] = nil
+			}
+			out[asString(raw[0])] = r
+		}
+		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read links of %s: %w", object, err)
+		return nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
 	}
 	return out, nil
 }
@@ -185,7 +227,7 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 	out := map[string]map[string]bool{}
 	var any1 int
 	if err := rowQuery(ctx, q, `SELECT EXISTS (SELECT 1 FROM _syncd_conflicts WHERE object = ? AND resolved_at IS NULL)`, object).Scan(&any1); err != nil {
-		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
 	if any1 == 0 {
 		return out, nil
@@ -210,7 +252,7 @@ func openConflicts(ctx context.Context, q queryer, object string, keys []string)
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read conflicts of %s: %w", object, err)
+		return nil, fmt.Errorf("read conflicts: %w", err)
 	}
 	return out, nil
 }
@@ -254,13 +296,6 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
-}
-
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // stmtCache prepares each distinct statement once per transaction.

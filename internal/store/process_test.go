@@ -272,7 +272,7 @@ func TestCrashDuringApplyPull(t *testing.T) {
 		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox`); n != 0 {
 			t.Fatal("syncd's writes captured")
 		}
-		if l, r := mustInt(t, app, `SELECT count(*) FROM _syncd_links`), mustInt(t, app, `SELECT count(*) FROM contacts`); l != r {
+		if l, r := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact`), mustInt(t, app, `SELECT count(*) FROM contacts`); l != r {
 			t.Fatalf("%d links for %d rows", l, r)
 		}
 		// The lock died with the process.
@@ -311,6 +311,9 @@ func helperTZ(path string) error {
 	}
 	defer db.Close()
 	m := contactMapping()
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		return err
+	}
 	var b syncd.PullBatch
 	var recs []syncd.RemoteRecord
 	for i, c := range tzCases {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // collation, as Go compares strings), in one read snapshot; the primary
 // and unique keys on (object, sf_id) serve the order.
 func (db *DB) Linked(ctx context.Context, m *syncd.Mapping, fn func(syncd.LinkedRecord) error) error {
-	p, err := newPlan(m)
+	p, err := db.plan(ctx, db.r, m)
 	if err != nil {
 		return err
 	}
@@ -21,30 +22,32 @@ func (db *DB) Linked(ctx context.Context, m *syncd.Mapping, fn func(syncd.Linked
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
 		live += ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT l.sf_id, l.row_key, coalesce(l.stamp, ''), `+live+`
-		FROM _syncd_links l LEFT JOIN `+p.tbl+` t ON t.`+p.key+` = l.row_key
-		WHERE l.object = ?1 AND l.sf_id IS NOT NULL
+	rows, err := db.r.QueryContext(ctx, `SELECT l.sf_id, CAST(l.row_key AS TEXT), l.stamp, `+live+`
+		FROM `+p.link+` l LEFT JOIN `+p.tbl+` t ON `+appKey("t."+p.key, "l.row_key")+`
+		WHERE l.sf_id IS NOT NULL
 		UNION ALL
-		SELECT r.sf_id, r.row_key, '', false FROM _syncd_released r
-		WHERE r.object = ?1 AND NOT EXISTS (SELECT 1 FROM _syncd_links l WHERE l.object = ?1 AND l.sf_id = r.sf_id)
+		SELECT r.sf_id, r.row_key, NULL, false FROM _syncd_released r
+		WHERE r.object = ?1 AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE l.sf_id = r.sf_id)
 		ORDER BY 1`, m.Object)
 	if err != nil {
-		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+		return fmt.Errorf("read the links: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r syncd.LinkedRecord
-		var stamp string
+		var stamp sql.NullInt64
 		if err := rows.Scan(&r.ID, &r.Key, &stamp, &r.Live); err != nil {
-			return fmt.Errorf("read the links of %s: %w", m.Object, err)
+			return fmt.Errorf("read the links: %w", err)
 		}
-		r.Stamp = parseTime(stamp)
+		if stamp.Valid {
+			r.Stamp = time.UnixMilli(stamp.Int64).UTC()
+		}
 		if err := fn(r); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+		return fmt.Errorf("read the links: %w", err)
 	}
 	return nil
 }
@@ -55,7 +58,7 @@ func (db *DB) LastReconciled(ctx context.Context, object string) (time.Time, err
 	var at string
 	err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(reconciled_at), '') FROM _syncd_mappings WHERE object = ?`, object).Scan(&at)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read when %s was reconciled: %w", object, err)
+		return time.Time{}, fmt.Errorf("read the last reconciliation: %w", err)
 	}
 	return parseTime(at), nil
 }

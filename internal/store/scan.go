@@ -13,9 +13,9 @@ import (
 // `syncd verify`. Rows soft-deleted locally (SoftDeleteColumn set) are
 // skipped. It reads in one snapshot and holds one row at a time.
 func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow) error) error {
-	p, err := newPlan(m)
+	p, err := db.plan(ctx, db.r, m)
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", m.Object, err)
+		return fmt.Errorf("scan %s: %w", m.Table, err)
 	}
 	var cols strings.Builder
 	for _, f := range p.fields {
@@ -27,15 +27,15 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		where = " WHERE t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
 	}
 	q := `SELECT CAST(t.` + p.key + ` AS TEXT), l.sf_id` + cols.String() + ` FROM ` + p.tbl + ` t
-		LEFT JOIN _syncd_links l ON l.object = ` + quoteString(m.Object) + ` AND l.row_key = CAST(t.` + p.key + ` AS TEXT)` + where
+		LEFT JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + where
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", m.Object, err)
+		return fmt.Errorf("scan %s: %w", m.Table, err)
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", m.Object, err)
+		return fmt.Errorf("scan %s: %w", m.Table, err)
 	}
 	defer rows.Close()
 	raw := make([]any, 2+len(p.fields))
@@ -45,7 +45,7 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("scan %s: %w", m.Object, err)
+			return fmt.Errorf("scan %s: %w", m.Table, err)
 		}
 		r := syncd.LocalRow{Key: asString(raw[0]), ID: asString(raw[1]), Values: make(map[string]syncd.Value, len(p.fields))}
 		for i, f := range p.fields {

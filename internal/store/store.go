@@ -62,8 +62,13 @@ type DB struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
-	mu       sync.Mutex
-	keyKinds map[string]keyKind // per table: how new rows get their key
+	mu sync.Mutex
+	// tables caches, per mapped table, its declaration as last read
+	// (until Capture sees the schema change): how the rows a pull inserts
+	// get their key, and how syncd's tables declare it.
+	tables map[string]*tableInfo
+	// planned is, per object, what its last Lookup read (state.go).
+	planned map[string]*planned
 	// schemaSeen is, per table, the schema version (PRAGMA
 	// schema_version) at which Capture last found its capture complete.
 	schemaSeen map[string]int64
@@ -92,7 +97,7 @@ func dsn(p string, write bool) string {
 }
 
 // Open opens (creating if needed) the SQLite database at path and migrates
-// syncd's tables to the version this binary knows.
+// syncd's tables to the version this binary knows. Its errors name the file.
 func Open(ctx context.Context, p string) (*DB, error) {
 	return open(ctx, p, 0)
 }
@@ -110,7 +115,7 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, keyKinds: map[string]keyKind{}, schemaSeen: map[string]int64{}}
+	db := &DB{path: p, w: w, Now: time.Now, tables: map[string]*tableInfo{}, planned: map[string]*planned{}, schemaSeen: map[string]int64{}}
 	db.migrated = target
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()

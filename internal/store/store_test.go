@@ -112,10 +112,18 @@ func TestInstall_Capture(t *testing.T) {
 		}
 	})
 	t.Run("KeyChange", func(t *testing.T) {
-		mustExec(t, app, `INSERT INTO _syncd_links(object, row_key, sf_id) VALUES ('Contact', '1', '003A')`)
+		mustExec(t, app, `INSERT INTO _syncd_link_Contact(row_key, sf_id) VALUES ('1', '003A')`)
+		mustExec(t, app, `INSERT INTO _syncd_base_Contact(id, last_name) VALUES ('1', 'base')`)
+		mustExec(t, app, `INSERT INTO _syncd_in_flight(object, row_key, fields) VALUES ('Contact', '1', '{}')`)
 		mustExec(t, app, `UPDATE contacts SET id = 5000 WHERE id = 1`)
-		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = '5000' AND sf_id = '003A'`); n != 1 {
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = '5000' AND sf_id = '003A'`); n != 1 {
 			t.Fatal("link not moved to the new key")
+		}
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '5000' AND last_name = 'base'`); n != 1 {
+			t.Fatal("merge base not moved to the new key")
+		}
+		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_in_flight WHERE row_key = '5000'`); n != 1 {
+			t.Fatal("write in flight not moved to the new key")
 		}
 		if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE done = 0 AND row_key = '1'`); n != 0 {
 			t.Fatal("pending entries left on the old key")
@@ -242,7 +250,8 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 	}
 	b1 := st["003B"]
 	if !b1.Exists || b1.Key != "1" || b1.ID != "003B" || b1.Values["FirstName"] != "Ada2" || b1.Values["LastName"] != "Lovelace" ||
-		!reflect.DeepEqual(b1.Shadow, map[string]syncd.Value{"LastName": "Lovelace", "FirstName": "Ada"}) || b1.LastLocalEdit.IsZero() {
+		// The base: the two fields synced, and no external id in Salesforce.
+		!reflect.DeepEqual(b1.Shadow, map[string]syncd.Value{"LastName": "Lovelace", "FirstName": "Ada", "Syncd_Id__c": nil}) || b1.LastLocalEdit.IsZero() {
 		t.Fatalf("003B = %+v", b1)
 	}
 	if a := st["003A"]; a.ExternalID != "ext-a" || a.Values["Active__c"] != true || a.Values["Score__c"] != nil {
@@ -374,10 +383,13 @@ func TestApplyPush_InFlightEditStaysPending(t *testing.T) {
 	if p.FirstSeq <= pend[0].Seq || p.ID != "003A" || p.Values["LastName"] != "b" || p.Shadow["LastName"] != "a" || p.ExternalID == "" {
 		t.Fatalf("pending after ack = %+v", p)
 	}
-	var ext string
-	app.QueryRow(`SELECT ext_id FROM _syncd_links WHERE row_key = '1'`).Scan(&ext)
-	if ext != p.ExternalID {
-		t.Fatalf("link ext_id = %q, want %q", ext, p.ExternalID)
+	// Linked, and the base the ack made (the values sent) is kept apart
+	// while the row holds the newer edit.
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = '1' AND sf_id = '003A'`); n != 1 {
+		t.Fatal("the ack did not link the row")
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '1' AND last_name = 'a'`); n != 1 {
+		t.Fatal("the base of the row edited during the push is not kept")
 	}
 	// Ack the second push: nothing pending.
 	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "1", Seq: p.Seq, Shadow: map[string]syncd.Value{"LastName": "b"}}}}); err != nil {
@@ -647,10 +659,10 @@ func TestApplyPush_Unlink(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = ?`, k1); n != 0 {
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = ?`, k1); n != 0 {
 		t.Fatal("link of a deleted row kept")
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_links WHERE row_key = ? AND sf_id IS NULL AND ext_id = 'e2'`, k2); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_link_Contact WHERE row_key = ? AND sf_id IS NULL`, k2); n != 1 {
 		t.Fatal("unlinked row lost its link state")
 	}
 	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 0 {
@@ -731,7 +743,7 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 			if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops}); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_links l ON l.row_key = CAST(p.id AS TEXT) ORDER BY p.id`)
+			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_link_Contact l ON l.row_key = CAST(p.id AS TEXT) ORDER BY p.id`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -781,7 +793,7 @@ func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_links l ON l.row_key = CAST(c.code AS TEXT) WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM codes c JOIN _syncd_link_Contact l ON l.row_key = CAST(c.code AS TEXT) WHERE c.code = 7 AND l.sf_id = '003A'`); n != 1 {
 		t.Fatal("the link does not name the stored key 7")
 	}
 	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))

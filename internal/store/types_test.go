@@ -137,10 +137,10 @@ func TestTypes_RoundTrip(t *testing.T) {
 		}
 	}
 	// The null/empty distinction in storage itself.
-	if n := mustInt(t, app, `SELECT count(*) FROM things WHERE txt IS NULL AND id IN (SELECT CAST(row_key AS INTEGER) FROM _syncd_links WHERE sf_id = 'a00000000000005')`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM things WHERE txt IS NULL AND id IN (SELECT row_key FROM _syncd_link_Thing__c WHERE sf_id = 'a00000000000005')`); n != 1 {
 		t.Error("nil not stored as NULL")
 	}
-	if n := mustInt(t, app, `SELECT count(*) FROM things WHERE txt = '' AND id IN (SELECT CAST(row_key AS INTEGER) FROM _syncd_links WHERE sf_id = 'a00000000000004')`); n != 1 {
+	if n := mustInt(t, app, `SELECT count(*) FROM things WHERE txt = '' AND id IN (SELECT row_key FROM _syncd_link_Thing__c WHERE sf_id = 'a00000000000004')`); n != 1 {
 		t.Error(`"" not stored as empty text`)
 	}
 

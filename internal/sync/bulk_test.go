@@ -61,7 +61,7 @@ func TestBulk_BackfillSwitchesToBulkAndEveryRowLandsOnce(t *testing.T) {
 	if got := h.count(`SELECT count(*) FROM customers`); got != n {
 		t.Fatalf("%d local rows, want %d", got, n)
 	}
-	if got := h.count(`SELECT count(DISTINCT sf_id) FROM _syncd_links WHERE object = 'Contact'`); got != n {
+	if got := h.count(`SELECT count(DISTINCT sf_id) FROM _syncd_link_Contact`); got != n {
 		t.Fatalf("%d distinct linked records, want %d", got, n)
 	}
 	c := h.apiCalls()
@@ -240,7 +240,7 @@ func TestBulk_PushMixedFailures(t *testing.T) {
 	if got := strings.Join(pending(), " "); got != want {
 		t.Fatalf("pending rows %q, want %q", got, want)
 	}
-	synced := h.count(`SELECT count(*) FROM _syncd_links WHERE object = 'Contact' AND sf_id IS NOT NULL AND row_key IN (SELECT CAST(id AS TEXT) FROM customers)`)
+	synced := h.count(`SELECT count(*) FROM _syncd_link_Contact WHERE sf_id IS NOT NULL AND row_key IN (SELECT CAST(id AS TEXT) FROM customers)`)
 	if synced != 16 {
 		t.Errorf("%d rows linked as synced, want 16", synced)
 	}

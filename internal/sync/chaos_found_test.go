@@ -80,7 +80,7 @@ func TestTwoLosersOfOneMergeNeverBreakThePull(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM customers WHERE deleted_at IS NULL`); n != 1 {
 		t.Errorf("%d live rows, want the one that took the survivor", n)
 	}
-	if got := h.one(`SELECT l.sf_id FROM customers c JOIN _syncd_links l ON l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`); got != w {
+	if got := h.one(`SELECT l.sf_id FROM customers c JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`); got != w {
 		t.Errorf("the live row is linked to %v, want the survivor %s", got, w)
 	}
 	if got := h.one(`SELECT last_name FROM customers WHERE deleted_at IS NULL`); got != "Lovelace" {
@@ -123,7 +123,7 @@ func TestSoftDeletedLoserIsNotRelinked(t *testing.T) {
 		}
 		h.emu.Advance(3 * time.Second)
 	}
-	if got := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_links l ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = 'Byron'`); got == w {
+	if got := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = 'Byron'`); got == w {
 		t.Errorf("the soft-deleted loser's row was linked to the survivor %s", w)
 	}
 	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 {
@@ -241,7 +241,7 @@ func TestReusedKeyIsANewRow(t *testing.T) {
 			if got := h.one(`SELECT title FROM customers`); got != nil {
 				t.Errorf("Grace's row took the title %v of the deleted row's Contact", got)
 			}
-			if got := h.one(`SELECT sf_id FROM _syncd_links`); got != g["Id"] {
+			if got := h.one(`SELECT sf_id FROM _syncd_link_Contact`); got != g["Id"] {
 				t.Errorf("the row is linked to %v, want %v", got, g["Id"])
 			}
 			d, err := h.engine.Verify(h.ctx, h.m)

@@ -1202,8 +1202,10 @@ func (mx *mix) quiet(what string) {
 // and the linked record, for a failure message.
 func (mx *mix) pendingDetail() string {
 	rows, err := mx.h.app.Query(`SELECT o.seq, o.row_key, o.op, coalesce(o.changed_columns, ''), coalesce(l.sf_id, ''),
-		coalesce(l.shadow, ''), coalesce(l.in_flight, ''), coalesce(l.stamp, '')
-		FROM _syncd_outbox o LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = o.row_key WHERE o.done = 0 ORDER BY o.seq`)
+		coalesce(b._syncd_unsynced, CASE WHEN b.id IS NULL THEN 'none' ELSE 'kept' END), coalesce(f.fields, ''), coalesce(l.stamp, '')
+		FROM _syncd_outbox o LEFT JOIN _syncd_link_Contact l ON l.row_key = o.row_key
+		LEFT JOIN _syncd_base_Contact b ON b.id = o.row_key
+		LEFT JOIN _syncd_in_flight f ON f.object = 'Contact' AND f.row_key = o.row_key WHERE o.done = 0 ORDER BY o.seq`)
 	if err != nil {
 		return err.Error()
 	}
@@ -1215,7 +1217,7 @@ func (mx *mix) pendingDetail() string {
 		if err := rows.Scan(&seq, &key, &op, &cols, &id, &shadow, &inFlight, &stamp); err != nil {
 			return err.Error()
 		}
-		fmt.Fprintf(&b, "  outbox %d: row %s %s %s; link %q stamp %s shadow %s in flight %s\n", seq, key, op, cols, id, stamp, shadow, inFlight)
+		fmt.Fprintf(&b, "  outbox %d: row %s %s %s; link %q stamp %s merge base %s in flight %s\n", seq, key, op, cols, id, stamp, shadow, inFlight)
 		var row []any
 		if r, err := mx.h.app.Query(`SELECT * FROM customers WHERE id = ?`, key); err == nil {
 			cols, _ := r.Columns()
@@ -1335,7 +1337,7 @@ func (mx *mix) check() {
 	}
 	var live []row
 	rows, err := h.app.Query(`SELECT CAST(c.id AS TEXT), last_name, first_name, email, title, coalesce(sync_id, ''), coalesce(l.sf_id, '')
-		FROM customers c LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT)
+		FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)
 		WHERE c.deleted_at IS NULL ORDER BY c.id`)
 	if err != nil {
 		mx.fatalf("rows: %v", err)

@@ -171,7 +171,7 @@ func TestDeleteWhileEditedNeverResurrects(t *testing.T) {
 					if n := h.count(`SELECT count(*) FROM _syncd_relinks WHERE old_id = ? AND reason = 'recreated'`, id); n != 1 {
 						t.Fatalf("relink log: %d rows", n)
 					}
-					if linked := h.one(`SELECT sf_id FROM _syncd_links`); linked != c["Id"] {
+					if linked := h.one(`SELECT sf_id FROM _syncd_link_Contact`); linked != c["Id"] {
 						t.Fatalf("row linked to %v, want %v", linked, c["Id"])
 					}
 					return
@@ -213,7 +213,7 @@ func TestMergeRelinksOrFollowsTheDelete(t *testing.T) {
 		if n := h.count(`SELECT count(*) FROM customers`); n != 1 {
 			t.Fatalf("%d rows, want the one row, relinked", n)
 		}
-		if got := h.one(`SELECT sf_id FROM _syncd_links`); got != winner {
+		if got := h.one(`SELECT sf_id FROM _syncd_link_Contact`); got != winner {
 			t.Fatalf("row linked to %v, want the survivor %s", got, winner)
 		}
 		w, _ := h.emu.Get("Contact", winner)

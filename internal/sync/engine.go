@@ -102,7 +102,7 @@ func (e *Engine) run(ctx context.Context, mappings []*Mapping, reconcile bool) R
 func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
 	schema, err := e.Remote.Describe(ctx, m.Object)
 	if err != nil {
-		return nil, fmt.Errorf("describe %s: %w", m.Object, err)
+		return nil, fmt.Errorf("describe: %w", err)
 	}
 	resolved, err := Resolve(m, schema)
 	if err != nil {
@@ -122,7 +122,7 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 	for i, f := range m.Fields {
 		info, ok := schema.Fields[f.Name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s has no field %s (mapped from column %s)", m.Object, f.Name, f.Column))
+			errs = append(errs, fmt.Errorf("no field %s in Salesforce (mapped from column %s)", f.Name, f.Column))
 			continue
 		}
 		f.Type, f.Kind = info.Type, info.Kind
@@ -133,12 +133,12 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 		out.Fields[i] = f
 	}
 	if info, ok := schema.Fields[m.ExternalIDField]; !ok {
-		errs = append(errs, fmt.Errorf("%s has no field %s (the external id)", m.Object, m.ExternalIDField))
+		errs = append(errs, fmt.Errorf("no field %s in Salesforce (the external id)", m.ExternalIDField))
 	} else if !info.ExternalID {
-		errs = append(errs, fmt.Errorf("%s.%s is not marked External ID in Salesforce", m.Object, m.ExternalIDField))
+		errs = append(errs, fmt.Errorf("%s is not marked External ID in Salesforce", m.ExternalIDField))
 	}
 	if _, ok := schema.Fields[m.Watermark]; !ok {
-		errs = append(errs, fmt.Errorf("%s has no field %s (the watermark)", m.Object, m.Watermark))
+		errs = append(errs, fmt.Errorf("no field %s in Salesforce (the watermark)", m.Watermark))
 	}
 	_, out.mergeable = schema.Fields["MasterRecordId"]
 	out.replicateable = schema.Replicateable
@@ -423,6 +423,11 @@ func fresh(read map[string]readAt) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// applyBatch is how many records the engine plans and applies at a time
+// outside a pull's own pages (matching, reconciliation's re-reads): the
+// largest page a query returns.
+const applyBatch = 2000
 
 // maxRounds bounds the times a page of writes is planned again in one
 // cycle after Salesforce reported records changed or gone.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -148,7 +149,7 @@ func TestAmbiguousMatchLinksAndCreatesNothing(t *testing.T) {
 func checkOneToOne(t *testing.T, h *harness) {
 	t.Helper()
 	rows, err := h.app.Query(`SELECT c.id, coalesce(l.sf_id, '') FROM customers c
-		LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`)
+		LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.deleted_at IS NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,5 +175,60 @@ func checkOneToOne(t *testing.T, h *harness) {
 		if _, ok := linked[c["Id"].(string)]; !ok {
 			t.Errorf("Contact %v %v has no row", c["Id"], c["LastName"])
 		}
+	}
+}
+
+// A row matched to the record it already equals costs no write: the
+// external id goes with the record's next real update, and an email that
+// differs only in case is the same email to matching, not a conflict; the
+// row takes Salesforce's spelling.
+func TestMatchedEqualRecordIsNotWritten(t *testing.T) {
+	h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+		h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ADA@example.com ')`)
+	}, func(m *syncd.Mapping) {
+		m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+		m.Conflict = syncd.Manual
+	})
+	id := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	h.emu.ResetRequests()
+	rep := h.cycle()
+	h.cycle()
+	if rep.Matched != 1 || rep.Conflicts != 0 {
+		t.Errorf("matched %d, conflicts %d; want 1, 0", rep.Matched, rep.Conflicts)
+	}
+	if n := h.writes(); n != 0 {
+		t.Errorf("%d writes to Salesforce for a row that equals its record", n)
+	}
+	if got := h.one(`SELECT email FROM customers`); got != "ada@example.com" {
+		t.Errorf("email = %q, want Salesforce's spelling", got)
+	}
+	if got := h.one(`SELECT sf_id FROM _syncd_link_Contact`); got != id {
+		t.Errorf("linked to %v, want %s", got, id)
+	}
+
+	// The next edit carries the external id along.
+	h.exec(`UPDATE customers SET first_name = 'Augusta'`)
+	h.cycle()
+	c, _ := h.emu.Get("Contact", id)
+	if c["FirstName"] != "Augusta" || c["Syncd_Id__c"] == nil || c["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
+		t.Errorf("after an edit the Contact is %v; want the edit and the row's external id", c)
+	}
+}
+
+// A row Salesforce rejected stays out of matching until it is retried: an
+// idle cycle then costs its one query, not one more per rejected row's
+// match key.
+func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
+	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) {
+		m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+	})
+	// No last name: Salesforce refuses the Contact (REQUIRED_FIELD_MISSING).
+	h.exec(`INSERT INTO customers (first_name, email) VALUES ('Nameless', 'nameless@example.com')`)
+	if r := h.cycle(); r.Failed != 1 {
+		t.Fatalf("failed %d, want the row rejected", r.Failed)
+	}
+	h.emu.Advance(time.Minute)
+	if r := h.cycle(); r.APICalls != 1 || r.Failed != 0 {
+		t.Errorf("idle cycle with a rejected row: %d API calls, %d failed; want 1 query and nothing new", r.APICalls, r.Failed)
 	}
 }

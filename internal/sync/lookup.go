@@ -7,7 +7,7 @@ import (
 
 // Lookup fields are kept in local-key space on this side of the engine:
 // a pulled parent Id is translated to the parent row's key before
-// planning, so that shadows and comparisons use what the local column
+// planning, so that merge bases and comparisons use what the local column
 // holds, and a pushed key is translated to the parent's Id just before
 // sending.
 
@@ -49,7 +49,7 @@ func (e *Engine) resolvePulled(ctx context.Context, m *Mapping, recs []RemoteRec
 
 // resolvePushed returns the writes whose lookup keys all translate to
 // parent Ids, as copies with the Ids in place (the originals keep the keys
-// for the shadow), and how many writes wait for a parent not yet in
+// for the merge base), and how many writes wait for a parent not yet in
 // Salesforce.
 func (e *Engine) resolvePushed(ctx context.Context, m *Mapping, writes []PushWrite) (kept, sent []PushWrite, held int, err error) {
 	var lookups []Field

@@ -18,7 +18,9 @@ import (
 //     the Remote: Id IN lists within the URL limit, or one Bulk query);
 //  3. a key with exactly one row and one record not linked elsewhere links
 //     them, through the pull's merge with no merge base: every field that
-//     differs is a conflict under the object's policy;
+//     differs is a conflict under the object's policy, except the match
+//     fields, whose values agree as matching compares them; the row takes
+//     Salesforce's spelling of those;
 //  4. any other key that has records is ambiguous: its rows are rejected
 //     (AMBIGUOUS_MATCH, with the candidates) and its unlinked records held
 //     back from the pull, so that nothing is linked and nothing created
@@ -111,7 +113,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			continue // the push creates them
 		case len(rs) == 1 && len(cand) == 1 && linked[cand[0].ID] == "":
 			pairs = append(pairs, cand[0])
-			states[cand[0].ID] = rs[0]
+			states[cand[0].ID] = agreeOnKey(m, rs[0])
 		default:
 			var rowKeys, recIDs []string
 			for _, r := range rs {
@@ -142,20 +144,28 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 
 	if len(pairs) > 0 {
 		sort.Slice(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
-		if err := e.resolvePulled(ctx, m, pairs); err != nil {
-			return fmt.Errorf("match: %w", err)
-		}
-		plan := PlanPull(m, pairs, states)
 		committed, err := e.Local.Cursor(ctx, m.Object)
 		if err != nil {
 			return err
 		}
-		if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
-			return fmt.Errorf("match: link: %w", err)
+		// A page at a time, as a pull applies: what is planned and written
+		// at once stays bounded whatever the number of pairs.
+		for start := 0; start < len(pairs); start += applyBatch {
+			page := pairs[start:min(start+applyBatch, len(pairs))]
+			if err := e.resolvePulled(ctx, m, page); err != nil {
+				return fmt.Errorf("match: %w", err)
+			}
+			plan := PlanPull(m, page, states)
+			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
+				return fmt.Errorf("match: link: %w", err)
+			}
+			rep.Matched += len(page)
+			rep.Conflicts += len(plan.Conflicts)
+			rep.LocalUpdates += plan.Updates
+			for _, r := range page {
+				delete(states, r.ID)
+			}
 		}
-		rep.Matched += len(pairs)
-		rep.Conflicts += len(plan.Conflicts)
-		rep.LocalUpdates += plan.Updates
 	}
 	if len(rejects) > 0 {
 		if err := e.Local.ApplyPush(ctx, m, PushResult{DeadLetters: rejects}); err != nil {
@@ -182,6 +192,19 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		}
 	}
 	return nil
+}
+
+// agreeOnKey gives a matched row a merge base for its match fields: its
+// own values. They equal the record's as matching compares them (case and
+// surrounding spaces aside), so a difference there is no disagreement to
+// park or count as a conflict; the three-way merge takes Salesforce's
+// spelling, a local write that costs no API call.
+func agreeOnKey(m *Mapping, st LocalState) LocalState {
+	st.Shadow = make(map[string]Value, len(m.Match))
+	for _, k := range m.Match {
+		st.Shadow[k.Field] = st.Values[k.Field]
+	}
+	return st
 }
 
 func sortedValues(m map[string]string) []string {

@@ -16,39 +16,39 @@ type PullPlan struct {
 }
 
 // PlanPull decides, field by field, what a page of pulled records does to
-// the local rows. It is a three-way merge against the shadow copy (the last
+// the local rows. It is a three-way merge against the merge base (the last
 // synced value): a field changed only in Salesforce is written locally; a
 // field changed on both sides to different values follows the mapping's
-// conflict policy; a record whose values equal the shadow changes nothing,
+// conflict policy; a record whose values equal the base changes nothing,
 // which is what stops echoes of syncd's own pushes.
 //
 // A record deleted in Salesforce while its row has local changes not yet
 // pushed never loses them: under local_wins (or newest_wins, when the local
 // edit is the newer) the record is re-created from the whole row; otherwise
 // the row follows the delete and the unpushed values are kept as open
-// conflicts. A record merged away relinks its live row to the survivor,
-// unless another row is linked to the survivor already; of two losers of
-// one merge (Salesforce merges up to three records) the first in the page
-// takes it and the other follows the delete, as a row already deleted
-// does: one record is never linked to two rows.
+// conflicts. A record merged away relinks its row to the survivor, unless
+// another row is linked to the survivor already or takes it over in the
+// same page (several records merged into one): that row follows the
+// delete rule, as does a loser's row already deleted: one record is never
+// linked to two rows.
 //
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
 	var p PullPlan
-	// heir names, per survivor no row has, the loser whose row takes it
-	// over; a survivor in the same page is planned as an update of that
-	// row (adopted).
-	heir := map[string]string{}
+	// A merge's survivor in the same page as a loser whose row it takes
+	// over is planned as an update of that row.
+	// A survivor no row has yet is taken over by the row of its first loser
+	// here; the rows of other losers merged into it follow the delete
+	// rule, as when the survivor is linked elsewhere already.
 	adopted := map[string]LocalState{}
+	heir := map[string]string{} // survivor Id -> the loser whose row takes it over
 	for i := range recs {
 		rec := &recs[i]
-		st, ok := local[rec.ID]
-		if !ok || !rec.Deleted || rec.MergedInto == "" || rec.MergedIntoKey != "" || !st.Exists || st.SoftDeleted {
-			continue
-		}
-		if _, taken := heir[rec.MergedInto]; !taken {
-			heir[rec.MergedInto] = rec.ID
-			adopted[rec.MergedInto] = st
+		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && !st.SoftDeleted {
+			if _, taken := heir[rec.MergedInto]; !taken {
+				heir[rec.MergedInto] = rec.ID
+				adopted[rec.MergedInto] = st
+			}
 		}
 	}
 	inPage := map[string]bool{}
@@ -76,6 +76,16 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec))
 			p.Inserts++
+		case replaced(m, rec, st):
+			// The record's external id is another row's: SQLite gave the
+			// deleted row's key to a new row while capture was off (a
+			// table rebuilt the way ORMs do drops the triggers).
+			if rec.Deleted {
+				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, Unlink: true, Requeue: true})
+			} else {
+				ext, _ := rec.Values[m.ExternalIDField].(string)
+				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, ExternalID: ext, Replaced: true})
+			}
 		case rec.Deleted && rec.MergedInto != "" && heir[rec.MergedInto] == rec.ID:
 			if inPage[rec.MergedInto] {
 				continue // the survivor's own op takes the row over
@@ -113,6 +123,17 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 	return p
 }
 
+// replaced reports whether the row linked to rec is another row than the
+// one the record was synced with: its merge base was lost (it changed while
+// nothing captured it) and the record holds an external id that is not
+// the row's. Salesforce holds the row's external id once syncd created the
+// record or wrote it with an update; before that nothing tells the two
+// rows apart.
+func replaced(m *Mapping, rec *RemoteRecord, st LocalState) bool {
+	ext, _ := rec.Values[m.ExternalIDField].(string)
+	return st.Exists && st.BaseLost && st.ID == rec.ID && ext != "" && st.ExternalID != "" && ext != st.ExternalID
+}
+
 func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 	op := LocalOp{
 		Kind:         OpInsert,
@@ -145,11 +166,18 @@ func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {
 }
 
 // unpushed lists the pushed fields whose local value differs from the
-// merge base: local changes Salesforce has not received.
+// merge base: local changes Salesforce has not received. Without a base
+// (BaseLost) any value the row holds may be one.
 func unpushed(m *Mapping, st LocalState) []Field {
 	var out []Field
 	for _, f := range m.Fields {
 		if !f.Pushes() {
+			continue
+		}
+		if st.BaseLost {
+			if st.Values[f.Name] != nil {
+				out = append(out, f)
+			}
 			continue
 		}
 		if base, ok := st.Shadow[f.Name]; ok && !Equal(st.Values[f.Name], base) {
@@ -205,6 +233,19 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 
 func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflict) {
 	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
+	if st.BaseLost && !st.Stamp.IsZero() && rec.Stamp.Equal(st.Stamp) {
+		// The record has not changed since syncd last read it: its values
+		// are the last synced ones, the base the row lost. Local changes
+		// are then pushed as such.
+		op.Shadow = make(map[string]Value, len(m.Fields)+1)
+		for _, f := range m.Fields {
+			if !rec.Unresolved[f.Name] {
+				op.Shadow[f.Name] = rec.Values[f.Name]
+			}
+		}
+		op.Shadow[m.ExternalIDField] = rec.Values[m.ExternalIDField]
+		return op, nil
+	}
 	var conflicts []Conflict
 	set := func(name string, v Value) {
 		if op.Set == nil {
@@ -219,7 +260,15 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		op.Shadow[name] = v
 	}
 	for _, f := range m.Fields {
-		if !f.Pulls() || rec.Unresolved[f.Name] {
+		if rec.Unresolved[f.Name] {
+			continue
+		}
+		if !f.Pulls() {
+			if st.BaseLost {
+				// Salesforce's value becomes the base of a push-only
+				// field: the push then makes it the row's again.
+				shadow(f.Name, rec.Values[f.Name])
+			}
 			continue
 		}
 		r := rec.Values[f.Name]
@@ -255,7 +304,7 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 			shadow(f.Name, r)
 			c.Resolution = "salesforce"
 		case "local":
-			// The shadow takes Salesforce's value, so the push sees the
+			// The base takes Salesforce's value, so the push sees the
 			// local value as a change and sends it.
 			shadow(f.Name, r)
 			c.Resolution = "local"
@@ -309,9 +358,10 @@ type PushPlan struct {
 }
 
 // PlanPush decides what to send for a batch of pending local changes. Only
-// fields whose value differs from the shadow copy are sent, so several edits
+// fields whose value differs from the merge base are sent, so several edits
 // of one row become one write and an edit back to the synced value becomes
-// none. It is pure.
+// none. A linked row whose base was lost is held back (left pending) until
+// a pull gives it one. It is pure.
 func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 	var p PushPlan
 	for i := range changes {
@@ -326,6 +376,12 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			} else {
 				p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq, Unlink: c.ID != "", Release: c.ID != ""})
 			}
+			continue
+		}
+		if c.ID != "" && c.BaseLost {
+			// Which fields changed is unknown until the record is merged
+			// (the re-read before the write does): sending the row now
+			// could overwrite an edit made in Salesforce.
 			continue
 		}
 		if c.ID != "" {
@@ -364,13 +420,14 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			continue
 		}
 		remoteExt, _ := c.Shadow[m.ExternalIDField].(string)
-		// A record created in Salesforce does not carry our external id
-		// yet: it goes with the record's next update. A row marked deleted
-		// followed its record's delete: there is no record to write it to
-		// (a create whose answer was lost, deleted before syncd heard its
-		// Id, is linked with no merge base and would wait forever).
-		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID && !c.SoftDeleted
-		if len(fields) == 0 && !needsExt && c.ID != "" {
+		// A record created in Salesforce, or matched to an existing row,
+		// does not carry our external id yet: it goes with the record's
+		// next update, never alone. Linked by Id, the record needs it for
+		// nothing now, and a write of it alone would cost a call per 200
+		// records and touch LastModifiedDate, firing the org's triggers
+		// and flows, for every record a first sync matched.
+		needsExt := c.ID != "" && c.ExternalID != "" && remoteExt != c.ExternalID
+		if len(fields) == 0 && c.ID != "" {
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 			continue
 		}

@@ -318,26 +318,33 @@ func TestPlanPullMerges(t *testing.T) {
 	if len(p.Ops) != 1 || p.Ops[0].Kind != OpSoftDelete || p.Ops[0].Relink != nil {
 		t.Fatalf("merge into a survivor linked elsewhere: %+v", p.Ops)
 	}
-	// Two losers of one merge: the first takes the survivor, the other
-	// follows the delete, whether the survivor is in the page or not.
-	other := RemoteRecord{ID: "003B", Deleted: true, Stamp: t1, MergedInto: "003W"}
-	st["003B"] = LocalState{Key: "2", ID: "003B", Exists: true, Values: synced, Shadow: synced}
-	for _, recs := range [][]RemoteRecord{{loser, other}, {loser, other, winner}} {
-		p = PlanPull(testMapping(SalesforceWins), recs, st)
-		linked := map[string]string{}
+
+	// Two records merged into one survivor that no row has: one row takes
+	// it over, the other follows the delete rule (a row each for one
+	// record would break the link's uniqueness). The survivor in the page
+	// or not, and whichever order the losers come in.
+	st2 := map[string]LocalState{
+		"003A": {Key: "1", ID: "003A", Exists: true, Values: synced, Shadow: synced},
+		"003B": {Key: "2", ID: "003B", Exists: true, Values: synced, Shadow: synced},
+	}
+	loserB := RemoteRecord{ID: "003B", Deleted: true, Stamp: t1, MergedInto: "003W"}
+	for name, recs := range map[string][]RemoteRecord{
+		"survivor not in the page": {loser, loserB},
+		"losers the other way":     {loserB, loser},
+		"survivor in the page":     {loser, winner, loserB},
+	} {
+		p := PlanPull(testMapping(SalesforceWins), recs, st2)
+		toW, deleted := map[string]bool{}, 0
 		for _, op := range p.Ops {
-			if op.Key == "2" && (op.Kind != OpSoftDelete || op.Relink != nil) {
-				t.Errorf("%d records: the second loser's row: %+v", len(recs), op)
-			}
-			if op.Kind != OpSoftDelete {
-				if k, dup := linked[op.ID]; dup {
-					t.Errorf("%d records: rows %s and %s both linked to %s", len(recs), k, op.Key, op.ID)
-				}
-				linked[op.ID] = op.Key
+			switch {
+			case op.ID == "003W":
+				toW[op.Key] = true
+			case op.Kind == OpSoftDelete:
+				deleted++
 			}
 		}
-		if linked["003W"] != "1" {
-			t.Errorf("%d records: the survivor went to row %q, want the first loser's", len(recs), linked["003W"])
+		if len(toW) != 1 || deleted != 1 || p.Inserts != 0 {
+			t.Errorf("%s: rows linked to the survivor %v, %d soft-deleted, %d inserts; want one row each: %+v", name, toW, deleted, p.Inserts, p.Ops)
 		}
 	}
 	// A loser's row already deleted does not take the survivor back.
@@ -405,11 +412,16 @@ func TestPlanPush(t *testing.T) {
 			t.Fatalf("plan = %+v, want an update of %v", p, want)
 		}
 	})
-	t.Run("record created in Salesforce gets the external id by Id", func(t *testing.T) {
+	t.Run("record created in Salesforce gets the external id with its next update, never alone", func(t *testing.T) {
 		shadow := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", nil)
 		p := PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", shadow, shadow)})
-		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" {
-			t.Fatalf("plan = %+v, want update by Id setting Syncd_Id__c", p)
+		if len(p.Updates) != 0 || len(p.Acks) != 1 {
+			t.Fatalf("nothing changed: plan = %+v, want an ack and no write", p)
+		}
+		edited := vals("FirstName", "Augusta", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "x", "Syncd_Id__c", nil)
+		p = PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", edited, shadow)})
+		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" || p.Updates[0].Out.Fields["FirstName"] != "Augusta" {
+			t.Fatalf("an edit: plan = %+v, want one update by Id setting FirstName and Syncd_Id__c", p)
 		}
 		// A row that followed its record's delete has no record to give it to.
 		gone := change("003A", shadow, shadow)

@@ -128,7 +128,8 @@ type WriteRequest struct {
 
 // Remote is Salesforce as the engine needs it. internal/sf implements it
 // and chooses the transport (REST queries and sObject Collections, or Bulk
-// API 2.0 jobs) from the sizes it is given.
+// API 2.0 jobs) from the sizes it is given. As with Local, its errors do
+// not name the object they were asked about.
 type Remote interface {
 	// Describe returns the object's field metadata (cached by the client).
 	Describe(ctx context.Context, object string) (ObjectSchema, error)
@@ -209,9 +210,18 @@ type LocalState struct {
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is already set.
 	SoftDeleted bool
 	Values      map[string]Value // current local values by Salesforce field name
-	// Shadow holds the last synced value per field; a field missing from it
-	// has never been synced.
+	// Shadow is the merge base: the value of each field when it was last
+	// synced (pulled or pushed), the external id field's being the one
+	// Salesforce holds. A field missing from it has no base: it has never
+	// been synced (newly mapped, or left out of the write that linked the
+	// row), or the base was lost (BaseLost).
 	Shadow map[string]Value
+	// BaseLost says the row changed while nothing captured it (capture
+	// was off) and its last-synced values are no longer known: Shadow is
+	// empty. A merge then decides each field as for a row with no base,
+	// unless the record has not changed since syncd last read it (the
+	// same Stamp): its values are then the last-synced ones.
+	BaseLost bool
 	// LastLocalEdit is the capture time of the newest local change to the
 	// row, zero when none.
 	LastLocalEdit time.Time
@@ -267,7 +277,7 @@ type CaptureReport struct {
 type LocalOpKind int
 
 const (
-	OpNone       LocalOpKind = iota // only the link, shadow and stamps move
+	OpNone       LocalOpKind = iota // only the link, merge base and stamps move
 	OpInsert                        // a new local row
 	OpUpdate                        // set some columns
 	OpSoftDelete                    // set Mapping.SoftDeleteColumn
@@ -281,7 +291,7 @@ type LocalOp struct {
 	ID         string           // Salesforce Id, linked by this op
 	ExternalID string           // for OpInsert; empty means the store assigns one and schedules it for push
 	Set        map[string]Value // values to write, by Salesforce field name
-	Shadow     map[string]Value // new shadow values, merged into the old
+	Shadow     map[string]Value // newly synced values, merged into the merge base
 	Stamp      time.Time        // the record's watermark value
 	// LastModified is the record's LastModifiedDate, kept for conditional
 	// writes.
@@ -292,6 +302,11 @@ type LocalOp struct {
 	Unlink bool
 	// Requeue queues the whole row for push: it is created anew.
 	Requeue bool
+	// Replaced says the row at Key is not the record's row: that row was
+	// deleted and a new one took its key while nothing captured either.
+	// The deleted row's delete is queued, told by ExternalID (the one the
+	// record holds), then the new row, to be created.
+	Replaced bool
 	// Settle marks the row's pending local changes done: they are kept in
 	// the op's conflicts instead of being pushed to a record that is gone.
 	Settle bool
@@ -346,7 +361,11 @@ type LocalChange struct {
 	ID         string
 	ExternalID string
 	Values     map[string]Value // current values by Salesforce field name
-	Shadow     map[string]Value
+	Shadow     map[string]Value // the merge base, as LocalState.Shadow
+	// BaseLost, as LocalState.BaseLost: nothing is pushed for a linked
+	// row until a pull of its record (the re-read before a write) has
+	// given it a merge base.
+	BaseLost   bool
 	Conflicted map[string]bool
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is set.
 	SoftDeleted bool
@@ -361,7 +380,7 @@ type LocalChange struct {
 const CodeLocalValueInvalid = "LOCAL_VALUE_INVALID"
 
 // Ack records a pushed (or skipped) row: its outbox entries up to Seq are
-// done, and the shadow takes the sent values.
+// done, and the merge base takes the sent values.
 type Ack struct {
 	Key    string
 	Seq    int64
@@ -390,7 +409,9 @@ type PushResult struct {
 }
 
 // Local is the application's database as the engine needs it.
-// internal/store implements it.
+// internal/store implements it. Its errors do not name the object of the
+// mapping they were given: the engine's caller reports each error under
+// its object, so they name only what it cannot know (a table, a row's key).
 type Local interface {
 	// Check reports every reason the mapped table cannot hold the
 	// mapping's values: a missing table or column, or a column whose type
@@ -442,7 +463,9 @@ type Local interface {
 	// snapshot; rows soft-deleted locally are skipped.
 	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
 	// Unlinked returns the live rows of a mapped table that are linked to
-	// no record, with the outbox position they reflect, for matching.
+	// no record, with the outbox position they reflect, for matching; rows
+	// rejected for another reason than an ambiguous match are left out
+	// until they are retried.
 	Unlinked(ctx context.Context, m *Mapping) ([]LocalState, int64, error)
 	// Holds returns the Salesforce Ids of an object's held records;
 	// SetHolds replaces them.

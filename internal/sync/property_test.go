@@ -136,7 +136,7 @@ func TestProperty_RandomEditsConverge(t *testing.T) {
 		// Rows are matched by their link: a record created in Salesforce
 		// gets its external id there only with its first push.
 		rows, err := h.app.Query(`SELECT first_name, last_name, email, title, coalesce(l.sf_id, '')
-			FROM customers c LEFT JOIN _syncd_links l ON l.object = 'Contact' AND l.row_key = CAST(c.id AS TEXT)
+			FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)
 			WHERE deleted_at IS NULL`)
 		if err != nil {
 			rt.Fatal(err)

@@ -41,10 +41,6 @@ import (
 // configured otherwise.
 const DefaultReconcileEvery = 24 * time.Hour
 
-// reconcileRead is how many Ids a reconciliation re-reads and applies at a
-// time: the pull path's page size.
-const reconcileRead = 2000
-
 // Reconcile runs one cycle of every mapping that reconciles each object
 // now, whatever ReconcileEvery says: `syncd verify --repair`.
 func (e *Engine) Reconcile(ctx context.Context, mappings []*Mapping) Report {
@@ -127,10 +123,12 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 
 	reread := slices.Concat(changed, gone, unlinked)
 	before := rep.LocalInserts + rep.LocalUpdates + rep.LocalDeletes + rep.Relinked + rep.Conflicts
-	for start := 0; start < len(reread); start += reconcileRead {
-		if _, _, err := e.reread(ctx, m, reread[start:min(start+reconcileRead, len(reread))], rep); err != nil {
+	for start := 0; start < len(reread); start += applyBatch {
+		end := min(start+applyBatch, len(reread))
+		if _, _, err := e.reread(ctx, m, reread[start:end], rep); err != nil {
 			return err
 		}
+		e.progress(Progress{Object: m.Object, Phase: "re-read", Done: end, Total: len(reread)})
 	}
 	rep.Repaired = rep.LocalInserts + rep.LocalUpdates + rep.LocalDeletes + rep.Relinked + rep.Conflicts - before
 	log := e.logger().Info

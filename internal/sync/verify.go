@@ -47,7 +47,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 	d := Drift{Object: raw.Object, MissingInSalesforce: []string{}, MissingLocally: []string{}, Differ: []FieldDrift{}}
 	m, err := e.Prepare(ctx, raw)
 	if err != nil {
-		return d, err
+		return d, fmt.Errorf("verify %s: %w", raw.Object, err)
 	}
 	type entry struct {
 		key  string
@@ -63,7 +63,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 		return nil
 	})
 	if err != nil {
-		return d, fmt.Errorf("verify %s: scan: %w", m.Object, err)
+		return d, fmt.Errorf("verify %s: %w", m.Object, err)
 	}
 	req := m.pullRequest(Cursor{})
 	req.IncludeDeleted = false

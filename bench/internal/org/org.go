@@ -38,14 +38,15 @@ var AppSchema = customers.Schema(customers.Wide...)
 
 // Config is the benchmarks' syncd.yaml for the emulator at loginURL: the 10
 // fields, JSON logs at logLevel, and Bulk API 2.0 for pulls above
-// bulkThreshold records.
-func Config(loginURL, clientID, clientSecret, logLevel string, bulkThreshold int) string {
+// bulkThreshold records. object are more lines of the Contact object, such
+// as "match: [{ column: email, field: Email }]".
+func Config(loginURL, clientID, clientSecret, logLevel string, bulkThreshold int, object ...string) string {
 	return customers.Config{
 		LoginURL: loginURL, APIVersion: "62.0", ClientID: clientID, ClientSecret: clientSecret,
 		Schedule: "@every 1h",
 		Settings: []string{"log_format: json", "log_level: " + logLevel},
-		Object: []string{"watermark: LastModifiedDate", "conflict: salesforce_wins", "batch_size: 2000",
-			fmt.Sprintf("bulk_threshold: %d", bulkThreshold)},
+		Object: append([]string{"watermark: LastModifiedDate", "conflict: salesforce_wins", "batch_size: 2000",
+			fmt.Sprintf("bulk_threshold: %d", bulkThreshold)}, object...),
 		Fields: customers.Wide,
 	}.String()
 }

@@ -33,6 +33,17 @@ type Local struct {
 	relinks  []syncd.Relink
 	holds    map[string]map[string]string // object -> Id -> reason
 	released map[string]map[string]string // object -> Id -> key (Ack.Release)
+	// bases holds, per object and key, the merge base of a linked row
+	// that does not serve as its own: saved by the capture of the
+	// application's first edit since the last sync (as the store's
+	// trigger does), or written by a sync that left the row different.
+	bases map[string]map[string]*base
+	// inFlight holds the values of a write sent and not acknowledged,
+	// per object and key (BeginPush).
+	inFlight map[string]map[string]map[string]syncd.Value
+	// mappings are the mappings seen, by table: the capture of a first
+	// edit needs the fields and the object.
+	mappings map[string]*syncd.Mapping
 	// captureOff drops the application's writes from the outbox
 	// (Uncaptured).
 	captureOff bool
@@ -60,17 +71,119 @@ type entry struct {
 	ext     string
 }
 
+// link is what the store keeps per linked row: the Id, the stamp, and
+// the fingerprint of the last-synced values, with whether Salesforce
+// holds the row's own external id (syncd.AfterSync).
 type link struct {
-	sfID, ext string
-	stamp     time.Time
-	shadow    map[string]syncd.Value
-	inFlight  map[string]syncd.Value
+	sfID    string
+	stamp   time.Time
+	fp      uint64
+	extHeld bool
+}
+
+// base is a row's merge base kept apart: the last-synced values of the
+// fields that have one, or lost (the row changed while capture was off).
+type base struct {
+	values map[string]syncd.Value
+	lost   bool
 }
 
 // NewLocal returns an empty database whose capture times come from now.
 func NewLocal(now func() time.Time) *Local {
 	return &Local{now: now, tables: map[string]*table{}, links: map[string]map[string]*link{},
-		cursors: map[string]syncd.Cursor{}, open: map[string]map[string]syncd.Conflict{}, dead: map[string]syncd.DeadLetter{}}
+		cursors: map[string]syncd.Cursor{}, open: map[string]map[string]syncd.Conflict{}, dead: map[string]syncd.DeadLetter{},
+		bases: map[string]map[string]*base{}, inFlight: map[string]map[string]map[string]syncd.Value{},
+		mappings: map[string]*syncd.Mapping{}}
+}
+
+// learn records a mapping, so that the application's edits of its table
+// save merge bases.
+func (l *Local) learn(m *syncd.Mapping) {
+	l.mappings[m.Table] = m
+}
+
+func (l *Local) basesOf(object string) map[string]*base {
+	if l.bases[object] == nil {
+		l.bases[object] = map[string]*base{}
+	}
+	return l.bases[object]
+}
+
+func (l *Local) inFlightOf(object string) map[string]map[string]syncd.Value {
+	if l.inFlight[object] == nil {
+		l.inFlight[object] = map[string]map[string]syncd.Value{}
+	}
+	return l.inFlight[object]
+}
+
+// rowOf is a row's values with its external id under the mapping's
+// external id field, nil when the row does not exist.
+func rowOf(m *syncd.Mapping, t *table, key string) map[string]syncd.Value {
+	r, ok := t.rows[key]
+	if !ok {
+		return nil
+	}
+	out := maps.Clone(r)
+	if out == nil {
+		out = map[string]syncd.Value{}
+	}
+	if e := t.ext[key]; e != "" {
+		out[m.ExternalIDField] = e
+	} else {
+		out[m.ExternalIDField] = nil
+	}
+	return out
+}
+
+// synced is the merge base of a row (its last-synced values by field,
+// only fields that have one) and whether it was lost: marked so, or not
+// matching the link's fingerprint (changed while capture was off).
+func (l *Local) synced(m *syncd.Mapping, key string) (map[string]syncd.Value, bool) {
+	lk := l.linksOf(m.Object)[key]
+	if lk == nil {
+		return map[string]syncd.Value{}, false
+	}
+	var out map[string]syncd.Value
+	if b := l.basesOf(m.Object)[key]; b != nil {
+		if b.lost {
+			return map[string]syncd.Value{}, true
+		}
+		out = maps.Clone(b.values)
+	} else {
+		row := rowOf(m, l.tbl(m.Table), key)
+		if row == nil {
+			return map[string]syncd.Value{}, false
+		}
+		out = syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, row, lk.extHeld)
+	}
+	if syncd.Fingerprint(syncd.FingerprintFields(m), out) != lk.fp {
+		return map[string]syncd.Value{}, true
+	}
+	return out, false
+}
+
+// rebase records what a sync made a row's last-synced values: the old
+// ones with newly merged in, kept apart only while the row differs.
+func (l *Local) rebase(m *syncd.Mapping, key string, lk *link, old, newly map[string]syncd.Value) {
+	s := syncd.MergeBase(m.ExternalIDField, old, newly, false)
+	var view func(string) syncd.Value
+	if row := rowOf(m, l.tbl(m.Table), key); row != nil {
+		view = func(n string) syncd.Value { return row[n] }
+	}
+	digest, keep, held := syncd.AfterSync(syncd.FingerprintFields(m), m.ExternalIDField, s, view)
+	lk.fp, lk.extHeld = digest, held
+	if keep {
+		l.basesOf(m.Object)[key] = &base{values: s}
+	} else {
+		delete(l.basesOf(m.Object), key)
+	}
+}
+
+// forget drops a row's link, merge base and journal of a write in flight.
+func (l *Local) forget(object, key string) {
+	delete(l.linksOf(object), key)
+	delete(l.basesOf(object), key)
+	delete(l.inFlightOf(object), key)
 }
 
 func (l *Local) fail(op string) error {
@@ -131,7 +244,12 @@ func (l *Local) Insert(tbl string, values map[string]syncd.Value) string {
 func (l *Local) Update(tbl, key string, values map[string]syncd.Value) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	row := l.tbl(tbl).rows[key]
+	t := l.tbl(tbl)
+	row := t.rows[key]
+	var old map[string]syncd.Value
+	if m := l.mappings[tbl]; m != nil {
+		old = rowOf(m, t, key)
+	}
 	changed := map[string]bool{}
 	for f, v := range values {
 		if !syncd.Equal(row[f], v) {
@@ -141,6 +259,13 @@ func (l *Local) Update(tbl, key string, values map[string]syncd.Value) {
 	}
 	if len(changed) > 0 {
 		l.capture(tbl, key, 'U', changed, "")
+		// The first edit since the last sync saves the row's values as
+		// they were: its merge base, as the store's trigger does.
+		if m := l.mappings[tbl]; m != nil && old != nil && !l.captureOff {
+			if lk := l.linksOf(m.Object)[key]; lk != nil && l.basesOf(m.Object)[key] == nil {
+				l.basesOf(m.Object)[key] = &base{values: syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, old, lk.extHeld)}
+			}
+		}
 	}
 }
 
@@ -215,6 +340,7 @@ func (l *Local) Check(context.Context, *syncd.Mapping) error { return l.fail("Ch
 func (l *Local) Capture(_ context.Context, m *syncd.Mapping, scan bool) (syncd.CaptureReport, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.learn(m)
 	if err := l.fail("Capture"); err != nil || !scan {
 		return syncd.CaptureReport{}, err
 	}
@@ -236,9 +362,20 @@ func (l *Local) Capture(_ context.Context, m *syncd.Mapping, scan bool) (syncd.C
 			rep.Queued++
 			continue
 		}
+		// A row without a base of its own must still match the
+		// fingerprint of its last-synced values, and a base kept apart
+		// too: otherwise the row changed while capture was off and its
+		// base is lost.
+		synced, lost := l.synced(m, k)
+		if lost {
+			l.basesOf(m.Object)[k] = &base{lost: true}
+			l.capture(m.Table, k, 'U', nil, "")
+			rep.Queued++
+			continue
+		}
 		changed := map[string]bool{}
 		for _, f := range m.Fields {
-			if base, ok := lk.shadow[f.Name]; ok && f.Pushes() && !syncd.Equal(t.rows[k][f.Name], base) {
+			if v, ok := synced[f.Name]; ok && f.Pushes() && !syncd.Equal(t.rows[k][f.Name], v) {
 				changed[f.Name] = true
 			}
 		}
@@ -249,7 +386,7 @@ func (l *Local) Capture(_ context.Context, m *syncd.Mapping, scan bool) (syncd.C
 	}
 	for _, k := range slices.Sorted(maps.Keys(links)) {
 		if _, ok := t.rows[k]; !ok && links[k].sfID != "" && !queued[k] {
-			l.capture(m.Table, k, 'D', nil, links[k].ext)
+			l.capture(m.Table, k, 'D', nil, "")
 			rep.Queued++
 		}
 	}
@@ -273,6 +410,7 @@ func (l *Local) Uncaptured(fn func()) {
 // Linked streams the links of m in Id order.
 func (l *Local) Linked(_ context.Context, m *syncd.Mapping, fn func(syncd.LinkedRecord) error) error {
 	l.mu.Lock()
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	var out []syncd.LinkedRecord
 	linked := map[string]bool{}
@@ -332,6 +470,7 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if err := l.fail("Lookup"); err != nil {
 		return snap, err
 	}
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	for _, r := range recs {
 		key := ""
@@ -355,9 +494,11 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		if key == "" {
 			continue
 		}
-		st := syncd.LocalState{Key: key, Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+		st := syncd.LocalState{Key: key, Conflicted: map[string]bool{}}
+		st.Shadow, st.BaseLost = l.synced(m, key)
+		st.InFlight = maps.Clone(l.inFlightOf(m.Object)[key])
 		if lk := links[key]; lk != nil {
-			st.ID, st.ExternalID, st.Shadow, st.InFlight, st.Stamp = lk.sfID, lk.ext, maps.Clone(lk.shadow), maps.Clone(lk.inFlight), lk.stamp
+			st.ID, st.Stamp = lk.sfID, lk.stamp
 		}
 		if row, ok := t.rows[key]; ok {
 			st.Exists, st.Values, st.SoftDeleted, st.ExternalID = true, maps.Clone(row), t.soft[key], t.ext[key]
@@ -385,10 +526,14 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	var out []syncd.LocalState
 	for k, row := range t.rows {
 		if lk := links[k]; (lk != nil && lk.sfID != "") || t.soft[k] {
+			continue
+		}
+		if d, dead := l.dead[m.Object+"\x00"+k]; dead && d.Code != syncd.CodeAmbiguousMatch {
 			continue
 		}
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
@@ -420,6 +565,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err := l.fail("ApplyPull"); err != nil {
 		return err
 	}
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	// Fields the application changed after the snapshot keep its values.
 	edited := map[string]map[string]bool{} // key -> fields (nil: all)
@@ -455,6 +601,12 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 			}
 		}
 		key, ext := op.Key, op.ExternalID
+		var old map[string]syncd.Value
+		if key != "" {
+			old, _ = l.synced(m, key)
+		} else {
+			old = map[string]syncd.Value{}
+		}
 		switch op.Kind {
 		case syncd.OpInsert:
 			t.nextKey++
@@ -497,7 +649,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 			}
 		}
 		if op.Unlink {
-			delete(links, key) // the row starts afresh: no record, no merge base
+			l.forget(m.Object, key) // the row starts afresh: no record, no merge base
 			if op.Requeue {
 				if _, ok := t.rows[key]; ok {
 					l.capture(m.Table, key, 'I', nil, "")
@@ -512,7 +664,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 		lk := links[key]
 		if lk == nil {
-			lk = &link{shadow: map[string]syncd.Value{}}
+			lk = &link{}
 			links[key] = lk
 		}
 		if op.ID != "" {
@@ -521,10 +673,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		if !op.Stamp.IsZero() {
 			lk.stamp = op.Stamp
 		}
-		if lk.ext == "" {
-			lk.ext = t.ext[key]
-		}
-		maps.Copy(lk.shadow, shadow)
+		l.rebase(m, key, lk, old, shadow)
 	}
 	for _, c := range b.Conflicts {
 		if c.Resolution != "" {
@@ -587,25 +736,36 @@ func (l *Local) Pending(_ context.Context, m *syncd.Mapping, afterSeq int64, lim
 	if err := l.fail("Pending"); err != nil {
 		return nil, err
 	}
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	var out []syncd.LocalChange
 	for key, seqs := range l.pending(m.Table) {
 		if seqs[0] <= afterSeq {
 			continue
 		}
-		c := syncd.LocalChange{Key: key, FirstSeq: seqs[0], Seq: seqs[1], Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+		c := syncd.LocalChange{Key: key, FirstSeq: seqs[0], Seq: seqs[1], Conflicted: map[string]bool{}}
+		c.Shadow, c.BaseLost = l.synced(m, key)
 		if lk := links[key]; lk != nil {
-			c.ID, c.ExternalID, c.Shadow = lk.sfID, lk.ext, maps.Clone(lk.shadow)
+			c.ID = lk.sfID
+		}
+		// The external id of the row the first pending delete removed: a
+		// row under the same key with another one is a new row.
+		var delExt string
+		for _, e := range l.outbox {
+			if e.table == m.Table && e.key == key && e.op == 'D' && !e.done && delExt == "" {
+				delExt = e.ext
+			}
 		}
 		if row, ok := t.rows[key]; ok {
 			c.Values, c.ExternalID, c.SoftDeleted = maps.Clone(row), t.ext[key], t.soft[key]
+			if c.ID != "" && delExt != "" && t.ext[key] != "" && delExt != t.ext[key] {
+				c.ID, c.Shadow, c.BaseLost = "", map[string]syncd.Value{}, false
+			}
 		} else {
 			c.Deleted, c.Values = true, map[string]syncd.Value{}
-			if c.ExternalID == "" {
-				for _, e := range l.outbox {
-					if e.table == m.Table && e.key == key && e.op == 'D' {
-						c.ExternalID = e.ext
-					}
+			for _, e := range l.outbox {
+				if e.table == m.Table && e.key == key && e.op == 'D' {
+					c.ExternalID = e.ext
 				}
 			}
 		}
@@ -627,14 +787,9 @@ func (l *Local) BeginPush(_ context.Context, m *syncd.Mapping, recs []syncd.Outg
 	if err := l.fail("BeginPush"); err != nil {
 		return err
 	}
-	links := l.linksOf(m.Object)
+	l.learn(m)
 	for _, r := range recs {
-		lk := links[r.Key]
-		if lk == nil {
-			lk = &link{ext: r.ExternalID, shadow: map[string]syncd.Value{}}
-			links[r.Key] = lk
-		}
-		lk.inFlight = maps.Clone(r.Fields)
+		l.inFlightOf(m.Object)[r.Key] = maps.Clone(r.Fields)
 	}
 	return nil
 }
@@ -645,6 +800,7 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 	if err := l.fail("ApplyPush"); err != nil {
 		return err
 	}
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	done := func(key string, seq int64) {
 		for i := range l.outbox {
@@ -655,13 +811,17 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 	}
 	for _, a := range r.Acks {
 		done(a.Key, a.Seq)
+		delete(l.inFlightOf(m.Object), a.Key)
+		delete(l.dead, m.Object+"\x00"+a.Key)
 		lk := links[a.Key]
+		if lk == nil && a.ID == "" {
+			continue // nothing linked, nothing to link: a skipped row
+		}
+		old, _ := l.synced(m, a.Key)
 		if lk == nil {
-			lk = &link{ext: t.ext[a.Key], shadow: map[string]syncd.Value{}}
+			lk = &link{}
 			links[a.Key] = lk
 		}
-		maps.Copy(lk.shadow, a.Shadow)
-		lk.inFlight = nil
 		switch {
 		case a.Unlink:
 			if a.Release && lk.sfID != "" {
@@ -669,18 +829,17 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 			}
 			lk.sfID = ""
 			if _, ok := t.rows[a.Key]; !ok {
-				delete(links, a.Key)
+				l.forget(m.Object, a.Key)
+				continue
 			}
 		case a.ID != "":
 			lk.sfID = a.ID
 		}
-		delete(l.dead, m.Object+"\x00"+a.Key)
+		l.rebase(m, a.Key, lk, old, a.Shadow)
 	}
 	for _, d := range r.DeadLetters {
 		done(d.Key, d.Seq)
-		if lk := links[d.Key]; lk != nil {
-			lk.inFlight = nil
-		}
+		delete(l.inFlightOf(m.Object), d.Key)
 		l.dead[m.Object+"\x00"+d.Key] = d
 	}
 	return nil
@@ -712,6 +871,7 @@ func (l *Local) IDsByKey(_ context.Context, object string, keys []string) (map[s
 
 func (l *Local) Scan(_ context.Context, m *syncd.Mapping, fn func(syncd.LocalRow) error) error {
 	l.mu.Lock()
+	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	var rows []syncd.LocalRow
 	for k, r := range t.rows {
@@ -762,7 +922,11 @@ func (l *Local) String() string {
 	}
 	for obj, links := range l.links {
 		for k, lk := range links {
-			b = fmt.Appendf(b, "link %s %s -> %q shadow=%v\n", obj, k, lk.sfID, lk.shadow)
+			b = fmt.Appendf(b, "link %s %s -> %q fp=%016x ext=%v", obj, k, lk.sfID, lk.fp, lk.extHeld)
+			if base := l.bases[obj][k]; base != nil {
+				b = fmt.Appendf(b, " base=%v lost=%v", base.values, base.lost)
+			}
+			b = append(b, '\n')
 		}
 	}
 	for _, e := range l.outbox {

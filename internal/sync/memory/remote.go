@@ -341,7 +341,7 @@ func (r *Remote) Covered(_ context.Context, object string) (time.Time, time.Time
 		return time.Time{}, time.Time{}, err
 	}
 	if s, ok := r.schemas[object]; !ok || !s.Replicateable {
-		return time.Time{}, time.Time{}, fmt.Errorf("%s: %w", object, syncd.ErrCoverRefused)
+		return time.Time{}, time.Time{}, fmt.Errorf("not replicateable: %w", syncd.ErrCoverRefused)
 	}
 	end := r.now.Truncate(time.Minute)
 	covered := end

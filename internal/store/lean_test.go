@@ -1,0 +1,488 @@
+package store_test
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// The merge base of a linked row is kept apart only while the row differs
+// from what was last synced (state.go): these tests look at the base table
+// as the application's database holds it.
+
+var leanStamp = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+// pullNew links a new row to record id with vals, as a pull of a record
+// created in Salesforce does, and returns the row's key.
+func pullNew(t *testing.T, db *store.DB, m *syncd.Mapping, id string, vals map[string]syncd.Value) string {
+	t.Helper()
+	shadow := maps.Clone(vals)
+	shadow[m.ExternalIDField] = nil
+	for _, f := range m.Fields {
+		if _, ok := shadow[f.Name]; !ok {
+			shadow[f.Name] = nil
+		}
+	}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, Set: vals, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: id}}))
+	if err != nil || st[id].Key == "" {
+		t.Fatalf("lookup %s = %+v, %v", id, st[id], err)
+	}
+	return st[id].Key
+}
+
+func lookup(t *testing.T, db *store.DB, m *syncd.Mapping, id string) syncd.LocalState {
+	t.Helper()
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: id}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st[id]
+}
+
+// The application's first edit of a linked row saves the row as it was;
+// later edits leave that base alone, so the merge still compares against
+// the values last synced.
+func TestBase_SavedOnFirstEditOnly(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	key := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Score__c": int64(1)})
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
+		t.Fatalf("%d bases kept for a row equal to what was synced", n)
+	}
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = ?`, key)
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta Ada', last_name = 'King', score = 2 WHERE id = ?`, key)
+	var first, last string
+	var score int64
+	if err := app.QueryRow(`SELECT first_name, last_name, score FROM _syncd_base_Contact WHERE id = ?`, key).Scan(&first, &last, &score); err != nil {
+		t.Fatal(err)
+	}
+	if first != "Ada" || last != "Lovelace" || score != 1 {
+		t.Fatalf("base = %s %s %d, want the values before the first edit", first, last, score)
+	}
+	st := lookup(t, db, m, "003A")
+	if st.BaseLost || st.Shadow["FirstName"] != "Ada" || st.Shadow["LastName"] != "Lovelace" || st.Shadow["Score__c"] != int64(1) ||
+		st.Values["FirstName"] != "Augusta Ada" {
+		t.Fatalf("lookup = %+v", st)
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatal(pend, err)
+	}
+	// The external id rides along: Salesforce does not hold it yet.
+	want := map[string]syncd.Value{"FirstName": "Augusta Ada", "LastName": "King", "Score__c": int64(2), "Syncd_Id__c": pend[0].ExternalID}
+	if p := syncd.PlanPush(m, pend); len(p.Updates) != 1 || !reflect.DeepEqual(p.Updates[0].Out.Fields, want) {
+		t.Fatalf("push = %+v, want an update of %v", p, want)
+	}
+	// A row not linked to any record has no base to keep.
+	mustExec(t, app, `INSERT INTO contacts (id, first_name) VALUES (900, 'x')`)
+	mustExec(t, app, `UPDATE contacts SET first_name = 'y' WHERE id = 900`)
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE id = '900'`); n != 0 {
+		t.Fatal("a base was saved for an unlinked row")
+	}
+}
+
+// A sync that leaves the row equal to what it synced drops the base: the
+// ack of a push of the edit, or a pull of the same values; one that leaves
+// it different (an edit made during the push) keeps the new base.
+func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	key := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})
+	bases := func() int64 { return mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`) }
+
+	mustExec(t, app, `UPDATE contacts SET last_name = 'King' WHERE id = ?`, key)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = ?`, key) // during the push
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: key, Seq: pend[0].Seq, ID: "003A",
+		Shadow: map[string]syncd.Value{"LastName": "King"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if bases() != 1 {
+		t.Fatal("the base was dropped while the row holds an edit not pushed")
+	}
+	if st := lookup(t, db, m, "003A"); st.Shadow["LastName"] != "King" || st.Shadow["FirstName"] != "Ada" {
+		t.Fatalf("base after the ack = %v, want the values sent", st.Shadow)
+	}
+	pend, _ = db.Pending(ctx, m, 0, 10)
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: key, Seq: pend[0].Seq, ID: "003A",
+		Shadow: map[string]syncd.Value{"FirstName": "Augusta"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if bases() != 0 {
+		t.Fatal("the base is kept after the row was pushed whole")
+	}
+
+	// A pull of a record edited on both sides to the same value.
+	mustExec(t, app, `UPDATE contacts SET first_name = 'Grace' WHERE id = ?`, key)
+	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: maps.Clone(snap.States["003A"].Shadow)}
+	rec.Values["FirstName"] = "Grace"
+	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox}); err != nil {
+		t.Fatal(err)
+	}
+	if bases() != 0 {
+		t.Fatalf("the base is kept after a pull of the row's own values (plan %+v)", plan)
+	}
+	if st := lookup(t, db, m, "003A"); st.Shadow["FirstName"] != "Grace" || !st.Stamp.Equal(rec.Stamp) {
+		t.Fatalf("lookup = %+v", st)
+	}
+}
+
+// The base keeps each value as the application stored it: the trigger
+// copies it into untyped columns, which change no type. A value read back
+// from the base is the value read from the row before the edit.
+func TestBase_KeepsTypes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, `CREATE TABLE vals (id INTEGER PRIMARY KEY, r REAL, i INTEGER, t TEXT, u, w, ext TEXT)`)
+	db := MustOpenStore(t, path)
+	m := &syncd.Mapping{Object: "Val__c", Table: "vals", Key: "id", ExternalIDField: "Ext__c", ExternalIDColumn: "ext",
+		Fields: []syncd.Field{
+			{Column: "r", Name: "R__c", Kind: syncd.KindDouble, Writable: true},
+			{Column: "i", Name: "I__c", Kind: syncd.KindInt, Writable: true},
+			{Column: "t", Name: "T__c", Kind: syncd.KindText, Writable: true},
+			{Column: "u", Name: "U__c", Kind: syncd.KindText, Writable: true},
+			{Column: "w", Name: "W__c", Kind: syncd.KindDouble, Writable: true},
+		}}
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	rows := []string{
+		`INSERT INTO vals (id, r, i, t, u, w) VALUES (1, 1.0, -9223372036854775808, '', x'006869', -0.0)`,
+		`INSERT INTO vals (id, r, i, t, u, w) VALUES (2, 0.1, 9223372036854775807, NULL, 'text', 1e308)`,
+		`INSERT INTO vals (id, r, i, t, u, w) VALUES (3, NULL, NULL, 'it''s', NULL, 5e-324)`,
+		`INSERT INTO vals (id, r, i, t, u, w) VALUES (4, 2.5, 0, '0', 42, 3)`,
+	}
+	for _, q := range rows {
+		mustExec(t, app, q)
+	}
+	// Created in Salesforce by a push: linked with the values sent.
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != len(rows) {
+		t.Fatal(pend, err)
+	}
+	sent := map[string]map[string]syncd.Value{}
+	var acks []syncd.Ack
+	for _, c := range pend {
+		if c.Invalid != nil {
+			t.Fatalf("row %s: %v", c.Key, c.Invalid)
+		}
+		shadow := maps.Clone(c.Values)
+		shadow["Ext__c"] = c.ExternalID
+		sent[c.Key] = c.Values
+		acks = append(acks, syncd.Ack{Key: c.Key, Seq: c.Seq, ID: "a00" + c.Key, Shadow: shadow})
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: acks}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Val__c`); n != 0 {
+		t.Fatalf("%d bases kept for rows equal to what was sent", n)
+	}
+	type stored struct{ typ, quoted string }
+	read := func(q string, key int) [5]stored {
+		var out [5]stored
+		err := app.QueryRow(q, key).Scan(&out[0].typ, &out[0].quoted, &out[1].typ, &out[1].quoted, &out[2].typ, &out[2].quoted,
+			&out[3].typ, &out[3].quoted, &out[4].typ, &out[4].quoted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	const cols = `typeof(r), quote(r), typeof(i), quote(i), typeof(t), quote(t), typeof(u), quote(u), typeof(w), quote(w)`
+	for key := 1; key <= len(rows); key++ {
+		before := read(`SELECT `+cols+` FROM vals WHERE id = ?`, key)
+		var sign float64
+		app.QueryRow(`SELECT w FROM vals WHERE id = ?`, key).Scan(&sign)
+		mustExec(t, app, `UPDATE vals SET r = 7, i = 7, t = 'x', u = 'x', w = 7 WHERE id = ?`, key)
+		if got := read(`SELECT `+cols+` FROM _syncd_base_Val__c WHERE id = ?`, key); got != before {
+			t.Errorf("row %d: base stored as %v, the row held %v", key, got, before)
+		}
+		if key == 1 {
+			var w float64
+			app.QueryRow(`SELECT w FROM _syncd_base_Val__c WHERE id = 1`).Scan(&w)
+			if !math.Signbit(w) || !math.Signbit(sign) {
+				t.Errorf("-0.0 kept as %v (row held %v)", w, sign)
+			}
+		}
+		st := lookup(t, db, m, fmt.Sprint("a00", key))
+		want := maps.Clone(sent[fmt.Sprint(key)])
+		want["Ext__c"] = st.Shadow["Ext__c"]
+		if st.BaseLost || !reflect.DeepEqual(st.Shadow, want) {
+			t.Errorf("row %d: base read back as %#v, want %#v", key, st.Shadow, want)
+		}
+	}
+}
+
+// After a moment capture was off, a row changed without a base no longer
+// matches its link's fingerprint: the scan marks its base lost and queues
+// it. Nothing is pushed for it until its record is merged: unchanged in
+// Salesforce since, the record's values become the base and the row's
+// change is pushed; changed there too, each differing field follows the
+// policy.
+func TestCaptureGap_FoundByFingerprint(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	a := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})
+	b := pullNew(t, db, m, "003B", map[string]syncd.Value{"FirstName": "Grace", "LastName": "Hopper"})
+	c := pullNew(t, db, m, "003C", map[string]syncd.Value{"FirstName": "Edsger", "LastName": "Dijkstra"})
+	uncaptured := func(q string, args ...any) {
+		tx, err := app.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		for _, s := range []string{`INSERT INTO _syncd_applying(id) VALUES (1)`, q, `DELETE FROM _syncd_applying`} {
+			var err error
+			if s == q {
+				_, err = tx.Exec(s, args...)
+			} else {
+				_, err = tx.Exec(s)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uncaptured(`UPDATE contacts SET last_name = 'King' WHERE id = ?`, a)
+	uncaptured(`UPDATE contacts SET last_name = 'Murray' WHERE id = ?`, b)
+	// Row C changed with capture off, then again with it on: the base the
+	// trigger saved holds the uncaptured change, not the last-synced values.
+	uncaptured(`UPDATE contacts SET first_name = 'E.' WHERE id = ?`, c)
+	mustExec(t, app, `UPDATE contacts SET last_name = 'D.' WHERE id = ?`, c)
+
+	for _, id := range []string{"003A", "003B", "003C"} {
+		if st := lookup(t, db, m, id); !st.BaseLost || len(st.Shadow) != 0 {
+			t.Errorf("%s: lookup = %+v, want the base lost", id, st)
+		}
+	}
+	rep, err := db.Capture(ctx, m, true)
+	if err != nil || rep.Queued != 2 { // C is queued already
+		t.Fatalf("scan = %+v, %v; want A and B queued", rep, err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact WHERE _syncd_unsynced = '*'`); n != 3 {
+		t.Fatalf("%d bases marked lost, want 3", n)
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 3 {
+		t.Fatal(pend, err)
+	}
+	if p := syncd.PlanPush(m, pend); len(p.Updates)+len(p.Acks) != 0 {
+		t.Fatalf("push before a merge = %+v, want nothing", p)
+	}
+	for _, c := range pend {
+		if !c.BaseLost {
+			t.Errorf("pending %s: base not lost", c.Key)
+		}
+	}
+
+	// A's record is unchanged in Salesforce (the stamp syncd read); B's
+	// was changed there.
+	recA := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp, LastModified: leanStamp,
+		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"}}
+	recB := syncd.RemoteRecord{ID: "003B", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
+		Values: map[string]syncd.Value{"FirstName": "Grace B.", "LastName": "Hopper"}}
+	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{recA, recB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := syncd.PlanPull(m, []syncd.RemoteRecord{recA, recB}, snap.States)
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Seen: snap.Outbox}); err != nil {
+		t.Fatal(err)
+	}
+	// B: with no base, every field that differs is a conflict, decided
+	// for Salesforce (salesforce_wins).
+	var first, last string
+	app.QueryRow(`SELECT first_name, last_name FROM contacts WHERE id = ?`, b).Scan(&first, &last)
+	if len(plan.Conflicts) != 2 || plan.Conflicts[0].Field != "FirstName" || plan.Conflicts[1].Field != "LastName" ||
+		plan.Conflicts[1].Base != nil || first != "Grace B." || last != "Hopper" {
+		t.Errorf("B: conflicts %+v, row %q %q; want FirstName and LastName decided for Salesforce", plan.Conflicts, first, last)
+	}
+	pend, _ = db.Pending(ctx, m, 0, 10)
+	updates := syncd.PlanPush(m, pend).Updates
+	// A's change, with the external id Salesforce does not hold yet.
+	if len(updates) != 1 || updates[0].Out.ID != "003A" || updates[0].Out.Fields["LastName"] != "King" || len(updates[0].Out.Fields) != 2 {
+		t.Fatalf("push after the merge = %+v, want A's LastName", updates)
+	}
+}
+
+// A field mapped later has no synced value in any link: the next pull of
+// its record backfills an empty column or counts a value of the row's own
+// as a change, as for a row that never had one; the other fields keep
+// their base, and nothing of the new field is pushed before that pull.
+func TestBase_FieldMappedLater(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	m.Fields = m.Fields[:3]
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	key := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	mustExec(t, app, `UPDATE contacts SET phone = '+1 555', last_name = 'King' WHERE id = ?`, key)
+	pullNew(t, db, m, "003B", map[string]syncd.Value{"FirstName": "Grace"}) // not edited
+
+	m2 := contactMapping()
+	m2.Fields = m2.Fields[:4] // Phone added
+	if err := db.Install(ctx, []*syncd.Mapping{m2}); err != nil {
+		t.Fatal(err)
+	}
+	st := lookup(t, db, m2, "003A")
+	if _, ok := st.Shadow["Phone"]; ok || st.Shadow["LastName"] != "Lovelace" || st.BaseLost {
+		t.Fatalf("base = %v, want Phone without one and LastName's kept", st.Shadow)
+	}
+	pend, _ := db.Pending(ctx, m2, 0, 10)
+	if p := syncd.PlanPush(m2, pend); len(p.Updates) != 1 || p.Updates[0].Out.Fields["LastName"] != "King" || len(p.Updates[0].Out.Fields) != 2 {
+		t.Fatalf("push = %+v, want LastName (and the external id) only", p)
+	}
+	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
+		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20"}}
+	snap, _ := db.Lookup(ctx, m2, []syncd.RemoteRecord{rec})
+	plan := syncd.PlanPull(m2, []syncd.RemoteRecord{rec}, snap.States)
+	if len(plan.Conflicts) != 1 || plan.Conflicts[0].Field != "Phone" || plan.Conflicts[0].Base != nil {
+		t.Fatalf("conflicts = %+v, want Phone (the row's own value, no base)", plan.Conflicts)
+	}
+
+	// A row linked before the field was mapped and not edited since keeps
+	// its base too, without the new field.
+	st = lookup(t, db, m2, "003B")
+	if _, ok := st.Shadow["Phone"]; ok || st.BaseLost || st.Shadow["FirstName"] != "Grace" || len(st.Shadow) != 4 {
+		t.Fatalf("003B: base %v, lost %v", st.Shadow, st.BaseLost)
+	}
+}
+
+// The three-way merge over the lazy base plans what it planned over the
+// shadow copy: for each history of a row (synced, then edited locally
+// and in Salesforce), under each policy, the plan from the store's Lookup
+// equals the plan from a state whose Shadow is the last-synced values, as
+// the shadow held them.
+func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
+	synced := map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": nil,
+		"Active__c": true, "Score__c": int64(3), "Amount__c": syncd.Decimal("12.5"), "Description": ""}
+	with := func(kv ...any) map[string]syncd.Value {
+		out := maps.Clone(synced)
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	cases := []struct {
+		name          string
+		local, remote map[string]syncd.Value
+	}{
+		{"nothing changed (an echo)", nil, with()},
+		{"changed in Salesforce only", nil, with("LastName", "King", "Score__c", int64(4))},
+		{"changed locally only", with("Email", "ada@king.org"), with()},
+		{"different fields on each side", with("Email", "ada@king.org"), with("LastName", "King")},
+		{"the same field on both sides", with("LastName", "Byron"), with("LastName", "King")},
+		{"the same field to the same value", with("LastName", "King"), with("LastName", "King")},
+		{"edited back to the synced value", with("LastName", "Lovelace"), with("LastName", "King")},
+		{"null against empty text", with("Description", nil), with("Description", "x")},
+		{"a boolean and a number", with("Active__c", false, "Amount__c", syncd.Decimal("13")), with("Active__c", false, "Score__c", int64(0))},
+		{"set to null locally, changed remotely", with("Phone", nil, "Email", nil), with("Email", "ada@x.org")},
+	}
+	for _, policy := range []syncd.Policy{syncd.SalesforceWins, syncd.LocalWins, syncd.NewestWins, syncd.Manual} {
+		for _, c := range cases {
+			t.Run(string(policy)+"/"+c.name, func(t *testing.T) {
+				db, app, m := MustOpenDB(t)
+				m.Conflict = policy
+				key := pullNew(t, db, m, "003A", synced)
+				if c.local != nil {
+					cols := map[string]string{}
+					for _, f := range m.Fields {
+						cols[f.Name] = f.Column
+					}
+					for f, v := range c.local {
+						if !syncd.Equal(v, synced[f]) || v == nil {
+							bound := any(v)
+							switch x := v.(type) {
+							case bool:
+								bound = map[bool]int{true: 1, false: 0}[x]
+							case syncd.Decimal:
+								bound = string(x)
+							}
+							mustExec(t, app, `UPDATE contacts SET `+cols[f]+` = ? WHERE id = ?`, bound, key)
+						}
+					}
+				}
+				rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
+					Values: maps.Clone(c.remote)}
+				rec.Values["Syncd_Id__c"] = nil
+				snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{rec})
+				if err != nil {
+					t.Fatal(err)
+				}
+				lazy := snap.States["003A"]
+				// The state of version 14: the same row, its shadow the
+				// synced values (every mapped field: pullNew synced them all).
+				old := lazy
+				old.Shadow = maps.Clone(synced)
+				for _, f := range m.Fields {
+					if _, ok := old.Shadow[f.Name]; !ok {
+						old.Shadow[f.Name] = nil
+					}
+				}
+				old.Shadow["Syncd_Id__c"] = nil
+				if !reflect.DeepEqual(lazy.Shadow, old.Shadow) || lazy.BaseLost {
+					t.Fatalf("lazy base %v, shadow %v", lazy.Shadow, old.Shadow)
+				}
+				got := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, map[string]syncd.LocalState{"003A": lazy})
+				want := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, map[string]syncd.LocalState{"003A": old})
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("plan over the lazy base:\n%+v\nover the shadow:\n%+v", got, want)
+				}
+				// And after the plan is applied, the push is the same too.
+				if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: got.Ops, Conflicts: got.Conflicts, Seen: snap.Outbox}); err != nil {
+					t.Fatal(err)
+				}
+				pend, err := db.Pending(ctx, m, 0, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantPending := oldPending(m, old, got)
+				if len(pend) != len(wantPending) {
+					t.Fatalf("pending %+v, want %d rows", pend, len(wantPending))
+				}
+				if len(pend) == 1 {
+					wantPending[0].FirstSeq, wantPending[0].Seq = pend[0].FirstSeq, pend[0].Seq
+					if gotPush, wantPush := syncd.PlanPush(m, pend), syncd.PlanPush(m, wantPending); !reflect.DeepEqual(gotPush, wantPush) {
+						t.Fatalf("push over the lazy base:\n%+v\nover the shadow:\n%+v", gotPush, wantPush)
+					}
+				}
+			})
+		}
+	}
+}
+
+// oldPending is what Pending returned at version 14 after a pull applied
+// plan to a row in state st: the row's values with the plan's writes, its
+// shadow merged with the plan's, if the row was edited (only then is it
+// pending).
+func oldPending(m *syncd.Mapping, st syncd.LocalState, plan syncd.PullPlan) []syncd.LocalChange {
+	if st.LastLocalEdit.IsZero() {
+		return nil
+	}
+	values, shadow := maps.Clone(st.Values), maps.Clone(st.Shadow)
+	for _, op := range plan.Ops {
+		maps.Copy(values, op.Set)
+		maps.Copy(shadow, op.Shadow)
+	}
+	conflicted := map[string]bool{}
+	for _, c := range plan.Conflicts {
+		if c.Resolution == "" {
+			conflicted[c.Field] = true
+		}
+	}
+	return []syncd.LocalChange{{Key: st.Key, ID: st.ID, ExternalID: st.ExternalID, Values: values, Shadow: shadow, Conflicted: conflicted}}
+}

@@ -1,0 +1,171 @@
+package sync
+
+import (
+	"slices"
+	"strconv"
+)
+
+// A Local keeps, per linked row, what was last synced: the merge base of
+// the three-way merge (LocalState.Shadow, LocalChange.Shadow). It need not
+// store it whole. A row that equals what syncd last wrote or read is its
+// own merge base; only a row the application changed since needs its old
+// values kept, and only until the next sync makes the row equal to the
+// synced values again. The fingerprint below lets a Local tell, after a
+// moment when capture was off, whether a row still equals its last-synced
+// values without keeping them.
+
+// FingerprintFields are the names a Fingerprint of m's rows covers: the
+// mapped fields and the external id field, sorted so that reordering the
+// mapping changes nothing.
+func FingerprintFields(m *Mapping) []string {
+	names := make([]string, 0, len(m.Fields)+1)
+	for _, f := range m.Fields {
+		names = append(names, f.Name)
+	}
+	names = append(names, m.ExternalIDField)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// Fingerprint is a 64-bit digest (FNV-1a) of the values of names (from
+// FingerprintFields) present in values; a name absent from values (a field
+// without a synced value) is left out, while a null value counts. Values
+// that are Equal give the same fingerprint: an integer and a decimal of
+// the same number hash alike. It is stable across processes and versions:
+// Locals store it.
+func Fingerprint(names []string, values map[string]Value) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	add := func(b byte) { h ^= uint64(b); h *= prime }
+	addString := func(s string) {
+		for i := 0; i < len(s); i++ {
+			add(s[i])
+		}
+	}
+	var num [24]byte
+	addLen := func(n int) {
+		for _, c := range strconv.AppendUint(num[:0], uint64(n), 10) {
+			add(c)
+		}
+		add(':')
+	}
+	for _, name := range names {
+		v, ok := values[name]
+		if !ok {
+			continue
+		}
+		addLen(len(name))
+		addString(name)
+		switch x := v.(type) {
+		case nil:
+			add('n')
+		case string:
+			add('s')
+			addLen(len(x))
+			addString(x)
+		case bool:
+			add('b')
+			if x {
+				add('1')
+			} else {
+				add('0')
+			}
+		case int64:
+			var digits [20]byte
+			s := strconv.AppendInt(digits[:0], x, 10)
+			add('d')
+			addLen(len(s))
+			for _, c := range s {
+				add(c)
+			}
+		case Decimal:
+			add('d')
+			addLen(len(x))
+			addString(string(x))
+		default:
+			add('?') // not a canonical value; none reaches here
+
+		}
+	}
+	return h
+}
+
+// AfterSync tells a Local how to keep a row's merge base after a sync
+// made synced its last-synced values (by name from FingerprintFields;
+// absent: no synced value; the external id field must be present, null
+// when Salesforce holds none), while row gives the row's values (the
+// external id field giving the row's own external id; a nil row is gone).
+// keep is false when the row itself serves as its base: every field has a
+// synced value equal to the row's, and Salesforce holds either no external
+// id (extHeld false) or the row's own (extHeld true). Otherwise the Local
+// keeps synced as it is. digest is synced's Fingerprint, to keep with the
+// row.
+func AfterSync(names []string, extField string, synced map[string]Value, row func(name string) Value) (digest uint64, keep, extHeld bool) {
+	digest = Fingerprint(names, synced)
+	if row == nil {
+		return digest, false, false
+	}
+	for _, n := range names {
+		if n == extField {
+			continue
+		}
+		if v, ok := synced[n]; !ok || !Equal(v, row(n)) {
+			keep = true
+		}
+	}
+	ext := synced[extField]
+	extHeld = ext != nil && Equal(ext, row(extField))
+	if ext != nil && !extHeld {
+		keep = true
+	}
+	return digest, keep, extHeld
+}
+
+// MergeBase is a row's merge base old with newly synced values merged in,
+// the external id field null when neither has one. It writes into old, and
+// returns it, when own is true; it may return newly itself.
+// Neither is to be changed after.
+func MergeBase(extField string, old, newly map[string]Value, own bool) map[string]Value {
+	if _, ok := newly[extField]; ok && !own && len(newly) >= len(old) {
+		covered := true // newly has every field old has: it is the result
+		for k := range old {
+			if _, ok := newly[k]; !ok {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return newly
+		}
+	}
+	out := old
+	if !own || out == nil {
+		out = make(map[string]Value, len(old)+len(newly)+1)
+		for k, v := range old {
+			out[k] = v
+		}
+	}
+	for k, v := range newly {
+		out[k] = v
+	}
+	if _, ok := out[extField]; !ok {
+		out[extField] = nil
+	}
+	return out
+}
+
+// RowBase is the merge base of a row that serves as its own (AfterSync
+// said keep false): its values, with the external id Salesforce holds.
+func RowBase(names []string, extField string, row map[string]Value, extHeld bool) map[string]Value {
+	out := make(map[string]Value, len(names))
+	for _, n := range names {
+		out[n] = row[n]
+	}
+	if !extHeld {
+		out[extField] = nil
+	}
+	return out
+}
