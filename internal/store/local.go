@@ -243,6 +243,12 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		row := p.rowMap(lr)
 		st.Shadow, st.BaseLost = p.synced(l, bases[k], row)
+		if st.BaseLost && lr != nil && p.unchangedSinceSync(l, &r) {
+			// The record holds the last-synced values: merged as a record
+			// unchanged since syncd read it (syncd.LocalState.BaseLost),
+			// they become the row's base again.
+			st.Stamp = r.Stamp
+		}
 		if lr != nil || l == nil {
 			plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
 		}
@@ -261,6 +267,25 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 	db.setPlanned(m.Object, plan)
 	return snap, nil
+}
+
+// unchangedSinceSync reports whether a record holds the values last
+// synced with its row: they match the link's fingerprint. A row that
+// changed while capture was off lost its merge base; the record's values
+// are that base when nothing changed it since. The link's stamp cannot
+// tell it after a push of syncd's own, which moves the record's
+// LastModifiedDate without syncd reading it.
+func (p *mapPlan) unchangedSinceSync(l *link, rec *syncd.RemoteRecord) bool {
+	if l == nil || l.sfID != rec.ID || rec.Deleted || rec.Stamp.IsZero() {
+		return false
+	}
+	vals := make(map[string]syncd.Value, len(p.names))
+	for _, n := range p.names {
+		if !rec.Unresolved[n] {
+			vals[n] = rec.Values[n]
+		}
+	}
+	return sameDigest(l.fp, syncd.Fingerprint(p.names, vals))
 }
 
 // lastEdits returns, per row key, the capture time of its newest change,

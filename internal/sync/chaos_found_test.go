@@ -335,3 +335,39 @@ func TestRejectedRowDeletedWhileUncapturedIsDeleted(t *testing.T) {
 		t.Errorf("reconciliation: %s", summary(rep))
 	}
 }
+
+// An edit made while capture was off (the table rebuilt the way ORMs do),
+// of a row whose last sync was syncd's own push: the push moved the
+// record's LastModifiedDate without syncd reading it back, so the link's
+// stamp no longer told that Salesforce had not changed the record, and the
+// row, its merge base lost, was merged as one with no base: under
+// salesforce_wins the edit was reverted to the pushed value. The record's
+// values matching the fingerprint of the last-synced ones are that base.
+func TestEditWhileUncapturedAfterAPushIsPushed(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.cycle()
+	h.exec(`UPDATE customers SET title = 'Countess'`)
+	h.emu.Advance(2 * time.Second)
+	h.cycle()
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	h.exec(`UPDATE customers SET title = 'Analyst'`)
+	var conflicts int
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		conflicts += h.cycle().Conflicts
+	}
+	if got := h.one(`SELECT title FROM customers`); got != "Analyst" {
+		t.Errorf("row's title = %v, want the application's edit", got)
+	}
+	if c := h.contact("LastName", "Lovelace"); c["Title"] != "Analyst" {
+		t.Errorf("Contact's title = %v, want the application's edit", c["Title"])
+	}
+	if conflicts != 0 {
+		t.Errorf("%d conflicts; Salesforce changed nothing", conflicts)
+	}
+}
