@@ -78,17 +78,18 @@ import (
 // of steps follows from the seed; the moment a timed kill lands does not,
 // so a failure after one may need a few runs to come back.
 //
-// The default run is twelve sequences of 40 steps, about ten seconds
-// (-short: two of 20). A long run, by hand:
+// The default run is eight sequences of 40 steps, seeds 1 to 8, about five
+// seconds (-short: two of 20). A long run, by hand:
 //
 //	SYNCD_CHAOS_DURATION=25m go test -run '^TestChaosMix$' -timeout 40m ./internal/sync
 //
 // runs sequences of SYNCD_CHAOS_STEPS steps (default 60 then) from a
-// random first seed until the time is up. SYNCD_CHAOS_SEED=n replays seed
-// n (and SYNCD_CHAOS_STEPS the same number of steps as the failed run);
+// random first seed until the time is up, going on past a failure, and
+// ends with the seeds that failed. SYNCD_CHAOS_SEED=n replays seed n (and
+// SYNCD_CHAOS_STEPS the same number of steps as the failed run);
 // SYNCD_CHAOS_SEQS=m runs m sequences, from seed n if given.
 func TestChaosMix(t *testing.T) {
-	steps, seqs := 40, 12
+	steps, seqs := 40, 8
 	if testing.Short() {
 		steps, seqs = 20, 2
 	}
@@ -122,6 +123,7 @@ func TestChaosMix(t *testing.T) {
 	envInt("SYNCD_CHAOS_SEQS", &seqs)
 	start := time.Now()
 	var total mixStats
+	var failed []string
 	ran := 0
 	for i := range seqs {
 		if !until.IsZero() && time.Now().After(until) {
@@ -130,15 +132,21 @@ func TestChaosMix(t *testing.T) {
 		seed := first + uint64(i)
 		var st mixStats
 		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			st = runMix(t, seed, steps)
+			runMix(t, seed, steps, &st)
 		})
 		ran++
 		total.add(st)
 		if !ok {
-			break
+			failed = append(failed, strconv.FormatUint(seed, 10))
+			if until.IsZero() {
+				break // a long run goes on, to count every failing seed
+			}
 		}
 	}
-	t.Logf("%d sequences of %d steps in %v: %s", ran, steps, time.Since(start).Round(time.Second), total)
+	t.Logf("%d sequences of %d steps from seed %d in %v: %s", ran, steps, first, time.Since(start).Round(time.Second), total)
+	if len(failed) > 0 {
+		t.Logf("%d failed, seeds %s (each replays with SYNCD_CHAOS_SEED=seed SYNCD_CHAOS_STEPS=%d)", len(failed), strings.Join(failed, " "), steps)
+	}
 }
 
 // TestChaosMixChild is a syncd process of TestChaosMix: it takes the
@@ -251,7 +259,7 @@ type mix struct {
 	hooksFired       atomic.Int64
 }
 
-func runMix(t *testing.T, seed uint64, steps int) mixStats {
+func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	policy := policies[rng.IntN(len(policies))]
 	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = policy })
@@ -261,6 +269,13 @@ func runMix(t *testing.T, seed uint64, steps int) mixStats {
 	mx := &mix{t: t, h: h, rng: rng, seed: seed, policy: policy, steps: steps,
 		title: map[string]any{}, first: map[string]any{}, noTitle: map[string]bool{}, noFirst: map[string]bool{},
 		poisoned: map[string]bool{}}
+	// Counted even when the sequence fails: a long run reports what it
+	// applied in all.
+	defer func() {
+		mx.stats.steps = min(mx.step, steps)
+		mx.stats.hooksFired = int(mx.hooksFired.Load())
+		*stats = mx.stats
+	}()
 	mx.log("policy %v", policy)
 	// Some rows and records exist before the first cycle.
 	for range 3 {
@@ -272,11 +287,8 @@ func runMix(t *testing.T, seed uint64, steps int) mixStats {
 		mx.checkHooks()
 		h.emu.Advance(time.Second)
 	}
-	mx.stats.steps = steps
-	mx.stats.hooksFired = int(mx.hooksFired.Load())
 	mx.settle()
 	t.Logf("seed %d: %s", seed, mx.stats)
-	return mx.stats
 }
 
 // log records a step of the sequence.
