@@ -354,6 +354,52 @@ func TestPlanPullMerges(t *testing.T) {
 	}
 }
 
+// A row that changed while capture was off (its base lost) and whose
+// record holds another row's external id is a new row at a reused key: the
+// record's row was deleted and SQLite gave its key to the new one.
+func TestPlanPullReplacedRow(t *testing.T) {
+	row := vals("FirstName", "Grace", "LastName", "Hopper")
+	rec := func(ext Value, deleted bool) RemoteRecord {
+		return RemoteRecord{ID: "003A", Stamp: t1, Deleted: deleted,
+			Values: vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", ext)}
+	}
+	for _, tc := range []struct {
+		name     string
+		rec      RemoteRecord
+		baseLost bool
+		want     string // "replaced", "recreated" (the record deleted too) or "merged"
+	}{
+		{"another row's external id", rec("e-ada", false), true, "replaced"},
+		{"another row's external id, the record deleted", rec("e-ada", true), true, "recreated"},
+		{"the row's own external id", rec("e-grace", false), true, "merged"},
+		{"no external id in Salesforce: nothing tells", rec(nil, false), true, "merged"},
+		{"base kept: an edit captured as such", rec("e-ada", false), false, "merged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := LocalState{Key: "1", ID: "003A", ExternalID: "e-grace", Exists: true, Values: row, Stamp: t0,
+				BaseLost: tc.baseLost, Shadow: map[string]Value{}}
+			if !tc.baseLost {
+				st.Shadow = vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", "e-ada")
+			}
+			p := PlanPull(testMapping(SalesforceWins), []RemoteRecord{tc.rec}, map[string]LocalState{"003A": st})
+			got := "merged"
+			for _, op := range p.Ops {
+				switch {
+				case op.Replaced && op.ExternalID == "e-ada" && op.Kind == OpNone && op.Key == "1":
+					got = "replaced"
+				case op.Unlink && op.Requeue && op.Kind == OpNone:
+					got = "recreated"
+				case op.Replaced || op.Unlink:
+					got = "unexpected"
+				}
+			}
+			if got != tc.want || (got != "merged" && len(p.Ops) != 1) {
+				t.Errorf("plan %+v: %s, want %s", p.Ops, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlanPush(t *testing.T) {
 	synced := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", nil, "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
 	change := func(id string, v, shadow map[string]Value, conflicted ...string) LocalChange {
