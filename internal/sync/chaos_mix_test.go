@@ -271,11 +271,12 @@ func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
 		poisoned: map[string]bool{}}
 	// Counted even when the sequence fails: a long run reports what it
 	// applied in all.
-	defer func() {
+	count := func() {
 		mx.stats.steps = min(mx.step, steps)
 		mx.stats.hooksFired = int(mx.hooksFired.Load())
 		*stats = mx.stats
-	}()
+	}
+	defer count()
 	mx.log("policy %v", policy)
 	// Some rows and records exist before the first cycle.
 	for range 3 {
@@ -288,6 +289,7 @@ func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
 		h.emu.Advance(time.Second)
 	}
 	mx.settle()
+	count()
 	t.Logf("seed %d: %s", seed, mx.stats)
 }
 
