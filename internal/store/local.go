@@ -236,7 +236,8 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			st.ID, st.Stamp = l.sfID, l.stamp
 		}
 		lr := rows[k]
-		if reusedKey(l, extOf(lr), delExt[k]) {
+		reused := reusedKey(l, extOf(lr), delExt[k])
+		if reused {
 			// The row at the key is not the linked record's: for that
 			// record, its row is deleted, with its delete not yet pushed.
 			lr = nil
@@ -249,7 +250,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			// they become the row's base again.
 			st.Stamp = r.Stamp
 		}
-		if lr != nil || l == nil {
+		if !reused { // an op on the key finds the row there as it is
 			plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
 		}
 		if row := lr; row != nil {
