@@ -178,6 +178,10 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 	for _, u := range p.Unmatched {
 		fmt.Fprintf(m.Stdout, "  %-24s (unmapped: %s)\n", u.Column, u.Reason)
 	}
+	if p.Match != nil {
+		fmt.Fprintf(m.Stdout, "Match key: %s <-> %s: on first contact a row is linked to the %s with the same %s (ignoring case) instead of creating another; remove `match:` to create every row.\n",
+			p.Match.Column, p.Match.Field, p.Object, p.Match.Field)
+	}
 	if len(p.DDL) > 0 {
 		fmt.Fprintf(m.Stdout, "\nThe table needs, before the first sync (run against %s):\n", o.Database)
 		for _, s := range p.DDL {

@@ -69,6 +69,7 @@ type cycleJSON struct {
 	Held         int      `json:"held"`
 	Relinked     int      `json:"relinked"`
 	Reverted     int      `json:"reverted"`
+	Unkeyed      int      `json:"unkeyed"`
 	Reconciled   bool     `json:"reconciled"`
 	Compared     int      `json:"compared"`
 	Repaired     int      `json:"repaired"`
@@ -85,7 +86,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 		Pulled:     o.Pulled, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
 		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
-		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted,
+		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted, Unkeyed: o.Unkeyed,
 		Reconciled: o.Reconciled, Compared: o.Compared, Repaired: o.Repaired,
 		Watermark: jsonTime(o.Watermark.Time), OK: o.Err == nil && o.ErrorText == "",
 	}

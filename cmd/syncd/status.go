@@ -29,7 +29,10 @@ type objectStatus struct {
 	OutboxOldest   jsonTime `json:"outbox_oldest"`
 	RejectedRows   int      `json:"rejected_rows"`
 	OpenConflicts  int      `json:"open_conflicts"`
-	Stale          bool     `json:"stale"`
+	// UnkeyedRows counts, at the last cycle, the table's rows whose key
+	// was NULL: left out of the sync.
+	UnkeyedRows int  `json:"unkeyed_rows"`
+	Stale       bool `json:"stale"`
 }
 
 // tokenStatus describes the stored OAuth session, never its secrets.
@@ -48,7 +51,8 @@ type tokenStatus struct {
 // the status page judge by.
 //
 // state is "failed" when a problem makes it not ok (a failed or stale
-// object, no session), else "degraded" when rows are rejected, else
+// object, no session), else "degraded" when rows are rejected or left out
+// for want of a key (unkeyed_rows), else
 // "starting" while a running daemon's first cycle is pending or running,
 // else "ok"; `syncd status` exits 1, 3, 0 or 0 accordingly. rejected lists the newest
 // rejected rows (at most statusRejectedRows), rejected_rows counts them
@@ -62,6 +66,7 @@ type statusJSON struct {
 	Objects      []objectStatus `json:"objects"`
 	RejectedRows int            `json:"rejected_rows"`
 	Rejected     []rejectedJSON `json:"rejected"`
+	UnkeyedRows  int            `json:"unkeyed_rows"`
 	Token        tokenStatus    `json:"token"`
 	APIUsed      int            `json:"api_used"`
 	APILimit     int            `json:"api_limit"`
@@ -158,6 +163,11 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		st.OK = false
 		st.Problems = append(st.Problems, fmt.Sprintf(format, args...))
 	}
+	// A table that no longer fits the config stops every cycle before
+	// it records a run: say so now rather than after the next failure.
+	if err := db.CheckMappings(ctx, mappings(cfg)); err != nil {
+		problem("the database does not match the config: %v", err)
+	}
 	outbox, err := db.Outbox(ctx)
 	if err != nil {
 		return nil, err
@@ -201,6 +211,8 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 			if run.APILimit > 0 {
 				st.APIUsed, st.APILimit = run.APIUsed, run.APILimit
 			}
+			os.UnkeyedRows = run.Unkeyed
+			st.UnkeyedRows += run.Unkeyed
 		}
 		h := health[o.SObject]
 		os.LastSuccess = jsonTime(h.LastSuccess)
@@ -277,12 +289,12 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 	return st, nil
 }
 
-// judge sets the state from the problems and rejected rows found.
+// judge sets the state from the problems, rejected and unkeyed rows found.
 func (st *statusJSON) judge() {
 	switch {
 	case !st.OK:
 		st.State = stateFailed
-	case st.RejectedRows > 0:
+	case st.RejectedRows > 0 || st.UnkeyedRows > 0:
 		st.State = stateDegraded
 	case st.Daemon != nil && st.Daemon.FirstCyclePending:
 		st.State = stateStarting
@@ -309,6 +321,9 @@ func printStatus(w io.Writer, st *statusJSON) {
 		}
 		fmt.Fprintf(w, "  outbox        %d rows pending (%d changes)\n", o.OutboxRows, o.OutboxEntries)
 		fmt.Fprintf(w, "  rejected rows %d, open conflicts %d\n", o.RejectedRows, o.OpenConflicts)
+		if o.UnkeyedRows > 0 {
+			fmt.Fprintf(w, "  no key        %s of %s have a NULL key and are not synced: give each a key\n", plural(o.UnkeyedRows, "row"), o.Table)
+		}
 		if t := o.LastReconciled.Time(); !t.IsZero() {
 			fmt.Fprintf(w, "  reconciled    %s\n", t.UTC().Format(time.RFC3339))
 		}

@@ -125,9 +125,20 @@ func outcome(rep syncd.Report, rejected int) error {
 		return exitError{code: exitFail, err: err}
 	}
 	thisCycle, retrying := 0, 0
+	var unkeyed []string
 	for _, o := range rep.Objects {
 		thisCycle += o.Failed
 		retrying += o.Retrying
+		if o.Unkeyed > 0 {
+			unkeyed = append(unkeyed, fmt.Sprintf("%s: %s with a NULL key", o.Object, plural(o.Unkeyed, "row")))
+		}
+	}
+	if len(unkeyed) > 0 {
+		err := fmt.Errorf("rows left out of the sync (%s): syncd tells rows apart by their key; give each a key", strings.Join(unkeyed, "; "))
+		if rejected > 0 {
+			err = fmt.Errorf("%w; and %d rows rejected and not synced: `syncd failed list` shows why", err, rejected)
+		}
+		return exitError{code: exitRejected, err: err}
 	}
 	if rejected > 0 {
 		return exitError{code: exitRejected, err: fmt.Errorf("%d rows rejected and not synced (%d in this cycle): `syncd failed list` shows why; "+
@@ -168,6 +179,9 @@ func printReport(w io.Writer, rep syncd.Report) {
 		}
 		if o.Held > 0 {
 			notes = append(notes, fmt.Sprintf("%d records held back: their match key is ambiguous", o.Held))
+		}
+		if o.Unkeyed > 0 {
+			notes = append(notes, fmt.Sprintf("%s with a NULL key left out", plural(o.Unkeyed, "row")))
 		}
 		if o.Reverted > 0 {
 			notes = append(notes, fmt.Sprintf("%d rows' edits of pull-only columns replaced by Salesforce's values", o.Reverted))

@@ -116,6 +116,10 @@ func (p *Proposal) Config(s Settings) []byte {
 			fmt.Fprintf(&b, "      # %s: %s\n", u.Column, oneLine(u.Reason))
 		}
 	}
+	if p.Match != nil {
+		line(2, "match", "", "link rows to the records that exist already (case-insensitive), not create a duplicate of each")
+		fmt.Fprintf(&b, "      - { column: %s, field: %s }\n", p.Match.Column, p.Match.Field)
+	}
 	line(2, "deletes", "", "")
 	line(3, "from_salesforce", "soft", "soft: set soft_delete_column | hard: delete the row | ignore: keep it (needs no column)")
 	line(3, "soft_delete_column", p.SoftDeleteColumn, "")

@@ -52,7 +52,12 @@ type Proposal struct {
 	ExternalIDFieldExists bool
 	SoftDeleteColumn      string
 	Pairs                 []Pair
-	Unmatched             []Unmatched
+	// Match is the pair proposed as a match key: the first paired field
+	// of type email. An org that already holds the table's people is then
+	// linked to them on first contact instead of receiving a duplicate of
+	// each. Empty when no email field is paired.
+	Match     *Pair
+	Unmatched []Unmatched
 	// DDL is what the table needs before the first sync, in order.
 	DDL []string
 	// Notes are what someone must do outside the database.
@@ -108,6 +113,12 @@ func Propose(t *store.Table, schema syncd.ObjectSchema) (*Proposal, error) {
 	}
 	if len(p.Pairs) == 0 {
 		return nil, fmt.Errorf("no column of %s pairs with a field of %s by name and type", t.Name, schema.Name)
+	}
+	for i := range p.Pairs {
+		if p.Pairs[i].Type == "email" && p.Pairs[i].Direction != syncd.Pull {
+			p.Match = &p.Pairs[i]
+			break
+		}
 	}
 	return p, nil
 }

@@ -223,11 +223,15 @@ func TestConfigPassesCheck(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written config does not parse: %v\n%s", err, text)
 	}
+	if m := cfg.Objects[0].Match; len(m) != 1 || m[0].Column != "email" || m[0].Field != "Email" {
+		t.Errorf("match = %+v, want email to Email", m)
+	}
 	if cfg.Database != dbPath || cfg.Salesforce.ClientID != "3MVG9$abc" || cfg.Salesforce.ClientSecret.Reveal() != "s3cret" {
 		t.Errorf("database %s, client id %s: values do not read back", cfg.Database, cfg.Salesforce.ClientID)
 	}
 	for _, want := range []string{"      # notes: Contact has no field of that name", "      # phone: Phone is a phone field",
-		"      full_name: { field: Full_Name__c, direction: pull }", "      soft_delete_column: deleted_at"} {
+		"      full_name: { field: Full_Name__c, direction: pull }", "      soft_delete_column: deleted_at",
+		"    match:  # link rows to the records that exist already", "      - { column: email, field: Email }"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("config lacks %q:\n%s", want, text)
 		}

@@ -76,6 +76,9 @@ func (db *DB) capture(ctx context.Context, m *syncd.Mapping, force bool) (syncd.
 			return rep, err
 		}
 	}
+	if rep.Unkeyed, err = db.unkeyed(ctx, m); err != nil {
+		return rep, fmt.Errorf("rows without a key: %w", err)
+	}
 	if scan || force {
 		if rep.Queued, err = db.scan(ctx, m); err != nil {
 			return rep, err
@@ -83,6 +86,40 @@ func (db *DB) capture(ctx context.Context, m *syncd.Mapping, force bool) (syncd.
 		rep.Scanned = true
 	}
 	return rep, nil
+}
+
+// unkeyed counts the rows of m's table whose key is NULL, which syncd
+// cannot tell apart, and retires their changes from the outbox, where they
+// would wait for ever. SQLite lets NULL into a UNIQUE column, and into a
+// PRIMARY KEY column unless it is an INTEGER PRIMARY KEY, the table is
+// WITHOUT ROWID or STRICT, or the column is NOT NULL ("The PRIMARY KEY",
+// https://www.sqlite.org/lang_createtable.html#the_primary_key). A row
+// that gets a key later is captured by the key trigger as a change of the
+// new key.
+func (db *DB) unkeyed(ctx context.Context, m *syncd.Mapping) (int, error) {
+	p, err := db.plan(ctx, db.r, m)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var queued bool
+	if err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+p.tbl+` WHERE `+p.qkey+` IS NULL),
+		EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_pending WHERE tbl = ? AND done = 0 AND row_key IS NULL)`,
+		m.Table).Scan(&n, &queued); err != nil {
+		return 0, err
+	}
+	if !queued {
+		return n, nil
+	}
+	tx, err := db.writeTx(ctx, false)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND done = 0 AND row_key IS NULL`, m.Table); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 func (db *DB) schemaVersion(ctx context.Context) (int64, error) {
@@ -203,9 +240,9 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	queuedSQL := `EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = ` + tbl + ` AND o.row_key = ` + rowKey + ` AND o.done = 0)
 		OR EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ` + obj + ` AND d.row_key = ` + rowKey + `)`
 
-	// Rows with no record.
+	// Rows with no record (but those without a key: unkeyed).
 	res, err := tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, `+rowKey+`, 'I' FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		WHERE t.`+p.key+` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT (`+queuedSQL+`)`+live+` ORDER BY t.`+p.key)
 	if err != nil {
 		return 0, fmt.Errorf("queue rows without a record: %w", err)

@@ -131,7 +131,6 @@ func (s *Schema) Table(ctx context.Context, name string) (*Table, error) {
 		return nil, fmt.Errorf("read table %s: %w", name, err)
 	}
 	defer rows.Close()
-	pkCols := 0
 	for rows.Next() {
 		var c Column
 		var hidden int
@@ -142,9 +141,6 @@ func (s *Schema) Table(ctx context.Context, name string) (*Table, error) {
 		// https://www.sqlite.org/pragma.html#pragma_table_xinfo).
 		c.Generated = hidden == 2 || hidden == 3
 		c.Affinity = affinity(c.Type)
-		if c.PrimaryKey > 0 {
-			pkCols++
-		}
 		t.Columns = append(t.Columns, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -152,30 +148,9 @@ func (s *Schema) Table(ctx context.Context, name string) (*Table, error) {
 	}
 	rows.Close()
 	unique := map[string]bool{}
-	if pkCols == 1 {
-		for _, c := range t.Columns {
-			if c.PrimaryKey == 1 {
-				unique[strings.ToLower(c.Name)] = true
-			}
-		}
-	}
 	if !t.View {
-		// Unique, non-partial indexes on exactly one named column.
-		idx, err := s.db.QueryContext(ctx, `SELECT ii.name FROM pragma_index_list(?) il, pragma_index_info(il.name) ii
-			WHERE il."unique" = 1 AND il.partial = 0 AND ii.name IS NOT NULL
-			AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1`, t.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read indexes of %s: %w", name, err)
-		}
-		defer idx.Close()
-		for idx.Next() {
-			var c string
-			if err := idx.Scan(&c); err != nil {
-				return nil, fmt.Errorf("read indexes of %s: %w", name, err)
-			}
-			unique[strings.ToLower(c)] = true
-		}
-		if err := idx.Err(); err != nil {
+		var err error
+		if unique, err = uniqueColumns(ctx, s.db, t.Name); err != nil {
 			return nil, fmt.Errorf("read indexes of %s: %w", name, err)
 		}
 	}

@@ -44,6 +44,7 @@ type tableInfo struct {
 	cols          map[string]column // by lower-cased name
 	noRowid       bool
 	autoincrement bool
+	unique        map[string]bool // by lower-cased name: uniqueColumns
 }
 
 // keyKind is how the key of a row that a pull inserts is chosen.
@@ -131,7 +132,36 @@ func readTable(ctx context.Context, q interface {
 		t.noRowid = strings.Contains(strings.ToUpper(sqlText), "WITHOUT ROWID")
 		t.autoincrement = strings.Contains(strings.ToUpper(sqlText), "AUTOINCREMENT")
 	}
+	if t.unique, err = uniqueColumns(ctx, q, name); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// uniqueColumns names (lower-cased) the columns of table that no two rows
+// can share: the primary key when it is one column, and each column with
+// a unique, non-partial index of its own.
+func uniqueColumns(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, table string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info(?1) WHERE pk = 1
+			AND (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1
+		UNION SELECT ii.name FROM pragma_index_list(?1) il, pragma_index_info(il.name) ii
+			WHERE il."unique" = 1 AND il.partial = 0 AND ii.name IS NOT NULL
+			AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(c)] = true
+	}
+	return out, rows.Err()
 }
 
 // rowQuery is QueryRowContext for anything with QueryContext.
@@ -175,6 +205,11 @@ func checkMapping(m *syncd.Mapping, t *tableInfo, allowMissingExt bool) error {
 	}
 	if !t.has(m.Key) {
 		missing(m.Key, "the key")
+	} else if !t.unique[strings.ToLower(m.Key)] {
+		errs = append(errs, &syncd.ColumnError{Table: m.Table, Column: m.Key,
+			Problem: fmt.Sprintf("column %s of table %s (the key) is neither its primary key nor unique: syncd tells rows apart by it; "+
+				"rows that share a key, or a table rebuilt without its primary key, would be mixed up. Fix: %s",
+				m.Key, m.Table, UniqueIndexSQL(m.Table, m.Key))})
 	}
 	if !allowMissingExt && !t.has(m.ExternalIDColumn) {
 		missing(m.ExternalIDColumn, "mapped from "+m.ExternalIDField)
@@ -242,7 +277,7 @@ func (db *DB) CheckMappings(ctx context.Context, mappings []*syncd.Mapping) erro
 			return fmt.Errorf("read table %s: %w", m.Table, err)
 		}
 		if err := checkMapping(m, t, false); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, m.PlaceColumnErrors(err))
 		}
 	}
 	return errors.Join(errs...)

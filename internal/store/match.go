@@ -29,7 +29,8 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
-		WHERE NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
+		WHERE t.`+p.key+` IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
 		m.Object, syncd.CodeAmbiguousMatch)
 	if err != nil {

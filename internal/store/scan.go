@@ -22,9 +22,9 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		cols.WriteString(", t.")
 		cols.WriteString(quoteIdent(f.Column))
 	}
-	where := ""
+	where := " WHERE t." + p.key + " IS NOT NULL" // a row without a key is none of syncd's (unkeyed)
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
-		where = " WHERE t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
+		where += " AND t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
 	}
 	q := `SELECT CAST(t.` + p.key + ` AS TEXT), l.sf_id` + cols.String() + ` FROM ` + p.tbl + ` t
 		LEFT JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + where

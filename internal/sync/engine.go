@@ -173,7 +173,7 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	}
 	m, err := e.Prepare(ctx, raw)
 	if err != nil {
-		return finish(raw.placeColumnErrors(err))
+		return finish(raw.PlaceColumnErrors(err))
 	}
 	reconcile, err := e.reconcileDue(ctx, m, forceReconcile)
 	if err != nil {
@@ -181,12 +181,13 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	}
 	capt, err := e.Local.Capture(ctx, m, reconcile)
 	if err != nil {
-		return finish(m.placeColumnErrors(err))
+		return finish(m.PlaceColumnErrors(err))
 	}
 	if capt.Reinstalled {
 		e.logger().Warn("capture triggers were missing; installed again, and the table scanned for changes they missed",
 			"object", m.Object, "table", m.Table)
 	}
+	rep.Unkeyed = capt.Unkeyed
 	if capt.Scanned {
 		rep.Rescanned = capt.Queued
 		e.logger().Info("table scanned for rows syncd has not seen", "object", m.Object, "table", m.Table, "queued", capt.Queued)
@@ -462,9 +463,11 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 				afterSeq = max(afterSeq, c.FirstSeq)
 			}
 			// Re-read the linked records about to be updated: a Salesforce
-			// edit made since the pull is merged before the write.
+			// edit made since the pull is merged before the write. Changes
+			// that leave nothing to send (echoes, rows a match linked to an
+			// equal record) write nothing and need no re-read.
 			var read map[string]readAt
-			if ids := linkedUpdates(changes); len(ids) > 0 {
+			if ids := rereadBeforeWrite(m, changes); len(ids) > 0 {
 				var changed bool
 				if read, changed, err = e.reread(ctx, m, ids, rep); err != nil {
 					return err
@@ -554,14 +557,19 @@ func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *Obj
 	return nil
 }
 
-// linkedUpdates lists the Salesforce Ids of the changes that will be
-// updates of linked records.
-func linkedUpdates(changes []LocalChange) []string {
+// rereadBeforeWrite lists the Salesforce Ids of the linked records to read
+// again before a push of changes: those the push would update, and those
+// of rows whose merge base is lost, which the re-read merges so that their
+// changes can be planned at all.
+func rereadBeforeWrite(m *Mapping, changes []LocalChange) []string {
 	var ids []string
 	for _, c := range changes {
-		if c.ID != "" && !c.Deleted {
+		if c.ID != "" && !c.Deleted && c.BaseLost {
 			ids = append(ids, c.ID)
 		}
+	}
+	for _, w := range PlanPush(m, changes).Updates {
+		ids = append(ids, w.Out.ID)
 	}
 	return ids
 }

@@ -199,6 +199,12 @@ func TestMatchedEqualRecordIsNotWritten(t *testing.T) {
 	if n := h.writes(); n != 0 {
 		t.Errorf("%d writes to Salesforce for a row that equals its record", n)
 	}
+	// Nor read again before a write that does not happen.
+	for _, r := range h.emu.Requests() {
+		if strings.Contains(r.SOQL, "WHERE Id IN") {
+			t.Errorf("the matched record was read again before the push: %s", r.SOQL)
+		}
+	}
 	if got := h.one(`SELECT email FROM customers`); got != "ada@example.com" {
 		t.Errorf("email = %q, want Salesforce's spelling", got)
 	}

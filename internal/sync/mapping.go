@@ -211,9 +211,9 @@ type ColumnError struct {
 
 func (e *ColumnError) Error() string { return e.Problem }
 
-// placeColumnErrors puts each ColumnError in err (joined errors too) at
+// PlaceColumnErrors puts each ColumnError in err (joined errors too) at
 // the place its column is configured, per m.Origin.
-func (m *Mapping) placeColumnErrors(err error) error {
+func (m *Mapping) PlaceColumnErrors(err error) error {
 	if err == nil || len(m.Origin) == 0 {
 		return err
 	}
@@ -221,7 +221,7 @@ func (m *Mapping) placeColumnErrors(err error) error {
 		parts := j.Unwrap()
 		out := make([]error, len(parts))
 		for i, e := range parts {
-			out[i] = m.placeColumnErrors(e)
+			out[i] = m.PlaceColumnErrors(e)
 		}
 		return errors.Join(out...)
 	}

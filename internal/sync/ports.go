@@ -271,6 +271,9 @@ type CaptureReport struct {
 	Reinstalled bool // capture triggers were missing or changed, and are back
 	Scanned     bool // the table was compared with the sync state
 	Queued      int  // rows queued by the scan
+	// Unkeyed counts the table's rows whose key is NULL: they cannot be
+	// told apart, so they are left out of the sync.
+	Unkeyed int
 }
 
 // LocalOpKind is what a pull does to a local row.

@@ -26,6 +26,7 @@ type ObjectReport struct {
 	Matched      int // rows linked by matching to records that existed already
 	Held         int // records held back by ambiguous matching
 	Reverted     int // rows whose local edits of pull-only columns were replaced by Salesforce's values
+	Unkeyed      int // rows left out because their key is NULL
 	// Reconciled says the cycle read both sides whole (reconcile.go): it
 	// reconciled, or it was the object's first pull.
 	Reconciled bool
