@@ -262,11 +262,11 @@ type mix struct {
 	// kept): its record is merged as one with no base, field by field by
 	// the conflict policy, which may take either side's value.
 	gapWritten, sfEdited map[string]bool
-	poisoned         map[string]bool // row keys that were given a refused value
-	hookErrs         []string
-	n                int // names drawn
-	hardDeletes      int // since the last reconciliation
-	hooksFired       atomic.Int64
+	poisoned             map[string]bool // row keys that were given a refused value
+	hookErrs             []string
+	n                    int // names drawn
+	hardDeletes          int // since the last reconciliation
+	hooksFired           atomic.Int64
 }
 
 func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
