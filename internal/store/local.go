@@ -233,7 +233,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k], InFlight: sent[k]}
 		l := linkByKey[k]
 		if l != nil {
-			st.ID, st.Stamp = l.sfID, l.stamp
+			st.ID, st.Stamp, st.ExtHeld = l.sfID, l.stamp, l.extHeld()
 		}
 		lr := rows[k]
 		reused := reusedKey(l, extOf(lr), delExt[k])

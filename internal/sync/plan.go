@@ -125,13 +125,14 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 
 // replaced reports whether the row linked to rec is another row than the
 // one the record was synced with: its merge base was lost (it changed while
-// nothing captured it) and the record holds an external id that is not
-// the row's. Salesforce holds the row's external id once syncd created the
-// record or wrote it with an update; before that nothing tells the two
-// rows apart.
+// nothing captured it), Salesforce held the row's own external id, and the
+// record holds another. Before syncd created the record or wrote the
+// external id with an update, nothing tells the two rows apart; a record
+// holding an external id of no row of this database (matched after a
+// reinstall) is never taken for another row's.
 func replaced(m *Mapping, rec *RemoteRecord, st LocalState) bool {
 	ext, _ := rec.Values[m.ExternalIDField].(string)
-	return st.Exists && st.BaseLost && st.ID == rec.ID && ext != "" && st.ExternalID != "" && ext != st.ExternalID
+	return st.Exists && st.BaseLost && st.ExtHeld && st.ID == rec.ID && ext != "" && st.ExternalID != "" && ext != st.ExternalID
 }
 
 func planInsert(m *Mapping, rec *RemoteRecord) LocalOp {

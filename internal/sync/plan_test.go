@@ -367,17 +367,19 @@ func TestPlanPullReplacedRow(t *testing.T) {
 		name     string
 		rec      RemoteRecord
 		baseLost bool
+		extHeld  bool
 		want     string // "replaced", "recreated" (the record deleted too) or "merged"
 	}{
-		{"another row's external id", rec("e-ada", false), true, "replaced"},
-		{"another row's external id, the record deleted", rec("e-ada", true), true, "recreated"},
-		{"the row's own external id", rec("e-grace", false), true, "merged"},
-		{"no external id in Salesforce: nothing tells", rec(nil, false), true, "merged"},
-		{"base kept: an edit captured as such", rec("e-ada", false), false, "merged"},
+		{"another row's external id", rec("e-ada", false), true, true, "replaced"},
+		{"another row's external id, the record deleted", rec("e-ada", true), true, true, "recreated"},
+		{"the row's own external id", rec("e-grace", false), true, true, "merged"},
+		{"no external id in Salesforce: nothing tells", rec(nil, false), true, true, "merged"},
+		{"base kept: an edit captured as such", rec("e-ada", false), false, true, "merged"},
+		{"Salesforce never held the row's own: a foreign one tells nothing", rec("e-ada", false), true, false, "merged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := LocalState{Key: "1", ID: "003A", ExternalID: "e-grace", Exists: true, Values: row, Stamp: t0,
-				BaseLost: tc.baseLost, Shadow: map[string]Value{}}
+				BaseLost: tc.baseLost, ExtHeld: tc.extHeld, Shadow: map[string]Value{}}
 			if !tc.baseLost {
 				st.Shadow = vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", "e-ada")
 			}

@@ -222,6 +222,10 @@ type LocalState struct {
 	// unless the record has not changed since syncd last read it (the
 	// same Stamp): its values are then the last-synced ones.
 	BaseLost bool
+	// ExtHeld says Salesforce held the row's own external id when the row
+	// was last synced (its record was created or updated with it), so that
+	// another external id in the record names another row.
+	ExtHeld bool
 	// LastLocalEdit is the capture time of the newest local change to the
 	// row, zero when none.
 	LastLocalEdit time.Time
