@@ -673,6 +673,16 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			if err := w.forget(a.Key); err != nil {
 				return fmt.Errorf("apply push: %w", err)
 			}
+			if row != nil {
+				// The new row's own changes come after the acknowledged
+				// delete; inserted while capture was off, it has none, and
+				// nothing else would queue it now that the key is unlinked.
+				if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I'
+					WHERE NOT EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_row WHERE tbl = ?1 AND row_key = ?2 AND done = 0)`,
+					m.Table, a.Key); err != nil {
+					return fmt.Errorf("apply push: queue %s: %w", a.Key, err)
+				}
+			}
 			continue
 		case a.Unlink:
 			if _, err := sc.exec(`UPDATE `+p.link+` SET sf_id = NULL WHERE row_key = ?`, a.Key); err != nil {
