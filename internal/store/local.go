@@ -205,7 +205,11 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 	// 4. Newest capture per row.
-	lastEdit, delExt, err := lastEdits(ctx, tx, m.Table, keys)
+	lastEdit, err := lastEdits(ctx, tx, m.Table, keys)
+	if err != nil {
+		return snap, err
+	}
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
 	if err != nil {
 		return snap, err
 	}
@@ -236,7 +240,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			st.ID, st.Stamp, st.ExtHeld = l.sfID, l.stamp, l.extHeld()
 		}
 		lr := rows[k]
-		reused := reusedKey(l, extOf(lr), delExt[k])
+		reused := reusedKey(l, extOf(lr), deleteOf(dels, k))
 		if reused {
 			// The row at the key is not the linked record's: for that
 			// record, its row is deleted, with its delete not yet pushed.
@@ -289,47 +293,98 @@ func (p *mapPlan) unchangedSinceSync(l *link, rec *syncd.RemoteRecord) bool {
 	return sameDigest(l.fp, syncd.Fingerprint(p.names, vals))
 }
 
-// lastEdits returns, per row key, the capture time of its newest change,
-// and the external id its first pending delete recorded: that of the row
-// the key's link belongs to.
-func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, map[string]string, error) {
-	out, delExt := map[string]time.Time{}, map[string]string{}
+// lastEdits returns the newest capture time per row key.
+func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
 	err := inChunks(keys, func(args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT o.row_key, max(o.captured_at), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
-				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1)
-			FROM _syncd_outbox o WHERE o.tbl = ? AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
-			append([]any{table}, args...)...)
+		rows, err := q.QueryContext(ctx, `SELECT row_key, max(captured_at) FROM _syncd_outbox WHERE tbl = ? AND row_key IN (`+
+			placeholders(len(args))+`) GROUP BY row_key`, append([]any{table}, args...)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var k, ts string
-			var e sql.NullString
-			if err := rows.Scan(&k, &ts, &e); err != nil {
+			if err := rows.Scan(&k, &ts); err != nil {
 				return err
 			}
 			out[k] = parseTime(ts)
-			if e.String != "" {
-				delExt[k] = e.String
-			}
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read outbox of %s: %w", table, err)
+		return nil, fmt.Errorf("read outbox of %s: %w", table, err)
 	}
-	return out, delExt, nil
+	return out, nil
 }
 
-// reusedKey reports whether the row at a linked key is another row than
-// the linked record's: the linked row was deleted (delExt: the external id
-// its first pending delete recorded) and SQLite gave its key to a new row,
-// which has an external id of its own. The link belongs to the deleted
-// row. (An external id changed by the application in a row that stays is
-// a change of that row, pushed to its record.)
-func reusedKey(l *link, ext, delExt string) bool {
-	return l != nil && l.sfID != "" && delExt != "" && ext != "" && delExt != ext
+// firstDelete is what a row key's first pending delete tells of the row
+// deleted: the external id it recorded (the capture trigger records it;
+// the scan after capture was off finds the row gone and has none), and
+// whether an insert was captured at the key after it.
+type firstDelete struct {
+	ext        string
+	reinserted bool
+}
+
+// firstDeletes reads the first pending delete of each of the keys that
+// have one.
+func firstDeletes(ctx context.Context, q queryer, table string, keys []string) (map[string]firstDelete, error) {
+	out := map[string]firstDelete{}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT d.row_key, d.ext_id, EXISTS (SELECT 1 FROM _syncd_outbox i INDEXED BY _syncd_outbox_row
+				WHERE i.tbl = d.tbl AND i.row_key = d.row_key AND i.seq > d.seq AND i.op = 'I' AND i.done = 0)
+			FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
+			WHERE d.tbl = ? AND d.row_key IN (`+placeholders(len(args))+`) AND d.op = 'D' AND d.done = 0
+			AND NOT EXISTS (SELECT 1 FROM _syncd_outbox e INDEXED BY _syncd_outbox_row
+				WHERE e.tbl = d.tbl AND e.row_key = d.row_key AND e.seq < d.seq AND e.op = 'D' AND e.done = 0)`,
+			append([]any{table}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var e sql.NullString
+			var d firstDelete
+			if err := rows.Scan(&k, &e, &d.reinserted); err != nil {
+				return err
+			}
+			d.ext = e.String
+			out[k] = d
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending deletes of %s: %w", table, err)
+	}
+	return out, nil
+}
+
+// reusedKey reports whether the row at a linked key, whose external id is
+// ext, is another row than the linked record's: the linked row was
+// deleted (del: its first pending delete) and SQLite gave its key to a new
+// row. The new row has another external id than the delete recorded, or,
+// when the delete recorded none (queued by the scan after capture was off),
+// was inserted after it. The link belongs to the deleted row. (An external
+// id changed by the application in a row that stays is a change of that
+// row, pushed to its record.)
+func reusedKey(l *link, ext string, del *firstDelete) bool {
+	if l == nil || l.sfID == "" || del == nil || ext == "" {
+		return false
+	}
+	if del.ext != "" {
+		return del.ext != ext
+	}
+	return del.reinserted
+}
+
+// deleteOf is the first pending delete of key, nil when it has none.
+func deleteOf(dels map[string]firstDelete, key string) *firstDelete {
+	if d, ok := dels[key]; ok {
+		return &d
+	}
+	return nil
 }
 
 // extOf is a row's external id, empty for no row.
@@ -464,16 +519,13 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, nil
 	}
 
-	// Newest pending entry, newest pending delete, and the external id the
-	// first pending delete recorded: the row's that was linked.
+	// Newest pending entry and newest pending delete; and the first
+	// pending delete, which tells the row the link belongs to.
 	last := map[string]int64{}
-	delExt := map[string]string{}
 	lastDel := map[string]int64{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
-				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1),
-				coalesce(max(CASE WHEN o.op = 'D' THEN o.seq END), 0)
-			FROM _syncd_outbox o WHERE o.tbl = ? AND o.done = 0 AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), coalesce(max(CASE WHEN op = 'D' THEN seq END), 0)
+			FROM _syncd_outbox WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
 			return err
@@ -482,14 +534,17 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		for rows.Next() {
 			var k string
 			var s, d int64
-			var e sql.NullString
-			if err := rows.Scan(&k, &s, &e, &d); err != nil {
+			if err := rows.Scan(&k, &s, &d); err != nil {
 				return err
 			}
-			last[k], delExt[k], lastDel[k] = s, e.String, d
+			last[k], lastDel[k] = s, d
 		}
 		return rows.Err()
 	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
@@ -524,13 +579,13 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		}
 		r := vals[c.Key]
 		switch err := invalid[c.Key]; {
-		case reusedKey(l, extOf(r), delExt[c.Key]):
+		case reusedKey(l, extOf(r), deleteOf(dels, c.Key)):
 			// The link belongs to the deleted row whose key the new row
 			// took: that row's delete goes first, acknowledged up to its
 			// last delete (ApplyPush then forgets the link); the new
 			// row's own changes, after it, create its record in the next
 			// round.
-			c.Deleted, c.Seq, c.Values, c.ExternalID = true, lastDel[c.Key], map[string]syncd.Value{}, delExt[c.Key]
+			c.Deleted, c.Seq, c.Values, c.ExternalID = true, lastDel[c.Key], map[string]syncd.Value{}, dels[c.Key].ext
 			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
 		case err != nil:
 			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
@@ -545,7 +600,7 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
 			c.Deleted = true
 			c.Values = map[string]syncd.Value{}
-			c.ExternalID = delExt[c.Key]
+			c.ExternalID = dels[c.Key].ext
 		}
 		c.Conflicted = conflicts[c.Key]
 		if c.Conflicted == nil {
@@ -638,10 +693,10 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)
 	}
-	// The external id each row's first pending delete recorded, read before
-	// the acks mark it done: a row at the key with another one took the
-	// key of the deleted row the link belongs to.
-	_, delExt, err := lastEdits(ctx, tx, m.Table, keys)
+	// Each row's first pending delete, read before the acks mark it done:
+	// it tells a row at the key that took the key of the deleted row the
+	// link belongs to.
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)
 	}
@@ -667,7 +722,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 		}
 		ext, _ := row[p.m.ExternalIDField].(string)
 		switch {
-		case a.Unlink && (row == nil || reusedKey(l, ext, delExt[a.Key])):
+		case a.Unlink && (row == nil || reusedKey(l, ext, deleteOf(dels, a.Key))):
 			// A deleted row keeps no state, nor does one whose key a new
 			// row took: the new row is pushed as a row of its own.
 			if err := w.forget(a.Key); err != nil {

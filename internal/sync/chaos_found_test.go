@@ -407,3 +407,43 @@ func TestReusedKeyInsertedWhileUncapturedIsCreated(t *testing.T) {
 		t.Errorf("reconciliation: %s", summary(rep))
 	}
 }
+
+// The row deleted while capture was off, found gone by the scan that
+// follows (its delete records no external id: the row is not there to
+// read it from), then another row inserted, with capture back on, before
+// the delete was pushed: the new row takes the key. It was pushed as an
+// update of the deleted row's Contact, which was never deleted.
+func TestReusedKeyAfterTheScanFoundTheRowGone(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.cycle()
+	ada := h.contact("LastName", "Lovelace")["Id"].(string)
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	h.exec(`DELETE FROM customers`)
+	// What a cycle does first: the triggers back, and the scan.
+	if rep, err := h.db.Capture(h.ctx, h.m, false); err != nil || rep.Queued != 1 {
+		t.Fatalf("capture = %+v, %v; want the gone row queued", rep, err)
+	}
+	h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
+	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
+		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
+	}
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
+		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
+	}
+	g := h.contact("LastName", "Hopper")
+	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
+		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+		t.Errorf("reconciliation: %s", summary(rep))
+	}
+}
