@@ -589,12 +589,19 @@ func TestCollectionsMixedResults(t *testing.T) {
 		t.Fatalf("delete: %+v %v", res, err)
 	}
 	// Deleting it again (a retried request that had gone through) is not
-	// an error; an unknown id is.
+	// an error; nor is an Id that names no record: Salesforce answers a
+	// record purged since (hard-deleted, or emptied from the recycle bin)
+	// the same way, and syncd deletes only Ids it linked.
 	res, err = c.Delete(e.ctx, syncd.WriteRequest{Object: "Contact"}, []string{existing, "003000000000000AAA"})
-	if err != nil || res[0].Err != nil || res[0].ID != existing || res[1].Err == nil {
+	if err != nil || res[0].Err != nil || res[0].ID != existing || res[1].Err != nil || res[1].ID != "003000000000000AAA" {
 		t.Fatalf("delete again: %+v %v", res, err)
 	}
-	mustClass(t, res[1].Err, syncd.ErrPermanent)
+	// A malformed Id is still refused.
+	res, err = c.Delete(e.ctx, syncd.WriteRequest{Object: "Contact"}, []string{"003notanid"})
+	if err != nil || res[0].Err == nil {
+		t.Fatalf("delete of a malformed id: %+v %v", res, err)
+	}
+	mustClass(t, res[0].Err, syncd.ErrPermanent)
 	// More than 200 records go in chunks, results in input order.
 	var many []syncd.Outgoing
 	for i := 0; i < 450; i++ {

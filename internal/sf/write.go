@@ -334,7 +334,10 @@ func (c *Client) saveRecords(ctx context.Context, object, path string, create bo
 // Delete deletes records by Id: DELETE /composite/sobjects?ids=…&allOrNone=false.
 // A record that is already deleted (ENTITY_IS_DELETED, e.g. when a
 // retried request had in fact gone through) counts as deleted: the result
-// has its ID and no error.
+// has its ID and no error. So does one that is gone for good (hard-deleted
+// or emptied from the recycle bin), which Collections answer with
+// INVALID_CROSS_REFERENCE_KEY without a field, as for an update
+// (goneOrChanged): the delete wanted it gone, and it is.
 func (c *Client) Delete(ctx context.Context, w syncd.WriteRequest, ids []string) ([]syncd.WriteResult, error) {
 	object := w.Object
 	if err := checkIdents(object); err != nil {
@@ -349,8 +352,7 @@ func (c *Client) Delete(ctx context.Context, w syncd.WriteRequest, ids []string)
 			query: url.Values{"ids": {strings.Join(sel, ",")}, "allOrNone": {"false"}}}
 	}, false)
 	for i := range res {
-		var ae *APIError
-		if errors.As(res[i].Err, &ae) && ae.Code == "ENTITY_IS_DELETED" {
+		if errors.Is(goneOrChanged(res[i].Err), syncd.ErrRecordGone) {
 			res[i] = syncd.WriteResult{ID: ids[i]}
 		}
 	}

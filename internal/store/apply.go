@@ -610,7 +610,7 @@ func (a *applier) links(all []opState) error {
 		if err := a.relink(s); err != nil {
 			return err
 		}
-		if s.op.Unlink {
+		if s.op.Unlink || s.op.Replaced {
 			delete(done, s.key)
 			delete(kept, s.key)
 			continue
@@ -735,6 +735,15 @@ func (a *applier) relink(s *opState) error {
 	if op.Unlink {
 		if err := a.state.forget(s.key); err != nil {
 			return err
+		}
+	}
+	if op.Replaced {
+		// As the capture triggers would have queued it: the deleted row's
+		// delete, with the external id Pending tells a reused key by, then
+		// the new row. The link stays for the delete to find the record.
+		if _, err := a.sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op, ext_id) VALUES (?1, ?2, 'D', ?3), (?1, ?2, 'I', NULL)`,
+			p.tblName, s.key, op.ExternalID); err != nil {
+			return fmt.Errorf("queue %s %s: %w", p.tblName, s.key, err)
 		}
 	}
 	if op.Requeue {

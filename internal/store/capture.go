@@ -249,12 +249,14 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	queued, _ := res.RowsAffected()
 
-	// Linked rows that are gone: deleted while capture was off.
+	// Linked rows that are gone: deleted while capture was off. A rejected
+	// edit does not hold a delete back; a rejected delete does.
 	res, err = tx.ExecContext(ctx, `INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT `+tbl+`, CAST(l.row_key AS TEXT), 'D'
 		FROM `+p.link+` l WHERE l.sf_id IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM `+p.tbl+` t WHERE `+appKey("t."+p.key, "l.row_key")+`)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox o INDEXED BY _syncd_outbox_row WHERE o.tbl = `+tbl+` AND o.row_key = CAST(l.row_key AS TEXT) AND o.done = 0)
-		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = `+obj+` AND d.row_key = CAST(l.row_key AS TEXT))
+		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d JOIN _syncd_outbox o ON o.seq = d.seq
+			WHERE d.object = `+obj+` AND d.row_key = CAST(l.row_key AS TEXT) AND o.op = 'D')
 		ORDER BY l.row_key`)
 	if err != nil {
 		return 0, fmt.Errorf("queue linked rows that are gone: %w", err)
@@ -325,6 +327,16 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 			continue
 		}
 		if isQueued == 1 {
+			continue
+		}
+		if held, _ := synced[p.m.ExternalIDField].(string); l.extHeld() && held != "" && row[p.m.ExternalIDField] != held {
+			// Another external id than the one Salesforce holds for the
+			// row, and no change captured: the row was deleted and SQLite
+			// gave its key to a new row while capture was off (or the
+			// external id was rewritten then, which cannot be told apart).
+			// Its base is lost: the record, merged with no base, tells
+			// which (syncd.PlanPull).
+			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
 			continue
 		}
 		var changed []string

@@ -486,3 +486,64 @@ func oldPending(m *syncd.Mapping, st syncd.LocalState, plan syncd.PullPlan) []sy
 	}
 	return []syncd.LocalChange{{Key: st.Key, ID: st.ID, ExternalID: st.ExternalID, Values: values, Shadow: shadow, Conflicted: conflicted}}
 }
+
+// A row deleted and its key given by SQLite to a new row while capture was
+// off: the scan cannot tell it from an edit by the row alone, but the
+// external id is not the one Salesforce holds for the link, so the base is
+// marked lost; the pull of the record, which holds the old row's external
+// id, queues the old row's delete (its record deleted first, the link then
+// forgotten) and the new row, created on its own.
+func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	// The row keeps a base apart: its first name differs from the one
+	// synced (as a pull-only field's may), so the fingerprint alone does
+	// not tell the new row.
+	set := map[string]syncd.Value{"LastName": "Old"}
+	shadow := map[string]syncd.Value{"FirstName": "Ada", "LastName": "Old", m.ExternalIDField: "e-old"}
+	for _, f := range m.Fields {
+		if _, ok := shadow[f.Name]; !ok {
+			shadow[f.Name] = nil
+		}
+	}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old",
+		Set: set, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`INSERT INTO _syncd_applying(id) VALUES (1)`, `DELETE FROM contacts`,
+		`INSERT INTO contacts(id, last_name, syncd_id) VALUES (1, 'New', 'e-new')`, `DELETE FROM _syncd_applying`} {
+		mustExec(t, app, q)
+	}
+	if rep, err := db.Capture(ctx, m, true); err != nil || rep.Queued != 1 {
+		t.Fatalf("scan = %+v, %v; want the row queued", rep, err)
+	}
+	rec := syncd.RemoteRecord{ID: "0031", Stamp: leanStamp, LastModified: leanStamp,
+		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Old", m.ExternalIDField: "e-old"}}
+	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{rec})
+	if st := snap.States["0031"]; err != nil || !st.BaseLost || st.ExternalID != "e-new" {
+		t.Fatalf("lookup = %+v, %v; want the new row, its base lost", st, err)
+	}
+	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox}); err != nil {
+		t.Fatal(err)
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending = %+v, %v", pend, err)
+	}
+	if p := pend[0]; !p.Deleted || p.ID != "0031" || p.ExternalID != "e-old" {
+		t.Fatalf("first pending = %+v, want the old row's delete", p)
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: pend[0].Key, Seq: pend[0].Seq, Unlink: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	pend, err = db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending after the delete = %+v, %v", pend, err)
+	}
+	if p := pend[0]; p.Deleted || p.ID != "" || p.BaseLost || p.ExternalID != "e-new" || p.Values["LastName"] != "New" {
+		t.Fatalf("pending after the delete = %+v, want the new row, unlinked", p)
+	}
+	if got := syncd.PlanPush(m, pend); len(got.Upserts) != 1 {
+		t.Fatalf("push = %+v, want the new row created", got)
+	}
+}

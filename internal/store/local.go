@@ -216,6 +216,10 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	if err != nil {
 		return snap, err
 	}
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
+	if err != nil {
+		return snap, err
+	}
 	// 5. Open conflicts.
 	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
 	if err != nil {
@@ -240,12 +244,27 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		st := syncd.LocalState{Key: k, LastLocalEdit: lastEdit[k], Conflicted: conflicts[k], InFlight: sent[k]}
 		l := linkByKey[k]
 		if l != nil {
-			st.ID, st.Stamp = l.sfID, l.stamp
+			st.ID, st.Stamp, st.ExtHeld = l.sfID, l.stamp, l.extHeld()
 		}
-		row := p.rowMap(rows[k])
+		lr := rows[k]
+		reused := reusedKey(l, extOf(lr), deleteOf(dels, k))
+		if reused {
+			// The row at the key is not the linked record's: for that
+			// record, its row is deleted, with its delete not yet pushed.
+			lr = nil
+		}
+		row := p.rowMap(lr)
 		st.Shadow, st.BaseLost = p.synced(l, bases[k], row)
-		plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
-		if row := rows[k]; row != nil {
+		if st.BaseLost && lr != nil && p.unchangedSinceSync(l, &r) {
+			// The record holds the last-synced values: merged as a record
+			// unchanged since syncd read it (syncd.LocalState.BaseLost),
+			// they become the row's base again.
+			st.Stamp = r.Stamp
+		}
+		if !reused { // an op on the key finds the row there as it is
+			plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
+		}
+		if row := lr; row != nil {
 			st.Exists = true
 			st.Values = row.values
 			st.SoftDeleted = row.softDeleted
@@ -260,6 +279,25 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 	db.setPlanned(m.Object, plan)
 	return snap, nil
+}
+
+// unchangedSinceSync reports whether a record holds the values last
+// synced with its row: they match the link's fingerprint. A row that
+// changed while capture was off lost its merge base; the record's values
+// are that base when nothing changed it since. The link's stamp cannot
+// tell it after a push of syncd's own, which moves the record's
+// LastModifiedDate without syncd reading it.
+func (p *mapPlan) unchangedSinceSync(l *link, rec *syncd.RemoteRecord) bool {
+	if l == nil || l.sfID != rec.ID || rec.Deleted || rec.Stamp.IsZero() {
+		return false
+	}
+	vals := make(map[string]syncd.Value, len(p.names))
+	for _, n := range p.names {
+		if !rec.Unresolved[n] {
+			vals[n] = rec.Values[n]
+		}
+	}
+	return sameDigest(l.fp, syncd.Fingerprint(p.names, vals))
 }
 
 // lastEdits returns the newest capture time per row key.
@@ -285,6 +323,83 @@ func lastEdits(ctx context.Context, q queryer, table string, keys []string) (map
 		return nil, fmt.Errorf("read outbox of %s: %w", table, err)
 	}
 	return out, nil
+}
+
+// firstDelete is what a row key's first pending delete tells of the row
+// deleted: the external id it recorded (the capture trigger records it;
+// the scan after capture was off finds the row gone and has none), and
+// whether an insert was captured at the key after it.
+type firstDelete struct {
+	ext        string
+	reinserted bool
+}
+
+// firstDeletes reads the first pending delete of each of the keys that
+// have one.
+func firstDeletes(ctx context.Context, q queryer, table string, keys []string) (map[string]firstDelete, error) {
+	out := map[string]firstDelete{}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT d.row_key, d.ext_id, EXISTS (SELECT 1 FROM _syncd_outbox i INDEXED BY _syncd_outbox_row
+				WHERE i.tbl = d.tbl AND i.row_key = d.row_key AND i.seq > d.seq AND i.op = 'I' AND i.done = 0)
+			FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
+			WHERE d.tbl = ? AND d.row_key IN (`+placeholders(len(args))+`) AND d.op = 'D' AND d.done = 0
+			AND NOT EXISTS (SELECT 1 FROM _syncd_outbox e INDEXED BY _syncd_outbox_row
+				WHERE e.tbl = d.tbl AND e.row_key = d.row_key AND e.seq < d.seq AND e.op = 'D' AND e.done = 0)`,
+			append([]any{table}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var e sql.NullString
+			var d firstDelete
+			if err := rows.Scan(&k, &e, &d.reinserted); err != nil {
+				return err
+			}
+			d.ext = e.String
+			out[k] = d
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending deletes of %s: %w", table, err)
+	}
+	return out, nil
+}
+
+// reusedKey reports whether the row at a linked key, whose external id is
+// ext, is another row than the linked record's: the linked row was
+// deleted (del: its first pending delete) and SQLite gave its key to a new
+// row. The new row has another external id than the delete recorded, or,
+// when the delete recorded none (queued by the scan after capture was off),
+// was inserted after it. The link belongs to the deleted row. (An external
+// id changed by the application in a row that stays is a change of that
+// row, pushed to its record.)
+func reusedKey(l *link, ext string, del *firstDelete) bool {
+	if l == nil || l.sfID == "" || del == nil || ext == "" {
+		return false
+	}
+	if del.ext != "" {
+		return del.ext != ext
+	}
+	return del.reinserted
+}
+
+// deleteOf is the first pending delete of key, nil when it has none.
+func deleteOf(dels map[string]firstDelete, key string) *firstDelete {
+	if d, ok := dels[key]; ok {
+		return &d
+	}
+	return nil
+}
+
+// extOf is a row's external id, empty for no row.
+func extOf(r *localRow) string {
+	if r == nil {
+		return ""
+	}
+	return r.ext
 }
 
 // editedSince returns, per row key of ops, the columns the application
@@ -411,14 +526,13 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, nil
 	}
 
-	// Newest pending entry, and the external id the first pending delete
-	// recorded: the row's that was linked.
+	// Newest pending entry and newest pending delete; and the first
+	// pending delete, which tells the row the link belongs to.
 	last := map[string]int64{}
-	delExt := map[string]string{}
+	lastDel := map[string]int64{}
 	err = inChunks(keys, func(args []any) error {
-		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), (SELECT d.ext_id FROM _syncd_outbox d INDEXED BY _syncd_outbox_row
-				WHERE d.tbl = o.tbl AND d.row_key = o.row_key AND d.op = 'D' AND d.done = 0 ORDER BY d.seq LIMIT 1)
-			FROM _syncd_outbox o WHERE o.tbl = ? AND o.done = 0 AND o.row_key IN (`+placeholders(len(args))+`) GROUP BY o.row_key`,
+		rows, err := tx.QueryContext(ctx, `SELECT row_key, max(seq), coalesce(max(CASE WHEN op = 'D' THEN seq END), 0)
+			FROM _syncd_outbox WHERE tbl = ? AND done = 0 AND row_key IN (`+placeholders(len(args))+`) GROUP BY row_key`,
 			append([]any{m.Table}, args...)...)
 		if err != nil {
 			return err
@@ -426,15 +540,18 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		defer rows.Close()
 		for rows.Next() {
 			var k string
-			var s int64
-			var e sql.NullString
-			if err := rows.Scan(&k, &s, &e); err != nil {
+			var s, d int64
+			if err := rows.Scan(&k, &s, &d); err != nil {
 				return err
 			}
-			last[k], delExt[k] = s, e.String
+			last[k], lastDel[k] = s, d
 		}
 		return rows.Err()
 	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending changes: %w", err)
+	}
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
@@ -467,26 +584,30 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		if l != nil {
 			c.ID = l.sfID
 		}
-		c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(vals[c.Key]))
-		if err := invalid[c.Key]; err != nil {
+		r := vals[c.Key]
+		switch err := invalid[c.Key]; {
+		case reusedKey(l, extOf(r), deleteOf(dels, c.Key)):
+			// The link belongs to the deleted row whose key the new row
+			// took: that row's delete goes first, acknowledged up to its
+			// last delete (ApplyPush then forgets the link); the new
+			// row's own changes, after it, create its record in the next
+			// round.
+			c.Deleted, c.Seq, c.Values, c.ExternalID = true, lastDel[c.Key], map[string]syncd.Value{}, dels[c.Key].ext
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
+		case err != nil:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
 			c.Invalid = err
-		} else if r := vals[c.Key]; r != nil {
+		case r != nil:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
 			c.Values, c.SoftDeleted = r.values, r.softDeleted
-			if l != nil && delExt[c.Key] != "" && r.ext != "" && delExt[c.Key] != r.ext {
-				// The row was deleted and its key reused by a new row
-				// (another external id) before the delete was pushed: the
-				// link belongs to the old row. The new row is pushed as a
-				// new record rather than over the old one, which stays in
-				// Salesforce.
-				c.ID, c.Shadow, c.BaseLost = "", map[string]syncd.Value{}, false
-			}
 			if r.ext != "" {
 				c.ExternalID = r.ext
 			}
-		} else {
+		default:
+			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
 			c.Deleted = true
 			c.Values = map[string]syncd.Value{}
-			c.ExternalID = delExt[c.Key]
+			c.ExternalID = dels[c.Key].ext
 		}
 		c.Conflicted = conflicts[c.Key]
 		if c.Conflicted == nil {
@@ -579,6 +700,13 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)
 	}
+	// Each row's first pending delete, read before the acks mark it done:
+	// it tells a row at the key that took the key of the deleted row the
+	// link belongs to.
+	dels, err := firstDeletes(ctx, tx, m.Table, keys)
+	if err != nil {
+		return fmt.Errorf("apply push: %w", err)
+	}
 
 	const markDone = `UPDATE _syncd_outbox SET done = 1 WHERE tbl = ? AND row_key = ? AND seq <= ? AND done = 0`
 	for _, a := range r.Acks {
@@ -599,11 +727,23 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 				return fmt.Errorf("apply push: release %s: %w", a.Key, err)
 			}
 		}
+		ext, _ := row[p.m.ExternalIDField].(string)
 		switch {
-		case a.Unlink && row == nil:
-			// A deleted row keeps no state.
+		case a.Unlink && (row == nil || reusedKey(l, ext, deleteOf(dels, a.Key))):
+			// A deleted row keeps no state, nor does one whose key a new
+			// row took: the new row is pushed as a row of its own.
 			if err := w.forget(a.Key); err != nil {
 				return fmt.Errorf("apply push: %w", err)
+			}
+			if row != nil {
+				// The new row's own changes come after the acknowledged
+				// delete; inserted while capture was off, it has none, and
+				// nothing else would queue it now that the key is unlinked.
+				if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) SELECT ?1, ?2, 'I'
+					WHERE NOT EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_row WHERE tbl = ?1 AND row_key = ?2 AND done = 0)`,
+					m.Table, a.Key); err != nil {
+					return fmt.Errorf("apply push: queue %s: %w", a.Key, err)
+				}
 			}
 			continue
 		case a.Unlink:

@@ -671,7 +671,9 @@ func TestApplyPush_Unlink(t *testing.T) {
 }
 
 // A key reused by a new row before the old row's delete was pushed is not
-// pushed over the old row's Salesforce record.
+// pushed over the old row's Salesforce record: the old row's delete comes
+// first, then the new row, unlinked; a pull of the old record meanwhile
+// does not see the new row as its row.
 func TestPending_KeyReusedAfterDelete(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	set := map[string]syncd.Value{"LastName": "old"}
@@ -680,12 +682,26 @@ func TestPending_KeyReusedAfterDelete(t *testing.T) {
 	}
 	mustExec(t, app, `DELETE FROM contacts`)
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'new')`) // rowid 1 again
+	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "0031"}})
+	if st := snap.States["0031"]; err != nil || st.Exists || st.ID != "0031" {
+		t.Fatalf("lookup of the old record = %+v, %v; want its row deleted", st, err)
+	}
 	pend, err := db.Pending(ctx, m, 0, 10)
 	if err != nil || len(pend) != 1 {
 		t.Fatalf("pending = %+v, %v", pend, err)
 	}
-	if p := pend[0]; p.ID != "" || p.ExternalID == "e-old" || p.Values["LastName"] != "new" || len(p.Shadow) != 0 {
-		t.Fatalf("pending = %+v", p)
+	if p := pend[0]; !p.Deleted || p.ID != "0031" || p.ExternalID != "e-old" {
+		t.Fatalf("first pending = %+v, want the old row's delete", p)
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: pend[0].Key, Seq: pend[0].Seq, Unlink: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	pend, err = db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 {
+		t.Fatalf("pending after the delete = %+v, %v", pend, err)
+	}
+	if p := pend[0]; p.Deleted || p.ID != "" || p.ExternalID == "e-old" || p.ExternalID == "" || p.Values["LastName"] != "new" || len(p.Shadow) != 0 {
+		t.Fatalf("pending after the delete = %+v, want the new row, unlinked", p)
 	}
 }
 

@@ -671,9 +671,22 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 				if c.delete {
 					ack = Ack{Key: w.Out.Key, Seq: w.Seq, Unlink: true}
 				} else {
-					ack.Shadow = make(map[string]Value, len(w.Out.Fields)+1)
+					ack.Shadow = make(map[string]Value, len(m.Fields)+1)
 					for k, v := range w.Out.Fields {
 						ack.Shadow[k] = v
+					}
+					if w.Out.ID == "" {
+						// A create sends only the fields that are set; the
+						// others are empty in the record it made (or hold a
+						// default the next pull brings in), and that is their
+						// merge base. Without one, a local edit made before
+						// the record's first pull is taken for a conflict
+						// with Salesforce's empty value.
+						for _, f := range m.Fields {
+							if _, sent := ack.Shadow[f.Name]; !sent && f.Pushes() {
+								ack.Shadow[f.Name] = nil
+							}
+						}
 					}
 					if w.Out.ExternalID != "" {
 						ack.Shadow[m.ExternalIDField] = w.Out.ExternalID

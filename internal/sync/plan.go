@@ -29,7 +29,8 @@ type PullPlan struct {
 // conflicts. A record merged away relinks its row to the survivor, unless
 // another row is linked to the survivor already or takes it over in the
 // same page (several records merged into one): that row follows the
-// delete rule.
+// delete rule, as does a loser's row already deleted: one record is never
+// linked to two rows.
 //
 // PlanPull is pure: no I/O, no clock.
 func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) PullPlan {
@@ -46,7 +47,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 	var inPage map[string]bool
 	for i := range recs {
 		rec := &recs[i]
-		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists {
+		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && !st.SoftDeleted {
 			if heir == nil {
 				adopted, heir = map[string]LocalState{}, map[string]string{}
 			}
@@ -84,7 +85,17 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec, shadowIsValues))
 			p.Inserts++
-		case rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && heir[rec.MergedInto] == rec.ID:
+		case replaced(m, rec, st):
+			// The record's external id is another row's: SQLite gave the
+			// deleted row's key to a new row while capture was off (a
+			// table rebuilt the way ORMs do drops the triggers).
+			if rec.Deleted {
+				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, Unlink: true, Requeue: true})
+			} else {
+				ext, _ := rec.Values[m.ExternalIDField].(string)
+				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, ExternalID: ext, Replaced: true})
+			}
+		case rec.Deleted && rec.MergedInto != "" && heir[rec.MergedInto] == rec.ID:
 			if inPage[rec.MergedInto] {
 				continue // the survivor's own op takes the row over
 			}
@@ -119,6 +130,18 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		}
 	}
 	return p
+}
+
+// replaced reports whether the row linked to rec is another row than the
+// one the record was synced with: its merge base was lost (it changed while
+// nothing captured it), Salesforce held the row's own external id, and the
+// record holds another. Before syncd created the record or wrote the
+// external id with an update, nothing tells the two rows apart; a record
+// holding an external id of no row of this database (matched after a
+// reinstall) is never taken for another row's.
+func replaced(m *Mapping, rec *RemoteRecord, st LocalState) bool {
+	ext, _ := rec.Values[m.ExternalIDField].(string)
+	return st.Exists && st.BaseLost && st.ExtHeld && st.ID == rec.ID && ext != "" && st.ExternalID != "" && ext != st.ExternalID
 }
 
 // valuesAreShadow returns the number of distinct names of m's fields and

@@ -347,6 +347,59 @@ func TestPlanPullMerges(t *testing.T) {
 			t.Errorf("%s: rows linked to the survivor %v, %d soft-deleted, %d inserts; want one row each: %+v", name, toW, deleted, p.Inserts, p.Ops)
 		}
 	}
+	// A loser's row already deleted does not take the survivor back.
+	gone := map[string]LocalState{"003A": {Key: "1", ID: "003A", Exists: true, SoftDeleted: true, Values: synced, Shadow: synced}}
+	if p = PlanPull(testMapping(SalesforceWins), []RemoteRecord{loser}, gone); len(p.Ops) != 0 {
+		t.Errorf("merge seen again for a row already deleted: %+v", p.Ops)
+	}
+}
+
+// A row that changed while capture was off (its base lost) and whose
+// record holds another row's external id is a new row at a reused key: the
+// record's row was deleted and SQLite gave its key to the new one.
+func TestPlanPullReplacedRow(t *testing.T) {
+	row := vals("FirstName", "Grace", "LastName", "Hopper")
+	rec := func(ext Value, deleted bool) RemoteRecord {
+		return RemoteRecord{ID: "003A", Stamp: t1, Deleted: deleted,
+			Values: vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", ext)}
+	}
+	for _, tc := range []struct {
+		name     string
+		rec      RemoteRecord
+		baseLost bool
+		extHeld  bool
+		want     string // "replaced", "recreated" (the record deleted too) or "merged"
+	}{
+		{"another row's external id", rec("e-ada", false), true, true, "replaced"},
+		{"another row's external id, the record deleted", rec("e-ada", true), true, true, "recreated"},
+		{"the row's own external id", rec("e-grace", false), true, true, "merged"},
+		{"no external id in Salesforce: nothing tells", rec(nil, false), true, true, "merged"},
+		{"base kept: an edit captured as such", rec("e-ada", false), false, true, "merged"},
+		{"Salesforce never held the row's own: a foreign one tells nothing", rec("e-ada", false), true, false, "merged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := LocalState{Key: "1", ID: "003A", ExternalID: "e-grace", Exists: true, Values: row, Stamp: t0,
+				BaseLost: tc.baseLost, ExtHeld: tc.extHeld, Shadow: map[string]Value{}}
+			if !tc.baseLost {
+				st.Shadow = vals("FirstName", "Ada", "LastName", "Lovelace", "Syncd_Id__c", "e-ada")
+			}
+			p := PlanPull(testMapping(SalesforceWins), []RemoteRecord{tc.rec}, map[string]LocalState{"003A": st})
+			got := "merged"
+			for _, op := range p.Ops {
+				switch {
+				case op.Replaced && op.ExternalID == "e-ada" && op.Kind == OpNone && op.Key == "1":
+					got = "replaced"
+				case op.Unlink && op.Requeue && op.Kind == OpNone:
+					got = "recreated"
+				case op.Replaced || op.Unlink:
+					got = "unexpected"
+				}
+			}
+			if got != tc.want || (got != "merged" && len(p.Ops) != 1) {
+				t.Errorf("plan %+v: %s, want %s", p.Ops, got, tc.want)
+			}
+		})
+	}
 }
 
 func TestPlanPush(t *testing.T) {
@@ -417,6 +470,12 @@ func TestPlanPush(t *testing.T) {
 		p = PlanPush(testMapping(SalesforceWins), []LocalChange{change("003A", edited, shadow)})
 		if len(p.Updates) != 1 || p.Updates[0].Out.ID != "003A" || p.Updates[0].Out.Fields["Syncd_Id__c"] != "u1" || p.Updates[0].Out.Fields["FirstName"] != "Augusta" {
 			t.Fatalf("an edit: plan = %+v, want one update by Id setting FirstName and Syncd_Id__c", p)
+		}
+		// A row that followed its record's delete has no record to give it to.
+		gone := change("003A", shadow, shadow)
+		gone.SoftDeleted = true
+		if p := PlanPush(testMapping(SalesforceWins), []LocalChange{gone}); len(p.Updates) != 0 || len(p.Acks) != 1 {
+			t.Fatalf("plan for a row marked deleted = %+v, want it acknowledged", p)
 		}
 	})
 	t.Run("a value outside a restricted picklist is refused before sending", func(t *testing.T) {

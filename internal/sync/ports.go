@@ -222,6 +222,10 @@ type LocalState struct {
 	// unless the record has not changed since syncd last read it (the
 	// same Stamp): its values are then the last-synced ones.
 	BaseLost bool
+	// ExtHeld says Salesforce held the row's own external id when the row
+	// was last synced (its record was created or updated with it), so that
+	// another external id in the record names another row.
+	ExtHeld bool
 	// LastLocalEdit is the capture time of the newest local change to the
 	// row, zero when none.
 	LastLocalEdit time.Time
@@ -305,6 +309,11 @@ type LocalOp struct {
 	Unlink bool
 	// Requeue queues the whole row for push: it is created anew.
 	Requeue bool
+	// Replaced says the row at Key is not the record's row: that row was
+	// deleted and a new one took its key while nothing captured either.
+	// The deleted row's delete is queued, told by ExternalID (the one the
+	// record holds), then the new row, to be created.
+	Replaced bool
 	// Settle marks the row's pending local changes done: they are kept in
 	// the op's conflicts instead of being pushed to a record that is gone.
 	Settle bool
