@@ -571,21 +571,13 @@ func (a *applier) readPrior(states []opState) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	links, err := a.p.linksByKey(a.sc.ctx, a.sc.tx, keys)
-	if err != nil {
-		return err
-	}
-	bases, err := a.p.bases(a.sc.ctx, a.sc.tx, keys)
-	if err != nil {
-		return err
-	}
-	rows, err := a.p.readCurrent(a.sc.ctx, a.sc.tx, keys)
+	st, err := a.p.readState(a.sc.ctx, a.sc.tx, keys)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		synced, _ := a.p.synced(links[k], bases[k], rows[k])
-		a.prior[k] = prior{synced: synced, own: true, row: rows[k]}
+		synced, _ := a.p.synced(st.links[k], st.bases[k], st.current[k])
+		a.prior[k] = prior{synced: synced, own: true, row: st.current[k]}
 	}
 	return nil
 }

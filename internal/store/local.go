@@ -684,15 +684,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 	for i, a := range r.Acks {
 		keys[i] = a.Key
 	}
-	links, err := p.linksByKey(ctx, tx, keys)
-	if err != nil {
-		return fmt.Errorf("apply push: %w", err)
-	}
-	bases, err := p.bases(ctx, tx, keys)
-	if err != nil {
-		return fmt.Errorf("apply push: %w", err)
-	}
-	rows, err := p.readCurrent(ctx, tx, keys)
+	st, err := p.readState(ctx, tx, keys)
 	if err != nil {
 		return fmt.Errorf("apply push: %w", err)
 	}
@@ -719,7 +711,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 		if _, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ?`, m.Object, a.Key); err != nil {
 			return fmt.Errorf("apply push: ack %s: %w", a.Key, err)
 		}
-		l, row := links[a.Key], rows[a.Key]
+		l, row := st.links[a.Key], st.current[a.Key]
 		if a.Unlink && a.Release {
 			if _, err := sc.exec(`INSERT OR REPLACE INTO _syncd_released(object, sf_id, row_key, released_at)
 				SELECT ?1, sf_id, ?2, ?3 FROM `+p.link+` WHERE row_key = ?2 AND sf_id IS NOT NULL`,
@@ -753,7 +745,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 		case l == nil && a.ID == "":
 			continue // nothing linked and nothing to link: a row skipped
 		}
-		old, _ := p.synced(l, bases[a.Key], row)
+		old, _ := p.synced(l, st.bases[a.Key], row)
 		if _, err := w.rebase(a.Key, a.ID, time.Time{}, old, a.Shadow, row); err != nil {
 			return fmt.Errorf("apply push: %w", err)
 		}
