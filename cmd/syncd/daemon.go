@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,8 +123,13 @@ type daemon struct {
 	reload  chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	last    string // the STATUS= line of the last cycle
+	// last is the STATUS= line of the last cycle, written by the worker
+	// and read by the serving goroutine (READY=1 goes out while the
+	// start-up cycle may already run).
+	last atomic.Pointer[string]
 }
+
+func (d *daemon) setLast(s string) { d.last.Store(&s) }
 
 // session is the session in force.
 func (d *daemon) session() *session {
@@ -259,7 +265,7 @@ func (d *daemon) cycle(ctx context.Context) {
 	defer func() {
 		if p := recover(); p != nil {
 			d.logger.Error("cycle.panic", "panic", fmt.Sprint(p), "duration_ms", time.Since(start).Milliseconds())
-			d.last = "last cycle panicked: " + fmt.Sprint(p)
+			d.setLast("last cycle panicked: " + fmt.Sprint(p))
 			d.notify("STATUS=" + d.statusLine())
 		}
 	}()
@@ -274,18 +280,21 @@ func (d *daemon) cycle(ctx context.Context) {
 	rep, err := run(ctx)
 	if err != nil {
 		d.logger.Error("cycle.failed", "err", err, "duration_ms", time.Since(start).Milliseconds())
-		d.last = "last cycle failed: " + err.Error()
+		d.setLast("last cycle failed: " + err.Error())
 		d.notify("STATUS=" + d.statusLine())
 		return
 	}
 	d.metrics.observe(rep, time.Since(start))
 	logReport(d.logger, rep)
-	d.last = summaryLine(rep)
+	d.setLast(summaryLine(rep))
 	d.notify("STATUS=" + d.statusLine())
 }
 
 func (d *daemon) statusLine() string {
-	s := d.last
+	s := ""
+	if p := d.last.Load(); p != nil {
+		s = *p
+	}
 	if s == "" {
 		s = "waiting for the first cycle"
 	}
@@ -303,7 +312,7 @@ func (d *daemon) doReload(ctx context.Context) {
 	cfg, err := loadConfig(d.path)
 	if err != nil {
 		d.logger.Error("config.reload_failed", "err", err, "config", d.path)
-		d.last = "reload failed, old config in force"
+		d.setLast("reload failed, old config in force")
 		return
 	}
 	if cfg.Database != d.session().cfg.Database {
