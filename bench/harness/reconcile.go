@@ -179,7 +179,7 @@ func spreadIDs(path string, n int) ([]string, error) {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT sf_id FROM _syncd_links WHERE object = 'Contact' AND sf_id IS NOT NULL ORDER BY sf_id`)
+	rows, err := db.Query(`SELECT sf_id FROM _syncd_link_Contact WHERE sf_id IS NOT NULL ORDER BY sf_id`)
 	if err != nil {
 		return nil, err
 	}
