@@ -16,7 +16,13 @@ import (
 type result struct {
 	Wall   time.Duration // fork to exit
 	CPU    time.Duration // user + system time of the process
-	MaxRSS int64         // KiB: ru_maxrss of the process, from wait4 (exact peak)
+	// MaxRSS is ru_maxrss of the process, from wait4 (exact peak), in KiB;
+	// negative (minus the harness's own peak) when the reading cannot be
+	// told from the harness's peak: Linux folds the address space's peak
+	// into the task's ru_maxrss when it execs, and a child of Go's os/exec
+	// shares the harness's address space until then (clone with CLONE_VM),
+	// so a child never reads below the peak of the harness that started it.
+	MaxRSS int64
 	Stdout []byte
 	Stderr []byte
 }
@@ -32,12 +38,17 @@ func measure(dir string, env []string, name string, args ...string) (result, err
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	var self syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
 	start := time.Now()
 	err := cmd.Run()
 	r := result{Wall: time.Since(start), Stdout: out.Bytes(), Stderr: errb.Bytes()}
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.MaxRSS = ru.Maxrss
+			if ru.Maxrss <= self.Maxrss {
+				r.MaxRSS = -self.Maxrss
+			}
 			r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}

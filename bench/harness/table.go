@@ -844,7 +844,10 @@ func secs(f float64) time.Duration { return time.Duration(f * float64(time.Secon
 func secs3(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 func mib(kib int64) string {
-	if kib <= 0 {
+	switch {
+	case kib < 0:
+		return fmt.Sprintf("≤ %.1f MiB (the harness's peak; see proc.go)", float64(-kib)/1024)
+	case kib == 0:
 		return ""
 	}
 	return fmt.Sprintf("%.1f MiB", float64(kib)/1024)
