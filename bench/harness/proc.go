@@ -14,8 +14,8 @@ import (
 
 // result is one measured client process.
 type result struct {
-	Wall   time.Duration // fork to exit
-	CPU    time.Duration // user + system time of the process
+	Wall time.Duration // fork to exit
+	CPU  time.Duration // user + system time of the process
 	// MaxRSS is ru_maxrss of the process, from wait4 (exact peak), in KiB;
 	// negative (minus the harness's own peak) when the reading cannot be
 	// told from the harness's peak: Linux folds the address space's peak
