@@ -45,6 +45,10 @@ func TestRowWithoutAKeyIsLeftOutAndTold(t *testing.T) {
 		t.Errorf("status does not tell the keyless rows:\n%s", out)
 	}
 
+	if out, _, code := f.syncd("verify", "-c", f.cfgPath); code != exitFail || !strings.Contains(out, "2 local rows with a NULL key") {
+		t.Errorf("verify with keyless rows: exit %d, want %d and the count\n%s", code, exitFail, out)
+	}
+
 	f.exec(`UPDATE customers SET id = 'c3' WHERE first_name = 'Nobody'`)
 	f.exec(`UPDATE customers SET id = 'c4' WHERE first_name = 'Another'`)
 	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitOK {

@@ -187,11 +187,12 @@ type driftJSON struct {
 	MissingInSalesforce []string           `json:"missing_in_salesforce"`
 	MissingLocally      []string           `json:"missing_locally"`
 	Differ              []syncd.FieldDrift `json:"differ"`
+	Unkeyed             int                `json:"unkeyed"`
 }
 
 func toDriftJSON(d syncd.Drift) driftJSON {
 	out := driftJSON{Object: d.Object, Compared: d.Compared, OK: d.OK(),
-		MissingInSalesforce: d.MissingInSalesforce, MissingLocally: d.MissingLocally, Differ: d.Differ}
+		MissingInSalesforce: d.MissingInSalesforce, MissingLocally: d.MissingLocally, Differ: d.Differ, Unkeyed: d.Unkeyed}
 	if out.MissingInSalesforce == nil {
 		out.MissingInSalesforce = []string{}
 	}

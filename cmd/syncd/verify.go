@@ -125,6 +125,9 @@ func printDrift(w io.Writer, d syncd.Drift) {
 	for _, f := range d.Differ {
 		fmt.Fprintf(w, "  row %s / %s.%s: local %s, Salesforce %s\n", f.Key, f.ID, f.Field, show(f.Local), show(f.Remote))
 	}
+	if d.Unkeyed > 0 {
+		fmt.Fprintf(w, "  %s with a NULL key, in no Salesforce record: give each a key\n", plural(d.Unkeyed, "local row"))
+	}
 }
 
 func (m *Main) resyncCmd() *cobra.Command {

@@ -22,9 +22,9 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		cols.WriteString(", t.")
 		cols.WriteString(quoteIdent(f.Column))
 	}
-	where := " WHERE t." + p.key + " IS NOT NULL" // a row without a key is none of syncd's (unkeyed)
+	where := ""
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
-		where += " AND t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
+		where = " WHERE t." + quoteIdent(m.SoftDeleteColumn) + " IS NULL"
 	}
 	q := `SELECT CAST(t.` + p.key + ` AS TEXT), l.sf_id` + cols.String() + ` FROM ` + p.tbl + ` t
 		LEFT JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + where
@@ -47,7 +47,7 @@ func (db *DB) Scan(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalRow
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("scan %s: %w", m.Table, err)
 		}
-		r := syncd.LocalRow{Key: asString(raw[0]), ID: asString(raw[1]), Values: make(map[string]syncd.Value, len(p.fields))}
+		r := syncd.LocalRow{Key: asString(raw[0]), NoKey: raw[0] == nil, ID: asString(raw[1]), Values: make(map[string]syncd.Value, len(p.fields))}
 		for i, f := range p.fields {
 			v, err := fromSQLite(f.Kind, raw[2+i])
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 // LocalRow is one live local row of a mapped table.
 type LocalRow struct {
 	Key    string
+	NoKey  bool   // the key is NULL: the row cannot be synced (Key is empty)
 	ID     string // linked Salesforce Id; empty if never synced
 	Values map[string]Value
 }
@@ -30,11 +31,12 @@ type Drift struct {
 	MissingInSalesforce []string     `json:"missing_in_salesforce"` // local keys
 	MissingLocally      []string     `json:"missing_locally"`       // Salesforce Ids
 	Differ              []FieldDrift `json:"differ"`
+	Unkeyed             int          `json:"unkeyed"` // local rows with a NULL key, in no record
 }
 
 // OK reports whether the two sides agree.
 func (d Drift) OK() bool {
-	return len(d.MissingInSalesforce) == 0 && len(d.MissingLocally) == 0 && len(d.Differ) == 0
+	return len(d.MissingInSalesforce) == 0 && len(d.MissingLocally) == 0 && len(d.Differ) == 0 && d.Unkeyed == 0
 }
 
 // maxDrift bounds how many differences are listed.
@@ -55,6 +57,10 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 	}
 	local := map[string]entry{}
 	err = e.Local.Scan(ctx, m, func(r LocalRow) error {
+		if r.NoKey {
+			d.Unkeyed++
+			return nil
+		}
 		if r.ID == "" {
 			d.MissingInSalesforce = appendCapped(d.MissingInSalesforce, r.Key)
 			return nil
