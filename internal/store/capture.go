@@ -101,10 +101,20 @@ func (db *DB) unkeyed(ctx context.Context, m *syncd.Mapping) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	t, err := db.table(ctx, db.r, m.Table)
+	if err != nil {
+		return 0, err
+	}
+	// A rowid alias is never NULL, and SQLite would scan the whole table
+	// to count its NULLs; any other key seeks its index.
+	count := `SELECT count(*) FROM ` + p.tbl + ` WHERE ` + p.qkey + ` IS NULL`
+	if t.rowidAlias(m.Key) {
+		count = `SELECT 0`
+	}
 	var n int
 	var queued bool
-	if err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+p.tbl+` WHERE `+p.qkey+` IS NULL),
-		EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_pending WHERE tbl = ? AND done = 0 AND row_key IS NULL)`,
+	if err := db.r.QueryRowContext(ctx, `SELECT (`+count+`),
+		EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_row WHERE tbl = ? AND row_key IS NULL AND done = 0)`,
 		m.Table).Scan(&n, &queued); err != nil {
 		return 0, err
 	}
