@@ -331,6 +331,15 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 			shadow(f.Name, r)
 			continue
 		}
+		if sent, ok := st.InFlight[f.Name]; ok && !hasBase {
+			// A row with no merge base whose create was sent but never
+			// acknowledged (a crash, a lost response): the record holds
+			// the row's external id, so the create landed and what it sent
+			// is the base. A local value still equal to it is not a change
+			// of the application's; Salesforce's differing value is an
+			// edit made there since.
+			base, hasBase = sent, true
+		}
 		l := st.Values[f.Name]
 		if Equal(l, r) {
 			shadow(f.Name, r) // both sides already agree

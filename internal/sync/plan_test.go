@@ -172,6 +172,14 @@ func TestPlanPull(t *testing.T) {
 			wantOps: 1, echoes: 1,
 		},
 		{
+			name:   "a create whose acknowledgement was lost, then edited in Salesforce, takes the edit",
+			policy: LocalWins,
+			recs:   remote(with(synced, "FirstName", "Augusta")),
+			local: map[string]LocalState{"003A": {Key: "1", ExternalID: "u1", Exists: true,
+				Values: synced, InFlight: synced}},
+			wantSet: vals("FirstName", "Augusta"), wantOps: 1,
+		},
+		{
 			name:    "null and empty string are different values",
 			recs:    remote(with(synced, "FirstName", nil)),
 			local:   state(with(synced, "FirstName", "Ada"), time.Time{}),
