@@ -467,7 +467,8 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			// that leave nothing to send (echoes, rows a match linked to an
 			// equal record) write nothing and need no re-read.
 			var read map[string]readAt
-			if ids := rereadBeforeWrite(m, changes); len(ids) > 0 {
+			plan := PlanPush(m, changes)
+			if ids := rereadBeforeWrite(changes, plan); len(ids) > 0 {
 				var changed bool
 				if read, changed, err = e.reread(ctx, m, ids, rep); err != nil {
 					return err
@@ -490,9 +491,9 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 					if changes, err = e.Local.Pending(ctx, m, start, batch); err != nil {
 						return err
 					}
+					plan = PlanPush(m, changes)
 				}
 			}
-			plan := PlanPush(m, changes)
 			if err := e.revert(ctx, m, plan.Reverts, rep); err != nil {
 				return err
 			}
@@ -561,14 +562,14 @@ func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *Obj
 // again before a push of changes: those the push would update, and those
 // of rows whose merge base is lost, which the re-read merges so that their
 // changes can be planned at all.
-func rereadBeforeWrite(m *Mapping, changes []LocalChange) []string {
+func rereadBeforeWrite(changes []LocalChange, plan PushPlan) []string {
 	var ids []string
 	for _, c := range changes {
 		if c.ID != "" && !c.Deleted && c.BaseLost {
 			ids = append(ids, c.ID)
 		}
 	}
-	for _, w := range PlanPush(m, changes).Updates {
+	for _, w := range plan.Updates {
 		ids = append(ids, w.Out.ID)
 	}
 	return ids
