@@ -13,6 +13,7 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -101,6 +102,45 @@ func BenchmarkPull100k(b *testing.B) {
 		db.Close()
 		if !rep.OK() || rep.Objects[0].Pulled != pullN {
 			b.Fatalf("pulled %d: %v", rep.Objects[0].Pulled, rep.Objects[0].Err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(pullN*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkPullUpdates100k is one cycle that pulls 100,000 updates into
+// rows that are all linked already (every Contact's Title and Department
+// changed): the in-process equivalent of bench/run's syncd row 1u. Its
+// emulator is its own, as the updates change the records.
+func BenchmarkPullUpdates100k(b *testing.B) {
+	s := sfemu.New(sfemu.Options{})
+	if err := org.Seed(s, pullN, false, 10*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	url := httptest.NewServer(s).URL
+	e, db, ms := openSync(b, url)
+	defer db.Close()
+	if rep := e.Run(context.Background(), ms); !rep.OK() || rep.Objects[0].Pulled != pullN {
+		b.Fatalf("first pull: %+v", rep.Objects[0])
+	}
+	var ids []string
+	for _, r := range s.All("Contact") {
+		ids = append(ids, r["Id"].(string))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for _, id := range ids {
+			if err := s.Update("Contact", id, map[string]any{"Title": fmt.Sprint("Mass change ", i), "Department": fmt.Sprint("Department ", i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.Advance(20 * time.Second)
+		b.StartTimer()
+		rep := e.Run(context.Background(), ms)
+		b.StopTimer()
+		if !rep.OK() || rep.Objects[0].LocalUpdates != pullN {
+			b.Fatalf("updated %d: %+v", rep.Objects[0].LocalUpdates, rep.Objects[0])
 		}
 		b.StartTimer()
 	}

@@ -157,6 +157,7 @@ type prior struct {
 	synced map[string]syncd.Value
 	own    bool // synced is the applier's to write into
 	row    map[string]syncd.Value
+	sfID   string // the Salesforce Id the row is linked to; "" for none
 }
 
 // opState is one LocalOp being applied.
@@ -561,7 +562,7 @@ func (a *applier) readPrior(states []opState) error {
 		if a.planned != nil {
 			if r, ok := a.planned.rows[k]; ok {
 				if _, changed := a.edited[k]; !changed {
-					a.prior[k] = prior{synced: r.synced, row: r.row}
+					a.prior[k] = prior{synced: r.synced, row: r.row, sfID: r.sfID}
 					continue
 				}
 			}
@@ -577,7 +578,11 @@ func (a *applier) readPrior(states []opState) error {
 	}
 	for _, k := range keys {
 		synced, _ := a.p.synced(st.links[k], st.bases[k], st.current[k])
-		a.prior[k] = prior{synced: synced, own: true, row: st.current[k]}
+		pr := prior{synced: synced, own: true, row: st.current[k]}
+		if l := st.links[k]; l != nil {
+			pr.sfID = l.sfID
+		}
+		a.prior[k] = pr
 	}
 	return nil
 }
@@ -609,7 +614,7 @@ func (a *applier) links(all []opState) error {
 		}
 		var synced map[string]syncd.Value
 		var fp uint64
-		var keepBase bool
+		var keepBase, linked bool
 		if s.op.Kind == syncd.OpInsert {
 			// A new row: no other op of the batch names its key (the
 			// planner cannot know it), and it holds what the op wrote.
@@ -623,12 +628,17 @@ func (a *applier) links(all []opState) error {
 			} else {
 				pr := a.prior[s.key]
 				old, own, row = pr.synced, pr.own, mapRow(pr.row)
+				// Linked to the op's record as read, and as still read
+				// unless the application touched the row since (its key
+				// may have moved another row's link here).
+				_, edited := a.edited[s.key]
+				linked = pr.sfID != "" && (s.op.ID == "" || s.op.ID == pr.sfID) && !edited
 			}
 			row = a.written(s, row)
 			synced, fp, keepBase = p.settle(old, s.op.Shadow, own, row)
 			done[s.key] = after{synced, row}
 		}
-		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp})
+		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp, linked: linked})
 		if keepBase {
 			if _, ok := kept[s.key]; !ok {
 				keep = append(keep, s.key)

@@ -87,8 +87,9 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, err
 	}
 	linkBySF := map[string]*link{}
+	var rows map[string]*localRow // by key: the rows of the links and, below, of the rows matched
 	if anyLinks {
-		if linkBySF, err = p.links(ctx, tx, "sf_id", ids); err != nil {
+		if linkBySF, rows, err = p.linkedRows(ctx, tx, ids); err != nil {
 			return snap, err
 		}
 	}
@@ -202,23 +203,46 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		return snap, nil
 	}
 	keys := make([]string, 0, len(keyOf))
+	var unread []string
 	for _, k := range keyOf {
 		keys = append(keys, k)
+		if _, ok := rows[k]; !ok {
+			unread = append(unread, k)
+		}
 	}
 
-	// 3. Current values.
-	rows, err := p.readRows(ctx, tx, keys, nil)
+	// 3. Current values: those of the linked rows are read with their
+	// links; a key whose row is gone is read again, to no avail.
+	more, err := p.readRows(ctx, tx, unread, nil)
 	if err != nil {
 		return snap, err
 	}
-	// 4. Newest capture per row.
-	lastEdit, err := lastEdits(ctx, tx, m.Table, keys)
-	if err != nil {
+	if rows == nil {
+		rows = more
+	}
+	for k, r := range more {
+		rows[k] = r
+	}
+	// 4. Newest capture per row, and pending deletes: none to look for
+	// per row while the table has no capture at all, or nothing pending
+	// (each a seek, not a scan: a backlog of inserts may be pending).
+	var captured, pending bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_row WHERE tbl = ?1),
+		EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_pending WHERE tbl = ?1 AND done = 0)`,
+		m.Table).Scan(&captured, &pending); err != nil {
 		return snap, err
 	}
-	dels, err := firstDeletes(ctx, tx, m.Table, keys)
-	if err != nil {
-		return snap, err
+	lastEdit := map[string]time.Time{}
+	if captured {
+		if lastEdit, err = lastEdits(ctx, tx, m.Table, keys); err != nil {
+			return snap, err
+		}
+	}
+	dels := map[string]firstDelete{}
+	if pending {
+		if dels, err = firstDeletes(ctx, tx, m.Table, keys); err != nil {
+			return snap, err
+		}
 	}
 	// 5. Open conflicts.
 	conflicts, err := openConflicts(ctx, tx, m.Object, keys)
@@ -262,7 +286,11 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			st.Stamp = r.Stamp
 		}
 		if !reused { // an op on the key finds the row there as it is
-			plan.rows[k] = plannedRow{synced: st.Shadow, row: row}
+			pr := plannedRow{synced: st.Shadow, row: row}
+			if l != nil {
+				pr.sfID = l.sfID
+			}
+			plan.rows[k] = pr
 		}
 		if row := lr; row != nil {
 			st.Exists = true

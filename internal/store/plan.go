@@ -33,6 +33,7 @@ type mapPlan struct {
 	fields     []syncd.Field
 	byName     map[string]int // Salesforce name -> index in fields
 	selectRow  string         // SELECT key, ext, fields... FROM tbl WHERE key IN
+	rowColumns string         // selectRow's result columns
 
 	// The object's sync state (state.go): its link and base tables,
 	// quoted and by name.
@@ -99,7 +100,7 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("SELECT CAST(" + p.qkey + " AS TEXT), " + p.qext)
+	b.WriteString("CAST(" + p.qkey + " AS TEXT), " + p.qext)
 	for i, f := range m.Fields {
 		p.byName[f.Name] = i
 		b.WriteString(", " + p.tbl + "." + quoteIdent(f.Column))
@@ -111,8 +112,8 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 	} else {
 		b.WriteString(", 0")
 	}
-	b.WriteString(" FROM " + p.tbl + " WHERE " + p.qkey + " IN (")
-	p.selectRow = b.String()
+	p.rowColumns = b.String()
+	p.selectRow = "SELECT " + p.rowColumns + " FROM " + p.tbl + " WHERE " + p.qkey + " IN ("
 	return p, nil
 }
 
@@ -134,30 +135,37 @@ type queryer interface {
 func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
 	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
-		key := asString(raw[0])
-		r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
-		if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
-			r.softDeleted = true
-		}
-		for i, f := range p.fields {
-			v, err := fromSQLite(f.Kind, raw[2+i])
-			if err != nil {
-				err = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
-				if bad == nil {
-					return err
-				}
-				bad(key, err)
-				return nil
-			}
-			r.values[f.Name] = v
-		}
-		out[key] = r
-		return nil
+		return p.addRow(out, raw, bad)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// addRow decodes one row as selected by rowColumns into out. A value that
+// does not convert is an error, or, with bad, reported there and the row
+// left out.
+func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error)) error {
+	key := asString(raw[0])
+	r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+	if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
+		r.softDeleted = true
+	}
+	for i, f := range p.fields {
+		v, err := fromSQLite(f.Kind, raw[2+i])
+		if err != nil {
+			err = fmt.Errorf("read %s %s=%s column %s (%s): %w", p.tblName, p.m.Key, key, f.Column, f.Name, err)
+			if bad == nil {
+				return err
+			}
+			bad(key, err)
+			return nil
+		}
+		r.values[f.Name] = v
+	}
+	out[key] = r
+	return nil
 }
 
 // unreadable stands for a local value that does not convert to its
