@@ -16,11 +16,9 @@ import (
 	"io/fs"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
 )
@@ -81,20 +79,11 @@ func run() error {
 	b, _ := json.Marshal(line)
 	fmt.Println(string(b))
 
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-errc:
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := s.Serve(ctx, ln); err != nil {
 		return err
-	case <-sig:
 	}
-	s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
 	if *state != "" {
 		if err := s.Save(*state); err != nil {
 			return err

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
-	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -101,18 +99,7 @@ func mix(z uint64) uint64 {
 // Serve serves the emulator on ln until SIGINT or SIGTERM, for the bench
 // commands that run it as its own process.
 func Serve(s *sfemu.Server, ln net.Listener) error {
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-errc:
-		return err
-	case <-sig:
-	}
-	s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(ctx)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return s.Serve(ctx, ln)
 }
