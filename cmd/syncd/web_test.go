@@ -151,6 +151,42 @@ func TestDaemon_HealthReadinessAndGauges(t *testing.T) {
 	d.wait(10 * time.Second)
 }
 
+// When syncd's own tables cannot be read (here the application dropped
+// one of them), the endpoints that report the data's state answer 503 and
+// say why, the gauges say the read failed, and /healthz still answers
+// that the process is alive.
+func TestDaemon_StateThatCannotBeReadIs503(t *testing.T) {
+	f := newFixture(t)
+	addr := freeAddr(t)
+	f.writeConfig("", "metrics_listen: "+addr)
+	base := "http://" + addr
+	d := f.startDaemon()
+	d.waitLog("object.synced", 1, 20*time.Second)
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz after a good cycle = %d", code)
+	}
+
+	f.exec(`DROP TABLE _syncd_runs`)
+	for _, path := range []string{"/readyz", "/status.json", "/"} {
+		code, body := get(t, base+path)
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, "cannot read syncd's state") || !strings.Contains(body, "_syncd_runs") {
+			t.Errorf("%s with a table of syncd's dropped = %d %q, want 503 naming the table", path, code, body)
+		}
+	}
+	if code, body := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d %q, want 200: the process is alive", code, body)
+	}
+	_, metrics := get(t, base+"/metrics")
+	if got := metricValue(metrics, `syncd_state_read_ok`); got != 0 {
+		t.Errorf("syncd_state_read_ok = %v, want 0", got)
+	}
+	if _, _, code := f.syncd("status", "-c", f.cfgPath); code == 0 {
+		t.Error("syncd status exits 0 while syncd's state cannot be read")
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+}
+
 // metrics_listen on an address other hosts can reach is logged as a
 // warning that names what it exposes.
 func TestDaemon_MetricsOnANonLoopbackAddressWarns(t *testing.T) {
