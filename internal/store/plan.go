@@ -179,26 +179,73 @@ type unreadable struct{ err error }
 func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, error) {
 	out := make(map[string]map[string]syncd.Value, len(keys))
 	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
-		r := make(map[string]syncd.Value, len(p.fields)+1)
-		for i, f := range p.fields {
-			v, err := fromSQLite(f.Kind, raw[2+i])
-			if err != nil {
-				v = unreadable{err}
-			}
-			r[f.Name] = v
-		}
-		if e := asString(raw[1]); e != "" {
-			r[p.m.ExternalIDField] = e
-		} else {
-			r[p.m.ExternalIDField] = nil
-		}
-		out[asString(raw[0])] = r
+		out[asString(raw[0])] = p.currentRow(raw)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readCurrentLinked is readCurrent that also reads, in the same query, the
+// links of the rows it finds, by key.
+func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, map[string]*link, error) {
+	out := make(map[string]map[string]syncd.Value, len(keys))
+	links := make(map[string]*link, len(keys))
+	var key any
+	var sfID sql.NullString
+	var stamp, fp sql.NullInt64
+	raw := make([]any, 3+len(p.fields))
+	dest := append(make([]any, 0, 4+len(raw)), &key, &sfID, &stamp, &fp)
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
+	err := eachIn(keys, func(in string, args []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT l.row_key, l.sf_id, l.stamp, l.fp, `+p.rowColumns+` FROM `+p.tbl+
+			` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+` WHERE `+p.qkey+` IN (`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			k := asString(raw[0])
+			out[k] = p.currentRow(raw)
+			if key != nil {
+				l := &link{key: asString(key), sfID: sfID.String, fp: uint64(fp.Int64)}
+				if stamp.Valid {
+					l.stamp = time.UnixMilli(stamp.Int64).UTC()
+				}
+				links[l.key] = l
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+	}
+	return out, links, nil
+}
+
+// currentRow decodes a row selected by rowColumns as readCurrent reads it.
+func (p *mapPlan) currentRow(raw []any) map[string]syncd.Value {
+	r := make(map[string]syncd.Value, len(p.fields)+1)
+	for i, f := range p.fields {
+		v, err := fromSQLite(f.Kind, raw[2+i])
+		if err != nil {
+			v = unreadable{err}
+		}
+		r[f.Name] = v
+	}
+	if e := asString(raw[1]); e != "" {
+		r[p.m.ExternalIDField] = e
+	} else {
+		r[p.m.ExternalIDField] = nil
+	}
+	return r
 }
 
 // eachSelected runs selectRow over keys and hands fn each row's raw

@@ -219,13 +219,25 @@ type rowState struct {
 func (p *mapPlan) readState(ctx context.Context, q queryer, keys []string) (rowState, error) {
 	var s rowState
 	var err error
-	if s.links, err = p.linksByKey(ctx, q, keys); err != nil {
+	if s.current, s.links, err = p.readCurrentLinked(ctx, q, keys); err != nil {
 		return s, err
 	}
-	if s.bases, err = p.bases(ctx, q, keys); err != nil {
-		return s, err
+	if len(s.current) < len(keys) { // the links of rows that are gone
+		var gone []string
+		for _, k := range keys {
+			if _, ok := s.current[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		more, err := p.linksByKey(ctx, q, gone)
+		if err != nil {
+			return s, err
+		}
+		for k, l := range more {
+			s.links[k] = l
+		}
 	}
-	s.current, err = p.readCurrent(ctx, q, keys)
+	s.bases, err = p.bases(ctx, q, keys)
 	return s, err
 }
 
