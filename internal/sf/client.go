@@ -50,6 +50,7 @@ type Client struct {
 	used       int
 	limit      int
 	serverTime time.Time
+	serverSeen time.Time // our clock (monotonic) when serverTime was read
 	describes  map[string]*describeEntry
 }
 
@@ -113,6 +114,26 @@ func (c *Client) ServerTime() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.serverTime
+}
+
+// serverNow estimates Salesforce's clock: the Date of the last response
+// plus the time elapsed since, by our monotonic clock; ours before any
+// response. Date has whole seconds, so the estimate is never ahead of
+// Salesforce's clock by more than the two clocks' drift.
+func (c *Client) serverNow() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.serverTime.IsZero() {
+		return c.clock().UTC()
+	}
+	return c.serverTime.Add(c.clock().Sub(c.serverSeen))
+}
+
+func (c *Client) clock() time.Time {
+	if c.cfg.Clock != nil {
+		return c.cfg.Clock()
+	}
+	return time.Now()
 }
 
 // Refreshes returns how many token grants (refreshes or headless logins)
@@ -387,7 +408,7 @@ func (c *Client) observe(resp *http.Response) {
 		c.used, c.limit = used, limit
 	}
 	if derr == nil {
-		c.serverTime = date.UTC()
+		c.serverTime, c.serverSeen = date.UTC(), c.clock()
 	}
 	c.mu.Unlock()
 }
