@@ -31,16 +31,22 @@ func clockedHarness(t *testing.T, start time.Time) *harness {
 	h.emu.Freeze(true)
 	h.emu.SetClock(start)
 	h.engine.Now = h.emu.Now
-	// The client tells Salesforce's clock between calls by its own, as
-	// both move together outside a test.
+	clockedClient(t, h)
+	h.engine.Remote = h.client
+	return h
+}
+
+// clockedClient gives h a new client that tells Salesforce's clock between
+// calls by the emulator's, as the two clocks move together outside a test.
+func clockedClient(t *testing.T, h *harness) {
+	t.Helper()
 	cfg := h.client.Config()
 	cfg.Clock = h.emu.Now
 	client, err := sf.New(h.ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.client, h.engine.Remote = client, client
-	return h
+	h.client = client
 }
 
 // costedCycle runs a cycle and returns what it cost, counted in the
