@@ -116,11 +116,11 @@ func (c *Client) ServerTime() time.Time {
 	return c.serverTime
 }
 
-// serverNow estimates Salesforce's clock: the Date of the last response
+// ServerNow estimates Salesforce's clock: the Date of the last response
 // plus the time elapsed since, by our monotonic clock; ours before any
 // response. Date has whole seconds, so the estimate is never ahead of
 // Salesforce's clock by more than the two clocks' drift.
-func (c *Client) serverNow() time.Time {
+func (c *Client) ServerNow() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.serverTime.IsZero() {

@@ -21,8 +21,8 @@ type updatedWire struct {
 }
 
 // Covered asks getUpdated for latestDateCovered of the last whole minute
-// before Salesforce's clock (the Date of the last response; ours before
-// any): GET /services/data/vXX.X/sobjects/{O}/updated/?start=…&end=…
+// before Salesforce's clock (the Date of the last response plus the time
+// elapsed since; ours before any): GET /services/data/vXX.X/sobjects/{O}/updated/?start=…&end=…
 // ("sObject Get Updated", REST API Developer Guide,
 // developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm).
 // One minute is the shortest window Salesforce serves, as it ignores
@@ -57,7 +57,7 @@ func (c *Client) Covered(ctx context.Context, object string) (time.Time, time.Ti
 }
 
 // coverWindow is a getUpdated question: the last whole minute before
-// Salesforce's clock (serverNow).
+// Salesforce's clock (ServerNow).
 type coverWindow struct {
 	object     string
 	start, end time.Time
@@ -67,7 +67,7 @@ func (c *Client) coverWindow(object string) (coverWindow, error) {
 	if _, err := Ident(object); err != nil {
 		return coverWindow{}, newAPIError(0, "INVALID_TYPE", err.Error(), nil)
 	}
-	end := c.serverNow().UTC().Truncate(time.Minute)
+	end := c.ServerNow().UTC().Truncate(time.Minute)
 	return coverWindow{object: object, start: end.Add(-time.Minute), end: end}, nil
 }
 

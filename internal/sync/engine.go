@@ -242,7 +242,11 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		req.Expect = floor.Reread
 	}
 	if committed.Time.IsZero() || floor.Reread >= m.pageSize() {
-		req.Cover = m.asks(floor, m.clockAtLeast(committed, floor, e.now()))
+		now := e.now()
+		if sc, ok := e.Remote.(ServerClock); ok && sc.ServerNow().After(now) {
+			now = sc.ServerNow()
+		}
+		req.Cover = m.asks(floor, m.clockAtLeast(committed, floor, now))
 	}
 	asked := false // getUpdated is asked once a pull at most
 	total := 0

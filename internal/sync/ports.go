@@ -199,6 +199,12 @@ type Remote interface {
 	Usage() Usage
 }
 
+// ServerClock is a Remote that can tell Salesforce's clock between calls
+// (by the Date of its last response and the time elapsed since).
+type ServerClock interface {
+	ServerNow() time.Time
+}
+
 // Usage is the API consumption seen by a Remote.
 type Usage struct {
 	Used, Limit int   // org-wide, from Sforce-Limit-Info; 0 when unknown

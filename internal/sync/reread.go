@@ -58,8 +58,9 @@ func (m *Mapping) pageSize() int {
 }
 
 // clockAtLeast is the engine's estimate of Salesforce's clock before a
-// pull's first call: ours, unless the cursor or the floor records a later
-// Salesforce time (the last pull's query, the last getUpdated answer). It
+// pull's first call: ours (or the Remote's, when it is a ServerClock),
+// unless the cursor or the floor records a later Salesforce time (the last
+// pull's query, the last getUpdated answer). It
 // decides only whether getUpdated is worth asking in that call: too early
 // an estimate leaves the question to the next cycle, too late a one asks
 // in a minute whose answer cannot move the floor.
