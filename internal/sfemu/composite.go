@@ -32,6 +32,12 @@ import (
 //     {body, httpHeaders, httpStatusCode, referenceId}; no Content-Length, neither per subrequest
 //     nor on the top-level response; with allOrNone true, once a subrequest fails every other
 //     subrequest answers 400.
+//   - The guide counts "Query More" requests (the next batch of a query's results) among the 5
+//     query operations. A subrequest whose url is one reference to an earlier query's
+//     nextRecordsUrl (@{q1.nextRecordsUrl}) reads the next page, as a public write-up chains
+//     them (Charlie Jonas, "Querying Large(ish) Datasets fast and Efficiently via Salesforce's
+//     REST API", medium.com/@charlie_77818/querying-large-ish-datasets-fast-and-efficiently-with-salesforces-composite-resources-3f614dbca111);
+//     such a url is checked once resolved, and counted as a query operation beforehand.
 //   - "allOrNone Parameters in Composite and Collections Requests" (…/resources_composite_allornone.htm):
 //     a Composite allOrNone true applies to its sObject Collections subrequests too, overriding
 //     their own allOrNone.
