@@ -26,11 +26,12 @@ import (
 // subrequest stops only those that refer to it ("Send Multiple Requests
 // Using Composite" and "Composite Request Body", REST API Developer Guide,
 // developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite_post.htm,
-// …/requests_composite.htm). A url made of one reference to a query's
-// nextRecordsUrl is how a public write-up chains query pages in one
-// Composite (Charlie Jonas, "Querying Large(ish) Datasets fast and
-// Efficiently via Salesforce's REST API",
-// medium.com/@charlie_77818/querying-large-ish-datasets-fast-and-efficiently-with-salesforces-composite-resources-3f614dbca111).
+// …/requests_composite.htm). The guide shows no Query More subrequest;
+// syncd writes its url as one reference to the page before's
+// nextRecordsUrl, which is the Query More resource's path. No public
+// source found so far confirms that a real org takes a url that starts
+// with a reference: should it refuse it, the Composite request fails as a
+// whole (HTTP 400) and the pull fails with that error.
 //
 // The last page has done true and no nextRecordsUrl, so a subrequest that
 // refers to it fails ("Invalid reference specified. No value for

@@ -33,11 +33,11 @@ import (
 //     nor on the top-level response; with allOrNone true, once a subrequest fails every other
 //     subrequest answers 400.
 //   - The guide counts "Query More" requests (the next batch of a query's results) among the 5
-//     query operations. A subrequest whose url is one reference to an earlier query's
-//     nextRecordsUrl (@{q1.nextRecordsUrl}) reads the next page, as a public write-up chains
-//     them (Charlie Jonas, "Querying Large(ish) Datasets fast and Efficiently via Salesforce's
-//     REST API", medium.com/@charlie_77818/querying-large-ish-datasets-fast-and-efficiently-with-salesforces-composite-resources-3f614dbca111);
-//     such a url is checked once resolved, and counted as a query operation beforehand.
+//     query operations, but shows none. A subrequest whose url is one reference to an earlier
+//     query's nextRecordsUrl (@{q1.nextRecordsUrl}, a path under /services/data/vXX.X/query/)
+//     is served here as that Query More request: the url is checked once resolved, and counted
+//     as a query operation beforehand. That a real org takes a url that starts with a reference
+//     is not confirmed by a public source found so far.
 //   - "allOrNone Parameters in Composite and Collections Requests" (…/resources_composite_allornone.htm):
 //     a Composite allOrNone true applies to its sObject Collections subrequests too, overriding
 //     their own allOrNone.
