@@ -44,6 +44,9 @@ type Client struct {
 	// bulkRefused holds the objects whose Bulk API 2.0 jobs Salesforce
 	// refused; they are written over REST for the client's life.
 	bulkRefused sync.Map
+	// compositeRefused is set when Salesforce refused a pull's Composite
+	// first call as a whole: pulls use ordinary calls for the client's life.
+	compositeRefused atomic.Bool
 
 	mu         sync.Mutex
 	perObject  map[string]int64

@@ -3,6 +3,7 @@ package sf
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,8 +31,9 @@ import (
 // syncd writes its url as one reference to the page before's
 // nextRecordsUrl, which is the Query More resource's path. No public
 // source found so far confirms that a real org takes a url that starts
-// with a reference: should it refuse it, the Composite request fails as a
-// whole (HTTP 400) and the pull fails with that error.
+// with a reference: should it refuse the Composite request as a whole
+// (HTTP 400), the client says so once and pulls with ordinary calls for
+// the rest of its life (errCompositeRefused).
 //
 // The last page has done true and no nextRecordsUrl, so a subrequest that
 // refers to it fails ("Invalid reference specified. No value for
@@ -110,6 +112,10 @@ func (c *Client) pullFirstCall(ctx context.Context, req syncd.PullRequest, endpo
 		raw, err = io.ReadAll(resp.Body)
 		return err
 	})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		return nil, &compositeRefused{err: ae}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +167,12 @@ func (c *Client) pullFirstCall(ctx context.Context, req syncd.PullRequest, endpo
 	}
 	return f, nil
 }
+
+// compositeRefused is Salesforce's refusal of a whole Composite request.
+type compositeRefused struct{ err error }
+
+func (e *compositeRefused) Error() string { return "composite request refused: " + e.err.Error() }
+func (e *compositeRefused) Unwrap() error { return e.err }
 
 // parseComposite reads a Composite response's subrequest answers without
 // copying their bodies.

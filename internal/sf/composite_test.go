@@ -206,3 +206,27 @@ func TestPull_QueryFailsInTheFirstCall(t *testing.T) {
 	}
 	mustClass(t, err, syncd.ErrPermanent)
 }
+
+// Should Salesforce refuse a pull's Composite request as a whole (HTTP
+// 400), the pull goes on with ordinary calls, and so do the client's later
+// pulls: the records arrive all the same, without getUpdated's answer
+// (the engine then asks it on its own).
+func TestPull_CompositeRefusedFallsBackToOrdinaryCalls(t *testing.T) {
+	e := newEnv(t, sfemu.Options{})
+	e.seed()
+	e.emu.SeedContacts(450)
+	c := e.client()
+	e.emu.Fail(sfemu.FailRule{Path: "/composite", Kind: sfemu.FailStatus, ErrorCode: "INVALID_API_INPUT"})
+	pages, calls := compositePull(t, e, c, 450, true)
+	records(t, pages, 450)
+	if refused := e.requests("/composite"); pages[0].Cover != nil || len(refused) != 1 || refused[0].Status != 400 || len(calls) != 3 {
+		t.Fatalf("cover %+v, Composite requests %v, %d query calls: want no answer, one refused Composite request, 3 query calls", pages[0].Cover, refused, len(calls))
+	}
+	pages, calls = compositePull(t, e, c, 450, true)
+	records(t, pages, 450)
+	for _, r := range calls {
+		if strings.HasSuffix(r.Path, "/composite") {
+			t.Fatal("a Composite request again after the refusal")
+		}
+	}
+}

@@ -285,12 +285,19 @@ func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(sy
 		header: p.hdr, object: req.Object, retry: true, count: true}
 	byCursor := len(req.IDs) == 0 && req.Match == nil
 	pages := firstCallPages(req, batch)
-	if !byCursor || (!req.Cover && pages < 2) {
+	if !byCursor || (!req.Cover && pages < 2) || c.compositeRefused.Load() {
 		return p.run(ctx, nil, first, fn)
 	}
 	// A pull expected to be more than a page, or asking getUpdated: its
 	// first call is one Composite request (composite.go).
 	f, err := c.pullFirstCall(ctx, req, endpoint, soql, p.hdr, pages)
+	var refused *compositeRefused
+	if errors.As(err, &refused) {
+		c.compositeRefused.Store(true)
+		c.log.Warn("Salesforce refused a pull's Composite request; pulling with a call per page (and getUpdated on its own)",
+			"object", req.Object, "err", refused.err)
+		return p.run(ctx, nil, first, fn)
+	}
 	if err != nil {
 		return err
 	}
