@@ -145,6 +145,15 @@ type recorded struct {
 	SOQL    string `json:"soql"` // the decoded q= of /query and /queryAll
 	Status  int    `json:"status"`
 	APICall bool   `json:"api_call"`
+	// Subrequests are what a Composite request ran, in order.
+	Subrequests []recordedSub `json:"subrequests"`
+}
+
+// recordedSub is one subrequest of a Composite request.
+type recordedSub struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Status int    `json:"status"`
 }
 
 // calls summarises the requests logged since the last reset.
@@ -158,6 +167,10 @@ type calls struct {
 	Updated  int // /sobjects/{O}/updated (getUpdated)
 	Bulk     int // Bulk API 2.0 (/jobs/query, /jobs/ingest and their jobs)
 	Token    int
+	// Composite counts the Composite requests that are not writes (a
+	// pull's first call), one call each; Held lists what each held.
+	Composite int
+	Held      []string
 	// Queries counts the query calls by what they ask (queryKind).
 	Queries map[string]int
 }
@@ -183,7 +196,10 @@ func (c calls) String() string {
 	if c.Bulk > 0 {
 		parts = append(parts, fmt.Sprintf("%d Bulk", c.Bulk))
 	}
-	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated - c.Bulk; other > 0 {
+	for _, h := range c.Held {
+		parts = append(parts, "composite: "+h)
+	}
+	if other := c.API - c.Query - c.Describe - c.Writes - c.Deleted - c.Updated - c.Bulk - c.Composite; other > 0 {
 		parts = append(parts, fmt.Sprintf("%d other", other))
 	}
 	if len(parts) > 0 {
@@ -208,6 +224,9 @@ func (e *emu) calls() (calls, error) {
 		case !r.APICall:
 		case strings.Contains(r.Path, "/jobs/"): // before "/query": a Bulk query job is /jobs/query
 			c.Bulk++
+		case strings.HasSuffix(r.Path, "/composite") && reads(r.Subrequests):
+			c.Composite++
+			c.Held = append(c.Held, held(r.Subrequests))
 		case strings.Contains(r.Path, "/query"):
 			c.Query++
 			if c.Queries == nil {
@@ -228,6 +247,44 @@ func (e *emu) calls() (calls, error) {
 		}
 	}
 	return c, nil
+}
+
+// reads reports whether a Composite request's subrequests only read.
+func reads(subs []recordedSub) bool {
+	for _, s := range subs {
+		if s.Method != "GET" {
+			return false
+		}
+	}
+	return len(subs) > 0
+}
+
+// held says what a Composite request's subrequests did: "getUpdated + 2
+// query", with the chained pages that did not exist (the page before was
+// the last) as "unanswered".
+func held(subs []recordedSub) string {
+	var updated, query, unanswered int
+	for _, s := range subs {
+		switch {
+		case s.Status >= 300:
+			unanswered++
+		case strings.Contains(s.Path, "/updated"):
+			updated++
+		case strings.Contains(s.Path, "/query"):
+			query++
+		}
+	}
+	var parts []string
+	if updated > 0 {
+		parts = append(parts, "getUpdated")
+	}
+	if query > 0 {
+		parts = append(parts, fmt.Sprintf("%d query", query))
+	}
+	if unanswered > 0 {
+		parts = append(parts, fmt.Sprintf("%d unanswered", unanswered))
+	}
+	return strings.Join(parts, " + ")
 }
 
 // queryKind names what a query call asks, for the notes: records by Id

@@ -745,11 +745,11 @@ func (b *bench) firstSync() error {
 	b.fig.idle = &idleFigure{first: first, worst: worst, laterTotal: total, later: cycles - 1}
 	b.rows = append(b.rows,
 		row{id: "6", what: "idle cycle after it: the first of a started daemon (nothing changed)", client: "syncd run",
-			records: firstPulled, calls: first.String(), target: "1 query; describe and the delete log once per process"},
+			records: firstPulled, calls: first.String(), target: "1 call (a query, or one Composite request); describe and the delete log once per process"},
 		row{id: "6", what: fmt.Sprintf("the next %d idle cycles, 20 s apart (ten minutes): all of them", cycles-1), client: "syncd run",
 			records: records, calls: fmt.Sprintf("%d (at most %d a cycle; %d cycles above 1)", total, worst, over),
 			target: "1 call per cycle"})
-	b.note("Row 6: cmd/sfemu's own seed (no external ids, ~100 Contacts per second, the newest just now): the mass change. The first sync pulled %d and wrote %d records (external ids go with a record's first real push). Then `syncd run` over its database, a cycle triggered with SIGUSR1 after moving the emulator's clock 20 s: calls/records of each cycle, in order: %s. An idle cycle re-reads what is stamped after getUpdated's latestDateCovered (whole minutes) or the lookback window (10m) before the watermark, whichever is later.",
+	b.note("Row 6: cmd/sfemu's own seed (no external ids, ~100 Contacts per second, the newest just now): the mass change. The first sync pulled %d and wrote %d records (external ids go with a record's first real push). Then `syncd run` over its database, a cycle triggered with SIGUSR1 after moving the emulator's clock 20 s: calls/records of each cycle, in order: %s. An idle cycle re-reads what is stamped after getUpdated's latestDateCovered (whole minutes) or the lookback window (10m) before the watermark, whichever is later; when the last pull says that is more than a page, the cycle fetches it, with getUpdated once a new minute has begun, in one Composite request (one call).",
 		o.Pulled, o.Updated+o.Created, strings.Join(series, " "))
 	return nil
 }

@@ -57,6 +57,22 @@ func TestTargetRows_IdleCycleThatAsksGetUpdatedMissesTheTarget(t *testing.T) {
 	}
 }
 
+// A Composite request is one call (Salesforce counts "the entire series of
+// requests" as one): a first cycle of describe, the delete log and one
+// Composite request meets the target, and the row says what it held.
+func TestTargetRows_IdleCycleOfOneCompositeMeetsTheTarget(t *testing.T) {
+	first := calls{API: 3, Describe: 1, Deleted: 1, Composite: 1, Held: []string{"getUpdated + 2 query"}}
+	f := figures{n: 100000, idle: &idleFigure{first: first, worst: 1, later: 30, laterTotal: 30}}
+	r := targetRows(f)[3]
+	if r.met != "yes" || !strings.Contains(r.measured, "first cycle 3 (1 describe, 1 deleted, composite: getUpdated + 2 query)") {
+		t.Errorf("idle row = %+v, want met, naming what the Composite request held", r)
+	}
+	f.idle.first = calls{API: 4, Describe: 1, Deleted: 1, Composite: 1, Query: 1, Held: []string{"2 query"}}
+	if r := targetRows(f)[3]; r.met != "no" {
+		t.Errorf("a Composite request and a query: %+v, want not met", r)
+	}
+}
+
 func TestTargetRows_StepNotRunIsNotJudged(t *testing.T) {
 	rows := targetRows(figures{n: 100000, rss100k: ptr(int64(40 * 1024))})
 	for i, r := range rows {

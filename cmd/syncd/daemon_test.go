@@ -389,10 +389,11 @@ func TestDaemon_StatusWhileTheFirstCycleRuns(t *testing.T) {
 		t.Fatalf("status before syncd ever ran exits 0")
 	}
 
-	// The first cycle's first query waits until the test lets it go.
+	// The first cycle's first query (a first pull's is a Composite request,
+	// with getUpdated) waits until the test lets it go.
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)
-	remove := f.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("GET", "/query"), Action: func() {
+	remove := f.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("POST", "/composite"), Action: func() {
 		entered <- struct{}{}
 		<-release
 	}})
@@ -424,7 +425,7 @@ func TestDaemon_StatusWhileTheFirstCycleRuns(t *testing.T) {
 	g := newFixture(t)
 	block := make(chan struct{})
 	defer close(block)
-	g.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("GET", "/query"), Times: -1, Action: func() { <-block }})
+	g.emu.AddHook(sfemu.HookBefore, sfemu.Hook{Match: sfemu.MatchRequest("POST", "/composite"), Times: -1, Action: func() { <-block }})
 	d = g.startDaemon()
 	waitFor(t, 10*time.Second, func() bool { st, code := g.statusOf(); return code == 0 && st.State == stateStarting },
 		func() string { return "the second daemon showing as starting; log:\n" + d.logs.String() })

@@ -173,8 +173,9 @@ func TestDaemon_WatchdogStopsWhileARequestHangs(t *testing.T) {
 		return -1
 	}
 	// WatchdogSec=2s: a ping every second, a stall after one second without
-	// progress. The query answers after 8 s.
-	f.emu.Fail(sfemu.FailRule{Path: "/query", Kind: sfemu.FailHang, HangFor: 8 * time.Second})
+	// progress. The first pull's first call (a Composite request: getUpdated
+	// and the query) answers after 8 s.
+	f.emu.Fail(sfemu.FailRule{Path: "/composite", Kind: sfemu.FailHang, HangFor: 8 * time.Second})
 	d := f.startDaemon("NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=2000000")
 	waitFor(t, 10*time.Second, func() bool { return index("WATCHDOG=1", 0) >= 0 }, func() string { return "an idle ping" })
 	d.signal(syscall.SIGUSR1)

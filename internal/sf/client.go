@@ -44,12 +44,16 @@ type Client struct {
 	// bulkRefused holds the objects whose Bulk API 2.0 jobs Salesforce
 	// refused; they are written over REST for the client's life.
 	bulkRefused sync.Map
+	// compositeRefused is set when Salesforce refused a pull's Composite
+	// first call as a whole: pulls use ordinary calls for the client's life.
+	compositeRefused atomic.Bool
 
 	mu         sync.Mutex
 	perObject  map[string]int64
 	used       int
 	limit      int
 	serverTime time.Time
+	serverSeen time.Time // our clock (monotonic) when serverTime was read
 	describes  map[string]*describeEntry
 }
 
@@ -113,6 +117,26 @@ func (c *Client) ServerTime() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.serverTime
+}
+
+// ServerNow estimates Salesforce's clock: the Date of the last response
+// plus the time elapsed since, by our monotonic clock; ours before any
+// response. Date has whole seconds, so the estimate is never ahead of
+// Salesforce's clock by more than the two clocks' drift.
+func (c *Client) ServerNow() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.serverTime.IsZero() {
+		return c.clock().UTC()
+	}
+	return c.serverTime.Add(c.clock().Sub(c.serverSeen))
+}
+
+func (c *Client) clock() time.Time {
+	if c.cfg.Clock != nil {
+		return c.cfg.Clock()
+	}
+	return time.Now()
 }
 
 // Refreshes returns how many token grants (refreshes or headless logins)
@@ -387,7 +411,7 @@ func (c *Client) observe(resp *http.Response) {
 		c.used, c.limit = used, limit
 	}
 	if derr == nil {
-		c.serverTime = date.UTC()
+		c.serverTime, c.serverSeen = date.UTC(), c.clock()
 	}
 	c.mu.Unlock()
 }

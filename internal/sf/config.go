@@ -67,6 +67,11 @@ type Config struct {
 	PrivateKeyPEM  []byte // jwt_bearer: the RSA key, or
 	PrivateKeyFile string // a file holding it
 
+	// Clock is our clock, by which the client tells how long ago
+	// Salesforce's last response came (time.Now when nil; a test moves it
+	// with an emulator's clock).
+	Clock func() time.Time
+
 	// StateDir holds token.json (mode 0600).
 	StateDir string
 

@@ -175,6 +175,7 @@ func (c *Client) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 	}
 	rest := func() syncd.PullRequest {
 		r := req
+		r.Cover, r.Expect = false, 0 // asked, and read, by the first call
 		if last != nil {
 			r.After = syncd.Cursor{Time: last.Stamp, ID: last.ID}
 		}
@@ -280,8 +281,45 @@ func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(sy
 		hdr:    http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}},
 		object: req.Object,
 	}
-	return p.run(ctx, request{method: http.MethodGet, path: endpoint, query: url.Values{"q": {soql}},
-		header: p.hdr, object: req.Object, retry: true, count: true}, fn)
+	first := &request{method: http.MethodGet, path: endpoint, query: url.Values{"q": {soql}},
+		header: p.hdr, object: req.Object, retry: true, count: true}
+	byCursor := len(req.IDs) == 0 && req.Match == nil
+	pages := firstCallPages(req, batch)
+	if !byCursor || (!req.Cover && pages < 2) || c.compositeRefused.Load() {
+		return p.run(ctx, nil, first, fn)
+	}
+	// A pull expected to be more than a page, or asking getUpdated: its
+	// first call is one Composite request (composite.go).
+	f, err := c.pullFirstCall(ctx, req, endpoint, soql, p.hdr, pages)
+	var refused *compositeRefused
+	if errors.As(err, &refused) {
+		c.compositeRefused.Store(true)
+		c.log.Warn("Salesforce refused a pull's Composite request; pulling with a call per page (and getUpdated on its own)",
+			"object", req.Object, "err", refused.err)
+		return p.run(ctx, nil, first, fn)
+	}
+	if err != nil {
+		return err
+	}
+	first = nil
+	if f.next != "" {
+		if !strings.HasPrefix(f.next, "/services/") {
+			return newAPIError(0, CodeBadBody, "unexpected nextRecordsUrl "+f.next, nil)
+		}
+		first = &request{method: http.MethodGet, path: f.next, header: p.hdr, object: req.Object, retry: true, count: true}
+	}
+	held := make([]func() (syncd.Page, error), len(f.pages))
+	for i, body := range f.pages {
+		held[i] = func() (syncd.Page, error) {
+			h, recs, err := p.dec.decode(body)
+			page := syncd.Page{Records: recs, ServerTime: f.server, TotalSize: h.totalSize}
+			if i == 0 {
+				page.Fetched, page.Cover = f.fetched, f.cover
+			}
+			return page, err
+		}
+	}
+	return p.run(ctx, held, first, fn)
 }
 
 // pageResult is one fetched and decoded page, or why there is none.
@@ -304,7 +342,12 @@ type pullPipe struct {
 	wg    sync.WaitGroup
 }
 
-func (p *pullPipe) run(ctx context.Context, first request, fn func(syncd.Page) error) error {
+// run delivers the held pages (those a Composite first call brought,
+// decoded one at a time), then the pages from first on, each fetched
+// ahead as pullPipe says. first goes out once the first held page is
+// applied, so that a caller that stops there (to pull again, or to switch
+// to Bulk) has not paid for it; nil when there is nothing more to fetch.
+func (p *pullPipe) run(ctx context.Context, held []func() (syncd.Page, error), first *request, fn func(syncd.Page) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
@@ -314,9 +357,30 @@ func (p *pullPipe) run(ctx context.Context, first request, fn func(syncd.Page) e
 	// At most one channel per slot holder plus the first is ever queued,
 	// so sends never block.
 	p.order = make(chan chan pageResult, pullAhead+1)
-	out := make(chan pageResult, 1)
-	p.order <- out
-	p.fetch(ctx, first, out)
+	start := func() {
+		if first == nil {
+			close(p.order)
+			return
+		}
+		out := make(chan pageResult, 1)
+		p.order <- out
+		p.fetch(ctx, *first, out)
+	}
+	if len(held) == 0 {
+		start()
+	}
+	for i, next := range held {
+		page, err := next()
+		if err != nil {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if i == 0 {
+			start()
+		}
+	}
 	for ch := range p.order {
 		res := <-ch
 		if res.err != nil {

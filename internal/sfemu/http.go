@@ -23,6 +23,24 @@ type RecordedRequest struct {
 	Status   int       `json:"status"`         // 0 when the connection was dropped
 	APICall  bool      `json:"api_call"`       // counted against the daily limit
 	Fault    string    `json:"fault,omitempty"`
+	// Subrequests are the subrequests a Composite request ran, in order.
+	Subrequests []RecordedSubrequest `json:"subrequests,omitempty"`
+}
+
+// RecordedSubrequest is one subrequest of a Composite request, its url resolved.
+type RecordedSubrequest struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	SOQL   string `json:"soql,omitempty"`
+	Status int    `json:"status"`
+}
+
+// pathOnlyOf is a url's path, without its query.
+func pathOnlyOf(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i]
+	}
+	return u
 }
 
 // Requests returns the recorded requests, oldest first.
@@ -43,6 +61,7 @@ type recState struct {
 	status  int
 	apiCall bool
 	soql    string
+	subs    []RecordedSubrequest
 	// record appends the request to the log, once. It runs when the status
 	// is decided, before any byte of the response leaves, so a client that
 	// has read a response always finds its request in Requests().
@@ -118,7 +137,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.record = func() {
 		s.fmu.Lock()
 		s.requests = append(s.requests, RecordedRequest{Time: start, Method: r.Method, Path: r.URL.Path,
-			RawQuery: r.URL.RawQuery, SOQL: st.soql, Status: st.status, APICall: st.apiCall, Fault: faultName})
+			RawQuery: r.URL.RawQuery, SOQL: st.soql, Status: st.status, APICall: st.apiCall, Fault: faultName,
+			Subrequests: st.subs})
 		s.fmu.Unlock()
 	}
 	defer st.done() // a dropped connection never wrote a status
@@ -230,6 +250,8 @@ const (
 type FailRule struct {
 	Method string `json:"method,omitempty"` // "" = any
 	// Path matches when the request path contains it ("" = any), e.g. "/query", "/composite/sobjects".
+	// A FailStatus rule also matches the subrequests of a Composite request by their path, and
+	// fails the subrequest alone, as Salesforce answers each subrequest with its own status.
 	Path string `json:"path,omitempty"`
 	// Nth is the first matching request to fail, 1-based (0 = the next one).
 	Nth int `json:"nth,omitempty"`
@@ -273,11 +295,18 @@ func (s *Server) ClearFaults() {
 	s.fmu.Unlock()
 }
 
-func (s *Server) matchFault(r *http.Request) *faultState {
+func (s *Server) matchFault(r *http.Request) *faultState { return s.matchFaultOf(r, false) }
+
+// matchFaultOf matches r against the fault rules; statusOnly considers only FailStatus rules (a
+// Composite subrequest has no connection of its own to reset, hang or lose).
+func (s *Server) matchFaultOf(r *http.Request, statusOnly bool) *faultState {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	var hit *faultState
 	for _, f := range s.faults {
+		if statusOnly && f.rule.Kind != "" && f.rule.Kind != FailStatus {
+			continue
+		}
 		if f.rule.Method != "" && !strings.EqualFold(f.rule.Method, r.Method) {
 			continue
 		}
@@ -368,6 +397,11 @@ func (s *Server) applyFault(w *recWriter, r *http.Request, f *faultState) {
 		_ = conn.Close()
 		return
 	}
+	writeStatusFault(w, rule)
+}
+
+// writeStatusFault writes a FailStatus answer.
+func writeStatusFault(w http.ResponseWriter, rule FailRule) {
 	status := rule.Status
 	body := rule.Body
 	ct := rule.ContentType

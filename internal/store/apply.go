@@ -69,11 +69,11 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
 		return fmt.Errorf("apply pull: advance cursor: %w", err)
 	}
-	// The floor's times only move forward too; its Off is the latest
-	// written. A batch without a floor leaves it.
+	// The floor's times only move forward too; its Off and Reread are the
+	// latest written. A batch without a floor leaves it.
 	if f := b.Cursor.Floor; f != (syncd.Floor{}) {
 		if _, err := sc.exec(`UPDATE _syncd_cursors SET covered = max(covered, ?), covered_asked = max(covered_asked, ?),
-			covered_off = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, m.Object); err != nil {
+			covered_off = ?, reread = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, f.Reread, m.Object); err != nil {
 			return fmt.Errorf("apply pull: floor: %w", err)
 		}
 	}

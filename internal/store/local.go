@@ -15,15 +15,16 @@ import (
 // Cursor returns the committed watermark of an object (zero if none).
 func (db *DB) Cursor(ctx context.Context, object string) (syncd.Cursor, error) {
 	var ts, id, covered, asked, off string
-	err := db.r.QueryRowContext(ctx, `SELECT time, id, covered, covered_asked, covered_off FROM _syncd_cursors WHERE object = ?`,
-		object).Scan(&ts, &id, &covered, &asked, &off)
+	var reread int
+	err := db.r.QueryRowContext(ctx, `SELECT time, id, covered, covered_asked, covered_off, reread FROM _syncd_cursors WHERE object = ?`,
+		object).Scan(&ts, &id, &covered, &asked, &off, &reread)
 	if err == sql.ErrNoRows {
 		return syncd.Cursor{}, nil
 	}
 	if err != nil {
 		return syncd.Cursor{}, fmt.Errorf("read cursor: %w", err)
 	}
-	c := syncd.Cursor{ID: id, Floor: syncd.Floor{Off: off}}
+	c := syncd.Cursor{ID: id, Floor: syncd.Floor{Off: off, Reread: reread}}
 	for _, f := range []struct {
 		text string
 		to   *time.Time

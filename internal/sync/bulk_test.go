@@ -36,8 +36,8 @@ func (h *harness) apiCalls() apiCalls {
 			c.ingestJobs++
 		case strings.Contains(r.Path, "/composite/sobjects"):
 			c.collections++
-		case strings.Contains(r.Path, "/query") && !strings.Contains(r.Path, "/jobs/"):
-			c.restQuery++
+		case strings.Contains(r.Path, "/query") && !strings.Contains(r.Path, "/jobs/"), len(r.Subrequests) > 0:
+			c.restQuery += queryPages([]sfemu.RecordedRequest{r})
 		}
 	}
 	return c

@@ -57,26 +57,44 @@ import (
 // Salesforce's clock minus the safety lag, which covers what the safety lag
 // covers for the cursor.
 //
-// getUpdated costs a call, so syncd asks only when a pull turns out to be
-// more than one page (its first page's totalSize says so) and the floor can
-// move (a new clock minute since the floor and since the last question):
-// it then asks, and pulls again from the same start so that the pull's
-// query follows the answer (the first page, and the one fetched ahead of
-// it, are read twice). A first pull asks before it starts. An idle cycle,
-// and any pull of one page, asks nothing and costs one query. The window
-// asked for is the last minute before Salesforce's clock, the shortest it
-// serves: only the answer is used, and the ids of a longer window can be
-// many.
+// getUpdated costs a call on its own, so syncd asks it only where the
+// floor can move (a new clock minute since the floor and since the last
+// answer) and the re-read it saves is more than a page. Salesforce's
+// Composite resource runs a series of subrequests in order, "the entire
+// series of requests counts as a single call toward your API limits", up
+// to 25 of them of which up to 5 query operations (Query, QueryAll and
+// "Query More"), on every sObject resource, /updated included, a later
+// subrequest taking a value of an earlier one's answer (@{ref.field})
+// ("Send Multiple Requests Using Composite", REST API Developer Guide,
+// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite_post.htm).
+// So a pull expected to be more than a page asks, in its first call, for
+// getUpdated when the floor can move, then the query, then the next pages
+// it expects; its query runs after the answer, so the floor the answer
+// proves holds for this pull. A first pull asks the same way. A pull
+// expected to fit in a page is one plain query and asks nothing; when it
+// turns out bigger than its first call brought, and the floor can move,
+// it asks on its own and pulls again from the same start so that its
+// query follows the answer (its first page, and the one fetched ahead of
+// it, are read twice). The window asked for is the last minute before
+// Salesforce's clock, the shortest it serves: only the answer is used, and
+// the ids of a longer window can be many.
+//
+// What is expected comes from the last complete pull: it counts its
+// records per second of stamp, and commits with its cursor how many of
+// them are stamped at or after where the next pull starts
+// (Floor.Reread). Records changed since come on top, and the first page's
+// totalSize tells the pull.
 //
 // What it costs: a minute is the smallest step latestDateCovered takes, so
 // the records stamped in the clock minute of the answer are re-read by the
-// cycles that follow. Up to a page of them costs nothing more than the one
-// query a cycle makes anyway; more than a page (a mass change) makes the
-// first cycle of a later minute ask again and move the floor past them, so
-// the cycles left in that minute, and that one, re-read them, and every
-// cycle after that reads one page for nothing. getUpdated is asked far less
-// often than the schedule runs: for pulls of more than a page, at most once
-// a minute per object.
+// cycles that follow. Up to a page of them costs the one query a cycle
+// makes anyway; more (a mass change) cost one Composite a cycle while the
+// minute lasts, and the first cycle of a later minute asks getUpdated in
+// its Composite, moves the floor past them, and every cycle after that is
+// one query again. Up to 5 pages are re-read in the one call; a bigger
+// re-read costs a call per page beyond. getUpdated is asked far less often
+// than the schedule runs: at most once a minute per object, only while a
+// re-read is more than a page.
 //
 // Nothing the lookback catches is missed, and none later: each pull
 // re-reads from the floor or the lookback, whichever is later, and a late
@@ -106,10 +124,14 @@ type Floor struct {
 	// Off says why getUpdated is not used for the object; empty when it
 	// is.
 	Off string
+	// Reread is how many records the last complete pull read stamped at
+	// or after where the next pull starts (Mapping.rereadFrom of the
+	// cursor committed with it): what the next pull expects to read again.
+	Reread int
 }
 
 func (f Floor) equal(g Floor) bool {
-	return f.Covered.Equal(g.Covered) && f.Asked.Equal(g.Asked) && f.Off == g.Off
+	return f.Covered.Equal(g.Covered) && f.Asked.Equal(g.Asked) && f.Off == g.Off && f.Reread == g.Reread
 }
 
 // ErrCoverRefused marks a getUpdated call Salesforce will not serve: the
@@ -161,28 +183,40 @@ func (e *Engine) replication(m *Mapping, f Floor) Floor {
 
 // cover asks getUpdated for latestDateCovered and returns the floor to
 // commit with the next complete pull whose query starts after this call,
-// and whether the floor moved. A refusal turns getUpdated off for the
-// object (logged once); any other failure leaves the floor where it was.
+// and whether the floor moved.
 func (e *Engine) cover(ctx context.Context, m *Mapping, f Floor) (Floor, bool) {
 	covered, server, err := e.Remote.Covered(ctx, m.Object)
+	return e.settle(m, f, CoverAnswer{Covered: covered, Server: server, Err: err})
+}
+
+// settle returns the floor getUpdated's answer a proves, and whether it
+// moved. A refusal turns getUpdated off for the object (logged once); any
+// other failure leaves the floor where it was.
+func (e *Engine) settle(m *Mapping, f Floor, a CoverAnswer) (Floor, bool) {
 	switch {
-	case errors.Is(err, ErrCoverRefused):
+	case errors.Is(a.Err, ErrCoverRefused):
 		e.logger().Warn("getUpdated refused: each pull re-reads its lookback window",
-			"object", m.Object, "lookback", m.Lookback, "err", err)
-		f.Off = err.Error()
+			"object", m.Object, "lookback", m.Lookback, "err", a.Err)
+		f.Off = a.Err.Error()
 		return f, false
-	case err != nil:
-		e.logger().Debug("getUpdated failed; the floor stays", "object", m.Object, "err", err)
+	case a.Err != nil:
+		e.logger().Debug("getUpdated failed; the floor stays", "object", m.Object, "err", a.Err)
 		return f, false
 	}
-	f.Asked = server
-	next := covered
-	if lim := server.Add(-m.SafetyLag); lim.Before(next) {
+	f.Asked = a.Server
+	if !a.Window.IsZero() && a.Window.Before(a.Server.Truncate(time.Minute)) {
+		// The minute asked about was behind Salesforce's clock (it moved
+		// since the last call): asking about the new minute may move the
+		// floor, so it is not counted as asked.
+		f.Asked = a.Window
+	}
+	next := a.Covered
+	if lim := a.Server.Add(-m.SafetyLag); lim.Before(next) {
 		next = lim
 	}
-	if covered.IsZero() || !next.After(f.Covered) {
+	if a.Covered.IsZero() || !next.After(f.Covered) {
 		e.logger().Debug("latestDateCovered held back by an open transaction", "object", m.Object,
-			"covered", covered, "floor", f.Covered)
+			"covered", a.Covered, "floor", f.Covered)
 		return f, false
 	}
 	f.Covered = next

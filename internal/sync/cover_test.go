@@ -9,14 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// cost is what one cycle asked of Salesforce.
+// cost is what one cycle asked of Salesforce: calls, and among them
+// Composite requests; query pages and getUpdated questions, whether on
+// their own or inside a Composite.
 type cost struct {
-	calls, queries, updated int
-	pulled                  int
+	calls, composites, queries, updated int
+	pulled                              int
 }
 
 // clockedHarness is a harness whose emulator clock stands still at start
@@ -28,7 +31,22 @@ func clockedHarness(t *testing.T, start time.Time) *harness {
 	h.emu.Freeze(true)
 	h.emu.SetClock(start)
 	h.engine.Now = h.emu.Now
+	clockedClient(t, h)
+	h.engine.Remote = h.client
 	return h
+}
+
+// clockedClient gives h a new client that tells Salesforce's clock between
+// calls by the emulator's, as the two clocks move together outside a test.
+func clockedClient(t *testing.T, h *harness) {
+	t.Helper()
+	cfg := h.client.Config()
+	cfg.Clock = h.emu.Now
+	client, err := sf.New(h.ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.client = client
 }
 
 // costedCycle runs a cycle and returns what it cost, counted in the
@@ -43,11 +61,23 @@ func (h *harness) costedCycle() cost {
 			continue
 		}
 		c.calls++
-		switch {
-		case strings.Contains(req.Path, "/query"):
-			c.queries++
-		case strings.HasSuffix(req.Path, "/updated/") || strings.HasSuffix(req.Path, "/updated"):
-			c.updated++
+		paths := []string{req.Path}
+		if len(req.Subrequests) > 0 {
+			c.composites++
+			paths = nil
+			for _, sub := range req.Subrequests {
+				if sub.Status < 300 {
+					paths = append(paths, sub.Path)
+				}
+			}
+		}
+		for _, p := range paths {
+			switch {
+			case strings.Contains(p, "/query"):
+				c.queries++
+			case strings.HasSuffix(p, "/updated/") || strings.HasSuffix(p, "/updated"):
+				c.updated++
+			}
 		}
 	}
 	return c
@@ -79,7 +109,7 @@ func TestPull_IdleCyclesAfterMassChangeCostOneQuery(t *testing.T) {
 	}
 	for i := range 30 { // ten minutes of a 20 s schedule
 		h.emu.Advance(20 * time.Second)
-		if c := h.costedCycle(); c.calls != 1 || c.queries != 1 || c.pulled != 0 {
+		if c := h.costedCycle(); c.calls != 1 || c.queries != 1 || c.composites != 0 || c.pulled != 0 {
 			t.Fatalf("idle cycle %d at %s: %+v, want 1 query and nothing pulled", i+1, h.emu.Now().Format(time.TimeOnly), c)
 		}
 	}
@@ -108,7 +138,10 @@ func TestPull_IdleCyclesAfterMassChangeCostOneQuery(t *testing.T) {
 
 // latestDateCovered moves by whole minutes: records changed in the minute
 // of the answer are re-read until a cycle of a later minute asks again,
-// then never. This is the one re-read a mass change still costs.
+// then never. This is the one re-read a mass change still costs, and it
+// costs one call a cycle: the pull expects its pages and fetches them,
+// with getUpdated once the minute has changed, in one Composite request
+// ("Send Multiple Requests Using Composite", REST API Developer Guide).
 func TestPull_MassChangeInTheMinuteOfTheAnswerIsReReadUntilTheNextMinute(t *testing.T) {
 	const n = 1000
 	h := clockedHarness(t, time.Date(2031, 5, 6, 12, 0, 10, 0, time.UTC))
@@ -118,16 +151,16 @@ func TestPull_MassChangeInTheMinuteOfTheAnswerIsReReadUntilTheNextMinute(t *test
 		t.Fatalf("first sync: %+v", c)
 	}
 	h.emu.Advance(20 * time.Second) // 12:00:45: nothing proved past 12:00 yet
-	if c := h.costedCycle(); c.pulled != n || c.updated != 0 || c.queries != n/200 {
-		t.Fatalf("cycle in the same minute: %+v, want the minute's %d records re-read", c, n)
+	if c := h.costedCycle(); c.pulled != n || c.updated != 0 || c.queries != n/200 || c.calls != 1 || c.composites != 1 {
+		t.Fatalf("cycle in the same minute: %+v, want the minute's %d records re-read in one Composite call", c, n)
 	}
 	h.emu.Advance(20 * time.Second) // 12:01:05: asks, moves the floor, reads once more
-	if c := h.costedCycle(); c.updated != 1 || c.pulled != n {
-		t.Fatalf("first cycle of the next minute: %+v, want getUpdated asked and the minute re-read", c)
+	if c := h.costedCycle(); c.updated != 1 || c.pulled != n || c.calls != 1 || c.composites != 1 {
+		t.Fatalf("first cycle of the next minute: %+v, want getUpdated asked and the minute re-read in one Composite call", c)
 	}
 	for i := range 30 {
 		h.emu.Advance(20 * time.Second)
-		if c := h.costedCycle(); c.calls != 1 || c.pulled != 0 {
+		if c := h.costedCycle(); c.calls != 1 || c.composites != 0 || c.pulled != 0 {
 			t.Fatalf("idle cycle %d: %+v, want 1 query", i+1, c)
 		}
 	}

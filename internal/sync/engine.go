@@ -235,18 +235,32 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	rep.Watermark = committed
 	floor := e.replication(m, committed.Floor)
 	req := m.pullRequest(committed)
-	asked := false // getUpdated is asked once a pull at most
-	if committed.Time.IsZero() && m.asks(floor, e.now()) {
-		// A first pull is big: ask before it, not after its first page.
-		floor, _ = e.cover(ctx, m, floor)
-		asked = true
+	// A pull expected to be more than a page, and a first pull (which is
+	// big), ask getUpdated in their first call when the floor can move
+	// (cover.go).
+	if !committed.Time.IsZero() {
+		req.Expect = floor.Reread
 	}
+	if committed.Time.IsZero() || floor.Reread >= m.pageSize() {
+		now := e.now()
+		if sc, ok := e.Remote.(ServerClock); ok && sc.ServerNow().After(now) {
+			now = sc.ServerNow()
+		}
+		req.Cover = m.asks(floor, m.clockAtLeast(committed, floor, now))
+	}
+	asked := false // getUpdated is asked once a pull at most
 	total := 0
+	counts := newStampCounts(m)
 	var started time.Time // Salesforce's clock when the pull's query ran
 	apply := func(page Page) error {
 		if started.IsZero() {
-			if more := page.TotalSize > len(page.Records); more && !asked && m.asks(floor, page.ServerTime) {
-				asked = true
+			bigger := page.TotalSize > max(len(page.Records), page.Fetched)
+			switch {
+			case page.Cover != nil:
+				asked = true // and the floor holds for this pull, whose query ran after the answer
+				floor, _ = e.settle(m, floor, *page.Cover)
+			case bigger && !asked && m.asks(floor, page.ServerTime):
+				asked, req.Cover = true, false
 				var moved bool
 				if floor, moved = e.cover(ctx, m, floor); moved {
 					return errRepull // the floor holds for a query after the answer
@@ -260,6 +274,9 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
 		if _, err := e.applyPage(ctx, m, page.Records, next, rep); err != nil {
 			return err
+		}
+		for _, r := range page.Records {
+			counts.add(r.Stamp)
 		}
 		committed = next
 		rep.Watermark = next
@@ -285,6 +302,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	if s := (Cursor{Time: started.Add(-m.SafetyLag)}); !started.IsZero() && s.After(committed) {
 		next.Time, next.ID = s.Time, s.ID
 	}
+	next.Floor.Reread = counts.since(m.rereadFrom(next))
 	if next.After(committed) || !next.Floor.equal(committed.Floor) {
 		if err := e.Local.ApplyPull(ctx, m, PullBatch{Cursor: next}); err != nil {
 			return err

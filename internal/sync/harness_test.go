@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,8 +174,36 @@ func (h *harness) liveContacts() int { return h.emu.Count("Contact") }
 func (h *harness) writes() int {
 	n := 0
 	for _, r := range h.emu.Requests() {
-		if r.Method == "POST" || r.Method == "PATCH" || r.Method == "DELETE" {
-			if !strings.Contains(r.Path, "/oauth2/") {
+		if isWrite(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// isWrite reports whether a request wrote to Salesforce: a Composite
+// request did if a subrequest of it did (a pull's first call holds only
+// reads).
+func isWrite(r sfemu.RecordedRequest) bool {
+	if strings.Contains(r.Path, "/oauth2/") {
+		return false
+	}
+	if len(r.Subrequests) > 0 {
+		return slices.ContainsFunc(r.Subrequests, func(s sfemu.RecordedSubrequest) bool { return s.Method != "GET" })
+	}
+	return r.Method == "POST" || r.Method == "PATCH" || r.Method == "DELETE"
+}
+
+// queryPages counts the query pages the requests read: REST query calls
+// (not Bulk's), and the query subrequests a Composite request answered.
+func queryPages(reqs []sfemu.RecordedRequest) int {
+	n := 0
+	for _, r := range reqs {
+		if strings.Contains(r.Path, "/query") && !strings.Contains(r.Path, "/jobs/") {
+			n++
+		}
+		for _, s := range r.Subrequests {
+			if strings.Contains(s.Path, "/query") && s.Status < 300 {
 				n++
 			}
 		}

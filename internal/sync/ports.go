@@ -71,6 +71,25 @@ type PullRequest struct {
 	// BulkThreshold lets the Remote switch to a bulk transport when the
 	// pull turns out to hold more records than this; 0 never does.
 	BulkThreshold int
+	// Expect is how many records the pull is expected to read (what the
+	// last complete pull read from where this one starts: Floor.Reread).
+	// When that is more than a page, the Remote may fetch the pages it
+	// expects in its first call.
+	Expect int
+	// Cover asks the Remote to put getUpdated (as Covered asks it) in the
+	// pull's first call, before the query, and to return the answer with
+	// the first page (Page.Cover).
+	Cover bool
+}
+
+// CoverAnswer is getUpdated's answer, as Remote.Covered returns it.
+type CoverAnswer struct {
+	Covered, Server time.Time
+	// Window is the end of the minute asked about, when the Remote chose
+	// it before Salesforce's clock was known to it (the first call of a
+	// pull); zero when it is the minute of Server.
+	Window time.Time
+	Err    error
 }
 
 // MatchFilter selects records by the values of one field.
@@ -88,6 +107,14 @@ type Page struct {
 	// TotalSize is the query's totalSize: the number of records the whole
 	// pull will return (the first page carries it; 0 when unknown).
 	TotalSize int
+	// Fetched, on the first page, is how many records the pull's first
+	// call returned: more than this page's when that call held several
+	// pages (0: this page's).
+	Fetched int
+	// Cover, on the first page of a pull that asked for it
+	// (PullRequest.Cover), is getUpdated's answer, given before the
+	// pull's query ran; nil when the Remote did not ask.
+	Cover *CoverAnswer
 }
 
 // Outgoing is one record to write to Salesforce.
@@ -134,7 +161,9 @@ type Remote interface {
 	// Describe returns the object's field metadata (cached by the client).
 	Describe(ctx context.Context, object string) (ObjectSchema, error)
 	// Pull streams the changed records page by page to fn, in (watermark,
-	// Id) order. An error from fn stops the pull and is returned.
+	// Id) order. An error from fn stops the pull and is returned. It
+	// reads req.Expect and req.Cover only for a pull by cursor (neither
+	// IDs nor Match).
 	Pull(ctx context.Context, req PullRequest, fn func(Page) error) error
 	// Deleted returns the records of object deleted in [start, end) as
 	// Salesforce's delete log reports them, and latestDateCovered: the
@@ -168,6 +197,12 @@ type Remote interface {
 	// Usage reports the org's API usage as last seen in Sforce-Limit-Info,
 	// and the calls this client has made since it was created.
 	Usage() Usage
+}
+
+// ServerClock is a Remote that can tell Salesforce's clock between calls
+// (by the Date of its last response and the time elapsed since).
+type ServerClock interface {
+	ServerNow() time.Time
 }
 
 // Usage is the API consumption seen by a Remote.

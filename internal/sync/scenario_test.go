@@ -2,7 +2,6 @@ package sync_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,13 +28,7 @@ func TestPull_5000RecordsInOneSecondAcrossPages(t *testing.T) {
 		t.Fatalf("distinct local rows = %d, want 5000", n)
 	}
 	// 25 pages of 200, plus describe and the writes of our external ids.
-	queries := 0
-	for _, req := range h.emu.Requests() {
-		if strings.Contains(req.Path, "/query") {
-			queries++
-		}
-	}
-	if queries != 25 {
+	if queries := queryPages(h.emu.Requests()); queries != 25 {
 		t.Errorf("query calls = %d, want 25 (5000/200)", queries)
 	}
 	// A second cycle re-reads the lookback window and changes nothing.
@@ -199,13 +192,7 @@ func TestSessionExpiresMidCycle(t *testing.T) {
 				return
 			case <-time.After(time.Millisecond):
 			}
-			pages := 0
-			for _, req := range h.emu.Requests() {
-				if strings.Contains(req.Path, "/query") {
-					pages++
-				}
-			}
-			if pages >= 3 {
+			if pages := queryPages(h.emu.Requests()); pages >= 3 {
 				h.emu.ExpireSessions()
 				return
 			}

@@ -690,7 +690,8 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 }
 
 // mergeCursor is what the store commits: the position only moves forward,
-// the floor's times too, and the floor's Off is the latest written.
+// the floor's times too, and the floor's Off and Reread are the latest
+// written.
 func mergeCursor(old, c syncd.Cursor) syncd.Cursor {
 	out := old
 	if c.After(old) {
@@ -703,6 +704,9 @@ func mergeCursor(old, c syncd.Cursor) syncd.Cursor {
 		out.Floor.Asked = c.Floor.Asked
 	}
 	out.Floor.Off = c.Floor.Off
+	if c.Floor != (syncd.Floor{}) { // as the store: a batch without a floor leaves it
+		out.Floor.Reread = c.Floor.Reread
+	}
 	return out
 }
 

@@ -220,9 +220,39 @@ func (r *Remote) Describe(_ context.Context, object string) (syncd.ObjectSchema,
 	return s, nil
 }
 
+// maxFirstCallPages is how many pages the first call of a pull by cursor
+// brings at most: Salesforce's Composite runs up to 5 query operations
+// ("Send Multiple Requests Using Composite", REST API Developer Guide).
+const maxFirstCallPages = 5
+
 // Pull streams the records after req.After in (stamp, Id) order, a page of
-// BatchSize at a time, each page one call.
+// BatchSize at a time, each page one call. A pull by cursor that expects
+// more than a page (req.Expect), or asks getUpdated (req.Cover), makes its
+// first call a Composite as internal/sf does: getUpdated answered first,
+// then up to maxFirstCallPages pages, one call for all.
 func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+	size := r.BatchSize
+	if size <= 0 {
+		size = 2000
+	}
+	first := 1 // pages of the first call
+	var cover *syncd.CoverAnswer
+	if len(req.IDs) == 0 && req.Match == nil {
+		first = min(req.Expect/size+1, maxFirstCallPages)
+		if req.Cover {
+			r.hook("covered", req.Object)
+			r.mu.Lock()
+			a := syncd.CoverAnswer{}
+			if r.Fail != nil {
+				a.Err = r.Fail("covered", req.Object)
+			}
+			if a.Err == nil {
+				a.Covered, a.Server, a.Err = r.coveredLocked(req.Object)
+			}
+			r.mu.Unlock()
+			cover = &a
+		}
+	}
 	r.mu.Lock()
 	var recs []syncd.RemoteRecord
 	for _, rec := range r.records[req.Object] {
@@ -254,26 +284,27 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 		recs = append(recs, out)
 	}
 	now := r.now
-	size := r.BatchSize
 	r.mu.Unlock()
-	if size <= 0 {
-		size = 2000
-	}
 	slices.SortFunc(recs, func(a, b syncd.RemoteRecord) int {
 		if c := a.Stamp.Compare(b.Stamp); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	for start := 0; start == 0 || start < len(recs); start += size {
-		r.hook("pull", req.Object)
-		r.mu.Lock()
-		err := r.call("pull", req.Object)
-		r.mu.Unlock()
-		if err != nil {
-			return err
+	for start, n := 0, 0; start == 0 || start < len(recs); start, n = start+size, n+1 {
+		if n == 0 || n >= first {
+			r.hook("pull", req.Object)
+			r.mu.Lock()
+			err := r.call("pull", req.Object)
+			r.mu.Unlock()
+			if err != nil {
+				return err
+			}
 		}
 		page := syncd.Page{Records: recs[start:min(start+size, len(recs))], ServerTime: now, TotalSize: len(recs)}
+		if n == 0 {
+			page.Fetched, page.Cover = min(first*size, len(recs)), cover
+		}
 		if err := fn(page); err != nil {
 			return err
 		}
@@ -340,6 +371,10 @@ func (r *Remote) Covered(_ context.Context, object string) (time.Time, time.Time
 	if err := r.call("covered", object); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
+	return r.coveredLocked(object)
+}
+
+func (r *Remote) coveredLocked(object string) (time.Time, time.Time, error) {
 	if s, ok := r.schemas[object]; !ok || !s.Replicateable {
 		return time.Time{}, time.Time{}, fmt.Errorf("not replicateable: %w", syncd.ErrCoverRefused)
 	}
