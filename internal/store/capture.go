@@ -192,6 +192,22 @@ func (db *DB) ensureTriggers(ctx context.Context, m *syncd.Mapping) (bool, error
 	return rebuilt, commitApply(ctx, tx)
 }
 
+// extChangeCaptured reports whether a pending change of row key captured
+// a new external id: the UPDATE trigger's list of changed columns names
+// its column, or the row's delete or insert was captured (the delete
+// records the external id it had, and the insert is a row of its own).
+func extChangeCaptured(ctx context.Context, q queryer, m *syncd.Mapping, key string) (bool, error) {
+	var n int
+	err := rowQuery(ctx, q, `SELECT EXISTS (SELECT 1 FROM _syncd_outbox INDEXED BY _syncd_outbox_row
+		WHERE tbl = ? AND row_key = ? AND done = 0 AND (op IN ('D', 'I') OR EXISTS (
+			SELECT 1 FROM json_each(changed_columns) WHERE lower(value) = lower(?))))`,
+		m.Table, key, m.ExternalIDColumn).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read captured changes: %w", err)
+	}
+	return n == 1, nil
+}
+
 // recordSpec records what the fingerprints of an object cover.
 func (db *DB) recordSpec(ctx context.Context, object, spec string) error {
 	tx, err := db.writeTx(ctx, false)
@@ -292,7 +308,7 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		changed []string // nil: the whole row (its base is lost)
 		lost    bool
 	}
-	var changes []change
+	var changes, queuedExt []change
 	nb := len(p.baseCols)
 	raw := make([]any, 5+nb+1+len(p.fields))
 	dest := make([]any, len(raw))
@@ -336,17 +352,24 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
 			continue
 		}
-		if isQueued == 1 {
-			continue
-		}
 		if held, _ := synced[p.m.ExternalIDField].(string); l.extHeld() && held != "" && row[p.m.ExternalIDField] != held {
 			// Another external id than the one Salesforce holds for the
-			// row, and no change captured: the row was deleted and SQLite
-			// gave its key to a new row while capture was off (or the
-			// external id was rewritten then, which cannot be told apart).
-			// Its base is lost: the record, merged with no base, tells
-			// which (syncd.PlanPull).
-			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
+			// row, and no change of it captured: the row was deleted and
+			// SQLite gave its key to a new row while capture was off (or
+			// the external id was rewritten then, which cannot be told
+			// apart). Its base is lost: the record, merged with no base,
+			// tells which (syncd.PlanPull). A change captured before
+			// capture went off (queued, so the trigger saved the base of
+			// the row that was there) does not tell it either.
+			c := change{key: key, lost: b == nil || !b.lost}
+			if isQueued == 1 {
+				queuedExt = append(queuedExt, c) // told below, once the rows are read
+			} else {
+				changes = append(changes, c)
+			}
+			continue
+		}
+		if isQueued == 1 {
 			continue
 		}
 		var changed []string
@@ -366,6 +389,15 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
+	}
+	for _, c := range queuedExt {
+		captured, err := extChangeCaptured(ctx, tx, m, c.key)
+		if err != nil {
+			return 0, fmt.Errorf("row %s: %w", c.key, err)
+		}
+		if !captured {
+			changes = append(changes, c)
+		}
 	}
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()

@@ -447,3 +447,44 @@ func TestReusedKeyAfterTheScanFoundTheRowGone(t *testing.T) {
 		t.Errorf("reconciliation: %s", summary(rep))
 	}
 }
+
+// A row edited (the change captured and waiting), then, with the table
+// rebuilt and its triggers gone, deleted and its key given to a new row
+// that carries an external id of its own. The scan after the gap skipped
+// the row because it was queued already, so the new row was pushed as an
+// edit of the old row's Contact and stayed linked to it, under the old
+// external id.
+func TestReusedKeyAfterACapturedEditIsANewRow(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	h.cycle()
+	ada := h.contact("LastName", "Lovelace")["Id"].(string)
+	h.exec(`UPDATE customers SET title = 'Countess' WHERE last_name = 'Lovelace'`)
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	h.exec(`DELETE FROM customers`)
+	h.exec(`INSERT INTO customers (first_name, last_name, sync_id) VALUES ('Grace', 'Hopper', '01a23cdd-f293-7dc5-a869-d19079591ee5')`)
+	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
+		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
+	}
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
+		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
+	}
+	g := h.contact("LastName", "Hopper")
+	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != "01a23cdd-f293-7dc5-a869-d19079591ee5" {
+		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
+	}
+	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
+		t.Errorf("verify: %+v, %v", d, err)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+		t.Errorf("reconciliation: %s", summary(rep))
+	}
+}

@@ -245,8 +245,14 @@ type mix struct {
 	steps  int // in the sequence
 	stats  mixStats
 
-	mu    gosync.Mutex // guards what hook actions (emulator goroutines) touch below
-	trace []string
+	mu gosync.Mutex // guards what hook actions (emulator goroutines) touch below
+	// acting serializes hook actions: the application and the Salesforce
+	// user they stand for do one thing at a time, while syncd's requests
+	// (a pull's Composite call and its next page) may be in flight at
+	// once. An insert racing a rebuild that is not in a transaction would
+	// fail with "no such table", the application's own error.
+	acting gosync.Mutex
+	trace  []string
 	// Expected values by last name, which is unique per row and per
 	// Salesforce insert and which neither side edits: title is written by
 	// the application only, FirstName by Salesforce only after creation.
@@ -714,6 +720,8 @@ func (mx *mix) arm() *armed {
 	step := mx.step
 	a.remove = mx.h.emu.AddHook(when, sfemu.Hook{Match: sfemu.MatchRequest("", path), Nth: nth, Action: func() {
 		if a.fired.CompareAndSwap(false, true) {
+			mx.acting.Lock()
+			defer mx.acting.Unlock()
 			mx.logAt(step, "  (inside a request) %s", a.desc)
 			mx.hooksFired.Add(1)
 			a.do()
