@@ -230,3 +230,28 @@ func TestPull_CompositeRefusedFallsBackToOrdinaryCalls(t *testing.T) {
 		}
 	}
 }
+
+// A chained page that fails inside the Composite request (here a 500 on
+// the first Query More subrequest) does not fail the pull: it goes on with
+// ordinary Query More calls from the last page the request brought, and
+// every record arrives once.
+func TestPull_ChainedPageFailureGoesOnWithOrdinaryCalls(t *testing.T) {
+	e := newEnv(t, sfemu.Options{})
+	e.seed()
+	e.emu.SeedContacts(450)
+	c := e.client()
+	e.emu.Fail(sfemu.FailRule{Path: "/query/", Kind: sfemu.FailStatus, Status: 500, Nth: 1, Times: 1})
+	pages, calls := compositePull(t, e, c, 450, false)
+	records(t, pages, 450)
+	if len(calls) != 3 || !strings.HasSuffix(calls[0].Path, "/composite") {
+		t.Fatalf("%d calls (%v), want the Composite request and 2 Query More calls", len(calls), calls)
+	}
+	if got := subrequests(calls[0]); !strings.HasPrefix(got, "query 200, query 500") {
+		t.Fatalf("subrequests: %s, want the first page and a failed second", got)
+	}
+	for _, r := range calls[1:] {
+		if !strings.Contains(r.Path, "/query/") || r.Status != 200 {
+			t.Fatalf("after the Composite request: %s %d", r.Path, r.Status)
+		}
+	}
+}
