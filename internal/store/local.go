@@ -279,7 +279,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			lr = nil
 		}
 		row := p.rowMap(lr)
-		st.Shadow, st.BaseLost = p.synced(l, bases[k], row)
+		st.Shadow, st.BaseLost = p.syncedOf(l, bases[k], row, true)
 		if st.BaseLost && lr != nil && p.unchangedSinceSync(l, &r) {
 			// The record holds the last-synced values: merged as a record
 			// unchanged since syncd read it (syncd.LocalState.BaseLost),

@@ -345,13 +345,23 @@ func (p *mapPlan) rowMap(r *localRow) map[string]syncd.Value {
 // link's fingerprint is lost too: the row (or the base the trigger saved)
 // changed while capture was off.
 func (p *mapPlan) synced(l *link, b *base, row map[string]syncd.Value) (map[string]syncd.Value, bool) {
+	return p.syncedOf(l, b, row, false)
+}
+
+// syncedOf is synced; with share, a row that is its own base, with the
+// external id Salesforce holds, is returned as its base itself rather than
+// a copy (Lookup's rows: a map per row less), so neither may then change.
+func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share bool) (map[string]syncd.Value, bool) {
 	if l == nil || (b == nil && row == nil) {
 		return make(map[string]syncd.Value, len(p.names)), false
 	}
 	var out map[string]syncd.Value
-	if b == nil {
+	switch {
+	case b == nil && share && l.extHeld() && len(row) == len(p.names):
+		out = row // rowMap: every field and the external id, as RowBase would copy them
+	case b == nil:
 		out = syncd.RowBase(p.names, p.m.ExternalIDField, row, l.extHeld())
-	} else {
+	default:
 		if b.lost {
 			return make(map[string]syncd.Value, len(p.names)), true
 		}
