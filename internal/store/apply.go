@@ -602,8 +602,20 @@ func (a *applier) links(all []opState) error {
 	writes := make([]linkWrite, 0, len(all))
 	var keep, drop []string
 	kept := map[string]map[string]syncd.Value{}
+	// later counts, per key, the ops still to come that name it: only
+	// their merge base need be made when it is not kept. (An insert's key
+	// is new: no other op names it.)
+	later := map[string]int{}
+	for i := range all {
+		if all[i].op.Kind != syncd.OpInsert {
+			later[all[i].key]++
+		}
+	}
 	for i := range all {
 		s := &all[i]
+		if s.op.Kind != syncd.OpInsert {
+			later[s.key]--
+		}
 		if err := a.relink(s); err != nil {
 			return err
 		}
@@ -635,8 +647,12 @@ func (a *applier) links(all []opState) error {
 				linked = pr.sfID != "" && (s.op.ID == "" || s.op.ID == pr.sfID) && !edited
 			}
 			row = a.written(s, row)
-			synced, fp, keepBase = p.settle(old, s.op.Shadow, own, row)
-			done[s.key] = after{synced, row}
+			if later[s.key] > 0 {
+				synced, fp, keepBase = p.settle(old, s.op.Shadow, own, row)
+				done[s.key] = after{synced, row}
+			} else if fp, keepBase = p.settleDigest(old, s.op.Shadow, row); keepBase {
+				synced = syncd.MergeBase(p.m.ExternalIDField, old, s.op.Shadow, own)
+			}
 		}
 		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp, linked: linked})
 		if keepBase {

@@ -404,6 +404,13 @@ func (p *mapPlan) settle(old, newly map[string]syncd.Value, own bool, row func(s
 	return synced, linkFP(digest, held), keep
 }
 
+// settleDigest is settle's fingerprint and keep without the merged base
+// itself, which the caller makes (syncd.MergeBase) only when it keeps it.
+func (p *mapPlan) settleDigest(old, newly map[string]syncd.Value, row func(string) syncd.Value) (fp uint64, keep bool) {
+	digest, keep, held := syncd.AfterSyncOf(p.names, p.m.ExternalIDField, syncd.MergedView(p.m.ExternalIDField, old, newly), row)
+	return linkFP(digest, held), keep
+}
+
 // mapRow reads a row's values from a map (rowMap), nil for no row.
 func mapRow(row map[string]syncd.Value) func(string) syncd.Value {
 	if row == nil {

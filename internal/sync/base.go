@@ -34,6 +34,12 @@ func FingerprintFields(m *Mapping) []string {
 // the same number hash alike. It is stable across processes and versions:
 // Locals store it.
 func Fingerprint(names []string, values map[string]Value) uint64 {
+	return FingerprintOf(names, func(n string) (Value, bool) { v, ok := values[n]; return v, ok })
+}
+
+// FingerprintOf is Fingerprint of the values get gives (ok false: absent),
+// for a Local that holds them other than in one map.
+func FingerprintOf(names []string, get func(name string) (Value, bool)) uint64 {
 	const (
 		offset = 14695981039346656037
 		prime  = 1099511628211
@@ -53,7 +59,7 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 		add(':')
 	}
 	for _, name := range names {
-		v, ok := values[name]
+		v, ok := get(name)
 		if !ok {
 			continue
 		}
@@ -104,7 +110,13 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 // keeps synced as it is. digest is synced's Fingerprint, to keep with the
 // row.
 func AfterSync(names []string, extField string, synced map[string]Value, row func(name string) Value) (digest uint64, keep, extHeld bool) {
-	digest = Fingerprint(names, synced)
+	return AfterSyncOf(names, extField, func(n string) (Value, bool) { v, ok := synced[n]; return v, ok }, row)
+}
+
+// AfterSyncOf is AfterSync of the synced values get gives (ok false:
+// absent), for a Local that holds them other than in one map.
+func AfterSyncOf(names []string, extField string, synced func(name string) (Value, bool), row func(name string) Value) (digest uint64, keep, extHeld bool) {
+	digest = FingerprintOf(names, synced)
 	if row == nil {
 		return digest, false, false
 	}
@@ -112,11 +124,11 @@ func AfterSync(names []string, extField string, synced map[string]Value, row fun
 		if n == extField {
 			continue
 		}
-		if v, ok := synced[n]; !ok || !Equal(v, row(n)) {
+		if v, ok := synced(n); !ok || !Equal(v, row(n)) {
 			keep = true
 		}
 	}
-	ext := synced[extField]
+	ext, _ := synced(extField)
 	extHeld = ext != nil && Equal(ext, row(extField))
 	if ext != nil && !extHeld {
 		keep = true
@@ -155,6 +167,20 @@ func MergeBase(extField string, old, newly map[string]Value, own bool) map[strin
 		out[extField] = nil
 	}
 	return out
+}
+
+// MergedView reads MergeBase(extField, old, newly, own) without making
+// it: what AfterSyncOf needs of a base that is then dropped.
+func MergedView(extField string, old, newly map[string]Value) func(name string) (Value, bool) {
+	return func(n string) (Value, bool) {
+		if v, ok := newly[n]; ok {
+			return v, true
+		}
+		if v, ok := old[n]; ok {
+			return v, true
+		}
+		return nil, n == extField
+	}
 }
 
 // RowBase is the merge base of a row that serves as its own (AfterSync
