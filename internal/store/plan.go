@@ -193,36 +193,13 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, map[string]*link, error) {
 	out := make(map[string]map[string]syncd.Value, len(keys))
 	links := make(map[string]*link, len(keys))
-	var key any
-	var sfID sql.NullString
-	var stamp, fp sql.NullInt64
-	raw := make([]any, 3+len(p.fields))
-	dest := append(make([]any, 0, 4+len(raw)), &key, &sfID, &stamp, &fp)
-	for i := range raw {
-		dest = append(dest, &raw[i])
-	}
-	err := eachIn(keys, func(in string, args []any) error {
-		rows, err := q.QueryContext(ctx, `SELECT l.row_key, l.sf_id, l.stamp, l.fp, `+p.rowColumns+` FROM `+p.tbl+
-			` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+` WHERE `+p.qkey+` IN (`+in+`)`, args...)
-		if err != nil {
-			return err
+	err := p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
+		` WHERE `+p.qkey+` IN (`, keys, func(l *link, raw []any) error {
+		out[asString(raw[0])] = p.currentRow(raw)
+		if l != nil {
+			links[l.key] = l
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			k := asString(raw[0])
-			out[k] = p.currentRow(raw)
-			if key != nil {
-				l := &link{key: asString(key), sfID: sfID.String, fp: uint64(fp.Int64)}
-				if stamp.Valid {
-					l.stamp = time.UnixMilli(stamp.Int64).UTC()
-				}
-				links[l.key] = l
-			}
-		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
