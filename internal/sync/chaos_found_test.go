@@ -271,11 +271,7 @@ func TestReusedKeyWhileUncapturedIsANewRow(t *testing.T) {
 	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
 	h.cycle()
 	ada := h.contact("LastName", "Lovelace")["Id"].(string)
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`DELETE FROM customers`)
 	h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
@@ -315,11 +311,7 @@ func TestRejectedRowDeletedWhileUncapturedIsDeleted(t *testing.T) {
 		t.Fatalf("the invalid email: failed %d, want 1 rejected row", r.Failed)
 	}
 	ada := h.contact("LastName", "Lovelace")["Id"].(string)
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`DELETE FROM customers WHERE last_name = 'Lovelace'`)
 	h.emu.Advance(2 * time.Second)
 	if r := h.cycle(); r.Deleted != 1 {
@@ -350,11 +342,7 @@ func TestEditWhileUncapturedAfterAPushIsPushed(t *testing.T) {
 	h.exec(`UPDATE customers SET title = 'Countess'`)
 	h.emu.Advance(2 * time.Second)
 	h.cycle()
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`UPDATE customers SET title = 'Analyst'`)
 	var conflicts int
 	for range 2 {
@@ -383,11 +371,7 @@ func TestReusedKeyInsertedWhileUncapturedIsCreated(t *testing.T) {
 	h.cycle()
 	ada := h.contact("LastName", "Lovelace")["Id"].(string)
 	h.exec(`DELETE FROM customers`)
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
 		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
@@ -418,11 +402,7 @@ func TestReusedKeyAfterTheScanFoundTheRowGone(t *testing.T) {
 	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
 	h.cycle()
 	ada := h.contact("LastName", "Lovelace")["Id"].(string)
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`DELETE FROM customers`)
 	// What a cycle does first: the triggers back, and the scan.
 	if rep, err := h.db.Capture(h.ctx, h.m, false); err != nil || rep.Queued != 1 {
@@ -460,11 +440,7 @@ func TestReusedKeyAfterACapturedEditIsANewRow(t *testing.T) {
 	h.cycle()
 	ada := h.contact("LastName", "Lovelace")["Id"].(string)
 	h.exec(`UPDATE customers SET title = 'Countess' WHERE last_name = 'Lovelace'`)
-	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
-		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
-	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
-	h.exec(`DROP TABLE customers`)
-	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+	rebuildWithoutTriggers(h)
 	h.exec(`DELETE FROM customers`)
 	h.exec(`INSERT INTO customers (first_name, last_name, sync_id) VALUES ('Grace', 'Hopper', '01a23cdd-f293-7dc5-a869-d19079591ee5')`)
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
@@ -487,4 +463,16 @@ func TestReusedKeyAfterACapturedEditIsANewRow(t *testing.T) {
 	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
 		t.Errorf("reconciliation: %s", summary(rep))
 	}
+}
+
+// rebuildWithoutTriggers rebuilds the customers table the way ORMs do (a
+// new table, the rows copied, the old one dropped and the new renamed), so
+// that its capture triggers are gone with it until syncd's next cycle.
+func rebuildWithoutTriggers(h *harness) {
+	h.t.Helper()
+	h.exec(`CREATE TABLE customers_new (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, title TEXT,
+		full_name TEXT, sync_id TEXT UNIQUE, deleted_at TEXT)`)
+	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
+	h.exec(`DROP TABLE customers`)
+	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
 }
