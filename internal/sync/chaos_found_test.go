@@ -277,23 +277,7 @@ func TestReusedKeyWhileUncapturedIsANewRow(t *testing.T) {
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
 		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
 	}
-	for range 2 {
-		h.emu.Advance(2 * time.Second)
-		h.cycle()
-	}
-	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
-		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
-	}
-	g := h.contact("LastName", "Hopper")
-	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
-		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
-	}
-	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
-		t.Errorf("verify: %+v, %v", d, err)
-	}
-	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
-		t.Errorf("reconciliation: %s", summary(rep))
-	}
+	settledAsANewRow(t, h, ada, "")
 }
 
 // A row whose last edit Salesforce rejected, then deleted while nothing
@@ -412,20 +396,7 @@ func TestReusedKeyAfterTheScanFoundTheRowGone(t *testing.T) {
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
 		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
 	}
-	for range 2 {
-		h.emu.Advance(2 * time.Second)
-		h.cycle()
-	}
-	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
-		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
-	}
-	g := h.contact("LastName", "Hopper")
-	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != h.one(`SELECT sync_id FROM customers`) {
-		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
-	}
-	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
-		t.Errorf("reconciliation: %s", summary(rep))
-	}
+	settledAsANewRow(t, h, ada, "")
 }
 
 // A row edited (the change captured and waiting), then, with the table
@@ -446,23 +417,7 @@ func TestReusedKeyAfterACapturedEditIsANewRow(t *testing.T) {
 	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
 		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
 	}
-	for range 2 {
-		h.emu.Advance(2 * time.Second)
-		h.cycle()
-	}
-	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
-		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
-	}
-	g := h.contact("LastName", "Hopper")
-	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != "01a23cdd-f293-7dc5-a869-d19079591ee5" {
-		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
-	}
-	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
-		t.Errorf("verify: %+v, %v", d, err)
-	}
-	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
-		t.Errorf("reconciliation: %s", summary(rep))
-	}
+	settledAsANewRow(t, h, ada, "01a23cdd-f293-7dc5-a869-d19079591ee5")
 }
 
 // rebuildWithoutTriggers rebuilds the customers table the way ORMs do (a
@@ -475,4 +430,34 @@ func rebuildWithoutTriggers(h *harness) {
 	h.exec(`INSERT INTO customers_new SELECT id, first_name, last_name, email, title, full_name, sync_id, deleted_at FROM customers`)
 	h.exec(`DROP TABLE customers`)
 	h.exec(`ALTER TABLE customers_new RENAME TO customers`)
+}
+
+// settledAsANewRow runs two cycles after Ada's row (linked to the Contact
+// ada) was deleted and its key given to Grace's row, whose external id is
+// ext ("": the one the row holds after the cycles, when it had none), and
+// checks the outcome: Ada's Contact deleted, as it was; Grace's a new
+// Contact with her external id; verify and a reconciliation finding
+// nothing to repair.
+func settledAsANewRow(t *testing.T, h *harness, ada string, ext any) {
+	t.Helper()
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if ext == "" {
+		ext = h.one(`SELECT sync_id FROM customers`)
+	}
+	if a, _ := h.emu.Get("Contact", ada); a["LastName"] != "Lovelace" || a["IsDeleted"] != true {
+		t.Errorf("Ada's Contact: %v %v, deleted %v; want Lovelace, deleted", a["FirstName"], a["LastName"], a["IsDeleted"])
+	}
+	g := h.contact("LastName", "Hopper")
+	if g == nil || g["Id"] == ada || g["Syncd_Id__c"] != ext {
+		t.Fatalf("Grace's Contact = %v, want a new one with her external id", g)
+	}
+	if d, err := h.engine.Verify(h.ctx, h.m); err != nil || !d.OK() {
+		t.Errorf("verify: %+v, %v", d, err)
+	}
+	if rep := h.engine.Reconcile(h.ctx, []*syncd.Mapping{h.m}).Objects[0]; rep.Err != nil || rep.Repaired != 0 || rep.Rescanned != 0 {
+		t.Errorf("reconciliation: %s", summary(rep))
+	}
 }
