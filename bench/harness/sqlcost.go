@@ -510,28 +510,31 @@ func readAll(ctx context.Context, st *sql.Stmt, args []any, want int) error {
 	return nil
 }
 
+// spec is the part's statements over rows [1, rows] of the database at
+// path, in pages.
+func (p sqlPart) spec(path string, rows int) sqlSpec {
+	return sqlSpec{DB: path, Rows: rows, Batch: sqlCostPage, Prologue: p.prologue, Epilogue: p.epilogue, Stmts: p.stmts}
+}
+
 // fill makes path the database part p leaves after rows records: p's
-// prepared database, its statements run over them in pages by this
-// process (the same bytes either runner writes), checkpointed into the
-// database file. Row 7u's parts start from a copy of it.
-func (p sqlPart) fill(ctx context.Context, path string, rows int) error {
+// prepared database, then its statements over them, executed by run.
+// Row 7u's parts start from a copy of it.
+func (p sqlPart) fill(ctx context.Context, path string, rows int, run func(sqlSpec) error) error {
 	if err := p.prepare(ctx, path); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", path+sqlRunPragmas)
-	if err != nil {
+	return run(p.spec(path, rows))
+}
+
+// copyDB copies the database file src, and its WAL if it has one, to dst.
+func copyDB(src, dst string) error {
+	if err := copyFile(src, dst); err != nil {
 		return err
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	spec := sqlSpec{DB: path, Rows: rows, Batch: sqlCostPage, Prologue: p.prologue, Epilogue: p.epilogue, Stmts: p.stmts}
-	if err := spec.run(ctx, db); err != nil {
-		return err
+	if _, err := os.Stat(src + "-wal"); err == nil {
+		return copyFile(src+"-wal", dst+"-wal")
 	}
-	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return err
-	}
-	return db.Close()
+	return nil
 }
 
 // copyFile copies the file src to dst.
@@ -550,6 +553,17 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// sqlRun runs spec with `harness sqlrun` in dir: a process of its own, so
+// that the harness's peak RSS, which a child it starts cannot read below
+// (proc.go), stays below the runners'.
+func (b *bench) sqlRun(dir string, spec sqlSpec) (result, error) {
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return result{}, err
+	}
+	return measure(dir, []string{"BENCH_SQLCOST=" + string(js)}, b.self, "sqlrun")
 }
 
 // sqlCost is rows 7 and 7u: every part, both runners, medians of b.runs.
@@ -584,12 +598,13 @@ func (b *bench) sqlCost() error {
 				return err
 			}
 			src = filepath.Join(d, "filled.db")
-			if err := byName[p.from].fill(ctx, src, b.n); err != nil {
+			run := func(s sqlSpec) error { _, err := b.sqlRun(d, s); return err }
+			if err := byName[p.from].fill(ctx, src, b.n, run); err != nil {
 				return fmt.Errorf("fill as %s: %w", p.from, err)
 			}
 			filled[p.from] = src
 		}
-		return copyFile(src, path)
+		return copyDB(src, path)
 	}
 	for _, r := range []struct {
 		id, what string
@@ -598,7 +613,7 @@ func (b *bench) sqlCost() error {
 		target   string
 	}{
 		{"7", "SQL alone", row7, jsRate, "row 1's jsforce rate, the target"},
-		{"7u", "SQL alone, an update of every linked row", sqlCostUpdateParts(), jsUpdRate * 0.8, "0.8× row 1u's jsforce rate, the target"},
+		{"7u", "SQL alone, updates of linked rows", sqlCostUpdateParts(), jsUpdRate * 0.8, "0.8× row 1u's jsforce rate, the target"},
 	} {
 		var summary []string
 		for _, p := range r.parts {
@@ -615,16 +630,15 @@ func (b *bench) sqlCost() error {
 					if err := prepare(p, path); err != nil {
 						return fmt.Errorf("prepare %s: %w", p.name, err)
 					}
-					spec, err := json.Marshal(sqlSpec{DB: path, Rows: b.n, Batch: sqlCostPage, Prologue: p.prologue, Epilogue: p.epilogue, Stmts: p.stmts})
-					if err != nil {
-						return err
-					}
-					env := []string{"BENCH_SQLCOST=" + string(spec)}
 					var res result
 					if i == 0 {
-						res, err = measure(d, env, b.self, "sqlrun")
+						res, err = b.sqlRun(d, p.spec(path, b.n))
 					} else {
-						res, err = measure(d, env, b.node, filepath.Join(b.js, "sql-cost.js"))
+						var spec []byte
+						if spec, err = json.Marshal(p.spec(path, b.n)); err != nil {
+							return err
+						}
+						res, err = measure(d, []string{"BENCH_SQLCOST=" + string(spec)}, b.node, filepath.Join(b.js, "sql-cost.js"))
 					}
 					if err != nil {
 						return fmt.Errorf("%s %s: %w", r.id, p.name, err)

@@ -21,17 +21,24 @@ func sqlPartsByName() map[string]sqlPart {
 	return out
 }
 
-// runPart runs part's statements over rows [1, rows] on path with the Go
-// runner's driver and pragmas.
-func runPart(t *testing.T, p sqlPart, path string, rows int) error {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+sqlRunPragmas)
-	if err != nil {
-		t.Fatal(err)
+// runHere runs a spec in the test's process, with the Go runner's driver
+// and pragmas.
+func runHere(t *testing.T) func(sqlSpec) error {
+	return func(s sqlSpec) error {
+		db, err := sql.Open("sqlite", s.DB+sqlRunPragmas)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		return s.run(t.Context(), db)
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	return sqlSpec{DB: path, Rows: rows, Batch: sqlCostPage, Prologue: p.prologue, Epilogue: p.epilogue, Stmts: p.stmts}.run(t.Context(), db)
+}
+
+// runPart runs part's statements over rows [1, rows] on path, as
+// `harness sqlrun` does.
+func runPart(t *testing.T, p sqlPart, path string, rows int) error {
+	return runHere(t)(p.spec(path, rows))
 }
 
 // Row 7u starts from the database row 7's links part leaves: syncd's own
@@ -41,7 +48,7 @@ func TestSQLCostUpdate_StartsFromRowsSyncdReadsAsLinked(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "filled.db")
 	const n = 3000
-	if err := sqlPartsByName()["links"].fill(ctx, path, n); err != nil {
+	if err := sqlPartsByName()["links"].fill(ctx, path, n, runHere(t)); err != nil {
 		t.Fatal(err)
 	}
 	st, err := store.Open(ctx, path)
@@ -74,7 +81,7 @@ func TestSQLCostUpdate_UpdatesEveryLinkedRowAndItsLink(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cost.db")
 	const n = 3000
 	parts := sqlPartsByName()
-	if err := parts["links"].fill(ctx, path, n); err != nil {
+	if err := parts["links"].fill(ctx, path, n, runHere(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := runPart(t, parts["read+row+link"], path, n); err != nil {
@@ -127,7 +134,7 @@ func TestSQLCostUpdate_UpdatesEveryLinkedRowAndItsLink(t *testing.T) {
 func TestSQLCostUpdate_ReadFailsOnARecordWithoutALink(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cost.db")
 	parts := sqlPartsByName()
-	if err := parts["links"].fill(t.Context(), path, 2500); err != nil {
+	if err := parts["links"].fill(t.Context(), path, 2500, runHere(t)); err != nil {
 		t.Fatal(err)
 	}
 	err := runPart(t, parts["read"], path, 2501)
@@ -142,7 +149,7 @@ func TestSQLCostUpdate_ScriptUpsertUpdatesItsRows(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "js.db")
 	const n = 3000
 	parts := sqlPartsByName()
-	if err := parts["script"].fill(ctx, path, n); err != nil {
+	if err := parts["script"].fill(ctx, path, n, runHere(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := runPart(t, parts["script-upd"], path, n); err != nil {
