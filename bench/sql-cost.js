@@ -32,12 +32,21 @@ function row(n, col) {
     case 'stamp': return '2026-11-28T12:00:00.000Z';
     case 'stamp_ms': return 1795867200000;
     case 'fp': return BigInt.asIntN(64, BigInt(n) * 0x9E3779B97F4A7C15n);
+    // Row 7u's update: values that differ from the ones above, 20 s later.
+    case 'title_upd': return 'Mass change 1';
+    case 'department_upd': return 'Department 1';
+    case 'stamp_upd': return '2026-11-28T12:00:20.000Z';
+    case 'stamp_upd_ms': return 1795867220000;
+    case 'fp_upd': return BigInt.asIntN(64, BigInt(n) * 0xC2B2AE3D27D4EB4Fn);
     case 'null': return null;
     default: throw new Error('unknown column ' + col);
   }
 }
 
+// A statement with b.list binds that column of its rows as one JSON array
+// (internal/store's eachIn, for json_each): head + tail, no groups.
 function sql(b, rows) {
+  if (b.list) return b.head + (b.tail || '');
   const one = '(' + b.cols.map(() => '?').join(',') + ')';
   return b.head + Array(rows).fill(one).join(',') + (b.tail || '');
 }
@@ -50,21 +59,42 @@ db.pragma('cache_size = -4096');
 db.pragma('foreign_keys = ON');
 
 // One transaction per page; each statement shape prepared once per page,
-// like the Go runner.
+// like the Go runner; the page's rows b.chunk at a time when set. A read
+// (b.read) returns every row as an array of its columns, like the Go
+// runner's scan into []any, and must return one row per row bound.
 const page = db.transaction((first, end) => {
   for (const q of spec.prologue || []) db.prepare(q).run();
   const stmts = new Map();
   for (const b of spec.stmts) {
-    for (let lo = first; lo < end; lo += b.per) {
-      const hi = Math.min(lo + b.per, end);
-      const q = sql(b, hi - lo);
-      let st = stmts.get(q);
-      if (!st) stmts.set(q, (st = db.prepare(q)));
-      const args = [];
-      for (const c of b.pre || []) args.push(row(0, c));
-      for (let n = lo; n < hi; n++) for (const c of b.cols) args.push(row(n, c));
-      for (const c of b.post || []) args.push(row(0, c));
-      st.run(args);
+    const chunk = b.chunk || end - first;
+    for (let c0 = first; c0 < end; c0 += chunk) {
+      const cend = Math.min(c0 + chunk, end);
+      for (let lo = c0; lo < cend; lo += b.per) {
+        const hi = Math.min(lo + b.per, cend);
+        const q = sql(b, hi - lo);
+        let st = stmts.get(q);
+        if (!st) {
+          st = db.prepare(q);
+          if (b.read) st.raw(true);
+          stmts.set(q, st);
+        }
+        const args = [];
+        for (const c of b.pre || []) args.push(row(0, c));
+        if (b.list) {
+          const list = [];
+          for (let n = lo; n < hi; n++) list.push(row(n, b.list));
+          args.push(JSON.stringify(list));
+        } else {
+          for (let n = lo; n < hi; n++) for (const c of b.cols) args.push(row(n, c));
+        }
+        for (const c of b.post || []) args.push(row(0, c));
+        if (b.read) {
+          const got = st.all(args).length;
+          if (got !== hi - lo) throw new Error(`${q.slice(0, 60)}...: read ${got} rows, want ${hi - lo}`);
+        } else {
+          st.run(args);
+        }
+      }
     }
   }
   for (const q of spec.epilogue || []) db.prepare(q).run();

@@ -69,7 +69,7 @@ func tableMain(args []string) error {
 	fs.BoolVar(&b.skipReconcile, "skip-reconcile", false, "after the large pull, skip the reconciliation of its records")
 	fs.BoolVar(&b.skipFirst, "skip-first-sync", false, "skip the first sync of Contacts without external ids")
 	fs.BoolVar(&b.skipMatch, "skip-match", false, "skip the first sync that matches local rows to existing Contacts by email")
-	only := fs.String("only", "", "run only these steps (comma-separated: pull (rows 1, 1c, 1u, 2, 4), extids, big (rows 5 and 9), push, first, match, sqlcost, store)")
+	only := fs.String("only", "", "run only these steps (comma-separated: pull (rows 1, 1c, 1u, 2, 4), extids, big (rows 5 and 9), push, first, match, sqlcost (rows 7 and 7u), store)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
