@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"time"
 )
 
-// Engine applies plans through a Local and a Remote. It starts no
-// goroutines; scheduling is the caller's job.
+// Engine applies plans through a Local and a Remote. Scheduling is the
+// caller's job; the one goroutine it starts commits a pull's page of
+// updates while the next page is read and planned, so its Local must take
+// a Lookup and an ApplyPull at once.
 type Engine struct {
 	Local  Local
 	Remote Remote
@@ -252,6 +255,33 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	total := 0
 	counts := newStampCounts(m)
 	var started time.Time // Salesforce's clock when the pull's query ran
+	// committed1 accounts for a committed page.
+	committed1 := func(c *pageCommit) {
+		e.reportPage(m, c.page, rep)
+		for _, r := range c.page.recs {
+			counts.add(r.Stamp)
+		}
+		committed = c.cursor
+		rep.Watermark = c.cursor
+		rep.Pulled += len(c.page.recs)
+		total = max(total, c.total)
+		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
+	}
+	// inflight is the page committing while the next is read, if any;
+	// join waits for it and returns it once committed.
+	var inflight *pageCommit
+	join := func() (*plannedPage, error) {
+		c := inflight
+		if c == nil {
+			return nil, nil
+		}
+		inflight = nil
+		if err := <-c.done; err != nil {
+			return nil, err
+		}
+		committed1(c)
+		return &c.page, nil
+	}
 	apply := func(page Page) error {
 		if started.IsZero() {
 			bigger := page.TotalSize > max(len(page.Records), page.Fetched)
@@ -271,22 +301,39 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if len(page.Records) == 0 {
 			return nil
 		}
+		pp, err := e.planPage(ctx, m, page.Records)
+		done, joinErr := join()
+		if err != nil || joinErr != nil {
+			return cmp.Or(joinErr, err)
+		}
+		if done != nil && pp.touches(*done) {
+			// Planned on rows the page before was writing: plan again on
+			// what it wrote.
+			if pp, err = e.replanPage(ctx, m, page.Records); err != nil {
+				return err
+			}
+		}
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
-		if _, err := e.applyPage(ctx, m, page.Records, next, rep); err != nil {
+		committing := &pageCommit{page: pp, cursor: next, total: page.TotalSize}
+		if pp.updatesOnly() {
+			// Commits while the next page is read and planned: nothing it
+			// writes is what that page's Lookup reads, or touches says so.
+			committing.done = make(chan error, 1)
+			go func() { committing.done <- e.Local.ApplyPull(ctx, m, pp.batch(next)) }()
+			inflight = committing
+			return nil
+		}
+		if err := e.Local.ApplyPull(ctx, m, pp.batch(next)); err != nil {
 			return err
 		}
-		for _, r := range page.Records {
-			counts.add(r.Stamp)
-		}
-		committed = next
-		rep.Watermark = next
-		rep.Pulled += len(page.Records)
-		total = max(total, page.TotalSize)
-		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
+		committed1(committing)
 		return nil
 	}
 	for err = errRepull; errors.Is(err, errRepull); {
 		err = e.Remote.Pull(ctx, req, apply)
+	}
+	if _, joinErr := join(); err == nil {
+		err = joinErr
 	}
 	if err != nil {
 		return err
@@ -316,20 +363,92 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 // transaction: the pull's pages, the delete log's deletions and the
 // records re-read before a write all take this path.
 func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord, cursor Cursor, rep *ObjectReport) (PullPlan, error) {
-	if err := e.resolvePulled(ctx, m, recs); err != nil {
-		return PullPlan{}, err
-	}
-	if err := e.resolveMerges(ctx, m, recs); err != nil {
-		return PullPlan{}, err
-	}
-	snap, err := e.Local.Lookup(ctx, m, recs)
+	pp, err := e.planPage(ctx, m, recs)
 	if err != nil {
 		return PullPlan{}, err
 	}
-	plan := PlanPull(m, recs, snap.States)
-	if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: cursor, Seen: snap.Outbox}); err != nil {
+	if err := e.Local.ApplyPull(ctx, m, pp.batch(cursor)); err != nil {
 		return PullPlan{}, err
 	}
+	e.reportPage(m, pp, rep)
+	return pp.plan, nil
+}
+
+// pageCommit is a planned page being committed with its cursor.
+type pageCommit struct {
+	page   plannedPage
+	cursor Cursor
+	total  int        // the pull's total size as the page reported it
+	done   chan error // ApplyPull's result, when it runs apart
+}
+
+// plannedPage is a page of pulled records planned on a Lookup, not yet
+// committed.
+type plannedPage struct {
+	recs []RemoteRecord
+	snap Snapshot
+	plan PullPlan
+}
+
+// planPage reads the local state of pulled records and plans them.
+func (e *Engine) planPage(ctx context.Context, m *Mapping, recs []RemoteRecord) (plannedPage, error) {
+	if err := e.resolvePulled(ctx, m, recs); err != nil {
+		return plannedPage{}, err
+	}
+	if err := e.resolveMerges(ctx, m, recs); err != nil {
+		return plannedPage{}, err
+	}
+	return e.replanPage(ctx, m, recs)
+}
+
+// replanPage is planPage for records whose lookups and merges are
+// resolved already.
+func (e *Engine) replanPage(ctx context.Context, m *Mapping, recs []RemoteRecord) (plannedPage, error) {
+	snap, err := e.Local.Lookup(ctx, m, recs)
+	if err != nil {
+		return plannedPage{}, err
+	}
+	return plannedPage{recs: recs, snap: snap, plan: PlanPull(m, recs, snap.States)}, nil
+}
+
+// batch is what committing the page writes, with cursor.
+func (pp plannedPage) batch(cursor Cursor) PullBatch {
+	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read}
+}
+
+// updatesOnly reports whether committing the page changes nothing but
+// rows already linked to the same records: no row or link appears or
+// goes, so no Lookup of other records reads anything it writes.
+func (pp plannedPage) updatesOnly() bool {
+	for _, op := range pp.plan.Ops {
+		st := pp.snap.States[op.ID]
+		if (op.Kind != OpUpdate && op.Kind != OpNone) || op.Unlink || op.Requeue || op.Replaced || op.Relink != nil ||
+			op.Key == "" || st.Key != op.Key || st.ID != op.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// touches reports whether the page's Lookup read any row that committing
+// done wrote.
+func (pp plannedPage) touches(done plannedPage) bool {
+	written := make(map[string]bool, len(done.plan.Ops))
+	for _, op := range done.plan.Ops {
+		written[op.Key] = true
+	}
+	for _, st := range pp.snap.States {
+		if st.Key != "" && written[st.Key] {
+			return true
+		}
+	}
+	return false
+}
+
+// reportPage counts a committed page in rep and logs what a user should
+// know of it.
+func (e *Engine) reportPage(m *Mapping, pp plannedPage, rep *ObjectReport) {
+	plan, snap := pp.plan, pp.snap
 	rep.LocalInserts += plan.Inserts
 	rep.LocalUpdates += plan.Updates
 	rep.LocalDeletes += plan.Deletes
@@ -351,7 +470,6 @@ func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord,
 				"object", m.Object, "key", c.Key, "id", c.ID, "field", c.Field)
 		}
 	}
-	return plan, nil
 }
 
 // resolveMerges fills MergedIntoKey: the local row already linked to the
