@@ -277,6 +277,9 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		}
 		inflight = nil
 		if err := <-c.done; err != nil {
+			if p, ok := err.(commitPanic); ok {
+				panic(p.v)
+			}
 			return nil, err
 		}
 		committed1(c)
@@ -319,7 +322,14 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			// Commits while the next page is read and planned: nothing it
 			// writes is what that page's Lookup reads, or touches says so.
 			committing.done = make(chan error, 1)
-			go func() { committing.done <- e.Local.ApplyPull(ctx, m, pp.batch(next)) }()
+			go func() {
+				defer func() {
+					if p := recover(); p != nil {
+						committing.done <- commitPanic{p} // panics again in the pull's goroutine, whose caller may recover it
+					}
+				}()
+				committing.done <- e.Local.ApplyPull(ctx, m, pp.batch(next))
+			}()
 			inflight = committing
 			return nil
 		}
@@ -382,6 +392,11 @@ type pageCommit struct {
 	done   chan error // ApplyPull's result, when it runs apart
 }
 
+// commitPanic carries a panic of a commit that ran apart to the pull.
+type commitPanic struct{ v any }
+
+func (p commitPanic) Error() string { return fmt.Sprint("panic: ", p.v) }
+
 // plannedPage is a page of pulled records planned on a Lookup, not yet
 // committed.
 type plannedPage struct {
@@ -422,7 +437,7 @@ func (pp plannedPage) batch(cursor Cursor) PullBatch {
 func (pp plannedPage) updatesOnly() bool {
 	for _, op := range pp.plan.Ops {
 		st := pp.snap.States[op.ID]
-		if (op.Kind != OpUpdate && op.Kind != OpNone) || op.Unlink || op.Requeue || op.Replaced || op.Relink != nil ||
+		if (op.Kind != OpUpdate && op.Kind != OpNone) || op.Unlink || op.Requeue || op.Replaced || op.Settle || op.Relink != nil ||
 			op.Key == "" || st.Key != op.Key || st.ID != op.ID {
 			return false
 		}

@@ -172,3 +172,24 @@ func TestPull_FailedCommitOfAPageStopsThePullAfterTheLastGoodPage(t *testing.T) 
 		t.Errorf("%d rows, want 1000", n)
 	}
 }
+
+// A panic in a page's commit reaches the goroutine that ran the cycle,
+// where the daemon recovers it, as it did when every page committed there.
+func TestPull_PanicInAPagesCommitReachesTheCaller(t *testing.T) {
+	h := massChanged(t, 1000)
+	l := &pagedLocal{Local: h.db}
+	l.beforeApply = func(n int) error {
+		if n == 2 {
+			panic("store bug")
+		}
+		return nil
+	}
+	h.engine.Local = l
+	defer func() {
+		if p := recover(); p != "store bug" {
+			t.Errorf("recovered %v, want the commit's panic", p)
+		}
+	}()
+	h.engine.SyncObject(h.ctx, h.m)
+	t.Error("the cycle returned")
+}
