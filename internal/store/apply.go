@@ -51,7 +51,7 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}
-	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind, planned: db.takePlanned(m.Object, b.Seen), edited: edited}
+	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind, planned: db.usablePlanned(m.Object, b.Read, b.Seen), edited: edited}
 	if a.state, err = newStateWriter(p, sc); err != nil {
 		return fmt.Errorf("apply pull: %w", err)
 	}

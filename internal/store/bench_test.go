@@ -198,10 +198,11 @@ func BenchmarkApplyPull(b *testing.B) {
 				c0 := processCPU()
 				b.StartTimer()
 				if strings.HasPrefix(mode, "Lookup") {
-					st, err := states(db.Lookup(ctx, m, recs))
-					if err != nil || len(st) != benchBatch {
-						b.Fatalf("lookup: %d, %v", len(st), err)
+					snap, err := db.Lookup(ctx, m, recs)
+					if err != nil || len(snap.States) != benchBatch {
+						b.Fatalf("lookup: %d, %v", len(snap.States), err)
 					}
+					pb.Seen, pb.Read = snap.Outbox, snap.Read
 				}
 				if err := db.ApplyPull(ctx, m, pb); err != nil {
 					b.Fatal(err)

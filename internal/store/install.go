@@ -386,7 +386,7 @@ func (db *DB) Install(ctx context.Context, mappings []*syncd.Mapping) error {
 	}
 	db.mu.Lock()
 	clear(db.tables)
-	clear(db.planned)
+	db.voids[""]++
 	db.mu.Unlock()
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {

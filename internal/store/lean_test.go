@@ -129,7 +129,7 @@ func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
 	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: maps.Clone(snap.States["003A"].Shadow)}
 	rec.Values["FirstName"] = "Grace"
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	if bases() != 0 {
@@ -300,7 +300,7 @@ func TestCaptureGap_FoundByFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{recA, recB}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Seen: snap.Outbox}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	// B: with no base, every field that differs is a conflict, decided
@@ -443,7 +443,7 @@ func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
 					t.Fatalf("plan over the lazy base:\n%+v\nover the shadow:\n%+v", got, want)
 				}
 				// And after the plan is applied, the push is the same too.
-				if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: got.Ops, Conflicts: got.Conflicts, Seen: snap.Outbox}); err != nil {
+				if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: got.Ops, Conflicts: got.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 					t.Fatal(err)
 				}
 				pend, err := db.Pending(ctx, m, 0, 10)
@@ -523,7 +523,7 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 		t.Fatalf("lookup = %+v, %v; want the new row, its base lost", st, err)
 	}
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	pend, err := db.Pending(ctx, m, 0, 10)

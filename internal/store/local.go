@@ -306,7 +306,8 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		out[r.ID] = st
 	}
-	db.setPlanned(m.Object, plan)
+	db.stampPlanned(m.Object, plan)
+	snap.Read = plan
 	return snap, nil
 }
 

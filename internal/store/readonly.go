@@ -73,7 +73,7 @@ func OpenReadOnly(ctx context.Context, p string) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
-	return &DB{path: p, r: r, readOnly: true, Now: time.Now, tables: map[string]*tableInfo{}, planned: map[string]*planned{}}, nil
+	return &DB{path: p, r: r, readOnly: true, Now: time.Now, tables: map[string]*tableInfo{}, voids: map[string]uint64{}}, nil
 }
 
 // checkSchema refuses a database whose syncd schema this binary would

@@ -433,15 +433,17 @@ func mapRow(row map[string]syncd.Value) func(string) syncd.Value {
 
 // planned is what a Lookup read of the rows it found, as of the outbox
 // position seen: each row's merge base (empty when lost) and values
-// (rowMap). ApplyPull of a batch planned on that Lookup takes it for the
-// rows the application has not changed since (no outbox entry after seen)
-// instead of reading them again: nothing else writes them meanwhile, as
-// every other write of syncd's to the object drops it (forgetPlanned). A
-// row changed while capture was off in between is found later by its
-// fingerprint, as any.
+// (rowMap). It travels with the snapshot (syncd.Snapshot.Read) to the
+// batch planned on it (syncd.PullBatch.Read), whose ApplyPull takes it for
+// the rows the application has not changed since (no outbox entry after
+// seen) instead of reading them again. Every other write of syncd's to the
+// object in between voids it (forgetPlanned); a row changed while capture
+// was off in between is found later by its fingerprint, as any.
 type planned struct {
-	seen int64
-	rows map[string]plannedRow
+	object string
+	seen   int64
+	void   [2]uint64 // the object's and all objects' voids, as of the Lookup
+	rows   map[string]plannedRow
 }
 
 type plannedRow struct {
@@ -449,35 +451,34 @@ type plannedRow struct {
 	sfID        string // the Salesforce Id the row was linked to; "" for none
 }
 
-// setPlanned keeps what a Lookup of object read.
-func (db *DB) setPlanned(object string, p *planned) {
+// stampPlanned marks what a Lookup of object read as of the voids so far.
+func (db *DB) stampPlanned(object string, p *planned) {
 	db.mu.Lock()
-	db.planned[object] = p
+	p.object, p.void = object, [2]uint64{db.voids[object], db.voids[""]}
 	db.mu.Unlock()
 }
 
-// takePlanned returns, and forgets, what the last Lookup of object read,
-// if it was at outbox position seen.
-func (db *DB) takePlanned(object string, seen int64) *planned {
+// usablePlanned returns what the Lookup a batch was planned on read (nil
+// if none): if it was of object, at outbox position seen, and no other
+// write of syncd's voided it since.
+func (db *DB) usablePlanned(object string, read any, seen int64) *planned {
+	p, _ := read.(*planned)
+	if p == nil || p.object != object || p.seen != seen {
+		return nil
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	p := db.planned[object]
-	delete(db.planned, object)
-	if p == nil || p.seen != seen {
+	if p.void != [2]uint64{db.voids[object], db.voids[""]} {
 		return nil
 	}
 	return p
 }
 
-// forgetPlanned drops what the last Lookup of object read (all objects if
-// empty): syncd is about to write its rows or state.
+// forgetPlanned voids what the Lookups of object read so far (of all
+// objects if empty): syncd is about to write its rows or state.
 func (db *DB) forgetPlanned(object string) {
 	db.mu.Lock()
-	if object == "" {
-		clear(db.planned)
-	} else {
-		delete(db.planned, object)
-	}
+	db.voids[object]++
 	db.mu.Unlock()
 }
 

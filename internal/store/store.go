@@ -67,8 +67,9 @@ type DB struct {
 	// (until Capture sees the schema change): how the rows a pull inserts
 	// get their key, and how syncd's tables declare it.
 	tables map[string]*tableInfo
-	// planned is, per object, what its last Lookup read (state.go).
-	planned map[string]*planned
+	// voids counts, per object ("" for all), the writes of syncd's that
+	// voided what the Lookups before them read (forgetPlanned).
+	voids map[string]uint64
 	// schemaSeen is, per table, the schema version (PRAGMA
 	// schema_version) at which Capture last found its capture complete.
 	schemaSeen map[string]int64
@@ -120,7 +121,7 @@ func open(ctx context.Context, p string, target int) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: p, w: w, Now: time.Now, tables: map[string]*tableInfo{}, planned: map[string]*planned{}, schemaSeen: map[string]int64{}}
+	db := &DB{path: p, w: w, Now: time.Now, tables: map[string]*tableInfo{}, voids: map[string]uint64{}, schemaSeen: map[string]int64{}}
 	db.migrated = target
 	if err := db.migrate(ctx, target); err != nil {
 		w.Close()

@@ -499,7 +499,7 @@ func TestApplyPull_EditAfterLookupWins(t *testing.T) {
 	// The application edits the first name while the engine plans.
 	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = 1`)
 	set := map[string]syncd.Value{"FirstName": "Ada SF", "LastName": "Lovelace"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first, last string
@@ -627,7 +627,7 @@ func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
 		t.Fatal("lookup missed the edit")
 	}
 	set := map[string]syncd.Value{"FirstName": "Remote"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first string

@@ -278,7 +278,14 @@ type mix struct {
 func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	policy := policies[rng.IntN(len(policies))]
-	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.Conflict = policy })
+	// Every other sequence reads its pulls in pages of a few records (a
+	// real org may answer with fewer than asked), so that a page of
+	// updates commits while the next is planned.
+	var opts sfemu.Options
+	if seed%2 == 1 {
+		opts.MaxPageSize = 2 + int(seed/2%4)
+	}
+	h := newHarness(t, opts, func(m *syncd.Mapping) { m.Conflict = policy })
 	if err := h.db.Lock(); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +300,7 @@ func runMix(t *testing.T, seed uint64, steps int, stats *mixStats) {
 		*stats = mx.stats
 	}
 	defer count()
-	mx.log("policy %v", policy)
+	mx.log("policy %v, pages of at most %d records (0: as asked)", policy, opts.MaxPageSize)
 	// Some rows and records exist before the first cycle.
 	for range 3 {
 		mx.appInsert()

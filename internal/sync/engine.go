@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"time"
 )
 
-// Engine applies plans through a Local and a Remote. It starts no
-// goroutines; scheduling is the caller's job.
+// Engine applies plans through a Local and a Remote. Scheduling is the
+// caller's job; the one goroutine it starts commits a pull's page of
+// updates while the next page is read and planned, so its Local must take
+// a Lookup and an ApplyPull at once.
 type Engine struct {
 	Local  Local
 	Remote Remote
@@ -252,6 +255,36 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	total := 0
 	counts := newStampCounts(m)
 	var started time.Time // Salesforce's clock when the pull's query ran
+	// committed1 accounts for a committed page.
+	committed1 := func(c *pageCommit) {
+		e.reportPage(m, c.page, rep)
+		for _, r := range c.page.recs {
+			counts.add(r.Stamp)
+		}
+		committed = c.cursor
+		rep.Watermark = c.cursor
+		rep.Pulled += len(c.page.recs)
+		total = max(total, c.total)
+		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
+	}
+	// inflight is the page committing while the next is read, if any;
+	// join waits for it and returns it once committed.
+	var inflight *pageCommit
+	join := func() (*plannedPage, error) {
+		c := inflight
+		if c == nil {
+			return nil, nil
+		}
+		inflight = nil
+		if err := <-c.done; err != nil {
+			if p, ok := err.(commitPanic); ok {
+				panic(p.v)
+			}
+			return nil, err
+		}
+		committed1(c)
+		return &c.page, nil
+	}
 	apply := func(page Page) error {
 		if started.IsZero() {
 			bigger := page.TotalSize > max(len(page.Records), page.Fetched)
@@ -271,22 +304,46 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if len(page.Records) == 0 {
 			return nil
 		}
+		pp, err := e.planPage(ctx, m, page.Records)
+		done, joinErr := join()
+		if err != nil || joinErr != nil {
+			return cmp.Or(joinErr, err)
+		}
+		if done != nil && pp.touches(*done) {
+			// Planned on rows the page before was writing: plan again on
+			// what it wrote.
+			if pp, err = e.replanPage(ctx, m, page.Records); err != nil {
+				return err
+			}
+		}
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
-		if _, err := e.applyPage(ctx, m, page.Records, next, rep); err != nil {
+		committing := &pageCommit{page: pp, cursor: next, total: page.TotalSize}
+		if pp.updatesOnly() {
+			// Commits while the next page is read and planned: nothing it
+			// writes is what that page's Lookup reads, or touches says so.
+			committing.done = make(chan error, 1)
+			go func() {
+				defer func() {
+					if p := recover(); p != nil {
+						committing.done <- commitPanic{p} // panics again in the pull's goroutine, whose caller may recover it
+					}
+				}()
+				committing.done <- e.Local.ApplyPull(ctx, m, pp.batch(next))
+			}()
+			inflight = committing
+			return nil
+		}
+		if err := e.Local.ApplyPull(ctx, m, pp.batch(next)); err != nil {
 			return err
 		}
-		for _, r := range page.Records {
-			counts.add(r.Stamp)
-		}
-		committed = next
-		rep.Watermark = next
-		rep.Pulled += len(page.Records)
-		total = max(total, page.TotalSize)
-		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
+		committed1(committing)
 		return nil
 	}
 	for err = errRepull; errors.Is(err, errRepull); {
 		err = e.Remote.Pull(ctx, req, apply)
+	}
+	if _, joinErr := join(); err == nil {
+		err = joinErr
 	}
 	if err != nil {
 		return err
@@ -316,42 +373,15 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 // transaction: the pull's pages, the delete log's deletions and the
 // records re-read before a write all take this path.
 func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord, cursor Cursor, rep *ObjectReport) (PullPlan, error) {
-	if err := e.resolvePulled(ctx, m, recs); err != nil {
-		return PullPlan{}, err
-	}
-	if err := e.resolveMerges(ctx, m, recs); err != nil {
-		return PullPlan{}, err
-	}
-	snap, err := e.Local.Lookup(ctx, m, recs)
+	pp, err := e.planPage(ctx, m, recs)
 	if err != nil {
 		return PullPlan{}, err
 	}
-	plan := PlanPull(m, recs, snap.States)
-	if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: cursor, Seen: snap.Outbox}); err != nil {
+	if err := e.Local.ApplyPull(ctx, m, pp.batch(cursor)); err != nil {
 		return PullPlan{}, err
 	}
-	rep.LocalInserts += plan.Inserts
-	rep.LocalUpdates += plan.Updates
-	rep.LocalDeletes += plan.Deletes
-	for _, c := range plan.Conflicts {
-		if !snap.States[c.ID].Conflicted[c.Field] {
-			rep.Conflicts++ // a new one: an open conflict seen again is not counted twice
-		}
-	}
-	for _, op := range plan.Ops {
-		if op.Relink != nil {
-			rep.Relinked++
-			e.logger().Warn("record relinked", "object", m.Object, "key", op.Key, "old_id", op.Relink.OldID,
-				"new_id", op.Relink.NewID, "reason", op.Relink.Reason)
-		}
-	}
-	for _, c := range plan.Conflicts {
-		if c.RemoteDeleted {
-			e.logger().Warn("record deleted in Salesforce with local changes not yet pushed; kept as a conflict",
-				"object", m.Object, "key", c.Key, "id", c.ID, "field", c.Field)
-		}
-	}
-	return plan, nil
+	e.reportPage(m, pp, rep)
+	return pp.plan, nil
 }
 
 // resolveMerges fills MergedIntoKey: the local row already linked to the

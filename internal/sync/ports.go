@@ -379,6 +379,10 @@ type Conflict struct {
 type Snapshot struct {
 	States map[string]LocalState
 	Outbox int64
+	// Read is what the Local read for the snapshot, its own to interpret:
+	// handed back with the batch planned on it (PullBatch.Read), so that
+	// the rows need not be read again.
+	Read any
 }
 
 // PullBatch is what one page of a pull commits locally, with its cursor, in
@@ -391,6 +395,8 @@ type PullBatch struct {
 	// column the application changed after it keeps the application's
 	// value, so the change is pushed (or conflicts) instead of being lost.
 	Seen int64
+	// Read is Snapshot.Read of that Lookup, if the batch was planned on one.
+	Read any
 }
 
 // LocalChange is one row with pending local changes, its outbox entries

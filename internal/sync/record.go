@@ -46,13 +46,12 @@ type Recorder struct {
 	mu        gosync.Mutex
 	actions   []Action
 	conflicts []Conflict
-	seen      map[string]LocalState  // by Salesforce Id: the last Lookup
 	pending   map[string]LocalChange // by key: the last Pending page
 }
 
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{seen: map[string]LocalState{}, pending: map[string]LocalChange{}}
+	return &Recorder{pending: map[string]LocalChange{}}
 }
 
 // Local wraps l so that its writes are recorded.
@@ -86,15 +85,18 @@ type recordingLocal struct {
 	r *Recorder
 }
 
+// recordedRead is the Snapshot.Read of a recorded Lookup: the states the
+// batch planned on it changes, for the actions' diffs, with the Local's
+// own.
+type recordedRead struct {
+	states map[string]LocalState
+	inner  any
+}
+
 func (l *recordingLocal) Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (Snapshot, error) {
 	snap, err := l.Local.Lookup(ctx, m, recs)
 	if err == nil {
-		l.r.mu.Lock()
-		clear(l.r.seen)
-		for id, st := range snap.States {
-			l.r.seen[id] = st
-		}
-		l.r.mu.Unlock()
+		snap.Read = recordedRead{states: snap.States, inner: snap.Read}
 	}
 	return snap, err
 }
@@ -113,6 +115,8 @@ func (l *recordingLocal) Pending(ctx context.Context, m *Mapping, afterSeq int64
 }
 
 func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error {
+	read, _ := b.Read.(recordedRead)
+	b.Read = read.inner
 	if err := l.Local.ApplyPull(ctx, m, b); err != nil {
 		return err
 	}
@@ -130,7 +134,7 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 			if len(op.Set) == 0 {
 				continue // only the link and the merge base move
 			}
-			a.Op, a.Fields = "update", diffs(l.r.seen[op.ID].Values, op.Set)
+			a.Op, a.Fields = "update", diffs(read.states[op.ID].Values, op.Set)
 		case OpSoftDelete:
 			a.Op = "soft_delete"
 		case OpDelete:

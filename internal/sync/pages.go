@@ -1,0 +1,115 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+)
+
+// A pull's pages are planned on a Lookup each and committed in order. A
+// page that only updates rows already linked to its records commits while
+// the next page is read and planned (Engine.pull): nothing it writes is
+// read by that page's Lookup, unless both name the same row, and then the
+// next page is planned again once the commit is done.
+
+// pageCommit is a planned page being committed with its cursor.
+type pageCommit struct {
+	page   plannedPage
+	cursor Cursor
+	total  int        // the pull's total size as the page reported it
+	done   chan error // ApplyPull's result, when it runs apart
+}
+
+// commitPanic carries a panic of a commit that ran apart to the pull.
+type commitPanic struct{ v any }
+
+func (p commitPanic) Error() string { return fmt.Sprint("panic: ", p.v) }
+
+// plannedPage is a page of pulled records planned on a Lookup, not yet
+// committed.
+type plannedPage struct {
+	recs []RemoteRecord
+	snap Snapshot
+	plan PullPlan
+}
+
+// planPage reads the local state of pulled records and plans them.
+func (e *Engine) planPage(ctx context.Context, m *Mapping, recs []RemoteRecord) (plannedPage, error) {
+	if err := e.resolvePulled(ctx, m, recs); err != nil {
+		return plannedPage{}, err
+	}
+	if err := e.resolveMerges(ctx, m, recs); err != nil {
+		return plannedPage{}, err
+	}
+	return e.replanPage(ctx, m, recs)
+}
+
+// replanPage is planPage for records whose lookups and merges are
+// resolved already.
+func (e *Engine) replanPage(ctx context.Context, m *Mapping, recs []RemoteRecord) (plannedPage, error) {
+	snap, err := e.Local.Lookup(ctx, m, recs)
+	if err != nil {
+		return plannedPage{}, err
+	}
+	return plannedPage{recs: recs, snap: snap, plan: PlanPull(m, recs, snap.States)}, nil
+}
+
+// batch is what committing the page writes, with cursor.
+func (pp plannedPage) batch(cursor Cursor) PullBatch {
+	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read}
+}
+
+// updatesOnly reports whether committing the page changes nothing but
+// rows already linked to the same records: no row or link appears or
+// goes, so no Lookup of other records reads anything it writes.
+func (pp plannedPage) updatesOnly() bool {
+	for _, op := range pp.plan.Ops {
+		st := pp.snap.States[op.ID]
+		if (op.Kind != OpUpdate && op.Kind != OpNone) || op.Unlink || op.Requeue || op.Replaced || op.Settle || op.Relink != nil ||
+			op.Key == "" || st.Key != op.Key || st.ID != op.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// touches reports whether the page's Lookup read any row that committing
+// done wrote.
+func (pp plannedPage) touches(done plannedPage) bool {
+	written := make(map[string]bool, len(done.plan.Ops))
+	for _, op := range done.plan.Ops {
+		written[op.Key] = true
+	}
+	for _, st := range pp.snap.States {
+		if st.Key != "" && written[st.Key] {
+			return true
+		}
+	}
+	return false
+}
+
+// reportPage counts a committed page in rep and logs what a user should
+// know of it.
+func (e *Engine) reportPage(m *Mapping, pp plannedPage, rep *ObjectReport) {
+	plan, snap := pp.plan, pp.snap
+	rep.LocalInserts += plan.Inserts
+	rep.LocalUpdates += plan.Updates
+	rep.LocalDeletes += plan.Deletes
+	for _, c := range plan.Conflicts {
+		if !snap.States[c.ID].Conflicted[c.Field] {
+			rep.Conflicts++ // a new one: an open conflict seen again is not counted twice
+		}
+	}
+	for _, op := range plan.Ops {
+		if op.Relink != nil {
+			rep.Relinked++
+			e.logger().Warn("record relinked", "object", m.Object, "key", op.Key, "old_id", op.Relink.OldID,
+				"new_id", op.Relink.NewID, "reason", op.Relink.Reason)
+		}
+	}
+	for _, c := range plan.Conflicts {
+		if c.RemoteDeleted {
+			e.logger().Warn("record deleted in Salesforce with local changes not yet pushed; kept as a conflict",
+				"object", m.Object, "key", c.Key, "id", c.ID, "field", c.Field)
+		}
+	}
+}
