@@ -38,6 +38,17 @@ func TestFingerprint(t *testing.T) {
 	if got := Fingerprint([]string{"A", "B"}, vals("A", "x", "B", nil)); got != 0x7485559f80e947c0 {
 		t.Errorf("Fingerprint changed: %#x", got)
 	}
+	// Every kind of value, an absent name, and text beyond ASCII.
+	names = []string{"Amount", "Birthdate", "Email", "Missing", "N", "Opted", "Title", "Z"}
+	v := map[string]Value{"Amount": Decimal("12.50"), "Birthdate": "1990-01-02", "Email": "ada@example.com",
+		"N": int64(-42), "Opted": true, "Title": nil, "Z": "ünï\x00code"}
+	if got := Fingerprint(names, v); got != 0x8dc04fa3d5b26a38 {
+		t.Errorf("Fingerprint changed: %#x", got)
+	}
+	v["Opted"], v["N"] = false, int64(1234567890123)
+	if got := Fingerprint(names, v); got != 0x9e7a9eb12e17ba7a {
+		t.Errorf("Fingerprint changed: %#x", got)
+	}
 }
 
 func TestAfterSync(t *testing.T) {
