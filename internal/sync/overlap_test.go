@@ -193,3 +193,24 @@ func TestPull_PanicInAPagesCommitReachesTheCaller(t *testing.T) {
 	h.engine.SyncObject(h.ctx, h.m)
 	t.Error("the cycle returned")
 }
+
+// A dry run of a pull of several pages of updates shows what the sync then
+// does, each update with the value it replaces, though each page is
+// planned while the one before commits.
+func TestDryRunOfPagesOfUpdatesIsWhatSyncDoes(t *testing.T) {
+	h := massChanged(t, 600)
+	done := checkDryRunMatches(t, h, []*syncd.Mapping{h.m})
+	updates := 0
+	for _, a := range done {
+		if a.Side != syncd.SideLocal || a.Op != "update" {
+			continue
+		}
+		updates++
+		if d, ok := a.Fields["Title"]; len(a.Fields) != 1 || !ok || d.From != "Before" || d.To != "After" {
+			t.Fatalf("row %s: %+v, want its title from Before to After", a.Key, a.Fields)
+		}
+	}
+	if updates != 600 {
+		t.Errorf("%d local updates, want 600", updates)
+	}
+}
