@@ -257,20 +257,20 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	var started time.Time // Salesforce's clock when the pull's query ran
 	// committed1 accounts for a committed page.
 	committed1 := func(c *pageCommit) {
-		e.reportPage(m, c.page, rep)
-		for _, r := range c.page.recs {
-			counts.add(r.Stamp)
+		e.reportPage(m, c.plan, c.fresh, rep)
+		for _, t := range c.stamps {
+			counts.add(t)
 		}
 		committed = c.cursor
 		rep.Watermark = c.cursor
-		rep.Pulled += len(c.page.recs)
+		rep.Pulled += len(c.stamps)
 		total = max(total, c.total)
 		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
 	}
 	// inflight is the page committing while the next is read, if any;
 	// join waits for it and returns it once committed.
 	var inflight *pageCommit
-	join := func() (*plannedPage, error) {
+	join := func() (*pageCommit, error) {
 		c := inflight
 		if c == nil {
 			return nil, nil
@@ -283,7 +283,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			return nil, err
 		}
 		committed1(c)
-		return &c.page, nil
+		return c, nil
 	}
 	apply := func(page Page) error {
 		if started.IsZero() {
@@ -309,7 +309,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if err != nil || joinErr != nil {
 			return cmp.Or(joinErr, err)
 		}
-		if done != nil && pp.touches(*done) {
+		if done != nil && pp.touches(done.plan) {
 			// Planned on rows the page before was writing: plan again on
 			// what it wrote.
 			if pp, err = e.replanPage(ctx, m, page.Records); err != nil {
@@ -317,10 +317,12 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			}
 		}
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
-		committing := &pageCommit{page: pp, cursor: next, total: page.TotalSize}
+		committing := pp.commit(next, page.TotalSize)
+		batch := pp.batch(next)
 		if pp.updatesOnly() {
 			// Commits while the next page is read and planned: nothing it
 			// writes is what that page's Lookup reads, or touches says so.
+			// It holds the batch alone, not the page's records and states.
 			committing.done = make(chan error, 1)
 			go func() {
 				defer func() {
@@ -328,12 +330,12 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 						committing.done <- commitPanic{p} // panics again in the pull's goroutine, whose caller may recover it
 					}
 				}()
-				committing.done <- e.Local.ApplyPull(ctx, m, pp.batch(next))
+				committing.done <- e.Local.ApplyPull(ctx, m, batch)
 			}()
 			inflight = committing
 			return nil
 		}
-		if err := e.Local.ApplyPull(ctx, m, pp.batch(next)); err != nil {
+		if err := e.Local.ApplyPull(ctx, m, batch); err != nil {
 			return err
 		}
 		committed1(committing)
@@ -380,7 +382,7 @@ func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord,
 	if err := e.Local.ApplyPull(ctx, m, pp.batch(cursor)); err != nil {
 		return PullPlan{}, err
 	}
-	e.reportPage(m, pp, rep)
+	e.reportPage(m, pp.plan, pp.freshConflicts(), rep)
 	return pp.plan, nil
 }
 

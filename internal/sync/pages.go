@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // A pull's pages are planned on a Lookup each and committed in order. A
@@ -11,9 +12,12 @@ import (
 // read by that page's Lookup, unless both name the same row, and then the
 // next page is planned again once the commit is done.
 
-// pageCommit is a planned page being committed with its cursor.
+// pageCommit is what the pull keeps of a planned page being committed
+// with its cursor, to account for it once committed.
 type pageCommit struct {
-	page   plannedPage
+	plan   PullPlan
+	fresh  int         // the conflicts the page opens anew
+	stamps []time.Time // the records' watermark values
 	cursor Cursor
 	total  int        // the pull's total size as the page reported it
 	done   chan error // ApplyPull's result, when it runs apart
@@ -53,6 +57,27 @@ func (e *Engine) replanPage(ctx context.Context, m *Mapping, recs []RemoteRecord
 	return plannedPage{recs: recs, snap: snap, plan: PlanPull(m, recs, snap.States)}, nil
 }
 
+// commit is what the pull keeps of the page while it commits with cursor.
+func (pp plannedPage) commit(cursor Cursor, total int) *pageCommit {
+	c := &pageCommit{plan: pp.plan, fresh: pp.freshConflicts(), stamps: make([]time.Time, len(pp.recs)), cursor: cursor, total: total}
+	for i, r := range pp.recs {
+		c.stamps[i] = r.Stamp
+	}
+	return c
+}
+
+// freshConflicts counts the conflicts the page opens anew: an open
+// conflict seen again is not counted twice.
+func (pp plannedPage) freshConflicts() int {
+	n := 0
+	for _, c := range pp.plan.Conflicts {
+		if !pp.snap.States[c.ID].Conflicted[c.Field] {
+			n++
+		}
+	}
+	return n
+}
+
 // batch is what committing the page writes, with cursor.
 func (pp plannedPage) batch(cursor Cursor) PullBatch {
 	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read}
@@ -74,9 +99,9 @@ func (pp plannedPage) updatesOnly() bool {
 
 // touches reports whether the page's Lookup read any row that committing
 // done wrote.
-func (pp plannedPage) touches(done plannedPage) bool {
-	written := make(map[string]bool, len(done.plan.Ops))
-	for _, op := range done.plan.Ops {
+func (pp plannedPage) touches(done PullPlan) bool {
+	written := make(map[string]bool, len(done.Ops))
+	for _, op := range done.Ops {
 		written[op.Key] = true
 	}
 	for _, st := range pp.snap.States {
@@ -87,18 +112,13 @@ func (pp plannedPage) touches(done plannedPage) bool {
 	return false
 }
 
-// reportPage counts a committed page in rep and logs what a user should
-// know of it.
-func (e *Engine) reportPage(m *Mapping, pp plannedPage, rep *ObjectReport) {
-	plan, snap := pp.plan, pp.snap
+// reportPage counts a committed page's plan, which opened fresh
+// conflicts anew, in rep and logs what a user should know of it.
+func (e *Engine) reportPage(m *Mapping, plan PullPlan, fresh int, rep *ObjectReport) {
 	rep.LocalInserts += plan.Inserts
 	rep.LocalUpdates += plan.Updates
 	rep.LocalDeletes += plan.Deletes
-	for _, c := range plan.Conflicts {
-		if !snap.States[c.ID].Conflicted[c.Field] {
-			rep.Conflicts++ // a new one: an open conflict seen again is not counted twice
-		}
-	}
+	rep.Conflicts += fresh
 	for _, op := range plan.Ops {
 		if op.Relink != nil {
 			rep.Relinked++
