@@ -14,8 +14,8 @@ import (
 
 // Engine applies plans through a Local and a Remote. Scheduling is the
 // caller's job; the one goroutine it starts commits a pull's page of
-// updates while the next page is read and planned, so its Local must take
-// a Lookup and an ApplyPull at once.
+// inserts or updates while the next page is read and planned, so its
+// Local must take a Lookup and an ApplyPull at once.
 type Engine struct {
 	Local  Local
 	Remote Remote
@@ -304,6 +304,13 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		if len(page.Records) == 0 {
 			return nil
 		}
+		if inflight != nil && inflight.needs(m, page.Records) {
+			// Names a record whose row the page before is inserting: its
+			// Lookup waits to find it.
+			if _, err := join(); err != nil {
+				return err
+			}
+		}
 		pp, err := e.planPage(ctx, m, page.Records)
 		done, joinErr := join()
 		if err != nil || joinErr != nil {
@@ -319,9 +326,10 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		next := NextCursor(committed, page.Records[len(page.Records)-1], page.ServerTime, m.SafetyLag)
 		committing := pp.commit(next, page.TotalSize)
 		batch := pp.batch(next)
-		if pp.updatesOnly() {
+		if pp.commitsApart() {
 			// Commits while the next page is read and planned: nothing it
-			// writes is what that page's Lookup reads, or touches says so.
+			// writes is what that page's Lookup reads, or needs or touches
+			// says so.
 			// It holds the batch alone, not the page's records and states.
 			committing.done = make(chan error, 1)
 			go func() {

@@ -214,3 +214,98 @@ func TestDryRunOfPagesOfUpdatesIsWhatSyncDoes(t *testing.T) {
 		t.Errorf("%d local updates, want 600", updates)
 	}
 }
+
+// A first pull's page of inserts commits while the next page is read and
+// planned, as a page of updates does: page 2's commit waits here until
+// page 3's Lookup has begun.
+func TestPull_PageOfInsertsCommitsWhileTheNextIsPlanned(t *testing.T) {
+	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.BatchSize = 200 })
+	for i := range 1000 {
+		mustInsert(t, h.emu, map[string]any{"FirstName": name(i), "LastName": "Pages", "Email": name(i) + "@example.com"})
+	}
+	third := make(chan struct{})
+	l := &pagedLocal{Local: h.db}
+	l.afterLookup = func(n int, _ syncd.Snapshot) {
+		if n == 3 {
+			close(third)
+		}
+	}
+	l.beforeApply = func(n int) error {
+		if n != 2 {
+			return nil
+		}
+		select {
+		case <-third:
+			return nil
+		case <-time.After(30 * time.Second):
+			return errors.New("page 3 was not planned while page 2 committed")
+		}
+	}
+	h.engine.Local = l
+	rep := h.cycle()
+	if rep.LocalInserts != 1000 {
+		t.Errorf("inserted %d rows, want 1000", rep.LocalInserts)
+	}
+	if n := h.count(`SELECT count(*) FROM customers WHERE last_name = 'Pages'`); n != 1000 {
+		t.Errorf("%d rows, want 1000", n)
+	}
+	if rep := h.cycle(); rep.LocalInserts+rep.LocalUpdates+rep.Created+rep.Updated != 0 {
+		t.Errorf("the next cycle changed something: %+v", rep)
+	}
+}
+
+// A Salesforce user edits a record of the first page of a pull that goes
+// on through Bulk API 2.0: the Bulk query, which starts where the REST
+// page ended, reads the record again at its new stamp. The page holding
+// it must find the row the first page inserts for it, so it waits for
+// that commit; planned on the table as it was before, it would insert the
+// record's row a second time.
+func TestPull_RecordThePageBeforeInsertsWaitsForThatCommit(t *testing.T) {
+	const n = 300 // a REST page of 200, then one Bulk page of the 100 others and the edited one
+	h := newHarness(t, sfemu.Options{}, func(m *syncd.Mapping) { m.BulkThreshold = 10; m.BatchSize = 200 })
+	fastBulk(h)
+	var first string
+	for i := range n {
+		id := mustInsert(t, h.emu, map[string]any{"FirstName": name(i), "LastName": "Pages", "Email": name(i) + "@example.com", "Title": "Before"})
+		if i == 0 {
+			first = id
+		}
+	}
+	h.emu.Before(sfemu.MatchRequest("POST", "/jobs/query"), func() {
+		h.emu.Advance(time.Minute)
+		if err := h.emu.Update("Contact", first, map[string]any{"Title": "Edited during the pull"}); err != nil {
+			t.Error(err)
+		}
+	})
+	served := make(chan struct{})
+	var once gosync.Once
+	h.emu.After(sfemu.MatchRequest("GET", "/results"), func() { once.Do(func() { close(served) }) })
+	l := &pagedLocal{Local: h.db}
+	l.beforeApply = func(n int) error {
+		if n == 1 {
+			// A slow first commit: the Bulk page is read and delivered
+			// meanwhile.
+			select {
+			case <-served:
+			case <-time.After(30 * time.Second):
+				return errors.New("the Bulk results were not read while the first page committed")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}
+	h.engine.Local = l
+	rep := h.cycle()
+	if rep.Pulled != n+1 {
+		t.Fatalf("pulled %d records, want %d (the edited one twice)", rep.Pulled, n+1)
+	}
+	if got := h.count(`SELECT count(*) FROM customers`); got != n {
+		t.Errorf("%d rows, want %d: one per Contact", got, n)
+	}
+	if got := h.one(`SELECT group_concat(title) FROM customers WHERE first_name = ?`, name(0)); got != "Edited during the pull" {
+		t.Errorf("the edited Contact's rows hold %q, want one row with the edit", got)
+	}
+	if rep.LocalInserts != n || rep.LocalUpdates != 1 {
+		t.Errorf("%d inserts and %d updates, want %d and 1", rep.LocalInserts, rep.LocalUpdates, n)
+	}
+}

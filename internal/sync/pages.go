@@ -7,10 +7,13 @@ import (
 )
 
 // A pull's pages are planned on a Lookup each and committed in order. A
-// page that only updates rows already linked to its records commits while
-// the next page is read and planned (Engine.pull): nothing it writes is
-// read by that page's Lookup, unless both name the same row, and then the
-// next page is planned again once the commit is done.
+// page that only inserts new rows, or updates rows already linked to its
+// records, commits while the next page is read and planned (Engine.pull):
+// nothing it writes is read by that page's Lookup, unless both name the
+// same row, and then the next page is planned again once the commit is
+// done; or the next page names a record the committing one inserts (by
+// Id, external id, lookup or merge), and then it waits for the commit
+// before it is planned.
 
 // pageCommit is what the pull keeps of a planned page being committed
 // with its cursor, to account for it once committed.
@@ -21,6 +24,9 @@ type pageCommit struct {
 	cursor Cursor
 	total  int        // the pull's total size as the page reported it
 	done   chan error // ApplyPull's result, when it runs apart
+	// inserted holds the Ids and external ids of the records the page
+	// inserts rows for.
+	inserted map[string]bool
 }
 
 // commitPanic carries a panic of a commit that ran apart to the pull.
@@ -63,7 +69,47 @@ func (pp plannedPage) commit(cursor Cursor, total int) *pageCommit {
 	for i, r := range pp.recs {
 		c.stamps[i] = r.Stamp
 	}
+	for _, op := range pp.plan.Ops {
+		if op.Kind != OpInsert {
+			continue
+		}
+		if c.inserted == nil {
+			c.inserted = map[string]bool{}
+		}
+		c.inserted[op.ID] = true
+		if op.ExternalID != "" {
+			c.inserted[op.ExternalID] = true
+		}
+	}
 	return c
+}
+
+// needs reports whether planning recs may read a row or link that
+// committing c creates: a record c inserts a row for, by Id or external
+// id, or a record that names one (a lookup to it, or a merge into it).
+// Salesforce Ids and external ids share the set: a value that is one and
+// matches the other only makes the page wait.
+func (c *pageCommit) needs(m *Mapping, recs []RemoteRecord) bool {
+	if len(c.inserted) == 0 {
+		return false
+	}
+	for _, r := range recs {
+		if c.inserted[r.ID] || (r.MergedInto != "" && c.inserted[r.MergedInto]) {
+			return true
+		}
+		if s, ok := r.Values[m.ExternalIDField].(string); ok && s != "" && c.inserted[s] {
+			return true
+		}
+		for _, f := range m.Fields {
+			if f.Lookup == "" {
+				continue
+			}
+			if id, ok := r.Values[f.Name].(string); ok && c.inserted[id] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // freshConflicts counts the conflicts the page opens anew: an open
@@ -83,14 +129,27 @@ func (pp plannedPage) batch(cursor Cursor) PullBatch {
 	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read}
 }
 
-// updatesOnly reports whether committing the page changes nothing but
-// rows already linked to the same records: no row or link appears or
-// goes, so no Lookup of other records reads anything it writes.
-func (pp plannedPage) updatesOnly() bool {
+// commitsApart reports whether committing the page may run while the
+// next page is read and planned: it inserts new rows for its records, or
+// changes rows already linked to the same records, and nothing else. No
+// row or link goes, none moves to another row or record, and what
+// appears is for a record the Lookup found nothing of (pageCommit.needs tells the pages that
+// name one).
+func (pp plannedPage) commitsApart() bool {
 	for _, op := range pp.plan.Ops {
-		st := pp.snap.States[op.ID]
-		if (op.Kind != OpUpdate && op.Kind != OpNone) || op.Unlink || op.Requeue || op.Replaced || op.Settle || op.Relink != nil ||
-			op.Key == "" || st.Key != op.Key || st.ID != op.ID {
+		if op.Unlink || op.Requeue || op.Replaced || op.Settle || op.Relink != nil {
+			return false
+		}
+		switch op.Kind {
+		case OpInsert:
+			if st := pp.snap.States[op.ID]; st.Key != "" || st.ID != "" {
+				return false // a row anew for a linked record: its link moves
+			}
+		case OpUpdate, OpNone:
+			if st := pp.snap.States[op.ID]; op.Key == "" || st.Key != op.Key || st.ID != op.ID {
+				return false
+			}
+		default:
 			return false
 		}
 	}
