@@ -47,6 +47,32 @@ func (l *pagedLocal) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.Pu
 	return l.Local.ApplyPull(ctx, m, b)
 }
 
+// commitWaitsForNextLookup is l whose second ApplyPull waits until the
+// third Lookup has begun: a pull that commits each page before it reads
+// the next fails there after 30 s.
+func commitWaitsForNextLookup(l syncd.Local) *pagedLocal {
+	third := make(chan struct{})
+	return &pagedLocal{
+		Local: l,
+		afterLookup: func(n int, _ syncd.Snapshot) {
+			if n == 3 {
+				close(third)
+			}
+		},
+		beforeApply: func(n int) error {
+			if n != 2 {
+				return nil
+			}
+			select {
+			case <-third:
+				return nil
+			case <-time.After(30 * time.Second):
+				return errors.New("page 3 was not planned while page 2 committed")
+			}
+		},
+	}
+}
+
 // massChanged is a harness whose n Contacts (pages of 200) are pulled,
 // then all retitled in Salesforce: the next cycle pulls n updates of rows
 // already linked.
@@ -75,25 +101,7 @@ func massChanged(t *testing.T, n int) *harness {
 // never does.
 func TestPull_PageOfUpdatesCommitsWhileTheNextIsPlanned(t *testing.T) {
 	h := massChanged(t, 1000)
-	third := make(chan struct{})
-	l := &pagedLocal{Local: h.db}
-	l.afterLookup = func(n int, _ syncd.Snapshot) {
-		if n == 3 {
-			close(third)
-		}
-	}
-	l.beforeApply = func(n int) error {
-		if n != 2 {
-			return nil
-		}
-		select {
-		case <-third:
-			return nil
-		case <-time.After(30 * time.Second):
-			return errors.New("page 3 was not planned while page 2 committed")
-		}
-	}
-	h.engine.Local = l
+	h.engine.Local = commitWaitsForNextLookup(h.db)
 	rep := h.cycle()
 	if rep.LocalUpdates != 1000 {
 		t.Errorf("updated %d rows, want 1000", rep.LocalUpdates)
@@ -223,25 +231,7 @@ func TestPull_PageOfInsertsCommitsWhileTheNextIsPlanned(t *testing.T) {
 	for i := range 1000 {
 		mustInsert(t, h.emu, map[string]any{"FirstName": name(i), "LastName": "Pages", "Email": name(i) + "@example.com"})
 	}
-	third := make(chan struct{})
-	l := &pagedLocal{Local: h.db}
-	l.afterLookup = func(n int, _ syncd.Snapshot) {
-		if n == 3 {
-			close(third)
-		}
-	}
-	l.beforeApply = func(n int) error {
-		if n != 2 {
-			return nil
-		}
-		select {
-		case <-third:
-			return nil
-		case <-time.After(30 * time.Second):
-			return errors.New("page 3 was not planned while page 2 committed")
-		}
-	}
-	h.engine.Local = l
+	h.engine.Local = commitWaitsForNextLookup(h.db)
 	rep := h.cycle()
 	if rep.LocalInserts != 1000 {
 		t.Errorf("inserted %d rows, want 1000", rep.LocalInserts)
