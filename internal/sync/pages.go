@@ -133,8 +133,8 @@ func (pp plannedPage) batch(cursor Cursor) PullBatch {
 // next page is read and planned: it inserts new rows for its records, or
 // changes rows already linked to the same records, and nothing else. No
 // row or link goes, none moves to another row or record, and what
-// appears is for a record the Lookup found nothing of (pageCommit.needs tells the pages that
-// name one).
+// appears is for a record the Lookup found nothing of (pageCommit.needs
+// tells the pages that name one).
 func (pp plannedPage) commitsApart() bool {
 	for _, op := range pp.plan.Ops {
 		if op.Unlink || op.Requeue || op.Replaced || op.Settle || op.Relink != nil {

@@ -221,30 +221,22 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a datetime", s)
 }
 
-// parseSalesforceTime parses the one form Salesforce renders every
-// datetime in, 2024-01-02T03:04:05.000+0000, without time.Parse's layout
-// walk: a pull parses two per record (its stamp and LastModifiedDate),
-// and time.Parse was 3% of a pull's CPU. Any other text, or a field out
-// of range, is left to the layouts (ok false).
+// parseSalesforceTime parses the form Salesforce's responses render every
+// datetime in, 2013-05-03T15:57:00.000+0000 (as in the REST API Developer
+// Guide's "sObject Get Updated" example;
+// https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_valid_date_formats.htm
+// lists the forms it accepts), without time.Parse's layout walk: a pull
+// parses two per record (its stamp and LastModifiedDate), and time.Parse
+// was 3% of a pull's CPU. Any other text, or a field out of range, is left
+// to the layouts (ok false).
 func parseSalesforceTime(s string) (t time.Time, ok bool) {
 	if len(s) != 28 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' ||
 		(s[23] != '+' && s[23] != '-') {
 		return time.Time{}, false
 	}
-	num := func(from, to int) int {
-		n := 0
-		for i := from; i < to; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
-	}
-	year, month, day := num(0, 4), num(5, 7), num(8, 10)
-	hour, minute, sec, milli := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
-	offH, offM := num(24, 26), num(26, 28)
+	year, month, day := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
+	hour, minute, sec, milli := digits(s[11:13]), digits(s[14:16]), digits(s[17:19]), digits(s[20:23])
+	offH, offM := digits(s[24:26]), digits(s[26:28])
 	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour < 0 || hour > 23 ||
 		minute < 0 || minute > 59 || sec < 0 || sec > 59 || milli < 0 || offH < 0 || offH > 23 || offM < 0 || offM > 59 {
 		return time.Time{}, false
@@ -255,6 +247,18 @@ func parseSalesforceTime(s string) (t time.Time, ok bool) {
 	}
 	t = time.Date(year, time.Month(month), day, hour, minute, sec, milli*int(time.Millisecond), time.UTC)
 	return t.Add(-time.Duration(off) * time.Second), true
+}
+
+// digits is the number s spells in decimal digits, -1 if anything else.
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // daysIn is the number of days of month in year.
@@ -268,14 +272,6 @@ func isDate(s string) bool {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return false
 	}
-	n := [3]int{}
-	for i, part := range [3]string{s[:4], s[5:7], s[8:]} {
-		for _, c := range []byte(part) {
-			if c < '0' || c > '9' {
-				return false
-			}
-			n[i] = n[i]*10 + int(c-'0')
-		}
-	}
-	return n[1] >= 1 && n[1] <= 12 && n[2] >= 1 && n[2] <= daysIn(n[1], n[0])
+	year, month, day := digits(s[:4]), digits(s[5:7]), digits(s[8:])
+	return year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month, year)
 }

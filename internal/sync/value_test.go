@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// Salesforce renders every datetime as 2024-01-02T03:04:05.000+0000
-// ("Valid Date and DateTime Formats", SOQL and SOSL Reference).
+// Salesforce's responses render every datetime as
+// 2024-01-02T03:04:05.000+0000 (REST API Developer Guide, "sObject Get
+// Updated" example).
 const salesforceLayout = "2006-01-02T15:04:05.000-0700"
 
 func TestParseTime_SalesforceFormsReadAsTheLayoutDoes(t *testing.T) {
