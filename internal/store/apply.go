@@ -154,8 +154,7 @@ type applier struct {
 
 // prior is a row's merge base and values before a batch changed it.
 type prior struct {
-	synced map[string]syncd.Value
-	own    bool // synced is the applier's to write into
+	synced map[string]syncd.Value // not to be written into: it may be row itself
 	row    map[string]syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
 }
@@ -577,8 +576,10 @@ func (a *applier) readPrior(states []opState) error {
 		return err
 	}
 	for _, k := range keys {
-		synced, _ := a.p.synced(st.links[k], st.bases[k], st.current[k])
-		pr := prior{synced: synced, own: true, row: st.current[k]}
+		// The row, when it is its own base, serves as that base as it
+		// does for Lookup: neither is written into, so not own.
+		synced, _ := a.p.syncedOf(st.links[k], st.bases[k], st.current[k], true)
+		pr := prior{synced: synced, row: st.current[k]}
 		if l := st.links[k]; l != nil {
 			pr.sfID = l.sfID
 		}
@@ -630,16 +631,15 @@ func (a *applier) links(all []opState) error {
 		if s.op.Kind == syncd.OpInsert {
 			// A new row: no other op of the batch names its key (the
 			// planner cannot know it), and it holds what the op wrote.
-			synced, fp, keepBase = p.settle(nil, s.op.Shadow, false, func(n string) syncd.Value { return a.inserted(s, n) })
+			synced, fp, keepBase = p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
 		} else {
 			var old map[string]syncd.Value
 			var row func(string) syncd.Value
-			own := false
 			if d, ok := done[s.key]; ok {
 				old, row = d.synced, d.row
 			} else {
 				pr := a.prior[s.key]
-				old, own, row = pr.synced, pr.own, mapRow(pr.row)
+				old, row = pr.synced, mapRow(pr.row)
 				// Linked to the op's record as read, and as still read
 				// unless the application touched the row since (its key
 				// may have moved another row's link here).
@@ -648,10 +648,10 @@ func (a *applier) links(all []opState) error {
 			}
 			row = a.written(s, row)
 			if later[s.key] > 0 {
-				synced, fp, keepBase = p.settle(old, s.op.Shadow, own, row)
+				synced, fp, keepBase = p.settle(old, s.op.Shadow, row)
 				done[s.key] = after{synced, row}
 			} else if fp, keepBase = p.settleDigest(old, s.op.Shadow, row); keepBase {
-				synced = syncd.MergeBase(p.m.ExternalIDField, old, s.op.Shadow, own)
+				synced = syncd.MergeBase(p.m.ExternalIDField, old, s.op.Shadow, false)
 			}
 		}
 		writes = append(writes, linkWrite{key: s.key, sfID: s.op.ID, stamp: s.op.Stamp, fp: fp, linked: linked})

@@ -278,7 +278,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			// record, its row is deleted, with its delete not yet pushed.
 			lr = nil
 		}
-		row := p.rowMap(lr)
+		row := p.lookupRowMap(lr)
 		st.Shadow, st.BaseLost = p.syncedOf(l, bases[k], row, true)
 		if st.BaseLost && lr != nil && p.unchangedSinceSync(l, &r) {
 			// The record holds the last-synced values: merged as a record

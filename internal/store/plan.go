@@ -148,7 +148,7 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 // left out.
 func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error)) error {
 	key := asString(raw[0])
-	r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields))}
+	r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields)+1)} // +1: lookupRowMap
 	if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
 		r.softDeleted = true
 	}

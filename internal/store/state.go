@@ -350,6 +350,26 @@ func (p *mapPlan) rowMap(r *localRow) map[string]syncd.Value {
 	return out
 }
 
+// lookupRowMap is rowMap for Lookup, made of the row's own map: the
+// external id is added to its values rather than to a copy (a map per
+// record less), unless a mapped field bears the external id field's name,
+// whose value it would replace. The row's values then hold the external
+// id too, which the planner reads by field name only.
+func (p *mapPlan) lookupRowMap(r *localRow) map[string]syncd.Value {
+	if r == nil {
+		return nil
+	}
+	if _, clash := p.byName[p.m.ExternalIDField]; clash {
+		return p.rowMap(r)
+	}
+	if r.ext != "" {
+		r.values[p.m.ExternalIDField] = r.ext
+	} else {
+		r.values[p.m.ExternalIDField] = nil
+	}
+	return r.values
+}
+
 // synced is a row's merge base, its last-synced values by field (only the
 // fields that have one), and whether it was lost. l is the row's link (nil:
 // none, so no base), b its kept base (nil: the row is its own), row its
@@ -361,16 +381,19 @@ func (p *mapPlan) synced(l *link, b *base, row map[string]syncd.Value) (map[stri
 }
 
 // syncedOf is synced; with share, a row that is its own base, with the
-// external id Salesforce holds, is returned as its base itself rather than
-// a copy (Lookup's rows: a map per row less), so neither may then change.
+// external id Salesforce holds (or with none), is returned as its base
+// itself rather than a copy (a map per row less), so neither may then
+// change.
 func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share bool) (map[string]syncd.Value, bool) {
 	if l == nil || (b == nil && row == nil) {
 		return make(map[string]syncd.Value, len(p.names)), false
 	}
 	var out map[string]syncd.Value
 	switch {
-	case b == nil && share && l.extHeld() && len(row) == len(p.names):
-		out = row // rowMap: every field and the external id, as RowBase would copy them
+	case b == nil && share && len(row) == len(p.names) && (l.extHeld() || row[p.m.ExternalIDField] == nil):
+		// rowMap: every field and the external id, as RowBase would copy
+		// them (it nulls an external id Salesforce does not hold).
+		out = row
 	case b == nil:
 		out = syncd.RowBase(p.names, p.m.ExternalIDField, row, l.extHeld())
 	default:
@@ -409,9 +432,9 @@ func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share b
 // settle is what a sync that merged newly into a row's merge base old
 // leaves, the row then reading as row (nil when gone): the new base, the
 // link's fingerprint, and whether the base must be kept apart
-// (syncd.AfterSync). old is written into when own.
-func (p *mapPlan) settle(old, newly map[string]syncd.Value, own bool, row func(string) syncd.Value) (synced map[string]syncd.Value, fp uint64, keep bool) {
-	synced = syncd.MergeBase(p.m.ExternalIDField, old, newly, own)
+// (syncd.AfterSync). Neither old nor newly is written into.
+func (p *mapPlan) settle(old, newly map[string]syncd.Value, row func(string) syncd.Value) (synced map[string]syncd.Value, fp uint64, keep bool) {
+	synced = syncd.MergeBase(p.m.ExternalIDField, old, newly, false)
 	digest, keep, held := syncd.AfterSync(p.names, p.m.ExternalIDField, synced, row)
 	return synced, linkFP(digest, held), keep
 }
@@ -689,7 +712,7 @@ func (w *stateWriter) forget(key string) error {
 // row (rowMap; nil when gone). The link takes sfID (empty keeps it) and
 // stamp (zero keeps it).
 func (w *stateWriter) rebase(key, sfID string, stamp time.Time, old, newly, row map[string]syncd.Value) (map[string]syncd.Value, error) {
-	synced, fp, keep := w.p.settle(old, newly, false, mapRow(row))
+	synced, fp, keep := w.p.settle(old, newly, mapRow(row))
 	if err := w.putLinks([]linkWrite{{key: key, sfID: sfID, stamp: stamp, fp: fp}}); err != nil {
 		return nil, err
 	}

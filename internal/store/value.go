@@ -51,7 +51,7 @@ func fromSQLite(k syncd.Kind, v any) (syncd.Value, error) {
 	case syncd.KindInt:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil // as boxed by the driver: no copy
 		case float64:
 			if x == float64(int64(x)) {
 				return int64(x), nil
@@ -78,7 +78,11 @@ func fromSQLite(k syncd.Kind, v any) (syncd.Value, error) {
 	case syncd.KindDate:
 		switch x := v.(type) {
 		case string:
-			return syncd.ParseDate(x)
+			d, err := syncd.ParseDate(x)
+			if d == x {
+				return v, nil // already canonical, as boxed: no copy
+			}
+			return d, err
 		case time.Time:
 			// The wall date as stored; no zone is ever applied to a date.
 			return x.Format("2006-01-02"), nil
@@ -95,7 +99,7 @@ func fromSQLite(k syncd.Kind, v any) (syncd.Value, error) {
 	default:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // as boxed: no copy
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:

@@ -244,7 +244,10 @@ type LocalState struct {
 	Exists     bool // false when the row was deleted locally but the link remains
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is already set.
 	SoftDeleted bool
-	Values      map[string]Value // current local values by Salesforce field name
+	// Values are the row's current values by Salesforce field name: every
+	// mapped field's; from Lookup, the external-id field's as well (nil
+	// when the row has none).
+	Values map[string]Value
 	// Shadow is the merge base: the value of each field when it was last
 	// synced (pulled or pushed), the external id field's being the one
 	// Salesforce holds. A field missing from it has no base: it has never
