@@ -396,22 +396,18 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 	}
 	// The converter asks for fields by the names the request used; resolve them to columns
 	// once (SOQL names are case-insensitive; "Parent.Field" columns are named by their path).
-	at := make(map[string]int, len(p.conv.req.Fields)+4)
-	for _, name := range append([]string{"Id", "IsDeleted", "MasterRecordId", p.conv.wm, "LastModifiedDate"}, fieldNames(p.conv.req.Fields)...) {
+	names := p.conv.names()
+	at := make([]int, len(names))
+	for j, name := range names {
 		if i, ok := byName[strings.ToLower(name)]; ok {
-			at[name] = i
+			at[j] = i
 		} else {
-			at[name] = -1
+			at[j] = -1
 		}
 	}
 	var row []string
-	get := func(name string) any {
-		i, ok := at[name]
-		if !ok {
-			if i, ok = byName[strings.ToLower(name)]; !ok {
-				i = -1
-			}
-		}
+	get := func(j int) any {
+		i := at[j]
 		if i < 0 {
 			return nil
 		}

@@ -464,35 +464,53 @@ type converter struct {
 	wm  string
 }
 
-func (cv *converter) record(raw map[string]any) (syncd.RemoteRecord, error) {
-	return cv.build(func(name string) any { return lookup(raw, name) })
+// The members build reads, by index into converter.names: the system
+// fields, then the request's fields from fieldsAt on.
+const (
+	atID = iota
+	atIsDeleted
+	atMasterRecordID
+	atStamp
+	atLastModified
+	fieldsAt
+)
+
+// names are the members build asks for, by index: a decoder resolves each
+// to where its records hold it once, not per record.
+func (cv *converter) names() []string {
+	return append([]string{"Id", "IsDeleted", "MasterRecordId", cv.wm, "LastModifiedDate"}, fieldNames(cv.req.Fields)...)
 }
 
-// build makes a RemoteRecord from a record's wire values: get returns the
-// value of a field by API name as encoding/json (UseNumber) would decode it.
-func (cv *converter) build(get func(name string) any) (syncd.RemoteRecord, error) {
+func (cv *converter) record(raw map[string]any) (syncd.RemoteRecord, error) {
+	names := cv.names()
+	return cv.build(func(i int) any { return lookup(raw, names[i]) })
+}
+
+// build makes a RemoteRecord from a record's wire values: get(i) returns
+// the value of names()[i] as encoding/json (UseNumber) would decode it.
+func (cv *converter) build(get func(i int) any) (syncd.RemoteRecord, error) {
 	var rec syncd.RemoteRecord
-	id, _ := get("Id").(string)
+	id, _ := get(atID).(string)
 	if id == "" {
 		return rec, newAPIError(0, CodeBadBody, "query record without Id", nil)
 	}
 	rec.ID = id
-	if b, ok := get("IsDeleted").(bool); ok {
+	if b, ok := get(atIsDeleted).(bool); ok {
 		rec.Deleted = b
 	}
-	if s, ok := get("MasterRecordId").(string); ok && rec.Deleted {
+	if s, ok := get(atMasterRecordID).(string); ok && rec.Deleted {
 		rec.MergedInto = s
 	}
 	var err error
-	if rec.Stamp, err = wireTime(get(cv.wm)); err != nil {
+	if rec.Stamp, err = wireTime(get(atStamp)); err != nil {
 		return rec, badValue(cv.req.Object, id, cv.wm, err)
 	}
-	if rec.LastModified, err = wireTime(get("LastModifiedDate")); err != nil {
+	if rec.LastModified, err = wireTime(get(atLastModified)); err != nil {
 		return rec, badValue(cv.req.Object, id, "LastModifiedDate", err)
 	}
 	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
-	for _, f := range cv.req.Fields {
-		v, err := FromWire(f.Kind, get(f.Name))
+	for i, f := range cv.req.Fields {
+		v, err := FromWire(f.Kind, get(fieldsAt+i))
 		if err != nil {
 			return rec, badValue(cv.req.Object, id, f.Name, err)
 		}
@@ -699,7 +717,7 @@ type pageDecoder struct {
 	hint  int            // records per page expected
 	slots map[string]int // member name -> slot
 	heads []string       // slot -> member name, for case-insensitive matches
-	refs  map[string]fieldRef
+	refs  []fieldRef     // by index into conv.names()
 }
 
 // fieldRef locates a field the converter asks for: the record member that
@@ -710,9 +728,8 @@ type fieldRef struct {
 }
 
 func newPageDecoder(conv *converter, hint int) *pageDecoder {
-	d := &pageDecoder{conv: conv, hint: hint, slots: map[string]int{}, refs: map[string]fieldRef{}}
-	names := append([]string{"Id", "IsDeleted", "MasterRecordId", conv.wm, "LastModifiedDate"}, fieldNames(conv.req.Fields)...)
-	for _, name := range names {
+	d := &pageDecoder{conv: conv, hint: hint, slots: map[string]int{}}
+	for _, name := range conv.names() {
 		head, rest, _ := strings.Cut(name, ".")
 		slot, ok := d.slots[head]
 		if !ok {
@@ -720,7 +737,7 @@ func newPageDecoder(conv *converter, hint int) *pageDecoder {
 			d.slots[head] = slot
 			d.heads = append(d.heads, head)
 		}
-		d.refs[name] = fieldRef{slot: slot, rest: rest}
+		d.refs = append(d.refs, fieldRef{slot: slot, rest: rest})
 	}
 	return d
 }
@@ -782,11 +799,8 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 	}
 	vals := make([]any, len(d.heads))
 	exact := make([]bool, len(d.heads))
-	get := func(name string) any {
-		ref, ok := d.refs[name]
-		if !ok {
-			return nil
-		}
+	get := func(i int) any {
+		ref := d.refs[i]
 		v := vals[ref.slot]
 		if ref.rest == "" {
 			return v

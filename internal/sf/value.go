@@ -75,15 +75,19 @@ func FromWire(k syncd.Kind, v any) (syncd.Value, error) {
 		}
 	case syncd.KindDate:
 		if s, ok := v.(string); ok {
-			return syncd.ParseDate(s)
+			d, err := syncd.ParseDate(s)
+			if d == s {
+				return v, nil // already canonical, as boxed: no copy
+			}
+			return d, err
 		}
 	case syncd.KindDateTime:
 		if s, ok := v.(string); ok {
 			return syncd.ParseDateTime(s)
 		}
 	default:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil // as boxed: no copy
 		}
 	}
 	return nil, fmt.Errorf("value %v (%T) does not fit a %s field", v, v, k)
