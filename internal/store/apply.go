@@ -155,7 +155,8 @@ type applier struct {
 // prior is a row's merge base and values before a batch changed it.
 type prior struct {
 	synced map[string]syncd.Value // not to be written into: it may be row itself
-	row    map[string]syncd.Value
+	row    map[string]syncd.Value // its external id is ext (sharedBase)
+	ext    syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
 }
 
@@ -561,7 +562,7 @@ func (a *applier) readPrior(states []opState) error {
 		if a.planned != nil {
 			if r, ok := a.planned.rows[k]; ok {
 				if _, changed := a.edited[k]; !changed {
-					a.prior[k] = prior{synced: r.synced, row: r.row, sfID: r.sfID}
+					a.prior[k] = prior{synced: r.synced, row: r.row, ext: r.ext, sfID: r.sfID}
 					continue
 				}
 			}
@@ -578,8 +579,8 @@ func (a *applier) readPrior(states []opState) error {
 	for _, k := range keys {
 		// The row, when it is its own base, serves as that base as it
 		// does for Lookup: neither is written into, so not own.
-		synced, _ := a.p.syncedOf(st.links[k], st.bases[k], st.current[k], true)
-		pr := prior{synced: synced, row: st.current[k]}
+		synced, _, ext := a.p.sharedBase(st.links[k], st.bases[k], st.current[k])
+		pr := prior{synced: synced, row: st.current[k], ext: ext}
 		if l := st.links[k]; l != nil {
 			pr.sfID = l.sfID
 		}
@@ -639,7 +640,7 @@ func (a *applier) links(all []opState) error {
 				old, row = d.synced, d.row
 			} else {
 				pr := a.prior[s.key]
-				old, row = pr.synced, mapRow(pr.row)
+				old, row = pr.synced, p.rowWithExt(pr.row, pr.ext)
 				// Linked to the op's record as read, and as still read
 				// unless the application touched the row since (its key
 				// may have moved another row's link here).

@@ -279,7 +279,8 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			lr = nil
 		}
 		row := p.lookupRowMap(lr)
-		st.Shadow, st.BaseLost = p.syncedOf(l, bases[k], row, true)
+		var rowExt syncd.Value
+		st.Shadow, st.BaseLost, rowExt = p.sharedBase(l, bases[k], row)
 		if st.BaseLost && lr != nil && p.unchangedSinceSync(l, &r) {
 			// The record holds the last-synced values: merged as a record
 			// unchanged since syncd read it (syncd.LocalState.BaseLost),
@@ -287,7 +288,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			st.Stamp = r.Stamp
 		}
 		if !reused { // an op on the key finds the row there as it is
-			pr := plannedRow{synced: st.Shadow, row: row}
+			pr := plannedRow{synced: st.Shadow, row: row, ext: rowExt}
 			if l != nil {
 				pr.sfID = l.sfID
 			}

@@ -353,8 +353,8 @@ func (p *mapPlan) rowMap(r *localRow) map[string]syncd.Value {
 // lookupRowMap is rowMap for Lookup, made of the row's own map: the
 // external id is added to its values rather than to a copy (a map per
 // record less), unless a mapped field bears the external id field's name,
-// whose value it would replace. The row's values then hold the external
-// id too, which the planner reads by field name only.
+// whose value it would replace. The row's values then hold an entry under
+// that name, which the planner does not read (it reads ExternalID).
 func (p *mapPlan) lookupRowMap(r *localRow) map[string]syncd.Value {
 	if r == nil {
 		return nil
@@ -380,19 +380,34 @@ func (p *mapPlan) synced(l *link, b *base, row map[string]syncd.Value) (map[stri
 	return p.syncedOf(l, b, row, false)
 }
 
-// syncedOf is synced; with share, a row that is its own base, with the
-// external id Salesforce holds (or with none), is returned as its base
-// itself rather than a copy (a map per row less), so neither may then
-// change.
+// sharedBase is synced without a copy of a row that is its own base (a
+// map per row less): the row itself serves as the base, so neither may
+// change after. Where Salesforce holds no external id but the row has
+// one, the base's is null: that is written over the row's in place, and ext
+// is the row's own, as read (nil for none), for whoever reads the row
+// after.
+func (p *mapPlan) sharedBase(l *link, b *base, row map[string]syncd.Value) (synced map[string]syncd.Value, lost bool, ext syncd.Value) {
+	ext = row[p.m.ExternalIDField]
+	synced, lost = p.syncedOf(l, b, row, true)
+	if lost && row != nil {
+		row[p.m.ExternalIDField] = ext
+	}
+	return synced, lost, ext
+}
+
+// syncedOf is synced; with share, sharedBase's base.
 func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share bool) (map[string]syncd.Value, bool) {
 	if l == nil || (b == nil && row == nil) {
 		return make(map[string]syncd.Value, len(p.names)), false
 	}
 	var out map[string]syncd.Value
 	switch {
-	case b == nil && share && len(row) == len(p.names) && (l.extHeld() || row[p.m.ExternalIDField] == nil):
+	case b == nil && share && len(row) == len(p.names):
 		// rowMap: every field and the external id, as RowBase would copy
-		// them (it nulls an external id Salesforce does not hold).
+		// them, nulling an external id Salesforce does not hold.
+		if !l.extHeld() {
+			row[p.m.ExternalIDField] = nil
+		}
 		out = row
 	case b == nil:
 		out = syncd.RowBase(p.names, p.m.ExternalIDField, row, l.extHeld())
@@ -446,6 +461,20 @@ func (p *mapPlan) settleDigest(old, newly map[string]syncd.Value, row func(strin
 	return linkFP(digest, held), keep
 }
 
+// rowWithExt reads a row's values from a map (rowMap) whose external id is
+// ext, whatever the map holds under its name (sharedBase); nil for no row.
+func (p *mapPlan) rowWithExt(row map[string]syncd.Value, ext syncd.Value) func(string) syncd.Value {
+	if row == nil {
+		return nil
+	}
+	return func(n string) syncd.Value {
+		if n == p.m.ExternalIDField {
+			return ext
+		}
+		return row[n]
+	}
+}
+
 // mapRow reads a row's values from a map (rowMap), nil for no row.
 func mapRow(row map[string]syncd.Value) func(string) syncd.Value {
 	if row == nil {
@@ -470,7 +499,8 @@ type planned struct {
 }
 
 type plannedRow struct {
-	synced, row map[string]syncd.Value
+	synced, row map[string]syncd.Value // row's external id is ext, not row's own entry (sharedBase)
+	ext         syncd.Value
 	sfID        string // the Salesforce Id the row was linked to; "" for none
 }
 

@@ -244,9 +244,9 @@ type LocalState struct {
 	Exists     bool // false when the row was deleted locally but the link remains
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is already set.
 	SoftDeleted bool
-	// Values are the row's current values by Salesforce field name: every
-	// mapped field's; from Lookup, the external-id field's as well (nil
-	// when the row has none).
+	// Values are the row's current values of the mapped fields, by
+	// Salesforce field name. The row's external id is ExternalID: a value
+	// Values may hold under the external-id field's name is not to be read.
 	Values map[string]Value
 	// Shadow is the merge base: the value of each field when it was last
 	// synced (pulled or pushed), the external id field's being the one
