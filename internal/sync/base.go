@@ -40,6 +40,11 @@ func Fingerprint(names []string, values map[string]Value) uint64 {
 // FingerprintOf is Fingerprint of the values get gives (ok false: absent),
 // for a Local that holds them other than in one map.
 func FingerprintOf(names []string, get func(name string) (Value, bool)) uint64 {
+	return fingerprintAt(names, func(i int) (Value, bool) { return get(names[i]) })
+}
+
+// fingerprintAt is Fingerprint of the values get gives by index into names.
+func fingerprintAt(names []string, get func(i int) (Value, bool)) uint64 {
 	const (
 		offset = 14695981039346656037
 		prime  = 1099511628211
@@ -58,8 +63,8 @@ func FingerprintOf(names []string, get func(name string) (Value, bool)) uint64 {
 		}
 		add(':')
 	}
-	for _, name := range names {
-		v, ok := get(name)
+	for i, name := range names {
+		v, ok := get(i)
 		if !ok {
 			continue
 		}
@@ -116,19 +121,34 @@ func AfterSync(names []string, extField string, synced map[string]Value, row fun
 // AfterSyncOf is AfterSync of the synced values get gives (ok false:
 // absent), for a Local that holds them other than in one map.
 func AfterSyncOf(names []string, extField string, synced func(name string) (Value, bool), row func(name string) Value) (digest uint64, keep, extHeld bool) {
-	digest = FingerprintOf(names, synced)
+	// Each synced value is asked for once: get may look in several maps.
+	type value struct {
+		v  Value
+		ok bool
+	}
+	var buf [24]value
+	vals := buf[:0]
+	if len(names) > len(buf) {
+		vals = make([]value, 0, len(names))
+	}
+	var ext Value
+	for _, n := range names {
+		v, ok := synced(n)
+		vals = append(vals, value{v, ok})
+		if n == extField {
+			ext = v
+		}
+	}
+	digest = fingerprintAt(names, func(i int) (Value, bool) { return vals[i].v, vals[i].ok })
 	if row == nil {
 		return digest, false, false
 	}
-	for _, n := range names {
-		if n == extField {
-			continue
-		}
-		if v, ok := synced(n); !ok || !Equal(v, row(n)) {
+	for i, n := range names {
+		if n != extField && (!vals[i].ok || !Equal(vals[i].v, row(n))) {
 			keep = true
+			break
 		}
 	}
-	ext, _ := synced(extField)
 	extHeld = ext != nil && Equal(ext, row(extField))
 	if ext != nil && !extHeld {
 		keep = true
