@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -294,13 +295,30 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		return op, nil
 	}
 	var conflicts []Conflict
-	set := func(name string, v Value) {
+	// Every value written becomes the base: while no base is taken
+	// without a write, Set and Shadow are one map (a map per record less).
+	shared := true
+	set := func(name string, v Value) { // and shadow
+		if op.Shadow == nil {
+			op.Shadow = map[string]Value{}
+		}
+		op.Shadow[name] = v
+		if shared {
+			op.Set = op.Shadow
+			return
+		}
 		if op.Set == nil {
 			op.Set = map[string]Value{}
 		}
 		op.Set[name] = v
 	}
 	shadow := func(name string, v Value) {
+		if shared {
+			if op.Set != nil {
+				op.Set = maps.Clone(op.Set)
+			}
+			shared = false
+		}
 		if op.Shadow == nil {
 			op.Shadow = map[string]Value{}
 		}
@@ -350,14 +368,12 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		localChanged := f.Pushes() && ((hasBase && !Equal(l, base)) || (!hasBase && l != nil))
 		if !localChanged {
 			set(f.Name, r)
-			shadow(f.Name, r)
 			continue
 		}
 		c := Conflict{Object: m.Object, Key: st.Key, ID: rec.ID, Field: f.Name, Base: base, Local: l, Remote: r}
 		switch winner(m.Conflict, rec.LastModified, st.LastLocalEdit) {
 		case "salesforce":
 			set(f.Name, r)
-			shadow(f.Name, r)
 			c.Resolution = "salesforce"
 		case "local":
 			// The base takes Salesforce's value, so the push sees the

@@ -332,12 +332,14 @@ const (
 // LocalOp is one planned local write from a pull.
 type LocalOp struct {
 	Kind       LocalOpKind
-	Key        string           // empty for OpInsert
-	ID         string           // Salesforce Id, linked by this op
-	ExternalID string           // for OpInsert; empty means the store assigns one and schedules it for push
-	Set        map[string]Value // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
-	Shadow     map[string]Value // newly synced values, merged into the merge base
-	Stamp      time.Time        // the record's watermark value
+	Key        string // empty for OpInsert
+	ID         string // Salesforce Id, linked by this op
+	ExternalID string // for OpInsert; empty means the store assigns one and schedules it for push
+	// Set and Shadow may be one map, and a record's Values: neither is
+	// written into after planning.
+	Set    map[string]Value // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
+	Shadow map[string]Value // newly synced values, merged into the merge base
+	Stamp  time.Time        // the record's watermark value
 	// LastModified is the record's LastModifiedDate, kept for conditional
 	// writes.
 	LastModified time.Time
