@@ -277,7 +277,15 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 	if err := a.readPrior(states); err != nil {
 		return err
 	}
-	inserted := a.settleInserts(states)
+	// uses counts, per key, the ops that name it. (An insert's key is
+	// new: no other op names it.)
+	uses := make(map[string]int, len(states))
+	for i := range states {
+		if states[i].op.Kind != syncd.OpInsert {
+			uses[states[i].key]++
+		}
+	}
+	settledAhead := a.settleAhead(states, uses)
 	for _, k := range order {
 		g := groups[k]
 		for start := 0; start < len(g.ops); start += applyChunk {
@@ -296,44 +304,71 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 	if err := a.deleteRows(deletes); err != nil {
 		return err
 	}
-	return a.links(states, inserted())
+	return a.links(states, settledAhead(), uses)
 }
 
-// settledInsert is an inserted row's merge base as settle leaves it.
-type settledInsert struct {
+// settled is an op's merge base as links leaves it: the base, kept only
+// when keep; the link's fingerprint.
+type settled struct {
+	ok     bool // settled ahead
 	synced map[string]syncd.Value
 	fp     uint64
 	keep   bool
 }
 
-// settleInserts settles the merge bases of the rows states insert, by
-// index into states, on another goroutine: they depend on their ops
-// alone (a base of what the op wrote, the external id assigned), so the
-// hashing runs on another core while the statements run on this one
-// (BenchmarkPull100k spends a tenth of its commits there). The function
-// returned waits for them; a panic there panics again in its caller.
-func (a *applier) settleInserts(states []opState) func() []settledInsert {
-	if !slices.ContainsFunc(states, func(s opState) bool { return s.op.Kind == syncd.OpInsert }) {
-		return func() []settledInsert { return nil }
+// settleAhead settles, on another goroutine, the merge bases of the ops
+// whose base depends on nothing the batch's statements write: inserts (a
+// base of what the op wrote), and ops on a key no other op of the batch
+// names (a base of the row as read before, and what the op writes). The
+// hashing then runs on another core while the statements run on this one:
+// a pull of inserts (BenchmarkPull100k) spent a tenth of its commits on it,
+// on the one goroutine that holds the write transaction, the pipeline's
+// slowest stage. The function returned waits for them, by index into
+// states; a panic there panics again in its caller. uses counts the ops
+// naming each key, inserts left out.
+func (a *applier) settleAhead(states []opState, uses map[string]int) func() []settled {
+	var ahead []int
+	for i := range states {
+		s := &states[i]
+		if !s.op.Unlink && !s.op.Replaced && (s.op.Kind == syncd.OpInsert || uses[s.key] == 1) {
+			ahead = append(ahead, i)
+		}
 	}
-	out := make([]settledInsert, len(states))
+	if len(ahead) == 0 {
+		return func() []settled { return nil }
+	}
+	out := make([]settled, len(states))
 	done := make(chan any, 1)
 	go func() {
 		defer func() { done <- recover() }()
-		for i := range states {
-			s := &states[i]
-			if s.op.Kind == syncd.OpInsert {
-				r := &out[i]
-				r.synced, r.fp, r.keep = a.p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
-			}
+		for _, i := range ahead {
+			out[i] = a.settleAlone(&states[i])
 		}
 	}()
-	return func() []settledInsert {
+	return func() []settled {
 		if p := <-done; p != nil {
 			panic(p)
 		}
 		return out
 	}
+}
+
+// settleAlone is links' settling of an op no other op of the batch
+// touches the row of.
+func (a *applier) settleAlone(s *opState) settled {
+	p := a.p
+	if s.op.Kind == syncd.OpInsert {
+		// A new row: it holds what the op wrote.
+		synced, fp, keep := p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
+		return settled{ok: true, synced: synced, fp: fp, keep: keep}
+	}
+	pr := a.prior[s.key]
+	fp, keep := p.settleDigest(pr.synced, s.op.Shadow, a.written(s, p.rowWithExt(pr.row, pr.ext)))
+	r := settled{ok: true, fp: fp, keep: keep}
+	if keep {
+		r.synced = syncd.MergeBase(p.m.ExternalIDField, pr.synced, s.op.Shadow, false)
+	}
+	return r
 }
 
 // withoutEdited returns op without the columns the application edited
@@ -630,7 +665,7 @@ func (a *applier) readPrior(states []opState) error {
 // links records, for every op, the row's link and merge base: the base
 // merged with the op's newly synced values, kept apart only when the row
 // differs from it; or, for an op that unlinks its row, forgets them.
-func (a *applier) links(all []opState, inserted []settledInsert) error {
+func (a *applier) links(all []opState, ahead []settled, later map[string]int) error {
 	p := a.p
 	// after holds, per key, the merge base and the row an earlier op of
 	// the batch left.
@@ -642,15 +677,9 @@ func (a *applier) links(all []opState, inserted []settledInsert) error {
 	writes := make([]linkWrite, 0, len(all))
 	var keep, drop []string
 	kept := map[string]map[string]syncd.Value{}
-	// later counts, per key, the ops still to come that name it: only
-	// their merge base need be made when it is not kept. (An insert's key
-	// is new: no other op names it.)
-	later := map[string]int{}
-	for i := range all {
-		if all[i].op.Kind != syncd.OpInsert {
-			later[all[i].key]++
-		}
-	}
+	// later, the ops naming each key (uses), is counted down to those
+	// still to come: only their merge base need be made when it is not
+	// kept. ahead holds the bases settleAhead made.
 	for i := range all {
 		s := &all[i]
 		if s.op.Kind != syncd.OpInsert {
@@ -667,10 +696,24 @@ func (a *applier) links(all []opState, inserted []settledInsert) error {
 		var synced map[string]syncd.Value
 		var fp uint64
 		var keepBase, linked bool
-		if s.op.Kind == syncd.OpInsert {
-			// A new row: no other op of the batch names its key (the
-			// planner cannot know it), and it holds what the op wrote.
-			r := inserted[i]
+		if s.op.Kind != syncd.OpInsert {
+			if _, ok := done[s.key]; !ok {
+				// Linked to the op's record as read, and as still read
+				// unless the application touched the row since (its key
+				// may have moved another row's link here).
+				pr := a.prior[s.key]
+				_, edited := a.edited[s.key]
+				linked = pr.sfID != "" && (s.op.ID == "" || s.op.ID == pr.sfID) && !edited
+			}
+		}
+		var r settled
+		if len(ahead) > 0 {
+			r = ahead[i]
+		}
+		if !r.ok && s.op.Kind == syncd.OpInsert {
+			r = a.settleAlone(s)
+		}
+		if r.ok {
 			synced, fp, keepBase = r.synced, r.fp, r.keep
 		} else {
 			var old map[string]syncd.Value
@@ -680,11 +723,6 @@ func (a *applier) links(all []opState, inserted []settledInsert) error {
 			} else {
 				pr := a.prior[s.key]
 				old, row = pr.synced, p.rowWithExt(pr.row, pr.ext)
-				// Linked to the op's record as read, and as still read
-				// unless the application touched the row since (its key
-				// may have moved another row's link here).
-				_, edited := a.edited[s.key]
-				linked = pr.sfID != "" && (s.op.ID == "" || s.op.ID == pr.sfID) && !edited
 			}
 			row = a.written(s, row)
 			if later[s.key] > 0 {
