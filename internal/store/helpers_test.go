@@ -123,6 +123,15 @@ func mustInt(tb testing.TB, db *sql.DB, q string, args ...any) int64 {
 	return n
 }
 
+func mustString(tb testing.TB, db *sql.DB, q string, args ...any) string {
+	tb.Helper()
+	var s string
+	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return s
+}
+
 // outboxEntry is a row of _syncd_outbox.
 type outboxEntry struct {
 	Seq     int64

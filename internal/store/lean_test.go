@@ -547,3 +547,83 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 		t.Fatalf("push = %+v, want the new row created", got)
 	}
 }
+
+// A row syncd gave an external id while its record holds none (the state
+// a first sync leaves in an org without external ids) serves as its own
+// merge base with the external id nulled: Lookup hands the planner that
+// base without copying the row, and a pull of a change, applied on the
+// rows that Lookup read (Read) or on rows ApplyPull reads itself, must
+// still find the row equal to what it synced: no base kept, the row's
+// external id untouched, and the next Lookup neither lost nor differing;
+// also once the record takes the row's external id.
+func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
+	for _, withRead := range []bool{true, false} {
+		t.Run(fmt.Sprintf("read_by_lookup=%v", withRead), func(t *testing.T) {
+			db, app, m := MustOpenDB(t)
+			key := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})
+			ext := mustString(t, app, `SELECT syncd_id FROM contacts WHERE id = ?`, key)
+			if ext == "" {
+				t.Fatal("the inserted row has no external id")
+			}
+
+			snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := snap.States["003A"]
+			if st.ExternalID != ext || st.ExtHeld || st.BaseLost {
+				t.Fatalf("lookup: ExternalID %q ExtHeld %v BaseLost %v, want %q false false", st.ExternalID, st.ExtHeld, st.BaseLost, ext)
+			}
+			if v, ok := st.Shadow[m.ExternalIDField]; !ok || v != nil {
+				t.Fatalf("base's external id = %v (present %v), want null: Salesforce holds none", v, ok)
+			}
+			rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: map[string]syncd.Value{}}
+			for _, f := range m.Fields {
+				rec.Values[f.Name] = st.Shadow[f.Name]
+			}
+			rec.Values[m.ExternalIDField] = nil
+			rec.Values["LastName"] = "King"
+			plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
+			batch := syncd.PullBatch{Ops: plan.Ops}
+			if withRead {
+				batch.Seen, batch.Read = snap.Outbox, snap.Read
+			}
+			if err := db.ApplyPull(ctx, m, batch); err != nil {
+				t.Fatal(err)
+			}
+
+			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
+				t.Errorf("%d merge bases kept after a pull onto a row nobody edited", n)
+			}
+			if got := mustString(t, app, `SELECT last_name || '/' || syncd_id FROM contacts WHERE id = ?`, key); got != "King/"+ext {
+				t.Errorf("row = %s, want King/%s", got, ext)
+			}
+			after := lookup(t, db, m, "003A")
+			if after.BaseLost || after.ExtHeld || after.ExternalID != ext || after.Shadow["LastName"] != "King" || after.Shadow[m.ExternalIDField] != nil {
+				t.Errorf("next lookup = %+v", after)
+			}
+
+			// Salesforce now holds the row's external id (another tool set
+			// it): the pull must find it equal to the row's own.
+			snap, err = db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Stamp, rec.Values[m.ExternalIDField] = leanStamp.Add(2*time.Hour), ext
+			plan = syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
+			batch = syncd.PullBatch{Ops: plan.Ops}
+			if withRead {
+				batch.Seen, batch.Read = snap.Outbox, snap.Read
+			}
+			if err := db.ApplyPull(ctx, m, batch); err != nil {
+				t.Fatal(err)
+			}
+			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
+				t.Errorf("%d merge bases kept after Salesforce took the row's own external id", n)
+			}
+			if after := lookup(t, db, m, "003A"); after.BaseLost || !after.ExtHeld || after.Shadow[m.ExternalIDField] != ext {
+				t.Errorf("lookup after Salesforce took the external id = %+v", after)
+			}
+		})
+	}
+}
