@@ -627,3 +627,32 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 		})
 	}
 }
+
+// One batch with two ops on one row and one op on another: the row that
+// two ops name settles in order (the second op's base is the first's
+// result), the other apart from them; both end equal to their bases.
+func TestPull_TwoOpsOnOneRowInABatch(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	k1 := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})
+	k2 := pullNew(t, db, m, "003B", map[string]syncd.Value{"FirstName": "Grace", "LastName": "Hopper"})
+	at := leanStamp.Add(time.Hour)
+	op := func(key, id, field, v string) syncd.LocalOp {
+		vals := map[string]syncd.Value{field: v}
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: key, ID: id, Set: vals, Shadow: vals, Stamp: at}
+	}
+	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+		op(k1, "003A", "LastName", "King"), op(k2, "003B", "LastName", "Murray"), op(k1, "003A", "FirstName", "Augusta"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
+		t.Errorf("%d merge bases kept: every row equals what was synced", n)
+	}
+	for id, want := range map[string][2]string{"003A": {"Augusta", "King"}, "003B": {"Grace", "Murray"}} {
+		st := lookup(t, db, m, id)
+		if st.BaseLost || st.Shadow["FirstName"] != want[0] || st.Shadow["LastName"] != want[1] ||
+			st.Values["FirstName"] != want[0] || st.Values["LastName"] != want[1] {
+			t.Errorf("%s after the batch = %+v, want %v", id, st, want)
+		}
+	}
+}
