@@ -656,3 +656,46 @@ func TestPull_TwoOpsOnOneRowInABatch(t *testing.T) {
 		}
 	}
 }
+
+// A record Salesforce deleted while its row held an edit not yet pushed,
+// under local_wins: the row is unlinked and queued to be created anew,
+// and until that push it shares its external id with the deleted record.
+// The deleted record, read again (the lookback window, the next page, the
+// delete log with fields), must not take the row back by that external id
+// and soft-delete it: the row would then be created in Salesforce as a
+// new record while deleted locally. Found by TestChaosMix (seed 692805).
+func TestLookup_DeletedRecordDoesNotTakeBackARowCreatedAnew(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	m.Conflict = syncd.LocalWins
+	key := pullNew(t, db, m, "003A", map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})
+	ext := mustString(t, app, `SELECT syncd_id FROM contacts WHERE id = ?`, key)
+	mustExec(t, app, `UPDATE contacts SET email = 'ada@example.com' WHERE id = ?`, key)
+
+	deleted := syncd.RemoteRecord{ID: "003A", Deleted: true, Stamp: leanStamp.Add(time.Hour),
+		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", m.ExternalIDField: ext}}
+	pull := func() syncd.PullPlan {
+		t.Helper()
+		snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{deleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := syncd.PlanPull(m, []syncd.RemoteRecord{deleted}, snap.States)
+		if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	if plan := pull(); len(plan.Ops) != 1 || !plan.Ops[0].Requeue {
+		t.Fatalf("first read of the deletion planned %+v, want the row queued to be created anew", plan.Ops)
+	}
+	if plan := pull(); len(plan.Ops) != 0 {
+		t.Errorf("the deletion read again planned %+v on the row created anew", plan.Ops)
+	}
+	if got := mustInt(t, app, `SELECT count(*) FROM contacts WHERE id = ? AND deleted_at IS NULL`, key); got != 1 {
+		t.Error("the row being created anew was soft-deleted by the record it replaces")
+	}
+	pend, err := db.Pending(ctx, m, 0, 10)
+	if err != nil || len(pend) != 1 || pend[0].Key != key || pend[0].ID != "" {
+		t.Errorf("pending = %+v, %v; want the row's create, unlinked", pend, err)
+	}
+}

@@ -165,6 +165,40 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			}
 		}
 	}
+	// A deleted record never takes back a row that was unlinked from it:
+	// a row created anew in Salesforce after its record was deleted (its
+	// edit won) shares that record's external id until the new record is
+	// linked, and would otherwise be deleted by it when it is read again.
+	var retaken []string
+	for _, r := range recs {
+		if _, ok := keyOf[r.ID]; ok && r.Deleted && linkBySF[r.ID] == nil {
+			retaken = append(retaken, r.ID)
+		}
+	}
+	if len(retaken) > 0 {
+		err = inChunks(retaken, func(args []any) error {
+			rows, err := tx.QueryContext(ctx, `SELECT old_id, row_key FROM _syncd_relinks WHERE object = ? AND old_id IN (`+
+				placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, k string
+				if err := rows.Scan(&id, &k); err != nil {
+					return err
+				}
+				if keyOf[id] == k {
+					delete(keyOf, id)
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return snap, fmt.Errorf("read relinks: %w", err)
+		}
+	}
+
 	// Records held back by matching (ambiguous) and records released by
 	// a local delete: neither linked nor pulled.
 	var anyLeftOut int

@@ -31,6 +31,7 @@ type Local struct {
 	dead     map[string]syncd.DeadLetter          // object+key
 	runs     []syncd.ObjectReport
 	relinks  []syncd.Relink
+	detached map[string]string            // object+"\x00"+Relink.OldID -> the key of the row it was unlinked from
 	holds    map[string]map[string]string // object -> Id -> reason
 	released map[string]map[string]string // object -> Id -> key (Ack.Release)
 	// bases holds, per object and key, the merge base of a linked row
@@ -93,7 +94,7 @@ func NewLocal(now func() time.Time) *Local {
 	return &Local{now: now, tables: map[string]*table{}, links: map[string]map[string]*link{},
 		cursors: map[string]syncd.Cursor{}, open: map[string]map[string]syncd.Conflict{}, dead: map[string]syncd.DeadLetter{},
 		bases: map[string]map[string]*base{}, inFlight: map[string]map[string]map[string]syncd.Value{},
-		mappings: map[string]*syncd.Mapping{}}
+		mappings: map[string]*syncd.Mapping{}, detached: map[string]string{}}
 }
 
 // learn records a mapping, so that the application's edits of its table
@@ -481,11 +482,13 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 		if key == "" {
 			// By external id; a deleted record never takes over a row
-			// linked to another record: it may share the external id of
-			// the record that replaced it.
+			// linked to another record, nor one unlinked from it (created
+			// anew): it may share the external id of the record that
+			// replaced it.
 			if ext, _ := r.Values[m.ExternalIDField].(string); ext != "" {
 				for k, e := range t.ext {
-					if lk := links[k]; e == ext && (!r.Deleted || lk == nil || lk.sfID == "") {
+					if lk := links[k]; e == ext && (!r.Deleted || lk == nil || lk.sfID == "") &&
+						!(r.Deleted && l.detached[m.Object+"\x00"+r.ID] == k) {
 						key = k
 					}
 				}
@@ -640,6 +643,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 		if op.Relink != nil {
 			l.relinks = append(l.relinks, *op.Relink)
+			l.detached[m.Object+"\x00"+op.Relink.OldID] = key
 		}
 		if op.Settle {
 			for i := range l.outbox {
