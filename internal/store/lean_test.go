@@ -566,11 +566,23 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 				t.Fatal("the inserted row has no external id")
 			}
 
-			snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
-			if err != nil {
-				t.Fatal(err)
+			// pull applies rec as the engine does: Lookup, plan, apply.
+			pull := func(rec syncd.RemoteRecord) {
+				t.Helper()
+				snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{rec})
+				if err != nil {
+					t.Fatal(err)
+				}
+				batch := syncd.PullBatch{Ops: syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States).Ops}
+				if withRead {
+					batch.Seen, batch.Read = snap.Outbox, snap.Read
+				}
+				if err := db.ApplyPull(ctx, m, batch); err != nil {
+					t.Fatal(err)
+				}
 			}
-			st := snap.States["003A"]
+
+			st := lookup(t, db, m, "003A")
 			if st.ExternalID != ext || st.ExtHeld || st.BaseLost {
 				t.Fatalf("lookup: ExternalID %q ExtHeld %v BaseLost %v, want %q false false", st.ExternalID, st.ExtHeld, st.BaseLost, ext)
 			}
@@ -583,14 +595,7 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 			}
 			rec.Values[m.ExternalIDField] = nil
 			rec.Values["LastName"] = "King"
-			plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-			batch := syncd.PullBatch{Ops: plan.Ops}
-			if withRead {
-				batch.Seen, batch.Read = snap.Outbox, snap.Read
-			}
-			if err := db.ApplyPull(ctx, m, batch); err != nil {
-				t.Fatal(err)
-			}
+			pull(rec)
 
 			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
 				t.Errorf("%d merge bases kept after a pull onto a row nobody edited", n)
@@ -605,19 +610,8 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 
 			// Salesforce now holds the row's external id (another tool set
 			// it): the pull must find it equal to the row's own.
-			snap, err = db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}})
-			if err != nil {
-				t.Fatal(err)
-			}
 			rec.Stamp, rec.Values[m.ExternalIDField] = leanStamp.Add(2*time.Hour), ext
-			plan = syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-			batch = syncd.PullBatch{Ops: plan.Ops}
-			if withRead {
-				batch.Seen, batch.Read = snap.Outbox, snap.Read
-			}
-			if err := db.ApplyPull(ctx, m, batch); err != nil {
-				t.Fatal(err)
-			}
+			pull(rec)
 			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
 				t.Errorf("%d merge bases kept after Salesforce took the row's own external id", n)
 			}

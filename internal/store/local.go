@@ -176,24 +176,13 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 		}
 	}
 	if len(retaken) > 0 {
-		err = inChunks(retaken, func(args []any) error {
-			rows, err := tx.QueryContext(ctx, `SELECT old_id, row_key FROM _syncd_relinks WHERE object = ? AND old_id IN (`+
-				placeholders(len(args))+`)`, append([]any{m.Object}, args...)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, k string
-				if err := rows.Scan(&id, &k); err != nil {
-					return err
-				}
+		err = eachPair(ctx, tx, `SELECT old_id, row_key FROM _syncd_relinks WHERE object = ? AND old_id IN (`,
+			[]any{m.Object}, retaken, func(id, k string) error {
 				if keyOf[id] == k {
 					delete(keyOf, id)
 				}
-			}
-			return rows.Err()
-		})
+				return nil
+			})
 		if err != nil {
 			return snap, fmt.Errorf("read relinks: %w", err)
 		}
