@@ -505,7 +505,9 @@ func (cv *converter) build(get func(i int) any) (syncd.RemoteRecord, error) {
 	if rec.Stamp, err = wireTime(get(atStamp)); err != nil {
 		return rec, badValue(cv.req.Object, id, cv.wm, err)
 	}
-	if rec.LastModified, err = wireTime(get(atLastModified)); err != nil {
+	if cv.wm == "LastModifiedDate" {
+		rec.LastModified = rec.Stamp // the same member: parsed once
+	} else if rec.LastModified, err = wireTime(get(atLastModified)); err != nil {
 		return rec, badValue(cv.req.Object, id, "LastModifiedDate", err)
 	}
 	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
