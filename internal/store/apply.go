@@ -706,12 +706,10 @@ func (a *applier) links(all []opState, ahead []settled, later map[string]int) er
 				linked = pr.sfID != "" && (s.op.ID == "" || s.op.ID == pr.sfID) && !edited
 			}
 		}
+		// Every insert that reaches here was settled ahead.
 		var r settled
 		if len(ahead) > 0 {
 			r = ahead[i]
-		}
-		if !r.ok && s.op.Kind == syncd.OpInsert {
-			r = a.settleAlone(s)
 		}
 		if r.ok {
 			synced, fp, keepBase = r.synced, r.fp, r.keep

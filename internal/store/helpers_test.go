@@ -116,20 +116,22 @@ func mustExec(tb testing.TB, db *sql.DB, q string, args ...any) sql.Result {
 
 func mustInt(tb testing.TB, db *sql.DB, q string, args ...any) int64 {
 	tb.Helper()
-	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
-		tb.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return mustOne[int64](tb, db, q, args...)
 }
 
 func mustString(tb testing.TB, db *sql.DB, q string, args ...any) string {
 	tb.Helper()
-	var s string
-	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
+	return mustOne[string](tb, db, q, args...)
+}
+
+// mustOne reads the one value of q's one row.
+func mustOne[T any](tb testing.TB, db *sql.DB, q string, args ...any) T {
+	tb.Helper()
+	var v T
+	if err := db.QueryRow(q, args...).Scan(&v); err != nil {
 		tb.Fatalf("%s: %v", q, err)
 	}
-	return s
+	return v
 }
 
 // outboxEntry is a row of _syncd_outbox.
