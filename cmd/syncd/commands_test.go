@@ -111,7 +111,7 @@ func TestVerifyReportsDrift(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("verify with drift exited 0:\n%s", out)
 	}
-	for _, want := range []string{"1 missing in Salesforce", "1 missing locally", "1 fields differ", `FirstName: local "Ada", Salesforce "Augusta"`} {
+	for _, want := range []string{"1 missing in Salesforce", "1 missing locally", "1 field differs", `FirstName: local "Ada", Salesforce "Augusta"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, out)
 		}

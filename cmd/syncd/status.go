@@ -311,15 +311,16 @@ func printStatus(w io.Writer, st *statusJSON) {
 			if !c.OK {
 				state = "FAILED: " + c.Error
 			}
-			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d, pushed %d, %d conflicts, %d failed, %d API calls — %s\n",
-				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, c.Created+c.Updated+c.Deleted, c.Conflicts, c.Failed, c.APICalls, state)
+			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d, pushed %d, %s, %d failed, %s — %s\n",
+				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, c.Created+c.Updated+c.Deleted,
+				plural(c.Conflicts, "conflict"), c.Failed, plural(c.APICalls, "API call"), state)
 		} else {
 			fmt.Fprintf(w, "  last cycle    never\n")
 		}
 		if o.WatermarkLagS != nil {
 			fmt.Fprintf(w, "  watermark     %s (%s behind)\n", o.Watermark.Time().UTC().Format(time.RFC3339), seconds(*o.WatermarkLagS))
 		}
-		fmt.Fprintf(w, "  outbox        %d rows pending (%d changes)\n", o.OutboxRows, o.OutboxEntries)
+		fmt.Fprintf(w, "  outbox        %s pending (%s)\n", plural(o.OutboxRows, "row"), plural(o.OutboxEntries, "change"))
 		fmt.Fprintf(w, "  rejected rows %d, open conflicts %d\n", o.RejectedRows, o.OpenConflicts)
 		if o.UnkeyedRows > 0 {
 			fmt.Fprintf(w, "  no key        %s of %s have a NULL key and are not synced: give each a key\n", plural(o.UnkeyedRows, "row"), o.Table)
@@ -375,7 +376,7 @@ func printStatus(w io.Writer, st *statusJSON) {
 }
 
 // plural is "1 attempt", "2 attempts".
-func plural(n int, word string) string {
+func plural[N ~int | ~int64](n N, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, word)
 	}
@@ -385,4 +386,12 @@ func plural(n int, word string) string {
 // seconds formats a number of seconds as a rounded duration ("1h2m3s").
 func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// pick returns one when n is 1, else many.
+func pick[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -166,31 +166,31 @@ func logRejections(l *slog.Logger, rep syncd.Report) {
 // printReport writes a short human summary, one line per object.
 func printReport(w io.Writer, rep syncd.Report) {
 	for _, o := range rep.Objects {
-		fmt.Fprintf(w, "  %-12s pulled %d (%d new, %d updated locally, %d deleted locally); pushed %d created, %d updated, %d deleted; %d conflicts, %d rejected, %d left for the next cycle; %d API calls; %s\n",
+		fmt.Fprintf(w, "  %-12s pulled %d (%d new, %d updated locally, %d deleted locally); pushed %d created, %d updated, %d deleted; %s, %d rejected, %d left for the next cycle; %s; %s\n",
 			o.Object, o.Pulled, o.LocalInserts, o.LocalUpdates, o.LocalDeletes,
-			o.Created, o.Updated, o.Deleted, o.Conflicts, o.Failed, o.Retrying, o.APICalls,
+			o.Created, o.Updated, o.Deleted, plural(o.Conflicts, "conflict"), o.Failed, o.Retrying, plural(o.APICalls, "API call"),
 			o.Finished.Sub(o.Started).Round(time.Millisecond))
 		var notes []string
 		if o.Rescanned > 0 {
-			notes = append(notes, fmt.Sprintf("%d rows syncd had not seen queued", o.Rescanned))
+			notes = append(notes, plural(o.Rescanned, "row")+" syncd had not seen queued")
 		}
 		if o.Matched > 0 {
-			notes = append(notes, fmt.Sprintf("%d existing rows matched to their records", o.Matched))
+			notes = append(notes, fmt.Sprintf("%s matched to %s", plural(o.Matched, "existing row"), pick(o.Matched, "its record", "their records")))
 		}
 		if o.Held > 0 {
-			notes = append(notes, fmt.Sprintf("%d records held back: their match key is ambiguous", o.Held))
+			notes = append(notes, fmt.Sprintf("%s held back: %s ambiguous", plural(o.Held, "record"), pick(o.Held, "its match key is", "their match key is")))
 		}
 		if o.Unkeyed > 0 {
 			notes = append(notes, fmt.Sprintf("%s with a NULL key left out", plural(o.Unkeyed, "row")))
 		}
 		if o.Reverted > 0 {
-			notes = append(notes, fmt.Sprintf("%d rows' edits of pull-only columns replaced by Salesforce's values", o.Reverted))
+			notes = append(notes, fmt.Sprintf("%s edits of pull-only columns replaced by Salesforce's values", pick(o.Reverted, "1 row's", fmt.Sprintf("%d rows'", o.Reverted))))
 		}
 		if o.Relinked > 0 {
-			notes = append(notes, fmt.Sprintf("%d rows relinked (merged or re-created records)", o.Relinked))
+			notes = append(notes, plural(o.Relinked, "row")+" relinked (merged or re-created records)")
 		}
 		if o.Compared > 0 || o.Repaired > 0 {
-			notes = append(notes, fmt.Sprintf("reconciled: %d records compared, %d rows repaired", o.Compared, o.Repaired))
+			notes = append(notes, "reconciled: "+plural(o.Compared, "record")+" compared, "+plural(o.Repaired, "row")+" repaired")
 		}
 		if len(notes) > 0 {
 			fmt.Fprintf(w, "  %-12s %s\n", "", strings.Join(notes, "; "))

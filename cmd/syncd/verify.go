@@ -109,13 +109,13 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 }
 
 func printDrift(w io.Writer, d syncd.Drift) {
-	fmt.Fprintf(w, "%s: %d records compared", d.Object, d.Compared)
+	fmt.Fprintf(w, "%s: %s compared", d.Object, plural(d.Compared, "record"))
 	if d.OK() {
 		fmt.Fprintln(w, ", both sides agree")
 		return
 	}
-	fmt.Fprintf(w, "; %d missing in Salesforce, %d missing locally, %d fields differ\n",
-		len(d.MissingInSalesforce), len(d.MissingLocally), len(d.Differ))
+	fmt.Fprintf(w, "; %d missing in Salesforce, %d missing locally, %s\n",
+		len(d.MissingInSalesforce), len(d.MissingLocally), pick(len(d.Differ), "1 field differs", fmt.Sprintf("%d fields differ", len(d.Differ))))
 	for _, k := range d.MissingInSalesforce {
 		fmt.Fprintf(w, "  local row %s has no live Salesforce record\n", k)
 	}
@@ -237,7 +237,7 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 		}
 	} else {
 		for _, p := range plans {
-			fmt.Fprintf(m.Stdout, "%s (dry run: nothing is written): %d records to pull\n", p.Object, p.Pulled)
+			fmt.Fprintf(m.Stdout, "%s (dry run: nothing is written): %s to pull\n", p.Object, plural(p.Pulled, "record"))
 			printChanges(m.Stdout, "local", p.Local)
 			printChanges(m.Stdout, "Salesforce", p.Salesforce)
 			for _, c := range p.Conflicts {
