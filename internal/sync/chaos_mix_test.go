@@ -687,11 +687,21 @@ type armed struct {
 	dropsTable bool
 }
 
-func (mx *mix) settleArmed(a *armed) {
-	a.remove()
-	if a.fired.CompareAndSwap(false, true) {
-		mx.log("  (after, its request never came) %s", a.desc)
-		a.do()
+// settleArmed runs the actions whose requests never came, once every
+// action's hook is removed and any still running has finished: a killed
+// syncd leaves the emulator's goroutine of its last request running its
+// action, and the application does one thing at a time (acting).
+func (mx *mix) settleArmed(as []*armed) {
+	for _, a := range as {
+		a.remove()
+	}
+	mx.acting.Lock()
+	defer mx.acting.Unlock()
+	for _, a := range as {
+		if a.fired.CompareAndSwap(false, true) {
+			mx.log("  (after, its request never came) %s", a.desc)
+			a.do()
+		}
 	}
 }
 
@@ -732,9 +742,11 @@ func (mx *mix) arm() *armed {
 	a.desc = fmt.Sprintf("%s, %s request %d to %s", desc, whenName, nth, path)
 	step := mx.step
 	a.remove = mx.h.emu.AddHook(when, sfemu.Hook{Match: sfemu.MatchRequest("", path), Nth: nth, Action: func() {
+		// acting before fired: an action settleArmed did not take runs
+		// whole before settleArmed goes on.
+		mx.acting.Lock()
+		defer mx.acting.Unlock()
 		if a.fired.CompareAndSwap(false, true) {
-			mx.acting.Lock()
-			defer mx.acting.Unlock()
 			mx.logAt(step, "  (inside a request) %s", a.desc)
 			mx.hooksFired.Add(1)
 			a.do()
@@ -815,9 +827,7 @@ func (mx *mix) hookedCycle() {
 	if r := mx.cycle(tableGone); r.Err != nil && !strings.Contains(r.Err.Error(), "no such table: customers") {
 		mx.fatalf("a cycle failed by other than the table's moment without it: %v", r.Err)
 	}
-	for _, a := range as {
-		mx.settleArmed(a)
-	}
+	mx.settleArmed(as)
 }
 
 // reconcileCycle is a cycle that finds ReconcileEvery passed.
@@ -1243,9 +1253,7 @@ func (mx *mix) killStep() {
 		}
 	}
 	undo()
-	for _, a := range as {
-		mx.settleArmed(a)
-	}
+	mx.settleArmed(as)
 	h.open()
 	if err := h.db.Lock(); err != nil {
 		mx.fatalf("lock after the kill: %v", err)
