@@ -178,7 +178,7 @@ func printReport(w io.Writer, rep syncd.Report) {
 			notes = append(notes, fmt.Sprintf("%s matched to %s", plural(o.Matched, "existing row"), pick(o.Matched, "its record", "their records")))
 		}
 		if o.Held > 0 {
-			notes = append(notes, fmt.Sprintf("%s held back: %s ambiguous", plural(o.Held, "record"), pick(o.Held, "its match key is", "their match key is")))
+			notes = append(notes, fmt.Sprintf("%s held back: %s match key is ambiguous", plural(o.Held, "record"), pick(o.Held, "its", "their")))
 		}
 		if o.Unkeyed > 0 {
 			notes = append(notes, fmt.Sprintf("%s with a NULL key left out", plural(o.Unkeyed, "row")))

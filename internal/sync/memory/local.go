@@ -31,7 +31,7 @@ type Local struct {
 	dead     map[string]syncd.DeadLetter          // object+key
 	runs     []syncd.ObjectReport
 	relinks  []syncd.Relink
-	detached map[string]string            // object+"\x00"+Relink.OldID -> the key of the row it was unlinked from
+	detached map[string]bool              // object+"\x00"+Relink.OldID+"\x00"+key: the row was unlinked from the record
 	holds    map[string]map[string]string // object -> Id -> reason
 	released map[string]map[string]string // object -> Id -> key (Ack.Release)
 	// bases holds, per object and key, the merge base of a linked row
@@ -94,7 +94,7 @@ func NewLocal(now func() time.Time) *Local {
 	return &Local{now: now, tables: map[string]*table{}, links: map[string]map[string]*link{},
 		cursors: map[string]syncd.Cursor{}, open: map[string]map[string]syncd.Conflict{}, dead: map[string]syncd.DeadLetter{},
 		bases: map[string]map[string]*base{}, inFlight: map[string]map[string]map[string]syncd.Value{},
-		mappings: map[string]*syncd.Mapping{}, detached: map[string]string{}}
+		mappings: map[string]*syncd.Mapping{}, detached: map[string]bool{}}
 }
 
 // learn records a mapping, so that the application's edits of its table
@@ -488,7 +488,7 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			if ext, _ := r.Values[m.ExternalIDField].(string); ext != "" {
 				for k, e := range t.ext {
 					if lk := links[k]; e == ext && (!r.Deleted || lk == nil || lk.sfID == "") &&
-						!(r.Deleted && l.detached[m.Object+"\x00"+r.ID] == k) {
+						!(r.Deleted && l.detached[m.Object+"\x00"+r.ID+"\x00"+k]) {
 						key = k
 					}
 				}
@@ -643,7 +643,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 		if op.Relink != nil {
 			l.relinks = append(l.relinks, *op.Relink)
-			l.detached[m.Object+"\x00"+op.Relink.OldID] = key
+			l.detached[m.Object+"\x00"+op.Relink.OldID+"\x00"+key] = true
 		}
 		if op.Settle {
 			for i := range l.outbox {
