@@ -25,7 +25,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 	f := newFixture(t)
 	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
 	out, errOut, code := f.syncd("resync", "Contact", "-c", f.cfgPath)
-	if code != 0 || !strings.Contains(out, "pulled 1 (1 new") {
+	if code != 0 || !strings.Contains(out, "pulled 1; local rows 1 new") {
 		t.Fatalf("resync Contact -c FILE: exit %d\n%s%s", code, out, errOut)
 	}
 	// The config is read (the conflict, not the file, is missing).

@@ -30,9 +30,9 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
-		"first contact", "pulled 3 (2 new", "1 existing row matched to its record", "1 conflict,",
+		"first contact", "pulled 3 (1 unchanged); local rows 2 new", "1 existing row matched to its record", "1 conflict,",
 		"a local customer pushed as a new Contact", "pushed 1 created",
-		"a Salesforce edit pulled back", "1 updated locally",
+		"a Salesforce edit pulled back", "local rows 0 new, 1 updated",
 		"a local edit pushed", "Both sides agree: 5 customers, 5 Contacts",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -54,6 +54,7 @@ type cycleJSON struct {
 	Finished     jsonTime `json:"finished"`
 	DurationMS   int64    `json:"duration_ms"`
 	Pulled       int      `json:"pulled"`
+	Unchanged    int      `json:"unchanged"`
 	LocalInserts int      `json:"local_inserts"`
 	LocalUpdates int      `json:"local_updates"`
 	LocalDeletes int      `json:"local_deletes"`
@@ -83,7 +84,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 	r := cycleJSON{
 		Object: o.Object, Started: jsonTime(o.Started), Finished: jsonTime(o.Finished),
 		DurationMS: o.Finished.Sub(o.Started).Milliseconds(),
-		Pulled:     o.Pulled, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
+		Pulled:     o.Pulled, Unchanged: o.Unchanged, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
 		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
 		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted, Unkeyed: o.Unkeyed,

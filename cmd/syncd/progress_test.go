@@ -99,7 +99,7 @@ func TestSyncOnATerminalEndsTheProgressLine(t *testing.T) {
 	if rest := s[end:]; !strings.HasPrefix(rest, "\r\n") && !strings.HasPrefix(rest, "\n") {
 		t.Errorf("the progress line is not ended; it is followed by %q", rest)
 	}
-	summary := strings.Index(s, "  Contact      pulled 1 (1 new")
+	summary := strings.Index(s, "  Contact      pulled 1; local rows 1 new")
 	if summary < end {
 		t.Fatalf("no summary after the progress line: %q", s)
 	}

@@ -311,8 +311,8 @@ func printStatus(w io.Writer, st *statusJSON) {
 			if !c.OK {
 				state = "FAILED: " + c.Error
 			}
-			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d, pushed %d, %s, %d failed, %s — %s\n",
-				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, c.Created+c.Updated+c.Deleted,
+			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d%s, pushed %d, %s, %d failed, %s — %s\n",
+				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, unchangedNote(c.Unchanged), c.Created+c.Updated+c.Deleted,
 				plural(c.Conflicts, "conflict"), c.Failed, plural(c.APICalls, "API call"), state)
 		} else {
 			fmt.Fprintf(w, "  last cycle    never\n")

@@ -166,8 +166,8 @@ func logRejections(l *slog.Logger, rep syncd.Report) {
 // printReport writes a short human summary, one line per object.
 func printReport(w io.Writer, rep syncd.Report) {
 	for _, o := range rep.Objects {
-		fmt.Fprintf(w, "  %-12s pulled %d (%d new, %d updated locally, %d deleted locally); pushed %d created, %d updated, %d deleted; %s, %d rejected, %d left for the next cycle; %s; %s\n",
-			o.Object, o.Pulled, o.LocalInserts, o.LocalUpdates, o.LocalDeletes,
+		fmt.Fprintf(w, "  %-12s pulled %d%s; local rows %d new, %d updated, %d deleted; pushed %d created, %d updated, %d deleted; %s, %d rejected, %d left for the next cycle; %s; %s\n",
+			o.Object, o.Pulled, unchangedNote(o.Unchanged), o.LocalInserts, o.LocalUpdates, o.LocalDeletes,
 			o.Created, o.Updated, o.Deleted, plural(o.Conflicts, "conflict"), o.Failed, o.Retrying, plural(o.APICalls, "API call"),
 			o.Finished.Sub(o.Started).Round(time.Millisecond))
 		var notes []string
@@ -199,4 +199,14 @@ func printReport(w io.Writer, rep syncd.Report) {
 			fmt.Fprintf(w, "  %-12s FAILED: %v\n", "", o.Err)
 		}
 	}
+}
+
+// unchangedNote says how many of the records pulled changed nothing (the
+// re-read of the lookback window, echoes of syncd's own pushes), after
+// the pulled count; nothing when none did.
+func unchangedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d unchanged)", n)
 }

@@ -54,7 +54,7 @@ func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 // order.
 const runColumns = `id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
 	deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
-	coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed`
+	coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged`
 
 func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
 	rows, err := db.r.QueryContext(ctx, q, args...)
@@ -69,7 +69,7 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
 			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText,
-			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted, &r.Reconciled, &r.Compared, &r.Repaired, &r.Unkeyed); err != nil {
+			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted, &r.Reconciled, &r.Compared, &r.Repaired, &r.Unkeyed, &r.Unchanged); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)

@@ -852,12 +852,12 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
 		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
 		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
 		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted,
-		r.Reconciled, r.Compared, r.Repaired, r.Unkeyed)
+		r.Reconciled, r.Compared, r.Repaired, r.Unkeyed, r.Unchanged)
 	if err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}

@@ -264,6 +264,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 		committed = c.cursor
 		rep.Watermark = c.cursor
 		rep.Pulled += len(c.stamps)
+		rep.Unchanged += c.plan.Echoes
 		total = max(total, c.total)
 		e.progress(Progress{Object: m.Object, Phase: "pull", Done: rep.Pulled, Total: total})
 	}

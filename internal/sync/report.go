@@ -12,7 +12,11 @@ type ObjectReport struct {
 	Started  time.Time
 	Finished time.Time
 
-	Pulled       int // records received from Salesforce
+	Pulled int // records received from Salesforce
+	// Unchanged counts pulled records whose row held their values already,
+	// so nothing was written: a re-read of the lookback window, or the
+	// echo of syncd's own push.
+	Unchanged    int
 	LocalInserts int
 	LocalUpdates int
 	LocalDeletes int
