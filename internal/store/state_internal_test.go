@@ -68,6 +68,12 @@ func TestStateAccessPathsSeekTheirKey(t *testing.T) {
 			if c.name != "untyped key" && !strings.Contains(plan, "SEARCH t") {
 				t.Errorf("a link's row is not sought by its key:\n%s", plan)
 			}
+			// A pull asks the relink log whether a deleted record it reads was
+			// unlinked from a row; the log keeps every relink ever made.
+			plan = queryPlan(t, db.r, `SELECT old_id, row_key FROM _syncd_relinks WHERE object = ? AND old_id IN (?, ?)`)
+			if !strings.Contains(plan, "old_id=?") {
+				t.Errorf("the relink log is not sought by the record unlinked:\n%s", plan)
+			}
 		})
 	}
 }
