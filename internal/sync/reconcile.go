@@ -84,7 +84,10 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	var remote []stampedID
 	err := e.Remote.Pull(ctx, req, func(p Page) error {
 		for _, r := range p.Records {
-			remote = append(remote, stampedID{r.ID, r.Stamp.UnixMilli()})
+			// The Id is kept for the whole comparison, so it is copied: a
+			// record's strings may share memory with the rest of what the
+			// client read (a Bulk result's CSV line), which it would keep.
+			remote = append(remote, stampedID{strings.Clone(r.ID), r.Stamp.UnixMilli()})
 		}
 		e.progress(Progress{Object: m.Object, Phase: "reconcile", Done: len(remote), Total: max(p.TotalSize, len(remote))})
 		return nil
