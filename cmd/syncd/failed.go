@@ -54,19 +54,43 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return writeJSON(m.Stdout, jsonList(list, toRejectedJSON))
+	refused, err := db.Refused(ctx, object)
+	if err != nil {
+		return err
 	}
-	if len(list) == 0 {
+	if asJSON {
+		return writeJSON(m.Stdout, append(jsonList(list, toRejectedJSON), jsonList(refused, refusedJSON)...))
+	}
+	if len(list)+len(refused) == 0 {
 		fmt.Fprintln(m.Stdout, "no rejected rows")
 		return nil
 	}
 	for _, d := range list {
 		printRejected(m.Stdout, d)
 	}
-	fmt.Fprintf(m.Stdout, "\n%d rejected rows. Fix the data, then: syncd failed retry [OBJECT [KEY...]]\n"+
-		"To leave a row as it is, unsynced: syncd failed skip OBJECT KEY...\n", len(list))
+	if len(refused) > 0 {
+		if len(list) > 0 {
+			fmt.Fprintln(m.Stdout)
+		}
+		fmt.Fprintln(m.Stdout, "Records pulled from Salesforce whose rows the table refused:")
+		for _, r := range refused {
+			printRefused(m.Stdout, r)
+		}
+	}
+	fmt.Fprintf(m.Stdout, "\n%s. Fix the data, then: syncd failed retry [OBJECT [KEY...]]\n"+
+		"To leave a row as it is, unsynced: syncd failed skip OBJECT KEY...\n", plural(len(list)+len(refused), "rejected row"))
 	return nil
+}
+
+// printRefused prints a refused record: named by its Salesforce Id, and
+// the row it would have written, if any.
+func printRefused(w io.Writer, r store.RefusedRecord) {
+	row := "a new row"
+	if r.Key != "" {
+		row = "row " + r.Key
+	}
+	fmt.Fprintf(w, "%s %s (%s)  %s: %s\n    %s, first %s, last %s\n", r.Object, r.ID, row, syncd.RefusedCode, r.Message,
+		plural(r.Attempts, "attempt"), r.FirstSeen.UTC().Format(time.RFC3339), r.LastSeen.UTC().Format(time.RFC3339))
 }
 
 func printRejected(w io.Writer, d store.DeadLetterRecord) {
@@ -188,8 +212,16 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 	if err != nil {
 		return err
 	}
+	// Refused records are named by their Salesforce Id or their row's key.
+	r, err := db.RetryRefused(ctx, object, keys)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
-	return notAllRejected(keys, int(n))
+	if r > 0 {
+		fmt.Fprintf(m.Stdout, "%s the table refused asked for; the next cycle reads them again from Salesforce\n", plural(int(r), "record"))
+	}
+	return notAllRejected(keys, int(n+r))
 }
 
 func (m *Main) failedSkipCmd() *cobra.Command {
@@ -241,8 +273,15 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 	for _, d := range skipped {
 		fmt.Fprintf(m.Stdout, "skipped %s %s (%s); it stays as it is until it changes again\n", d.Object, d.Key, d.Code)
 	}
+	forgot, err := db.SkipRefused(ctx, object, keys)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stdout, "%d rejected rows skipped\n", len(skipped))
-	return notAllRejected(keys, len(skipped))
+	if forgot > 0 {
+		fmt.Fprintf(m.Stdout, "%s the table refused forgotten; each is pulled again when it changes in Salesforce\n", plural(int(forgot), "record"))
+	}
+	return notAllRejected(keys, len(skipped)+int(forgot))
 }
 
 // notAllRejected is the error of a retry or skip that found a rejected

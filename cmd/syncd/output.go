@@ -145,19 +145,42 @@ func storedConflictJSON(c store.ConflictRecord) conflictJSON {
 // rejectedJSON is a row Salesforce refused (a dead letter), with the reason
 // it gave. The row's values are left out: they are the application's data.
 type rejectedJSON struct {
-	Object    string   `json:"object"`
-	Key       string   `json:"key"`
-	Code      string   `json:"code"`
-	Message   string   `json:"message"`
-	Attempts  int      `json:"attempts"`
-	FirstSeen jsonTime `json:"first_seen"`
-	LastSeen  jsonTime `json:"last_seen"`
-	NextRetry jsonTime `json:"next_retry"`
+	Object string `json:"object"`
+	Key    string `json:"key"`
+	// SalesforceID is the record of a pulled record the table refused;
+	// "" for a row Salesforce rejected.
+	SalesforceID string   `json:"salesforce_id"`
+	Code         string   `json:"code"`
+	Message      string   `json:"message"`
+	Attempts     int      `json:"attempts"`
+	FirstSeen    jsonTime `json:"first_seen"`
+	LastSeen     jsonTime `json:"last_seen"`
+	NextRetry    jsonTime `json:"next_retry"`
 }
 
 func toRejectedJSON(d store.DeadLetterRecord) rejectedJSON {
 	return rejectedJSON{Object: d.Object, Key: d.Key, Code: d.Code, Message: d.Message, Attempts: d.Attempts,
 		FirstSeen: jsonTime(d.FirstSeen), LastSeen: jsonTime(d.LastSeen), NextRetry: jsonTime(d.NextRetry)}
+}
+
+// name names the rejected row for people: its key, or the record whose
+// row the table refused.
+func (r rejectedJSON) name() string {
+	switch {
+	case r.SalesforceID == "":
+		return r.Key
+	case r.Key == "":
+		return "new row for " + r.SalesforceID
+	}
+	return r.Key + " (pulled from " + r.SalesforceID + ")"
+}
+
+// refusedJSON is a pulled record the table refused, as a rejected row:
+// its code is syncd.RefusedCode, and next_retry is null (it is read again
+// when it changes in Salesforce, or on `syncd failed retry`).
+func refusedJSON(r store.RefusedRecord) rejectedJSON {
+	return rejectedJSON{Object: r.Object, Key: r.Key, SalesforceID: r.ID, Code: syncd.RefusedCode, Message: r.Message,
+		Attempts: r.Attempts, FirstSeen: jsonTime(r.FirstSeen), LastSeen: jsonTime(r.LastSeen)}
 }
 
 // planJSON is one object of `sync --dry-run --json`.
@@ -167,10 +190,21 @@ type planJSON struct {
 	Local      []syncd.Action `json:"local"`
 	Salesforce []syncd.Action `json:"salesforce"`
 	Conflicts  []conflictJSON `json:"conflicts"`
+	Refused    []refusalJSON  `json:"refused"`
+}
+
+// refusalJSON is a pulled record the table refused, in a dry run's plan.
+type refusalJSON struct {
+	Key          string `json:"key"`
+	SalesforceID string `json:"salesforce_id"`
+	Message      string `json:"message"`
 }
 
 func toPlanJSON(p syncd.ObjectPlan) planJSON {
-	out := planJSON{Object: p.Object, Pulled: p.Pulled, Local: p.Local, Salesforce: p.Salesforce, Conflicts: jsonList(p.Conflicts, toConflictJSON)}
+	out := planJSON{Object: p.Object, Pulled: p.Pulled, Local: p.Local, Salesforce: p.Salesforce, Conflicts: jsonList(p.Conflicts, toConflictJSON),
+		Refused: jsonList(p.Refused, func(r syncd.Refusal) refusalJSON {
+			return refusalJSON{Key: r.Key, SalesforceID: r.ID, Message: r.Message}
+		})}
 	if out.Local == nil {
 		out.Local = []syncd.Action{}
 	}

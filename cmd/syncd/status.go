@@ -216,8 +216,8 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		}
 		h := health[o.SObject]
 		os.LastSuccess = jsonTime(h.LastSuccess)
-		os.RejectedRows, os.OpenConflicts = h.DeadLetters, h.OpenConflicts
-		st.RejectedRows += h.DeadLetters
+		os.RejectedRows, os.OpenConflicts = h.DeadLetters+h.Refused, h.OpenConflicts
+		st.RejectedRows += h.DeadLetters + h.Refused
 		if cfg.StaleAfter > 0 && (h.LastSuccess.IsZero() || now.Sub(h.LastSuccess) > cfg.StaleAfter) {
 			os.Stale = true
 			if !pending {
@@ -256,6 +256,15 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		for _, d := range recent {
 			if mapped[d.Object] && len(st.Rejected) < statusRejectedRows {
 				st.Rejected = append(st.Rejected, toRejectedJSON(d))
+			}
+		}
+		refused, err := db.Refused(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refused {
+			if mapped[r.Object] && len(st.Rejected) < statusRejectedRows {
+				st.Rejected = append(st.Rejected, refusedJSON(r))
 			}
 		}
 	}
@@ -352,7 +361,7 @@ func printStatus(w io.Writer, st *statusJSON) {
 		}
 		fmt.Fprintln(w)
 		for _, r := range st.Rejected {
-			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s)\n", r.Object, r.Key, r.Code, r.Message,
+			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s)\n", r.Object, r.name(), r.Code, r.Message,
 				plural(r.Attempts, "attempt"), r.LastSeen.Time().UTC().Format(time.RFC3339))
 		}
 	}

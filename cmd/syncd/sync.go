@@ -111,7 +111,7 @@ func rejectedRows(ctx context.Context, db *store.DB, rep syncd.Report) (int, err
 	}
 	n := 0
 	for _, o := range rep.Objects {
-		n += health[o.Object].DeadLetters
+		n += health[o.Object].DeadLetters + health[o.Object].Refused
 	}
 	return n, nil
 }
@@ -157,7 +157,7 @@ func outcome(rep syncd.Report, rejected int) error {
 func logRejections(l *slog.Logger, rep syncd.Report) {
 	for _, o := range rep.Objects {
 		for _, r := range o.Rejected {
-			l.Warn("row.rejected", "object", o.Object, "key", r.Key, "fields", strings.Join(r.Fields, ","),
+			l.Warn("row.rejected", "object", o.Object, "key", r.Key, "id", r.ID, "fields", strings.Join(r.Fields, ","),
 				"code", r.Code, "reason", r.Message)
 		}
 	}

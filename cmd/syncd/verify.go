@@ -249,6 +249,9 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 				}
 				fmt.Fprintf(m.Stdout, "  conflict  row %s %s: local %s, Salesforce %s, base %s: %s\n", c.Key, c.Field, show(c.Local), show(c.Remote), show(c.Base), res)
 			}
+			for _, r := range p.Refused {
+				fmt.Fprintf(m.Stdout, "  %-10s %-11s %s: %s\n", "local", "refused", r.ID, r.Message)
+			}
 		}
 	}
 	if err := reportErr(rep); err != nil {

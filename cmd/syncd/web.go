@@ -192,6 +192,14 @@ func (d *daemon) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	for _, dl := range rejected {
 		data.Rejected = append(data.Rejected, toRejectedJSON(dl))
 	}
+	refused, err := db.Refused(r.Context(), "")
+	if err != nil {
+		stateUnavailable(w, err)
+		return
+	}
+	for _, rf := range refused[:min(len(refused), statusPageRows)] {
+		data.Rejected = append(data.Rejected, refusedJSON(rf))
+	}
 	conflicts, err := db.Conflicts(r.Context(), "", true)
 	if err != nil {
 		stateUnavailable(w, err)

@@ -25,11 +25,11 @@ func conflictSetup(t *testing.T) (*store.DB, *syncd.Mapping, []store.ConflictRec
 	// A conflict decided by policy is stored closed.
 	b.Conflicts = append(b.Conflicts, syncd.Conflict{Object: "Contact", Key: "1", ID: "0031", Field: "Email",
 		Base: nil, Local: "a", Remote: "b", Resolution: "salesforce"})
-	if err := db.ApplyPull(ctx, m, b); err != nil {
+	if _, err := db.ApplyPull(ctx, m, b); err != nil {
 		t.Fatal(err)
 	}
 	// Parking the same conflict again updates it rather than duplicating.
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Conflicts: b.Conflicts[:1]}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Conflicts: b.Conflicts[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	open, err := db.Conflicts(ctx, "Contact", true)

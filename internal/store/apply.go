@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -29,60 +30,104 @@ const stmtRows = 64
 // planned on (PullBatch.Seen, from the Lookup) keeps the application's
 // values: those columns are neither written nor advanced in the merge base,
 // so the next cycle pushes (or conflicts on) them.
-func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
+//
+// A record whose row the table refuses (refused.go) is left out and
+// returned; the rest of the batch, and the cursor, are committed.
+func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
+	refused, err := db.applyPull(ctx, m, b, false)
+	if errors.As(err, new(*tableRefusal)) {
+		// A statement writes many rows, and SQLite does not say which of
+		// them failed: the batch is written again a row at a time.
+		refused, err = db.applyPull(ctx, m, b, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("apply pull: %w", err)
+	}
+	return refused, nil
+}
+
+// applyPull is ApplyPull's transaction. With alone, the ops of each row
+// are written on their own, under a savepoint, and those the table refuses
+// are rolled back and returned, and kept in _syncd_refused with the
+// cursor; without it, a refusal fails the transaction (a tableRefusal).
+func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch, alone bool) ([]syncd.Refusal, error) {
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
-		return fmt.Errorf("apply pull: %w", err)
+		return nil, err
 	}
 	defer tx.Rollback()
 	p, err := db.plan(ctx, tx, m)
 	if err != nil {
-		return fmt.Errorf("apply pull: %w", err)
+		return nil, err
 	}
 	sc := keepingStmtCache(ctx, tx, db)
 	defer sc.close()
 
 	edited, err := editedSince(ctx, tx, m.Table, b.Ops, b.Seen)
 	if err != nil {
-		return fmt.Errorf("apply pull: read outbox: %w", err)
+		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 
 	kind, err := db.keyKind(ctx, tx, m.Table, m.Key)
 	if err != nil {
-		return fmt.Errorf("apply pull: %w", err)
+		return nil, err
 	}
-	a := &applier{p: p, sc: sc, now: db.Now(), keys: kind, planned: db.usablePlanned(m.Object, b.Read, b.Seen), edited: edited}
-	if a.state, err = newStateWriter(p, sc); err != nil {
-		return fmt.Errorf("apply pull: %w", err)
+	now := db.Now()
+	newApplier := func() (*applier, error) {
+		a := &applier{p: p, sc: sc, now: now, keys: kind, planned: db.usablePlanned(m.Object, b.Read, b.Seen), edited: edited}
+		var err error
+		a.state, err = newStateWriter(p, sc)
+		return a, err
 	}
-	if err := a.run(b.Ops, edited); err != nil {
-		return fmt.Errorf("apply pull: %w", err)
+	var refused []syncd.Refusal
+	if alone {
+		if refused, err = applyAlone(ctx, tx, b.Ops, edited, newApplier); err != nil {
+			return nil, err
+		}
+	} else {
+		a, err := newApplier()
+		if err != nil {
+			return nil, err
+		}
+		if err := a.run(b.Ops, edited); err != nil {
+			return nil, err
+		}
+	}
+	left := make(map[string]bool, len(refused))
+	for _, r := range refused {
+		left[r.ID] = true
 	}
 	for _, c := range b.Conflicts {
-		if err := insertConflict(sc, c, a.now); err != nil {
-			return fmt.Errorf("apply pull: conflict %s.%s: %w", c.Key, c.Field, err)
+		if left[c.ID] {
+			continue // the record's values were not written
 		}
+		if err := insertConflict(sc, c, now); err != nil {
+			return nil, fmt.Errorf("conflict %s.%s: %w", c.Key, c.Field, err)
+		}
+	}
+	if err := keepRefused(ctx, sc, m.Object, b.Records, refused, now); err != nil {
+		return nil, err
 	}
 	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
 		WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
-		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(a.now)); err != nil {
-		return fmt.Errorf("apply pull: advance cursor: %w", err)
+		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(now)); err != nil {
+		return nil, fmt.Errorf("advance cursor: %w", err)
 	}
 	// The floor's times only move forward too; its Off and Reread are the
 	// latest written. A batch without a floor leaves it.
 	if f := b.Cursor.Floor; f != (syncd.Floor{}) {
 		if _, err := sc.exec(`UPDATE _syncd_cursors SET covered = max(covered, ?), covered_asked = max(covered_asked, ?),
 			covered_off = ?, reread = ? WHERE object = ?`, floorTime(f.Covered), floorTime(f.Asked), f.Off, f.Reread, m.Object); err != nil {
-			return fmt.Errorf("apply pull: floor: %w", err)
+			return nil, fmt.Errorf("floor: %w", err)
 		}
 	}
 	if err := commitApply(ctx, tx); err != nil {
-		return fmt.Errorf("apply pull: commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	sc.close()
 	sc.keep()
-	return nil
+	return refused, nil
 }
 
 // floorTime is a floor time as stored: fixed-width UTC text, or empty for
@@ -461,7 +506,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 		if a.keys.numbered() {
 			res, err := a.sc.exec(q, args...)
 			if err != nil {
-				return fmt.Errorf("insert into %s: %w", p.tblName, err)
+				return fmt.Errorf("insert into %s: %w", p.tblName, refusal(err))
 			}
 			if got, err := res.RowsAffected(); err != nil || got != int64(len(chunk)) {
 				return fmt.Errorf("insert into %s: %d of %d rows inserted (%v)", p.tblName, got, len(chunk), err)
@@ -524,7 +569,7 @@ func (a *applier) insertReturning(q string, args []any, byExt map[string]*opStat
 	}
 	rows, err := st.QueryContext(a.sc.ctx, args...)
 	if err != nil {
-		return fmt.Errorf("insert into %s: %w", p.tblName, err)
+		return fmt.Errorf("insert into %s: %w", p.tblName, refusal(err))
 	}
 	defer rows.Close()
 	got := 0
@@ -540,7 +585,7 @@ func (a *applier) insertReturning(q string, args []any, byExt map[string]*opStat
 		got++
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert into %s: %w", p.tblName, err)
+		return fmt.Errorf("insert into %s: %w", p.tblName, refusal(err))
 	}
 	if got != len(byExt) {
 		return fmt.Errorf("insert into %s: %d of %d rows inserted", p.tblName, got, len(byExt))
@@ -597,7 +642,7 @@ func (a *applier) update(g *group, ops []*opState) error {
 		q := "UPDATE " + p.tbl + " SET " + set.String() + " FROM (VALUES " + valuesList(len(chunk), n) + ") AS v WHERE " +
 			p.tbl + "." + p.key + " = v.column1"
 		if _, err := a.sc.exec(q, args...); err != nil {
-			return fmt.Errorf("update %s: %w", p.tblName, err)
+			return fmt.Errorf("update %s: %w", p.tblName, refusal(err))
 		}
 	}
 	return nil
@@ -614,7 +659,7 @@ func (a *applier) deleteRows(ops []*opState) error {
 			args[i] = s.key
 		}
 		if _, err := a.sc.exec("DELETE FROM "+p.tbl+" WHERE "+p.qkey+" IN ("+placeholders(len(chunk))+")", args...); err != nil {
-			return fmt.Errorf("delete from %s: %w", p.tblName, err)
+			return fmt.Errorf("delete from %s: %w", p.tblName, refusal(err))
 		}
 	}
 	return nil

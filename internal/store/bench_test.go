@@ -176,7 +176,7 @@ func BenchmarkApplyPull(b *testing.B) {
 			if mode != "Insert" {
 				for s := 0; s < preload; s += benchBatch {
 					pb, _ := mkBatch(s, 0, syncd.OpInsert)
-					if err := db.ApplyPull(ctx, m, pb); err != nil {
+					if _, err := db.ApplyPull(ctx, m, pb); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -204,7 +204,7 @@ func BenchmarkApplyPull(b *testing.B) {
 					}
 					pb.Seen, pb.Read = snap.Outbox, snap.Read
 				}
-				if err := db.ApplyPull(ctx, m, pb); err != nil {
+				if _, err := db.ApplyPull(ctx, m, pb); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -235,7 +235,7 @@ func BenchmarkLookup(b *testing.B) {
 			pb.Ops = append(pb.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: rec.ID, ExternalID: rec.Values["Syncd_Id__c"].(string),
 				Set: vals, Shadow: vals, Stamp: rec.Stamp})
 		}
-		if err := db.ApplyPull(ctx, m, pb); err != nil {
+		if _, err := db.ApplyPull(ctx, m, pb); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,20 +12,24 @@ import (
 // ObjectHealth is what waits on an operator for one object.
 type ObjectHealth struct {
 	DeadLetters   int       // rows Salesforce refused
+	Refused       int       // pulled records the application's table refused
 	OpenConflicts int       // fields parked by the manual policy
 	LastSuccess   time.Time // end of the newest run without an error; zero if none
 }
 
-// Health returns, per object, its dead letters, open conflicts and last
-// successful run. Objects with none of the three are absent.
+// Health returns, per object, its dead letters, refused records, open
+// conflicts and last successful run. Objects with none of these are
+// absent.
 func (db *DB) Health(ctx context.Context) (map[string]ObjectHealth, error) {
 	rows, err := db.r.QueryContext(ctx, `
-		SELECT object, sum(dead), sum(open), max(ok) FROM (
-			SELECT object, count(*) AS dead, 0 AS open, '' AS ok FROM _syncd_dead_letters GROUP BY object
+		SELECT object, sum(dead), sum(refused), sum(open), max(ok) FROM (
+			SELECT object, count(*) AS dead, 0 AS refused, 0 AS open, '' AS ok FROM _syncd_dead_letters GROUP BY object
 			UNION ALL
-			SELECT object, 0, count(*), '' FROM _syncd_conflicts WHERE resolved_at IS NULL GROUP BY object
+			SELECT object, 0, count(*), 0, '' FROM _syncd_refused GROUP BY object
 			UNION ALL
-			SELECT object, 0, 0, max(finished) FROM _syncd_runs WHERE coalesce(error, '') = '' GROUP BY object
+			SELECT object, 0, 0, count(*), '' FROM _syncd_conflicts WHERE resolved_at IS NULL GROUP BY object
+			UNION ALL
+			SELECT object, 0, 0, 0, max(finished) FROM _syncd_runs WHERE coalesce(error, '') = '' GROUP BY object
 		) GROUP BY object`)
 	if err != nil {
 		return nil, fmt.Errorf("read health: %w", err)
@@ -35,7 +39,7 @@ func (db *DB) Health(ctx context.Context) (map[string]ObjectHealth, error) {
 	for rows.Next() {
 		var object, ok string
 		var h ObjectHealth
-		if err := rows.Scan(&object, &h.DeadLetters, &h.OpenConflicts, &ok); err != nil {
+		if err := rows.Scan(&object, &h.DeadLetters, &h.Refused, &h.OpenConflicts, &ok); err != nil {
 			return nil, fmt.Errorf("read health: %w", err)
 		}
 		h.LastSuccess = parseTime(ok)

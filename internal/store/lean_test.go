@@ -30,7 +30,7 @@ func pullNew(t *testing.T, db *store.DB, m *syncd.Mapping, id string, vals map[s
 			shadow[f.Name] = nil
 		}
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, Set: vals, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, Set: vals, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: id}}))
@@ -129,7 +129,7 @@ func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
 	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: maps.Clone(snap.States["003A"].Shadow)}
 	rec.Values["FirstName"] = "Grace"
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	if bases() != 0 {
@@ -300,7 +300,7 @@ func TestCaptureGap_FoundByFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{recA, recB}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	// B: with no base, every field that differs is a conflict, decided
@@ -443,7 +443,7 @@ func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
 					t.Fatalf("plan over the lazy base:\n%+v\nover the shadow:\n%+v", got, want)
 				}
 				// And after the plan is applied, the push is the same too.
-				if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: got.Ops, Conflicts: got.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+				if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: got.Ops, Conflicts: got.Conflicts, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 					t.Fatal(err)
 				}
 				pend, err := db.Pending(ctx, m, 0, 10)
@@ -505,7 +505,7 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 			shadow[f.Name] = nil
 		}
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old",
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old",
 		Set: set, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 		t.Fatalf("lookup = %+v, %v; want the new row, its base lost", st, err)
 	}
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
 	}
 	pend, err := db.Pending(ctx, m, 0, 10)
@@ -577,7 +577,7 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 				if withRead {
 					batch.Seen, batch.Read = snap.Outbox, snap.Read
 				}
-				if err := db.ApplyPull(ctx, m, batch); err != nil {
+				if _, err := db.ApplyPull(ctx, m, batch); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -634,7 +634,7 @@ func TestPull_TwoOpsOnOneRowInABatch(t *testing.T) {
 		vals := map[string]syncd.Value{field: v}
 		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: key, ID: id, Set: vals, Shadow: vals, Stamp: at}
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		op(k1, "003A", "LastName", "King"), op(k2, "003B", "LastName", "Murray"), op(k1, "003A", "FirstName", "Augusta"),
 	}}); err != nil {
 		t.Fatal(err)
@@ -674,7 +674,7 @@ func TestLookup_DeletedRecordDoesNotTakeBackARowCreatedAnew(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan := syncd.PlanPull(m, []syncd.RemoteRecord{deleted}, snap.States)
-		if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
+		if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 			t.Fatal(err)
 		}
 		return plan

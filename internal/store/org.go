@@ -59,6 +59,7 @@ type Forgotten struct {
 	Watermarks  int64
 	Conflicts   int64 // conflicts with the old org's records, open or resolved
 	DeadLetters int64 // rows the old org rejected
+	Refused     int64 // records the table refused, of the old org
 }
 
 // RebindOrg binds the database to another org, in one transaction with
@@ -97,6 +98,7 @@ func (db *DB) RebindOrg(ctx context.Context, b OrgBinding) (Forgotten, error) {
 		{&f.Watermarks, `DELETE FROM _syncd_cursors`},
 		{&f.Conflicts, `DELETE FROM _syncd_conflicts`},
 		{&f.DeadLetters, `DELETE FROM _syncd_dead_letters`},
+		{&f.Refused, `DELETE FROM _syncd_refused`},
 	} {
 		res, err := tx.ExecContext(ctx, step.q)
 		if err != nil {

@@ -33,7 +33,7 @@ func TestOrgBindingAndRebind(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2024-01-01T00:00:00Z"), ID: "003A"}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2024-01-01T00:00:00Z"), ID: "003A"}}); err != nil {
 		t.Fatal(err)
 	}
 	mustExec(t, app, `UPDATE contacts SET first_name = 'Pending' WHERE id = 1`)

@@ -124,7 +124,7 @@ func helperApplier(path string) error {
 	}
 	m := contactMapping()
 	for i := 0; ; i++ {
-		if err := db.ApplyPull(context.Background(), m, crashPull(i)); err != nil {
+		if _, err := db.ApplyPull(context.Background(), m, crashPull(i)); err != nil {
 			return err
 		}
 		fmt.Printf("batch %d\n", i)
@@ -156,7 +156,7 @@ func TestConcurrentWriterProcess(t *testing.T) {
 	for i := 0; i < 20 || time.Since(start) < 2*time.Second; i++ {
 		batches++
 		b := crashPull(i)
-		if err := db.ApplyPull(ctx, m, b); err != nil {
+		if _, err := db.ApplyPull(ctx, m, b); err != nil {
 			t.Fatalf("apply pull %d: %v", i, err)
 		}
 		pend, err := db.Pending(ctx, m, 0, 100)
@@ -322,7 +322,7 @@ func helperTZ(path string) error {
 		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "tz" + id, Set: v, Shadow: v})
 		recs = append(recs, syncd.RemoteRecord{ID: id})
 	}
-	if err := db.ApplyPull(ctx, m, b); err != nil {
+	if _, err := db.ApplyPull(ctx, m, b); err != nil {
 		return err
 	}
 	st, err := states(db.Lookup(ctx, m, recs))

@@ -63,7 +63,7 @@ func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2024-01-01T00:00:00Z"), ID: "003A"}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2024-01-01T00:00:00Z"), ID: "003A"}}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -101,7 +101,7 @@ func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 	}
 
 	writes := map[string]error{
-		"ApplyPull":        ro.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2025-01-01T00:00:00Z"), ID: "x"}}),
+		"ApplyPull":        second(ro.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: ts("2025-01-01T00:00:00Z"), ID: "x"}})),
 		"ApplyPush":        ro.ApplyPush(ctx, m, syncd.PushResult{Acks: []syncd.Ack{{Key: "2", Seq: pend[1].Seq}}}),
 		"BeginPush":        ro.BeginPush(ctx, m, []syncd.Outgoing{{Key: "2", ExternalID: "e2"}}),
 		"RecordRun":        ro.RecordRun(ctx, syncd.ObjectReport{Object: "Contact"}),

@@ -202,7 +202,7 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 		},
 		Cursor: syncd.Cursor{Time: stamp, ID: "003B"},
 	}
-	if err := db.ApplyPull(ctx, m, b); err != nil {
+	if _, err := db.ApplyPull(ctx, m, b); err != nil {
 		t.Fatal(err)
 	}
 	if n := mustInt(t, app, `SELECT count(*) FROM _syncd_outbox WHERE done = 0`); n != 0 {
@@ -224,7 +224,7 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 		t.Fatalf("cursor = %+v, %v", c, err)
 	}
 	// The cursor never moves backwards.
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: stamp, ID: "003A"}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: stamp, ID: "003A"}}); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := db.Cursor(ctx, "Contact"); c.ID != "003B" {
@@ -274,7 +274,7 @@ func TestApplyPull_NotCaptured(t *testing.T) {
 // sync of a large org costs no write per record.
 func TestApplyPull_GeneratedExternalIDIsNotQueued(t *testing.T) {
 	db, app, m := MustOpenDB(t)
-	err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	_, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		{Kind: syncd.OpInsert, ID: "003A", Set: map[string]syncd.Value{"LastName": "X"}},
 	}})
 	if err != nil {
@@ -299,7 +299,7 @@ func TestApplyPull_SoftAndHardDelete(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	mustExec(t, app, `INSERT INTO contacts(id, last_name) VALUES (1, 'a'), (2, 'b')`)
 	at := time.Date(2024, 2, 29, 23, 30, 0, 0, time.FixedZone("X", -5*3600))
-	err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	_, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		{Kind: syncd.OpSoftDelete, Key: "1", ID: "003A", DeletedAt: at},
 		{Kind: syncd.OpDelete, Key: "2", ID: "003B"},
 	}})
@@ -499,7 +499,7 @@ func TestApplyPull_EditAfterLookupWins(t *testing.T) {
 	// The application edits the first name while the engine plans.
 	mustExec(t, app, `UPDATE contacts SET first_name = 'Augusta' WHERE id = 1`)
 	set := map[string]syncd.Value{"FirstName": "Ada SF", "LastName": "Lovelace"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first, last string
@@ -535,7 +535,7 @@ func TestInstall_WithoutRowid(t *testing.T) {
 	}
 	// Planned after the application's writes: they are the planner's to decide.
 	seen := mustInt(t, app, `SELECT max(seq) FROM _syncd_outbox`)
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: seen, Ops: []syncd.LocalOp{
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: seen, Ops: []syncd.LocalOp{
 		{Kind: syncd.OpUpdate, Key: "k2", ID: "a01", Set: map[string]syncd.Value{"Name": "w"}},
 		{Kind: syncd.OpDelete, Key: "k1", ID: "a02"},
 		{Kind: syncd.OpInsert, ID: "a03", ExternalID: "e3", Set: map[string]syncd.Value{"Name": "new"}},
@@ -627,7 +627,7 @@ func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
 		t.Fatal("lookup missed the edit")
 	}
 	set := map[string]syncd.Value{"FirstName": "Remote"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Seen: snap.Outbox, Read: snap.Read, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "1", ID: "003A", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	var first string
@@ -640,7 +640,7 @@ func TestApplyPull_EditSeenByLookupIsPlanned(t *testing.T) {
 func TestApplyPush_Unlink(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	set := map[string]syncd.Value{"LastName": "x"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e1", Set: set, Shadow: set},
 		{Kind: syncd.OpInsert, ID: "0032", ExternalID: "e2", Set: set, Shadow: set},
 	}}); err != nil {
@@ -677,7 +677,7 @@ func TestApplyPush_Unlink(t *testing.T) {
 func TestPending_KeyReusedAfterDelete(t *testing.T) {
 	db, app, m := MustOpenDB(t)
 	set := map[string]syncd.Value{"LastName": "old"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old", Set: set, Shadow: set}}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old", Set: set, Shadow: set}}}); err != nil {
 		t.Fatal(err)
 	}
 	mustExec(t, app, `DELETE FROM contacts`)
@@ -740,7 +740,7 @@ func TestApplyPull_NumbersNewRowsAfterTheLargestKey(t *testing.T) {
 				v := map[string]syncd.Value{"LastName": fmt.Sprint("n", i)}
 				ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, Set: v, Shadow: v})
 			}
-			if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops}); err != nil {
+			if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops}); err != nil {
 				t.Fatal(err)
 			}
 			rows, err := app.Query(`SELECT p.id, l.sf_id, p.name FROM people p JOIN _syncd_link_Contact l ON l.row_key = CAST(p.id AS TEXT) ORDER BY p.id`)
@@ -788,7 +788,7 @@ func TestApplyPull_ExternalIDAsKeyFollowsAffinity(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := map[string]syncd.Value{"LastName": "Bond"}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		{Kind: syncd.OpInsert, ID: "003A", ExternalID: "007", Set: v, Shadow: v},
 	}}); err != nil {
 		t.Fatal(err)
@@ -811,7 +811,7 @@ func TestApplyPull_DoesNotReuseAKeyWithAPendingDelete(t *testing.T) {
 	pull := func(id, ext, name string) {
 		t.Helper()
 		v := map[string]syncd.Value{"LastName": name}
-		if err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, ExternalID: ext, Set: v, Shadow: v}}}); err != nil {
+		if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, ExternalID: ext, Set: v, Shadow: v}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

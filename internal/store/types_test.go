@@ -120,7 +120,7 @@ func TestTypes_RoundTrip(t *testing.T) {
 		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "x" + id, Set: set, Shadow: set})
 		recs = append(recs, syncd.RemoteRecord{ID: id})
 	}
-	if err := db.ApplyPull(ctx, m, b); err != nil {
+	if _, err := db.ApplyPull(ctx, m, b); err != nil {
 		t.Fatal(err)
 	}
 	st, err := states(db.Lookup(ctx, m, recs))

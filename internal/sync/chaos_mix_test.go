@@ -1393,6 +1393,12 @@ func (mx *mix) check() {
 	h := mx.h
 	dead := mx.deadLetters()
 	mx.stats.deadLetters = len(dead)
+	// The table has no constraint of the application's that a record could
+	// fail: a refused record would be syncd's own doing (its external-id
+	// index, its keys), not a record's.
+	if n := h.count(`SELECT count(*) FROM _syncd_refused`); n != 0 {
+		mx.fatalf("%d pulled records refused by the table", n)
+	}
 
 	// Both sides agree, but for rejected rows.
 	d := mx.verify()

@@ -212,6 +212,9 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	if err := e.pullDeleted(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("delete log: %w", err))
 	}
+	if err := e.retryRefused(ctx, m, &rep); err != nil {
+		return finish(fmt.Errorf("retry refused records: %w", err))
+	}
 	if reconcile {
 		if err := e.reconcile(ctx, m, &rep); err != nil {
 			return finish(fmt.Errorf("reconcile: %w", err))
@@ -257,7 +260,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	var started time.Time // Salesforce's clock when the pull's query ran
 	// committed1 accounts for a committed page.
 	committed1 := func(c *pageCommit) {
-		e.reportPage(m, c.plan, c.fresh, rep)
+		e.reportPage(m, c.plan, c.fresh, c.refused, rep)
 		for _, t := range c.stamps {
 			counts.add(t)
 		}
@@ -339,14 +342,18 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 						committing.done <- commitPanic{p} // panics again in the pull's goroutine, whose caller may recover it
 					}
 				}()
-				committing.done <- e.Local.ApplyPull(ctx, m, batch)
+				refused, err := e.Local.ApplyPull(ctx, m, batch)
+				committing.refused = refused // read after done, which orders it
+				committing.done <- err
 			}()
 			inflight = committing
 			return nil
 		}
-		if err := e.Local.ApplyPull(ctx, m, batch); err != nil {
+		refused, err := e.Local.ApplyPull(ctx, m, batch)
+		if err != nil {
 			return err
 		}
+		committing.refused = refused
 		committed1(committing)
 		return nil
 	}
@@ -372,7 +379,7 @@ func (e *Engine) pull(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 	}
 	next.Floor.Reread = counts.since(m.rereadFrom(next))
 	if next.After(committed) || !next.Floor.equal(committed.Floor) {
-		if err := e.Local.ApplyPull(ctx, m, PullBatch{Cursor: next}); err != nil {
+		if _, err := e.Local.ApplyPull(ctx, m, PullBatch{Cursor: next}); err != nil {
 			return err
 		}
 		committed, rep.Watermark = next, next
@@ -388,10 +395,11 @@ func (e *Engine) applyPage(ctx context.Context, m *Mapping, recs []RemoteRecord,
 	if err != nil {
 		return PullPlan{}, err
 	}
-	if err := e.Local.ApplyPull(ctx, m, pp.batch(cursor)); err != nil {
+	refused, err := e.Local.ApplyPull(ctx, m, pp.batch(cursor))
+	if err != nil {
 		return PullPlan{}, err
 	}
-	e.reportPage(m, pp.plan, pp.freshConflicts(), rep)
+	e.reportPage(m, pp.plan, pp.freshConflicts(), refused, rep)
 	return pp.plan, nil
 }
 
@@ -460,6 +468,18 @@ func (e *Engine) reread(ctx context.Context, m *Mapping, ids []string, rep *Obje
 		return nil, false, err
 	}
 	return seen, len(plan.Ops) > 0 || len(plan.Conflicts) > 0, nil
+}
+
+// retryRefused reads again, once, the refused records `syncd failed
+// retry` asked for, after the pull: a record the table refuses again is
+// refused again, with the reason of this attempt.
+func (e *Engine) retryRefused(ctx context.Context, m *Mapping, rep *ObjectReport) error {
+	ids, err := e.Local.TakeRefusedRetries(ctx, m.Object)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	_, _, err = e.reread(ctx, m, ids, rep)
+	return err
 }
 
 // readAt is what a re-read saw of one record.
@@ -610,10 +630,12 @@ func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *Obj
 		return err
 	}
 	// Seen is the newest position: Salesforce owns these columns.
-	if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: ops, Cursor: committed, Seen: math.MaxInt64}); err != nil {
+	refused, err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: ops, Cursor: committed, Seen: math.MaxInt64})
+	if err != nil {
 		return fmt.Errorf("revert pull-only columns: %w", err)
 	}
-	rep.Reverted += len(ops)
+	e.reportRefused(m, refused, rep)
+	rep.Reverted += len(ops) - len(refused)
 	return nil
 }
 

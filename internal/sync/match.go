@@ -156,12 +156,14 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 				return fmt.Errorf("match: %w", err)
 			}
 			plan := PlanPull(m, page, states)
-			if err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen}); err != nil {
+			refused, err := e.Local.ApplyPull(ctx, m, PullBatch{Ops: plan.Ops, Conflicts: plan.Conflicts, Cursor: committed, Seen: seen})
+			if err != nil {
 				return fmt.Errorf("match: link: %w", err)
 			}
-			rep.Matched += len(page)
+			e.reportRefused(m, refused, rep)
+			rep.Matched += len(page) - len(refused)
 			rep.Conflicts += len(plan.Conflicts)
-			rep.LocalUpdates += plan.Updates
+			rep.LocalUpdates += plan.Updates - refusedOps(plan.Ops, refused, OpUpdate)
 			for _, r := range page {
 				delete(states, r.ID)
 			}

@@ -34,14 +34,14 @@ func (l *pagedLocal) Lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.
 	return snap, err
 }
 
-func (l *pagedLocal) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
+func (l *pagedLocal) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
 	l.mu.Lock()
 	l.applies++
 	n := l.applies
 	l.mu.Unlock()
 	if l.beforeApply != nil {
 		if err := l.beforeApply(n); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	return l.Local.ApplyPull(ctx, m, b)

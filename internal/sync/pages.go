@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type pageCommit struct {
 	cursor Cursor
 	total  int        // the pull's total size as the page reported it
 	done   chan error // ApplyPull's result, when it runs apart
+	// refused are the records whose rows the table refused: left out of
+	// the commit.
+	refused []Refusal
 	// inserted holds the Ids and external ids of the records the page
 	// inserts rows for.
 	inserted map[string]bool
@@ -126,7 +130,11 @@ func (pp plannedPage) freshConflicts() int {
 
 // batch is what committing the page writes, with cursor.
 func (pp plannedPage) batch(cursor Cursor) PullBatch {
-	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read}
+	ids := make([]string, len(pp.recs))
+	for i, r := range pp.recs {
+		ids[i] = r.ID
+	}
+	return PullBatch{Ops: pp.plan.Ops, Conflicts: pp.plan.Conflicts, Cursor: cursor, Seen: pp.snap.Outbox, Read: pp.snap.Read, Records: ids}
 }
 
 // commitsApart reports whether committing the page may run while the
@@ -172,23 +180,63 @@ func (pp plannedPage) touches(done PullPlan) bool {
 }
 
 // reportPage counts a committed page's plan, which opened fresh
-// conflicts anew, in rep and logs what a user should know of it.
-func (e *Engine) reportPage(m *Mapping, plan PullPlan, fresh int, rep *ObjectReport) {
-	rep.LocalInserts += plan.Inserts
-	rep.LocalUpdates += plan.Updates
-	rep.LocalDeletes += plan.Deletes
+// conflicts anew, in rep and logs what a user should know of it. The ops
+// of refused records were left out of the commit, and are not counted.
+func (e *Engine) reportPage(m *Mapping, plan PullPlan, fresh int, refused []Refusal, rep *ObjectReport) {
+	left := refusedIDs(refused)
+	rep.LocalInserts += plan.Inserts - refusedOps(plan.Ops, refused, OpInsert)
+	rep.LocalUpdates += plan.Updates - refusedOps(plan.Ops, refused, OpUpdate)
+	rep.LocalDeletes += plan.Deletes - refusedOps(plan.Ops, refused, OpDelete, OpSoftDelete)
 	rep.Conflicts += fresh
 	for _, op := range plan.Ops {
+		if left[op.ID] {
+			continue
+		}
 		if op.Relink != nil {
 			rep.Relinked++
 			e.logger().Warn("record relinked", "object", m.Object, "key", op.Key, "old_id", op.Relink.OldID,
 				"new_id", op.Relink.NewID, "reason", op.Relink.Reason)
 		}
 	}
+	e.reportRefused(m, refused, rep)
 	for _, c := range plan.Conflicts {
 		if c.RemoteDeleted {
 			e.logger().Warn("record deleted in Salesforce with local changes not yet pushed; kept as a conflict",
 				"object", m.Object, "key", c.Key, "id", c.ID, "field", c.Field)
 		}
+	}
+}
+
+// refusedOps counts the ops of the given kinds whose records were
+// refused.
+func refusedOps(ops []LocalOp, refused []Refusal, kinds ...LocalOpKind) int {
+	if len(refused) == 0 {
+		return 0
+	}
+	left := refusedIDs(refused)
+	n := 0
+	for _, op := range ops {
+		if left[op.ID] && slices.Contains(kinds, op.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
+// refusedIDs is the set of the refused records' Ids.
+func refusedIDs(refused []Refusal) map[string]bool {
+	ids := make(map[string]bool, len(refused))
+	for _, r := range refused {
+		ids[r.ID] = true
+	}
+	return ids
+}
+
+// reportRefused counts the records whose rows the table refused as
+// rejected in this cycle, each with SQLite's reason.
+func (e *Engine) reportRefused(m *Mapping, refused []Refusal, rep *ObjectReport) {
+	for _, r := range refused {
+		rep.Failed++
+		rep.Rejected = append(rep.Rejected, Rejection{Key: r.Key, ID: r.ID, Code: RefusedCode, Message: r.Message})
 	}
 }

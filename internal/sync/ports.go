@@ -402,6 +402,10 @@ type PullBatch struct {
 	Seen int64
 	// Read is Snapshot.Read of that Lookup, if the batch was planned on one.
 	Read any
+	// Records are the Ids of the records the ops were planned for: a
+	// refusal of one of them is closed, unless the table refuses its row
+	// again (a record deleted in Salesforce since needs no row).
+	Records []string
 }
 
 // LocalChange is one row with pending local changes, its outbox entries
@@ -455,6 +459,18 @@ type DeadLetter struct {
 	Payload map[string]Value
 }
 
+// Refusal is a pulled record whose row the local table refused: a
+// constraint of the application's schema failed when syncd wrote it (NOT
+// NULL, UNIQUE, CHECK, a foreign key, a STRICT column's type). The row
+// keeps what it held and the record stays unlinked or at its last synced
+// values; the record is applied again when Salesforce changes it, or when
+// `syncd failed retry` asks for it.
+type Refusal struct {
+	ID      string // the record's Salesforce Id
+	Key     string // the row written, or "" for a record that would have been inserted
+	Message string // SQLite's, e.g. "UNIQUE constraint failed: customers.email"
+}
+
 // PushResult is what the store records after one push batch.
 type PushResult struct {
 	Acks        []Ack
@@ -491,8 +507,15 @@ type Local interface {
 	// Salesforce Id or else by external id, in one consistent snapshot.
 	Lookup(ctx context.Context, m *Mapping, recs []RemoteRecord) (Snapshot, error)
 	// ApplyPull commits local writes, conflicts and the cursor in one
-	// transaction. Its writes are not captured as local changes.
-	ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error
+	// transaction. Its writes are not captured as local changes. A record
+	// whose row the table refuses (a constraint of the application's
+	// schema) is left out of the transaction, kept as a Refusal, and
+	// returned; the rest is committed.
+	ApplyPull(ctx context.Context, m *Mapping, b PullBatch) ([]Refusal, error)
+	// TakeRefusedRetries returns the Ids of the refused records of an
+	// object that `syncd failed retry` asked to read again, and clears the
+	// request: the engine re-reads them once.
+	TakeRefusedRetries(ctx context.Context, object string) ([]string, error)
 	// Pending returns up to limit rows with pending (not done) outbox
 	// entries, ordered by their oldest pending entry (FirstSeq), only rows
 	// whose FirstSeq is greater than afterSeq. The engine pages through a

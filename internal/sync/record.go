@@ -114,15 +114,20 @@ func (l *recordingLocal) Pending(ctx context.Context, m *Mapping, afterSeq int64
 	return changes, err
 }
 
-func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch) error {
+func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch) ([]Refusal, error) {
 	read, _ := b.Read.(recordedRead)
 	b.Read = read.inner
-	if err := l.Local.ApplyPull(ctx, m, b); err != nil {
-		return err
+	refused, err := l.Local.ApplyPull(ctx, m, b)
+	if err != nil {
+		return nil, err
 	}
 	l.r.mu.Lock()
 	defer l.r.mu.Unlock()
+	left := refusedIDs(refused)
 	for _, op := range b.Ops {
+		if left[op.ID] {
+			continue // not written: the cycle's report lists it as rejected
+		}
 		a := Action{Object: m.Object, Side: SideLocal, Key: op.Key, ID: op.ID}
 		switch op.Kind {
 		case OpInsert:
@@ -155,7 +160,7 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 			l.r.conflicts = append(l.r.conflicts, c)
 		}
 	}
-	return nil
+	return refused, nil
 }
 
 type recordingRemote struct {
@@ -285,6 +290,9 @@ type ObjectPlan struct {
 	Local      []Action   `json:"local"`
 	Salesforce []Action   `json:"salesforce"`
 	Conflicts  []Conflict `json:"conflicts"`
+	// Refused are the pulled records whose rows the table refused (or
+	// would refuse): not written.
+	Refused []Refusal `json:"-"`
 }
 
 // Plans groups a cycle's recorded actions and conflicts by object, in the
@@ -293,6 +301,11 @@ func Plans(rep Report, actions []Action, conflicts []Conflict) []ObjectPlan {
 	var out []ObjectPlan
 	for _, o := range rep.Objects {
 		p := ObjectPlan{Object: o.Object, Pulled: o.Pulled, Local: []Action{}, Salesforce: []Action{}, Conflicts: []Conflict{}}
+		for _, r := range o.Rejected {
+			if r.Code == RefusedCode {
+				p.Refused = append(p.Refused, Refusal{ID: r.ID, Key: r.Key, Message: r.Message})
+			}
+		}
 		for _, a := range actions {
 			switch {
 			case a.Object != o.Object:

@@ -72,11 +72,16 @@ func (r Report) OK() bool {
 // sending, for a value Salesforce is known to refuse (its Message then
 // names the field).
 type Rejection struct {
-	Key     string   // the local row's key
+	Key     string   // the local row's key; "" for a pulled record refused before it had a row
+	ID      string   // the Salesforce record, for a pulled record the table refused
 	Fields  []string // the fields the error names, when it names any
 	Code    string
 	Message string
 }
+
+// RefusedCode is the Code of a Rejection for a pulled record whose row
+// the local table refused (Refusal).
+const RefusedCode = "LOCAL_CONSTRAINT"
 
 // rejection describes a dead letter and the error that made it, if any.
 func rejection(d DeadLetter, err error) Rejection {

@@ -562,11 +562,17 @@ func (l *Local) SetHolds(_ context.Context, object string, holds map[string]stri
 	return l.fail("SetHolds")
 }
 
-func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch) error {
+// TakeRefusedRetries returns nothing: the in-memory table has no
+// constraints, so it refuses no record.
+func (l *Local) TakeRefusedRetries(context.Context, string) ([]string, error) {
+	return nil, nil
+}
+
+func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.fail("ApplyPull"); err != nil {
-		return err
+		return nil, err
 	}
 	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
@@ -639,7 +645,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 			delete(t.soft, key)
 		}
 		if key == "" {
-			return fmt.Errorf("op on %s has no key", op.ID)
+			return nil, fmt.Errorf("op on %s has no key", op.ID)
 		}
 		if op.Relink != nil {
 			l.relinks = append(l.relinks, *op.Relink)
@@ -690,7 +696,7 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		l.open[k][c.Field] = c
 	}
 	l.cursors[m.Object] = mergeCursor(l.cursors[m.Object], b.Cursor)
-	return nil
+	return nil, nil
 }
 
 // mergeCursor is what the store commits: the position only moves forward,

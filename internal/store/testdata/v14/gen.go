@@ -138,7 +138,7 @@ func run(dir string) error {
 		b.Ops = append(b.Ops, op)
 	}
 	b.Cursor = syncd.Cursor{Time: stamp.Add(6 * time.Second), ID: id(6)}
-	if err := db.ApplyPull(ctx, m, b); err != nil {
+	if _, err := db.ApplyPull(ctx, m, b); err != nil {
 		return err
 	}
 	// Row 1 untouched. Row 2 edited (pending). Row 3 edited, then a pull
@@ -149,7 +149,7 @@ func run(dir string) error {
 	if err := run(`UPDATE contacts SET email = 'mine3@example.com' WHERE id = 3`); err != nil {
 		return err
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: b.Cursor, Conflicts: []syncd.Conflict{{Object: "Contact", Key: "3", ID: id(3),
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: b.Cursor, Conflicts: []syncd.Conflict{{Object: "Contact", Key: "3", ID: id(3),
 		Field: "Email", Base: "p3@example.com", Local: "mine3@example.com", Remote: "theirs3@example.com"}}}); err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func run(dir string) error {
 	if err := run(`UPDATE _syncd_outbox SET done = 1 WHERE row_key = '7'`); err != nil {
 		return err
 	}
-	if err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: b.Cursor, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "7", ID: id(7),
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: b.Cursor, Ops: []syncd.LocalOp{{Kind: syncd.OpUpdate, Key: "7", ID: id(7),
 		Set: map[string]syncd.Value{"LastName": "Last7"}, Shadow: map[string]syncd.Value{"Email": "p7@example.com", "LastName": "Last7", "Syncd_Id__c": nil},
 		Stamp: stamp.Add(7 * time.Second)}}}); err != nil {
 		return err

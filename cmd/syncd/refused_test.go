@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// Salesforce allows two Contacts with one email; an application's
+// customers table often does not (a UNIQUE email). The second Contact's row
+// is refused by the table: the rest of the pull goes on, the record is a
+// rejected row (exit 3, `failed list`, status degraded), and it is applied
+// once Salesforce changes it, or on `syncd failed retry` once the table
+// takes it.
+func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`CREATE UNIQUE INDEX customers_email ON customers (email)`)
+	ids := map[string]string{}
+	for _, c := range []struct{ last, email string }{
+		{"Hopper", "grace@example.com"}, {"Hopper-Dup", "grace@example.com"}, {"Lovelace", "ada@example.com"},
+	} {
+		id, err := f.emu.Insert("Contact", map[string]any{"FirstName": "A", "LastName": c.last, "Email": c.email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.last] = id
+	}
+
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	if code != exitRejected || !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 rows rejected") {
+		t.Fatalf("sync with a record the table refuses: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers`); n != 2 {
+		t.Fatalf("%d rows after the sync, want the 2 the table takes", n)
+	}
+	if !strings.Contains(errOut, `"msg":"row.rejected"`) || !strings.Contains(errOut, ids["Hopper-Dup"]) ||
+		!strings.Contains(errOut, "UNIQUE constraint failed: customers.email") {
+		t.Errorf("the refusal is not logged with the record's Id and SQLite's reason:\n%s", errOut)
+	}
+
+	out, _, _ = f.syncd("failed", "list", "-c", f.cfgPath, "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("failed list --json: %v\n%s", err, out)
+	}
+	if len(list) != 1 || list[0]["salesforce_id"] != ids["Hopper-Dup"] || list[0]["code"] != "LOCAL_CONSTRAINT" || list[0]["key"] != "" {
+		t.Fatalf("failed list --json = %v, want the refused record", list)
+	}
+	if out, _, code := f.syncd("status", "-c", f.cfgPath); code != exitRejected || !strings.Contains(out, "new row for "+ids["Hopper-Dup"]) {
+		t.Errorf("status: exit %d, want %d naming the refused record:\n%s", code, exitRejected, out)
+	}
+
+	// The next cycle does not read it again, and still says it is not synced.
+	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
+		t.Errorf("a cycle after the refusal: exit %d, want %d while the record is not synced", code, exitRejected)
+	}
+
+	// The application lets go of the email; a retry reads the record again
+	// and its row is inserted.
+	f.exec(`UPDATE customers SET email = 'grace@navy.example' WHERE last_name = 'Hopper'`)
+	if out, errOut, code := f.syncd("failed", "retry", "-c", f.cfgPath, "Contact", ids["Hopper-Dup"]); code != 0 ||
+		!strings.Contains(out, "1 record the table refused asked for") {
+		t.Fatalf("failed retry: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after the retry: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE email = 'grace@example.com' AND last_name = 'Hopper-Dup'`); n != 1 {
+		t.Errorf("the retried record's row is not there")
+	}
+	if out, _, _ := f.syncd("failed", "list", "-c", f.cfgPath); !strings.Contains(out, "no rejected rows") {
+		t.Errorf("failed list after the retry:\n%s", out)
+	}
+}
+
+// A record refused once is applied when Salesforce changes it so that the
+// table takes it, with no retry asked for; one deleted in Salesforce is no
+// longer rejected.
+func TestARefusedRecordIsAppliedWhenItChangesInSalesforce(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`CREATE UNIQUE INDEX customers_email ON customers (email)`)
+	var ids []string
+	for _, last := range []string{"One", "Two", "Three"} {
+		id, err := f.emu.Insert("Contact", map[string]any{"LastName": last, "Email": "same@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
+		t.Fatalf("first sync: exit %d, want %d", code, exitRejected)
+	}
+	if err := f.emu.Update("Contact", ids[1], map[string]any{"Email": "two@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.emu.Delete("Contact", ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after the record changed and the other was deleted: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE email = 'two@example.com'`); n != 1 {
+		t.Errorf("the changed record's row is not there")
+	}
+}

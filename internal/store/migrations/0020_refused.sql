@@ -1,0 +1,20 @@
+-- syncd schema version 20: pulled records the application's table refused.
+--
+-- A record whose row fails a constraint of the application's schema (a
+-- UNIQUE email two Contacts share, a NOT NULL column no field fills, a
+-- CHECK) is left out of its page's transaction instead of failing the
+-- whole pull, and kept here until it is applied: when Salesforce changes
+-- it again, or when `syncd failed retry` asks for a re-read (retry = 1).
+-- row_key is the row the record would have written; '' for an insert.
+
+CREATE TABLE _syncd_refused (
+    object     TEXT NOT NULL,
+    sf_id      TEXT NOT NULL,
+    row_key    TEXT NOT NULL DEFAULT '',
+    message    TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 1,
+    retry      INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    PRIMARY KEY (object, sf_id)
+) WITHOUT ROWID;

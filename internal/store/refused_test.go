@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	syncd "github.com/syncd-dev/syncd/internal/sync"
+)
+
+// A record whose row the application's table refuses is left out of its
+// batch: the other records and the cursor are committed, a refused update
+// leaves its row and its link as they were, and the refusal is kept until
+// a batch planned for the record writes its row or needs none.
+func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, strings.Replace(contactSchema, "score       INTEGER,", "score       INTEGER CHECK (score >= 0),", 1))
+	mustExec(t, app, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
+	db := MustOpenStore(t, path)
+	m := contactMapping()
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := ts("2024-05-01T10:00:00Z")
+	insert := func(id, email string) syncd.LocalOp {
+		v := map[string]syncd.Value{"LastName": id, "Email": email, "Score__c": int64(1)}
+		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops:     []syncd.LocalOp{insert("003A", "a@example.com"), insert("003B", "a@example.com"), insert("003C", "c@example.com")},
+		Cursor:  syncd.Cursor{Time: stamp, ID: "003C"},
+		Records: []string{"003A", "003B", "003C"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003B" || refused[0].Key != "" ||
+		refused[0].Message != "UNIQUE constraint failed: contacts.email" {
+		t.Fatalf("refused = %+v, want 003B's insert, for the email", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name, ',') FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,003C" {
+		t.Fatalf("rows %s, want 003A and 003C", got)
+	}
+	if c, err := db.Cursor(ctx, "Contact"); err != nil || c.ID != "003C" {
+		t.Fatalf("cursor = %+v, %v; want it past the batch", c, err)
+	}
+	if h, err := db.Health(ctx); err != nil || h["Contact"].Refused != 1 {
+		t.Fatalf("health = %+v, %v; want 1 refused", h, err)
+	}
+
+	// An update the table refuses (a CHECK) beside one it takes: the
+	// refused row keeps its values and its link its stamp and base.
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003C"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := ts("2024-05-02T10:00:00Z")
+	update := func(id string, score int64) syncd.LocalOp {
+		v := map[string]syncd.Value{"Score__c": score}
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: v, Shadow: v, Stamp: later}
+	}
+	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops:     []syncd.LocalOp{update("003A", -5), update("003C", 7)},
+		Cursor:  syncd.Cursor{Time: later, ID: "003C"},
+		Records: []string{"003A", "003C"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003A" || refused[0].Key != st["003A"].Key || !strings.Contains(refused[0].Message, "CHECK constraint failed") {
+		t.Fatalf("refused = %+v, want 003A's update, for the CHECK", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name || '=' || score, ',') FROM (SELECT * FROM contacts ORDER BY last_name)`); got != "003A=1,003C=7" {
+		t.Fatalf("rows %s, want 003A unchanged and 003C updated", got)
+	}
+	after, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003C"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after["003A"].Stamp.Equal(stamp) || !after["003C"].Stamp.Equal(later) {
+		t.Errorf("link stamps %s and %s; want 003A's unmoved (%s) and 003C's moved", after["003A"].Stamp, after["003C"].Stamp, stamp)
+	}
+	if list, err := db.Refused(ctx, "Contact"); err != nil || len(list) != 2 {
+		t.Fatalf("refused records = %+v, %v; want 003A and 003B", list, err)
+	}
+
+	// A batch planned for 003B that needs no row (deleted in Salesforce)
+	// closes its refusal; 003A's stays.
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Cursor: syncd.Cursor{Time: later, ID: "003D"}, Records: []string{"003B"}}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := db.Refused(ctx, "Contact"); err != nil || len(list) != 1 || list[0].ID != "003A" || list[0].Attempts != 1 {
+		t.Fatalf("refused records = %+v, %v; want 003A's alone", list, err)
+	}
+}
