@@ -209,6 +209,23 @@ func (c *checker) object(ctx context.Context, i int, o config.Object, db *store.
 		}
 	}
 
+	// A column syncd leaves NULL when it inserts the row of a record
+	// created in Salesforce: the table refuses every such record.
+	pulled := map[string]bool{strings.ToLower(m.Key): true, strings.ToLower(m.ExternalIDColumn): true}
+	for _, f := range m.Fields {
+		if f.Pulls() {
+			pulled[strings.ToLower(f.Column)] = true
+		}
+	}
+	for _, col := range t.Columns {
+		if col.NotNull && !col.HasDefault && !col.Generated && col.PrimaryKey == 0 && !pulled[strings.ToLower(col.Name)] {
+			c.problem(p+".fields", nil,
+				fmt.Sprintf("map it to a field that is never empty (%s: SomeField), or rebuild the table giving it a DEFAULT: SQLite cannot add one to a column in place (\"ALTER TABLE\", https://www.sqlite.org/lang_altertable.html)", col.Name),
+				"column %s of table %s is NOT NULL without a default, and no field pulled from %s fills it: the table would refuse the row of every %s created in Salesforce",
+				col.Name, t.Name, m.Object, m.Object)
+		}
+	}
+
 	if _, ok := t.Column(m.ExternalIDColumn); !ok {
 		c.problem(p+".external_id.column",
 			[]string{store.AddColumnSQL(t.Name, m.ExternalIDColumn, "TEXT"), store.UniqueIndexSQL(t.Name, m.ExternalIDColumn)},

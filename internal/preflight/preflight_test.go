@@ -291,3 +291,24 @@ func TestOnlineExternalIDAndObject(t *testing.T) {
 		t.Errorf("problems = %q", got)
 	}
 }
+
+// A NOT NULL column with no default that no pulled field fills makes the
+// table refuse the row of every record created in Salesforce; a default,
+// a mapping, the key, the external id or a generated column do not.
+func TestNotNullColumnNoPulledFieldFills(t *testing.T) {
+	schema := `CREATE TABLE customers (id INTEGER PRIMARY KEY NOT NULL, first_name TEXT NOT NULL, plan TEXT NOT NULL,
+		tier TEXT NOT NULL DEFAULT 'free', shout TEXT GENERATED ALWAYS AS (upper(first_name)) NOT NULL,
+		sync_id TEXT NOT NULL UNIQUE, deleted_at TEXT)`
+	cfg, _ := setup(t, "", schema, nil, customers.FirstName)
+	r, _ := preflight.Check(ctx, cfg, nil)
+	want := cfg.File() + ":14: objects[0].fields: column plan of table customers is NOT NULL without a default, and no field pulled from Contact fills it: the table would refuse the row of every Contact created in Salesforce"
+	if got := problems(r); len(got) != 1 || got[0] != want {
+		t.Errorf("problems = %q\nwant %q", got, want)
+	}
+	// Mapped, a pulled field fills it.
+	plan := customers.Column{Name: "plan", Field: "Plan__c"}
+	cfg, _ = setup(t, "", schema, nil, customers.FirstName, plan)
+	if r, _ := preflight.Check(ctx, cfg, nil); len(r.Problems) != 0 {
+		t.Errorf("plan mapped: %q", problems(r))
+	}
+}

@@ -105,6 +105,7 @@ type Column struct {
 	// when it is not part of it.
 	PrimaryKey int
 	NotNull    bool
+	HasDefault bool // a DEFAULT clause
 	// Unique: no two rows can hold the same value, because the column
 	// alone is the primary key or has a unique index of its own.
 	Unique bool
@@ -126,7 +127,7 @@ func (s *Schema) Table(ctx context.Context, name string) (*Table, error) {
 		return nil, fmt.Errorf("read table %s: %w", name, err)
 	}
 	t.View = typ == "view"
-	rows, err := s.db.QueryContext(ctx, `SELECT name, type, pk, "notnull", hidden FROM pragma_table_xinfo(?) ORDER BY cid`, t.Name)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, type, pk, "notnull", dflt_value IS NOT NULL, hidden FROM pragma_table_xinfo(?) ORDER BY cid`, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("read table %s: %w", name, err)
 	}
@@ -134,7 +135,7 @@ func (s *Schema) Table(ctx context.Context, name string) (*Table, error) {
 	for rows.Next() {
 		var c Column
 		var hidden int
-		if err := rows.Scan(&c.Name, &c.Type, &c.PrimaryKey, &c.NotNull, &hidden); err != nil {
+		if err := rows.Scan(&c.Name, &c.Type, &c.PrimaryKey, &c.NotNull, &c.HasDefault, &hidden); err != nil {
 			return nil, fmt.Errorf("read table %s: %w", name, err)
 		}
 		// hidden is 2 or 3 for generated columns (pragma table_xinfo,
