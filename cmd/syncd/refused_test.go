@@ -103,3 +103,47 @@ func TestARefusedRecordIsAppliedWhenItChangesInSalesforce(t *testing.T) {
 		t.Errorf("the changed record's row is not there")
 	}
 }
+
+// A linked row whose record's change the table refuses is not pushed
+// meanwhile: a field both sides changed keeps Salesforce's value under
+// salesforce_wins, instead of the row's overwriting it.
+func TestARowWhoseRecordIsRefusedIsNotPushedOverIt(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`CREATE UNIQUE INDEX customers_email ON customers (email)`)
+	ada, err := f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.emu.Insert("Contact", map[string]any{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Both sides change Ada's first name; Salesforce also gives her Grace's
+	// email, which the table refuses.
+	f.exec(`UPDATE customers SET first_name = 'Augusta' WHERE last_name = 'Lovelace'`)
+	if err := f.emu.Update("Contact", ada, map[string]any{"FirstName": "Countess", "Email": "grace@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
+		t.Fatalf("sync with Ada's change refused: exit %d, want %d", code, exitRejected)
+	}
+	if c, _ := f.emu.Get("Contact", ada); c["FirstName"] != "Countess" {
+		t.Fatalf("Salesforce's first name was overwritten by the row whose record was refused: %v", c["FirstName"])
+	}
+	// Salesforce fixes the email: the record is applied, Salesforce's name
+	// wins, and nothing is left behind.
+	if err := f.emu.Update("Contact", ada, map[string]any{"Email": "ada@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after the email was fixed: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Lovelace' AND first_name = 'Countess' AND email = 'ada@example.org'`); n != 1 {
+		t.Errorf("Ada's row does not hold Salesforce's values")
+	}
+	if c, _ := f.emu.Get("Contact", ada); c["FirstName"] != "Countess" {
+		t.Errorf("Salesforce's first name is %v, want Countess", c["FirstName"])
+	}
+}

@@ -551,12 +551,15 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
 
-	// The first pending entry of each row, in sequence order.
+	// The first pending entry of each row, in sequence order. A row whose
+	// record's last change the table refused (refused.go) waits: its push
+	// would overwrite in Salesforce what the row could not take.
 	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.row_key FROM _syncd_outbox o INDEXED BY _syncd_outbox_pending
 		WHERE o.tbl = ?1 AND o.done = 0 AND o.seq > ?2 AND o.row_key IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM _syncd_outbox f INDEXED BY _syncd_outbox_row
 			WHERE f.tbl = ?1 AND f.row_key = o.row_key AND f.seq < o.seq AND f.done = 0)
-		ORDER BY o.seq LIMIT ?3`, m.Table, afterSeq, limit)
+		AND NOT EXISTS (SELECT 1 FROM _syncd_refused r WHERE r.object = ?4 AND r.row_key = o.row_key)
+		ORDER BY o.seq LIMIT ?3`, m.Table, afterSeq, limit, m.Object)
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}

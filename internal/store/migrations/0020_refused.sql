@@ -18,3 +18,7 @@ CREATE TABLE _syncd_refused (
     last_seen  TEXT NOT NULL,
     PRIMARY KEY (object, sf_id)
 ) WITHOUT ROWID;
+
+-- A row whose record was refused is not pushed meanwhile: Pending looks
+-- its key up here.
+CREATE INDEX _syncd_refused_row ON _syncd_refused (object, row_key);
