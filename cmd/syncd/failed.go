@@ -17,7 +17,8 @@ import (
 )
 
 // `syncd failed` is the rows Salesforce rejected (the store's dead
-// letters): list them, show one, queue them again, or skip them.
+// letters), and the pulled records the application's table refused: list
+// them, show one, queue them again, or skip them.
 
 func (m *Main) failedCmd() *cobra.Command {
 	return group("failed", "List, show, retry or skip the rows Salesforce rejected",
@@ -32,7 +33,9 @@ func (m *Main) failedListCmd() *cobra.Command {
 		Short: "List the rejected rows (of one object, or all), with Salesforce's reasons",
 		Long: `List the rows Salesforce rejected (of one object, or all), oldest first: the
 object, the row's key, Salesforce's error code and message, how many times it
-was sent, and when. The database is opened read-only.`,
+was sent, and when. Then the records pulled from Salesforce whose rows the
+application's table refused (a UNIQUE, NOT NULL or CHECK constraint), by their
+Salesforce Id, with SQLite's message. The database is opened read-only.`,
 		Args: maxArgs(1, "failed list takes at most one OBJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return m.failedList(c.Context(), *path, firstArg(args), asJSON)
@@ -178,7 +181,11 @@ func (m *Main) failedRetryCmd(name string) *cobra.Command {
 		Long: `Queue the rows Salesforce rejected to be pushed again by the next cycle: every
 one, those of OBJECT, or the rows of OBJECT with the given keys. A rejected
 row is also sent again as soon as it changes. Its dead letter stays until a
-push succeeds.`,
+push succeeds.
+
+A record the table refused (named by its Salesforce Id or its row's key) is
+read again from Salesforce by the next cycle, once: fix the table or the data
+first. It is also read again when it changes in Salesforce.`,
 		Example: "  syncd failed retry\n  syncd failed retry Contact 42 43",
 		RunE: func(c *cobra.Command, args []string) error {
 			return m.retry(c.Context(), *path, firstArg(args), args[min(1, len(args)):])
@@ -238,8 +245,11 @@ is then created with all its values, a linked one is sent every field that
 differs from the last values synced, the skipped ones included. Nothing else
 brings a skipped row back; "syncd verify" reports the difference meanwhile.
 
-Name the rows (OBJECT KEY...), or pass --all for every rejected row (of
-OBJECT, or of every object).`,
+A record the table refused is forgotten: it stays out of the table until it
+changes in Salesforce again.
+
+Name the rows (OBJECT KEY...; a refused record by its Salesforce Id), or pass
+--all for every rejected row (of OBJECT, or of every object).`,
 		Example: "  syncd failed skip Contact 42\n  syncd failed skip --all Contact",
 		RunE: func(c *cobra.Command, args []string) error {
 			switch {
