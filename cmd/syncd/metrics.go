@@ -40,7 +40,7 @@ func newMetrics(src stateSource) *metrics {
 		pushed: objectCounter("syncd_rows_pushed_total",
 			"Records created, updated or deleted in Salesforce."),
 		failed: objectCounter("syncd_rows_failed_total",
-			"Records Salesforce refused permanently (new rejected rows)."),
+			"Rows rejected (new rejected rows): records Salesforce refused permanently, and pulled records the table refused."),
 		conflicts: objectCounter("syncd_conflicts_total",
 			"Fields changed on both sides since the last sync."),
 		repaired: objectCounter("syncd_rows_repaired_total",
