@@ -224,7 +224,9 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%d rejected rows queued; the next cycle pushes them again\n", n)
+	if n > 0 || r == 0 {
+		fmt.Fprintf(m.Stdout, "%s queued; the next cycle pushes them again\n", plural(int(n), "rejected row"))
+	}
 	if r > 0 {
 		fmt.Fprintf(m.Stdout, "%s the table refused asked for; the next cycle reads them again from Salesforce\n", plural(int(r), "record"))
 	}
@@ -287,7 +289,9 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%d rejected rows skipped\n", len(skipped))
+	if len(skipped) > 0 || forgot == 0 {
+		fmt.Fprintf(m.Stdout, "%s skipped\n", plural(len(skipped), "rejected row"))
+	}
 	if forgot > 0 {
 		fmt.Fprintf(m.Stdout, "%s the table refused forgotten; each is pulled again when it changes in Salesforce\n", plural(int(forgot), "record"))
 	}

@@ -56,7 +56,7 @@ func TestSyncAndStatusTellRejectedRows(t *testing.T) {
 	if code != exitRejected {
 		t.Fatalf("sync with a rejected row: exit %d, want %d\n%s%s", code, exitRejected, out, errOut)
 	}
-	if !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 rows rejected and not synced (1 in this cycle)") {
+	if !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 row rejected and not synced (1 in this cycle)") {
 		t.Errorf("sync does not say a row was rejected:\n%s%s", out, errOut)
 	}
 	if f.emu.Count("Contact") != 1 {
@@ -105,7 +105,7 @@ func TestSyncAndStatusTellRejectedRows(t *testing.T) {
 	f.emu.ResetAPIUsage()
 
 	// Retried without a fix, it is rejected again: a new rejection, logged.
-	if out, errOut, code := f.syncd("failed", "retry", "Contact", key, "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected rows queued") {
+	if out, errOut, code := f.syncd("failed", "retry", "Contact", key, "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected row queued") {
 		t.Fatalf("failed retry: exit %d\n%s%s", code, out, errOut)
 	}
 	_, errOut, code = f.syncd("sync", "-c", f.cfgPath)
@@ -167,7 +167,7 @@ func TestFailedCommands(t *testing.T) {
 	// Skip one: it stays as it is, is no longer rejected, and nothing is
 	// pushed for it until it changes.
 	out, errOut, code = f.syncd("failed", "skip", "Contact", nameless, "-c", f.cfgPath)
-	if code != 0 || !strings.Contains(out, "skipped Contact "+nameless) || !strings.Contains(out, "1 rejected rows skipped") {
+	if code != 0 || !strings.Contains(out, "skipped Contact "+nameless) || !strings.Contains(out, "1 rejected row skipped") {
 		t.Fatalf("failed skip: exit %d\n%s%s", code, out, errOut)
 	}
 	// Rows named that have no rejected push (the one just skipped, and one
@@ -194,10 +194,10 @@ func TestFailedCommands(t *testing.T) {
 	}
 
 	// `syncd retry` is `failed retry`.
-	if out, errOut, code := f.syncd("retry", "Contact", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected rows queued") {
+	if out, errOut, code := f.syncd("retry", "Contact", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected row queued") {
 		t.Errorf("retry: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, errOut, code := f.syncd("failed", "skip", "--all", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected rows skipped") {
+	if out, errOut, code := f.syncd("failed", "skip", "--all", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected row skipped") {
 		t.Errorf("failed skip --all: exit %d\n%s%s", code, out, errOut)
 	}
 	// The queued retry of the other row was skipped too? No: the retry

@@ -27,7 +27,7 @@ func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
 	}
 
 	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
-	if code != exitRejected || !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 rows rejected") {
+	if code != exitRejected || !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 row rejected") {
 		t.Fatalf("sync with a record the table refuses: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
 	}
 	if n := f.count(`SELECT count(*) FROM customers`); n != 2 {

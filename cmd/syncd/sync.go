@@ -136,13 +136,13 @@ func outcome(rep syncd.Report, rejected int) error {
 	if len(unkeyed) > 0 {
 		err := fmt.Errorf("rows left out of the sync (%s): syncd tells rows apart by their key; give each a key", strings.Join(unkeyed, "; "))
 		if rejected > 0 {
-			err = fmt.Errorf("%w; and %d rows rejected and not synced: `syncd failed list` shows why", err, rejected)
+			err = fmt.Errorf("%w; and %s rejected and not synced: `syncd failed list` shows why", err, plural(rejected, "row"))
 		}
 		return exitError{code: exitRejected, err: err}
 	}
 	if rejected > 0 {
-		return exitError{code: exitRejected, err: fmt.Errorf("%d rows rejected and not synced (%d in this cycle): `syncd failed list` shows why; "+
-			"fix them and run `syncd failed retry`, or `syncd failed skip` to leave them as they are", rejected, thisCycle)}
+		return exitError{code: exitRejected, err: fmt.Errorf("%s rejected and not synced (%d in this cycle): `syncd failed list` shows why; "+
+			"fix them and run `syncd failed retry`, or `syncd failed skip` to leave them as they are", plural(rejected, "row"), thisCycle)}
 	}
 	if retrying > 0 {
 		return exitError{code: exitRetry, err: fmt.Errorf("%d rows not synced in this cycle after a transient failure; the next cycle sends them again", retrying)}
