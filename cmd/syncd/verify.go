@@ -230,7 +230,7 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts())
+	plans := syncd.Plans(rep, rec.Actions(), rec.Conflicts(), rec.Refused())
 	if asJSON {
 		if err := writeJSON(m.Stdout, jsonList(plans, toPlanJSON)); err != nil {
 			return err

@@ -107,9 +107,48 @@ func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map
 }
 
 // keepRefused closes the refusals of the records a batch was planned for,
-// then keeps those refused in it: a record refused again counts one
-// attempt more, with this attempt's reason.
-func keepRefused(ctx context.Context, sc *stmtCache, object string, records []string, refused []syncd.Refusal, now time.Time) error {
+// but for those refused in it, which it keeps: a record refused anew
+// counts one attempt more, with this attempt's reason; one refused before
+// at the same stamp for the same reason, with no retry asked for, is
+// marked Again and left as it was. stamps are the ops' stamps, by Id.
+func keepRefused(ctx context.Context, sc *stmtCache, object string, records []string, refused []syncd.Refusal,
+	stamps map[string]string, now time.Time) error {
+	type prior struct {
+		stamp, message string
+		retry          bool
+	}
+	before := map[string]prior{}
+	if len(refused) > 0 {
+		ids := make([]string, len(refused))
+		for i, r := range refused {
+			ids[i] = r.ID
+		}
+		err := eachIn(ids, func(in string, args []any) error {
+			rows, err := sc.tx.QueryContext(ctx, `SELECT sf_id, stamp, message, retry FROM _syncd_refused WHERE object = ? AND sf_id IN (`+in+`)`,
+				append([]any{object}, args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var p prior
+				if err := rows.Scan(&id, &p.stamp, &p.message, &p.retry); err != nil {
+					return err
+				}
+				before[id] = p
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("read refused records: %w", err)
+		}
+		for i := range refused {
+			r := &refused[i]
+			p, ok := before[r.ID]
+			r.Again = ok && !p.retry && p.stamp == stamps[r.ID] && p.message == r.Message
+		}
+	}
 	if len(records) > 0 {
 		st, err := sc.stmt(`SELECT count(*) FROM (SELECT 1 FROM _syncd_refused WHERE object = ? LIMIT 1)`)
 		if err != nil {
@@ -120,7 +159,17 @@ func keepRefused(ctx context.Context, sc *stmtCache, object string, records []st
 			return fmt.Errorf("read refused records: %w", err)
 		}
 		if open > 0 {
-			err := eachIn(records, func(in string, args []any) error {
+			kept := make(map[string]bool, len(refused))
+			for _, r := range refused {
+				kept[r.ID] = true
+			}
+			var closed []string
+			for _, id := range records {
+				if !kept[id] {
+					closed = append(closed, id)
+				}
+			}
+			err := eachIn(closed, func(in string, args []any) error {
 				_, err := sc.tx.ExecContext(ctx, `DELETE FROM _syncd_refused WHERE object = ? AND sf_id IN (`+in+`)`,
 					append([]any{object}, args...)...)
 				return err
@@ -131,11 +180,14 @@ func keepRefused(ctx context.Context, sc *stmtCache, object string, records []st
 		}
 	}
 	for _, r := range refused {
-		if _, err := sc.exec(`INSERT INTO _syncd_refused(object, sf_id, row_key, message, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?)
+		if r.Again {
+			continue
+		}
+		if _, err := sc.exec(`INSERT INTO _syncd_refused(object, sf_id, row_key, message, stamp, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(object, sf_id) DO UPDATE SET row_key = excluded.row_key, message = excluded.message,
-				last_seen = excluded.last_seen, attempts = attempts + 1, retry = 0`,
-			object, r.ID, r.Key, r.Message, formatTime(now), formatTime(now)); err != nil {
+				stamp = excluded.stamp, last_seen = excluded.last_seen, attempts = attempts + 1, retry = 0`,
+			object, r.ID, r.Key, r.Message, stamps[r.ID], formatTime(now), formatTime(now)); err != nil {
 			return fmt.Errorf("keep refused record %s: %w", r.ID, err)
 		}
 	}
@@ -220,9 +272,10 @@ func (db *DB) execRefused(ctx context.Context, stmt, object string, ids []string
 	return n, tx.Commit()
 }
 
-// TakeRefusedRetries implements syncd.Local: it returns the refused
-// records of object `syncd failed retry` asked for, and clears the ask.
-func (db *DB) TakeRefusedRetries(ctx context.Context, object string) ([]string, error) {
+// RefusedRetries implements syncd.Local: it returns the refused
+// records of object `syncd failed retry` asked for. The ApplyPull of their
+// re-read closes the ask (keepRefused).
+func (db *DB) RefusedRetries(ctx context.Context, object string) ([]string, error) {
 	var ids []string
 	rows, err := db.r.QueryContext(ctx, `SELECT sf_id FROM _syncd_refused WHERE object = ? AND retry = 1 ORDER BY sf_id`, object)
 	if err != nil {
@@ -237,11 +290,5 @@ func (db *DB) TakeRefusedRetries(ctx context.Context, object string) ([]string, 
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	if _, err := db.execRefused(ctx, `UPDATE _syncd_refused SET retry = 0`, object, ids); err != nil {
-		return nil, err
-	}
-	return ids, nil
+	return ids, rows.Err()
 }

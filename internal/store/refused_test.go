@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -94,5 +95,45 @@ func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 	}
 	if list, err := db.Refused(ctx, "Contact"); err != nil || len(list) != 1 || list[0].ID != "003A" || list[0].Attempts != 1 {
 		t.Fatalf("refused records = %+v, %v; want 003A's alone", list, err)
+	}
+
+	// 003A read again unchanged and refused for the same reason (the
+	// lookback window's re-read) is refused again, but no new rejection;
+	// changed in Salesforce, or asked for by a retry, it is a new attempt.
+	again := func(stamp time.Time) syncd.Refusal {
+		t.Helper()
+		op := update("003A", -5)
+		op.Stamp = stamp
+		refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{op}, Cursor: syncd.Cursor{Time: later, ID: "003D"}, Records: []string{"003A"}})
+		if err != nil || len(refused) != 1 {
+			t.Fatalf("refused = %+v, %v; want 003A", refused, err)
+		}
+		return refused[0]
+	}
+	attempts := func() int {
+		t.Helper()
+		list, err := db.Refused(ctx, "Contact")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("refused records = %+v, %v", list, err)
+		}
+		return list[0].Attempts
+	}
+	if r := again(later); !r.Again || attempts() != 1 {
+		t.Errorf("re-read unchanged: again %v, %d attempts; want again, 1", r.Again, attempts())
+	}
+	if r := again(later.Add(time.Minute)); r.Again || attempts() != 2 {
+		t.Errorf("changed in Salesforce: again %v, %d attempts; want a new attempt, 2", r.Again, attempts())
+	}
+	if n, err := db.RetryRefused(ctx, "Contact", []string{st["003A"].Key}); err != nil || n != 1 {
+		t.Fatalf("retry by the row's key: %d, %v", n, err)
+	}
+	if ids, err := db.RefusedRetries(ctx, "Contact"); err != nil || len(ids) != 1 || ids[0] != "003A" {
+		t.Fatalf("retries = %v, %v; want 003A", ids, err)
+	}
+	if r := again(later.Add(time.Minute)); r.Again || attempts() != 3 {
+		t.Errorf("retried: again %v, %d attempts; want a new attempt, 3", r.Again, attempts())
+	}
+	if ids, err := db.RefusedRetries(ctx, "Contact"); err != nil || len(ids) != 0 {
+		t.Errorf("retries after the re-read = %v, %v; want none", ids, err)
 	}
 }

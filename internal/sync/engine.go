@@ -470,11 +470,11 @@ func (e *Engine) reread(ctx context.Context, m *Mapping, ids []string, rep *Obje
 	return seen, len(plan.Ops) > 0 || len(plan.Conflicts) > 0, nil
 }
 
-// retryRefused reads again, once, the refused records `syncd failed
-// retry` asked for, after the pull: a record the table refuses again is
-// refused again, with the reason of this attempt.
+// retryRefused reads again the refused records `syncd failed retry`
+// asked for, after the pull: a record the table refuses again is refused
+// again, with the reason of this attempt.
 func (e *Engine) retryRefused(ctx context.Context, m *Mapping, rep *ObjectReport) error {
-	ids, err := e.Local.TakeRefusedRetries(ctx, m.Object)
+	ids, err := e.Local.RefusedRetries(ctx, m.Object)
 	if err != nil || len(ids) == 0 {
 		return err
 	}

@@ -233,9 +233,13 @@ func refusedIDs(refused []Refusal) map[string]bool {
 }
 
 // reportRefused counts the records whose rows the table refused as
-// rejected in this cycle, each with SQLite's reason.
+// rejected in this cycle, each with SQLite's reason, unless it refused
+// them before just so.
 func (e *Engine) reportRefused(m *Mapping, refused []Refusal, rep *ObjectReport) {
 	for _, r := range refused {
+		if r.Again {
+			continue
+		}
 		rep.Failed++
 		rep.Rejected = append(rep.Rejected, Rejection{Key: r.Key, ID: r.ID, Code: RefusedCode, Message: r.Message})
 	}

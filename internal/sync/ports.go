@@ -469,6 +469,10 @@ type Refusal struct {
 	ID      string // the record's Salesforce Id
 	Key     string // the row written, or "" for a record that would have been inserted
 	Message string // SQLite's, e.g. "UNIQUE constraint failed: customers.email"
+	// Again says the record was refused before, as it is now, for the
+	// same reason (a re-read of the lookback window, or a reconciliation):
+	// it is still left out, but it is no new rejection.
+	Again bool
 }
 
 // PushResult is what the store records after one push batch.
@@ -512,10 +516,11 @@ type Local interface {
 	// schema) is left out of the transaction, kept as a Refusal, and
 	// returned; the rest is committed.
 	ApplyPull(ctx context.Context, m *Mapping, b PullBatch) ([]Refusal, error)
-	// TakeRefusedRetries returns the Ids of the refused records of an
-	// object that `syncd failed retry` asked to read again, and clears the
-	// request: the engine re-reads them once.
-	TakeRefusedRetries(ctx context.Context, object string) ([]string, error)
+	// RefusedRetries returns the Ids of the refused records of an
+	// object that `syncd failed retry` asked to read again. The ApplyPull
+	// of the re-read closes the request, as it closes the refusal of every
+	// record its batch was planned for.
+	RefusedRetries(ctx context.Context, object string) ([]string, error)
 	// Pending returns up to limit rows with pending (not done) outbox
 	// entries, ordered by their oldest pending entry (FirstSeq), only rows
 	// whose FirstSeq is greater than afterSeq. The engine pages through a

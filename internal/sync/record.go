@@ -46,6 +46,7 @@ type Recorder struct {
 	mu        gosync.Mutex
 	actions   []Action
 	conflicts []Conflict
+	refused   map[string][]Refusal   // by object, each record once
 	pending   map[string]LocalChange // by key: the last Pending page
 }
 
@@ -72,6 +73,18 @@ func (r *Recorder) Conflicts() []Conflict {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Conflict(nil), r.conflicts...)
+}
+
+// Refused returns the records whose rows the table refused, by object:
+// anew or again, each once.
+func (r *Recorder) Refused() map[string][]Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]Refusal, len(r.refused))
+	for o, rs := range r.refused {
+		out[o] = slices.Clone(rs)
+	}
+	return out
 }
 
 func (r *Recorder) add(a Action) {
@@ -124,9 +137,17 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 	l.r.mu.Lock()
 	defer l.r.mu.Unlock()
 	left := refusedIDs(refused)
+	for _, r := range refused {
+		if !slices.ContainsFunc(l.r.refused[m.Object], func(o Refusal) bool { return o.ID == r.ID }) {
+			if l.r.refused == nil {
+				l.r.refused = map[string][]Refusal{}
+			}
+			l.r.refused[m.Object] = append(l.r.refused[m.Object], r)
+		}
+	}
 	for _, op := range b.Ops {
 		if left[op.ID] {
-			continue // not written: the cycle's report lists it as rejected
+			continue // not written: listed as refused
 		}
 		a := Action{Object: m.Object, Side: SideLocal, Key: op.Key, ID: op.ID}
 		switch op.Kind {
@@ -291,21 +312,17 @@ type ObjectPlan struct {
 	Salesforce []Action   `json:"salesforce"`
 	Conflicts  []Conflict `json:"conflicts"`
 	// Refused are the pulled records whose rows the table refused (or
-	// would refuse): not written.
+	// would refuse), anew or again: not written.
 	Refused []Refusal `json:"-"`
 }
 
 // Plans groups a cycle's recorded actions and conflicts by object, in the
 // report's order, Salesforce writes sorted by key.
-func Plans(rep Report, actions []Action, conflicts []Conflict) []ObjectPlan {
+func Plans(rep Report, actions []Action, conflicts []Conflict, refused map[string][]Refusal) []ObjectPlan {
 	var out []ObjectPlan
 	for _, o := range rep.Objects {
 		p := ObjectPlan{Object: o.Object, Pulled: o.Pulled, Local: []Action{}, Salesforce: []Action{}, Conflicts: []Conflict{}}
-		for _, r := range o.Rejected {
-			if r.Code == RefusedCode {
-				p.Refused = append(p.Refused, Refusal{ID: r.ID, Key: r.Key, Message: r.Message})
-			}
-		}
+		p.Refused = refused[o.Object]
 		for _, a := range actions {
 			switch {
 			case a.Object != o.Object:

@@ -6,12 +6,16 @@
 -- whole pull, and kept here until it is applied: when Salesforce changes
 -- it again, or when `syncd failed retry` asks for a re-read (retry = 1).
 -- row_key is the row the record would have written; '' for an insert.
+-- stamp is the record's watermark value when it was refused: read again
+-- unchanged (the lookback window's re-read), and refused for the same
+-- reason, it is no new rejection.
 
 CREATE TABLE _syncd_refused (
     object     TEXT NOT NULL,
     sf_id      TEXT NOT NULL,
     row_key    TEXT NOT NULL DEFAULT '',
     message    TEXT NOT NULL,
+    stamp      TEXT NOT NULL DEFAULT '',
     attempts   INTEGER NOT NULL DEFAULT 1,
     retry      INTEGER NOT NULL DEFAULT 0,
     first_seen TEXT NOT NULL,

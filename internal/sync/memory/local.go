@@ -562,9 +562,9 @@ func (l *Local) SetHolds(_ context.Context, object string, holds map[string]stri
 	return l.fail("SetHolds")
 }
 
-// TakeRefusedRetries returns nothing: the in-memory table has no
+// RefusedRetries returns nothing: the in-memory table has no
 // constraints, so it refuses no record.
-func (l *Local) TakeRefusedRetries(context.Context, string) ([]string, error) {
+func (l *Local) RefusedRetries(context.Context, string) ([]string, error) {
 	return nil, nil
 }
 
