@@ -137,3 +137,55 @@ func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 		t.Errorf("retries after the re-read = %v, %v; want none", ids, err)
 	}
 }
+
+// A hard delete a foreign key of the application's restricts is refused
+// like a write: the row and its link stay, and the other deletes of the
+// batch are applied.
+func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, contactSchema)
+	mustExec(t, app, `CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE RESTRICT)`)
+	db := MustOpenStore(t, path)
+	m := contactMapping()
+	m.FromSalesforce = syncd.HardDelete
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	for _, id := range []string{"003A", "003B"} {
+		v := map[string]syncd.Value{"LastName": id}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+	}
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003B"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, app, `INSERT INTO orders (contact_id) VALUES (?)`, st["003A"].Key)
+	later := ts("2024-05-02T10:00:00Z")
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops: []syncd.LocalOp{
+			{Kind: syncd.OpDelete, Key: st["003A"].Key, ID: "003A", Unlink: true, Stamp: later},
+			{Kind: syncd.OpDelete, Key: st["003B"].Key, ID: "003B", Unlink: true, Stamp: later},
+		},
+		Cursor: syncd.Cursor{Time: later, ID: "003B"}, Records: []string{"003A", "003B"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003A" || refused[0].Message != "FOREIGN KEY constraint failed" {
+		t.Fatalf("refused = %+v, want 003A's delete", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM contacts`); got != "003A" {
+		t.Errorf("rows left: %s, want 003A's alone", got)
+	}
+	after, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))
+	if err != nil || after["003A"].ID != "003A" || !after["003A"].Exists {
+		t.Errorf("003A's link after its refused delete: %+v, %v", after["003A"], err)
+	}
+}
