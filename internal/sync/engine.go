@@ -634,7 +634,7 @@ func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *Obj
 	if err != nil {
 		return fmt.Errorf("revert pull-only columns: %w", err)
 	}
-	e.reportRefused(m, refused, rep)
+	reportRefused(refused, rep)
 	rep.Reverted += len(ops) - len(refused)
 	return nil
 }

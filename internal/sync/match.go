@@ -160,7 +160,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			if err != nil {
 				return fmt.Errorf("match: link: %w", err)
 			}
-			e.reportRefused(m, refused, rep)
+			reportRefused(refused, rep)
 			rep.Matched += len(page) - len(refused)
 			rep.Conflicts += len(plan.Conflicts)
 			rep.LocalUpdates += plan.Updates - refusedOps(plan.Ops, refused, OpUpdate)

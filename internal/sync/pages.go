@@ -198,7 +198,7 @@ func (e *Engine) reportPage(m *Mapping, plan PullPlan, fresh int, refused []Refu
 				"new_id", op.Relink.NewID, "reason", op.Relink.Reason)
 		}
 	}
-	e.reportRefused(m, refused, rep)
+	reportRefused(refused, rep)
 	for _, c := range plan.Conflicts {
 		if c.RemoteDeleted {
 			e.logger().Warn("record deleted in Salesforce with local changes not yet pushed; kept as a conflict",
@@ -235,7 +235,7 @@ func refusedIDs(refused []Refusal) map[string]bool {
 // reportRefused counts the records whose rows the table refused as
 // rejected in this cycle, each with SQLite's reason, unless it refused
 // them before just so.
-func (e *Engine) reportRefused(m *Mapping, refused []Refusal, rep *ObjectReport) {
+func reportRefused(refused []Refusal, rep *ObjectReport) {
 	for _, r := range refused {
 		if r.Again {
 			continue
