@@ -55,27 +55,24 @@ func (r *tableRefusal) message() string {
 	return r.err.Error()
 }
 
-// applyAlone writes the ops of each row on their own, in order, under a
-// savepoint: the ops of a row the table refuses are rolled back and
-// returned as refusals; any other error fails the batch. Ops naming the
-// same row (a merge's relink and update) go together; each insert alone.
+// applyAlone writes the ops of each row on their own, under a savepoint,
+// in the order of each row's first op: the ops of a row the table refuses
+// are rolled back and returned as refusals; any other error fails the
+// batch. Ops naming the same row (a merge's relink and update) go
+// together; each insert alone.
 func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map[string]map[string]bool,
 	newApplier func() (*applier, error)) ([]syncd.Refusal, error) {
-	var order []string
-	byKey := map[string][]syncd.LocalOp{}
 	var groups [][]syncd.LocalOp
+	at := map[string]int{} // key -> its group
 	for _, op := range ops {
-		if op.Key == "" {
-			groups = append(groups, []syncd.LocalOp{op})
+		if i, ok := at[op.Key]; ok && op.Key != "" {
+			groups[i] = append(groups[i], op)
 			continue
 		}
-		if _, ok := byKey[op.Key]; !ok {
-			order = append(order, op.Key)
+		if op.Key != "" {
+			at[op.Key] = len(groups)
 		}
-		byKey[op.Key] = append(byKey[op.Key], op)
-	}
-	for _, k := range order {
-		groups = append(groups, byKey[k])
+		groups = append(groups, []syncd.LocalOp{op})
 	}
 	var refused []syncd.Refusal
 	for _, g := range groups {
