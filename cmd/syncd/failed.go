@@ -142,7 +142,7 @@ func (m *Main) failedShow(ctx context.Context, path, object, key string, asJSON 
 	}
 	d, err := db.DeadLetter(ctx, object, key)
 	if errors.Is(err, store.ErrNoDeadLetter) {
-		return fmt.Errorf("%s %s has no rejected push (`syncd failed list` shows those that do)", object, key)
+		return m.refusedShow(ctx, db, object, key, asJSON)
 	}
 	if err != nil {
 		return err
@@ -169,6 +169,27 @@ func (m *Main) failedShow(ctx context.Context, path, object, key string, asJSON 
 		fmt.Fprintf(m.Stdout, "      %s: %s\n", f, show(d.Payload[f]))
 	}
 	return nil
+}
+
+// refusedShow is `failed show` of a record the table refused, named by
+// its Salesforce Id or its row's key.
+func (m *Main) refusedShow(ctx context.Context, db *store.DB, object, key string, asJSON bool) error {
+	list, err := db.Refused(ctx, object)
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		if r.ID != key && (r.Key == "" || r.Key != key) {
+			continue
+		}
+		if asJSON {
+			return writeJSON(m.Stdout, failedShowJSON{Rejected: refusedJSON(r), Status: "refused", Fields: map[string]syncd.Value{}})
+		}
+		printRefused(m.Stdout, r)
+		fmt.Fprintf(m.Stdout, "    the record is read again when it changes in Salesforce, or on `syncd failed retry %s %s`\n", object, r.ID)
+		return nil
+	}
+	return fmt.Errorf("%s %s has no rejected push and no refused record (`syncd failed list` shows those that do)", object, key)
 }
 
 // failedRetryCmd is `failed retry`, and the top-level `retry` (use

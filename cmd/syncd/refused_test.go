@@ -46,6 +46,10 @@ func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
 	if len(list) != 1 || list[0]["salesforce_id"] != ids["Hopper-Dup"] || list[0]["code"] != "LOCAL_CONSTRAINT" || list[0]["key"] != "" {
 		t.Fatalf("failed list --json = %v, want the refused record", list)
 	}
+	if out, errOut, code := f.syncd("failed", "show", "-c", f.cfgPath, "Contact", ids["Hopper-Dup"]); code != 0 ||
+		!strings.Contains(out, "LOCAL_CONSTRAINT: UNIQUE constraint failed: customers.email") {
+		t.Errorf("failed show of the refused record: exit %d\n%s\n%s", code, out, errOut)
+	}
 	if out, _, code := f.syncd("status", "-c", f.cfgPath); code != exitRejected || !strings.Contains(out, "new row for "+ids["Hopper-Dup"]) {
 		t.Errorf("status: exit %d, want %d naming the refused record:\n%s", code, exitRejected, out)
 	}
