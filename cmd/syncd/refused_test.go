@@ -26,7 +26,24 @@ func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
 		ids[c.last] = id
 	}
 
-	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	// The dry run shows the refusal to come, and writes nothing.
+	out, errOut, code := f.syncd("sync", "--dry-run", "--json", "-c", f.cfgPath)
+	var plans []struct {
+		Refused []struct {
+			Key          string `json:"key"`
+			SalesforceID string `json:"salesforce_id"`
+			Message      string `json:"message"`
+		} `json:"refused"`
+	}
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || code != 0 || len(plans) != 1 || len(plans[0].Refused) != 1 ||
+		plans[0].Refused[0].SalesforceID != ids["Hopper-Dup"] || plans[0].Refused[0].Message != "UNIQUE constraint failed: customers.email" {
+		t.Fatalf("dry run: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers`); n != 0 {
+		t.Fatalf("the dry run wrote %d rows", n)
+	}
+
+	out, errOut, code = f.syncd("sync", "-c", f.cfgPath)
 	if code != exitRejected || !strings.Contains(out, "1 rejected") || !strings.Contains(errOut, "1 row rejected") {
 		t.Fatalf("sync with a record the table refuses: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
 	}
