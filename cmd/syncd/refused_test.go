@@ -71,7 +71,12 @@ func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
 		t.Errorf("status: exit %d, want %d naming the refused record:\n%s", code, exitRejected, out)
 	}
 
-	// The next cycle does not read it again, and still says it is not synced.
+	if out, _, code := f.syncd("verify", "-c", f.cfgPath); code != exitFail ||
+		!strings.Contains(out, "Salesforce record "+ids["Hopper-Dup"]+" has no local row: the table refused it (UNIQUE constraint failed: customers.email") {
+		t.Errorf("verify: exit %d, want %d naming the refusal:\n%s", code, exitFail, out)
+	}
+
+	// The next cycle still says it is not synced.
 	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
 		t.Errorf("a cycle after the refusal: exit %d, want %d while the record is not synced", code, exitRejected)
 	}

@@ -98,8 +98,16 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 			return err
 		}
 	} else {
+		list, err := sess.db.Refused(ctx, "")
+		if err != nil {
+			return err
+		}
+		refused := map[string]string{} // Salesforce Id -> SQLite's reason
+		for _, r := range list {
+			refused[r.ID] = r.Message
+		}
 		for _, d := range drifts {
-			printDrift(m.Stdout, d)
+			printDrift(m.Stdout, d, refused)
 		}
 	}
 	if !ok {
@@ -108,7 +116,9 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 	return nil
 }
 
-func printDrift(w io.Writer, d syncd.Drift) {
+// printDrift prints an object's drift; refused gives the reason of each
+// record the table refused, which is why it has no row.
+func printDrift(w io.Writer, d syncd.Drift, refused map[string]string) {
 	fmt.Fprintf(w, "%s: %s compared", d.Object, plural(d.Compared, "record"))
 	if d.OK() {
 		fmt.Fprintln(w, ", both sides agree")
@@ -120,6 +130,10 @@ func printDrift(w io.Writer, d syncd.Drift) {
 		fmt.Fprintf(w, "  local row %s has no live Salesforce record\n", k)
 	}
 	for _, id := range d.MissingLocally {
+		if why, ok := refused[id]; ok {
+			fmt.Fprintf(w, "  Salesforce record %s has no local row: the table refused it (%s; syncd failed list)\n", id, why)
+			continue
+		}
 		fmt.Fprintf(w, "  Salesforce record %s has no local row\n", id)
 	}
 	for _, f := range d.Differ {
