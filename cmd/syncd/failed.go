@@ -80,8 +80,12 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 			printRefused(m.Stdout, r)
 		}
 	}
-	fmt.Fprintf(m.Stdout, "\n%s. Fix the data, then: syncd failed retry [OBJECT [KEY...]]\n"+
-		"To leave a row as it is, unsynced: syncd failed skip OBJECT KEY...\n", plural(len(list)+len(refused), "rejected row"))
+	fix := "the data"
+	if len(refused) > 0 {
+		fix = "the data (or, for a refused record, the table)"
+	}
+	fmt.Fprintf(m.Stdout, "\n%s. Fix %s, then: syncd failed retry [OBJECT [KEY...]]\n"+
+		"To leave a row as it is, unsynced: syncd failed skip OBJECT KEY...\n", plural(len(list)+len(refused), "rejected row"), fix)
 	return nil
 }
 
