@@ -189,3 +189,29 @@ func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
 		t.Errorf("003A's link after its refused delete: %+v, %v", after["003A"], err)
 	}
 }
+
+// A trigger of the application's that refuses a row with RAISE(ABORT) is a
+// refusal too, with the trigger's message
+// (https://www.sqlite.org/lang_createtrigger.html, "The RAISE() function").
+func TestApplyPullRefusesWhatATriggerAborts(t *testing.T) {
+	ctx := context.Background()
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `CREATE TRIGGER no_tests BEFORE INSERT ON contacts WHEN NEW.last_name LIKE 'test%'
+		BEGIN SELECT RAISE(ABORT, 'no test contacts'); END`)
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	for _, last := range []string{"Lovelace", "test-1"} {
+		v := map[string]syncd.Value{"LastName": last}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: "003" + last, ExternalID: "ext-" + last, Set: v, Shadow: v, Stamp: stamp})
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003test-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003test-1" || refused[0].Message != "no test contacts" {
+		t.Fatalf("refused = %+v, want the test contact, with the trigger's message", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM contacts`); got != "Lovelace" {
+		t.Errorf("rows: %s, want Lovelace alone", got)
+	}
+}
