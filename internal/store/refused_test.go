@@ -215,3 +215,43 @@ func TestApplyPullRefusesWhatATriggerAborts(t *testing.T) {
 		t.Errorf("rows: %s, want Lovelace alone", got)
 	}
 }
+
+// A table whose key is not a rowid (its rows take their external id as
+// key, read back with RETURNING) has its refused records found the same
+// way.
+func TestApplyPullRefusesOnATextKeyedTable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	mustExec(t, app, strings.Replace(contactSchema, "id          INTEGER PRIMARY KEY,", "id          TEXT PRIMARY KEY,", 1)+" WITHOUT ROWID")
+	mustExec(t, app, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
+	db := MustOpenStore(t, path)
+	m := contactMapping()
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	for _, id := range []string{"003A", "003B", "003C"} {
+		email := "same@example.com"
+		if id == "003C" {
+			email = "c@example.com"
+		}
+		v := map[string]syncd.Value{"LastName": id, "Email": email}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003B" {
+		t.Fatalf("refused = %+v, want 003B", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(id, ',') FROM (SELECT id FROM contacts ORDER BY id)`); got != "ext-003A,ext-003C" {
+		t.Errorf("rows keyed %s, want ext-003A and ext-003C", got)
+	}
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003C"}}))
+	if err != nil || st["003A"].Key != "ext-003A" || st["003C"].Key != "ext-003C" {
+		t.Errorf("links: %+v, %v", st, err)
+	}
+}
