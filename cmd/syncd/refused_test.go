@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Salesforce allows two Contacts with one email; an application's
@@ -171,5 +172,50 @@ func TestARowWhoseRecordIsRefusedIsNotPushedOverIt(t *testing.T) {
 	}
 	if c, _ := f.emu.Get("Contact", ada); c["FirstName"] != "Countess" {
 		t.Errorf("Salesforce's first name is %v, want Countess", c["FirstName"])
+	}
+}
+
+// A reconciliation reads every record with no row, the refused ones too:
+// refused again for the same reason, it is no new rejection; once the
+// table takes it, its row is inserted and the refusal closed.
+func TestAReconciliationAppliesARefusedRecordOnceTheTableTakesIt(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`CREATE UNIQUE INDEX customers_email ON customers (email)`)
+	for _, last := range []string{"One", "Two"} {
+		if _, err := f.emu.Insert("Contact", map[string]any{"LastName": last, "Email": "same@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
+		t.Fatalf("first sync: exit %d, want %d", code, exitRejected)
+	}
+	// An hour on, the records are out of the pull's re-read: only a
+	// reconciliation reads the refused one.
+	f.emu.Advance(time.Hour)
+	if _, _, code := f.syncd("sync", "-c", f.cfgPath); code != exitRejected {
+		t.Fatalf("sync an hour on: exit %d, want %d", code, exitRejected)
+	}
+	attempts := func() float64 {
+		t.Helper()
+		out, _, _ := f.syncd("failed", "list", "--json", "-c", f.cfgPath)
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+			t.Fatalf("failed list --json: %v\n%s", err, out)
+		}
+		return list[0]["attempts"].(float64)
+	}
+	out, errOut, code := f.syncd("verify", "--repair", "-c", f.cfgPath)
+	if code != exitRejected || !strings.Contains(out, "2 records compared, 0 rows repaired") || !strings.Contains(out, "0 rejected") ||
+		strings.Contains(errOut, `"msg":"row.rejected"`) || attempts() != 1 {
+		t.Fatalf("reconciliation of the unchanged refused record: exit %d, %v attempts; want %d, no new rejection\n%s\n%s",
+			code, attempts(), exitRejected, out, errOut)
+	}
+	f.exec(`DROP INDEX customers_email`)
+	if out, errOut, code := f.syncd("verify", "--repair", "-c", f.cfgPath); code != 0 || !strings.Contains(out, "pulled 0;") ||
+		!strings.Contains(out, "1 row repaired") {
+		t.Fatalf("reconciliation once the table takes it: exit %d, want 0 and the row repaired\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE email = 'same@example.com'`); n != 2 {
+		t.Errorf("%d rows with the email, want both Contacts'", n)
 	}
 }
