@@ -105,16 +105,7 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 			return nil, fmt.Errorf("conflict %s.%s: %w", c.Key, c.Field, err)
 		}
 	}
-	var stamps map[string]string
-	if len(refused) > 0 {
-		stamps = make(map[string]string, len(refused))
-		for _, op := range b.Ops {
-			if left[op.ID] {
-				stamps[op.ID] = op.Stamp.UTC().Format(cursorLayout)
-			}
-		}
-	}
-	if err := keepRefused(ctx, sc, m.Object, b.Records, refused, stamps, now); err != nil {
+	if err := keepRefused(ctx, sc, m.Object, b, refused, now); err != nil {
 		return nil, err
 	}
 	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)

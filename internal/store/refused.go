@@ -25,8 +25,8 @@ import (
 
 // tableRefusal is a constraint of the application's table that a write of
 // its rows failed: SQLITE_CONSTRAINT and its extended codes
-// (https://www.sqlite.org/rescode.html#constraint), a STRICT column's type
-// and a trigger's RAISE(ABORT) included.
+// (https://www.sqlite.org/rescode.html#constraint), a trigger's
+// RAISE(ABORT) included.
 type tableRefusal struct{ err error }
 
 func (r *tableRefusal) Error() string { return r.err.Error() }
@@ -107,9 +107,18 @@ func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map
 // but for those refused in it, which it keeps: a record refused anew
 // counts one attempt more, with this attempt's reason; one refused before
 // at the same stamp for the same reason, with no retry asked for, is
-// marked Again and left as it was. stamps are the ops' stamps, by Id.
-func keepRefused(ctx context.Context, sc *stmtCache, object string, records []string, refused []syncd.Refusal,
-	stamps map[string]string, now time.Time) error {
+// marked Again and left as it was. A record's stamp is its op's.
+func keepRefused(ctx context.Context, sc *stmtCache, object string, b syncd.PullBatch, refused []syncd.Refusal, now time.Time) error {
+	records := b.Records
+	stamps := make(map[string]string, len(refused))
+	for _, r := range refused {
+		stamps[r.ID] = ""
+	}
+	for _, op := range b.Ops {
+		if _, ok := stamps[op.ID]; ok {
+			stamps[op.ID] = op.Stamp.UTC().Format(cursorLayout)
+		}
+	}
 	type prior struct {
 		stamp, message string
 		retry          bool

@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
@@ -16,15 +18,9 @@ import (
 // a batch planned for the record writes its row or needs none.
 func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "app.db")
-	app := MustOpenApp(t, path)
-	mustExec(t, app, strings.Replace(contactSchema, "score       INTEGER,", "score       INTEGER CHECK (score >= 0),", 1))
-	mustExec(t, app, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
-	db := MustOpenStore(t, path)
 	m := contactMapping()
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
+	db, app := openWith(t, m, strings.Replace(contactSchema, "score       INTEGER,", "score       INTEGER CHECK (score >= 0),", 1),
+		`CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
 	stamp := ts("2024-05-01T10:00:00Z")
 	insert := func(id, email string) syncd.LocalOp {
 		v := map[string]syncd.Value{"LastName": id, "Email": email, "Score__c": int64(1)}
@@ -143,16 +139,10 @@ func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 // batch are applied.
 func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "app.db")
-	app := MustOpenApp(t, path)
-	mustExec(t, app, contactSchema)
-	mustExec(t, app, `CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE RESTRICT)`)
-	db := MustOpenStore(t, path)
 	m := contactMapping()
 	m.FromSalesforce = syncd.HardDelete
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
+	db, app := openWith(t, m, contactSchema,
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE RESTRICT)`)
 	stamp := ts("2024-05-01T10:00:00Z")
 	var ops []syncd.LocalOp
 	for _, id := range []string{"003A", "003B"} {
@@ -221,15 +211,9 @@ func TestApplyPullRefusesWhatATriggerAborts(t *testing.T) {
 // way.
 func TestApplyPullRefusesOnATextKeyedTable(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "app.db")
-	app := MustOpenApp(t, path)
-	mustExec(t, app, strings.Replace(contactSchema, "id          INTEGER PRIMARY KEY,", "id          TEXT PRIMARY KEY,", 1)+" WITHOUT ROWID")
-	mustExec(t, app, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
-	db := MustOpenStore(t, path)
 	m := contactMapping()
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
+	db, app := openWith(t, m, strings.Replace(contactSchema, "id          INTEGER PRIMARY KEY,", "id          TEXT PRIMARY KEY,", 1)+" WITHOUT ROWID",
+		`CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
 	stamp := ts("2024-05-01T10:00:00Z")
 	var ops []syncd.LocalOp
 	for _, id := range []string{"003A", "003B", "003C"} {
@@ -254,4 +238,20 @@ func TestApplyPullRefusesOnATextKeyedTable(t *testing.T) {
 	if err != nil || st["003A"].Key != "ext-003A" || st["003C"].Key != "ext-003C" {
 		t.Errorf("links: %+v, %v", st, err)
 	}
+}
+
+// openWith creates the application's schema with stmts, opens the store on
+// it and installs m.
+func openWith(t *testing.T, m *syncd.Mapping, stmts ...string) (*store.DB, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "app.db")
+	app := MustOpenApp(t, path)
+	for _, q := range stmts {
+		mustExec(t, app, q)
+	}
+	db := MustOpenStore(t, path)
+	if err := db.Install(context.Background(), []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	return db, app
 }

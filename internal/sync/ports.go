@@ -461,10 +461,10 @@ type DeadLetter struct {
 
 // Refusal is a pulled record whose row the local table refused: a
 // constraint of the application's schema failed when syncd wrote it (NOT
-// NULL, UNIQUE, CHECK, a foreign key, a STRICT column's type). The row
+// NULL, UNIQUE, CHECK, a foreign key, a trigger's RAISE(ABORT)). The row
 // keeps what it held and the record stays unlinked or at its last synced
-// values; the record is applied again when Salesforce changes it, or when
-// `syncd failed retry` asks for it.
+// values; the record is applied again when Salesforce changes it, when a
+// reconciliation reads it, or when `syncd failed retry` asks for it.
 type Refusal struct {
 	ID      string // the record's Salesforce Id
 	Key     string // the row written, or "" for a record that would have been inserted
