@@ -34,22 +34,29 @@ import (
 // pullN is the size of the pull benchmark (bench/run's row 1).
 const pullN = 100000
 
-var (
-	emuOnce sync.Once
-	emuURL  string
-)
+// emulators are the pull benchmarks' in-process emulators, by whether
+// their Contacts carry Syncd_Id__c; each lives as long as the test binary.
+var emulators [2]struct {
+	once sync.Once
+	url  string
+}
 
-// emulator serves pullN Contacts that already carry Syncd_Id__c, stamped
-// 10 s apart: `harness emu --ext-ids --spread 10s`, in process.
-func emulator(b *testing.B) string {
-	emuOnce.Do(func() {
+// emulator serves pullN Contacts stamped 10 s apart, with extIDs each
+// carrying a random-looking Syncd_Id__c: `harness emu --spread 10s
+// [--ext-ids]`, in process.
+func emulator(extIDs bool) string {
+	e := &emulators[0]
+	if extIDs {
+		e = &emulators[1]
+	}
+	e.once.Do(func() {
 		s := sfemu.New(sfemu.Options{})
-		if err := org.Seed(s, pullN, false, 10*time.Second); err != nil {
+		if err := org.Seed(s, pullN, extIDs, 10*time.Second); err != nil {
 			panic(err)
 		}
-		emuURL = httptest.NewServer(s).URL // lives as long as the test binary
+		e.url = httptest.NewServer(s).URL
 	})
-	return emuURL
+	return e.url
 }
 
 // openSync wires a fresh database and client the way cmd/syncd's
@@ -91,8 +98,17 @@ func openSync(b *testing.B, url string) (*syncd.Engine, *store.DB, []*syncd.Mapp
 // BenchmarkPull100k is one full cycle (describe, pull of 100,000 Contacts,
 // empty push) into a fresh database: the in-process equivalent of
 // bench/run's syncd row 1.
-func BenchmarkPull100k(b *testing.B) {
-	url := emulator(b)
+func BenchmarkPull100k(b *testing.B) { benchPull(b, emulator(false)) }
+
+// BenchmarkPullExtIDs100k is BenchmarkPull100k when every Contact already
+// carries a random-looking Syncd_Id__c (bench/run's row 1b), as after a
+// sync from another system: each insert lands at a random place of the
+// table's external-id index.
+func BenchmarkPullExtIDs100k(b *testing.B) { benchPull(b, emulator(true)) }
+
+// benchPull times one full cycle of the emulator at url into a fresh
+// database per iteration.
+func benchPull(b *testing.B, url string) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
