@@ -223,11 +223,28 @@ type driftJSON struct {
 	MissingLocally      []string           `json:"missing_locally"`
 	Differ              []syncd.FieldDrift `json:"differ"`
 	Unkeyed             int                `json:"unkeyed"`
+	// Refused are the records of MissingLocally that the table refused,
+	// with SQLite's reason: why they have no row.
+	Refused []refusedRecordJSON `json:"refused"`
 }
 
-func toDriftJSON(d syncd.Drift) driftJSON {
+// refusedRecordJSON is a record without a row because the table refused it.
+type refusedRecordJSON struct {
+	SalesforceID string `json:"salesforce_id"`
+	Message      string `json:"message"`
+}
+
+// toDriftJSON is d's machine-output shape; refused gives SQLite's reason
+// by Salesforce Id for the records the table refused.
+func toDriftJSON(d syncd.Drift, refused map[string]string) driftJSON {
 	out := driftJSON{Object: d.Object, Compared: d.Compared, OK: d.OK(),
-		MissingInSalesforce: d.MissingInSalesforce, MissingLocally: d.MissingLocally, Differ: d.Differ, Unkeyed: d.Unkeyed}
+		MissingInSalesforce: d.MissingInSalesforce, MissingLocally: d.MissingLocally, Differ: d.Differ, Unkeyed: d.Unkeyed,
+		Refused: []refusedRecordJSON{}}
+	for _, id := range d.MissingLocally {
+		if why, ok := refused[id]; ok {
+			out.Refused = append(out.Refused, refusedRecordJSON{SalesforceID: id, Message: why})
+		}
+	}
 	if out.MissingInSalesforce == nil {
 		out.MissingInSalesforce = []string{}
 	}

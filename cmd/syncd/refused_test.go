@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,20 @@ func TestARecordTheTableRefusesIsRejectedAndTheRestSyncs(t *testing.T) {
 	if out, _, code := f.syncd("verify", "-c", f.cfgPath); code != exitFail ||
 		!strings.Contains(out, "Salesforce record "+ids["Hopper-Dup"]+" has no local row: the table refused it (UNIQUE constraint failed: customers.email") {
 		t.Errorf("verify: exit %d, want %d naming the refusal:\n%s", code, exitFail, out)
+	}
+	out, _, code = f.syncd("verify", "--json", "-c", f.cfgPath)
+	var drift []struct {
+		OK             bool                `json:"ok"`
+		MissingLocally []string            `json:"missing_locally"`
+		Refused        []map[string]string `json:"refused"`
+	}
+	if err := json.Unmarshal([]byte(out), &drift); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, out)
+	}
+	if code != exitFail || len(drift) != 1 || drift[0].OK || !slices.Equal(drift[0].MissingLocally, []string{ids["Hopper-Dup"]}) ||
+		len(drift[0].Refused) != 1 || drift[0].Refused[0]["salesforce_id"] != ids["Hopper-Dup"] ||
+		drift[0].Refused[0]["message"] != "UNIQUE constraint failed: customers.email" {
+		t.Errorf("verify --json: exit %d, want %d with the record missing locally and refused by the table:\n%s", code, exitFail, out)
 	}
 
 	// The next cycle still says it is not synced.

@@ -93,19 +93,20 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 		ok = ok && d.OK()
 		drifts = append(drifts, d)
 	}
+	list, err := sess.db.Refused(ctx, "")
+	if err != nil {
+		return err
+	}
+	refused := map[string]string{} // Salesforce Id -> SQLite's reason
+	for _, r := range list {
+		refused[r.ID] = r.Message
+	}
 	if asJSON {
-		if err := writeJSON(m.Stdout, jsonList(drifts, toDriftJSON)); err != nil {
-			return err
-		}
-	} else {
-		list, err := sess.db.Refused(ctx, "")
+		err := writeJSON(m.Stdout, jsonList(drifts, func(d syncd.Drift) driftJSON { return toDriftJSON(d, refused) }))
 		if err != nil {
 			return err
 		}
-		refused := map[string]string{} // Salesforce Id -> SQLite's reason
-		for _, r := range list {
-			refused[r.ID] = r.Message
-		}
+	} else {
 		for _, d := range drifts {
 			printDrift(m.Stdout, d, refused)
 		}
