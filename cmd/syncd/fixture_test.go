@@ -47,6 +47,9 @@ type fixture struct {
 	dbPath  string
 	cfgPath string
 	app     *sql.DB
+	// object are more lines of the Contact object that writeConfig writes,
+	// such as "deletes: { from_salesforce: hard }".
+	object []string
 }
 
 var fixtureSchema = customers.Schema(customers.FirstName, customers.LastName, customers.Email, customers.Phone, customers.Title)
@@ -76,6 +79,7 @@ func (f *fixture) writeConfig(extraFields string, extra ...string) {
 		LoginURL: f.srv.URL, ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret,
 		Schedule: "@every 1h",
 		Settings: append([]string{"log_format: json", "shutdown_timeout: 20s"}, extra...),
+		Object:   f.object,
 		Fields:   customers.Basic,
 	}.String() + extraFields
 	if err := os.WriteFile(f.cfgPath, []byte(cfg), 0o600); err != nil {

@@ -234,3 +234,65 @@ func TestAReconciliationAppliesARefusedRecordOnceTheTableTakesIt(t *testing.T) {
 		t.Errorf("%d rows with the email, want both Contacts'", n)
 	}
 }
+
+// Django declares every foreign key DEFERRABLE INITIALLY DEFERRED on
+// SQLite, so SQLite checks it when the transaction commits. A Contact
+// deleted in Salesforce whose row an order still names is refused on its
+// own (syncd failed list names it), the other deletes go through, and
+// once the order is gone a retry deletes the row.
+func TestADeleteADeferredForeignKeyForbidsIsRefusedAndTheRestSyncs(t *testing.T) {
+	f := newFixture(t)
+	f.object = []string{"deletes: { from_salesforce: hard }"}
+	f.writeConfig("")
+	f.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY,
+		customer_id INTEGER NOT NULL REFERENCES customers (id) DEFERRABLE INITIALLY DEFERRED)`)
+	ids := map[string]string{}
+	for _, last := range []string{"Ordered", "Unordered", "Kept"} {
+		id, err := f.emu.Insert("Contact", map[string]any{"LastName": last})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[last] = id
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
+	}
+	f.exec(`INSERT INTO orders (customer_id) SELECT id FROM customers WHERE last_name = 'Ordered'`)
+	for _, last := range []string{"Ordered", "Unordered"} {
+		if err := f.emu.Delete("Contact", ids[last]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.emu.Update("Contact", ids["Kept"], map[string]any{"LastName": "Kept again"}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	if code != exitRejected {
+		t.Fatalf("sync with a delete the order forbids: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
+	}
+	if got := f.count(`SELECT count(*) FROM customers WHERE last_name IN ('Ordered', 'Kept again')`); got != 2 ||
+		f.count(`SELECT count(*) FROM customers`) != 2 {
+		t.Errorf("rows after the sync: want the ordered customer kept, the other deleted, the third updated")
+	}
+	out, _, _ = f.syncd("failed", "list", "-c", f.cfgPath, "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("failed list --json: %v\n%s", err, out)
+	}
+	if len(list) != 1 || list[0]["salesforce_id"] != ids["Ordered"] || list[0]["code"] != "LOCAL_CONSTRAINT" ||
+		list[0]["message"] != "FOREIGN KEY constraint failed" {
+		t.Fatalf("failed list --json = %v, want the ordered customer's delete", list)
+	}
+
+	f.exec(`DELETE FROM orders`)
+	if out, errOut, code := f.syncd("failed", "retry", "-c", f.cfgPath, "Contact", ids["Ordered"]); code != 0 {
+		t.Fatalf("failed retry: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after the order is gone: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Ordered'`); n != 0 {
+		t.Errorf("the customer whose Contact was deleted is still there")
+	}
+}

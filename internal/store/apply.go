@@ -37,7 +37,8 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	refused, err := db.applyPull(ctx, m, b, false)
 	if errors.As(err, new(*tableRefusal)) {
 		// A statement writes many rows, and SQLite does not say which of
-		// them failed: the batch is written again a row at a time.
+		// them failed (nor, for a deferred foreign key, does the commit):
+		// the batch is written again a row at a time.
 		refused, err = db.applyPull(ctx, m, b, true)
 	}
 	if err != nil {
@@ -81,7 +82,11 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	}
 	var refused []syncd.Refusal
 	if alone {
-		if refused, err = applyAlone(ctx, tx, b.Ops, edited, newApplier); err != nil {
+		refs, err := referrers(ctx, tx, m.Table)
+		if err != nil {
+			return nil, err
+		}
+		if refused, err = applyAlone(ctx, tx, b.Ops, edited, refs, newApplier); err != nil {
 			return nil, err
 		}
 	} else {
@@ -123,7 +128,8 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		}
 	}
 	if err := commitApply(ctx, tx); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		// A deferred foreign key fails the commit (deferred.go).
+		return nil, fmt.Errorf("commit: %w", refusal(err))
 	}
 	sc.close()
 	sc.keep()

@@ -180,6 +180,120 @@ func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
 	}
 }
 
+// A foreign key checked at commit (DEFERRABLE INITIALLY DEFERRED, as
+// Django declares every one on SQLite) that a hard delete breaks is a
+// refusal too: SQLite reports it only when the transaction commits, for no
+// row in particular, so the batch is written again and each row's write
+// checked against the keys that name or are named by it. The rest of the
+// batch and the cursor are committed, and the writer goes on working.
+func TestApplyPullRefusesADeleteADeferredForeignKeyForbids(t *testing.T) {
+	ctx := context.Background()
+	m := contactMapping()
+	m.FromSalesforce = syncd.HardDelete
+	db, app := openWith(t, m, contactSchema,
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) DEFERRABLE INITIALLY DEFERRED)`)
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	for _, id := range []string{"003A", "003B", "003C"} {
+		v := map[string]syncd.Value{"LastName": id}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+	}
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}, {ID: "003C"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, app, `INSERT INTO orders (contact_id) VALUES (?)`, st["003A"].Key)
+	later := ts("2024-05-02T10:00:00Z")
+	v := map[string]syncd.Value{"LastName": "C2"}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops: []syncd.LocalOp{
+			{Kind: syncd.OpDelete, Key: st["003A"].Key, ID: "003A", Unlink: true, Stamp: later},
+			{Kind: syncd.OpDelete, Key: st["003B"].Key, ID: "003B", Unlink: true, Stamp: later},
+			{Kind: syncd.OpUpdate, Key: st["003C"].Key, ID: "003C", Set: v, Shadow: v, Stamp: later},
+		},
+		Cursor: syncd.Cursor{Time: later, ID: "003C"}, Records: []string{"003A", "003B", "003C"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003A" || refused[0].Message != "FOREIGN KEY constraint failed" {
+		t.Fatalf("refused = %+v, want 003A's delete", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,C2" {
+		t.Errorf("rows: %s, want 003A kept, 003B deleted, 003C updated", got)
+	}
+	if c, err := db.Cursor(ctx, "Contact"); err != nil || c.ID != "003C" || !c.Time.Equal(later) {
+		t.Errorf("cursor = %+v, %v; want it past the batch", c, err)
+	}
+	// Once the application lets go of the row, the delete goes through.
+	mustExec(t, app, `DELETE FROM orders`)
+	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops:    []syncd.LocalOp{{Kind: syncd.OpDelete, Key: st["003A"].Key, ID: "003A", Unlink: true, Stamp: later}},
+		Cursor: syncd.Cursor{Time: later, ID: "003C"}, Records: []string{"003A"},
+	})
+	if err != nil || len(refused) != 0 {
+		t.Fatalf("the delete again: refused %+v, %v", refused, err)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM contacts`); got != "C2" {
+		t.Errorf("rows: %s, want C2 alone", got)
+	}
+}
+
+// The deferred foreign keys of the table itself, to its primary key (no
+// parent columns named) or to another unique column, are checked the same
+// way: a delete is refused while another row names the row, by key or by
+// email, and applied once it does not.
+func TestApplyPullRefusesADeleteADeferredSelfReferenceForbids(t *testing.T) {
+	ctx := context.Background()
+	m := contactMapping()
+	m.FromSalesforce = syncd.HardDelete
+	schema := strings.Replace(contactSchema, "deleted_at  TEXT",
+		"deleted_at  TEXT, referred_by INTEGER REFERENCES contacts DEFERRABLE INITIALLY DEFERRED,"+
+			" mentor_email TEXT REFERENCES contacts (email) DEFERRABLE INITIALLY DEFERRED", 1)
+	db, app := openWith(t, m, schema, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	for _, id := range []string{"003A", "003B", "003C"} {
+		v := map[string]syncd.Value{"LastName": id, "Email": id + "@example.com"}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+	}
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}, {ID: "003C"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// C was referred by A; B mentors C.
+	mustExec(t, app, `UPDATE contacts SET referred_by = ? WHERE id = ?`, st["003A"].Key, st["003C"].Key)
+	mustExec(t, app, `UPDATE contacts SET mentor_email = '003B@example.com' WHERE id = ?`, st["003C"].Key)
+	later := ts("2024-05-02T10:00:00Z")
+	del := func(id string) syncd.LocalOp {
+		return syncd.LocalOp{Kind: syncd.OpDelete, Key: st[id].Key, ID: id, Unlink: true, Stamp: later}
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{del("003A"), del("003B")},
+		Cursor: syncd.Cursor{Time: later, ID: "003B"}, Records: []string{"003A", "003B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 2 || refused[0].ID != "003A" || refused[1].ID != "003B" {
+		t.Fatalf("refused = %+v, want both deletes", refused)
+	}
+	// Once C names neither, and C itself goes, the deletes go through.
+	mustExec(t, app, `UPDATE contacts SET referred_by = NULL, mentor_email = NULL`)
+	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{del("003A"), del("003B"), del("003C")},
+		Cursor: syncd.Cursor{Time: later, ID: "003C"}, Records: []string{"003A", "003B", "003C"}})
+	if err != nil || len(refused) != 0 {
+		t.Fatalf("the deletes again: refused %+v, %v", refused, err)
+	}
+	if n := mustString(t, app, `SELECT count(*) FROM contacts`); n != "0" {
+		t.Errorf("%s rows left, want none", n)
+	}
+}
+
 // A trigger of the application's that refuses a row with RAISE(ABORT) is a
 // refusal too, with the trigger's message
 // (https://www.sqlite.org/lang_createtrigger.html, "The RAISE() function").
