@@ -11,9 +11,10 @@ import (
 
 // A foreign key declared DEFERRABLE INITIALLY DEFERRED (as Django declares
 // every one on SQLite: sql_create_inline_fk in
-// django/db/backends/sqlite3/schema.py) is checked when the transaction commits, not when a
-// statement runs (https://www.sqlite.org/foreignkeys.html, "Deferred
-// Foreign Key Constraints"): a hard delete of a row that such a key still
+// django/db/backends/sqlite3/schema.py) is checked when the transaction
+// commits, not when a statement runs
+// (https://www.sqlite.org/foreignkeys.html, "Deferred Foreign Key
+// Constraints"): a hard delete of a row that such a key still
 // names fails the COMMIT, for no row in particular. Written alone
 // (applyAlone), each row's delete is checked here instead, against the
 // keys that name the table, so that it can be refused on its own. The
