@@ -267,7 +267,16 @@ func TestADeleteADeferredForeignKeyForbidsIsRefusedAndTheRestSyncs(t *testing.T)
 		t.Fatal(err)
 	}
 
-	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	out, errOut, code := f.syncd("sync", "--dry-run", "--json", "-c", f.cfgPath)
+	var plans []struct {
+		Refused []map[string]string `json:"refused"`
+	}
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || code != 0 || len(plans) != 1 || len(plans[0].Refused) != 1 ||
+		plans[0].Refused[0]["salesforce_id"] != ids["Ordered"] || plans[0].Refused[0]["message"] != "FOREIGN KEY constraint failed" {
+		t.Fatalf("dry run: exit %d, %v, want the refused delete listed\n%s\n%s", code, err, out, errOut)
+	}
+
+	out, errOut, code = f.syncd("sync", "-c", f.cfgPath)
 	if code != exitRejected {
 		t.Fatalf("sync with a delete the order forbids: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
 	}
