@@ -303,6 +303,15 @@ func (c *checker) describe(ctx context.Context, p string, m *syncd.Mapping, d De
 	} else if !info.ExternalID {
 		c.problem(p+".external_id.field", nil, "mark it External ID (and Unique) in Setup, or name a field that is",
 			"%s.%s is not marked External ID in Salesforce", m.Object, m.ExternalIDField)
+	} else if !info.Unique {
+		// Records may share a value of an External ID field that is not
+		// Unique: an upsert by a value several records hold is refused
+		// with a 300 error, and upserting by such a field at all needs the
+		// View All Data permission ("Upsert Records Using sObject Rows by
+		// External ID", REST API Developer Guide). Two records pulled with
+		// one value would name one row.
+		c.problem(p+".external_id.field", nil, "mark it Unique in Setup (Salesforce refuses while records share a value), or name a field that is",
+			"%s.%s is not marked Unique in Salesforce: two records could hold one external id", m.Object, m.ExternalIDField)
 	}
 	if _, ok := schema.Fields[m.Watermark]; !ok {
 		c.problem(p+".watermark", nil, "", "%s has no field %s (the watermark)", m.Object, m.Watermark)

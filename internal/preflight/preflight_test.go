@@ -281,6 +281,19 @@ func TestOnlineExternalIDAndObject(t *testing.T) {
 		t.Errorf("problems = %q %+v", got, r.Problems)
 	}
 
+	// An External ID field that is not Unique lets two records hold one
+	// external id.
+	os.WriteFile(path, bytes.Replace(data, []byte("field: Syncd_Id__c"), []byte("field: Legacy_Id__c"), 1), 0o600)
+	if cfg, err = config.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = preflight.Check(ctx, cfg, client(cfg))
+	if got := problems(r); len(got) != 1 ||
+		!strings.Contains(got[0], "objects[0].external_id.field: Contact.Legacy_Id__c is not marked Unique in Salesforce") ||
+		!strings.Contains(r.Problems[0].Hint, "mark it Unique") {
+		t.Errorf("problems = %q %+v", got, r.Problems)
+	}
+
 	os.WriteFile(path, bytes.Replace(data, []byte("sobject: Contact"), []byte("sobject: Contakt"), 1), 0o600)
 	cfg, _ = config.Load(path)
 	r, err = preflight.Check(ctx, cfg, client(cfg))
