@@ -82,11 +82,11 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	}
 	var refused []syncd.Refusal
 	if alone {
-		refs, err := referrers(ctx, tx, m.Table)
+		fks, err := readForeignKeys(ctx, tx, p)
 		if err != nil {
 			return nil, err
 		}
-		if refused, err = applyAlone(ctx, tx, b.Ops, edited, refs, newApplier); err != nil {
+		if refused, err = applyAlone(ctx, tx, b.Ops, edited, fks, newApplier); err != nil {
 			return nil, err
 		}
 	} else {
@@ -201,6 +201,8 @@ type applier struct {
 	// still what the rows hold.
 	planned *planned
 	edited  map[string]map[string]bool
+	// wrote, when set, is told each row an insert or an update wrote.
+	wrote func(written)
 }
 
 // prior is a row's merge base and values before a batch changed it.
@@ -349,6 +351,14 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 			}
 			if err != nil {
 				return err
+			}
+		}
+	}
+	if a.wrote != nil {
+		for _, k := range order {
+			g := groups[k]
+			for _, s := range g.ops {
+				a.wrote(written{key: s.key, insert: g.kind == syncd.OpInsert, cols: g.cols})
 			}
 		}
 	}

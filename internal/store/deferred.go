@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -14,13 +15,13 @@ import (
 // django/db/backends/sqlite3/schema.py) is checked when the transaction
 // commits, not when a statement runs
 // (https://www.sqlite.org/foreignkeys.html, "Deferred Foreign Key
-// Constraints"): a hard delete of a row that such a key still
-// names fails the COMMIT, for no row in particular. Written alone
-// (applyAlone), each row's delete is checked here instead, against the
-// keys that name the table, so that it can be refused on its own. The
-// check is each row's, in the batch's order: a row named by another that a
-// later op of the same batch deletes is refused too, and applied when it
-// is read again.
+// Constraints"): a hard delete of a row that such a key still names, or a
+// row written naming no row of its parent, fails the COMMIT, for no row in
+// particular. Written alone (applyAlone), each row's write is checked here
+// instead, against the keys it takes part in, so that it can be refused on
+// its own. The check is each row's, in the batch's order: a row named by
+// another that a later op of the same batch deletes (or a parent a later
+// op inserts) is refused too, and applied when it is read again.
 
 // referrer is a foreign key whose parent is the mapped table: a row of
 // child whose cols hold the values of a row's parent columns refers to it.
@@ -176,4 +177,132 @@ func nullIn(vals []any) bool {
 		}
 	}
 	return false
+}
+
+// parentKey is a foreign key of the mapped table itself: a row's cols
+// must hold the values of parent's pcols in some row of parent.
+type parentKey struct {
+	cols   []string
+	fields map[int]bool // the mapped fields (index into mapPlan.fields) among cols
+	read   string       // a row's cols, by key
+	query  string       // whether no row of parent holds them
+}
+
+// parentKeys lists the foreign keys of the mapped table itself.
+func parentKeys(ctx context.Context, q queryer, p *mapPlan) ([]parentKey, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, p.tblName)
+	if err != nil {
+		return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
+	}
+	defer rows.Close()
+	type fk struct {
+		parent      string
+		cols, pcols []string
+	}
+	var fks []fk
+	last := -1
+	for rows.Next() {
+		var id int
+		var parent, from string
+		var to sql.NullString
+		if err := rows.Scan(&id, &parent, &from, &to); err != nil {
+			return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
+		}
+		if id != last {
+			fks = append(fks, fk{parent: parent})
+			last = id
+		}
+		k := &fks[len(fks)-1]
+		k.cols = append(k.cols, from)
+		k.pcols = append(k.pcols, to.String)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
+	}
+	rows.Close()
+	out := make([]parentKey, 0, len(fks))
+	for _, k := range fks {
+		if k.pcols[0] == "" {
+			if k.pcols, err = primaryKey(ctx, q, k.parent); err != nil {
+				return nil, err
+			}
+		}
+		if len(k.pcols) != len(k.cols) {
+			return nil, fmt.Errorf("foreign key of %s naming %s: %d columns for %d", p.tblName, k.parent, len(k.cols), len(k.pcols))
+		}
+		pk := parentKey{cols: k.cols, fields: map[int]bool{}}
+		var cols, match []string
+		for j, c := range k.cols {
+			cols = append(cols, quoteIdent(c))
+			match = append(match, quoteIdent(k.pcols[j])+" = ?")
+			for i, f := range p.fields {
+				if strings.EqualFold(f.Column, c) {
+					pk.fields[i] = true
+				}
+			}
+		}
+		pk.read = `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + p.tbl + ` WHERE ` + p.qkey + ` = ?`
+		pk.query = `SELECT NOT EXISTS (SELECT 1 FROM ` + quoteIdent(k.parent) + ` WHERE ` + strings.Join(match, " AND ") + `)`
+		out = append(out, pk)
+	}
+	return out, nil
+}
+
+// written is a row an insert or an update wrote, and the mapped fields
+// (index into mapPlan.fields) it wrote.
+type written struct {
+	key    string
+	insert bool
+	cols   []int
+}
+
+// namesNoParent reports whether a row the ops wrote names, by a foreign
+// key of the table, values no row of its parent holds: as SQLite checks
+// it, for a row inserted, or updated in one of the key's columns
+// (https://www.sqlite.org/foreignkeys.html, "Foreign Key Constraints").
+func namesNoParent(ctx context.Context, tx *sql.Tx, keys []parentKey, rows []written) (bool, error) {
+	for _, w := range rows {
+		for _, k := range keys {
+			if !w.insert && !slices.ContainsFunc(w.cols, func(i int) bool { return k.fields[i] }) {
+				continue
+			}
+			vals := make([]any, len(k.cols))
+			dest := make([]any, len(vals))
+			for j := range vals {
+				dest[j] = &vals[j]
+			}
+			if err := tx.QueryRowContext(ctx, k.read, w.key).Scan(dest...); err != nil {
+				return false, fmt.Errorf("check the foreign keys of row %s: %w", w.key, err)
+			}
+			if nullIn(vals) {
+				continue
+			}
+			var missing bool
+			if err := tx.QueryRowContext(ctx, k.query, vals...).Scan(&missing); err != nil {
+				return false, fmt.Errorf("check the foreign keys of row %s: %w", w.key, err)
+			}
+			if missing {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// foreignKeys are the foreign keys a row of the mapped table takes part
+// in: those that name the table, and the table's own.
+type foreignKeys struct {
+	referrers []referrer
+	parents   []parentKey
+}
+
+// readForeignKeys reads p's table's foreignKeys.
+func readForeignKeys(ctx context.Context, q queryer, p *mapPlan) (foreignKeys, error) {
+	var fks foreignKeys
+	var err error
+	if fks.referrers, err = referrers(ctx, q, p.tblName); err != nil {
+		return fks, err
+	}
+	fks.parents, err = parentKeys(ctx, q, p)
+	return fks, err
 }

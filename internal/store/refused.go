@@ -59,10 +59,11 @@ func (r *tableRefusal) message() string {
 // in the order of each row's first op: the ops of a row the table refuses
 // are rolled back and returned as refusals; any other error fails the
 // batch. Ops naming the same row (a merge's relink and update) go
-// together; each insert alone. A row deleted while a row of refs still
-// names it (a deferred foreign key, deferred.go) is refused too.
+// together; each insert alone. A row deleted while another still names
+// it, or written naming no row, by a foreign key of fks (a deferred one:
+// deferred.go) is refused too.
 func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map[string]map[string]bool,
-	refs []referrer, newApplier func() (*applier, error)) ([]syncd.Refusal, error) {
+	fks foreignKeys, newApplier func() (*applier, error)) ([]syncd.Refusal, error) {
 	var groups [][]syncd.LocalOp
 	at := map[string]int{} // key -> its group
 	for _, op := range ops {
@@ -84,14 +85,19 @@ func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map
 		if err != nil {
 			return nil, err
 		}
-		held, err := beforeDeletes(ctx, tx, a.p, refs, g)
+		held, err := beforeDeletes(ctx, tx, a.p, fks.referrers, g)
 		if err != nil {
 			return nil, err
 		}
+		var wrote []written
+		a.wrote = func(w written) { wrote = append(wrote, w) }
 		err = a.run(g, edited)
 		if err == nil {
 			var broken bool
-			if broken, err = stillReferred(ctx, tx, held); broken {
+			if broken, err = stillReferred(ctx, tx, held); err == nil && !broken {
+				broken, err = namesNoParent(ctx, tx, fks.parents, wrote)
+			}
+			if broken {
 				// SQLite's own words, as the commit would have failed.
 				err = &tableRefusal{err: errors.New("FOREIGN KEY constraint failed")}
 			}

@@ -294,6 +294,64 @@ func TestApplyPullRefusesADeleteADeferredSelfReferenceForbids(t *testing.T) {
 	}
 }
 
+// A deferred foreign key of the table itself is checked the same way, as
+// SQLite checks it: a row inserted, or updated in the key's column, naming
+// no row of the parent is refused; a row updated in other columns is not,
+// whatever its key names.
+func TestApplyPullRefusesARowNamingNoParentByADeferredKey(t *testing.T) {
+	ctx := context.Background()
+	m := contactMapping()
+	db, app := openWith(t, m, `CREATE TABLE domains (name TEXT PRIMARY KEY)`,
+		`INSERT INTO domains VALUES ('a.example')`,
+		strings.Replace(contactSchema, "email       TEXT,", "email       TEXT REFERENCES domains (name) DEFERRABLE INITIALLY DEFERRED,", 1))
+	stamp := ts("2024-05-01T10:00:00Z")
+	insert := func(id, email string) syncd.LocalOp {
+		v := map[string]syncd.Value{"LastName": id, "Email": email}
+		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops:    []syncd.LocalOp{insert("003A", "a.example"), insert("003B", "b.example"), insert("003C", "a.example")},
+		Cursor: syncd.Cursor{Time: stamp, ID: "003C"}, Records: []string{"003A", "003B", "003C"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003B" || refused[0].Message != "FOREIGN KEY constraint failed" {
+		t.Fatalf("refused = %+v, want 003B's insert", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,003C" {
+		t.Fatalf("rows: %s, want 003A and 003C", got)
+	}
+
+	// The domain goes (the application's connection does not enforce
+	// foreign keys, as SQLite's default is):
+	// an update of another column of 003A's row is not refused, one of
+	// 003C's email to a domain that is not there is.
+	mustExec(t, app, `DELETE FROM domains`)
+	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003C"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := ts("2024-05-02T10:00:00Z")
+	update := func(id string, v map[string]syncd.Value) syncd.LocalOp {
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: v, Shadow: v, Stamp: later}
+	}
+	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops: []syncd.LocalOp{update("003A", map[string]syncd.Value{"FirstName": "Ada"}),
+			update("003C", map[string]syncd.Value{"Email": "c.example"}), insert("003D", "d.example")},
+		Cursor: syncd.Cursor{Time: later, ID: "003D"}, Records: []string{"003A", "003C", "003D"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 2 || refused[0].ID != "003C" || refused[1].ID != "003D" {
+		t.Fatalf("refused = %+v, want 003C's update and 003D's insert", refused)
+	}
+	if got := mustString(t, app, `SELECT first_name || ' ' || email FROM contacts WHERE last_name = '003A'`); got != "Ada a.example" {
+		t.Errorf("003A's row: %s, want its first name updated", got)
+	}
+}
+
 // A trigger of the application's that refuses a row with RAISE(ABORT) is a
 // refusal too, with the trigger's message
 // (https://www.sqlite.org/lang_createtrigger.html, "The RAISE() function").
