@@ -801,6 +801,7 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 	}
 	vals := make([]any, len(d.heads))
 	exact := make([]bool, len(d.heads))
+	var guess []memberSlot // this page's: pages may be decoded at once
 	get := func(i int) any {
 		ref := d.refs[i]
 		v := vals[ref.slot]
@@ -816,7 +817,7 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 	for {
 		clear(vals)
 		clear(exact)
-		if err := d.record(s, vals, exact); err != nil {
+		if err := d.record(s, vals, exact, &guess); err != nil {
 			return nil, err
 		}
 		rec, err := d.conv.build(get)
@@ -834,9 +835,20 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 
 var attributesKey = []byte("attributes")
 
+// memberSlot is the slot of the member a record had at some position.
+type memberSlot struct {
+	name  string
+	slot  int
+	exact bool
+}
+
 // record reads one record object, keeping the members d has slots for.
-// An exact name wins over a case-insensitive match (lookup's rule).
-func (d *pageDecoder) record(s *jsonScanner, vals []any, exact []bool) error {
+// An exact name wins over a case-insensitive match (lookup's rule). The
+// records of a query hold their members in one order: guess holds the
+// previous record's, by position, so that a member is found by comparing
+// its name with the one guessed rather than by hashing it (a map lookup
+// per member was 3% of a pull of updates' CPU).
+func (d *pageDecoder) record(s *jsonScanner, vals []any, exact []bool, guess *[]memberSlot) error {
 	if s.ws(); s.more() && s.b[s.i] != '{' {
 		return newAPIError(0, CodeBadBody, "query record is not an object", nil)
 	}
@@ -847,7 +859,7 @@ func (d *pageDecoder) record(s *jsonScanner, vals []any, exact []bool) error {
 		s.i++
 		return nil
 	}
-	for {
+	for k := 0; ; k++ {
 		raw, escaped, err := s.rawStr()
 		if err != nil {
 			return err
@@ -856,19 +868,30 @@ func (d *pageDecoder) record(s *jsonScanner, vals []any, exact []bool) error {
 			return err
 		}
 		slot, isExact := -1, false
+		name := raw[1 : len(raw)-1]
 		switch {
+		case !escaped && k < len(*guess) && (*guess)[k].name == string(name):
+			slot, isExact = (*guess)[k].slot, (*guess)[k].exact
 		case escaped:
 			var key string
 			if err := json.Unmarshal(raw, &key); err != nil {
 				return err
 			}
 			slot, isExact = d.match(key)
-		case bytes.Equal(raw[1:len(raw)-1], attributesKey):
+		case bytes.Equal(name, attributesKey):
 		default:
-			if i, ok := d.slots[string(raw[1:len(raw)-1])]; ok {
+			if i, ok := d.slots[string(name)]; ok {
 				slot, isExact = i, true
 			} else {
-				slot, isExact = d.match(string(raw[1 : len(raw)-1]))
+				slot, isExact = d.match(string(name))
+			}
+		}
+		if !escaped && (k >= len(*guess) || (*guess)[k].name != string(name)) {
+			g := memberSlot{name: string(name), slot: slot, exact: isExact}
+			if k < len(*guess) {
+				(*guess)[k] = g
+			} else {
+				*guess = append(*guess, g)
 			}
 		}
 		if slot >= 0 && (isExact || !exact[slot]) {
