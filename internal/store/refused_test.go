@@ -143,19 +143,7 @@ func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
 	m.FromSalesforce = syncd.HardDelete
 	db, app := openWith(t, m, contactSchema,
 		`CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE RESTRICT)`)
-	stamp := ts("2024-05-01T10:00:00Z")
-	var ops []syncd.LocalOp
-	for _, id := range []string{"003A", "003B"} {
-		v := map[string]syncd.Value{"LastName": id}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
-	}
-	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003B"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := pulledContacts(t, db, m, "003A", "003B")
 	mustExec(t, app, `INSERT INTO orders (contact_id) VALUES (?)`, st["003A"].Key)
 	later := ts("2024-05-02T10:00:00Z")
 	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
@@ -192,19 +180,7 @@ func TestApplyPullRefusesADeleteADeferredForeignKeyForbids(t *testing.T) {
 	m.FromSalesforce = syncd.HardDelete
 	db, app := openWith(t, m, contactSchema,
 		`CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id) DEFERRABLE INITIALLY DEFERRED)`)
-	stamp := ts("2024-05-01T10:00:00Z")
-	var ops []syncd.LocalOp
-	for _, id := range []string{"003A", "003B", "003C"} {
-		v := map[string]syncd.Value{"LastName": id}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
-	}
-	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}, {ID: "003C"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := pulledContacts(t, db, m, "003A", "003B", "003C")
 	mustExec(t, app, `INSERT INTO orders (contact_id) VALUES (?)`, st["003A"].Key)
 	later := ts("2024-05-02T10:00:00Z")
 	v := map[string]syncd.Value{"LastName": "C2"}
@@ -254,19 +230,7 @@ func TestApplyPullRefusesADeleteADeferredSelfReferenceForbids(t *testing.T) {
 		"deleted_at  TEXT, referred_by INTEGER REFERENCES contacts DEFERRABLE INITIALLY DEFERRED,"+
 			" mentor_email TEXT REFERENCES contacts (email) DEFERRABLE INITIALLY DEFERRED", 1)
 	db, app := openWith(t, m, schema, `CREATE UNIQUE INDEX contacts_email ON contacts (email)`)
-	stamp := ts("2024-05-01T10:00:00Z")
-	var ops []syncd.LocalOp
-	for _, id := range []string{"003A", "003B", "003C"} {
-		v := map[string]syncd.Value{"LastName": id, "Email": id + "@example.com"}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
-	}
-	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}, {ID: "003B"}, {ID: "003C"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := pulledContacts(t, db, m, "003A", "003B", "003C")
 	// C was referred by A; B mentors C.
 	mustExec(t, app, `UPDATE contacts SET referred_by = ? WHERE id = ?`, st["003A"].Key, st["003C"].Key)
 	mustExec(t, app, `UPDATE contacts SET mentor_email = '003B@example.com' WHERE id = ?`, st["003C"].Key)
@@ -414,6 +378,29 @@ func TestApplyPullRefusesOnATextKeyedTable(t *testing.T) {
 
 // openWith creates the application's schema with stmts, opens the store on
 // it and installs m.
+// pulledContacts inserts a row for each Contact of ids (its last name the
+// Id, its email the Id at example.com), as a pull does, and returns their
+// states.
+func pulledContacts(t *testing.T, db *store.DB, m *syncd.Mapping, ids ...string) map[string]syncd.LocalState {
+	t.Helper()
+	stamp := ts("2024-05-01T10:00:00Z")
+	var ops []syncd.LocalOp
+	var recs []syncd.RemoteRecord
+	for _, id := range ids {
+		v := map[string]syncd.Value{"LastName": id, "Email": id + "@example.com"}
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+		recs = append(recs, syncd.RemoteRecord{ID: id})
+	}
+	if _, err := db.ApplyPull(context.Background(), m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: ids[len(ids)-1]}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := states(db.Lookup(context.Background(), m, recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func openWith(t *testing.T, m *syncd.Mapping, stmts ...string) (*store.DB, *sql.DB) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "app.db")
