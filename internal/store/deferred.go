@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,9 +27,11 @@ import (
 // referrer is a foreign key whose parent is the mapped table: a row of
 // child whose cols hold the values of a row's parent columns refers to it.
 type referrer struct {
-	child          string
-	cols, parent   []string
-	query, lookups string // built by referrers
+	child        string
+	cols, parent []string
+	// query tells whether a row still refers to values (child's, then the
+	// table's placeholders); parentList is the parent columns, quoted.
+	query, parentList string
 }
 
 // referrers lists the foreign keys of every table that name table as
@@ -91,7 +94,7 @@ func referrers(ctx context.Context, q queryer, table string) ([]referrer, error)
 		for j, c := range r.parent {
 			quoted[j] = quoteIdent(c)
 		}
-		r.lookups = strings.Join(quoted, ", ")
+		r.parentList = strings.Join(quoted, ", ")
 	}
 	return out, nil
 }
@@ -134,13 +137,8 @@ func beforeDeletes(ctx context.Context, tx *sql.Tx, p *mapPlan, refs []referrer,
 		}
 		for i := range refs {
 			r := &refs[i]
-			vals := make([]any, len(r.parent))
-			dest := make([]any, len(vals))
-			for j := range vals {
-				dest[j] = &vals[j]
-			}
-			err := tx.QueryRowContext(ctx, `SELECT `+r.lookups+` FROM `+p.tbl+` WHERE `+p.qkey+` = ?`, op.Key).Scan(dest...)
-			if err == sql.ErrNoRows {
+			vals, err := rowValues(ctx, tx, len(r.parent), `SELECT `+r.parentList+` FROM `+p.tbl+` WHERE `+p.qkey+` = ?`, op.Key)
+			if errors.Is(err, sql.ErrNoRows) {
 				break // no row to delete
 			}
 			if err != nil {
@@ -168,6 +166,16 @@ func stillReferred(ctx context.Context, tx *sql.Tx, held []referred) (bool, erro
 		}
 	}
 	return false, nil
+}
+
+// rowValues is the n columns of the one row query selects.
+func rowValues(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]any, error) {
+	vals := make([]any, n)
+	dest := make([]any, n)
+	for j := range vals {
+		dest[j] = &vals[j]
+	}
+	return vals, tx.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
 func nullIn(vals []any) bool {
@@ -266,12 +274,8 @@ func namesNoParent(ctx context.Context, tx *sql.Tx, keys []parentKey, rows []wri
 			if !w.insert && !slices.ContainsFunc(w.cols, func(i int) bool { return k.fields[i] }) {
 				continue
 			}
-			vals := make([]any, len(k.cols))
-			dest := make([]any, len(vals))
-			for j := range vals {
-				dest[j] = &vals[j]
-			}
-			if err := tx.QueryRowContext(ctx, k.read, w.key).Scan(dest...); err != nil {
+			vals, err := rowValues(ctx, tx, len(k.cols), k.read, w.key)
+			if err != nil {
 				return false, fmt.Errorf("check the foreign keys of row %s: %w", w.key, err)
 			}
 			if nullIn(vals) {
