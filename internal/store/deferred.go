@@ -34,69 +34,21 @@ type referrer struct {
 	query, parentList string
 }
 
-// referrers lists the foreign keys of every table that name table as
-// their parent (https://www.sqlite.org/pragma.html#pragma_foreign_key_list;
-// a key without parent columns names the parent's primary key).
-func referrers(ctx context.Context, q queryer, table string) ([]referrer, error) {
-	rows, err := q.QueryContext(ctx, `SELECT s.name, f.id, f."from", f."to" FROM sqlite_schema AS s, pragma_foreign_key_list(s.name) AS f
-		WHERE s.type = 'table' AND lower(f."table") = lower(?) ORDER BY s.name, f.id, f.seq`, table)
-	if err != nil {
-		return nil, fmt.Errorf("read foreign keys naming %s: %w", table, err)
+// referrerOf is k, a foreign key naming table, as a referrer.
+func referrerOf(k foreignKey, table string) referrer {
+	r := referrer{child: k.child, cols: k.cols, parent: k.pcols}
+	var child, parent, quoted []string
+	for j := range r.cols {
+		child = append(child, quoteIdent(r.cols[j])+" = ?")
+		parent = append(parent, quoteIdent(r.parent[j])+" = ?")
+		quoted = append(quoted, quoteIdent(r.parent[j]))
 	}
-	defer rows.Close()
-	var out []referrer
-	last := struct {
-		child string
-		id    int
-	}{id: -1}
-	for rows.Next() {
-		var child, from string
-		var to sql.NullString
-		var id int
-		if err := rows.Scan(&child, &id, &from, &to); err != nil {
-			return nil, fmt.Errorf("read foreign keys naming %s: %w", table, err)
-		}
-		if child != last.child || id != last.id {
-			out = append(out, referrer{child: child})
-			last.child, last.id = child, id
-		}
-		r := &out[len(out)-1]
-		r.cols = append(r.cols, from)
-		r.parent = append(r.parent, to.String) // "" until the primary key is filled in
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read foreign keys naming %s: %w", table, err)
-	}
-	var pk []string
-	for i := range out {
-		r := &out[i]
-		if r.parent[0] == "" {
-			if pk == nil {
-				if pk, err = primaryKey(ctx, q, table); err != nil {
-					return nil, err
-				}
-			}
-			r.parent = pk
-		}
-		if len(r.parent) != len(r.cols) {
-			return nil, fmt.Errorf("foreign key of %s naming %s: %d columns for %d", r.child, table, len(r.cols), len(r.parent))
-		}
-		var child, parent []string
-		for j := range r.cols {
-			child = append(child, quoteIdent(r.cols[j])+" = ?")
-			parent = append(parent, quoteIdent(r.parent[j])+" = ?")
-		}
-		// Referred to still: a row of the child holds the values, and no
-		// row of the table does any more.
-		r.query = `SELECT EXISTS (SELECT 1 FROM ` + quoteIdent(r.child) + ` WHERE ` + strings.Join(child, " AND ") +
-			`) AND NOT EXISTS (SELECT 1 FROM ` + quoteIdent(table) + ` WHERE ` + strings.Join(parent, " AND ") + `)`
-		quoted := make([]string, len(r.parent))
-		for j, c := range r.parent {
-			quoted[j] = quoteIdent(c)
-		}
-		r.parentList = strings.Join(quoted, ", ")
-	}
-	return out, nil
+	// Referred to still: a row of the child holds the values, and no row
+	// of the table does any more.
+	r.query = `SELECT EXISTS (SELECT 1 FROM ` + quoteIdent(r.child) + ` WHERE ` + strings.Join(child, " AND ") +
+		`) AND NOT EXISTS (SELECT 1 FROM ` + quoteIdent(table) + ` WHERE ` + strings.Join(parent, " AND ") + `)`
+	r.parentList = strings.Join(quoted, ", ")
+	return r
 }
 
 // primaryKey is table's primary key columns, in order.
@@ -196,64 +148,22 @@ type parentKey struct {
 	query  string       // whether no row of parent holds them
 }
 
-// parentKeys lists the foreign keys of the mapped table itself.
-func parentKeys(ctx context.Context, q queryer, p *mapPlan) ([]parentKey, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, p.tblName)
-	if err != nil {
-		return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
-	}
-	defer rows.Close()
-	type fk struct {
-		parent      string
-		cols, pcols []string
-	}
-	var fks []fk
-	last := -1
-	for rows.Next() {
-		var id int
-		var parent, from string
-		var to sql.NullString
-		if err := rows.Scan(&id, &parent, &from, &to); err != nil {
-			return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
-		}
-		if id != last {
-			fks = append(fks, fk{parent: parent})
-			last = id
-		}
-		k := &fks[len(fks)-1]
-		k.cols = append(k.cols, from)
-		k.pcols = append(k.pcols, to.String)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
-	}
-	rows.Close()
-	out := make([]parentKey, 0, len(fks))
-	for _, k := range fks {
-		if k.pcols[0] == "" {
-			if k.pcols, err = primaryKey(ctx, q, k.parent); err != nil {
-				return nil, err
+// parentKeyOf is k, a foreign key of p's table, as a parentKey.
+func parentKeyOf(k foreignKey, p *mapPlan) parentKey {
+	pk := parentKey{cols: k.cols, fields: map[int]bool{}}
+	var cols, match []string
+	for j, c := range k.cols {
+		cols = append(cols, quoteIdent(c))
+		match = append(match, quoteIdent(k.pcols[j])+" = ?")
+		for i, f := range p.fields {
+			if strings.EqualFold(f.Column, c) {
+				pk.fields[i] = true
 			}
 		}
-		if len(k.pcols) != len(k.cols) {
-			return nil, fmt.Errorf("foreign key of %s naming %s: %d columns for %d", p.tblName, k.parent, len(k.cols), len(k.pcols))
-		}
-		pk := parentKey{cols: k.cols, fields: map[int]bool{}}
-		var cols, match []string
-		for j, c := range k.cols {
-			cols = append(cols, quoteIdent(c))
-			match = append(match, quoteIdent(k.pcols[j])+" = ?")
-			for i, f := range p.fields {
-				if strings.EqualFold(f.Column, c) {
-					pk.fields[i] = true
-				}
-			}
-		}
-		pk.read = `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + p.tbl + ` WHERE ` + p.qkey + ` = ?`
-		pk.query = `SELECT NOT EXISTS (SELECT 1 FROM ` + quoteIdent(k.parent) + ` WHERE ` + strings.Join(match, " AND ") + `)`
-		out = append(out, pk)
 	}
-	return out, nil
+	pk.read = `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + p.tbl + ` WHERE ` + p.qkey + ` = ?`
+	pk.query = `SELECT NOT EXISTS (SELECT 1 FROM ` + quoteIdent(k.parent) + ` WHERE ` + strings.Join(match, " AND ") + `)`
+	return pk
 }
 
 // written is a row an insert or an update wrote, and the mapped fields
@@ -300,13 +210,67 @@ type foreignKeys struct {
 	parents   []parentKey
 }
 
-// readForeignKeys reads p's table's foreignKeys.
+// foreignKey is one foreign key as SQLite lists it: child's cols hold
+// the values of parent's pcols.
+type foreignKey struct {
+	child, parent string
+	cols, pcols   []string
+}
+
+// readForeignKeys reads the foreign keys that name p's table and the
+// table's own, in one pass over every table's
+// (https://www.sqlite.org/pragma.html#pragma_foreign_key_list; a key
+// without parent columns names the parent's primary key). A key of the
+// table naming itself is both.
 func readForeignKeys(ctx context.Context, q queryer, p *mapPlan) (foreignKeys, error) {
 	var fks foreignKeys
-	var err error
-	if fks.referrers, err = referrers(ctx, q, p.tblName); err != nil {
-		return fks, err
+	rows, err := q.QueryContext(ctx, `SELECT s.name, f.id, f."table", f."from", f."to"
+		FROM sqlite_schema AS s, pragma_foreign_key_list(s.name) AS f
+		WHERE s.type = 'table' AND (lower(f."table") = lower(?1) OR lower(s.name) = lower(?1))
+		ORDER BY s.name, f.id, f.seq`, p.tblName)
+	if err != nil {
+		return fks, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
 	}
-	fks.parents, err = parentKeys(ctx, q, p)
-	return fks, err
+	defer rows.Close()
+	var keys []foreignKey
+	last := struct {
+		child string
+		id    int
+	}{id: -1}
+	for rows.Next() {
+		var child, parent, from string
+		var to sql.NullString
+		var id int
+		if err := rows.Scan(&child, &id, &parent, &from, &to); err != nil {
+			return fks, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
+		}
+		if child != last.child || id != last.id {
+			keys = append(keys, foreignKey{child: child, parent: parent})
+			last.child, last.id = child, id
+		}
+		k := &keys[len(keys)-1]
+		k.cols = append(k.cols, from)
+		k.pcols = append(k.pcols, to.String) // "" until the primary key is filled in
+	}
+	if err := rows.Err(); err != nil {
+		return fks, fmt.Errorf("read the foreign keys of %s: %w", p.tblName, err)
+	}
+	rows.Close()
+	for _, k := range keys {
+		if k.pcols[0] == "" {
+			if k.pcols, err = primaryKey(ctx, q, k.parent); err != nil {
+				return fks, err
+			}
+		}
+		if len(k.pcols) != len(k.cols) {
+			return fks, fmt.Errorf("foreign key of %s naming %s: %d columns for %d", k.child, k.parent, len(k.cols), len(k.pcols))
+		}
+		if strings.EqualFold(k.parent, p.tblName) {
+			fks.referrers = append(fks.referrers, referrerOf(k, p.tblName))
+		}
+		if strings.EqualFold(k.child, p.tblName) {
+			fks.parents = append(fks.parents, parentKeyOf(k, p))
+		}
+	}
+	return fks, nil
 }
