@@ -45,63 +45,71 @@ func FingerprintOf(names []string, get func(name string) (Value, bool)) uint64 {
 
 // fingerprintAt is Fingerprint of the values get gives by index into names.
 func fingerprintAt(names []string, get func(i int) (Value, bool)) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	add := func(b byte) { h ^= uint64(b); h *= prime }
-	addString := func(s string) {
-		for i := 0; i < len(s); i++ {
-			add(s[i])
-		}
-	}
-	var num [24]byte
-	addLen := func(n int) {
-		for _, c := range strconv.AppendUint(num[:0], uint64(n), 10) {
-			add(c)
-		}
-		add(':')
-	}
+	h := fnv1aOffset
 	for i, name := range names {
 		v, ok := get(i)
 		if !ok {
 			continue
 		}
-		addLen(len(name))
-		addString(name)
+		h = h.len(len(name)).str(name)
 		switch x := v.(type) {
 		case nil:
-			add('n')
+			h = h.byte('n')
 		case string:
-			add('s')
-			addLen(len(x))
-			addString(x)
+			h = h.byte('s').len(len(x)).str(x)
 		case bool:
-			add('b')
 			if x {
-				add('1')
+				h = h.byte('b').byte('1')
 			} else {
-				add('0')
+				h = h.byte('b').byte('0')
 			}
 		case int64:
 			var digits [20]byte
 			s := strconv.AppendInt(digits[:0], x, 10)
-			add('d')
-			addLen(len(s))
-			for _, c := range s {
-				add(c)
-			}
+			h = h.byte('d').len(len(s)).bytes(s)
 		case Decimal:
-			add('d')
-			addLen(len(x))
-			addString(string(x))
+			h = h.byte('d').len(len(x)).str(string(x))
 		default:
-			add('?') // not a canonical value; none reaches here
-
+			h = h.byte('?') // not a canonical value; none reaches here
 		}
 	}
+	return uint64(h)
+}
+
+// fnv1a is a 64-bit FNV-1a state. Its methods return the next state, so the
+// state stays in a register instead of a closure's captured variable: the
+// hash is over every synced field of every pulled record.
+type fnv1a uint64
+
+const (
+	fnv1aOffset fnv1a = 14695981039346656037
+	fnv1aPrime  fnv1a = 1099511628211
+)
+
+func (h fnv1a) byte(b byte) fnv1a { return (h ^ fnv1a(b)) * fnv1aPrime }
+
+func (h fnv1a) str(s string) fnv1a {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ fnv1a(s[i])) * fnv1aPrime
+	}
 	return h
+}
+
+func (h fnv1a) bytes(s []byte) fnv1a {
+	for _, c := range s {
+		h = (h ^ fnv1a(c)) * fnv1aPrime
+	}
+	return h
+}
+
+// len hashes n in decimal and a colon: the length prefix that keeps "ab"
+// "c" apart from "a" "bc".
+func (h fnv1a) len(n int) fnv1a {
+	if n < 10 { // nearly every name and value: no formatting
+		return h.byte('0' + byte(n)).byte(':')
+	}
+	var num [20]byte
+	return h.bytes(strconv.AppendUint(num[:0], uint64(n), 10)).byte(':')
 }
 
 // AfterSync tells a Local how to keep a row's merge base after a sync

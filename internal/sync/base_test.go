@@ -2,6 +2,7 @@ package sync
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -194,4 +195,20 @@ func TestPlanPullBaseLost(t *testing.T) {
 			t.Fatalf("plan = %+v, want a create", p)
 		}
 	})
+}
+
+// BenchmarkFingerprint hashes a Contact-like row of nine fields and the
+// external id, as every pulled record's link does.
+func BenchmarkFingerprint(b *testing.B) {
+	v := map[string]Value{"Email": "ada.lovelace@example.com", "FirstName": "Ada", "LastName": "Lovelace",
+		"Phone": "+44 20 7946 0018", "Title": nil, "Birthdate": "1815-12-10", "Opted__c": true,
+		"Score__c": int64(1234), "Amount__c": Decimal("12.50"), "Syncd_Id__c": "u-00000001"}
+	names := make([]string, 0, len(v))
+	for n := range v {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for b.Loop() {
+		Fingerprint(names, v)
+	}
 }
