@@ -8,25 +8,26 @@ import (
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
-// Unlinked returns the live rows of a mapped table that are linked to no
-// record (soft-deleted rows are left out), with their values, and the
-// outbox position of the snapshot they were read in. Rows Salesforce
-// rejected are left out too, but for an ambiguous match: their next try
-// (syncd failed retry, or a change) brings them back, and until then
-// matching them again each cycle would cost calls for nothing.
-func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
+// Unlinked hands fn the live rows of a mapped table that are linked to no
+// record (soft-deleted rows are left out), with their values, a chunk at a
+// time, all from one snapshot, and returns the outbox position of that
+// snapshot. Rows Salesforce rejected are left out too, but for an
+// ambiguous match: their next try (syncd failed retry, or a change) brings
+// them back, and until then matching them again each cycle would cost
+// calls for nothing.
+func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalState) error) (int64, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	defer tx.Rollback()
 	p, err := db.plan(ctx, tx, m)
 	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	var seen int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&seen); err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
 		WHERE t.`+p.key+` IS NOT NULL
@@ -34,36 +35,46 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
 		m.Object, syncd.CodeAmbiguousMatch)
 	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
 	var keys []string
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
-			return nil, 0, err
+			return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 		}
 		keys = append(keys, k)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, 0, err
+		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 	}
-	vals, err := p.readRows(ctx, tx, keys, func(string, error) {}) // a row whose values do not convert is rejected by its push
-	if err != nil {
-		return nil, 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
-	}
-	out := make([]syncd.LocalState, 0, len(vals))
-	for _, k := range keys {
-		r := vals[k]
-		if r == nil || r.softDeleted {
-			continue
+	// The rows' values are read a chunk at a time, so that only what fn
+	// keeps stays in memory, whatever the table's size.
+	for start := 0; start < len(keys); start += unlinkedChunk {
+		chunk := keys[start:min(start+unlinkedChunk, len(keys))]
+		vals, err := p.readRows(ctx, tx, chunk, func(string, error) {}) // a row whose values do not convert is rejected by its push
+		if err != nil {
+			return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
 		}
-		out = append(out, syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
-			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
+		for _, k := range chunk {
+			r := vals[k]
+			if r == nil || r.softDeleted {
+				continue
+			}
+			st := syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
+				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+			if err := fn(st); err != nil {
+				return 0, err
+			}
+		}
 	}
-	return out, seen, nil
+	return seen, nil
 }
+
+// unlinkedChunk is how many unlinked rows Unlinked reads at a time.
+const unlinkedChunk = 2000
 
 // Holds returns the held records of an object, with the reason.
 func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {

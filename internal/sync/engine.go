@@ -37,7 +37,10 @@ type Engine struct {
 	// ReconcileEvery is how often a cycle reconciles each object
 	// (reconcile.go); 0 never does, except through Reconcile.
 	ReconcileEvery time.Duration
-	deleted        deletedChecks
+	// MatchPart is the most unlinked rows matching holds at once
+	// (match.go); DefaultMatchPart when zero.
+	MatchPart int
+	deleted   deletedChecks
 }
 
 // Progress is how far one phase of one object has got.

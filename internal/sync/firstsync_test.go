@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,83 @@ func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
 	h.emu.Advance(time.Minute)
 	if r := h.cycle(); r.APICalls != 1 || r.Failed != 0 {
 		t.Errorf("idle cycle with a rejected row: %d API calls, %d failed; want 1 query and nothing new", r.APICalls, r.Failed)
+	}
+}
+
+// A table with more unlinked rows than the engine holds at once is matched
+// in parts, by a hash of the match key: every person is linked, created or
+// held exactly as when the whole table fits in one part, rows and records
+// sharing a key (in any case or spacing) still meet and are held, and no
+// person is duplicated across parts.
+func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
+	outcome := func(t *testing.T, part int) (got []string, rep syncd.ObjectReport) {
+		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+			for i := range 30 {
+				email := fmt.Sprintf("twin%d@example.com", i)
+				if i%3 == 0 {
+					email = strings.ToUpper(email) + " "
+				}
+				h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', ?, ?)`, fmt.Sprint("Twin", i), email)
+			}
+			for i := range 20 {
+				h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', ?, ?)`, fmt.Sprint("Local", i), fmt.Sprintf("local%d@example.com", i))
+			}
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'SameA', 'same@example.com'), ('Row', 'SameB', 'Same@example.com')`)
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'Split', 'split@example.com')`)
+		}, func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} })
+		h.engine.MatchPart = part
+		for i := range 30 {
+			mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": fmt.Sprint("Twin", i), "Email": fmt.Sprintf("twin%d@example.com", i)})
+		}
+		for i := range 10 {
+			mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": fmt.Sprint("Remote", i), "Email": fmt.Sprintf("remote%d@example.com", i)})
+		}
+		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SameRec", "Email": "same@example.com"})
+		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitA", "Email": "split@example.com"})
+		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitB", "Email": "SPLIT@example.com"})
+		rep = h.cycle()
+		h.cycle()
+		// Each row as its last name, with its record's, and each Contact
+		// with no row.
+		byID := map[string]string{}
+		for _, c := range h.emu.All("Contact") {
+			if c["IsDeleted"] != true {
+				byID[c["Id"].(string)] = c["LastName"].(string)
+			}
+		}
+		rows, err := h.app.Query(`SELECT c.last_name, coalesce(l.sf_id, '') FROM customers c
+			LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name, id string
+			if err := rows.Scan(&name, &id); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, name+" -> "+byID[id])
+			delete(byID, id)
+		}
+		for _, name := range byID {
+			got = append(got, "(no row) -> "+name)
+		}
+		slices.Sort(got)
+		return got, rep
+	}
+	whole, wrep := outcome(t, 0)
+	parted, prep := outcome(t, 4) // 53 rows with a key: 14 parts
+	if !slices.Equal(whole, parted) {
+		t.Errorf("in parts:\n%s\nas one part:\n%s", strings.Join(parted, "\n"), strings.Join(whole, "\n"))
+	}
+	if prep.Matched != 30 || prep.Held != 3 || prep.Failed != 3 || prep.Matched != wrep.Matched || prep.Held != wrep.Held || prep.Failed != wrep.Failed {
+		t.Errorf("in parts: matched %d, held %d, failed %d; as one part %d, %d, %d; want 30, 3, 3",
+			prep.Matched, prep.Held, prep.Failed, wrep.Matched, wrep.Held, wrep.Failed)
+	}
+	for _, want := range []string{"Twin0 -> Twin0", "Twin29 -> Twin29", "Local7 -> Local7", "Remote3 -> Remote3",
+		"SameA -> ", "SameB -> ", "Split -> ", "(no row) -> SameRec", "(no row) -> SplitA", "(no row) -> SplitB"} {
+		if !slices.Contains(parted, want) {
+			t.Errorf("in parts, %q is missing:\n%s", want, strings.Join(parted, "\n"))
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sort"
 	"strings"
@@ -48,31 +49,112 @@ func matchKey(keys []MatchKey, value func(k MatchKey) Value) string {
 	return strings.Join(parts, "\x00")
 }
 
+// DefaultMatchPart is the most unlinked rows with a match key that
+// matching holds at once, with the records read for their keys. A table
+// with more is matched in parts, each the rows whose key hashes to it, so
+// that the rows and records sharing a key always meet in one part: memory
+// stays bounded on a first sync of two populated sides, at the price of a
+// re-read of the table per part, and, above bulk_threshold, a Bulk query
+// job per part.
+const DefaultMatchPart = 20000
+
 func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error {
 	if len(m.Match) == 0 {
 		return nil
-	}
-	rows, seen, err := e.Local.Unlinked(ctx, m)
-	if err != nil {
-		return err
 	}
 	held, err := e.Local.Holds(ctx, m.Object)
 	if err != nil {
 		return err
 	}
+	keyOf := func(st LocalState) string {
+		return matchKey(m.Match, func(mk MatchKey) Value { return st.Values[mk.Field] })
+	}
+	// The first read keeps the rows while they fit in one part, and counts
+	// them: most tables are matched from it alone.
+	part := e.MatchPart
+	if part <= 0 {
+		part = DefaultMatchPart
+	}
+	var rows []LocalState
+	n := 0
+	seen, err := e.Local.Unlinked(ctx, m, func(st LocalState) error {
+		if keyOf(st) == "" {
+			return nil
+		}
+		if n++; n <= part {
+			rows = append(rows, st)
+		} else {
+			rows = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(held) == 0 {
+		return nil
+	}
+	holds := map[string]string{}
+	parts := (n + part - 1) / part
+	if parts <= 1 {
+		if err := e.matchRows(ctx, m, rows, keyOf, seen, held, holds, rep); err != nil {
+			return err
+		}
+	} else {
+		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
+		seed := maphash.MakeSeed()
+		for i := range uint64(parts) {
+			rows = rows[:0]
+			seen, err := e.Local.Unlinked(ctx, m, func(st LocalState) error {
+				if k := keyOf(st); k != "" && maphash.String(seed, k)%uint64(parts) == i {
+					rows = append(rows, st)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := e.matchRows(ctx, m, rows, keyOf, seen, held, holds, rep); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	rep.Held = len(holds)
+	// Records held before and not now are pulled in by Id: the cursor went
+	// past them while they were held.
+	var released []string
+	for id := range held {
+		if _, still := holds[id]; !still {
+			released = append(released, id)
+		}
+	}
+	if len(released) > 0 {
+		sort.Strings(released)
+		if _, _, err := e.reread(ctx, m, released, rep); err != nil {
+			return fmt.Errorf("match: pull released records: %w", err)
+		}
+	}
+	return nil
+}
+
+// matchRows matches unlinked rows (read as of the outbox position seen)
+// with the records that carry their keys: it links pairs, rejects the rows
+// of ambiguous keys and adds their records to holds. held are the records
+// held before this cycle.
+func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, keyOf func(LocalState) string, seen int64, held, holds map[string]string, rep *ObjectReport) error {
 	byKey := map[string][]LocalState{}
 	values := map[string]string{} // the first key's values to ask for, by lower case
 	for _, st := range rows {
-		k := matchKey(m.Match, func(mk MatchKey) Value { return st.Values[mk.Field] })
+		k := keyOf(st)
 		if k == "" {
 			continue
 		}
 		byKey[k] = append(byKey[k], st)
 		v := strings.TrimSpace(st.Values[m.Match[0].Field].(string))
 		values[strings.ToLower(v)] = v
-	}
-	if len(byKey) == 0 && len(held) == 0 {
-		return nil
 	}
 	recs := map[string][]RemoteRecord{}
 	if len(values) > 0 {
@@ -104,7 +186,6 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 
 	var pairs []RemoteRecord
 	states := map[string]LocalState{}
-	holds := map[string]string{}
 	var rejects []DeadLetter
 	for k, rs := range byKey {
 		cand := recs[k]
@@ -121,9 +202,16 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			}
 			for _, c := range cand {
 				recIDs = append(recIDs, c.ID)
-				if linked[c.ID] == "" {
-					holds[c.ID] = fmt.Sprintf("match key %q is shared by rows %s and records %s",
-						k, strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "))
+			}
+			for _, c := range cand {
+				if linked[c.ID] != "" {
+					continue
+				}
+				reason := fmt.Sprintf("match key %q is shared by rows %s and records %s",
+					k, strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "))
+				holds[c.ID] = reason
+				if _, was := held[c.ID]; !was {
+					e.logger().Warn("record held back: its match key is ambiguous", "object", m.Object, "id", c.ID, "reason", reason)
 				}
 			}
 			msg := fmt.Sprintf("%s: rows %s and records %s share the match key %q; nothing is linked or created until only one of each is left",
@@ -131,11 +219,6 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			for _, r := range rs {
 				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: math.MaxInt64, Code: CodeAmbiguousMatch, Message: msg})
 			}
-		}
-	}
-	for id, reason := range holds {
-		if _, was := held[id]; !was {
-			e.logger().Warn("record held back: its match key is ambiguous", "object", m.Object, "id", id, "reason", reason)
 		}
 	}
 	for _, d := range rejects {
@@ -174,24 +257,6 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			return fmt.Errorf("match: %w", err)
 		}
 		rep.Failed += len(rejects)
-	}
-	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
-		return fmt.Errorf("match: %w", err)
-	}
-	rep.Held = len(holds)
-	// Records held before and not now are pulled in by Id: the cursor went
-	// past them while they were held.
-	var released []string
-	for id := range held {
-		if _, still := holds[id]; !still {
-			released = append(released, id)
-		}
-	}
-	if len(released) > 0 {
-		sort.Strings(released)
-		if _, _, err := e.reread(ctx, m, released, rep); err != nil {
-			return fmt.Errorf("match: pull released records: %w", err)
-		}
 	}
 	return nil
 }

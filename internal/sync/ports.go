@@ -543,11 +543,12 @@ type Local interface {
 	// Scan streams every live row of a mapped table with its link, in one
 	// snapshot; rows soft-deleted locally are skipped.
 	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
-	// Unlinked returns the live rows of a mapped table that are linked to
-	// no record, with the outbox position they reflect, for matching; rows
-	// rejected for another reason than an ambiguous match are left out
-	// until they are retried.
-	Unlinked(ctx context.Context, m *Mapping) ([]LocalState, int64, error)
+	// Unlinked streams the live rows of a mapped table that are linked to
+	// no record to fn, from one snapshot, and returns the outbox position
+	// they reflect, for matching; rows rejected for another reason than an
+	// ambiguous match are left out until they are retried. An error of
+	// fn's ends it and is returned.
+	Unlinked(ctx context.Context, m *Mapping, fn func(LocalState) error) (int64, error)
 	// Holds returns the Salesforce Ids of an object's held records;
 	// SetHolds replaces them.
 	Holds(ctx context.Context, object string) (map[string]string, error)

@@ -526,9 +526,8 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	return snap, nil
 }
 
-func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping) ([]syncd.LocalState, int64, error) {
+func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, fn func(syncd.LocalState) error) (int64, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
 	var out []syncd.LocalState
@@ -542,8 +541,18 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping) ([]syncd.LocalStat
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
 			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
 	}
+	seen, err := l.hw(), l.fail("Unlinked")
+	l.mu.Unlock() // fn may call back into the Local
+	if err != nil {
+		return 0, err
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, l.hw(), l.fail("Unlinked")
+	for _, st := range out {
+		if err := fn(st); err != nil {
+			return 0, err
+		}
+	}
+	return seen, nil
 }
 
 func (l *Local) Holds(_ context.Context, object string) (map[string]string, error) {
