@@ -19,10 +19,12 @@ func main() {
 		err = floorMain(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "sqlrun":
 		err = sqlRunMain()
+	case len(os.Args) > 1 && os.Args[1] == "spawn":
+		err = spawnMain(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "table":
 		err = tableMain(os.Args[2:])
 	default:
-		err = fmt.Errorf("usage: harness emu [flags] | harness floor [flags] | harness sqlrun | harness table [flags]")
+		err = fmt.Errorf("usage: harness emu [flags] | harness floor [flags] | harness sqlrun | harness spawn FILE CMD [ARGS] | harness table [flags]")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -212,12 +212,12 @@ func (c *Client) pullIDs(ctx context.Context, req syncd.PullRequest, fn func(syn
 
 // pullMatch reads the records whose req.Match.Field is one of its values:
 // "Field IN (...)" queries of maxQueryIDs values each, or, when there are
-// more values than req.BulkThreshold, one Bulk API 2.0 query job for every
-// record with the field set, filtered here as SOQL would (case-insensitive
-// equality).
+// more values than req.BulkThreshold (in the whole matching, when these
+// are a part of it), one Bulk API 2.0 query job for every record with the
+// field set, filtered here as SOQL would (case-insensitive equality).
 func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	all := req.Match.Values
-	if req.BulkThreshold > 0 && len(all) > req.BulkThreshold {
+	if req.BulkThreshold > 0 && max(len(all), req.Match.Total) > req.BulkThreshold {
 		want := make(map[string]bool, len(all))
 		for _, v := range all {
 			want[strings.ToLower(v)] = true

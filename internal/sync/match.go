@@ -97,7 +97,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 	holds := map[string]string{}
 	parts := (n + part - 1) / part
 	if parts <= 1 {
-		if err := e.matchRows(ctx, m, rows, keyOf, seen, held, holds, rep); err != nil {
+		if err := e.matchRows(ctx, m, rows, keyOf, 0, seen, held, holds, rep); err != nil {
 			return err
 		}
 	} else {
@@ -114,7 +114,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			if err != nil {
 				return err
 			}
-			if err := e.matchRows(ctx, m, rows, keyOf, seen, held, holds, rep); err != nil {
+			if err := e.matchRows(ctx, m, rows, keyOf, n, seen, held, holds, rep); err != nil {
 				return err
 			}
 		}
@@ -143,8 +143,9 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 // matchRows matches unlinked rows (read as of the outbox position seen)
 // with the records that carry their keys: it links pairs, rejects the rows
 // of ambiguous keys and adds their records to holds. held are the records
-// held before this cycle.
-func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, keyOf func(LocalState) string, seen int64, held, holds map[string]string, rep *ObjectReport) error {
+// held before this cycle; total is the number of rows of every part when
+// rows are one of several (MatchFilter.Total), 0 otherwise.
+func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, keyOf func(LocalState) string, total int, seen int64, held, holds map[string]string, rep *ObjectReport) error {
 	byKey := map[string][]LocalState{}
 	values := map[string]string{} // the first key's values to ask for, by lower case
 	for _, st := range rows {
@@ -160,7 +161,7 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, k
 	if len(values) > 0 {
 		req := m.pullRequest(Cursor{})
 		req.IncludeDeleted = false
-		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values)}
+		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values), Total: total}
 		err := e.Remote.Pull(ctx, req, func(p Page) error {
 			for _, r := range p.Records {
 				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values[mk.Field] }); byKey[k] != nil {

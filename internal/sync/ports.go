@@ -96,6 +96,11 @@ type CoverAnswer struct {
 type MatchFilter struct {
 	Field  string
 	Values []string
+	// Total is how many values the whole matching asks for when Values
+	// are one part of them (the engine matches a large table in parts);
+	// the Remote chooses its transport by the larger of the two, as it
+	// would for the whole.
+	Total int
 }
 
 // Page is one page of pulled records.
