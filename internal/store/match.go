@@ -9,46 +9,83 @@ import (
 )
 
 // Unlinked hands fn the live rows of a mapped table that are linked to no
-// record (soft-deleted rows are left out), with their values, a chunk at a
-// time, all from one snapshot, and returns the outbox position of that
-// snapshot. Rows Salesforce rejected are left out too, but for an
-// ambiguous match: their next try (syncd failed retry, or a change) brings
-// them back, and until then matching them again each cycle would cost
-// calls for nothing.
-func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping, fn func(syncd.LocalState) error) (int64, error) {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// record (soft-deleted rows are left out) and whose match key want
+// accepts, with their values, a chunk at a time, all from one snapshot,
+// and returns the outbox position of that snapshot. Only the match
+// columns of a row want refuses are read. Rows Salesforce rejected are
+// left out too, but for an ambiguous match: their next try (syncd failed
+// retry, or a change) brings them back, and until then matching them again
+// each cycle would cost calls for nothing.
+func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping, want func(matchKey string) bool, fn func(syncd.LocalState) error) (int64, error) {
+	seen, err := db.unlinked(ctx, m, want, fn)
 	if err != nil {
 		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+	}
+	return seen, nil
+}
+
+func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) bool, fn func(syncd.LocalState) error) (int64, error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, err
 	}
 	defer tx.Rollback()
 	p, err := db.plan(ctx, tx, m)
 	if err != nil {
-		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, err
 	}
 	var seen int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM _syncd_outbox`).Scan(&seen); err != nil {
-		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
+	var match []syncd.Field // the match keys' fields, in m.Match's order
+	cols := ""
+	for _, k := range m.Match {
+		i, ok := p.byName[k.Field]
+		if !ok {
+			return 0, fmt.Errorf("match field %s is not mapped", k.Field)
+		}
+		match = append(match, p.fields[i])
+		cols += ", t." + quoteIdent(p.fields[i].Column)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT)`+cols+` FROM `+p.tbl+` t
 		WHERE t.`+p.key+` IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
 		m.Object, syncd.CodeAmbiguousMatch)
 	if err != nil {
-		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, err
 	}
 	var keys []string
+	raw := make([]any, 1+len(match))
+	dest := make([]any, len(raw))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+			return 0, err
 		}
-		keys = append(keys, k)
+		k := m.MatchKeyOf(func(field string) syncd.Value {
+			for i, f := range match {
+				if f.Name == field {
+					v, err := fromSQLite(f.Kind, raw[1+i])
+					if err != nil {
+						return nil // no key: the row's push rejects the value
+					}
+					return v
+				}
+			}
+			return nil
+		})
+		if want(k) {
+			keys = append(keys, asString(raw[0]))
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+		return 0, err
 	}
 	// The rows' values are read a chunk at a time, so that only what fn
 	// keeps stays in memory, whatever the table's size.
@@ -56,7 +93,7 @@ func (db *DB) Unlinked(ctx context.Context, m *syncd.Mapping, fn func(syncd.Loca
 		chunk := keys[start:min(start+unlinkedChunk, len(keys))]
 		vals, err := p.readRows(ctx, tx, chunk, func(string, error) {}) // a row whose values do not convert is rejected by its push
 		if err != nil {
-			return 0, fmt.Errorf("unlinked rows of %s: %w", m.Table, err)
+			return 0, err
 		}
 		for _, k := range chunk {
 			r := vals[k]

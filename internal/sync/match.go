@@ -35,6 +35,16 @@ import (
 // rows or records.
 const CodeAmbiguousMatch = "AMBIGUOUS_MATCH"
 
+// MatchKeyOf is the match key of a row or record whose values get gives:
+// its match fields' values lower-cased and trimmed, as SOQL compares text;
+// empty when any is missing, and for a mapping without match keys.
+func (m *Mapping) MatchKeyOf(get func(field string) Value) string {
+	if len(m.Match) == 0 {
+		return ""
+	}
+	return matchKey(m.Match, func(k MatchKey) Value { return get(k.Field) })
+}
+
 // matchKey is the normalised key of a set of values (empty when any part is
 // missing): parts lower-cased and trimmed, as SOQL compares text.
 func matchKey(keys []MatchKey, value func(k MatchKey) Value) string {
@@ -66,57 +76,44 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 	if err != nil {
 		return err
 	}
-	keyOf := func(st LocalState) string {
-		return matchKey(m.Match, func(mk MatchKey) Value { return st.Values[mk.Field] })
-	}
-	// The first read keeps the rows while they fit in one part, and counts
-	// them: most tables are matched from it alone.
-	part := e.MatchPart
-	if part <= 0 {
-		part = DefaultMatchPart
-	}
-	var rows []LocalState
+	// The first read counts the rows with a key, decoding none.
 	n := 0
-	seen, err := e.Local.Unlinked(ctx, m, func(st LocalState) error {
-		if keyOf(st) == "" {
-			return nil
+	if _, err := e.Local.Unlinked(ctx, m, func(k string) bool {
+		if k != "" {
+			n++
 		}
-		if n++; n <= part {
-			rows = append(rows, st)
-		} else {
-			rows = nil
-		}
-		return nil
-	})
-	if err != nil {
+		return false
+	}, nil); err != nil {
 		return err
 	}
 	if n == 0 && len(held) == 0 {
 		return nil
 	}
+	part := e.MatchPart
+	if part <= 0 {
+		part = DefaultMatchPart
+	}
+	parts := uint64(max(1, (n+part-1)/part))
+	total := 0 // MatchFilter.Total
+	if parts > 1 {
+		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
+		total = n
+	}
+	seed := maphash.MakeSeed()
 	holds := map[string]string{}
-	parts := (n + part - 1) / part
-	if parts <= 1 {
-		if err := e.matchRows(ctx, m, rows, keyOf, 0, seen, held, holds, rep); err != nil {
+	for i := range parts {
+		var rows []LocalState
+		seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
+			return k != "" && (parts == 1 || maphash.String(seed, k)%parts == i)
+		}, func(st LocalState) error {
+			rows = append(rows, st)
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-	} else {
-		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
-		seed := maphash.MakeSeed()
-		for i := range uint64(parts) {
-			rows = rows[:0]
-			seen, err := e.Local.Unlinked(ctx, m, func(st LocalState) error {
-				if k := keyOf(st); k != "" && maphash.String(seed, k)%uint64(parts) == i {
-					rows = append(rows, st)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if err := e.matchRows(ctx, m, rows, keyOf, n, seen, held, holds, rep); err != nil {
-				return err
-			}
+		if err := e.matchRows(ctx, m, rows, total, seen, held, holds, rep); err != nil {
+			return err
 		}
 	}
 	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
@@ -145,11 +142,11 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 // of ambiguous keys and adds their records to holds. held are the records
 // held before this cycle; total is the number of rows of every part when
 // rows are one of several (MatchFilter.Total), 0 otherwise.
-func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, keyOf func(LocalState) string, total int, seen int64, held, holds map[string]string, rep *ObjectReport) error {
+func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, total int, seen int64, held, holds map[string]string, rep *ObjectReport) error {
 	byKey := map[string][]LocalState{}
 	values := map[string]string{} // the first key's values to ask for, by lower case
 	for _, st := range rows {
-		k := keyOf(st)
+		k := m.MatchKeyOf(func(field string) Value { return st.Values[field] })
 		if k == "" {
 			continue
 		}

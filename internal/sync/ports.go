@@ -549,11 +549,13 @@ type Local interface {
 	// snapshot; rows soft-deleted locally are skipped.
 	Scan(ctx context.Context, m *Mapping, fn func(LocalRow) error) error
 	// Unlinked streams the live rows of a mapped table that are linked to
-	// no record to fn, from one snapshot, and returns the outbox position
-	// they reflect, for matching; rows rejected for another reason than an
-	// ambiguous match are left out until they are retried. An error of
-	// fn's ends it and is returned.
-	Unlinked(ctx context.Context, m *Mapping, fn func(LocalState) error) (int64, error)
+	// no record, and whose match key (Mapping.MatchKeyOf) want accepts, to
+	// fn, from one snapshot, and returns the outbox position they reflect,
+	// for matching; rows rejected for another reason than an ambiguous
+	// match are left out until they are retried. A row want refuses costs
+	// no decoding of its other values. An error of fn's ends it and is
+	// returned.
+	Unlinked(ctx context.Context, m *Mapping, want func(matchKey string) bool, fn func(LocalState) error) (int64, error)
 	// Holds returns the Salesforce Ids of an object's held records;
 	// SetHolds replaces them.
 	Holds(ctx context.Context, object string) (map[string]string, error)

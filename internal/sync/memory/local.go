@@ -526,7 +526,7 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	return snap, nil
 }
 
-func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, fn func(syncd.LocalState) error) (int64, error) {
+func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) bool, fn func(syncd.LocalState) error) (int64, error) {
 	l.mu.Lock()
 	l.learn(m)
 	t, links := l.tbl(m.Table), l.linksOf(m.Object)
@@ -536,6 +536,9 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, fn func(syncd.Loca
 			continue
 		}
 		if d, dead := l.dead[m.Object+"\x00"+k]; dead && d.Code != syncd.CodeAmbiguousMatch {
+			continue
+		}
+		if !want(m.MatchKeyOf(func(f string) syncd.Value { return row[f] })) {
 			continue
 		}
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
