@@ -34,12 +34,19 @@ const stmtRows = 64
 // A record whose row the table refuses (refused.go) is left out and
 // returned; the rest of the batch, and the cursor, are committed.
 func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
-	refused, err := db.applyPull(ctx, m, b, false)
+	refused, err := db.applyPull(ctx, m, b, together, nil)
 	if errors.As(err, new(*tableRefusal)) {
 		// A statement writes many rows, and SQLite does not say which of
 		// them failed (nor, for a deferred foreign key, does the commit):
 		// the batch is written again a row at a time.
-		refused, err = db.applyPull(ctx, m, b, true)
+		refused, err = db.applyPull(ctx, m, b, alone, nil)
+	}
+	if errors.As(err, new(*tableRefusal)) {
+		// Every row passed on its own, yet the commit failed: a deferred
+		// constraint the row-at-a-time check does not model (a trigger of
+		// the application's that writes a third table with a deferred
+		// key). SQLite's commit alone can tell which rows break it.
+		refused, err = db.applyEach(ctx, m, b)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("apply pull: %w", err)
@@ -47,11 +54,54 @@ func (db *DB) ApplyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	return refused, nil
 }
 
-// applyPull is ApplyPull's transaction. With alone, the ops of each row
-// are written on their own, under a savepoint, and those the table refuses
-// are rolled back and returned, and kept in _syncd_refused with the
-// cursor; without it, a refusal fails the transaction (a tableRefusal).
-func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch, alone bool) ([]syncd.Refusal, error) {
+// applyMode is how applyPull writes a batch's ops.
+type applyMode int
+
+const (
+	// together writes them all at once; a refusal fails the transaction
+	// (a tableRefusal).
+	together applyMode = iota
+	// alone writes the ops of each row on their own, under a savepoint;
+	// those the table refuses are rolled back and returned (applyAlone).
+	alone
+	// cursorOnly writes none: applyEach has committed them; it keeps the
+	// refusals it was given and moves the cursor.
+	cursorOnly
+)
+
+// applyEach is ApplyPull's last resort: each row's ops are committed in a
+// transaction of their own, with their conflicts, and those whose commit
+// the table refuses are left out; then the cursor is committed with the
+// refusals. Data and cursor are no longer one transaction, but the cursor
+// comes last, so a crash in between replays the batch, as any crash
+// before a commit does.
+func (db *DB) applyEach(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
+	var refused []syncd.Refusal
+	for _, g := range rowGroups(b.Ops) {
+		var conflicts []syncd.Conflict
+		for _, c := range b.Conflicts {
+			if slices.ContainsFunc(g, func(op syncd.LocalOp) bool { return op.ID == c.ID }) {
+				conflicts = append(conflicts, c)
+			}
+		}
+		_, err := db.applyPull(ctx, m, syncd.PullBatch{Ops: g, Conflicts: conflicts, Seen: b.Seen, Read: b.Read}, together, nil)
+		var r *tableRefusal
+		switch {
+		case errors.As(err, &r):
+			for _, op := range g {
+				refused = append(refused, syncd.Refusal{ID: op.ID, Key: op.Key, Message: r.message()})
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
+	return db.applyPull(ctx, m, b, cursorOnly, refused)
+}
+
+// applyPull is ApplyPull's transaction: it writes b's ops as mode says,
+// b's conflicts (but for refused records), the refusals (_syncd_refused)
+// and the cursor. refused are the refusals of a cursorOnly batch.
+func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch, mode applyMode, refused []syncd.Refusal) ([]syncd.Refusal, error) {
 	tx, err := db.writeTx(ctx, true)
 	if err != nil {
 		return nil, err
@@ -80,8 +130,8 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		a.state, err = newStateWriter(p, sc)
 		return a, err
 	}
-	var refused []syncd.Refusal
-	if alone {
+	switch mode {
+	case alone:
 		fks, err := readForeignKeys(ctx, tx, p)
 		if err != nil {
 			return nil, err
@@ -89,7 +139,7 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		if refused, err = applyAlone(ctx, tx, b.Ops, edited, fks, newApplier); err != nil {
 			return nil, err
 		}
-	} else {
+	case together:
 		a, err := newApplier()
 		if err != nil {
 			return nil, err
@@ -103,8 +153,8 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 		left[r.ID] = true
 	}
 	for _, c := range b.Conflicts {
-		if left[c.ID] {
-			continue // the record's values were not written
+		if left[c.ID] || mode == cursorOnly {
+			continue // the record's values were not written, or were with their conflicts
 		}
 		if err := insertConflict(sc, c, now); err != nil {
 			return nil, fmt.Errorf("conflict %s.%s: %w", c.Key, c.Field, err)
@@ -113,11 +163,15 @@ func (db *DB) applyPull(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch
 	if err := keepRefused(ctx, sc, m.Object, b, refused, now); err != nil {
 		return nil, err
 	}
-	if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
-		WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
-		m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(now)); err != nil {
-		return nil, fmt.Errorf("advance cursor: %w", err)
+	// A batch without a cursor (applyEach's rows, committed before it)
+	// leaves it.
+	if hasCursor := !b.Cursor.Time.IsZero() || b.Cursor.ID != ""; hasCursor {
+		if _, err := sc.exec(`INSERT INTO _syncd_cursors(object, time, id, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT(object) DO UPDATE SET time = excluded.time, id = excluded.id, updated_at = excluded.updated_at
+			WHERE (excluded.time, excluded.id) > (_syncd_cursors.time, _syncd_cursors.id)`,
+			m.Object, b.Cursor.Time.UTC().Format(cursorLayout), b.Cursor.ID, formatTime(now)); err != nil {
+			return nil, fmt.Errorf("advance cursor: %w", err)
+		}
 	}
 	// The floor's times only move forward too; its Off and Reread are the
 	// latest written. A batch without a floor leaves it.

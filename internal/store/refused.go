@@ -64,20 +64,8 @@ func (r *tableRefusal) message() string {
 // deferred.go) is refused too.
 func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map[string]map[string]bool,
 	fks foreignKeys, newApplier func() (*applier, error)) ([]syncd.Refusal, error) {
-	var groups [][]syncd.LocalOp
-	at := map[string]int{} // key -> its group
-	for _, op := range ops {
-		if i, ok := at[op.Key]; ok && op.Key != "" {
-			groups[i] = append(groups[i], op)
-			continue
-		}
-		if op.Key != "" {
-			at[op.Key] = len(groups)
-		}
-		groups = append(groups, []syncd.LocalOp{op})
-	}
 	var refused []syncd.Refusal
-	for _, g := range groups {
+	for _, g := range rowGroups(ops) {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT refusal`); err != nil {
 			return nil, err
 		}
@@ -119,6 +107,25 @@ func applyAlone(ctx context.Context, tx *sql.Tx, ops []syncd.LocalOp, edited map
 		}
 	}
 	return refused, nil
+}
+
+// rowGroups groups ops by the row they write, in the order of each row's
+// first op: ops naming the same row (a merge's relink and update) go
+// together; each insert alone.
+func rowGroups(ops []syncd.LocalOp) [][]syncd.LocalOp {
+	var groups [][]syncd.LocalOp
+	at := map[string]int{} // key -> its group
+	for _, op := range ops {
+		if i, ok := at[op.Key]; ok && op.Key != "" {
+			groups[i] = append(groups[i], op)
+			continue
+		}
+		if op.Key != "" {
+			at[op.Key] = len(groups)
+		}
+		groups = append(groups, []syncd.LocalOp{op})
+	}
+	return groups
 }
 
 // keepRefused closes the refusals of the records a batch was planned for,

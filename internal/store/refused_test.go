@@ -316,6 +316,52 @@ func TestApplyPullRefusesARowNamingNoParentByADeferredKey(t *testing.T) {
 	}
 }
 
+// A deferred key the row-at-a-time check does not model fails only the
+// commit: here a trigger of the application's copies each new contact's
+// email into an audit table whose key names a domains table. Each row is
+// then committed on its own, and SQLite's commit refuses the one that
+// breaks the key; the others, their conflicts and the cursor are kept.
+func TestApplyPullRefusesWhatOnlyTheCommitRefuses(t *testing.T) {
+	ctx := context.Background()
+	m := contactMapping()
+	db, app := openWith(t, m, `CREATE TABLE domains (name TEXT PRIMARY KEY)`,
+		`INSERT INTO domains VALUES ('a.example')`,
+		`CREATE TABLE audit (email TEXT REFERENCES domains (name) DEFERRABLE INITIALLY DEFERRED)`,
+		contactSchema,
+		`CREATE TRIGGER audit_contacts AFTER INSERT ON contacts BEGIN INSERT INTO audit VALUES (NEW.email); END`)
+	stamp := ts("2024-05-01T10:00:00Z")
+	insert := func(id, email string) syncd.LocalOp {
+		v := map[string]syncd.Value{"LastName": id, "Email": email}
+		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+	}
+	conflict := func(id string) syncd.Conflict {
+		return syncd.Conflict{Object: "Contact", ID: id, Field: "LastName", Local: "x", Remote: id, Resolution: "salesforce"}
+	}
+	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
+		Ops:       []syncd.LocalOp{insert("003A", "a.example"), insert("003B", "b.example"), insert("003C", "a.example")},
+		Conflicts: []syncd.Conflict{conflict("003A"), conflict("003B")},
+		Cursor:    syncd.Cursor{Time: stamp, ID: "003C"}, Records: []string{"003A", "003B", "003C"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].ID != "003B" || refused[0].Message != "FOREIGN KEY constraint failed" {
+		t.Fatalf("refused = %+v, want 003B's insert", refused)
+	}
+	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,003C" {
+		t.Fatalf("rows: %s, want 003A and 003C", got)
+	}
+	if got := mustString(t, app, `SELECT group_concat(sf_id) FROM _syncd_conflicts`); got != "003A" {
+		t.Errorf("conflicts of %s, want 003A's alone (003B's row was not written)", got)
+	}
+	if got := mustString(t, app, `SELECT group_concat(sf_id) FROM _syncd_refused`); got != "003B" {
+		t.Errorf("refused records kept: %s, want 003B", got)
+	}
+	if c, err := db.Cursor(ctx, "Contact"); err != nil || c.ID != "003C" {
+		t.Errorf("cursor = %+v, %v; want past 003C", c, err)
+	}
+}
+
 // A trigger of the application's that refuses a row with RAISE(ABORT) is a
 // refusal too, with the trigger's message
 // (https://www.sqlite.org/lang_createtrigger.html, "The RAISE() function").
