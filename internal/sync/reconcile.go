@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -69,11 +70,32 @@ func (e *Engine) reconcileDue(ctx context.Context, m *Mapping, force bool) (bool
 	return !e.now().Before(last.Add(e.ReconcileEvery)), nil
 }
 
-// stampedID is a live record as reconciliation compares it.
+// stampedID is a live record as reconciliation compares it. Its Id is
+// held in an array, not a string, so that the million of them of a large
+// object are one allocation holding no pointer, which the garbage
+// collector need not scan, and no copy of the client's buffers stays
+// alive through them. A Salesforce Id has 18 characters ("ID Field
+// Type", SOAP API Developer Guide); a shorter one is padded with zero
+// bytes, which sort before any character, so arrays compare as the
+// strings do.
 type stampedID struct {
-	id    string
+	id    idKey
 	stamp int64 // Unix milliseconds: the precision of Salesforce's datetimes
 }
+
+type idKey [18]byte
+
+// keyOf is id as an idKey; false for an Id longer than any of Salesforce's.
+func keyOf(id string) (idKey, bool) {
+	var k idKey
+	if len(id) > len(k) {
+		return k, false
+	}
+	copy(k[:], id)
+	return k, true
+}
+
+func (k idKey) String() string { return strings.TrimRight(string(k[:]), "\x00") }
 
 // reconcile compares the Id and stamp of every live record with the links
 // and re-reads what differs.
@@ -83,11 +105,14 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	req.IncludeDeleted, req.Merges = false, false
 	var remote []stampedID
 	err := e.Remote.Pull(ctx, req, func(p Page) error {
+		// Sized once from the query's count, not doubled as it fills.
+		remote = slices.Grow(remote, max(0, p.TotalSize-len(remote)))
 		for _, r := range p.Records {
-			// The Id is kept for the whole comparison, so it is copied: a
-			// record's strings may share memory with the rest of what the
-			// client read (a Bulk result's CSV line), which it would keep.
-			remote = append(remote, stampedID{strings.Clone(r.ID), r.Stamp.UnixMilli()})
+			k, ok := keyOf(r.ID)
+			if !ok {
+				return fmt.Errorf("record Id %q is not a Salesforce Id", r.ID)
+			}
+			remote = append(remote, stampedID{k, r.Stamp.UnixMilli()})
 		}
 		e.progress(Progress{Object: m.Object, Phase: "reconcile", Done: len(remote), Total: max(p.TotalSize, len(remote))})
 		return nil
@@ -95,18 +120,22 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	if err != nil {
 		return fmt.Errorf("read every record's Id and stamp: %w", err)
 	}
-	slices.SortFunc(remote, func(a, b stampedID) int { return strings.Compare(a.id, b.id) })
+	slices.SortFunc(remote, func(a, b stampedID) int { return bytes.Compare(a.id[:], b.id[:]) })
 	rep.Compared = len(remote)
 
 	var changed, gone, unlinked []string
 	i := 0
 	err = e.Local.Linked(ctx, m, func(l LinkedRecord) error {
-		for i < len(remote) && remote[i].id < l.ID {
-			unlinked = append(unlinked, remote[i].id)
+		k, ok := keyOf(l.ID)
+		if !ok {
+			return fmt.Errorf("linked Id %q is not a Salesforce Id", l.ID)
+		}
+		for i < len(remote) && bytes.Compare(remote[i].id[:], k[:]) < 0 {
+			unlinked = append(unlinked, remote[i].id.String())
 			i++
 		}
 		switch {
-		case i < len(remote) && remote[i].id == l.ID:
+		case i < len(remote) && remote[i].id == k:
 			if l.Live && remote[i].stamp != l.Stamp.UnixMilli() {
 				changed = append(changed, l.ID)
 			}
@@ -120,7 +149,7 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 		return err
 	}
 	for ; i < len(remote); i++ {
-		unlinked = append(unlinked, remote[i].id)
+		unlinked = append(unlinked, remote[i].id.String())
 	}
 	remote = nil
 
