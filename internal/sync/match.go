@@ -76,44 +76,54 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 	if err != nil {
 		return err
 	}
-	// The first read counts the rows with a key, decoding none.
+	part := e.MatchPart
+	if part <= 0 {
+		part = DefaultMatchPart
+	}
+	// The first read counts the rows with a key and keeps them while they
+	// fit in one part: nearly always, a single read does.
 	n := 0
-	if _, err := e.Local.Unlinked(ctx, m, func(k string) bool {
-		if k != "" {
-			n++
+	var rows []LocalState
+	seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
+		if k == "" {
+			return false
 		}
-		return false
-	}, nil); err != nil {
+		n++
+		return n <= part
+	}, func(st LocalState) error {
+		rows = append(rows, st)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if n == 0 && len(held) == 0 {
 		return nil
 	}
-	part := e.MatchPart
-	if part <= 0 {
-		part = DefaultMatchPart
-	}
-	parts := uint64(max(1, (n+part-1)/part))
-	total := 0 // MatchFilter.Total
-	if parts > 1 {
-		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
-		total = n
-	}
-	seed := maphash.MakeSeed()
 	holds := map[string]string{}
-	for i := range parts {
-		var rows []LocalState
-		seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
-			return k != "" && (parts == 1 || maphash.String(seed, k)%parts == i)
-		}, func(st LocalState) error {
-			rows = append(rows, st)
-			return nil
-		})
-		if err != nil {
+	if n <= part {
+		if err := e.matchRows(ctx, m, rows, 0, seen, held, holds, rep); err != nil {
 			return err
 		}
-		if err := e.matchRows(ctx, m, rows, total, seen, held, holds, rep); err != nil {
-			return err
+	} else {
+		rows = nil
+		parts := uint64((n + part - 1) / part)
+		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
+		seed := maphash.MakeSeed()
+		for i := range parts {
+			var rows []LocalState
+			seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
+				return k != "" && maphash.String(seed, k)%parts == i
+			}, func(st LocalState) error {
+				rows = append(rows, st)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := e.matchRows(ctx, m, rows, n, seen, held, holds, rep); err != nil {
+				return err
+			}
 		}
 	}
 	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
