@@ -46,7 +46,7 @@ type Engine struct {
 // Progress is how far one phase of one object has got.
 type Progress struct {
 	Object string
-	Phase  string // "pull" or "push"
+	Phase  string // "match", "pull", "push", "reconcile" or "re-read"
 	Done   int
 	Total  int // 0 when unknown
 }

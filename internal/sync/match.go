@@ -105,11 +105,13 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		if err := e.matchRows(ctx, m, rows, 0, seen, held, holds, rep); err != nil {
 			return err
 		}
+		e.progress(Progress{Object: m.Object, Phase: "match", Done: n, Total: n})
 	} else {
 		rows = nil
 		parts := uint64((n + part - 1) / part)
 		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
 		seed := maphash.MakeSeed()
+		done := 0
 		for i := range parts {
 			var rows []LocalState
 			seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
@@ -124,6 +126,8 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 			if err := e.matchRows(ctx, m, rows, n, seen, held, holds, rep); err != nil {
 				return err
 			}
+			done += len(rows)
+			e.progress(Progress{Object: m.Object, Phase: "match", Done: done, Total: n})
 		}
 	}
 	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
