@@ -156,9 +156,7 @@ func TestApplyPullRefusesADeleteAForeignKeyRestricts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(refused) != 1 || refused[0].ID != "003A" || refused[0].Message != "FOREIGN KEY constraint failed" {
-		t.Fatalf("refused = %+v, want 003A's delete", refused)
-	}
+	wantRefusedByKey(t, refused, "003A")
 	if got := mustString(t, app, `SELECT group_concat(last_name) FROM contacts`); got != "003A" {
 		t.Errorf("rows left: %s, want 003A's alone", got)
 	}
@@ -195,10 +193,8 @@ func TestApplyPullRefusesADeleteADeferredForeignKeyForbids(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(refused) != 1 || refused[0].ID != "003A" || refused[0].Message != "FOREIGN KEY constraint failed" {
-		t.Fatalf("refused = %+v, want 003A's delete", refused)
-	}
-	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,C2" {
+	wantRefusedByKey(t, refused, "003A")
+	if got := lastNames(t, app); got != "003A,C2" {
 		t.Errorf("rows: %s, want 003A kept, 003B deleted, 003C updated", got)
 	}
 	if c, err := db.Cursor(ctx, "Contact"); err != nil || c.ID != "003C" || !c.Time.Equal(later) {
@@ -269,10 +265,7 @@ func TestApplyPullRefusesARowNamingNoParentByADeferredKey(t *testing.T) {
 		`INSERT INTO domains VALUES ('a.example')`,
 		strings.Replace(contactSchema, "email       TEXT,", "email       TEXT REFERENCES domains (name) DEFERRABLE INITIALLY DEFERRED,", 1))
 	stamp := ts("2024-05-01T10:00:00Z")
-	insert := func(id, email string) syncd.LocalOp {
-		v := map[string]syncd.Value{"LastName": id, "Email": email}
-		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
-	}
+	insert := func(id, email string) syncd.LocalOp { return insertContact(id, email, stamp) }
 	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
 		Ops:    []syncd.LocalOp{insert("003A", "a.example"), insert("003B", "b.example"), insert("003C", "a.example")},
 		Cursor: syncd.Cursor{Time: stamp, ID: "003C"}, Records: []string{"003A", "003B", "003C"},
@@ -280,10 +273,8 @@ func TestApplyPullRefusesARowNamingNoParentByADeferredKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(refused) != 1 || refused[0].ID != "003B" || refused[0].Message != "FOREIGN KEY constraint failed" {
-		t.Fatalf("refused = %+v, want 003B's insert", refused)
-	}
-	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,003C" {
+	wantRefusedByKey(t, refused, "003B")
+	if got := lastNames(t, app); got != "003A,003C" {
 		t.Fatalf("rows: %s, want 003A and 003C", got)
 	}
 
@@ -330,10 +321,7 @@ func TestApplyPullRefusesWhatOnlyTheCommitRefuses(t *testing.T) {
 		contactSchema,
 		`CREATE TRIGGER audit_contacts AFTER INSERT ON contacts BEGIN INSERT INTO audit VALUES (NEW.email); END`)
 	stamp := ts("2024-05-01T10:00:00Z")
-	insert := func(id, email string) syncd.LocalOp {
-		v := map[string]syncd.Value{"LastName": id, "Email": email}
-		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
-	}
+	insert := func(id, email string) syncd.LocalOp { return insertContact(id, email, stamp) }
 	conflict := func(id string) syncd.Conflict {
 		return syncd.Conflict{Object: "Contact", ID: id, Field: "LastName", Local: "x", Remote: id, Resolution: "salesforce"}
 	}
@@ -345,10 +333,8 @@ func TestApplyPullRefusesWhatOnlyTheCommitRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(refused) != 1 || refused[0].ID != "003B" || refused[0].Message != "FOREIGN KEY constraint failed" {
-		t.Fatalf("refused = %+v, want 003B's insert", refused)
-	}
-	if got := mustString(t, app, `SELECT group_concat(last_name) FROM (SELECT last_name FROM contacts ORDER BY last_name)`); got != "003A,003C" {
+	wantRefusedByKey(t, refused, "003B")
+	if got := lastNames(t, app); got != "003A,003C" {
 		t.Fatalf("rows: %s, want 003A and 003C", got)
 	}
 	if got := mustString(t, app, `SELECT group_concat(sf_id) FROM _syncd_conflicts`); got != "003A" {
@@ -459,4 +445,25 @@ func openWith(t *testing.T, m *syncd.Mapping, stmts ...string) (*store.DB, *sql.
 		t.Fatal(err)
 	}
 	return db, app
+}
+
+// insertContact is a pulled Contact's insert, with id as its last name.
+func insertContact(id, email string, stamp time.Time) syncd.LocalOp {
+	v := map[string]syncd.Value{"LastName": id, "Email": email}
+	return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+}
+
+// wantRefusedByKey fails unless refused is id's record alone, refused by
+// a foreign key in SQLite's words.
+func wantRefusedByKey(t *testing.T, refused []syncd.Refusal, id string) {
+	t.Helper()
+	if len(refused) != 1 || refused[0].ID != id || refused[0].Message != "FOREIGN KEY constraint failed" {
+		t.Fatalf("refused = %+v, want %s's alone, by a foreign key", refused, id)
+	}
+}
+
+// lastNames lists the contacts' last names, sorted, comma-separated.
+func lastNames(t *testing.T, app *sql.DB) string {
+	t.Helper()
+	return mustString(t, app, `SELECT coalesce(group_concat(last_name), '') FROM (SELECT last_name FROM contacts ORDER BY last_name)`)
 }
