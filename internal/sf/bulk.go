@@ -193,6 +193,18 @@ type bulkPage struct {
 // holds the page being applied, the next one and the one being parsed, and disk two sets,
 // whatever the size of the result (peak RSS of a 1,000,000-record pull: bench/bulk).
 func (c *Client) bulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
+	return c.bulkPullFiltered(ctx, req, rowFilter{}, fn)
+}
+
+// rowFilter skips, before they are converted, the rows of a Bulk result
+// whose cell in column (a field's name, in any case) keep refuses.
+type rowFilter struct {
+	column string
+	keep   func(cell string) bool
+}
+
+// bulkPullFiltered is bulkPull of the rows filter keeps.
+func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, filter rowFilter, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
 		return newAPIError(0, "INVALID_FIELD", err.Error(), nil)
@@ -237,6 +249,7 @@ func (c *Client) bulkPull(ctx context.Context, req syncd.PullRequest, fn func(sy
 			}
 		}()
 		p := newSetParser(req, wm, size)
+		p.filter = filter
 		for s := range sets {
 			err := s.err
 			if err == nil {
@@ -355,9 +368,10 @@ func (c *Client) downloadSets(ctx context.Context, object, id string, out chan<-
 
 // setParser turns result sets into RemoteRecords.
 type setParser struct {
-	conv  *converter
-	kinds map[string]syncd.Kind // lower-case column name → kind
-	size  int
+	conv   *converter
+	kinds  map[string]syncd.Kind // lower-case column name → kind
+	size   int
+	filter rowFilter
 }
 
 func newSetParser(req syncd.PullRequest, wm string, size int) *setParser {
@@ -405,6 +419,14 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 			at[j] = -1
 		}
 	}
+	skipAt := -1 // the filter's column
+	if p.filter.keep != nil {
+		i, ok := byName[strings.ToLower(p.filter.column)]
+		if !ok {
+			return newAPIError(0, CodeBadBody, "result set has no column "+p.filter.column, nil)
+		}
+		skipAt = i
+	}
 	var row []string
 	get := func(j int) any {
 		i := at[j]
@@ -426,6 +448,9 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 		n++
 		if len(row) != len(cols) {
 			return newAPIError(0, CodeBadBody, fmt.Sprintf("result row %d has %d columns, the header %d", n, len(row), len(cols)), nil)
+		}
+		if skipAt >= 0 && !p.filter.keep(row[skipAt]) {
+			continue
 		}
 		rec, err := p.conv.build(get)
 		if err != nil {

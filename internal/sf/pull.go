@@ -225,16 +225,10 @@ func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(s
 		r := req
 		r.Match = &syncd.MatchFilter{Field: req.Match.Field}
 		c.log.Info("matching through Bulk API 2.0", "object", req.Object, "values", len(all), "threshold", req.BulkThreshold)
-		err := c.bulkPull(ctx, r, func(p syncd.Page) error {
-			kept := p.Records[:0]
-			for _, rec := range p.Records {
-				if s, ok := rec.Values[req.Match.Field].(string); ok && want[strings.ToLower(s)] {
-					kept = append(kept, rec)
-				}
-			}
-			p.Records = kept
-			return fn(p)
-		})
+		// Rows are kept before they are converted: the job reads every
+		// record with the field set, for each part of a large matching.
+		keep := rowFilter{column: req.Match.Field, keep: func(cell string) bool { return cell != "" && want[strings.ToLower(cell)] }}
+		err := c.bulkPullFiltered(ctx, r, keep, fn)
 		if err == nil || !errors.Is(err, syncd.ErrPermanent) || ctx.Err() != nil {
 			return err
 		}

@@ -246,7 +246,7 @@ func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
 // sharing a key (in any case or spacing) still meet and are held, and no
 // person is duplicated across parts.
 func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
-	outcome := func(t *testing.T, part int) (got []string, rep syncd.ObjectReport) {
+	outcome := func(t *testing.T, part, bulkThreshold int) (got []string, rep syncd.ObjectReport) {
 		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
 			for i := range 30 {
 				email := fmt.Sprintf("twin%d@example.com", i)
@@ -260,7 +260,10 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 			}
 			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'SameA', 'same@example.com'), ('Row', 'SameB', 'Same@example.com')`)
 			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'Split', 'split@example.com')`)
-		}, func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} })
+		}, func(m *syncd.Mapping) {
+			m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+			m.BulkThreshold = bulkThreshold
+		})
 		h.engine.MatchPart = part
 		for i := range 30 {
 			mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": fmt.Sprint("Twin", i), "Email": fmt.Sprintf("twin%d@example.com", i)})
@@ -271,7 +274,22 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SameRec", "Email": "same@example.com"})
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitA", "Email": "split@example.com"})
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitB", "Email": "SPLIT@example.com"})
+		h.emu.ResetRequests()
 		rep = h.cycle()
+		jobs := 0
+		for _, r := range h.emu.Requests() {
+			if r.Method == "POST" && strings.HasSuffix(r.Path, "/jobs/query") {
+				jobs++
+			}
+		}
+		// A job per part; over REST, none.
+		parts := 1
+		if part > 0 {
+			parts = (53 + part - 1) / part
+		}
+		if bulkThreshold > 0 && jobs < parts || bulkThreshold == 0 && jobs > 0 {
+			t.Errorf("bulk_threshold %d, %d parts: %d Bulk query jobs", bulkThreshold, parts, jobs)
+		}
 		h.cycle()
 		// Each row as its last name, with its record's, and each Contact
 		// with no row.
@@ -301,19 +319,30 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		slices.Sort(got)
 		return got, rep
 	}
-	whole, wrep := outcome(t, 0)
-	parted, prep := outcome(t, 4) // 53 rows with a key: 14 parts
-	if !slices.Equal(whole, parted) {
-		t.Errorf("in parts:\n%s\nas one part:\n%s", strings.Join(parted, "\n"), strings.Join(whole, "\n"))
-	}
-	if prep.Matched != 30 || prep.Held != 3 || prep.Failed != 3 || prep.Matched != wrep.Matched || prep.Held != wrep.Held || prep.Failed != wrep.Failed {
-		t.Errorf("in parts: matched %d, held %d, failed %d; as one part %d, %d, %d; want 30, 3, 3",
-			prep.Matched, prep.Held, prep.Failed, wrep.Matched, wrep.Held, wrep.Failed)
-	}
-	for _, want := range []string{"Twin0 -> Twin0", "Twin29 -> Twin29", "Local7 -> Local7", "Remote3 -> Remote3",
-		"SameA -> ", "SameB -> ", "Split -> ", "(no row) -> SameRec", "(no row) -> SplitA", "(no row) -> SplitB"} {
-		if !slices.Contains(parted, want) {
-			t.Errorf("in parts, %q is missing:\n%s", want, strings.Join(parted, "\n"))
-		}
+	whole, wrep := outcome(t, 0, 0)
+	for _, c := range []struct {
+		name                string
+		part, bulkThreshold int
+	}{
+		{"in parts", 4, 0}, // 53 rows with a key: 14 parts
+		{"through Bulk", 0, 5},
+		{"in parts through Bulk", 4, 5}, // a job per part: the threshold is the whole matching's
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, rep := outcome(t, c.part, c.bulkThreshold)
+			if !slices.Equal(whole, got) {
+				t.Errorf("%s:\n%s\nover REST as one part:\n%s", c.name, strings.Join(got, "\n"), strings.Join(whole, "\n"))
+			}
+			if rep.Matched != 30 || rep.Held != 3 || rep.Failed != 3 || rep.Matched != wrep.Matched || rep.Held != wrep.Held || rep.Failed != wrep.Failed {
+				t.Errorf("%s: matched %d, held %d, failed %d; over REST as one part %d, %d, %d; want 30, 3, 3",
+					c.name, rep.Matched, rep.Held, rep.Failed, wrep.Matched, wrep.Held, wrep.Failed)
+			}
+			for _, want := range []string{"Twin0 -> Twin0", "Twin29 -> Twin29", "Local7 -> Local7", "Remote3 -> Remote3",
+				"SameA -> ", "SameB -> ", "Split -> ", "(no row) -> SameRec", "(no row) -> SplitA", "(no row) -> SplitB"} {
+				if !slices.Contains(got, want) {
+					t.Errorf("%s: %q is missing:\n%s", c.name, want, strings.Join(got, "\n"))
+				}
+			}
+		})
 	}
 }
