@@ -325,8 +325,11 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		part, bulkThreshold int
 	}{
 		{"in parts", 4, 0}, // 53 rows with a key: 14 parts
-		{"through Bulk", 0, 5},
-		{"in parts through Bulk", 4, 5}, // a job per part: the threshold is the whole matching's
+		{"through Bulk", 0, 30},
+		// Two parts of about 26 keys each, under the threshold, 53 in
+		// all, over it: a job per part, as the whole matching's size
+		// decides.
+		{"in parts through Bulk", 27, 30},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, rep := outcome(t, c.part, c.bulkThreshold)
