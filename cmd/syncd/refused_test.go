@@ -305,3 +305,55 @@ func TestADeleteADeferredForeignKeyForbidsIsRefusedAndTheRestSyncs(t *testing.T)
 		t.Errorf("the customer whose Contact was deleted is still there")
 	}
 }
+
+// A trigger of the application's that writes a third table whose foreign
+// key is checked at commit (here an audit of each new customer's email
+// domain against a table of known domains) fails only the commit, for no
+// row syncd wrote. The one Contact whose row breaks the key is refused, and
+// the others sync; once the application knows the domain, a retry applies
+// it.
+func TestADeferredKeyATriggerBreaksRefusesOnlyThatRowAndTheRestSyncs(t *testing.T) {
+	f := newFixture(t)
+	f.writeConfig("")
+	f.exec(`CREATE TABLE domains (name TEXT PRIMARY KEY)`)
+	f.exec(`INSERT INTO domains VALUES ('example.com')`)
+	f.exec(`CREATE TABLE audit (domain TEXT REFERENCES domains (name) DEFERRABLE INITIALLY DEFERRED)`)
+	f.exec(`CREATE TRIGGER audit_customers AFTER INSERT ON customers
+		BEGIN INSERT INTO audit VALUES (substr(NEW.email, instr(NEW.email, '@') + 1)); END`)
+	ids := map[string]string{}
+	for _, who := range [][2]string{{"Good", "good@example.com"}, {"Stranger", "stranger@elsewhere.org"}, {"Other", "other@example.com"}} {
+		id, err := f.emu.Insert("Contact", map[string]any{"LastName": who[0], "Email": who[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[who[0]] = id
+	}
+
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath)
+	if code != exitRejected {
+		t.Fatalf("sync: exit %d, want %d\n%s\n%s", code, exitRejected, out, errOut)
+	}
+	if got := f.count(`SELECT count(*) FROM customers WHERE last_name IN ('Good', 'Other')`); got != 2 || f.count(`SELECT count(*) FROM customers`) != 2 {
+		t.Errorf("rows after the sync: want Good and Other, not Stranger")
+	}
+	out, _, _ = f.syncd("failed", "list", "-c", f.cfgPath, "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("failed list --json: %v\n%s", err, out)
+	}
+	if len(list) != 1 || list[0]["salesforce_id"] != ids["Stranger"] || list[0]["code"] != "LOCAL_CONSTRAINT" ||
+		list[0]["message"] != "FOREIGN KEY constraint failed" {
+		t.Fatalf("failed list --json = %v, want Stranger's insert", list)
+	}
+
+	f.exec(`INSERT INTO domains VALUES ('elsewhere.org')`)
+	if out, errOut, code := f.syncd("failed", "retry", "-c", f.cfgPath, "Contact", ids["Stranger"]); code != 0 {
+		t.Fatalf("failed retry: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync once the domain is known: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Stranger'`); n != 1 {
+		t.Errorf("Stranger's row is still missing")
+	}
+}
