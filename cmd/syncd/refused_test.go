@@ -284,15 +284,7 @@ func TestADeleteADeferredForeignKeyForbidsIsRefusedAndTheRestSyncs(t *testing.T)
 		f.count(`SELECT count(*) FROM customers`) != 2 {
 		t.Errorf("rows after the sync: want the ordered customer kept, the other deleted, the third updated")
 	}
-	out, _, _ = f.syncd("failed", "list", "-c", f.cfgPath, "--json")
-	var list []map[string]any
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatalf("failed list --json: %v\n%s", err, out)
-	}
-	if len(list) != 1 || list[0]["salesforce_id"] != ids["Ordered"] || list[0]["code"] != "LOCAL_CONSTRAINT" ||
-		list[0]["message"] != "FOREIGN KEY constraint failed" {
-		t.Fatalf("failed list --json = %v, want the ordered customer's delete", list)
-	}
+	wantRefusedByKey(t, f, ids["Ordered"])
 
 	f.exec(`DELETE FROM orders`)
 	if out, errOut, code := f.syncd("failed", "retry", "-c", f.cfgPath, "Contact", ids["Ordered"]); code != 0 {
@@ -336,15 +328,7 @@ func TestADeferredKeyATriggerBreaksRefusesOnlyThatRowAndTheRestSyncs(t *testing.
 	if got := f.count(`SELECT count(*) FROM customers WHERE last_name IN ('Good', 'Other')`); got != 2 || f.count(`SELECT count(*) FROM customers`) != 2 {
 		t.Errorf("rows after the sync: want Good and Other, not Stranger")
 	}
-	out, _, _ = f.syncd("failed", "list", "-c", f.cfgPath, "--json")
-	var list []map[string]any
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatalf("failed list --json: %v\n%s", err, out)
-	}
-	if len(list) != 1 || list[0]["salesforce_id"] != ids["Stranger"] || list[0]["code"] != "LOCAL_CONSTRAINT" ||
-		list[0]["message"] != "FOREIGN KEY constraint failed" {
-		t.Fatalf("failed list --json = %v, want Stranger's insert", list)
-	}
+	wantRefusedByKey(t, f, ids["Stranger"])
 
 	f.exec(`INSERT INTO domains VALUES ('elsewhere.org')`)
 	if out, errOut, code := f.syncd("failed", "retry", "-c", f.cfgPath, "Contact", ids["Stranger"]); code != 0 {
@@ -355,5 +339,20 @@ func TestADeferredKeyATriggerBreaksRefusesOnlyThatRowAndTheRestSyncs(t *testing.
 	}
 	if n := f.count(`SELECT count(*) FROM customers WHERE last_name = 'Stranger'`); n != 1 {
 		t.Errorf("Stranger's row is still missing")
+	}
+}
+
+// wantRefusedByKey fails unless `failed list --json` lists the record id
+// alone, refused by a foreign key of the application's table.
+func wantRefusedByKey(t *testing.T, f *fixture, id string) {
+	t.Helper()
+	out, _, _ := f.syncd("failed", "list", "-c", f.cfgPath, "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("failed list --json: %v\n%s", err, out)
+	}
+	if len(list) != 1 || list[0]["salesforce_id"] != id || list[0]["code"] != "LOCAL_CONSTRAINT" ||
+		list[0]["message"] != "FOREIGN KEY constraint failed" {
+		t.Fatalf("failed list --json = %v, want %s alone, refused by a foreign key", list, id)
 	}
 }
