@@ -74,10 +74,11 @@ func (e *Engine) reconcileDue(ctx context.Context, m *Mapping, force bool) (bool
 // held in an array, not a string, so that the million of them of a large
 // object are one allocation holding no pointer, which the garbage
 // collector need not scan, and no copy of the client's buffers stays
-// alive through them. A Salesforce Id has 18 characters ("ID Field
-// Type", SOAP API Developer Guide); a shorter one is padded with zero
-// bytes, which sort before any character, so arrays compare as the
-// strings do.
+// alive through them. The API returns Ids of 18 characters (the ID field
+// type, "Field Types", SOAP API Developer Guide,
+// http://www.salesforce.com/us/developer/docs/api/Content/field_types.htm);
+// a shorter one is padded with zero bytes, which sort before any
+// character, so arrays compare as the strings do.
 type stampedID struct {
 	id    idKey
 	stamp int64 // Unix milliseconds: the precision of Salesforce's datetimes
@@ -85,8 +86,8 @@ type stampedID struct {
 
 type idKey [18]byte
 
-// keyOf is id as an idKey; false for an Id longer than any of Salesforce's.
-func keyOf(id string) (idKey, bool) {
+// idKeyOf is id as an idKey; false for an Id longer than any of Salesforce's.
+func idKeyOf(id string) (idKey, bool) {
 	var k idKey
 	if len(id) > len(k) {
 		return k, false
@@ -108,7 +109,7 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 		// Sized once from the query's count, not doubled as it fills.
 		remote = slices.Grow(remote, max(0, p.TotalSize-len(remote)))
 		for _, r := range p.Records {
-			k, ok := keyOf(r.ID)
+			k, ok := idKeyOf(r.ID)
 			if !ok {
 				return fmt.Errorf("record Id %q is not a Salesforce Id", r.ID)
 			}
@@ -126,7 +127,7 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	var changed, gone, unlinked []string
 	i := 0
 	err = e.Local.Linked(ctx, m, func(l LinkedRecord) error {
-		k, ok := keyOf(l.ID)
+		k, ok := idKeyOf(l.ID)
 		if !ok {
 			return fmt.Errorf("linked Id %q is not a Salesforce Id", l.ID)
 		}
