@@ -324,6 +324,11 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (*demoResult, e
 		}},
 	}
 	for i, st := range steps {
+		// A second passes between cycles, as between a schedule's: else a
+		// record edited in the second syncd re-reads it would make the
+		// push wait for the next second (If-Unmodified-Since has whole
+		// seconds), and the demo runs all its cycles within one.
+		emu.Advance(time.Second)
 		if st.before != nil {
 			if err := st.before(); err != nil {
 				return res, fmt.Errorf("step %d: %w", i+1, err)
