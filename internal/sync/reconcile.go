@@ -121,6 +121,9 @@ func (e *Engine) reconcile(ctx context.Context, m *Mapping, rep *ObjectReport) e
 	if err != nil {
 		return fmt.Errorf("read every record's Id and stamp: %w", err)
 	}
+	// Sorted here, not by the query: SOQL's ORDER BY sorts text case-
+	// insensitively, by the user's locale ("ORDER BY", SOQL and SOSL
+	// Reference), and Ids differ by case; Linked streams them bytewise.
 	slices.SortFunc(remote, func(a, b stampedID) int { return bytes.Compare(a.id[:], b.id[:]) })
 	rep.Compared = len(remote)
 
