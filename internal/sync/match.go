@@ -84,51 +84,45 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 	// fit in one part: nearly always, a single read does.
 	n := 0
 	var rows []LocalState
+	keep := func(st LocalState) error {
+		rows = append(rows, st)
+		return nil
+	}
 	seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
 		if k == "" {
 			return false
 		}
 		n++
 		return n <= part
-	}, func(st LocalState) error {
-		rows = append(rows, st)
-		return nil
-	})
+	}, keep)
 	if err != nil {
 		return err
 	}
 	if n == 0 && len(held) == 0 {
 		return nil
 	}
+	parts, total := uint64(1), 0 // total: MatchFilter.Total, for parts
+	if n > part {
+		parts, total = uint64((n+part-1)/part), n
+		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
+	}
+	seed := maphash.MakeSeed()
 	holds := map[string]string{}
-	if n <= part {
-		if err := e.matchRows(ctx, m, rows, 0, seen, held, holds, rep); err != nil {
+	done := 0
+	for i := range parts {
+		if parts > 1 {
+			rows = nil
+			if seen, err = e.Local.Unlinked(ctx, m, func(k string) bool {
+				return k != "" && maphash.String(seed, k)%parts == i
+			}, keep); err != nil {
+				return err
+			}
+		}
+		if err := e.matchRows(ctx, m, rows, total, seen, held, holds, rep); err != nil {
 			return err
 		}
-		e.progress(Progress{Object: m.Object, Phase: "match", Done: n, Total: n})
-	} else {
-		rows = nil
-		parts := uint64((n + part - 1) / part)
-		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
-		seed := maphash.MakeSeed()
-		done := 0
-		for i := range parts {
-			var rows []LocalState
-			seen, err := e.Local.Unlinked(ctx, m, func(k string) bool {
-				return k != "" && maphash.String(seed, k)%parts == i
-			}, func(st LocalState) error {
-				rows = append(rows, st)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if err := e.matchRows(ctx, m, rows, n, seen, held, holds, rep); err != nil {
-				return err
-			}
-			done += len(rows)
-			e.progress(Progress{Object: m.Object, Phase: "match", Done: done, Total: n})
-		}
+		done += len(rows)
+		e.progress(Progress{Object: m.Object, Phase: "match", Done: done, Total: n})
 	}
 	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
 		return fmt.Errorf("match: %w", err)
