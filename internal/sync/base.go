@@ -66,7 +66,7 @@ func fingerprintAt(names []string, get func(i int) (Value, bool)) uint64 {
 		case int64:
 			var digits [20]byte
 			s := strconv.AppendInt(digits[:0], x, 10)
-			h = h.byte('d').len(len(s)).bytes(s)
+			h = h.byte('d').len(len(s)).str(string(s))
 		case Decimal:
 			h = h.byte('d').len(len(x)).str(string(x))
 		default:
@@ -95,13 +95,6 @@ func (h fnv1a) str(s string) fnv1a {
 	return h
 }
 
-func (h fnv1a) bytes(s []byte) fnv1a {
-	for _, c := range s {
-		h = (h ^ fnv1a(c)) * fnv1aPrime
-	}
-	return h
-}
-
 // len hashes n in decimal and a colon: the length prefix that keeps "ab"
 // "c" apart from "a" "bc".
 func (h fnv1a) len(n int) fnv1a {
@@ -109,7 +102,7 @@ func (h fnv1a) len(n int) fnv1a {
 		return h.byte('0' + byte(n)).byte(':')
 	}
 	var num [20]byte
-	return h.bytes(strconv.AppendUint(num[:0], uint64(n), 10)).byte(':')
+	return h.str(string(strconv.AppendUint(num[:0], uint64(n), 10))).byte(':')
 }
 
 // AfterSync tells a Local how to keep a row's merge base after a sync
