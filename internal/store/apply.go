@@ -76,13 +76,16 @@ const (
 // comes last, so a crash in between replays the batch, as any crash
 // before a commit does.
 func (db *DB) applyEach(ctx context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
+	byID := make(map[string][]syncd.Conflict, len(b.Conflicts))
+	for _, c := range b.Conflicts {
+		byID[c.ID] = append(byID[c.ID], c)
+	}
 	var refused []syncd.Refusal
 	for _, g := range rowGroups(b.Ops) {
 		var conflicts []syncd.Conflict
-		for _, c := range b.Conflicts {
-			if slices.ContainsFunc(g, func(op syncd.LocalOp) bool { return op.ID == c.ID }) {
-				conflicts = append(conflicts, c)
-			}
+		for _, op := range g {
+			conflicts = append(conflicts, byID[op.ID]...)
+			delete(byID, op.ID) // a record's conflicts go with its first group
 		}
 		_, err := db.applyPull(ctx, m, syncd.PullBatch{Ops: g, Conflicts: conflicts, Seen: b.Seen, Read: b.Read}, together, nil)
 		var r *tableRefusal
