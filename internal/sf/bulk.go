@@ -193,7 +193,7 @@ type bulkPage struct {
 // holds the page being applied, the next one and the one being parsed, and disk two sets,
 // whatever the size of the result (peak RSS of a 1,000,000-record pull: bench/bulk).
 func (c *Client) bulkPull(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
-	return c.bulkPullFiltered(ctx, req, rowFilter{}, fn)
+	return c.bulkPullFiltered(ctx, req, rowFilter{}, nil, fn)
 }
 
 // rowFilter skips, before they are converted, the rows of a Bulk result
@@ -203,8 +203,14 @@ type rowFilter struct {
 	keep   func(cell string) bool
 }
 
-// bulkPullFiltered is bulkPull of the rows filter keeps.
-func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, filter rowFilter, fn func(syncd.Page) error) error {
+// bulkPullFiltered is bulkPull of the rows filter keeps. With a share, the
+// query job is kept in it for the reads after this one that run the same
+// query, and deleted when the share is closed: each reads the job's result
+// again ("As long as the associated job exists, the locator string for a
+// set of results does not change. You can use the locator to retrieve a
+// set of results multiple times.", Bulk API 2.0 Developer Guide, "Get
+// Results for a Query Job").
+func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, filter rowFilter, share *syncd.ReadShare, fn func(syncd.Page) error) error {
 	soql, err := PullQuery(req)
 	if err != nil {
 		return newAPIError(0, "INVALID_FIELD", err.Error(), nil)
@@ -213,20 +219,23 @@ func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, fi
 	if req.IncludeDeleted {
 		op = "queryAll"
 	}
-	job, created, err := c.jobCall(ctx, http.MethodPost, "jobs/query", req.Object, map[string]string{
-		"operation": op, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF",
-	}, true) // a repeated create only leaves an extra job behind
-	if err != nil {
-		return fmt.Errorf("bulk query job: create: %w", err)
+	key := op + " " + soql
+	var run ranJob
+	kept, reused := share.Kept(key)
+	if reused {
+		run = kept.(ranJob)
+		c.log.Debug("bulk query job read again", "object", req.Object, "job", run.job.ID)
+	} else {
+		if run, err = c.runQueryJob(ctx, req.Object, op, soql); err != nil {
+			return err
+		}
+		if share != nil {
+			share.Keep(key, run, func() { c.deleteJob(ctx, "query", run.job.ID, req.Object) })
+		} else {
+			defer c.deleteJob(ctx, "query", run.job.ID, req.Object)
+		}
 	}
-	defer c.deleteJob(ctx, "query", job.ID, req.Object)
-	if job, err = c.pollJob(ctx, "query", job.ID, req.Object); err != nil {
-		return fmt.Errorf("bulk query job %s: %w", job.ID, err)
-	}
-	if job.State != "JobComplete" {
-		return &APIError{Code: "BULK_JOB_" + strings.ToUpper(job.State),
-			Message: fmt.Sprintf("query job %s ended %s: %s", job.ID, job.State, job.ErrorMessage), class: syncd.ErrTransient}
-	}
+	job, created := run.job, run.created
 	wm := watermark(req)
 	size := req.BatchSize
 	if size <= 0 {
@@ -274,6 +283,16 @@ func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, fi
 	first := true
 	for p := range pages {
 		if p.err != nil {
+			if reused {
+				// Gone (deleted in Setup, or expired) or broken: the job
+				// is dropped, and when nothing of it reached fn, this
+				// read runs a job of its own.
+				share.Close()
+				if first {
+					cancel()
+					return c.bulkPullFiltered(ctx, req, filter, share, fn)
+				}
+			}
 			return fmt.Errorf("bulk query job %s: %w", job.ID, p.err)
 		}
 		page := syncd.Page{Records: p.recs, ServerTime: created}
@@ -289,6 +308,35 @@ func (c *Client) bulkPullFiltered(ctx context.Context, req syncd.PullRequest, fi
 		}
 	}
 	return ctx.Err()
+}
+
+// ranJob is a query job that completed, and Salesforce's clock when it was
+// created: the time its records are as of.
+type ranJob struct {
+	job     bulkJob
+	created time.Time
+}
+
+// runQueryJob creates a query job and waits for it to complete. A job that
+// ends otherwise is deleted.
+func (c *Client) runQueryJob(ctx context.Context, object, op, soql string) (ranJob, error) {
+	job, created, err := c.jobCall(ctx, http.MethodPost, "jobs/query", object, map[string]string{
+		"operation": op, "query": soql, "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF",
+	}, true) // a repeated create only leaves an extra job behind
+	if err != nil {
+		return ranJob{}, fmt.Errorf("bulk query job: create: %w", err)
+	}
+	id := job.ID
+	if job, err = c.pollJob(ctx, "query", id, object); err != nil {
+		c.deleteJob(ctx, "query", id, object)
+		return ranJob{}, fmt.Errorf("bulk query job %s: %w", id, err)
+	}
+	if job.State != "JobComplete" {
+		c.deleteJob(ctx, "query", id, object)
+		return ranJob{}, &APIError{Code: "BULK_JOB_" + strings.ToUpper(job.State),
+			Message: fmt.Sprintf("query job %s ended %s: %s", job.ID, job.State, job.ErrorMessage), class: syncd.ErrTransient}
+	}
+	return ranJob{job: job, created: created}, nil
 }
 
 // spooledSet is one downloaded result set: its file, positioned at the start, and the row

@@ -214,7 +214,9 @@ func (c *Client) pullIDs(ctx context.Context, req syncd.PullRequest, fn func(syn
 // "Field IN (...)" queries of maxQueryIDs values each, or, when there are
 // more values than req.BulkThreshold (in the whole matching, when these
 // are a part of it), one Bulk API 2.0 query job for every record with the
-// field set, filtered here as SOQL would (case-insensitive equality).
+// field set, filtered here as SOQL would (case-insensitive equality). The
+// parts of one matching share that job (Match.Share): each reads its
+// result again.
 func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	all := req.Match.Values
 	if req.BulkThreshold > 0 && max(len(all), req.Match.Total) > req.BulkThreshold {
@@ -225,10 +227,10 @@ func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(s
 		r := req
 		r.Match = &syncd.MatchFilter{Field: req.Match.Field}
 		c.log.Info("matching through Bulk API 2.0", "object", req.Object, "values", len(all), "threshold", req.BulkThreshold)
-		// Rows are kept before they are converted: the job reads every
-		// record with the field set, for each part of a large matching.
+		// Rows are kept before they are converted: each part of a large
+		// matching reads every record with the field set.
 		keep := rowFilter{column: req.Match.Field, keep: func(cell string) bool { return cell != "" && want[strings.ToLower(cell)] }}
-		err := c.bulkPullFiltered(ctx, r, keep, fn)
+		err := c.bulkPullFiltered(ctx, r, keep, req.Match.Share, fn)
 		if err == nil || !errors.Is(err, syncd.ErrPermanent) || ctx.Err() != nil {
 			return err
 		}

@@ -2,11 +2,13 @@ package sync_test
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -246,7 +248,7 @@ func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
 // sharing a key (in any case or spacing) still meet and are held, and no
 // person is duplicated across parts.
 func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
-	outcome := func(t *testing.T, part, bulkThreshold int) (got []string, rep syncd.ObjectReport) {
+	outcome := func(t *testing.T, part, bulkThreshold, wantJobs int, setup func(*harness)) (got []string, rep syncd.ObjectReport) {
 		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
 			for i := range 30 {
 				email := fmt.Sprintf("twin%d@example.com", i)
@@ -274,21 +276,29 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SameRec", "Email": "same@example.com"})
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitA", "Email": "split@example.com"})
 		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitB", "Email": "SPLIT@example.com"})
+		if setup != nil {
+			setup(h)
+		}
 		h.emu.ResetRequests()
 		rep = h.cycle()
-		jobs := 0
+		jobs, reads := 0, 0
 		for _, r := range h.emu.Requests() {
-			if r.Method == "POST" && strings.HasSuffix(r.Path, "/jobs/query") {
+			switch {
+			case r.Method == "POST" && strings.HasSuffix(r.Path, "/jobs/query"):
 				jobs++
+			case r.Method == "GET" && strings.HasSuffix(r.Path, "/results"):
+				reads++
 			}
 		}
-		// A job per part; over REST, none.
 		parts := 1
 		if part > 0 {
 			parts = (53 + part - 1) / part
 		}
-		if bulkThreshold > 0 && jobs < parts || bulkThreshold == 0 && jobs > 0 {
-			t.Errorf("bulk_threshold %d, %d parts: %d Bulk query jobs", bulkThreshold, parts, jobs)
+		if jobs != wantJobs || jobs > 0 && reads < parts {
+			t.Errorf("bulk_threshold %d, %d parts: %d Bulk query jobs, %d result reads; want %d jobs", bulkThreshold, parts, jobs, reads, wantJobs)
+		}
+		if left := h.emu.BulkJobs(); len(left) > 0 {
+			t.Errorf("Bulk jobs left behind: %v", left)
 		}
 		h.cycle()
 		// Each row as its last name, with its record's, and each Contact
@@ -319,20 +329,53 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		slices.Sort(got)
 		return got, rep
 	}
-	whole, wrep := outcome(t, 0, 0)
+	// loseJob deletes the Bulk query job after the first part, as someone
+	// cleaning up jobs in Setup would.
+	loseJob := func(h *harness) {
+		h.engine.Progress = func(p syncd.Progress) {
+			if p.Phase != "match" || p.Done == p.Total {
+				return
+			}
+			for id := range h.emu.BulkJobs() {
+				req, _ := http.NewRequest(http.MethodDelete, h.srv.URL+"/services/data/v"+sf.DefaultAPIVersion+"/jobs/query/"+id, nil)
+				token, _ := h.emu.MintSession()
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Errorf("delete job %s: %v", id, err)
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					t.Errorf("delete job %s: %s", id, resp.Status)
+				}
+			}
+		}
+	}
+	// refuseSecondSet makes the job's result come in sets of 10 and
+	// refuses the second set for good: the matching goes on over REST,
+	// which reads again what the first set gave.
+	refuseSecondSet := func(h *harness) {
+		h.client.SetBulkOptions(sf.BulkOptions{PollMin: 5 * time.Millisecond, PollMax: 20 * time.Millisecond, MaxRecords: 10})
+		h.emu.Fail(sfemu.FailRule{Method: http.MethodGet, Path: "/results", Nth: 2, Kind: sfemu.FailStatus, ErrorCode: "INVALID_OPERATION"})
+	}
+	whole, wrep := outcome(t, 0, 0, 0, nil)
 	for _, c := range []struct {
-		name                string
-		part, bulkThreshold int
+		name                          string
+		part, bulkThreshold, wantJobs int
+		setup                         func(*harness)
 	}{
-		{"in parts", 4, 0}, // 53 rows with a key: 14 parts
-		{"through Bulk", 0, 30},
+		{"in parts", 4, 0, 0, nil}, // 53 rows with a key: 14 parts
+		{"through Bulk", 0, 30, 1, nil},
 		// Two parts of about 26 keys each, under the threshold, 53 in
-		// all, over it: a job per part, as the whole matching's size
-		// decides.
-		{"in parts through Bulk", 27, 30},
+		// all, over it: through Bulk, as the whole matching's size
+		// decides, one job whose result both read.
+		{"in parts through Bulk", 27, 30, 1, nil},
+		{"in parts through Bulk, the job deleted between them", 27, 30, 2, loseJob},
+		{"through Bulk, refused after its first result set", 0, 30, 1, refuseSecondSet},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, rep := outcome(t, c.part, c.bulkThreshold)
+			got, rep := outcome(t, c.part, c.bulkThreshold, c.wantJobs, c.setup)
 			if !slices.Equal(whole, got) {
 				t.Errorf("%s:\n%s\nover REST as one part:\n%s", c.name, strings.Join(got, "\n"), strings.Join(whole, "\n"))
 			}

@@ -64,8 +64,8 @@ func matchKey(keys []MatchKey, value func(k MatchKey) Value) string {
 // with more is matched in parts, each the rows whose key hashes to it, so
 // that the rows and records sharing a key always meet in one part: memory
 // stays bounded on a first sync of two populated sides, at the price of a
-// re-read of the table per part, and, above bulk_threshold, a Bulk query
-// job per part.
+// re-read of the table per part, and, above bulk_threshold, a re-read of
+// the one Bulk query job's result per part.
 const DefaultMatchPart = 20000
 
 func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error {
@@ -106,6 +106,11 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		parts, total = uint64((n+part-1)/part), n
 		e.logger().Info("matching in parts", "object", m.Object, "rows", n, "parts", parts)
 	}
+	// The parts read the records of their keys through one share: above
+	// bulk_threshold, the Remote runs one Bulk query job for the matching
+	// and each part reads its result again.
+	share := &ReadShare{}
+	defer share.Close()
 	seed := maphash.MakeSeed()
 	holds := map[string]string{}
 	done := 0
@@ -118,7 +123,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 				return err
 			}
 		}
-		if err := e.matchRows(ctx, m, rows, total, seen, held, holds, rep); err != nil {
+		if err := e.matchRows(ctx, m, rows, total, share, seen, held, holds, rep); err != nil {
 			return err
 		}
 		done += len(rows)
@@ -149,8 +154,9 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 // with the records that carry their keys: it links pairs, rejects the rows
 // of ambiguous keys and adds their records to holds. held are the records
 // held before this cycle; total is the number of rows of every part when
-// rows are one of several (MatchFilter.Total), 0 otherwise.
-func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, total int, seen int64, held, holds map[string]string, rep *ObjectReport) error {
+// rows are one of several (MatchFilter.Total), 0 otherwise; share is the
+// matching's (MatchFilter.Share).
+func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, total int, share *ReadShare, seen int64, held, holds map[string]string, rep *ObjectReport) error {
 	byKey := map[string][]LocalState{}
 	values := map[string]string{} // the first key's values to ask for, by lower case
 	for _, st := range rows {
@@ -163,13 +169,15 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		values[strings.ToLower(v)] = v
 	}
 	recs := map[string][]RemoteRecord{}
+	got := map[string]bool{} // a read the Remote repeats after a failed transport gives a record once
 	if len(values) > 0 {
 		req := m.pullRequest(Cursor{})
 		req.IncludeDeleted = false
-		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values), Total: total}
+		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values), Total: total, Share: share}
 		err := e.Remote.Pull(ctx, req, func(p Page) error {
 			for _, r := range p.Records {
-				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values[mk.Field] }); byKey[k] != nil {
+				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values[mk.Field] }); byKey[k] != nil && !got[r.ID] {
+					got[r.ID] = true
 					recs[k] = append(recs[k], r)
 				}
 			}

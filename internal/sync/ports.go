@@ -101,6 +101,10 @@ type MatchFilter struct {
 	// the Remote chooses its transport by the larger of the two, as it
 	// would for the whole.
 	Total int
+	// Share, when set, is shared by the reads of one matching's parts:
+	// the Remote may keep in it what one part's read set up, for the
+	// parts after it. The engine closes it when the matching ends.
+	Share *ReadShare
 }
 
 // Page is one page of pulled records.
