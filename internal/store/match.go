@@ -48,8 +48,12 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 		match = append(match, p.fields[i])
 		cols += ", t." + quoteIdent(p.fields[i].Column)
 	}
+	live := "" // soft-deleted rows are not matched: leaving them out here keeps them out of the count
+	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
+		live = ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT)`+cols+` FROM `+p.tbl+` t
-		WHERE t.`+p.key+` IS NOT NULL
+		WHERE t.`+p.key+` IS NOT NULL`+live+`
 		AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
 		m.Object, syncd.CodeAmbiguousMatch)
