@@ -3,10 +3,14 @@ package sync_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
@@ -242,93 +246,106 @@ func TestRejectedRowIsNotMatchedEveryCycle(t *testing.T) {
 	}
 }
 
+// matchPerson is a row or a record of a matching's population: its last
+// name, unique, and its email (none when empty).
+type matchPerson struct{ name, email string }
+
+// matchOutcome runs a first sync with a match key on rows and records,
+// matching part rows at a time (0: the default) with bulkThreshold, then a
+// second cycle, and returns each row as "its last name -> its Contact's"
+// and each Contact with no row as "(no row) -> its last name", sorted, with
+// the first cycle's report and its numbers of Bulk query jobs and result
+// reads. setup, when given, runs before the first cycle.
+func matchOutcome(t *testing.T, cleanup func(func()), dir string, rows, recs []matchPerson, part, bulkThreshold int, setup func(*harness)) (got []string, rep syncd.ObjectReport, jobs, reads int) {
+	h := newHarnessBefore(t, cleanup, dir, sfemu.Options{}, func(h *harness) {
+		for _, r := range rows {
+			var email any
+			if r.email != "" {
+				email = r.email
+			}
+			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', ?, ?)`, r.name, email)
+		}
+	}, func(m *syncd.Mapping) {
+		m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
+		m.BulkThreshold = bulkThreshold
+	})
+	h.engine.MatchPart = part
+	h.client.SetBulkOptions(sf.BulkOptions{PollMin: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
+	for _, r := range recs {
+		fields := map[string]any{"FirstName": "Rec", "LastName": r.name}
+		if r.email != "" {
+			fields["Email"] = r.email
+		}
+		mustInsert(t, h.emu, fields)
+	}
+	if setup != nil {
+		setup(h)
+	}
+	h.emu.ResetRequests()
+	rep = h.cycle()
+	for _, r := range h.emu.Requests() {
+		switch {
+		case r.Method == "POST" && strings.HasSuffix(r.Path, "/jobs/query"):
+			jobs++
+		case r.Method == "GET" && strings.HasSuffix(r.Path, "/results"):
+			reads++
+		}
+	}
+	if left := h.emu.BulkJobs(); len(left) > 0 {
+		t.Errorf("Bulk jobs left behind: %v", left)
+	}
+	h.cycle()
+	byID := map[string]string{}
+	for _, c := range h.emu.All("Contact") {
+		if c["IsDeleted"] != true {
+			byID[c["Id"].(string)] = c["LastName"].(string)
+		}
+	}
+	q, err := h.app.Query(`SELECT c.last_name, coalesce(l.sf_id, '') FROM customers c
+		LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for q.Next() {
+		var name, id string
+		if err := q.Scan(&name, &id); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name+" -> "+byID[id])
+		delete(byID, id)
+	}
+	for _, name := range byID {
+		got = append(got, "(no row) -> "+name)
+	}
+	slices.Sort(got)
+	return got, rep, jobs, reads
+}
+
 // A table with more unlinked rows than the engine holds at once is matched
 // in parts, by a hash of the match key: every person is linked, created or
 // held exactly as when the whole table fits in one part, rows and records
 // sharing a key (in any case or spacing) still meet and are held, and no
 // person is duplicated across parts.
 func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
-	outcome := func(t *testing.T, part, bulkThreshold, wantJobs int, setup func(*harness)) (got []string, rep syncd.ObjectReport) {
-		h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
-			for i := range 30 {
-				email := fmt.Sprintf("twin%d@example.com", i)
-				if i%3 == 0 {
-					email = strings.ToUpper(email) + " "
-				}
-				h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', ?, ?)`, fmt.Sprint("Twin", i), email)
-			}
-			for i := range 20 {
-				h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', ?, ?)`, fmt.Sprint("Local", i), fmt.Sprintf("local%d@example.com", i))
-			}
-			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'SameA', 'same@example.com'), ('Row', 'SameB', 'Same@example.com')`)
-			h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Row', 'Split', 'split@example.com')`)
-		}, func(m *syncd.Mapping) {
-			m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}}
-			m.BulkThreshold = bulkThreshold
-		})
-		h.engine.MatchPart = part
-		for i := range 30 {
-			mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": fmt.Sprint("Twin", i), "Email": fmt.Sprintf("twin%d@example.com", i)})
+	var rows, recs []matchPerson
+	for i := range 30 {
+		email := fmt.Sprintf("twin%d@example.com", i)
+		if i%3 == 0 {
+			email = strings.ToUpper(email) + " "
 		}
-		for i := range 10 {
-			mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": fmt.Sprint("Remote", i), "Email": fmt.Sprintf("remote%d@example.com", i)})
-		}
-		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SameRec", "Email": "same@example.com"})
-		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitA", "Email": "split@example.com"})
-		mustInsert(t, h.emu, map[string]any{"FirstName": "Rec", "LastName": "SplitB", "Email": "SPLIT@example.com"})
-		if setup != nil {
-			setup(h)
-		}
-		h.emu.ResetRequests()
-		rep = h.cycle()
-		jobs, reads := 0, 0
-		for _, r := range h.emu.Requests() {
-			switch {
-			case r.Method == "POST" && strings.HasSuffix(r.Path, "/jobs/query"):
-				jobs++
-			case r.Method == "GET" && strings.HasSuffix(r.Path, "/results"):
-				reads++
-			}
-		}
-		parts := 1
-		if part > 0 {
-			parts = (53 + part - 1) / part
-		}
-		if jobs != wantJobs || jobs > 0 && reads < parts {
-			t.Errorf("bulk_threshold %d, %d parts: %d Bulk query jobs, %d result reads; want %d jobs", bulkThreshold, parts, jobs, reads, wantJobs)
-		}
-		if left := h.emu.BulkJobs(); len(left) > 0 {
-			t.Errorf("Bulk jobs left behind: %v", left)
-		}
-		h.cycle()
-		// Each row as its last name, with its record's, and each Contact
-		// with no row.
-		byID := map[string]string{}
-		for _, c := range h.emu.All("Contact") {
-			if c["IsDeleted"] != true {
-				byID[c["Id"].(string)] = c["LastName"].(string)
-			}
-		}
-		rows, err := h.app.Query(`SELECT c.last_name, coalesce(l.sf_id, '') FROM customers c
-			LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var name, id string
-			if err := rows.Scan(&name, &id); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, name+" -> "+byID[id])
-			delete(byID, id)
-		}
-		for _, name := range byID {
-			got = append(got, "(no row) -> "+name)
-		}
-		slices.Sort(got)
-		return got, rep
+		rows = append(rows, matchPerson{fmt.Sprint("Twin", i), email})
+		recs = append(recs, matchPerson{fmt.Sprint("Twin", i), fmt.Sprintf("twin%d@example.com", i)})
 	}
+	for i := range 20 {
+		rows = append(rows, matchPerson{fmt.Sprint("Local", i), fmt.Sprintf("local%d@example.com", i)})
+	}
+	for i := range 10 {
+		recs = append(recs, matchPerson{fmt.Sprint("Remote", i), fmt.Sprintf("remote%d@example.com", i)})
+	}
+	rows = append(rows, matchPerson{"SameA", "same@example.com"}, matchPerson{"SameB", "Same@example.com"}, matchPerson{"Split", "split@example.com"})
+	recs = append(recs, matchPerson{"SameRec", "same@example.com"}, matchPerson{"SplitA", "split@example.com"}, matchPerson{"SplitB", "SPLIT@example.com"})
+
 	// loseJob deletes the Bulk query job after the first part, as someone
 	// cleaning up jobs in Setup would.
 	loseJob := func(h *harness) {
@@ -359,7 +376,7 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		h.client.SetBulkOptions(sf.BulkOptions{PollMin: 5 * time.Millisecond, PollMax: 20 * time.Millisecond, MaxRecords: 10})
 		h.emu.Fail(sfemu.FailRule{Method: http.MethodGet, Path: "/results", Nth: 2, Kind: sfemu.FailStatus, ErrorCode: "INVALID_OPERATION"})
 	}
-	whole, wrep := outcome(t, 0, 0, 0, nil)
+	whole, wrep, _, _ := matchOutcome(t, t.Cleanup, t.TempDir(), rows, recs, 0, 0, nil)
 	for _, c := range []struct {
 		name                          string
 		part, bulkThreshold, wantJobs int
@@ -375,7 +392,14 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 		{"through Bulk, refused after its first result set", 0, 30, 1, refuseSecondSet},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, rep := outcome(t, c.part, c.bulkThreshold, c.wantJobs, c.setup)
+			got, rep, jobs, reads := matchOutcome(t, t.Cleanup, t.TempDir(), rows, recs, c.part, c.bulkThreshold, c.setup)
+			parts := 1
+			if c.part > 0 {
+				parts = (53 + c.part - 1) / c.part
+			}
+			if jobs != c.wantJobs || jobs > 0 && reads < parts {
+				t.Errorf("%d parts: %d Bulk query jobs, %d result reads; want %d jobs", parts, jobs, reads, c.wantJobs)
+			}
 			if !slices.Equal(whole, got) {
 				t.Errorf("%s:\n%s\nover REST as one part:\n%s", c.name, strings.Join(got, "\n"), strings.Join(whole, "\n"))
 			}
@@ -391,4 +415,59 @@ func TestMatchingInPartsMatchesAsOnePart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Property: whatever the population (keys shared by several rows or
+// records, in any case or spacing, rows and records without one) and
+// however the table is cut into parts, over REST or through Bulk, a first
+// sync ends exactly as when the whole table is matched as one part.
+func TestProperty_MatchingInPartsEqualsOnePart(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		keys := rapid.IntRange(1, 12).Draw(rt, "keys")
+		email := func(label string) string {
+			k := rapid.IntRange(-1, keys-1).Draw(rt, label)
+			if k < 0 {
+				return ""
+			}
+			e := fmt.Sprintf("p%d@example.com", k)
+			switch rapid.IntRange(0, 2).Draw(rt, label+" spelling") {
+			case 1:
+				e = strings.ToUpper(e)
+			case 2:
+				e = " " + e + " "
+			}
+			return e
+		}
+		var rows, recs []matchPerson
+		for i := range rapid.IntRange(0, 16).Draw(rt, "rows") {
+			rows = append(rows, matchPerson{fmt.Sprint("Row", i), email(fmt.Sprint("row ", i))})
+		}
+		for i := range rapid.IntRange(0, 16).Draw(rt, "records") {
+			// Salesforce keeps what it is sent: a record's email has no
+			// spaces around it, as its validation would refuse them.
+			recs = append(recs, matchPerson{fmt.Sprint("Rec", i), strings.TrimSpace(email(fmt.Sprint("record ", i)))})
+		}
+		part := rapid.IntRange(1, 6).Draw(rt, "part")
+		threshold := rapid.SampledFrom([]int{0, 3}).Draw(rt, "bulk_threshold")
+		dir, err := os.MkdirTemp(t.TempDir(), "check")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		rt.Cleanup(func() { os.RemoveAll(dir) }) // registered first: runs after the closers
+		sub := func(name string) string {
+			d := filepath.Join(dir, name)
+			if err := os.Mkdir(d, 0o755); err != nil {
+				rt.Fatal(err)
+			}
+			return d
+		}
+		whole, wrep, _, _ := matchOutcome(t, rt.Cleanup, sub("whole"), rows, recs, 0, 0, nil)
+		got, rep, _, _ := matchOutcome(t, rt.Cleanup, sub("parts"), rows, recs, part, threshold, nil)
+		if !slices.Equal(whole, got) {
+			rt.Fatalf("in parts of %d, bulk_threshold %d:\n%s\nas one part over REST:\n%s", part, threshold, strings.Join(got, "\n"), strings.Join(whole, "\n"))
+		}
+		if rep.Matched != wrep.Matched || rep.Held != wrep.Held || rep.Failed != wrep.Failed {
+			rt.Fatalf("in parts: matched %d, held %d, failed %d; as one part %d, %d, %d", rep.Matched, rep.Held, rep.Failed, wrep.Matched, wrep.Held, wrep.Failed)
+		}
+	})
 }
