@@ -268,6 +268,24 @@ type prior struct {
 	row    map[string]syncd.Value // its external id is ext (sharedBase)
 	ext    syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
+	// raw, when not nil, is the row as selected (rowColumns), with its
+	// link and kept base: synced, row and ext are yet to be made of them
+	// (decoded), by the one op on the row, settled ahead.
+	raw  []any
+	link *link
+	base *base
+}
+
+// decoded is pr with its synced, row and ext made, if they were not yet.
+// Decoding the row and checking its fingerprint there, on the settling
+// goroutine, takes them off the one that holds the write transaction.
+func (p *mapPlan) decoded(pr prior) prior {
+	if pr.raw == nil {
+		return pr
+	}
+	row := p.currentRow(pr.raw)
+	synced, _, ext := p.sharedBase(pr.link, pr.base, row)
+	return prior{synced: synced, row: row, ext: ext, sfID: pr.sfID}
 }
 
 // opState is one LocalOp being applied.
@@ -384,9 +402,6 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		g.ops = append(g.ops, s)
 	}
 
-	if err := a.readPrior(states); err != nil {
-		return err
-	}
 	// uses counts, per key, the ops that name it. (An insert's key is
 	// new: no other op names it.)
 	uses := make(map[string]int, len(states))
@@ -394,6 +409,9 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		if states[i].op.Kind != syncd.OpInsert {
 			uses[states[i].key]++
 		}
+	}
+	if err := a.readPrior(states, uses); err != nil {
+		return err
 	}
 	settledAhead := a.settleAhead(states, uses)
 	for _, k := range order {
@@ -447,8 +465,7 @@ type settled struct {
 func (a *applier) settleAhead(states []opState, uses map[string]int) func() []settled {
 	var ahead []int
 	for i := range states {
-		s := &states[i]
-		if !s.op.Unlink && !s.op.Replaced && (s.op.Kind == syncd.OpInsert || uses[s.key] == 1) {
+		if settlesAhead(&states[i], uses) {
 			ahead = append(ahead, i)
 		}
 	}
@@ -471,6 +488,11 @@ func (a *applier) settleAhead(states []opState, uses map[string]int) func() []se
 	}
 }
 
+// settlesAhead reports whether settleAhead settles s.
+func settlesAhead(s *opState, uses map[string]int) bool {
+	return !s.op.Unlink && !s.op.Replaced && (s.op.Kind == syncd.OpInsert || uses[s.key] == 1)
+}
+
 // settleAlone is links' settling of an op no other op of the batch
 // touches the row of.
 func (a *applier) settleAlone(s *opState) settled {
@@ -480,7 +502,7 @@ func (a *applier) settleAlone(s *opState) settled {
 		synced, fp, keep := p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
 		return settled{ok: true, synced: synced, fp: fp, keep: keep}
 	}
-	pr := a.prior[s.key]
+	pr := p.decoded(a.prior[s.key])
 	fp, keep := p.settleDigest(pr.synced, s.op.Shadow, a.written(s, p.rowWithExt(pr.row, pr.ext)))
 	r := settled{ok: true, fp: fp, keep: keep}
 	if keep {
@@ -742,13 +764,23 @@ func (a *applier) deleteRows(ops []*opState) error {
 // of the existing rows the batch changes: as the Lookup the batch was
 // planned on read them, for the rows the application has not changed
 // since; from the database for the others. Rows it inserts have none.
-func (a *applier) readPrior(states []opState) error {
+// The row of an op settled ahead is left for it to decode (prior.raw).
+// uses counts the ops naming each key.
+func (a *applier) readPrior(states []opState, uses map[string]int) error {
 	a.prior = make(map[string]prior, len(states))
 	var keys []string
+	// eager holds the keys named once, by an op not settled ahead.
+	var eager map[string]bool
 	for i := range states {
 		k := states[i].key
 		if k == "" {
 			continue
+		}
+		if uses[k] == 1 && !settlesAhead(&states[i], uses) {
+			if eager == nil {
+				eager = map[string]bool{}
+			}
+			eager[k] = true
 		}
 		if a.planned != nil {
 			if r, ok := a.planned.rows[k]; ok {
@@ -763,16 +795,22 @@ func (a *applier) readPrior(states []opState) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	st, err := a.p.readState(a.sc.ctx, a.sc.tx, keys)
+	st, err := a.p.readStateOf(a.sc.ctx, a.sc.tx, keys, func(k string) bool { return uses[k] == 1 && !eager[k] })
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		// The row, when it is its own base, serves as that base as it
-		// does for Lookup: neither is written into, so not own.
-		synced, _, ext := a.p.sharedBase(st.links[k], st.bases[k], st.current[k])
-		pr := prior{synced: synced, row: st.current[k], ext: ext}
-		if l := st.links[k]; l != nil {
+		l := st.links[k]
+		var pr prior
+		if raw, ok := st.raw[k]; ok {
+			pr = prior{raw: raw, link: l, base: st.bases[k]}
+		} else {
+			// The row, when it is its own base, serves as that base as it
+			// does for Lookup: neither is written into, so not own.
+			pr.synced, _, pr.ext = a.p.sharedBase(l, st.bases[k], st.current[k])
+			pr.row = st.current[k]
+		}
+		if l != nil {
 			pr.sfID = l.sfID
 		}
 		a.prior[k] = pr

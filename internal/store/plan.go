@@ -189,22 +189,28 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 }
 
 // readCurrentLinked is readCurrent that also reads, in the same query, the
-// links of the rows it finds, by key.
-func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, map[string]*link, error) {
-	out := make(map[string]map[string]syncd.Value, len(keys))
-	links := make(map[string]*link, len(keys))
-	err := p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
-		` WHERE `+p.qkey+` IN (`, keys, func(l *link, raw []any) error {
-		out[asString(raw[0])] = p.currentRow(raw)
+// links of the rows it finds, by key. The rows of the keys undecoded says
+// are left as selected (rowColumns, copied), in raw, for currentRow later.
+func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, undecoded func(key string) bool) (current map[string]map[string]syncd.Value, raw map[string][]any, links map[string]*link, err error) {
+	current = make(map[string]map[string]syncd.Value, len(keys))
+	raw = map[string][]any{}
+	links = make(map[string]*link, len(keys))
+	err = p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
+		` WHERE `+p.qkey+` IN (`, keys, func(l *link, r []any) error {
+		if k := asString(r[0]); undecoded != nil && undecoded(k) {
+			raw[k] = slices.Clone(r)
+		} else {
+			current[k] = p.currentRow(r)
+		}
 		if l != nil {
 			links[l.key] = l
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+		return nil, nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
 	}
-	return out, links, nil
+	return current, raw, links, nil
 }
 
 // currentRow decodes a row selected by rowColumns as readCurrent reads it.

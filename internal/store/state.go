@@ -225,19 +225,29 @@ type rowState struct {
 	links   map[string]*link
 	bases   map[string]*base
 	current map[string]map[string]syncd.Value
+	// raw holds, instead of current, the rows readStateOf was told to
+	// leave undecoded, as selected (rowColumns): currentRow decodes them.
+	raw map[string][]any
 }
 
 // readState reads the rowState of keys.
 func (p *mapPlan) readState(ctx context.Context, q queryer, keys []string) (rowState, error) {
+	return p.readStateOf(ctx, q, keys, nil)
+}
+
+// readStateOf is readState that leaves the rows of the keys undecoded says
+// in raw, for a caller that decodes them elsewhere (on another goroutine).
+func (p *mapPlan) readStateOf(ctx context.Context, q queryer, keys []string, undecoded func(key string) bool) (rowState, error) {
 	var s rowState
 	var err error
-	if s.current, s.links, err = p.readCurrentLinked(ctx, q, keys); err != nil {
+	if s.current, s.raw, s.links, err = p.readCurrentLinked(ctx, q, keys, undecoded); err != nil {
 		return s, err
 	}
-	if len(s.current) < len(keys) { // the links of rows that are gone
+	if len(s.current)+len(s.raw) < len(keys) { // the links of rows that are gone
 		var gone []string
 		for _, k := range keys {
-			if _, ok := s.current[k]; !ok {
+			_, ok := s.current[k]
+			if _, undecoded := s.raw[k]; !ok && !undecoded {
 				gone = append(gone, k)
 			}
 		}
