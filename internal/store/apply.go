@@ -711,6 +711,7 @@ func (a *applier) update(g *group, ops []*opState) error {
 	}
 	per := rowsPerStmt(n)
 	args := make([]any, 0, n*min(per, len(ops)))
+	q, qRows := "", 0 // every chunk but the last has per rows: one text for them
 	for start := 0; start < len(ops); start += per {
 		chunk := ops[start:min(start+per, len(ops))]
 		args = args[:0]
@@ -734,8 +735,10 @@ func (a *applier) update(g *group, ops []*opState) error {
 				args = append(args, at.UTC().Format(time.RFC3339Nano))
 			}
 		}
-		q := "UPDATE " + p.tbl + " SET " + set.String() + " FROM (VALUES " + valuesList(len(chunk), n) + ") AS v WHERE " +
-			p.tbl + "." + p.key + " = v.column1"
+		if len(chunk) != qRows {
+			q, qRows = "UPDATE "+p.tbl+" SET "+set.String()+" FROM (VALUES "+valuesList(len(chunk), n)+") AS v WHERE "+
+				p.tbl+"."+p.key+" = v.column1", len(chunk)
+		}
 		if _, err := a.sc.exec(q, args...); err != nil {
 			return fmt.Errorf("update %s: %w", p.tblName, refusal(err))
 		}

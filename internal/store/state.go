@@ -577,6 +577,17 @@ type stateWriter struct {
 	// bases is false while the base table is known to be empty: no base
 	// needs dropping.
 	bases bool
+	// linkStmts are putLinkChunk's statement texts by rows and
+	// linked-ness (linkStmtKey), made once: a batch runs the same few
+	// dozens of times.
+	linkStmts map[int]string
+}
+
+func linkStmtKey(rows int, linked bool) int {
+	if linked {
+		return 2*rows + 1
+	}
+	return 2 * rows
 }
 
 func newStateWriter(p *mapPlan, sc *stmtCache) (*stateWriter, error) {
@@ -636,12 +647,20 @@ func (w *stateWriter) putLinks(ls []linkWrite) error {
 // binds them.
 func (w *stateWriter) putLinkChunk(chunk []linkWrite, args []any) error {
 	p := w.p
-	setID := "sf_id = coalesce(excluded.sf_id, sf_id), "
-	if chunk[0].linked {
-		setID = ""
-	}
-	q := `INSERT INTO ` + p.link + ` (row_key, sf_id, stamp, fp) VALUES ` + valuesList(len(chunk), 4) + `
+	key := linkStmtKey(len(chunk), chunk[0].linked)
+	q, ok := w.linkStmts[key]
+	if !ok {
+		setID := "sf_id = coalesce(excluded.sf_id, sf_id), "
+		if chunk[0].linked {
+			setID = ""
+		}
+		q = `INSERT INTO ` + p.link + ` (row_key, sf_id, stamp, fp) VALUES ` + valuesList(len(chunk), 4) + `
 		ON CONFLICT (row_key) DO UPDATE SET ` + setID + `stamp = coalesce(excluded.stamp, stamp), fp = excluded.fp`
+		if w.linkStmts == nil {
+			w.linkStmts = map[int]string{}
+		}
+		w.linkStmts[key] = q
+	}
 	_, err := w.sc.exec(q, args...)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		for _, l := range chunk {
