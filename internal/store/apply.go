@@ -798,22 +798,35 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	st, err := a.p.readStateOf(a.sc.ctx, a.sc.tx, keys, func(k string) bool { return uses[k] == 1 && !eager[k] })
+	// The row of an op settled ahead is taken as read, for it to decode.
+	take := func(k string, raw []any, l *link) bool {
+		if uses[k] != 1 || eager[k] {
+			return false
+		}
+		pr := prior{raw: slices.Clone(raw), link: l}
+		if l != nil {
+			pr.sfID = l.sfID
+		}
+		a.prior[k] = pr
+		return true
+	}
+	st, err := a.p.readStateOf(a.sc.ctx, a.sc.tx, keys, take)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		l := st.links[k]
-		var pr prior
-		if raw, ok := st.raw[k]; ok {
-			pr = prior{raw: raw, link: l, base: st.bases[k]}
-		} else {
-			// The row, when it is its own base, serves as that base as it
-			// does for Lookup: neither is written into, so not own.
-			pr.synced, _, pr.ext = a.p.sharedBase(l, st.bases[k], st.current[k])
-			pr.row = st.current[k]
+		if pr, ok := a.prior[k]; ok && pr.raw != nil {
+			if b := st.bases[k]; b != nil {
+				pr.base = b
+				a.prior[k] = pr
+			}
+			continue
 		}
-		if l != nil {
+		// The row, when it is its own base, serves as that base as it
+		// does for Lookup: neither is written into, so not own.
+		synced, _, ext := a.p.sharedBase(st.links[k], st.bases[k], st.current[k])
+		pr := prior{synced: synced, row: st.current[k], ext: ext}
+		if l := st.links[k]; l != nil {
 			pr.sfID = l.sfID
 		}
 		a.prior[k] = pr

@@ -189,28 +189,33 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 }
 
 // readCurrentLinked is readCurrent that also reads, in the same query, the
-// links of the rows it finds, by key. The rows of the keys undecoded says
-// are left as selected (rowColumns, copied), in raw, for currentRow later.
-func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, undecoded func(key string) bool) (current map[string]map[string]syncd.Value, raw map[string][]any, links map[string]*link, err error) {
-	current = make(map[string]map[string]syncd.Value, len(keys))
-	raw = map[string][]any{}
-	links = make(map[string]*link, len(keys))
+// links of the rows it finds, by key, and counts them. A row that take
+// takes (given as selected, rowColumns, in a slice reused from row to row)
+// is left out of both maps: the caller keeps it.
+func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (current map[string]map[string]syncd.Value, links map[string]*link, found int, err error) {
+	n := len(keys)
+	if take != nil {
+		n = 0 // the caller takes most
+	}
+	current = make(map[string]map[string]syncd.Value, n)
+	links = make(map[string]*link, n)
 	err = p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
-		` WHERE `+p.qkey+` IN (`, keys, func(l *link, r []any) error {
-		if k := asString(r[0]); undecoded != nil && undecoded(k) {
-			raw[k] = slices.Clone(r)
-		} else {
-			current[k] = p.currentRow(r)
+		` WHERE `+p.qkey+` IN (`, keys, func(l *link, raw []any) error {
+		found++
+		k := asString(raw[0])
+		if take != nil && take(k, raw, l) {
+			return nil
 		}
+		current[k] = p.currentRow(raw)
 		if l != nil {
 			links[l.key] = l
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+		return nil, nil, 0, fmt.Errorf("read rows of %s: %w", p.tblName, err)
 	}
-	return current, raw, links, nil
+	return current, links, found, nil
 }
 
 // currentRow decodes a row selected by rowColumns as readCurrent reads it.

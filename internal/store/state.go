@@ -225,9 +225,6 @@ type rowState struct {
 	links   map[string]*link
 	bases   map[string]*base
 	current map[string]map[string]syncd.Value
-	// raw holds, instead of current, the rows readStateOf was told to
-	// leave undecoded, as selected (rowColumns): currentRow decodes them.
-	raw map[string][]any
 }
 
 // readState reads the rowState of keys.
@@ -235,19 +232,35 @@ func (p *mapPlan) readState(ctx context.Context, q queryer, keys []string) (rowS
 	return p.readStateOf(ctx, q, keys, nil)
 }
 
-// readStateOf is readState that leaves the rows of the keys undecoded says
-// in raw, for a caller that decodes them elsewhere (on another goroutine).
-func (p *mapPlan) readStateOf(ctx context.Context, q queryer, keys []string, undecoded func(key string) bool) (rowState, error) {
+// readStateOf is readState but for the rows take takes, as
+// readCurrentLinked hands them: neither they nor their links are in the
+// rowState (their bases are).
+func (p *mapPlan) readStateOf(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (rowState, error) {
 	var s rowState
 	var err error
-	if s.current, s.raw, s.links, err = p.readCurrentLinked(ctx, q, keys, undecoded); err != nil {
+	var found int
+	var took []string
+	if take != nil {
+		caller := take
+		take = func(k string, raw []any, l *link) bool {
+			if caller(k, raw, l) {
+				took = append(took, k)
+				return true
+			}
+			return false
+		}
+	}
+	if s.current, s.links, found, err = p.readCurrentLinked(ctx, q, keys, take); err != nil {
 		return s, err
 	}
-	if len(s.current)+len(s.raw) < len(keys) { // the links of rows that are gone
+	if found < len(keys) { // the links of rows that are gone
+		taken := make(map[string]bool, len(took))
+		for _, k := range took {
+			taken[k] = true
+		}
 		var gone []string
 		for _, k := range keys {
-			_, ok := s.current[k]
-			if _, undecoded := s.raw[k]; !ok && !undecoded {
+			if _, ok := s.current[k]; !ok && !taken[k] {
 				gone = append(gone, k)
 			}
 		}
