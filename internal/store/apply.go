@@ -276,14 +276,13 @@ type prior struct {
 	base *base
 }
 
-// decoded is pr with its synced, row and ext made, if they were not yet.
-// Decoding the row and checking its fingerprint there, on the settling
-// goroutine, takes them off the one that holds the write transaction.
-func (p *mapPlan) decoded(pr prior) prior {
-	if pr.raw == nil {
-		return pr
-	}
-	row := p.currentRow(pr.raw)
+// decoded is pr, whose raw is set, with its synced, row and ext made, the
+// row decoded into row (emptied first). Decoding the row and checking its
+// fingerprint there, on the settling goroutine, takes them off the one
+// that holds the write transaction.
+func (p *mapPlan) decoded(pr prior, row map[string]syncd.Value) prior {
+	clear(row)
+	p.currentRowInto(row, pr.raw)
 	synced, _, ext := p.sharedBase(pr.link, pr.base, row)
 	return prior{synced: synced, row: row, ext: ext, sfID: pr.sfID}
 }
@@ -476,8 +475,9 @@ func (a *applier) settleAhead(states []opState, uses map[string]int) func() []se
 	done := make(chan any, 1)
 	go func() {
 		defer func() { done <- recover() }()
+		var row map[string]syncd.Value
 		for _, i := range ahead {
-			out[i] = a.settleAlone(&states[i])
+			out[i], row = a.settleAlone(&states[i], row)
 		}
 	}()
 	return func() []settled {
@@ -494,21 +494,30 @@ func settlesAhead(s *opState, uses map[string]int) bool {
 }
 
 // settleAlone is links' settling of an op no other op of the batch
-// touches the row of.
-func (a *applier) settleAlone(s *opState) settled {
+// touches the row of. A row read undecoded (prior.raw) is decoded into
+// spare, a map nothing holds on to, or a new one; the map returned is
+// spare for the next op: the row's, unless the base kept may share it.
+func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled, map[string]syncd.Value) {
 	p := a.p
 	if s.op.Kind == syncd.OpInsert {
 		// A new row: it holds what the op wrote.
 		synced, fp, keep := p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
-		return settled{ok: true, synced: synced, fp: fp, keep: keep}
+		return settled{ok: true, synced: synced, fp: fp, keep: keep}, spare
 	}
-	pr := p.decoded(a.prior[s.key])
+	pr := a.prior[s.key]
+	if pr.raw != nil {
+		if spare == nil {
+			spare = make(map[string]syncd.Value, len(p.fields)+1)
+		}
+		pr = p.decoded(pr, spare)
+	}
 	fp, keep := p.settleDigest(pr.synced, s.op.Shadow, a.written(s, p.rowWithExt(pr.row, pr.ext)))
 	r := settled{ok: true, fp: fp, keep: keep}
 	if keep {
 		r.synced = syncd.MergeBase(p.m.ExternalIDField, pr.synced, s.op.Shadow, false)
+		spare = nil
 	}
-	return r
+	return r, spare
 }
 
 // withoutEdited returns op without the columns the application edited

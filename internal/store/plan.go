@@ -220,7 +220,11 @@ func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []strin
 
 // currentRow decodes a row selected by rowColumns as readCurrent reads it.
 func (p *mapPlan) currentRow(raw []any) map[string]syncd.Value {
-	r := make(map[string]syncd.Value, len(p.fields)+1)
+	return p.currentRowInto(make(map[string]syncd.Value, len(p.fields)+1), raw)
+}
+
+// currentRowInto is currentRow into r, an empty map.
+func (p *mapPlan) currentRowInto(r map[string]syncd.Value, raw []any) map[string]syncd.Value {
 	for i, f := range p.fields {
 		v, err := fromSQLite(f.Kind, raw[2+i])
 		if err != nil {
