@@ -268,22 +268,26 @@ type prior struct {
 	row    map[string]syncd.Value // its external id is ext (sharedBase)
 	ext    syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
-	// raw, when not nil, is the row as selected (rowColumns), with its
-	// link and kept base: synced, row and ext are yet to be made of them
-	// (decoded), by the one op on the row, settled ahead.
+	// read, when not nil, is the row as read: synced, row and ext are yet
+	// to be made of it (decoded), by the one op on the row, settled ahead.
+	read *readRow
+}
+
+// readRow is a row as selected (rowColumns), with its link and kept base.
+type readRow struct {
 	raw  []any
 	link *link
 	base *base
 }
 
-// decoded is pr, whose raw is set, with its synced, row and ext made, the
+// decoded is pr, whose read is set, with its synced, row and ext made, the
 // row decoded into row (emptied first). Decoding the row and checking its
 // fingerprint there, on the settling goroutine, takes them off the one
 // that holds the write transaction.
 func (p *mapPlan) decoded(pr prior, row map[string]syncd.Value) prior {
 	clear(row)
-	p.currentRowInto(row, pr.raw)
-	synced, _, ext := p.sharedBase(pr.link, pr.base, row)
+	p.currentRowInto(row, pr.read.raw)
+	synced, _, ext := p.sharedBase(pr.read.link, pr.read.base, row)
 	return prior{synced: synced, row: row, ext: ext, sfID: pr.sfID}
 }
 
@@ -494,7 +498,7 @@ func settlesAhead(s *opState, uses map[string]int) bool {
 }
 
 // settleAlone is links' settling of an op no other op of the batch
-// touches the row of. A row read undecoded (prior.raw) is decoded into
+// touches the row of. A row read undecoded (prior.read) is decoded into
 // spare, a map nothing holds on to, or a new one; the map returned is
 // spare for the next op: the row's, unless the base kept may share it.
 func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled, map[string]syncd.Value) {
@@ -505,7 +509,7 @@ func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled
 		return settled{ok: true, synced: synced, fp: fp, keep: keep}, spare
 	}
 	pr := a.prior[s.key]
-	if pr.raw != nil {
+	if pr.read != nil {
 		if spare == nil {
 			spare = make(map[string]syncd.Value, len(p.fields)+1)
 		}
@@ -776,7 +780,7 @@ func (a *applier) deleteRows(ops []*opState) error {
 // of the existing rows the batch changes: as the Lookup the batch was
 // planned on read them, for the rows the application has not changed
 // since; from the database for the others. Rows it inserts have none.
-// The row of an op settled ahead is left for it to decode (prior.raw).
+// The row of an op settled ahead is left for it to decode (prior.read).
 // uses counts the ops naming each key.
 func (a *applier) readPrior(states []opState, uses map[string]int) error {
 	a.prior = make(map[string]prior, len(states))
@@ -812,7 +816,7 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 		if uses[k] != 1 || eager[k] {
 			return false
 		}
-		pr := prior{raw: slices.Clone(raw), link: l}
+		pr := prior{read: &readRow{raw: slices.Clone(raw), link: l}}
 		if l != nil {
 			pr.sfID = l.sfID
 		}
@@ -824,11 +828,8 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 		return err
 	}
 	for _, k := range keys {
-		if pr, ok := a.prior[k]; ok && pr.raw != nil {
-			if b := st.bases[k]; b != nil {
-				pr.base = b
-				a.prior[k] = pr
-			}
+		if pr, ok := a.prior[k]; ok && pr.read != nil {
+			pr.read.base = st.bases[k]
 			continue
 		}
 		// The row, when it is its own base, serves as that base as it
