@@ -792,12 +792,6 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 		if k == "" {
 			continue
 		}
-		if uses[k] == 1 && !settlesAhead(&states[i], uses) {
-			if eager == nil {
-				eager = map[string]bool{}
-			}
-			eager[k] = true
-		}
 		if a.planned != nil {
 			if r, ok := a.planned.rows[k]; ok {
 				if _, changed := a.edited[k]; !changed {
@@ -807,6 +801,12 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 			}
 		}
 		keys = append(keys, k)
+		if uses[k] == 1 && !settlesAhead(&states[i], uses) {
+			if eager == nil {
+				eager = map[string]bool{}
+			}
+			eager[k] = true
+		}
 	}
 	if len(keys) == 0 {
 		return nil
