@@ -268,6 +268,27 @@ type prior struct {
 	row    map[string]syncd.Value // its external id is ext (sharedBase)
 	ext    syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
+	// read, when not nil, is the row as read: synced, row and ext are yet
+	// to be made of it (decoded), by the one op on the row, settled ahead.
+	read *readRow
+}
+
+// readRow is a row as selected (rowColumns), with its link and kept base.
+type readRow struct {
+	raw  []any
+	link *link
+	base *base
+}
+
+// decoded is pr, whose read is set, with its synced, row and ext made, the
+// row decoded into row (emptied first). Decoding the row and checking its
+// fingerprint there, on the settling goroutine, takes them off the one
+// that holds the write transaction.
+func (p *mapPlan) decoded(pr prior, row map[string]syncd.Value) prior {
+	clear(row)
+	p.currentRowInto(row, pr.read.raw)
+	synced, _, ext := p.sharedBase(pr.read.link, pr.read.base, row)
+	return prior{synced: synced, row: row, ext: ext, sfID: pr.sfID}
 }
 
 // opState is one LocalOp being applied.
@@ -384,9 +405,6 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		g.ops = append(g.ops, s)
 	}
 
-	if err := a.readPrior(states); err != nil {
-		return err
-	}
 	// uses counts, per key, the ops that name it. (An insert's key is
 	// new: no other op names it.)
 	uses := make(map[string]int, len(states))
@@ -394,6 +412,9 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		if states[i].op.Kind != syncd.OpInsert {
 			uses[states[i].key]++
 		}
+	}
+	if err := a.readPrior(states, uses); err != nil {
+		return err
 	}
 	settledAhead := a.settleAhead(states, uses)
 	for _, k := range order {
@@ -447,8 +468,7 @@ type settled struct {
 func (a *applier) settleAhead(states []opState, uses map[string]int) func() []settled {
 	var ahead []int
 	for i := range states {
-		s := &states[i]
-		if !s.op.Unlink && !s.op.Replaced && (s.op.Kind == syncd.OpInsert || uses[s.key] == 1) {
+		if settlesAhead(&states[i], uses) {
 			ahead = append(ahead, i)
 		}
 	}
@@ -459,8 +479,9 @@ func (a *applier) settleAhead(states []opState, uses map[string]int) func() []se
 	done := make(chan any, 1)
 	go func() {
 		defer func() { done <- recover() }()
+		var row map[string]syncd.Value
 		for _, i := range ahead {
-			out[i] = a.settleAlone(&states[i])
+			out[i], row = a.settleAlone(&states[i], row)
 		}
 	}()
 	return func() []settled {
@@ -471,22 +492,36 @@ func (a *applier) settleAhead(states []opState, uses map[string]int) func() []se
 	}
 }
 
+// settlesAhead reports whether settleAhead settles s.
+func settlesAhead(s *opState, uses map[string]int) bool {
+	return !s.op.Unlink && !s.op.Replaced && (s.op.Kind == syncd.OpInsert || uses[s.key] == 1)
+}
+
 // settleAlone is links' settling of an op no other op of the batch
-// touches the row of.
-func (a *applier) settleAlone(s *opState) settled {
+// touches the row of. A row read undecoded (prior.read) is decoded into
+// spare, a map nothing holds on to, or a new one; the map returned is
+// spare for the next op: the row's, unless the base kept may share it.
+func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled, map[string]syncd.Value) {
 	p := a.p
 	if s.op.Kind == syncd.OpInsert {
 		// A new row: it holds what the op wrote.
 		synced, fp, keep := p.settle(nil, s.op.Shadow, func(n string) syncd.Value { return a.inserted(s, n) })
-		return settled{ok: true, synced: synced, fp: fp, keep: keep}
+		return settled{ok: true, synced: synced, fp: fp, keep: keep}, spare
 	}
 	pr := a.prior[s.key]
+	if pr.read != nil {
+		if spare == nil {
+			spare = make(map[string]syncd.Value, len(p.fields)+1)
+		}
+		pr = p.decoded(pr, spare)
+	}
 	fp, keep := p.settleDigest(pr.synced, s.op.Shadow, a.written(s, p.rowWithExt(pr.row, pr.ext)))
 	r := settled{ok: true, fp: fp, keep: keep}
 	if keep {
 		r.synced = syncd.MergeBase(p.m.ExternalIDField, pr.synced, s.op.Shadow, false)
+		spare = nil
 	}
-	return r
+	return r, spare
 }
 
 // withoutEdited returns op without the columns the application edited
@@ -689,6 +724,7 @@ func (a *applier) update(g *group, ops []*opState) error {
 	}
 	per := rowsPerStmt(n)
 	args := make([]any, 0, n*min(per, len(ops)))
+	q, qRows := "", 0 // every chunk but the last has per rows: one text for them
 	for start := 0; start < len(ops); start += per {
 		chunk := ops[start:min(start+per, len(ops))]
 		args = args[:0]
@@ -712,8 +748,10 @@ func (a *applier) update(g *group, ops []*opState) error {
 				args = append(args, at.UTC().Format(time.RFC3339Nano))
 			}
 		}
-		q := "UPDATE " + p.tbl + " SET " + set.String() + " FROM (VALUES " + valuesList(len(chunk), n) + ") AS v WHERE " +
-			p.tbl + "." + p.key + " = v.column1"
+		if len(chunk) != qRows {
+			q, qRows = "UPDATE "+p.tbl+" SET "+set.String()+" FROM (VALUES "+valuesList(len(chunk), n)+") AS v WHERE "+
+				p.tbl+"."+p.key+" = v.column1", len(chunk)
+		}
 		if _, err := a.sc.exec(q, args...); err != nil {
 			return fmt.Errorf("update %s: %w", p.tblName, refusal(err))
 		}
@@ -742,9 +780,13 @@ func (a *applier) deleteRows(ops []*opState) error {
 // of the existing rows the batch changes: as the Lookup the batch was
 // planned on read them, for the rows the application has not changed
 // since; from the database for the others. Rows it inserts have none.
-func (a *applier) readPrior(states []opState) error {
+// The row of an op settled ahead is left for it to decode (prior.read).
+// uses counts the ops naming each key.
+func (a *applier) readPrior(states []opState, uses map[string]int) error {
 	a.prior = make(map[string]prior, len(states))
 	var keys []string
+	// eager holds the keys named once, by an op not settled ahead.
+	var eager map[string]bool
 	for i := range states {
 		k := states[i].key
 		if k == "" {
@@ -759,15 +801,37 @@ func (a *applier) readPrior(states []opState) error {
 			}
 		}
 		keys = append(keys, k)
+		if uses[k] == 1 && !settlesAhead(&states[i], uses) {
+			if eager == nil {
+				eager = map[string]bool{}
+			}
+			eager[k] = true
+		}
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	st, err := a.p.readState(a.sc.ctx, a.sc.tx, keys)
+	// The row of an op settled ahead is taken as read, for it to decode.
+	take := func(k string, raw []any, l *link) bool {
+		if uses[k] != 1 || eager[k] {
+			return false
+		}
+		pr := prior{read: &readRow{raw: slices.Clone(raw), link: l}}
+		if l != nil {
+			pr.sfID = l.sfID
+		}
+		a.prior[k] = pr
+		return true
+	}
+	st, err := a.p.readStateOf(a.sc.ctx, a.sc.tx, keys, take)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
+		if pr, ok := a.prior[k]; ok && pr.read != nil {
+			pr.read.base = st.bases[k]
+			continue
+		}
 		// The row, when it is its own base, serves as that base as it
 		// does for Lookup: neither is written into, so not own.
 		synced, _, ext := a.p.sharedBase(st.links[k], st.bases[k], st.current[k])

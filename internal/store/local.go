@@ -459,13 +459,11 @@ func extOf(r *localRow) string {
 // editedSince returns, per row key of ops, the columns the application
 // changed after the outbox position seen (nil: the whole row).
 func editedSince(ctx context.Context, tx *sql.Tx, table string, ops []syncd.LocalOp, seen int64) (map[string]map[string]bool, error) {
-	keys := make(map[string]bool, len(ops))
+	keyed := false
 	for i := range ops {
-		if ops[i].Key != "" {
-			keys[ops[i].Key] = true
-		}
+		keyed = keyed || ops[i].Key != ""
 	}
-	if len(keys) == 0 {
+	if !keyed {
 		return nil, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT seq, row_key, op, changed_columns FROM _syncd_outbox INDEXED BY _syncd_outbox_pending
@@ -475,12 +473,22 @@ func editedSince(ctx context.Context, tx *sql.Tx, table string, ops []syncd.Loca
 	}
 	defer rows.Close()
 	out := map[string]map[string]bool{}
+	// keys are the batch's, made once a row is read: usually none is.
+	var keys map[string]bool
 	for rows.Next() {
 		var seq int64
 		var k, op string
 		var cc sql.NullString
 		if err := rows.Scan(&seq, &k, &op, &cc); err != nil {
 			return nil, err
+		}
+		if keys == nil {
+			keys = make(map[string]bool, len(ops))
+			for i := range ops {
+				if ops[i].Key != "" {
+					keys[ops[i].Key] = true
+				}
+			}
 		}
 		if !keys[k] {
 			continue // not in the batch

@@ -189,27 +189,42 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 }
 
 // readCurrentLinked is readCurrent that also reads, in the same query, the
-// links of the rows it finds, by key.
-func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, map[string]*link, error) {
-	out := make(map[string]map[string]syncd.Value, len(keys))
-	links := make(map[string]*link, len(keys))
-	err := p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
+// links of the rows it finds, by key, and counts them. A row that take
+// takes (given as selected, rowColumns, in a slice reused from row to row)
+// is left out of both maps: the caller keeps it.
+func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (current map[string]map[string]syncd.Value, links map[string]*link, found int, err error) {
+	n := len(keys)
+	if take != nil {
+		n = 0 // the caller takes most
+	}
+	current = make(map[string]map[string]syncd.Value, n)
+	links = make(map[string]*link, n)
+	err = p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
 		` WHERE `+p.qkey+` IN (`, keys, func(l *link, raw []any) error {
-		out[asString(raw[0])] = p.currentRow(raw)
+		found++
+		k := asString(raw[0])
+		if take != nil && take(k, raw, l) {
+			return nil
+		}
+		current[k] = p.currentRow(raw)
 		if l != nil {
 			links[l.key] = l
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read rows of %s: %w", p.tblName, err)
+		return nil, nil, 0, fmt.Errorf("read rows of %s: %w", p.tblName, err)
 	}
-	return out, links, nil
+	return current, links, found, nil
 }
 
 // currentRow decodes a row selected by rowColumns as readCurrent reads it.
 func (p *mapPlan) currentRow(raw []any) map[string]syncd.Value {
-	r := make(map[string]syncd.Value, len(p.fields)+1)
+	return p.currentRowInto(make(map[string]syncd.Value, len(p.fields)+1), raw)
+}
+
+// currentRowInto is currentRow into r, an empty map.
+func (p *mapPlan) currentRowInto(r map[string]syncd.Value, raw []any) map[string]syncd.Value {
 	for i, f := range p.fields {
 		v, err := fromSQLite(f.Kind, raw[2+i])
 		if err != nil {

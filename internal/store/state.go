@@ -229,15 +229,38 @@ type rowState struct {
 
 // readState reads the rowState of keys.
 func (p *mapPlan) readState(ctx context.Context, q queryer, keys []string) (rowState, error) {
+	return p.readStateOf(ctx, q, keys, nil)
+}
+
+// readStateOf is readState but for the rows take takes, as
+// readCurrentLinked hands them: neither they nor their links are in the
+// rowState (their bases are).
+func (p *mapPlan) readStateOf(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (rowState, error) {
 	var s rowState
 	var err error
-	if s.current, s.links, err = p.readCurrentLinked(ctx, q, keys); err != nil {
+	var found int
+	var took []string
+	if take != nil {
+		caller := take
+		take = func(k string, raw []any, l *link) bool {
+			if caller(k, raw, l) {
+				took = append(took, k)
+				return true
+			}
+			return false
+		}
+	}
+	if s.current, s.links, found, err = p.readCurrentLinked(ctx, q, keys, take); err != nil {
 		return s, err
 	}
-	if len(s.current) < len(keys) { // the links of rows that are gone
+	if found < len(keys) { // the links of rows that are gone
+		taken := make(map[string]bool, len(took))
+		for _, k := range took {
+			taken[k] = true
+		}
 		var gone []string
 		for _, k := range keys {
-			if _, ok := s.current[k]; !ok {
+			if _, ok := s.current[k]; !ok && !taken[k] {
 				gone = append(gone, k)
 			}
 		}
@@ -567,6 +590,17 @@ type stateWriter struct {
 	// bases is false while the base table is known to be empty: no base
 	// needs dropping.
 	bases bool
+	// linkStmts are putLinkChunk's statement texts by rows and
+	// linked-ness (linkStmtKey), made once: a batch runs the same few
+	// dozens of times.
+	linkStmts map[int]string
+}
+
+func linkStmtKey(rows int, linked bool) int {
+	if linked {
+		return 2*rows + 1
+	}
+	return 2 * rows
 }
 
 func newStateWriter(p *mapPlan, sc *stmtCache) (*stateWriter, error) {
@@ -626,12 +660,20 @@ func (w *stateWriter) putLinks(ls []linkWrite) error {
 // binds them.
 func (w *stateWriter) putLinkChunk(chunk []linkWrite, args []any) error {
 	p := w.p
-	setID := "sf_id = coalesce(excluded.sf_id, sf_id), "
-	if chunk[0].linked {
-		setID = ""
-	}
-	q := `INSERT INTO ` + p.link + ` (row_key, sf_id, stamp, fp) VALUES ` + valuesList(len(chunk), 4) + `
+	key := linkStmtKey(len(chunk), chunk[0].linked)
+	q, ok := w.linkStmts[key]
+	if !ok {
+		setID := "sf_id = coalesce(excluded.sf_id, sf_id), "
+		if chunk[0].linked {
+			setID = ""
+		}
+		q = `INSERT INTO ` + p.link + ` (row_key, sf_id, stamp, fp) VALUES ` + valuesList(len(chunk), 4) + `
 		ON CONFLICT (row_key) DO UPDATE SET ` + setID + `stamp = coalesce(excluded.stamp, stamp), fp = excluded.fp`
+		if w.linkStmts == nil {
+			w.linkStmts = map[int]string{}
+		}
+		w.linkStmts[key] = q
+	}
 	_, err := w.sc.exec(q, args...)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		for _, l := range chunk {
