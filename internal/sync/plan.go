@@ -48,7 +48,10 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 	var inPage map[string]bool
 	for i := range recs {
 		rec := &recs[i]
-		if st, ok := local[rec.ID]; ok && rec.Deleted && rec.MergedInto != "" && rec.MergedIntoKey == "" && st.Exists && !st.SoftDeleted {
+		if !rec.Deleted || rec.MergedInto == "" || rec.MergedIntoKey != "" {
+			continue // not a merge's loser (nearly every record): no lookup
+		}
+		if st, ok := local[rec.ID]; ok && st.Exists && !st.SoftDeleted {
 			if heir == nil {
 				adopted, heir = map[string]LocalState{}, map[string]string{}
 			}
@@ -78,7 +81,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			// Never seen locally; nothing to delete.
 		case !known && adopted[rec.ID].Key != "":
 			heir := adopted[rec.ID]
-			op, conflicts := planMerge(m, rec, heir)
+			op, conflicts := planMerge(m, rec, &heir)
 			op.Relink = &Relink{OldID: heir.ID, NewID: rec.ID, Reason: RelinkMerged}
 			p.Ops = append(p.Ops, op)
 			p.Conflicts = append(p.Conflicts, conflicts...)
@@ -86,7 +89,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !known:
 			p.Ops = append(p.Ops, planInsert(m, rec, shadowIsValues))
 			p.Inserts++
-		case replaced(m, rec, st):
+		case replaced(m, rec, &st):
 			// The record's external id is another row's: SQLite gave the
 			// deleted row's key to a new row while capture was off (a
 			// table rebuilt the way ORMs do drops the triggers).
@@ -114,7 +117,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !st.Exists:
 			// Deleted locally while linked; the push phase decides.
 		default:
-			op, conflicts := planMerge(m, rec, st)
+			op, conflicts := planMerge(m, rec, &st)
 			p.Conflicts = append(p.Conflicts, conflicts...)
 			switch {
 			case len(op.Set) > 0:
@@ -140,9 +143,12 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 // external id with an update, nothing tells the two rows apart; a record
 // holding an external id of no row of this database (matched after a
 // reinstall) is never taken for another row's.
-func replaced(m *Mapping, rec *RemoteRecord, st LocalState) bool {
+func replaced(m *Mapping, rec *RemoteRecord, st *LocalState) bool {
+	if !st.Exists || !st.BaseLost || !st.ExtHeld || st.ID != rec.ID || st.ExternalID == "" {
+		return false // nearly every row: the record's value is not looked up
+	}
 	ext, _ := rec.Values[m.ExternalIDField].(string)
-	return st.Exists && st.BaseLost && st.ExtHeld && st.ID == rec.ID && ext != "" && st.ExternalID != "" && ext != st.ExternalID
+	return ext != "" && ext != st.ExternalID
 }
 
 // valuesAreShadow returns the number of distinct names of m's fields and
@@ -279,7 +285,7 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 	return []LocalOp{op}, nil
 }
 
-func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflict) {
+func planMerge(m *Mapping, rec *RemoteRecord, st *LocalState) (LocalOp, []Conflict) {
 	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
 	if st.BaseLost && !st.Stamp.IsZero() && rec.Stamp.Equal(st.Stamp) {
 		// The record has not changed since syncd last read it: its values
@@ -324,7 +330,8 @@ func planMerge(m *Mapping, rec *RemoteRecord, st LocalState) (LocalOp, []Conflic
 		}
 		op.Shadow[name] = v
 	}
-	for _, f := range m.Fields {
+	for i := range m.Fields {
+		f := &m.Fields[i] // not a copy per field
 		if rec.Unresolved[f.Name] {
 			continue
 		}
