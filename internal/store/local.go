@@ -284,6 +284,9 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 
 	plan := &planned{seen: snap.Outbox, rows: make(map[string]plannedRow, len(keyOf))}
+	// The rows without an open conflict (nearly all) share one empty set:
+	// the planner only reads it.
+	noConflicts := map[string]bool{}
 	for _, r := range recs {
 		k, ok := keyOf[r.ID]
 		if !ok {
@@ -326,7 +329,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			}
 		}
 		if st.Conflicted == nil {
-			st.Conflicted = map[string]bool{}
+			st.Conflicted = noConflicts
 		}
 		out[r.ID] = st
 	}
