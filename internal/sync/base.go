@@ -34,46 +34,53 @@ func FingerprintFields(m *Mapping) []string {
 // the same number hash alike. It is stable across processes and versions:
 // Locals store it.
 func Fingerprint(names []string, values map[string]Value) uint64 {
-	return FingerprintOf(names, func(n string) (Value, bool) { v, ok := values[n]; return v, ok })
+	// The values are read here rather than through a function per name:
+	// every pulled record is fingerprinted, and its fields hashed.
+	h := fnv1aOffset
+	for _, name := range names {
+		if v, ok := values[name]; ok {
+			h = h.field(name, v)
+		}
+	}
+	return uint64(h)
 }
 
 // FingerprintOf is Fingerprint of the values get gives (ok false: absent),
 // for a Local that holds them other than in one map.
 func FingerprintOf(names []string, get func(name string) (Value, bool)) uint64 {
-	return fingerprintAt(names, func(i int) (Value, bool) { return get(names[i]) })
-}
-
-// fingerprintAt is Fingerprint of the values get gives by index into names.
-func fingerprintAt(names []string, get func(i int) (Value, bool)) uint64 {
 	h := fnv1aOffset
-	for i, name := range names {
-		v, ok := get(i)
-		if !ok {
-			continue
-		}
-		h = h.len(len(name)).str(name)
-		switch x := v.(type) {
-		case nil:
-			h = h.byte('n')
-		case string:
-			h = h.byte('s').len(len(x)).str(x)
-		case bool:
-			if x {
-				h = h.byte('b').byte('1')
-			} else {
-				h = h.byte('b').byte('0')
-			}
-		case int64:
-			var digits [20]byte
-			s := strconv.AppendInt(digits[:0], x, 10)
-			h = h.byte('d').len(len(s)).str(string(s))
-		case Decimal:
-			h = h.byte('d').len(len(x)).str(string(x))
-		default:
-			h = h.byte('?') // not a canonical value; none reaches here
+	for _, name := range names {
+		if v, ok := get(name); ok {
+			h = h.field(name, v)
 		}
 	}
 	return uint64(h)
+}
+
+// field is the state after hashing a name and its value.
+func (h fnv1a) field(name string, v Value) fnv1a {
+	h = h.len(len(name)).str(name)
+	switch x := v.(type) {
+	case nil:
+		h = h.byte('n')
+	case string:
+		h = h.byte('s').len(len(x)).str(x)
+	case bool:
+		if x {
+			h = h.byte('b').byte('1')
+		} else {
+			h = h.byte('b').byte('0')
+		}
+	case int64:
+		var digits [20]byte
+		s := strconv.AppendInt(digits[:0], x, 10)
+		h = h.byte('d').len(len(s)).str(string(s))
+	case Decimal:
+		h = h.byte('d').len(len(x)).str(string(x))
+	default:
+		h = h.byte('?') // not a canonical value; none reaches here
+	}
+	return h
 }
 
 // fnv1a is a 64-bit FNV-1a state. Its methods return the next state, so the
@@ -140,7 +147,13 @@ func AfterSyncOf(names []string, extField string, synced func(name string) (Valu
 			ext = v
 		}
 	}
-	digest = fingerprintAt(names, func(i int) (Value, bool) { return vals[i].v, vals[i].ok })
+	h := fnv1aOffset
+	for i, n := range names {
+		if vals[i].ok {
+			h = h.field(n, vals[i].v)
+		}
+	}
+	digest = uint64(h)
 	if row == nil {
 		return digest, false, false
 	}
