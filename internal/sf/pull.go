@@ -3,10 +3,12 @@ package sf
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -987,6 +989,16 @@ func (s *jsonScanner) rawStr() (raw []byte, escaped bool, err error) {
 	}
 	start, high := s.i, false
 	for j := start + 1; j < len(s.b); j++ {
+		for j+8 <= len(s.b) {
+			if m := stops8(binary.LittleEndian.Uint64(s.b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				break
+			}
+			j += 8
+		}
+		if j == len(s.b) {
+			break
+		}
 		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1
@@ -1005,6 +1017,19 @@ func (s *jsonScanner) rawStr() (raw []byte, escaped bool, err error) {
 		}
 	}
 	return nil, false, io.ErrUnexpectedEOF
+}
+
+// stops8 finds, in eight bytes of a string (little-endian in x), those
+// rawStr stops at: a quote, a backslash, a control character or a byte of
+// multi-byte UTF-8. The lowest set bit of the result is the high bit of
+// the first such byte (bits above it may be set wrongly by borrows); 0 for
+// none. rawStr passes over the rest eight bytes at a time, not one: the
+// strings are most of a page, and their scan byte by byte was a twentieth
+// of a pull of updates' instructions.
+func stops8(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs } // a zero byte's high bit set
+	return (x-0x20*ones)&^x&highs | x&highs | zero(x^'"'*ones) | zero(x^'\\'*ones)
 }
 
 func (s *jsonScanner) str() (string, error) {
