@@ -2,9 +2,12 @@ package sf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,5 +190,54 @@ func TestTokenStoreRepairsAnOpenMode(t *testing.T) {
 	logs.Reset()
 	if _, err := st.load(); err != nil || logs.Len() != 0 {
 		t.Errorf("a 0600 file: err %v, log %q", err, logs.String())
+	}
+}
+
+// stops8 finds, of eight bytes, the first that rawStr must look at, as
+// testing each byte would: every byte value at every position, among
+// plain bytes and behind another stop, and random words.
+func TestStops8FindsTheFirstByteAsAByteByByteTest(t *testing.T) {
+	stop := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	first := func(w [8]byte) int {
+		for i, c := range w {
+			if stop(c) {
+				return i
+			}
+		}
+		return 8
+	}
+	check := func(w [8]byte) {
+		t.Helper()
+		want := first(w)
+		m := stops8(binary.LittleEndian.Uint64(w[:]))
+		got := 8
+		if m != 0 {
+			got = bits.TrailingZeros64(m) / 8
+		}
+		if got != want {
+			t.Fatalf("%q: first stop at %d, want %d", w[:], got, want)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			for _, fill := range []byte{'a', ' ', '~', 0x1f, 0x21, '"' + 1, '\\' + 1, 0x7f} {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				check(w)
+				if pos < 7 { // a stop after this byte must not hide it, nor show before it
+					w[7] = '"'
+					check(w)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], r.Uint64()&0x7f7f7f7f7f7f7f7f|r.Uint64()&r.Uint64()&r.Uint64()&0x8080808080808080)
+		check(w)
 	}
 }
