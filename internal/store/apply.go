@@ -828,8 +828,13 @@ func (a *applier) readPrior(states []opState, uses map[string]int) error {
 		return err
 	}
 	for _, k := range keys {
-		if pr, ok := a.prior[k]; ok && pr.read != nil {
-			pr.read.base = st.bases[k]
+		if pr, ok := a.prior[k]; ok {
+			if pr.read != nil {
+				pr.read.base = st.bases[k]
+			}
+			// A key the batch names twice is settled once: sharedBase
+			// nulls, in the row, an external id Salesforce does not hold,
+			// so a second call would take the row's for none.
 			continue
 		}
 		// The row, when it is its own base, serves as that base as it
