@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -47,7 +46,8 @@ func TestApplyPullNamingARowTwiceSettlesItAsOneOpAtATime(t *testing.T) {
 		}
 		var out []string
 		for _, table := range []string{"_syncd_link_Contact", "_syncd_base_Contact", "contacts"} {
-			out = append(out, table+":", dumpTable(t, app, table))
+			out = append(out, table+":")
+			out = append(out, dumpTable(t, app, table)...)
 		}
 		st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: "003A"}}))
 		if err != nil {
@@ -60,31 +60,4 @@ func TestApplyPullNamingARowTwiceSettlesItAsOneOpAtATime(t *testing.T) {
 	if one, two := state(false), state(true); one != two {
 		t.Errorf("one batch:\n%s\n\none op a batch:\n%s", two, one)
 	}
-}
-
-// dumpTable prints every row of table, in the order of its first column.
-func dumpTable(t *testing.T, db *sql.DB, table string) string {
-	t.Helper()
-	rows, err := db.Query(`SELECT * FROM "` + table + `" ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var b strings.Builder
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, c := range cols {
-			fmt.Fprintf(&b, "%s=%v ", c, vals[i])
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

@@ -19,7 +19,14 @@ const syncdObjects = `SELECT count(*) FROM sqlite_master WHERE name LIKE '\_sync
 // dump returns every row of the contacts table, as text, in key order.
 func dump(tb testing.TB, app *sql.DB) []string {
 	tb.Helper()
-	rows, err := app.Query(`SELECT * FROM contacts ORDER BY id`)
+	return dumpTable(tb, app, "contacts")
+}
+
+// dumpTable returns every row of table, as text, in the order of its first
+// column (the key).
+func dumpTable(tb testing.TB, app *sql.DB, table string) []string {
+	tb.Helper()
+	rows, err := app.Query(`SELECT * FROM "` + table + `" ORDER BY 1`)
 	if err != nil {
 		tb.Fatal(err)
 	}
