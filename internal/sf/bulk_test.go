@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +344,64 @@ func BenchmarkPull50k(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The reads of one share (the parts of a matching) download the job's
+// result once: the sets stay open, unlinked, in the state directory (not
+// /tmp, which may be a tmpfs held in memory) until the share is closed,
+// and every read gets every record.
+func TestSharedBulkReadsDownloadTheResultOnce(t *testing.T) {
+	e, c := bulkEnv(t)
+	e.emu.SeedContacts(2500)
+	c.SetBulkOptions(BulkOptions{PollMin: 5 * time.Millisecond, MaxRecords: 1000})
+	req := syncd.PullRequest{Object: "Contact", Fields: fieldsOf(map[string]string{"LastName": "string"}, "LastName"), BatchSize: 500}
+	// keptFiles lists the open files of this process that are kept sets.
+	keptFiles := func() []string {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd:", err)
+		}
+		var out []string
+		for _, fd := range fds {
+			if p, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.Contains(p, "syncd-bulk-") {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	share := &syncd.ReadShare{}
+	var first []syncd.RemoteRecord
+	for read := range 3 {
+		recs, _ := collect(t, func(r syncd.PullRequest, fn func(syncd.Page) error) error {
+			return c.bulkPullFiltered(e.ctx, r, rowFilter{}, share, fn)
+		}, req)
+		if read == 0 {
+			first = recs
+		} else {
+			sameRecords(t, first, recs)
+		}
+		kept := keptFiles()
+		if len(kept) != 3 {
+			t.Fatalf("read %d: %d kept sets open, want 3: %v", read, len(kept), kept)
+		}
+		for _, p := range kept {
+			if !strings.HasPrefix(p, c.cfg.StateDir+string(filepath.Separator)) || !strings.HasSuffix(p, " (deleted)") {
+				t.Errorf("kept set %q: want an unlinked file in the state directory %s", p, c.cfg.StateDir)
+			}
+		}
+	}
+	if len(first) != 2500 {
+		t.Fatalf("%d records, want 2500", len(first))
+	}
+	if n := len(e.requests("/results")); n != 3 {
+		t.Errorf("%d result set downloads for 3 reads of 3 sets, want 3", n)
+	}
+	share.Close()
+	if kept := keptFiles(); len(kept) != 0 {
+		t.Errorf("after the share closed, kept sets still open: %v", kept)
+	}
+	if len(e.emu.BulkJobs()) != 0 {
+		t.Errorf("job not deleted: %v", e.emu.BulkJobs())
 	}
 }

@@ -217,8 +217,8 @@ func (c *Client) pullIDs(ctx context.Context, req syncd.PullRequest, fn func(syn
 // more values than req.BulkThreshold (in the whole matching, when these
 // are a part of it), one Bulk API 2.0 query job for every record with the
 // field set, filtered here as SOQL would (case-insensitive equality). The
-// parts of one matching share that job (Match.Share): each reads its
-// result again.
+// parts of one matching share that job (Match.Share): its result is
+// downloaded once, and each part reads it from disk.
 func (c *Client) pullMatch(ctx context.Context, req syncd.PullRequest, fn func(syncd.Page) error) error {
 	all := req.Match.Values
 	if req.BulkThreshold > 0 && max(len(all), req.Match.Total) > req.BulkThreshold {

@@ -64,8 +64,8 @@ func matchKey(keys []MatchKey, value func(k MatchKey) Value) string {
 // with more is matched in parts, each the rows whose key hashes to it, so
 // that the rows and records sharing a key always meet in one part: memory
 // stays bounded on a first sync of two populated sides, at the price of a
-// re-read of the table per part, and, above bulk_threshold, a re-read of
-// the one Bulk query job's result per part.
+// re-read of the table per part, and, above bulk_threshold, a parse of
+// the one Bulk query job's result per part (downloaded once).
 const DefaultMatchPart = 20000
 
 func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error {
@@ -108,7 +108,7 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 	}
 	// The parts read the records of their keys through one share: above
 	// bulk_threshold, the Remote runs one Bulk query job for the matching
-	// and each part reads its result again.
+	// and each part reads its result, downloaded once.
 	share := &ReadShare{}
 	defer share.Close()
 	seed := maphash.MakeSeed()

@@ -5,7 +5,8 @@ import gosync "sync"
 // ReadShare carries what a Remote set up for one read to the reads that
 // follow it in the same matching (MatchFilter.Share), so that reading in
 // parts does not set the same thing up once a part: a Bulk query job
-// whose result every part reads again, rather than a job per part. What
+// and its downloaded result, which every part reads, rather than a job
+// and a download per part. What
 // is kept is the Remote's, under a key it chooses (its query), and
 // released by the close it gave when the share is closed or something
 // else is kept.
