@@ -112,8 +112,8 @@ The state, and the exit status, work as a health check: "failed" (1) when
 the last cycle of an object failed, no cycle succeeded within stale_after or
 no session is stored; else "degraded" (3) when rows are rejected; else "ok"
 (0), or "starting" (0) while a daemon that started less than stale_after
-ago has not finished its first cycle. /readyz on metrics_listen answers 503 for "failed" only. It opens the
-database read-only and calls no API.`,
+ago has not finished its first cycle. /readyz on metrics_listen answers 503
+for "failed" only. It opens the database read-only and calls no API.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, _ []string) error {
