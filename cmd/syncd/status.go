@@ -350,7 +350,7 @@ func printStatus(w io.Writer, st *statusJSON) {
 			fmt.Fprintf(w, " (org %s)", st.Token.OrgID)
 		}
 		if st.Token.AgeS != nil {
-			fmt.Fprintf(w, ", issued %s ago", seconds(*st.Token.AgeS))
+			fmt.Fprintf(w, ", issued %s", ago(seconds(*st.Token.AgeS)))
 		}
 		fmt.Fprintln(w)
 	}
@@ -395,6 +395,16 @@ func plural[N ~int | ~int64](n N, word string) string {
 // seconds formats a number of seconds as a rounded duration ("1h2m3s").
 func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// ago tells how long ago a time Salesforce stamped was: "5s ago", or, when
+// Salesforce's clock is ahead of this machine's (the kept demo's emulator
+// runs a few seconds ahead), "just now" and by how much, never "-4s ago".
+func ago(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf("just now; Salesforce's clock is %s ahead of this machine's", -d)
+	}
+	return d.String() + " ago"
 }
 
 // pick returns one when n is 1, else many.
