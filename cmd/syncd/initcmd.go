@@ -183,6 +183,7 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 		fmt.Fprintf(m.Stdout, "Match key: %s <-> %s: on first contact a row is linked to the %s with the same %s (ignoring case) instead of creating another; remove `match:` to create every row.\n",
 			p.Match.Column, p.Match.Field, p.Object, p.Match.Field)
 	}
+	fmt.Fprintf(m.Stdout, "The Salesforce session init obtained is stored in %s, the config's state_dir.\n", o.StateDir)
 	if len(p.DDL) > 0 {
 		fmt.Fprintf(m.Stdout, "\nThe table needs, before the first sync (run against %s):\n", o.Database)
 		for _, s := range p.DDL {

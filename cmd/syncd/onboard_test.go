@@ -269,6 +269,12 @@ func TestInitWritesAConfigThatPassesCheck(t *testing.T) {
 	if strings.Contains(cfg, sfemu.ClientSecret) {
 		t.Error("the client secret was written into the config")
 	}
+	if !strings.Contains(out, "The Salesforce session init obtained is stored in state, the config's state_dir.") {
+		t.Errorf("init does not say where it stored the session:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "state", "token.json")); err != nil {
+		t.Errorf("the session init says it stored: %v", err)
+	}
 	ddl := sqlLines(out)
 	want := []string{`ALTER TABLE "people" ADD COLUMN "syncd_id" TEXT;`, `CREATE UNIQUE INDEX "people_syncd_id_unique" ON "people" ("syncd_id");`,
 		`ALTER TABLE "people" ADD COLUMN "deleted_at" TEXT;`}
