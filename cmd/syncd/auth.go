@@ -65,11 +65,11 @@ func (m *Main) authStatusCmd() *cobra.Command {
 		}
 		last := "never"
 		if !st.LastRefresh.IsZero() {
-			last = st.LastRefresh.UTC().Format(time.RFC3339) + " (" + time.Since(st.LastRefresh).Round(time.Second).String() + " ago)"
+			last = st.LastRefresh.UTC().Format(time.RFC3339) + " (" + ago(time.Since(st.LastRefresh).Round(time.Second)) + ")"
 		}
-		fmt.Fprintf(m.Stdout, "User:          %s (%s)\nInstance:      %s\nFlow:          %s\nToken issued:  %s (%s ago)\nLogged in:     %s\nLast refresh:  %s\nRefresh token: %v\nScopes:        %s\n",
+		fmt.Fprintf(m.Stdout, "User:          %s (%s)\nInstance:      %s\nFlow:          %s\nToken issued:  %s (%s)\nLogged in:     %s\nLast refresh:  %s\nRefresh token: %v\nScopes:        %s\n",
 			st.User.Username, st.User.Name, st.InstanceURL, st.Flow,
-			st.IssuedAt.UTC().Format(time.RFC3339), st.TokenAge.Round(time.Second),
+			st.IssuedAt.UTC().Format(time.RFC3339), ago(st.TokenAge.Round(time.Second)),
 			st.LoggedInAt.UTC().Format(time.RFC3339), last, st.HasRefreshToken, strings.Join(st.Scopes, " "))
 		return nil
 	})

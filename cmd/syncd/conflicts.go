@@ -54,19 +54,28 @@ func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJS
 		return writeJSON(m.Stdout, jsonList(cs, storedConflictJSON))
 	}
 	if len(cs) == 0 {
-		fmt.Fprintln(m.Stdout, "no open conflicts")
+		if all {
+			fmt.Fprintln(m.Stdout, "no conflicts")
+		} else {
+			fmt.Fprintln(m.Stdout, "no open conflicts")
+		}
 		return nil
 	}
+	open := 0
 	for _, c := range cs {
 		state := "open"
 		if !c.ResolvedAt.IsZero() {
 			state = "resolved (" + c.Resolution + ")"
+		} else {
+			open++
 		}
 		fmt.Fprintf(m.Stdout, "#%d  %s %s (row %s) field %s, found %s, %s\n      base:       %s\n      local:      %s\n      salesforce: %s\n",
 			c.ConflictID, c.Object, c.ID, c.Key, c.Field, c.FoundAt.UTC().Format(time.RFC3339), state,
 			show(c.Base), show(c.Local), show(c.Remote))
 	}
-	fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
+	if open > 0 { // resolved ones are listed only with --all, for the record
+		fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
+	}
 	return nil
 }
 

@@ -40,7 +40,8 @@ No account is needed.
 
 With --keep DIR, the database, the config and the emulator's org stay in DIR
 (a new or empty folder); "syncd demo serve DIR" then serves that org again,
-so "syncd sync -c DIR/syncd.yaml" and "syncd status" work on it.`,
+so "syncd sync -c DIR/syncd.yaml" and "syncd status -c DIR/syncd.yaml" work
+on it.`,
 		Example:           "  syncd demo\n  syncd demo --keep /tmp/syncd-demo && syncd demo serve /tmp/syncd-demo",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,

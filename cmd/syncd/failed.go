@@ -250,10 +250,10 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 		return err
 	}
 	if n > 0 || r == 0 {
-		fmt.Fprintf(m.Stdout, "%s queued; the next cycle pushes them again\n", plural(int(n), "rejected row"))
+		fmt.Fprintf(m.Stdout, "%s queued; the next cycle pushes %s again\n", plural(int(n), "rejected row"), pick(n, "it", "them"))
 	}
 	if r > 0 {
-		fmt.Fprintf(m.Stdout, "%s the table refused asked for; the next cycle reads them again from Salesforce\n", plural(int(r), "record"))
+		fmt.Fprintf(m.Stdout, "%s the table refused asked for; the next cycle reads %s again from Salesforce\n", plural(int(r), "record"), pick(r, "it", "them"))
 	}
 	return notAllRejected(keys, int(n+r))
 }

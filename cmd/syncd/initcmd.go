@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/spf13/cobra"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +65,7 @@ columns with fields by name and type, and write a starter config to FILE
 	f.StringVar(&o.RedirectURL, "redirect-url", o.RedirectURL, "the browser login's callback `URL`")
 	f.StringVar(&o.Username, "username", "", "jwt_bearer: the user to act as")
 	f.StringVar(&o.PrivateKeyFile, "private-key-file", "", "jwt_bearer: the PEM key `FILE`")
-	f.StringVar(&o.StateDir, "state-dir", o.StateDir, "`DIR` for tokens and the lock file")
+	f.StringVar(&o.StateDir, "state-dir", o.StateDir, "`DIR` for tokens and the lock file: init stores the session it obtains there, and writes DIR into the config")
 	f.StringVar(&o.Schedule, "schedule", o.Schedule, "cron `SPEC` to write into the config")
 	f.BoolVar(&o.NoBrowser, "no-browser", false, "browser login: print the authorize URL without opening a browser")
 	f.DurationVar(&o.LoginTimeout, "timeout", 10*time.Minute, "browser login: how long to wait for the callback")
@@ -118,17 +119,17 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 			_, err = sf.LoginLoopback(lctx, sfc, open, m.Stdout)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("init: log in to Salesforce: %w", err)
+				return fmt.Errorf("init: log in to Salesforce: %w%s", err, stateDirHint(err, o.StateDir))
 			}
 		}
 	}
 	client, err := sf.New(ctx, sfc)
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("init: %w%s", err, stateDirHint(err, o.StateDir))
 	}
 	desc, err := client.Describe(ctx, o.Object)
 	if err != nil {
-		return fmt.Errorf("init: describe %s: %w", o.Object, err)
+		return fmt.Errorf("init: describe %s: %w%s", o.Object, err, stateDirHint(err, o.StateDir))
 	}
 	p, err := scaffold.Propose(tbl, desc)
 	if err != nil {
@@ -182,6 +183,7 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 		fmt.Fprintf(m.Stdout, "Match key: %s <-> %s: on first contact a row is linked to the %s with the same %s (ignoring case) instead of creating another; remove `match:` to create every row.\n",
 			p.Match.Column, p.Match.Field, p.Object, p.Match.Field)
 	}
+	fmt.Fprintf(m.Stdout, "The Salesforce session init obtained is stored in %s, the config's state_dir.\n", o.StateDir)
 	if len(p.DDL) > 0 {
 		fmt.Fprintf(m.Stdout, "\nThe table needs, before the first sync (run against %s):\n", o.Database)
 		for _, s := range p.DDL {
@@ -193,6 +195,16 @@ func (m *Main) runInit(ctx context.Context, o initOptions) error {
 	}
 	fmt.Fprintf(m.Stdout, "\nThen: syncd check -c %s --online\n", o.Output)
 	return nil
+}
+
+// stateDirHint is what to add to an error of init's login when the state
+// directory, where init keeps the session it obtains, cannot be written:
+// its default, /var/lib/syncd, is root's on a machine without the package.
+func stateDirHint(err error, dir string) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return fmt.Sprintf(" (init keeps the Salesforce session in the state directory %s: give --state-dir a directory you can write, e.g. --state-dir state)", dir)
 }
 
 // initSalesforce builds the client config of init's options, and the text

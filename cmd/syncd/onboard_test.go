@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,6 +269,12 @@ func TestInitWritesAConfigThatPassesCheck(t *testing.T) {
 	if strings.Contains(cfg, sfemu.ClientSecret) {
 		t.Error("the client secret was written into the config")
 	}
+	if !strings.Contains(out, "The Salesforce session init obtained is stored in state, the config's state_dir.") {
+		t.Errorf("init does not say where it stored the session:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "state", "token.json")); err != nil {
+		t.Errorf("the session init says it stored: %v", err)
+	}
 	ddl := sqlLines(out)
 	want := []string{`ALTER TABLE "people" ADD COLUMN "syncd_id" TEXT;`, `CREATE UNIQUE INDEX "people_syncd_id_unique" ON "people" ("syncd_id");`,
 		`ALTER TABLE "people" ADD COLUMN "deleted_at" TEXT;`}
@@ -344,5 +354,32 @@ func TestInitRefusals(t *testing.T) {
 	_, errOut, code := f.syncd(append([]string{"init", "--from-table", "customers", "--object", "Contact", "--database", "app.db", "-o", "x.yaml"}, base...)...)
 	if code != exitUsage || !strings.Contains(errOut, "$SF_CLIENT_SECRET") {
 		t.Errorf("init without a secret: exit %d\n%s", code, errOut)
+	}
+}
+
+// An init whose state directory cannot be written (the default,
+// /var/lib/syncd, run by a user other than root) says which directory and
+// that --state-dir chooses another.
+func TestInitStateDirNotWritable(t *testing.T) {
+	denied := fmt.Errorf("read token store: %w", &fs.PathError{Op: "open", Path: "/var/lib/syncd/token.json", Err: syscall.EACCES})
+	if h := stateDirHint(denied, "/var/lib/syncd"); !strings.Contains(h, "state directory /var/lib/syncd") || !strings.Contains(h, "--state-dir") {
+		t.Errorf("hint for a denied state dir = %q", h)
+	}
+	if h := stateDirHint(errors.New("describe Contakt: NOT_FOUND"), "/var/lib/syncd"); h != "" {
+		t.Errorf("hint for another error = %q, want none", h)
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("root may write any directory: the run through the binary needs another user")
+	}
+	f := newFixture(t)
+	locked := filepath.Join(f.dir, "locked")
+	if err := os.Mkdir(locked, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := f.syncdEnv([]string{"SF_CLIENT_SECRET=" + sfemu.ClientSecret}, "init", "--from-table", "customers", "--object", "Contact",
+		"--database", "app.db", "-o", "x.yaml", "--login-url", f.srv.URL, "--auth", "client_credentials", "--client-id", sfemu.ClientID,
+		"--state-dir", filepath.Join(locked, "state"))
+	if code != exitFail || !strings.Contains(errOut, "give --state-dir a directory you can write") {
+		t.Errorf("init with an unwritable state dir: exit %d\n%s", code, errOut)
 	}
 }

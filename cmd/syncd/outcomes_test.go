@@ -105,7 +105,7 @@ func TestSyncAndStatusTellRejectedRows(t *testing.T) {
 	f.emu.ResetAPIUsage()
 
 	// Retried without a fix, it is rejected again: a new rejection, logged.
-	if out, errOut, code := f.syncd("failed", "retry", "Contact", key, "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected row queued") {
+	if out, errOut, code := f.syncd("failed", "retry", "Contact", key, "-c", f.cfgPath); code != 0 || !strings.Contains(out, "1 rejected row queued; the next cycle pushes it again") {
 		t.Fatalf("failed retry: exit %d\n%s%s", code, out, errOut)
 	}
 	_, errOut, code = f.syncd("sync", "-c", f.cfgPath)

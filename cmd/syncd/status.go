@@ -112,8 +112,8 @@ The state, and the exit status, work as a health check: "failed" (1) when
 the last cycle of an object failed, no cycle succeeded within stale_after or
 no session is stored; else "degraded" (3) when rows are rejected; else "ok"
 (0), or "starting" (0) while a daemon that started less than stale_after
-ago has not finished its first cycle. /readyz on metrics_listen answers 503 for "failed" only. It opens the
-database read-only and calls no API.`,
+ago has not finished its first cycle. /readyz on metrics_listen answers 503
+for "failed" only. It opens the database read-only and calls no API.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -350,7 +350,7 @@ func printStatus(w io.Writer, st *statusJSON) {
 			fmt.Fprintf(w, " (org %s)", st.Token.OrgID)
 		}
 		if st.Token.AgeS != nil {
-			fmt.Fprintf(w, ", issued %s ago", seconds(*st.Token.AgeS))
+			fmt.Fprintf(w, ", issued %s", ago(seconds(*st.Token.AgeS)))
 		}
 		fmt.Fprintln(w)
 	}
@@ -395,6 +395,16 @@ func plural[N ~int | ~int64](n N, word string) string {
 // seconds formats a number of seconds as a rounded duration ("1h2m3s").
 func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// ago tells how long ago a time Salesforce stamped was: "5s ago", or, when
+// Salesforce's clock is ahead of this machine's (the kept demo's emulator
+// runs a few seconds ahead), "just now" and by how much, never "-4s ago".
+func ago(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf("just now; Salesforce's clock is %s ahead of this machine's", -d)
+	}
+	return d.String() + " ago"
 }
 
 // pick returns one when n is 1, else many.

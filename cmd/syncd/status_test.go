@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The schema of `syncd status --json`, and its exit status as a health check.
@@ -56,5 +57,20 @@ func TestStatusJSONAndHealth(t *testing.T) {
 	out, _, code = f.syncd("status", "-c", f.cfgPath)
 	if code == 0 || !strings.Contains(out, "PROBLEM: Contact: last cycle failed") {
 		t.Errorf("status after a failed cycle: exit %d\n%s", code, out)
+	}
+}
+
+// A token Salesforce stamped by a clock ahead of this machine's (the kept
+// demo's emulator runs a few seconds ahead) was issued just now, not "-4s
+// ago".
+func TestAgoOfAClockAhead(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		90 * time.Second: "1m30s ago",
+		0:                "0s ago",
+		-4 * time.Second: "just now; Salesforce's clock is 4s ahead of this machine's",
+	} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -632,6 +632,16 @@ func TestSecretFiles(t *testing.T) {
 			t.Errorf("err = %v\nwant  %s", err, want)
 		}
 	})
+	t.Run("missing file, no CREDENTIALS_DIRECTORY", func(t *testing.T) {
+		dir := t.TempDir()
+		_, err := Parse([]byte(withFile), filepath.Join(dir, "syncd.yaml"), envOf(stdEnv))
+		want := fmt.Sprintf("syncd.yaml:6: salesforce.client_secret_file: open %s: no such file or directory"+
+			" ($CREDENTIALS_DIRECTORY is not set, so sf-secret was looked up next to the config;"+
+			" for a credential the unit loads, run the command as CREDENTIALS_DIRECTORY=/etc/credstore syncd ...)", filepath.Join(dir, "sf-secret"))
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("err = %v\nwant  %s", err, want)
+		}
+	})
 	t.Run("empty file", func(t *testing.T) {
 		creds := t.TempDir()
 		writeFile(t, creds, "sf-secret", "\n")

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -508,6 +510,13 @@ func (d *decoder) readSecret(key, value string) (Secret, string, bool) {
 	credDir, _ := d.env("CREDENTIALS_DIRECTORY")
 	data, path, err := readSecretFile(path, credDir, d.dir)
 	if err != nil {
+		if credDir == "" && !filepath.IsAbs(value) && errors.Is(err, fs.ErrNotExist) {
+			// Under systemd the name is a credential; from a shell
+			// nothing says where the unit loads it from.
+			d.add(d.lines[key], key, "%v ($CREDENTIALS_DIRECTORY is not set, so %s was looked up next to the config; "+
+				"for a credential the unit loads, run the command as CREDENTIALS_DIRECTORY=/etc/credstore syncd ...)", err, value)
+			return Secret{}, path, false
+		}
 		d.add(d.lines[key], key, "%v", err)
 		return Secret{}, path, false
 	}
