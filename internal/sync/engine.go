@@ -133,6 +133,9 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 		}
 		f.Type, f.Kind = info.Type, info.Kind
 		f.Writable = !info.Calculated && (info.Createable || info.Updateable)
+		// m may be resolved already (on an older describe): a picklist no
+		// longer restricted must not keep the values it had.
+		f.Allowed = nil
 		if info.RestrictedPicklist {
 			f.Allowed = info.Picklist
 		}
