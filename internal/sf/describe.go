@@ -48,8 +48,20 @@ type describeWire struct {
 // when the object's metadata has not changed, which keeps the cache
 // ("sObject Describe",
 // developer.salesforce.com/docs/platform/api-rest/guide/resources-sobject-describe.html). With
-// Config.DescribeMaxAge the cache is served without asking for that long.
+// Config.DescribeMaxAge the cache is served without asking for that long,
+// marked Cached.
 func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchema, error) {
+	return c.describe(ctx, object, false)
+}
+
+// Revalidate is Describe asking Salesforce whatever Config.DescribeMaxAge
+// says: one conditional request, which a 304 answers when the cache still
+// holds.
+func (c *Client) Revalidate(ctx context.Context, object string) (syncd.ObjectSchema, error) {
+	return c.describe(ctx, object, true)
+}
+
+func (c *Client) describe(ctx context.Context, object string, ask bool) (syncd.ObjectSchema, error) {
 	if _, err := Ident(object); err != nil {
 		return syncd.ObjectSchema{}, newAPIError(0, "INVALID_TYPE", err.Error(), nil)
 	}
@@ -57,8 +69,10 @@ func (c *Client) Describe(ctx context.Context, object string) (syncd.ObjectSchem
 	c.mu.Lock()
 	cached := c.describes[key]
 	c.mu.Unlock()
-	if cached != nil && c.cfg.DescribeMaxAge > 0 && time.Since(cached.checked) < c.cfg.DescribeMaxAge {
-		return cached.schema, nil
+	if !ask && cached != nil && c.cfg.DescribeMaxAge > 0 && time.Since(cached.checked) < c.cfg.DescribeMaxAge {
+		s := cached.schema
+		s.Cached = true
+		return s, nil
 	}
 	r := request{method: http.MethodGet, path: "sobjects/" + url.PathEscape(object) + "/describe",
 		object: object, retry: true, count: true}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -788,6 +789,50 @@ func TestDescribeCachedAndRevalidated(t *testing.T) {
 	}
 	_, err = c.Describe(e.ctx, "NoSuch__c")
 	mustClass(t, err, syncd.ErrPermanent)
+}
+
+// A client that serves its describe without asking (a daemon's long max
+// age) still asks when told to revalidate: a 304 while the object is as
+// cached, the new picklist once an admin changed it; Describe then serves
+// what Revalidate read, still without asking.
+func TestRevalidateAsksWhateverTheMaxAge(t *testing.T) {
+	e := newEnv(t, sfemu.Options{})
+	e.seed()
+	cfg := e.cfg
+	cfg.DescribeMaxAge = 365 * 24 * time.Hour
+	c := e.clientWith(cfg)
+	s, err := c.Describe(e.ctx, "Contact")
+	if err != nil || s.Cached {
+		t.Fatalf("first describe: cached %v, err %v", s.Cached, err)
+	}
+	if s, err = c.Describe(e.ctx, "Contact"); err != nil || !s.Cached {
+		t.Fatalf("second describe: cached %v, err %v", s.Cached, err)
+	}
+	if s, err = c.Revalidate(e.ctx, "Contact"); err != nil || s.Cached || s.Fields["Salutation"].RestrictedPicklist {
+		t.Fatalf("revalidated: cached %v, err %v, %+v", s.Cached, err, s.Fields["Salutation"])
+	}
+	d := e.requests("/describe")
+	if len(d) != 2 || d[1].Status != 304 {
+		t.Fatalf("describe requests %+v, want the first and one 304", d)
+	}
+	// The second of the validator (the first answer's Date) has passed.
+	e.emu.Advance(2 * time.Second)
+	if err := e.emu.SetPicklist("Contact", "Salutation", []string{"Mr.", "Mx."}, true); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = c.Describe(e.ctx, "Contact"); err != nil || !s.Cached || s.Fields["Salutation"].RestrictedPicklist {
+		t.Fatalf("describe after the change: %+v, cached %v, err %v", s.Fields["Salutation"], s.Cached, err)
+	}
+	s, err = c.Revalidate(e.ctx, "Contact")
+	if f := s.Fields["Salutation"]; err != nil || s.Cached || !f.RestrictedPicklist || !slices.Equal(f.Picklist, []string{"Mr.", "Mx."}) {
+		t.Fatalf("revalidated after the change: %+v, cached %v, err %v", f, s.Cached, err)
+	}
+	if s, err = c.Describe(e.ctx, "Contact"); err != nil || !s.Cached || !slices.Equal(s.Fields["Salutation"].Picklist, []string{"Mr.", "Mx."}) {
+		t.Fatalf("describe after revalidating: %+v, cached %v, err %v", s.Fields["Salutation"], s.Cached, err)
+	}
+	if d := e.requests("/describe"); len(d) != 3 || d[2].Status != 200 {
+		t.Fatalf("describe requests %+v, want a third, answered 200", d)
+	}
 }
 
 func TestLogout(t *testing.T) {

@@ -33,6 +33,7 @@ import (
 //	POST   /__sfemu/records/{O}/{id}/touch          TouchSystemModstamp
 //	POST   /__sfemu/records/{O}/{id}/lock {locked} writes fail with UNABLE_TO_LOCK_ROW while locked
 //	POST   /__sfemu/merge/{O} {master, losers:[]}
+//	POST   /__sfemu/picklist/{O}/{field} {values:[], restricted?} SetPicklist (restricted: false when absent)
 //	POST   /__sfemu/seed {contacts: N}
 //	POST   /__sfemu/bulk BulkConfig (processing_delay: "50ms", batch_size, lock_every, fail_after_batches, default_max_records)
 //	POST   /__sfemu/hooks {when: "before"|"after", method?, path?, nth?, times?, action} → {id}
@@ -189,6 +190,21 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err := s.Merge(segs[1], str("master"), losers...); err != nil {
+			adminErr(w, err)
+			return
+		}
+		ok()
+	case segs[0] == "picklist" && len(segs) == 3 && r.Method == http.MethodPost:
+		var values []string
+		if l, _ := body["values"].([]any); l != nil {
+			for _, x := range l {
+				if xs, _ := x.(string); xs != "" {
+					values = append(values, xs)
+				}
+			}
+		}
+		restricted, _ := body["restricted"].(bool)
+		if err := s.SetPicklist(segs[1], segs[2], values, restricted); err != nil {
 			adminErr(w, err)
 			return
 		}

@@ -46,7 +46,7 @@ package sfemu
 //     TouchSystemModstamp, SetSystemFields, Get, All, Count, SeedContacts, MintSession,
 //     MintSessionScope, ExpireSessions, RevokeRefreshToken, ExpireQueryLocators, SetClock,
 //     Advance, Freeze, Now, APIUsage, SetDailyLimit, ResetAPIUsage, SetLatency, SetMaxPageSize,
-//     SetCommitDelay, SetRecordLocked, Fail, ClearFaults, Requests, ResetRequests, Save, Load,
+//     SetCommitDelay, SetRecordLocked, SetPicklist, Fail, ClearFaults, Requests, ResetRequests, Save, Load,
 //     Close) and the same over HTTP under /__sfemu/ (see handleAdmin).
 //   - Hooks (hooks.go): Before, After, AddHook (Nth/Times), MatchRequest, ClearHooks run a test's
 //     action synchronously before a request is handled, or after it was handled and before the

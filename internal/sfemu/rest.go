@@ -235,7 +235,8 @@ func (s *Server) objSummary(o *objStore, ver string) map[string]any {
 	}
 }
 
-// metaTime is when the metadata last changed: never, so the Unix epoch of the first release.
+// metaTime is when the seeded metadata last changed: before the emulator's first release. An
+// object's moves on when SetPicklist changes it (objStore.metaAt).
 var metaTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // notModified answers 304 when If-Modified-Since is not before t ("Conditional Request
@@ -256,14 +257,25 @@ func notModified(w http.ResponseWriter, r *http.Request, t time.Time) bool {
 	return false
 }
 
+// writeGlobalDescribe answers 304 only when no object's metadata changed since If-Modified-Since
+// ("Get a List of Objects If Metadata Has Changed", REST API Developer Guide).
 func (s *Server) writeGlobalDescribe(w http.ResponseWriter, r *http.Request, ver string) {
-	if notModified(w, r, metaTime) {
+	s.mu.RLock()
+	changed := metaTime
+	for _, o := range s.order {
+		if t := o.metaModified(); t.After(changed) {
+			changed = t
+		}
+	}
+	if notModified(w, r, changed) {
+		s.mu.RUnlock()
 		return
 	}
 	objs := []any{}
 	for _, o := range s.order {
 		objs = append(objs, s.objSummary(o, ver))
 	}
+	s.mu.RUnlock()
 	writeJSON(w, 200, map[string]any{"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objs})
 }
 
@@ -314,8 +326,13 @@ func fieldDescribe(f *Field) map[string]any {
 	}
 }
 
+// writeDescribe answers 304 when the object's metadata has not changed since If-Modified-Since
+// ("Get Object Metadata Changes", REST API Developer Guide). It reads the fields under s.mu:
+// SetPicklist changes them while the org runs.
 func (s *Server) writeDescribe(w http.ResponseWriter, r *http.Request, o *objStore, ver string) {
-	if notModified(w, r, metaTime) {
+	s.mu.RLock()
+	if notModified(w, r, o.metaModified()) {
+		s.mu.RUnlock()
 		return
 	}
 	m := s.objSummary(o, ver)
@@ -352,6 +369,7 @@ func (s *Server) writeDescribe(w http.ResponseWriter, r *http.Request, o *objSto
 	m["searchLayoutable"] = true
 	m["supportedScopes"] = []any{map[string]string{"label": "All " + o.t.LabelPlural, "name": "everything"}}
 	m["sobjectDescribeOption"] = "FULL"
+	s.mu.RUnlock()
 	writeJSON(w, 200, m)
 }
 

@@ -14,7 +14,9 @@
 package sfemu
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,6 +295,29 @@ func (s *Server) SetReplicateable(object string, on bool) {
 	if o := s.obj(object); o != nil {
 		o.notReplicateable = !on
 	}
+}
+
+// SetPicklist replaces the active values of a picklist field, and says whether the picklist is
+// restricted, as an admin editing the field in Setup does while the org runs. The object's
+// metadata changes then, so its describe answers an If-Modified-Since older than this moment with
+// the new values, and 304 otherwise ("Get Object Metadata Changes", REST API Developer Guide);
+// writes are checked against the new values from now on.
+func (s *Server) SetPicklist(object, field string, values []string, restricted bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.obj(object)
+	if o == nil {
+		return fmt.Errorf("no object %s", object)
+	}
+	f := o.t.Field(field)
+	if f == nil || (f.Type != "picklist" && f.Type != "multipicklist") {
+		return fmt.Errorf("%s.%s is not a picklist field", o.t.Name, field)
+	}
+	// A new slice: the seeded values (industries) are shared by every Server.
+	f.Picklist = slices.Clone(values)
+	f.Restricted = restricted
+	o.metaAt = s.now()
+	return nil
 }
 
 // SetRecordLocked makes every write to the record fail with UNABLE_TO_LOCK_ROW (400 on single

@@ -63,6 +63,18 @@ type objStore struct {
 	// notReplicateable makes describe say replicateable: false and /updated and /deleted
 	// refuse the object (SetReplicateable).
 	notReplicateable bool
+	// metaAt is when the object's metadata last changed (SetPicklist); zero means never,
+	// that is metaTime.
+	metaAt time.Time
+}
+
+// metaModified is when the object's metadata last changed, for If-Modified-Since on its
+// describe. Caller holds s.mu.
+func (o *objStore) metaModified() time.Time {
+	if o.metaAt.IsZero() {
+		return metaTime
+	}
+	return o.metaAt
 }
 
 // logDeleted adds records leaving the recycle bin to the delete log and drops entries that

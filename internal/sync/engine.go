@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -110,6 +111,12 @@ func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe: %w", err)
 	}
+	return e.resolve(ctx, m, schema)
+}
+
+// resolve resolves m on schema and checks the result against the local
+// table.
+func (e *Engine) resolve(ctx context.Context, m *Mapping, schema ObjectSchema) (*Mapping, error) {
 	resolved, err := Resolve(m, schema)
 	if err != nil {
 		return nil, err
@@ -118,6 +125,40 @@ func (e *Engine) Prepare(ctx context.Context, m *Mapping) (*Mapping, error) {
 		return nil, err
 	}
 	return resolved, nil
+}
+
+// redescribe asks Salesforce whether the describe m was resolved on is
+// still current, and resolves m again on its answer. The push calls it
+// before dead-lettering values a restricted picklist refused by a cached
+// describe: an admin may have added them since ("sObject Describe", REST
+// API Developer Guide: a conditional request costs one call, and a 304
+// when nothing changed).
+func (e *Engine) redescribe(ctx context.Context, m *Mapping) (*Mapping, error) {
+	schema, err := e.Remote.Revalidate(ctx, m.Object)
+	if err != nil {
+		return nil, fmt.Errorf("describe: %w", err)
+	}
+	resolved, err := e.resolve(ctx, m, schema)
+	if err != nil {
+		return nil, m.PlaceColumnErrors(err)
+	}
+	if changed := changedFields(m, resolved); len(changed) > 0 {
+		e.logger().Info("describe changed in Salesforce; mapping resolved again", "object", m.Object, "fields", changed)
+	}
+	return resolved, nil
+}
+
+// changedFields names the mapped fields whose describe metadata differs
+// between two resolutions of one mapping.
+func changedFields(a, b *Mapping) []string {
+	var names []string
+	for i, f := range a.Fields {
+		g := b.Fields[i]
+		if f.Type != g.Type || f.Kind != g.Kind || f.Writable != g.Writable || !slices.Equal(f.Allowed, g.Allowed) {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // Resolve fills a mapping's field types and writability from describe.
@@ -133,6 +174,9 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 		}
 		f.Type, f.Kind = info.Type, info.Kind
 		f.Writable = !info.Calculated && (info.Createable || info.Updateable)
+		// m may be resolved already (on an older describe): a picklist no
+		// longer restricted must not keep the values it had.
+		f.Allowed = nil
 		if info.RestrictedPicklist {
 			f.Allowed = info.Picklist
 		}
@@ -148,6 +192,7 @@ func Resolve(m *Mapping, schema ObjectSchema) (*Mapping, error) {
 	}
 	_, out.mergeable = schema.Fields["MasterRecordId"]
 	out.replicateable = schema.Replicateable
+	out.describeCached = schema.Cached
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -550,6 +595,16 @@ func (e *Engine) push(ctx context.Context, m *Mapping, rep *ObjectReport) error 
 			// equal record) write nothing and need no re-read.
 			var read map[string]readAt
 			plan := PlanPush(m, changes)
+			if m.describeCached && plan.refusesPicklist() {
+				// Refused by a describe Salesforce has not confirmed in
+				// this cycle: confirm it (once: the mapping resolved on
+				// the answer is not Cached) and plan the page on it.
+				if m, err = e.redescribe(ctx, m); err != nil {
+					return err
+				}
+				w = m.writeRequest(backlog)
+				plan = PlanPush(m, changes)
+			}
 			if ids := rereadBeforeWrite(changes, plan); len(ids) > 0 {
 				var changed bool
 				if read, changed, err = e.reread(ctx, m, ids, rep); err != nil {

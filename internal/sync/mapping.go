@@ -158,6 +158,11 @@ type Mapping struct {
 	// replicateable is set by Resolve from describe: getUpdated serves the
 	// object (cover.go).
 	replicateable bool
+	// describeCached is set by Resolve when the describe came from the
+	// Remote's cache (ObjectSchema.Cached): Salesforce may have changed
+	// the object since, so what it says is refused is asked again before
+	// a row is dead-lettered for it.
+	describeCached bool
 }
 
 // MatchKey pairs a local column with a Salesforce field whose values name

@@ -3,6 +3,7 @@ package sync
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -494,7 +495,7 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			}
 		}
 		if f, v, bad := refused(m, fields); bad {
-			p.Rejected = append(p.Rejected, DeadLetter{Key: c.Key, Seq: c.Seq, Code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+			p.Rejected = append(p.Rejected, DeadLetter{Key: c.Key, Seq: c.Seq, Code: CodeRestrictedPicklist,
 				Message: fmt.Sprintf("bad value for restricted picklist field %s: %v (checked before sending)", f, v), Payload: fields})
 			continue
 		}
@@ -573,6 +574,17 @@ func NextCursor(committed Cursor, last RemoteRecord, serverTime time.Time, lag t
 		return committed
 	}
 	return next
+}
+
+// CodeRestrictedPicklist is Salesforce's error code for a value outside a
+// restricted picklist, which the planner gives the rows it refuses before
+// sending.
+const CodeRestrictedPicklist = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+// refusesPicklist reports whether the plan refuses a row for a value
+// outside a restricted picklist.
+func (p PushPlan) refusesPicklist() bool {
+	return slices.ContainsFunc(p.Rejected, func(d DeadLetter) bool { return d.Code == CodeRestrictedPicklist })
 }
 
 // refused finds a field value outside its restricted picklist.

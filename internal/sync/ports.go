@@ -169,6 +169,9 @@ type WriteRequest struct {
 type Remote interface {
 	// Describe returns the object's field metadata (cached by the client).
 	Describe(ctx context.Context, object string) (ObjectSchema, error)
+	// Revalidate is Describe asking Salesforce, however young the cache:
+	// the engine's way to confirm a describe it was served Cached.
+	Revalidate(ctx context.Context, object string) (ObjectSchema, error)
 	// Pull streams the changed records page by page to fn, in (watermark,
 	// Id) order. An error from fn stops the pull and is returned. It
 	// reads req.Expect and req.Cover only for a pull by cursor (neither
@@ -242,6 +245,9 @@ type ObjectSchema struct {
 	Fields map[string]FieldInfo // by exact API name
 	// Replicateable is describe's flag: getUpdated serves the object.
 	Replicateable bool
+	// Cached says the Remote answered from its cache without asking
+	// Salesforce, which may have changed the object since.
+	Cached bool
 }
 
 // LocalState is what the store knows about one local row that corresponds

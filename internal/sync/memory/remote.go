@@ -220,6 +220,11 @@ func (r *Remote) Describe(_ context.Context, object string) (syncd.ObjectSchema,
 	return s, nil
 }
 
+// Revalidate is Describe: nothing is cached.
+func (r *Remote) Revalidate(ctx context.Context, object string) (syncd.ObjectSchema, error) {
+	return r.Describe(ctx, object)
+}
+
 // maxFirstCallPages is how many pages the first call of a pull by cursor
 // brings at most: Salesforce's Composite runs up to 5 query operations
 // ("Send Multiple Requests Using Composite", REST API Developer Guide).
