@@ -189,16 +189,17 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 
 	// Records held back by matching (ambiguous) and records released by
-	// a local delete: neither linked nor pulled.
+	// a local delete: neither linked nor pulled. A record matching
+	// released is pulled again (the holds' released mark).
 	var anyLeftOut int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?1)
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?1 AND released = 0)
 		OR EXISTS (SELECT 1 FROM _syncd_released WHERE object = ?1)`, m.Object).Scan(&anyLeftOut); err != nil {
 		return snap, err
 	}
 	if anyLeftOut == 1 {
 		err = inChunks(ids, func(args []any) error {
 			in := placeholders(len(args))
-			rows, err := tx.QueryContext(ctx, `SELECT sf_id, 1 FROM _syncd_holds WHERE object = ? AND sf_id IN (`+in+`)
+			rows, err := tx.QueryContext(ctx, `SELECT sf_id, 1 FROM _syncd_holds WHERE object = ? AND released = 0 AND sf_id IN (`+in+`)
 				UNION ALL SELECT sf_id, 0 FROM _syncd_released WHERE object = ? AND sf_id IN (`+in+`)`,
 				slices.Concat([]any{m.Object}, args, []any{m.Object}, args)...)
 			if err != nil {

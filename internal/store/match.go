@@ -117,7 +117,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 // unlinkedChunk is how many unlinked rows Unlinked reads at a time.
 const unlinkedChunk = 2000
 
-// Holds returns the held records of an object, with the reason.
+// Holds returns the held records of an object, with the reason, and the
+// records released and not yet read again (SetHolds).
 func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT sf_id, reason FROM _syncd_holds WHERE object = ?`, object)
 	if err != nil {
@@ -135,8 +136,10 @@ func (db *DB) Holds(ctx context.Context, object string) (map[string]string, erro
 	return out, rows.Err()
 }
 
-// SetHolds replaces the held records of an object.
-func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string) error {
+// SetHolds replaces the held records of an object, and the released ones
+// still to be read again: those are no longer held back from the pull,
+// and Holds returns them until a SetHolds leaves them out.
+func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string, released []string) error {
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return fmt.Errorf("hold records: %w", err)
@@ -149,6 +152,12 @@ func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]stri
 	for id, reason := range holds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at) VALUES (?, ?, ?, ?)`,
 			object, id, reason, now); err != nil {
+			return fmt.Errorf("hold records: %w", err)
+		}
+	}
+	for _, id := range released {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at, released) VALUES (?, ?, 'released', ?, 1)
+			ON CONFLICT (object, sf_id) DO NOTHING`, object, id, now); err != nil {
 			return fmt.Errorf("hold records: %w", err)
 		}
 	}

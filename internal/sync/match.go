@@ -129,22 +129,28 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		done += len(rows)
 		e.progress(Progress{Object: m.Object, Phase: "match", Done: done, Total: n})
 	}
-	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
-		return fmt.Errorf("match: %w", err)
-	}
-	rep.Held = len(holds)
 	// Records held before and not now are pulled in by Id: the cursor went
-	// past them while they were held.
+	// past them while they were held. They stay marked released until that
+	// read is applied, so that a failed read or a crash before its end
+	// leaves them to the next cycle's matching to read again, instead of
+	// in Salesforce with no row.
 	var released []string
 	for id := range held {
 		if _, still := holds[id]; !still {
 			released = append(released, id)
 		}
 	}
+	sort.Strings(released)
+	if err := e.Local.SetHolds(ctx, m.Object, holds, released); err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	rep.Held = len(holds)
 	if len(released) > 0 {
-		sort.Strings(released)
 		if _, _, err := e.reread(ctx, m, released, rep); err != nil {
 			return fmt.Errorf("match: pull released records: %w", err)
+		}
+		if err := e.Local.SetHolds(ctx, m.Object, holds, nil); err != nil {
+			return fmt.Errorf("match: %w", err)
 		}
 	}
 	return nil

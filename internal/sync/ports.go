@@ -560,10 +560,13 @@ type Local interface {
 	// no decoding of its other values. An error of fn's ends it and is
 	// returned.
 	Unlinked(ctx context.Context, m *Mapping, want func(matchKey string) bool, fn func(LocalState) error) (int64, error)
-	// Holds returns the Salesforce Ids of an object's held records;
-	// SetHolds replaces them.
+	// Holds returns the Salesforce Ids of an object's held records, and
+	// of its released records not yet read again; SetHolds replaces both
+	// in one transaction. A released record is no longer held back from
+	// pulls (LocalState.Held), and Holds returns it until a SetHolds
+	// leaves it out, so that matching reads it again after a crash.
 	Holds(ctx context.Context, object string) (map[string]string, error)
-	SetHolds(ctx context.Context, object string, holds map[string]string) error
+	SetHolds(ctx context.Context, object string, holds map[string]string, released []string) error
 	// RecordRun appends one object's cycle to the run history.
 	RecordRun(ctx context.Context, r ObjectReport) error
 }

@@ -33,6 +33,7 @@ type Local struct {
 	relinks  []syncd.Relink
 	detached map[string]bool              // object+"\x00"+Relink.OldID+"\x00"+key: the row was unlinked from the record
 	holds    map[string]map[string]string // object -> Id -> reason
+	unheld   map[string]map[string]bool   // object -> Id released by matching, not yet read again
 	released map[string]map[string]string // object -> Id -> key (Ack.Release)
 	// bases holds, per object and key, the merge base of a linked row
 	// that does not serve as its own: saved by the capture of the
@@ -561,16 +562,30 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) 
 func (l *Local) Holds(_ context.Context, object string) (map[string]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return maps.Clone(l.holds[object]), l.fail("Holds")
+	out := maps.Clone(l.holds[object])
+	if out == nil {
+		out = map[string]string{}
+	}
+	for id := range l.unheld[object] {
+		if _, ok := out[id]; !ok {
+			out[id] = "released"
+		}
+	}
+	return out, l.fail("Holds")
 }
 
-func (l *Local) SetHolds(_ context.Context, object string, holds map[string]string) error {
+func (l *Local) SetHolds(_ context.Context, object string, holds map[string]string, released []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.holds == nil {
 		l.holds = map[string]map[string]string{}
+		l.unheld = map[string]map[string]bool{}
 	}
 	l.holds[object] = maps.Clone(holds)
+	l.unheld[object] = map[string]bool{}
+	for _, id := range released {
+		l.unheld[object][id] = true
+	}
 	return l.fail("SetHolds")
 }
 
