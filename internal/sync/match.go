@@ -193,6 +193,7 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 			return fmt.Errorf("match: read records by %s: %w", m.Match[0].Field, err)
 		}
 	}
+	dropOwnRecords(m, byKey, recs)
 	var ids []string
 	for _, rs := range recs {
 		for _, r := range rs {
@@ -279,6 +280,55 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		rep.Failed += len(rejects)
 	}
 	return nil
+}
+
+// dropOwnRecords takes out of matching the records that carry the
+// external id of one of the rows, and those rows: syncd created the
+// record from the row and never recorded it (the answer lost, or syncd
+// stopped first), and the pull links the two by that id. As a candidate
+// the record would make its own row's key look shared (two rows with one
+// email, each with the record created for it), rejecting the row for good
+// and holding the record, or would be paired with another row of its key.
+func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][]RemoteRecord) {
+	ext := map[string]bool{}
+	for _, rs := range byKey {
+		for _, st := range rs {
+			if st.ExternalID != "" {
+				ext[st.ExternalID] = true
+			}
+		}
+	}
+	if len(ext) == 0 {
+		return
+	}
+	own := map[string]bool{}
+	for k, rs := range recs {
+		kept := rs[:0]
+		for _, r := range rs {
+			if x, _ := r.Values[m.ExternalIDField].(string); x != "" && ext[x] {
+				own[x] = true
+				continue
+			}
+			kept = append(kept, r)
+		}
+		recs[k] = kept
+	}
+	if len(own) == 0 {
+		return
+	}
+	for k, rs := range byKey {
+		kept := rs[:0]
+		for _, st := range rs {
+			if !own[st.ExternalID] {
+				kept = append(kept, st)
+			}
+		}
+		if len(kept) == 0 {
+			delete(byKey, k)
+		} else {
+			byKey[k] = kept
+		}
+	}
 }
 
 // agreeOnKey gives a matched row a merge base for its match fields: its

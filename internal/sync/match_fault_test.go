@@ -52,3 +52,64 @@ func TestReleasedRecordIsPulledAfterAFailedReread(t *testing.T) {
 		t.Errorf("%d records still held or waiting to be read again", n)
 	}
 }
+
+// A row syncd created a record for, without recording it (the answer
+// lost, or syncd stopped first), meets that record in the next cycle's
+// matching, which runs before the pull that links the two by external id.
+// The record is the row's own, not a candidate sharing its key: two rows
+// with one email each get their own Contact, and a Contact a Salesforce
+// user added with the same email meanwhile does not make the row's key
+// ambiguous. Before, both cases rejected the rows as ambiguous matches for
+// good and held the records syncd had created.
+func TestMatchingKnowsTheRecordsOfLostCreates(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		rows    []string // last names; every row has the email ann@example.com, in some spelling
+		userAdd bool     // a Salesforce user adds a Contact with that email before the next cycle
+	}{
+		{"two rows share an email", []string{"Row1", "Row2"}, false},
+		{"a user adds a record with the row's email", []string{"Row1"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+				for i, ln := range c.rows {
+					email := "ann@example.com"
+					if i%2 == 1 {
+						email = "ANN@example.com"
+					}
+					h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ann', ?, ?)`, ln, email)
+				}
+			}, func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} })
+			// The creates (upserts by external id) are made and their
+			// answers lost.
+			h.emu.Fail(sfemu.FailRule{Path: "/composite/sobjects", Kind: sfemu.FailLoseResponse, Times: -1})
+			if r := h.engine.SyncObject(h.ctx, h.m); r.Err == nil {
+				t.Fatal("the cycle succeeded with its writes' answers lost")
+			}
+			h.emu.ClearFaults()
+			if n := h.liveContacts(); n != len(c.rows) {
+				t.Fatalf("%d Contacts after the lost creates, want %d", n, len(c.rows))
+			}
+			want := len(c.rows)
+			if c.userAdd {
+				mustInsert(t, h.emu, map[string]any{"LastName": "UserAdded", "Email": "ann@example.com"})
+				want++
+			}
+			for range 3 {
+				if r := h.cycle(); r.Failed != 0 || r.Held != 0 {
+					t.Errorf("failed %d, held %d: syncd's own records taken for candidates", r.Failed, r.Held)
+				}
+			}
+			checkOneToOne(t, h)
+			if n := h.liveContacts(); n != want {
+				t.Errorf("%d Contacts, want %d", n, want)
+			}
+			for _, ln := range c.rows {
+				id := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = ?`, ln)
+				if rec, ok := h.emu.Get("Contact", id.(string)); !ok || rec["LastName"] != ln {
+					t.Errorf("row %s is linked to %v (%v), not the Contact created for it", ln, id, rec["LastName"])
+				}
+			}
+		})
+	}
+}
