@@ -113,3 +113,33 @@ func TestMatchingKnowsTheRecordsOfLostCreates(t *testing.T) {
 		})
 	}
 }
+
+// A row rejected as an ambiguous match whose candidates all go from
+// Salesforce (deleted, or their email changed) is no longer ambiguous: it
+// has no record, and its Contact is created as any such row's is.
+// Known failing: the rejection marked the row's changes done, matching
+// leaves a key without records to the push, and the push has nothing
+// pending for the row, so it stays rejected and unsynced for good.
+func TestAmbiguousRowIsCreatedOnceItsCandidatesAreGone(t *testing.T) {
+	h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+		h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ann', 'Row', 'ann@example.com')`)
+	}, func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} })
+	a := mustInsert(t, h.emu, map[string]any{"LastName": "RecA", "Email": "ann@example.com"})
+	b := mustInsert(t, h.emu, map[string]any{"LastName": "RecB", "Email": "ann@example.com"})
+	if r := h.cycle(); r.Failed != 1 || r.Held != 2 {
+		t.Fatalf("failed %d, held %d; want the row rejected and both records held", r.Failed, r.Held)
+	}
+	if err := h.emu.Delete("Contact", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.emu.Update("Contact", b, map[string]any{"Email": "bee@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		h.cycle()
+	}
+	checkOneToOne(t, h)
+	if n := h.count(`SELECT count(*) FROM _syncd_dead_letters`); n != 0 {
+		t.Errorf("%d rows still rejected", n)
+	}
+}
