@@ -52,7 +52,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
 		live = ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT)`+cols+` FROM `+p.tbl+` t
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT), EXISTS (SELECT 1 FROM _syncd_dead_letters d
+			WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT))`+cols+` FROM `+p.tbl+` t
 		WHERE t.`+p.key+` IS NOT NULL`+live+`
 		AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
@@ -61,7 +62,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 		return 0, err
 	}
 	var keys []string
-	raw := make([]any, 1+len(match))
+	ambiguous := map[string]bool{} // rows an earlier matching rejected: the query leaves out every other dead letter
+	raw := make([]any, 2+len(match))
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -74,7 +76,7 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 		k := m.MatchKeyOf(func(field string) syncd.Value {
 			for i, f := range match {
 				if f.Name == field {
-					v, err := fromSQLite(f.Kind, raw[1+i])
+					v, err := fromSQLite(f.Kind, raw[2+i])
 					if err != nil {
 						return nil // no key: the row's push rejects the value
 					}
@@ -84,7 +86,11 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 			return nil
 		})
 		if want(k) {
-			keys = append(keys, asString(raw[0]))
+			key := asString(raw[0])
+			keys = append(keys, key)
+			if n, _ := raw[1].(int64); n == 1 {
+				ambiguous[key] = true
+			}
 		}
 	}
 	rows.Close()
@@ -105,7 +111,7 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 				continue
 			}
 			st := syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
-				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous[k]}
 			if err := fn(st); err != nil {
 				return 0, err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"math"
 	"sort"
 	"strings"
 )
@@ -193,7 +192,15 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 			return fmt.Errorf("match: read records by %s: %w", m.Match[0].Field, err)
 		}
 	}
-	dropOwnRecords(m, byKey, recs)
+	// Rows an earlier matching rejected as ambiguous that this one decides
+	// (linked, left to the push for want of a record, or found to have
+	// their own record) go to the push again.
+	var requeue []string
+	for _, st := range dropOwnRecords(m, byKey, recs) {
+		if st.Ambiguous {
+			requeue = append(requeue, st.Key)
+		}
+	}
 	var ids []string
 	for _, rs := range recs {
 		for _, r := range rs {
@@ -212,10 +219,18 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		cand := recs[k]
 		switch {
 		case len(cand) == 0:
+			for _, st := range rs {
+				if st.Ambiguous {
+					requeue = append(requeue, st.Key)
+				}
+			}
 			continue // the push creates them
 		case len(rs) == 1 && len(cand) == 1 && linked[cand[0].ID] == "":
 			pairs = append(pairs, cand[0])
 			states[cand[0].ID] = agreeOnKey(m, rs[0])
+			if rs[0].Ambiguous {
+				requeue = append(requeue, rs[0].Key)
+			}
 		default:
 			var rowKeys, recIDs []string
 			for _, r := range rs {
@@ -238,7 +253,10 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 			msg := fmt.Sprintf("%s: rows %s and records %s share the match key %q; nothing is linked or created until only one of each is left",
 				matchColumns(m), strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "), strings.ReplaceAll(k, "\x00", " + "))
 			for _, r := range rs {
-				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: math.MaxInt64, Code: CodeAmbiguousMatch, Message: msg})
+				// The changes matching has seen are done; one made since
+				// waits for the next matching (LocalChange.Ambiguous), so
+				// that a delete or a new key meanwhile is not lost.
+				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: seen, Code: CodeAmbiguousMatch, Message: msg})
 			}
 		}
 	}
@@ -246,6 +264,16 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		e.logger().Warn("row rejected: its match key is ambiguous", "object", m.Object, "key", d.Key, "reason", d.Message)
 	}
 
+	if len(requeue) > 0 {
+		// Before the links: a crash between the two leaves the rows
+		// unlinked and queued, for the next matching to decide again; the
+		// other way round, a linked row would keep its rejection and never
+		// be pushed.
+		sort.Strings(requeue)
+		if err := e.Local.ApplyPush(ctx, m, PushResult{Requeue: requeue}); err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+	}
 	if len(pairs) > 0 {
 		sort.Slice(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
 		committed, err := e.Local.Cursor(ctx, m.Object)
@@ -289,7 +317,8 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 // the record would make its own row's key look shared (two rows with one
 // email, each with the record created for it), rejecting the row for good
 // and holding the record, or would be paired with another row of its key.
-func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][]RemoteRecord) {
+// It returns the rows it took out.
+func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][]RemoteRecord) (dropped []LocalState) {
 	ext := map[string]bool{}
 	for _, rs := range byKey {
 		for _, st := range rs {
@@ -299,7 +328,7 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 		}
 	}
 	if len(ext) == 0 {
-		return
+		return nil
 	}
 	own := map[string]bool{}
 	for k, rs := range recs {
@@ -314,12 +343,14 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 		recs[k] = kept
 	}
 	if len(own) == 0 {
-		return
+		return nil
 	}
 	for k, rs := range byKey {
 		kept := rs[:0]
 		for _, st := range rs {
-			if !own[st.ExternalID] {
+			if own[st.ExternalID] {
+				dropped = append(dropped, st)
+			} else {
 				kept = append(kept, st)
 			}
 		}
@@ -329,6 +360,7 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 			byKey[k] = kept
 		}
 	}
+	return dropped
 }
 
 // agreeOnKey gives a matched row a merge base for its match fields: its

@@ -542,8 +542,9 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) 
 		if !want(m.MatchKeyOf(func(f string) syncd.Value { return row[f] })) {
 			continue
 		}
+		_, ambiguous := l.dead[m.Object+"\x00"+k]
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
-			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
+			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous})
 	}
 	seen, err := l.hw(), l.fail("Unlinked")
 	l.mu.Unlock() // fn may call back into the Local
@@ -785,6 +786,9 @@ func (l *Local) Pending(_ context.Context, m *syncd.Mapping, afterSeq int64, lim
 			continue
 		}
 		c := syncd.LocalChange{Key: key, FirstSeq: seqs[0], Seq: seqs[1], Conflicted: map[string]bool{}}
+		if d, dead := l.dead[m.Object+"\x00"+key]; dead && len(m.Match) > 0 && d.Code == syncd.CodeAmbiguousMatch {
+			c.Ambiguous = true
+		}
 		c.Shadow, c.BaseLost = l.synced(m, key)
 		if lk := links[key]; lk != nil {
 			c.ID = lk.sfID
@@ -882,6 +886,13 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 		done(d.Key, d.Seq)
 		delete(l.inFlightOf(m.Object), d.Key)
 		l.dead[m.Object+"\x00"+d.Key] = d
+	}
+	for _, key := range r.Requeue {
+		d, dead := l.dead[m.Object+"\x00"+key]
+		if _, live := t.rows[key]; dead && d.Code == syncd.CodeAmbiguousMatch && live && !t.soft[key] {
+			delete(l.dead, m.Object+"\x00"+key)
+			l.capture(m.Table, key, 'I', nil, "")
+		}
 	}
 	return nil
 }
