@@ -189,16 +189,17 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 	}
 
 	// Records held back by matching (ambiguous) and records released by
-	// a local delete: neither linked nor pulled.
+	// a local delete: neither linked nor pulled. A record matching
+	// released is pulled again (the holds' released mark).
 	var anyLeftOut int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?1)
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_holds WHERE object = ?1 AND released = 0)
 		OR EXISTS (SELECT 1 FROM _syncd_released WHERE object = ?1)`, m.Object).Scan(&anyLeftOut); err != nil {
 		return snap, err
 	}
 	if anyLeftOut == 1 {
 		err = inChunks(ids, func(args []any) error {
 			in := placeholders(len(args))
-			rows, err := tx.QueryContext(ctx, `SELECT sf_id, 1 FROM _syncd_holds WHERE object = ? AND sf_id IN (`+in+`)
+			rows, err := tx.QueryContext(ctx, `SELECT sf_id, 1 FROM _syncd_holds WHERE object = ? AND released = 0 AND sf_id IN (`+in+`)
 				UNION ALL SELECT sf_id, 0 FROM _syncd_released WHERE object = ? AND sf_id IN (`+in+`)`,
 				slices.Concat([]any{m.Object}, args, []any{m.Object}, args)...)
 			if err != nil {
@@ -643,8 +644,15 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	if err != nil {
 		return nil, fmt.Errorf("read pending changes: %w", err)
 	}
+	ambiguous := map[string]bool{}
+	if len(m.Match) > 0 {
+		if ambiguous, err = ambiguousRows(ctx, tx, m.Object, keys); err != nil {
+			return nil, fmt.Errorf("read pending changes: %w", err)
+		}
+	}
 	for i := range out {
 		c := &out[i]
+		c.Ambiguous = ambiguous[c.Key]
 		if s, ok := last[c.Key]; ok && s > c.Seq {
 			c.Seq = s
 		}
@@ -683,6 +691,29 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 		}
 	}
 	return out, nil
+}
+
+// ambiguousRows says which of the rows keys an earlier matching rejected
+// as ambiguous (syncd.LocalChange.Ambiguous).
+func ambiguousRows(ctx context.Context, tx *sql.Tx, object string, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := inChunks(keys, func(args []any) error {
+		rows, err := tx.QueryContext(ctx, `SELECT row_key FROM _syncd_dead_letters WHERE object = ? AND code = ? AND row_key IN (`+placeholders(len(args))+`)`,
+			append([]any{object, syncd.CodeAmbiguousMatch}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			out[k] = true
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // deadLetterBackoff is the delay before a dead letter is due for an
@@ -818,6 +849,18 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			return fmt.Errorf("apply push: %w", err)
 		}
 	}
+	// A row matching decides is live: neither deleted nor soft-deleted
+	// (Unlinked's rows).
+	liveRow := `SELECT EXISTS (SELECT 1 FROM ` + p.tbl + ` WHERE ` + appKey(p.key, "?")
+	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
+		liveRow += ` AND ` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
+	}
+	liveRow += `)`
+	live := func(key string) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, liveRow, key).Scan(&n)
+		return n == 1, err
+	}
 	for _, d := range r.DeadLetters {
 		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
@@ -841,6 +884,28 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 				message = excluded.message, attempts = excluded.attempts, last_seen = excluded.last_seen, next_retry = excluded.next_retry`,
 			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, formatTime(now.Add(deadLetterBackoff(attempts)))); err != nil {
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
+		}
+	}
+	for _, key := range r.Requeue {
+		// The rejection closes, and the whole row is queued, as syncd
+		// failed retry queues it: the push takes it as any unlinked row.
+		ok, err := live(key)
+		if err != nil {
+			return fmt.Errorf("apply push: queue %s: %w", key, err)
+		}
+		if !ok {
+			continue // a delete after it is pending: its push closes the rejection
+		}
+		res, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ? AND code = ?`,
+			m.Object, key, syncd.CodeAmbiguousMatch)
+		if err != nil {
+			return fmt.Errorf("apply push: queue %s: %w", key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // not rejected as ambiguous (any more)
+		}
+		if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (?, ?, 'I')`, m.Table, key); err != nil {
+			return fmt.Errorf("apply push: queue %s: %w", key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -52,7 +52,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
 		live = ` AND t.` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT)`+cols+` FROM `+p.tbl+` t
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT), EXISTS (SELECT 1 FROM _syncd_dead_letters d
+			WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT))`+cols+` FROM `+p.tbl+` t
 		WHERE t.`+p.key+` IS NOT NULL`+live+`
 		AND NOT EXISTS (SELECT 1 FROM `+p.link+` l WHERE `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE d.object = ?1 AND d.row_key = CAST(t.`+p.key+` AS TEXT) AND d.code <> ?2)`,
@@ -61,7 +62,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 		return 0, err
 	}
 	var keys []string
-	raw := make([]any, 1+len(match))
+	ambiguous := map[string]bool{} // rows an earlier matching rejected: the query leaves out every other dead letter
+	raw := make([]any, 2+len(match))
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -74,7 +76,7 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 		k := m.MatchKeyOf(func(field string) syncd.Value {
 			for i, f := range match {
 				if f.Name == field {
-					v, err := fromSQLite(f.Kind, raw[1+i])
+					v, err := fromSQLite(f.Kind, raw[2+i])
 					if err != nil {
 						return nil // no key: the row's push rejects the value
 					}
@@ -84,7 +86,11 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 			return nil
 		})
 		if want(k) {
-			keys = append(keys, asString(raw[0]))
+			key := asString(raw[0])
+			keys = append(keys, key)
+			if n, _ := raw[1].(int64); n == 1 {
+				ambiguous[key] = true
+			}
 		}
 	}
 	rows.Close()
@@ -105,7 +111,7 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 				continue
 			}
 			st := syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
-				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}}
+				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous[k]}
 			if err := fn(st); err != nil {
 				return 0, err
 			}
@@ -117,7 +123,8 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 // unlinkedChunk is how many unlinked rows Unlinked reads at a time.
 const unlinkedChunk = 2000
 
-// Holds returns the held records of an object, with the reason.
+// Holds returns the held records of an object, with the reason, and the
+// records released and not yet read again (SetHolds).
 func (db *DB) Holds(ctx context.Context, object string) (map[string]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT sf_id, reason FROM _syncd_holds WHERE object = ?`, object)
 	if err != nil {
@@ -135,8 +142,10 @@ func (db *DB) Holds(ctx context.Context, object string) (map[string]string, erro
 	return out, rows.Err()
 }
 
-// SetHolds replaces the held records of an object.
-func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string) error {
+// SetHolds replaces the held records of an object, and the released ones
+// still to be read again: those are no longer held back from the pull,
+// and Holds returns them until a SetHolds leaves them out.
+func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]string, released []string) error {
 	tx, err := db.writeTx(ctx, false)
 	if err != nil {
 		return fmt.Errorf("hold records: %w", err)
@@ -149,6 +158,12 @@ func (db *DB) SetHolds(ctx context.Context, object string, holds map[string]stri
 	for id, reason := range holds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at) VALUES (?, ?, ?, ?)`,
 			object, id, reason, now); err != nil {
+			return fmt.Errorf("hold records: %w", err)
+		}
+	}
+	for _, id := range released {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO _syncd_holds(object, sf_id, reason, held_at, released) VALUES (?, ?, 'released', ?, 1)
+			ON CONFLICT (object, sf_id) DO NOTHING`, object, id, now); err != nil {
 			return fmt.Errorf("hold records: %w", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"math"
 	"sort"
 	"strings"
 )
@@ -129,22 +128,28 @@ func (e *Engine) match(ctx context.Context, m *Mapping, rep *ObjectReport) error
 		done += len(rows)
 		e.progress(Progress{Object: m.Object, Phase: "match", Done: done, Total: n})
 	}
-	if err := e.Local.SetHolds(ctx, m.Object, holds); err != nil {
-		return fmt.Errorf("match: %w", err)
-	}
-	rep.Held = len(holds)
 	// Records held before and not now are pulled in by Id: the cursor went
-	// past them while they were held.
+	// past them while they were held. They stay marked released until that
+	// read is applied, so that a failed read or a crash before its end
+	// leaves them to the next cycle's matching to read again, instead of
+	// in Salesforce with no row.
 	var released []string
 	for id := range held {
 		if _, still := holds[id]; !still {
 			released = append(released, id)
 		}
 	}
+	sort.Strings(released)
+	if err := e.Local.SetHolds(ctx, m.Object, holds, released); err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	rep.Held = len(holds)
 	if len(released) > 0 {
-		sort.Strings(released)
 		if _, _, err := e.reread(ctx, m, released, rep); err != nil {
 			return fmt.Errorf("match: pull released records: %w", err)
+		}
+		if err := e.Local.SetHolds(ctx, m.Object, holds, nil); err != nil {
+			return fmt.Errorf("match: %w", err)
 		}
 	}
 	return nil
@@ -187,6 +192,15 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 			return fmt.Errorf("match: read records by %s: %w", m.Match[0].Field, err)
 		}
 	}
+	// Rows an earlier matching rejected as ambiguous that this one decides
+	// (linked, left to the push for want of a record, or found to have
+	// their own record) go to the push again.
+	var requeue []string
+	for _, st := range dropOwnRecords(m, byKey, recs) {
+		if st.Ambiguous {
+			requeue = append(requeue, st.Key)
+		}
+	}
 	var ids []string
 	for _, rs := range recs {
 		for _, r := range rs {
@@ -205,10 +219,18 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		cand := recs[k]
 		switch {
 		case len(cand) == 0:
+			for _, st := range rs {
+				if st.Ambiguous {
+					requeue = append(requeue, st.Key)
+				}
+			}
 			continue // the push creates them
 		case len(rs) == 1 && len(cand) == 1 && linked[cand[0].ID] == "":
 			pairs = append(pairs, cand[0])
 			states[cand[0].ID] = agreeOnKey(m, rs[0])
+			if rs[0].Ambiguous {
+				requeue = append(requeue, rs[0].Key)
+			}
 		default:
 			var rowKeys, recIDs []string
 			for _, r := range rs {
@@ -231,7 +253,10 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 			msg := fmt.Sprintf("%s: rows %s and records %s share the match key %q; nothing is linked or created until only one of each is left",
 				matchColumns(m), strings.Join(rowKeys, ", "), strings.Join(recIDs, ", "), strings.ReplaceAll(k, "\x00", " + "))
 			for _, r := range rs {
-				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: math.MaxInt64, Code: CodeAmbiguousMatch, Message: msg})
+				// The changes matching has seen are done; one made since
+				// waits for the next matching (LocalChange.Ambiguous), so
+				// that a delete or a new key meanwhile is not lost.
+				rejects = append(rejects, DeadLetter{Key: r.Key, Seq: seen, Code: CodeAmbiguousMatch, Message: msg})
 			}
 		}
 	}
@@ -239,6 +264,16 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		e.logger().Warn("row rejected: its match key is ambiguous", "object", m.Object, "key", d.Key, "reason", d.Message)
 	}
 
+	if len(requeue) > 0 {
+		// Before the links: a crash between the two leaves the rows
+		// unlinked and queued, for the next matching to decide again; the
+		// other way round, a linked row would keep its rejection and never
+		// be pushed.
+		sort.Strings(requeue)
+		if err := e.Local.ApplyPush(ctx, m, PushResult{Requeue: requeue}); err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+	}
 	if len(pairs) > 0 {
 		sort.Slice(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
 		committed, err := e.Local.Cursor(ctx, m.Object)
@@ -273,6 +308,59 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		rep.Failed += len(rejects)
 	}
 	return nil
+}
+
+// dropOwnRecords takes out of matching the records that carry the
+// external id of one of the rows, and those rows: syncd created the
+// record from the row and never recorded it (the answer lost, or syncd
+// stopped first), and the pull links the two by that id. As a candidate
+// the record would make its own row's key look shared (two rows with one
+// email, each with the record created for it), rejecting the row for good
+// and holding the record, or would be paired with another row of its key.
+// It returns the rows it took out.
+func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][]RemoteRecord) (dropped []LocalState) {
+	ext := map[string]bool{}
+	for _, rs := range byKey {
+		for _, st := range rs {
+			if st.ExternalID != "" {
+				ext[st.ExternalID] = true
+			}
+		}
+	}
+	if len(ext) == 0 {
+		return nil
+	}
+	own := map[string]bool{}
+	for k, rs := range recs {
+		kept := rs[:0]
+		for _, r := range rs {
+			if x, _ := r.Values[m.ExternalIDField].(string); x != "" && ext[x] {
+				own[x] = true
+				continue
+			}
+			kept = append(kept, r)
+		}
+		recs[k] = kept
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	for k, rs := range byKey {
+		kept := rs[:0]
+		for _, st := range rs {
+			if own[st.ExternalID] {
+				dropped = append(dropped, st)
+			} else {
+				kept = append(kept, st)
+			}
+		}
+		if len(kept) == 0 {
+			delete(byKey, k)
+		} else {
+			byKey[k] = kept
+		}
+	}
+	return dropped
 }
 
 // agreeOnKey gives a matched row a merge base for its match fields: its

@@ -475,6 +475,12 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 			p.Acks = append(p.Acks, Ack{Key: c.Key, Seq: c.Seq})
 			continue
 		}
+		if c.ID == "" && c.Ambiguous && m.MatchKeyOf(func(f string) Value { return c.Values[f] }) != "" {
+			// Rejected as ambiguous, and changed since the matching that
+			// rejected it read it: creating its record could duplicate a
+			// candidate. The next matching decides it; its change waits.
+			continue
+		}
 		fields := map[string]Value{}
 		for _, f := range m.Fields {
 			if !f.Pushes() || c.Conflicted[f.Name] {

@@ -287,6 +287,10 @@ type LocalState struct {
 	// Held is set, with no row, for a record held back because matching
 	// found it ambiguous: it is neither linked nor pulled in.
 	Held bool
+	// Ambiguous is set by Local.Unlinked for a row an earlier matching
+	// rejected as ambiguous (CodeAmbiguousMatch), which each matching
+	// decides again.
+	Ambiguous bool
 	// Released is set, with no row, for a record whose row the application
 	// deleted while local deletes are not sent to Salesforce: it stays
 	// there on purpose and is not pulled back (Ack.Release).
@@ -441,6 +445,10 @@ type LocalChange struct {
 	Conflicted map[string]bool
 	// SoftDeleted is true when Mapping.SoftDeleteColumn is set.
 	SoftDeleted bool
+	// Ambiguous says an earlier matching rejected the row as ambiguous
+	// (CodeAmbiguousMatch): while it is unlinked and has a match key, the
+	// matching of each cycle decides it, not the push.
+	Ambiguous bool
 	// Invalid says why the row's local values cannot be pushed (a value
 	// that does not convert to its field's type); the planner rejects the
 	// row with CodeLocalValueInvalid until the application fixes it.
@@ -494,6 +502,14 @@ type Refusal struct {
 type PushResult struct {
 	Acks        []Ack
 	DeadLetters []DeadLetter
+	// Requeue lists rows an earlier matching rejected as ambiguous
+	// (LocalState.Ambiguous) that matching has now decided: the rejection
+	// of each live one closes, and the whole row is queued for push, as
+	// `syncd failed retry` queues it. The rejection marked the row's
+	// changes done, so without this a row left with no candidate would
+	// never be created, and a row linked to its one remaining candidate
+	// would never send a local value the conflict policy keeps.
+	Requeue []string
 }
 
 // Local is the application's database as the engine needs it.
@@ -566,10 +582,13 @@ type Local interface {
 	// no decoding of its other values. An error of fn's ends it and is
 	// returned.
 	Unlinked(ctx context.Context, m *Mapping, want func(matchKey string) bool, fn func(LocalState) error) (int64, error)
-	// Holds returns the Salesforce Ids of an object's held records;
-	// SetHolds replaces them.
+	// Holds returns the Salesforce Ids of an object's held records, and
+	// of its released records not yet read again; SetHolds replaces both
+	// in one transaction. A released record is no longer held back from
+	// pulls (LocalState.Held), and Holds returns it until a SetHolds
+	// leaves it out, so that matching reads it again after a crash.
 	Holds(ctx context.Context, object string) (map[string]string, error)
-	SetHolds(ctx context.Context, object string, holds map[string]string) error
+	SetHolds(ctx context.Context, object string, holds map[string]string, released []string) error
 	// RecordRun appends one object's cycle to the run history.
 	RecordRun(ctx context.Context, r ObjectReport) error
 }

@@ -33,6 +33,7 @@ type Local struct {
 	relinks  []syncd.Relink
 	detached map[string]bool              // object+"\x00"+Relink.OldID+"\x00"+key: the row was unlinked from the record
 	holds    map[string]map[string]string // object -> Id -> reason
+	unheld   map[string]map[string]bool   // object -> Id released by matching, not yet read again
 	released map[string]map[string]string // object -> Id -> key (Ack.Release)
 	// bases holds, per object and key, the merge base of a linked row
 	// that does not serve as its own: saved by the capture of the
@@ -541,8 +542,9 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) 
 		if !want(m.MatchKeyOf(func(f string) syncd.Value { return row[f] })) {
 			continue
 		}
+		_, ambiguous := l.dead[m.Object+"\x00"+k]
 		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
-			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}})
+			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous})
 	}
 	seen, err := l.hw(), l.fail("Unlinked")
 	l.mu.Unlock() // fn may call back into the Local
@@ -561,16 +563,30 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) 
 func (l *Local) Holds(_ context.Context, object string) (map[string]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return maps.Clone(l.holds[object]), l.fail("Holds")
+	out := maps.Clone(l.holds[object])
+	if out == nil {
+		out = map[string]string{}
+	}
+	for id := range l.unheld[object] {
+		if _, ok := out[id]; !ok {
+			out[id] = "released"
+		}
+	}
+	return out, l.fail("Holds")
 }
 
-func (l *Local) SetHolds(_ context.Context, object string, holds map[string]string) error {
+func (l *Local) SetHolds(_ context.Context, object string, holds map[string]string, released []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.holds == nil {
 		l.holds = map[string]map[string]string{}
+		l.unheld = map[string]map[string]bool{}
 	}
 	l.holds[object] = maps.Clone(holds)
+	l.unheld[object] = map[string]bool{}
+	for _, id := range released {
+		l.unheld[object][id] = true
+	}
 	return l.fail("SetHolds")
 }
 
@@ -770,6 +786,9 @@ func (l *Local) Pending(_ context.Context, m *syncd.Mapping, afterSeq int64, lim
 			continue
 		}
 		c := syncd.LocalChange{Key: key, FirstSeq: seqs[0], Seq: seqs[1], Conflicted: map[string]bool{}}
+		if d, dead := l.dead[m.Object+"\x00"+key]; dead && len(m.Match) > 0 && d.Code == syncd.CodeAmbiguousMatch {
+			c.Ambiguous = true
+		}
 		c.Shadow, c.BaseLost = l.synced(m, key)
 		if lk := links[key]; lk != nil {
 			c.ID = lk.sfID
@@ -867,6 +886,13 @@ func (l *Local) ApplyPush(_ context.Context, m *syncd.Mapping, r syncd.PushResul
 		done(d.Key, d.Seq)
 		delete(l.inFlightOf(m.Object), d.Key)
 		l.dead[m.Object+"\x00"+d.Key] = d
+	}
+	for _, key := range r.Requeue {
+		d, dead := l.dead[m.Object+"\x00"+key]
+		if _, live := t.rows[key]; dead && d.Code == syncd.CodeAmbiguousMatch && live && !t.soft[key] {
+			delete(l.dead, m.Object+"\x00"+key)
+			l.capture(m.Table, key, 'I', nil, "")
+		}
 	}
 	return nil
 }
