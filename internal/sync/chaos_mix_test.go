@@ -96,60 +96,17 @@ func TestChaosMix(t *testing.T) {
 	if testing.Short() {
 		steps, seqs = 20, 2
 	}
-	var first uint64 = 1
-	var until time.Time
-	if d := os.Getenv("SYNCD_CHAOS_DURATION"); d != "" {
-		dur, err := time.ParseDuration(d)
-		if err != nil {
-			t.Fatalf("SYNCD_CHAOS_DURATION=%q: %v", d, err)
-		}
-		until, steps, seqs = time.Now().Add(dur), 60, 1<<30
-		first = uint64(time.Now().UnixNano()) % 1_000_000
+	seeds := chaosSeedsFromEnv(t, seqs)
+	if seeds.long() {
+		steps = 60
 	}
-	envInt := func(name string, v *int) {
-		if s := os.Getenv(name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				t.Fatalf("%s=%q: want a positive number", name, s)
-			}
-			*v = n
-		}
-	}
-	if s := os.Getenv("SYNCD_CHAOS_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SYNCD_CHAOS_SEED=%q: %v", s, err)
-		}
-		first, seqs, until = n, 1, time.Time{}
-	}
-	envInt("SYNCD_CHAOS_STEPS", &steps)
-	envInt("SYNCD_CHAOS_SEQS", &seqs)
-	start := time.Now()
+	chaosEnvInt(t, "SYNCD_CHAOS_STEPS", &steps)
 	var total mixStats
-	var failed []string
-	ran := 0
-	for i := range seqs {
-		if !until.IsZero() && time.Now().After(until) {
-			break
-		}
-		seed := first + uint64(i)
+	seeds.run(t, func(t *testing.T, seed uint64) {
 		var st mixStats
-		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			runMix(t, seed, steps, &st)
-		})
-		ran++
-		total.add(st)
-		if !ok {
-			failed = append(failed, strconv.FormatUint(seed, 10))
-			if until.IsZero() {
-				break // a long run goes on, to count every failing seed
-			}
-		}
-	}
-	t.Logf("%d sequences of %d steps from seed %d in %v: %s", ran, steps, first, time.Since(start).Round(time.Second), total)
-	if len(failed) > 0 {
-		t.Logf("%d failed, seeds %s (each replays with SYNCD_CHAOS_SEED=seed SYNCD_CHAOS_STEPS=%d)", len(failed), strings.Join(failed, " "), steps)
-	}
+		defer func() { total.add(st) }()
+		runMix(t, seed, steps, &st)
+	}, func() string { return fmt.Sprintf("%d steps each, %s", steps, total) }, fmt.Sprintf(" SYNCD_CHAOS_STEPS=%d", steps))
 }
 
 // TestChaosMixChild is a syncd process of TestChaosMix: it takes the

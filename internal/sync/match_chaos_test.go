@@ -54,55 +54,13 @@ func TestChaosMatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
-	seqs := 8
-	var first uint64 = 1
-	var until time.Time
-	if d := os.Getenv("SYNCD_CHAOS_DURATION"); d != "" {
-		dur, err := time.ParseDuration(d)
-		if err != nil {
-			t.Fatalf("SYNCD_CHAOS_DURATION=%q: %v", d, err)
-		}
-		until, seqs = time.Now().Add(dur), 1<<30
-		first = uint64(time.Now().UnixNano()) % 1_000_000
-	}
-	if s := os.Getenv("SYNCD_CHAOS_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SYNCD_CHAOS_SEED=%q: %v", s, err)
-		}
-		first, seqs, until = n, 1, time.Time{}
-	}
-	if s := os.Getenv("SYNCD_CHAOS_SEQS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			t.Fatalf("SYNCD_CHAOS_SEQS=%q: want a positive number", s)
-		}
-		seqs = n
-	}
-	start := time.Now()
-	var failed []string
+	seeds := chaosSeedsFromEnv(t, 8)
 	var total matchChaosStats
-	ran := 0
-	for i := range seqs {
-		if !until.IsZero() && time.Now().After(until) {
-			break
-		}
-		seed := first + uint64(i)
+	seeds.run(t, func(t *testing.T, seed uint64) {
 		var st matchChaosStats
-		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { runMatchChaos(t, seed, &st) })
-		ran++
-		total.add(st)
-		if !ok {
-			failed = append(failed, strconv.FormatUint(seed, 10))
-			if until.IsZero() {
-				break
-			}
-		}
-	}
-	t.Logf("%d sequences from seed %d in %v: %s", ran, first, time.Since(start).Round(time.Second), total)
-	if len(failed) > 0 {
-		t.Logf("%d failed, seeds %s (each replays with SYNCD_CHAOS_SEED=seed)", len(failed), strings.Join(failed, " "))
-	}
+		defer func() { total.add(st) }()
+		runMatchChaos(t, seed, &st)
+	}, func() string { return total.String() }, "")
 }
 
 // TestChaosMatchChild is a syncd process of TestChaosMatch: it syncs in a
