@@ -3,7 +3,6 @@ package sync_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
 	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
@@ -117,36 +114,11 @@ func TestChaosMixChild(t *testing.T) {
 	if url == "" {
 		t.Skip("helper process for TestChaosMix")
 	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "app.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Lock(); err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			fmt.Println("refused:", err)
-			return
+	syncForever(t, dir, url, mixMapping(syncd.Policy(os.Getenv("SYNCD_MIX_POLICY"))), true, func(e *syncd.Engine) {
+		if os.Getenv("SYNCD_MIX_RECONCILE") != "" {
+			e.ReconcileEvery = time.Nanosecond // every cycle reconciles
 		}
-		t.Fatal(err)
-	}
-	m := mixMapping(syncd.Policy(os.Getenv("SYNCD_MIX_POLICY")))
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := sf.New(ctx, sf.Config{LoginURL: url, Auth: sf.AuthClientCredentials,
-		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret, StateDir: filepath.Join(dir, "state"),
-		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, HTTPTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &syncd.Engine{Local: db, Remote: client}
-	if os.Getenv("SYNCD_MIX_RECONCILE") != "" {
-		e.ReconcileEvery = time.Nanosecond // every cycle reconciles
-	}
-	fmt.Println("ready")
-	for {
-		e.SyncObject(ctx, m)
-	}
+	})
 }
 
 // mixMapping is the harness's mapping under a conflict policy.

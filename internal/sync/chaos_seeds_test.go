@@ -1,12 +1,20 @@
 package sync_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syncd-dev/syncd/internal/sf"
+	"github.com/syncd-dev/syncd/internal/sfemu"
+	"github.com/syncd-dev/syncd/internal/store"
+	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
 // chaosSeeds is the seed loop the chaos tests share. By default it runs
@@ -81,5 +89,44 @@ func chaosEnvInt(t *testing.T, name string, v *int) {
 			t.Fatalf("%s=%q: want a positive number", name, s)
 		}
 		*v = n
+	}
+}
+
+// syncForever is a chaos test's syncd process: it opens the database in
+// dir, installs m, and syncs it against the emulator at url in a loop
+// until SIGKILL arrives. With lock it first takes the database's lock, as
+// the daemon does: a second process is refused, says so and returns.
+// configure, when given, sets the engine up.
+func syncForever(t *testing.T, dir, url string, m *syncd.Mapping, lock bool, configure func(*syncd.Engine)) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lock {
+		if err := db.Lock(); err != nil {
+			if errors.Is(err, store.ErrLocked) {
+				fmt.Println("refused:", err)
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := sf.New(ctx, sf.Config{LoginURL: url, Auth: sf.AuthClientCredentials,
+		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret, StateDir: filepath.Join(dir, "state"),
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, HTTPTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &syncd.Engine{Local: db, Remote: client}
+	if configure != nil {
+		configure(e)
+	}
+	fmt.Println("ready")
+	for {
+		e.SyncObject(ctx, m)
 	}
 }

@@ -1,12 +1,10 @@
 package sync_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncd-dev/syncd/internal/sf"
 	"github.com/syncd-dev/syncd/internal/sfemu"
-	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
 
@@ -70,26 +66,7 @@ func TestChaosMatchChild(t *testing.T) {
 	if url == "" {
 		t.Skip("helper process for TestChaosMatch")
 	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "app.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := matchChaosMapping(syncd.Policy(os.Getenv("SYNCD_MATCH_POLICY")))
-	if err := db.Install(ctx, []*syncd.Mapping{m}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := sf.New(ctx, sf.Config{LoginURL: url, Auth: sf.AuthClientCredentials,
-		ClientID: sfemu.ClientID, ClientSecret: sfemu.ClientSecret, StateDir: filepath.Join(dir, "state"),
-		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, HTTPTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &syncd.Engine{Local: db, Remote: client}
-	fmt.Println("ready")
-	for {
-		e.SyncObject(ctx, m)
-	}
+	syncForever(t, dir, url, matchChaosMapping(syncd.Policy(os.Getenv("SYNCD_MATCH_POLICY"))), false, nil)
 }
 
 func matchChaosMapping(p syncd.Policy) *syncd.Mapping {
