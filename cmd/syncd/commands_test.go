@@ -80,6 +80,32 @@ func TestSyncDryRunChangesNothing(t *testing.T) {
 	}
 }
 
+// On a first sync with a match key, `syncd sync --dry-run` shows each
+// matched row's own values as what the link replaces: a value Salesforce's
+// record lacks shows as wiped, not as null -> null.
+func TestSyncDryRunShowsWhatMatchingReplaces(t *testing.T) {
+	f := newFixture(t)
+	f.object = []string{"match: [{ column: email, field: Email }]"}
+	f.writeConfig("      phone: Phone\n      title: Title\n")
+	f.exec(`INSERT INTO customers (first_name, last_name, email, phone, title) VALUES ('Ada', 'Lovelace', 'ada@example.com', '+44 1', 'Countess')`)
+	f.emu.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0000"})
+	out, errOut, code := f.syncd("sync", "-c", f.cfgPath, "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run: exit %d\n%s", code, errOut)
+	}
+	want := `local      update      1  Phone: "+44 1" -> "+44 20 7946 0000"  Title: "Countess" -> null`
+	if !strings.Contains(out, want+"\n") {
+		t.Errorf("dry run output lacks %q:\n%s", want, out)
+	}
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatal(errOut)
+	}
+	shown := f.count(`SELECT count(*) FROM customers WHERE phone = '+44 20 7946 0000' AND title IS NULL`)
+	if rows, recs := f.count(`SELECT count(*) FROM customers`), f.emu.Count("Contact"); shown != 1 || rows != 1 || recs != 1 {
+		t.Errorf("the cycle after the dry run did not do what it showed: %d rows, %d as shown, %d Contacts", rows, shown, recs)
+	}
+}
+
 // fileSums hashes the files that exist among paths.
 func fileSums(t *testing.T, paths ...string) string {
 	t.Helper()

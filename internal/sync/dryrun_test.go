@@ -42,6 +42,17 @@ func TestDryRunPlanIsWhatSyncDoes(t *testing.T) {
 	})
 	add("remote update", func(h *harness) { emuUpdate(t, h, "Remote1", map[string]any{"Title": "VP", "Email": nil}) })
 	add("remote delete", func(h *harness) { emuDelete(t, h, "Remote2") })
+	add("merged into a record not pulled yet", func(h *harness) {
+		// The survivor takes over the loser's row, planned on the loser's
+		// state.
+		survivor := mustInsert(t, h.emu, map[string]any{"FirstName": "Rae", "LastName": "Survivor", "Email": "s@example.com", "Title": "Boss"})
+		if err := h.emu.Merge("Contact", survivor, h.contact("LastName", "Remote1")["Id"].(string)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	add("local edit of a pull-only column", func(h *harness) {
+		h.exec(`UPDATE customers SET full_name = 'Edited', title = 'CFO' WHERE last_name = 'Local1'`)
+	})
 	add("edit back to the synced value", func(h *harness) {
 		h.exec(`UPDATE customers SET title = 'tmp' WHERE last_name = 'Local1'`)
 		h.exec(`UPDATE customers SET title = NULL WHERE last_name = 'Local1'`)
@@ -145,6 +156,41 @@ func TestDryRunPlanIsWhatSyncDoesWithLookups(t *testing.T) {
 	checkDryRunMatches(t, h, ms)
 }
 
+// Matching links a row to its record with no Lookup and no merge base: a
+// dry run of a first sync shows, as the row's values each link replaces,
+// the row's own, those a record lacks too, and the cycle then does just
+// that.
+func TestDryRunPlanIsWhatSyncDoesWhenMatching(t *testing.T) {
+	h := newHarnessBefore(t, t.Cleanup, t.TempDir(), sfemu.Options{}, func(h *harness) {
+		h.exec(`INSERT INTO customers (id, first_name, last_name, email, title, full_name) VALUES
+			(1, 'Ada', 'Lovelace', 'ADA@example.com', 'Countess', 'Ada L'),
+			(2, 'Grace', 'Hopper', 'grace@example.com', NULL, NULL)`)
+	}, func(m *syncd.Mapping) { m.Match = []syncd.MatchKey{{Column: "email", Field: "Email"}} })
+	mustInsert(t, h.emu, map[string]any{"FirstName": "Augusta", "LastName": "Lovelace", "Email": "ada@example.com"})
+	mustInsert(t, h.emu, map[string]any{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.com", "Title": "Rear Admiral"})
+
+	actions := checkDryRunMatches(t, h, []*syncd.Mapping{h.m})
+	if n := h.liveContacts(); n != 2 {
+		t.Fatalf("%d Contacts after matching, want the 2 matched", n)
+	}
+	var local []string
+	for _, a := range actions {
+		if a.Side == syncd.SideLocal {
+			local = append(local, describeActions([]syncd.Action{a}, nil, nil)[0])
+		}
+	}
+	sort.Strings(local)
+	want := []string{
+		`Contact local update key=1 id=` + fmt.Sprintf("%#v", h.contact("LastName", "Lovelace")["Id"]) +
+			` Email:"ADA@example.com"->"ada@example.com" FirstName:"Ada"->"Augusta" Full_Name__c:"Ada L"->"Augusta Lovelace" Title:"Countess"-><nil>`,
+		`Contact local update key=2 id=` + fmt.Sprintf("%#v", h.contact("LastName", "Hopper")["Id"]) +
+			` Full_Name__c:<nil>->"Grace Hopper" Title:<nil>->"Rear Admiral"`,
+	}
+	if !slices.Equal(local, want) {
+		t.Errorf("local writes of the matching:\n  %s\nwant:\n  %s", strings.Join(local, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
 // checkDryRunMatches runs a dry run of ms, then the real cycle, and fails
 // the test unless both did the same things. It returns the real actions.
 func checkDryRunMatches(t *testing.T, h *harness, ms []*syncd.Mapping) []syncd.Action {
@@ -165,9 +211,15 @@ func checkDryRunMatches(t *testing.T, h *harness, ms []*syncd.Mapping) []syncd.A
 		t.Fatalf("the dry run changed Salesforce")
 	}
 
+	// A local write shown replaces what the row holds now, and the cycle
+	// leaves in the row what it shows.
+	from, to := localWrites(dryRec.Actions())
+	checkRows(t, h, ms, from, "before the cycle")
+
 	realRec := syncd.NewRecorder()
 	real := &syncd.Engine{Local: realRec.Local(h.db), Remote: realRec.Remote(h.client), Now: h.engine.Now, Sleep: h.emuSleep}
 	realRep := real.Run(h.ctx, ms)
+	checkRows(t, h, ms, to, "after the cycle")
 	for _, o := range append(dryRep.Objects, realRep.Objects...) {
 		if o.Err != nil {
 			t.Fatalf("%s: %v", o.Object, o.Err)
@@ -194,6 +246,55 @@ func checkDryRunMatches(t *testing.T, h *harness, ms []*syncd.Mapping) []syncd.A
 		}
 	}
 	return realRec.Actions()
+}
+
+// rowValues are values of local rows by object, row key and field.
+type rowValues map[string]map[string]map[string]syncd.Value
+
+// localWrites returns, for the rows the local updates among actions write,
+// what the first write of each field replaces and what the last leaves.
+func localWrites(actions []syncd.Action) (from, to rowValues) {
+	from, to = rowValues{}, rowValues{}
+	for _, a := range actions {
+		if a.Side != syncd.SideLocal || a.Op != "update" {
+			continue
+		}
+		for _, rv := range []rowValues{from, to} {
+			if rv[a.Object] == nil {
+				rv[a.Object] = map[string]map[string]syncd.Value{}
+			}
+			if rv[a.Object][a.Key] == nil {
+				rv[a.Object][a.Key] = map[string]syncd.Value{}
+			}
+		}
+		for f, d := range a.Fields {
+			if _, ok := from[a.Object][a.Key][f]; !ok {
+				from[a.Object][a.Key][f] = d.From
+			}
+			to[a.Object][a.Key][f] = d.To
+		}
+	}
+	return from, to
+}
+
+// checkRows fails the test unless the table rows hold want. Lookup fields
+// are left out: their local column holds a row's key, not the Id shown.
+func checkRows(t *testing.T, h *harness, ms []*syncd.Mapping, want rowValues, when string) {
+	t.Helper()
+	for _, m := range ms {
+		for key, fields := range want[m.Object] {
+			for _, f := range m.Fields {
+				v, ok := fields[f.Name]
+				if !ok || f.Lookup != "" {
+					continue
+				}
+				got := h.one(`SELECT `+f.Column+` FROM `+m.Table+` WHERE CAST(`+m.Key+` AS TEXT) = ?`, key)
+				if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", v) {
+					t.Errorf("%s row %s %s %s: %#v, the dry run showed %#v", m.Table, key, f.Column, when, got, v)
+				}
+			}
+		}
+	}
 }
 
 // describeActions renders actions and conflicts as lines that compare

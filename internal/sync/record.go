@@ -40,19 +40,34 @@ const (
 
 // Recorder wraps a Local and a Remote and records, in order, every write the
 // engine makes through them, with field diffs, and the conflicts it finds.
-// Reads pass through; the recorder keeps the last snapshot and the last
-// pending page it saw, to tell what a write changes from.
+// Reads pass through; the recorder keeps the last snapshot, the last
+// pending page and the last unlinked rows it saw, to tell what a write
+// changes from.
 type Recorder struct {
 	mu        gosync.Mutex
 	actions   []Action
 	conflicts []Conflict
 	refused   map[string][]Refusal   // by object, each record once
 	pending   map[string]LocalChange // by key: the last Pending page
+	// rows are the values of the rows the last Unlinked read or Pending
+	// page of object rowsOf gave, by key: matching and the revert of
+	// pull-only columns plan their writes on those, with no Lookup, so
+	// they are what such a write replaces.
+	rows   map[string]map[string]Value
+	rowsOf string
 }
 
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{pending: map[string]LocalChange{}}
+	return &Recorder{pending: map[string]LocalChange{}, rows: map[string]map[string]Value{}}
+}
+
+// readRows starts the rows of object afresh.
+func (r *Recorder) readRows(object string) {
+	r.mu.Lock()
+	clear(r.rows)
+	r.rowsOf = object
+	r.mu.Unlock()
 }
 
 // Local wraps l so that its writes are recorded.
@@ -114,22 +129,62 @@ func (l *recordingLocal) Lookup(ctx context.Context, m *Mapping, recs []RemoteRe
 	return snap, err
 }
 
+func (l *recordingLocal) Unlinked(ctx context.Context, m *Mapping, want func(matchKey string) bool, fn func(LocalState) error) (int64, error) {
+	l.r.readRows(m.Object)
+	return l.Local.Unlinked(ctx, m, want, func(st LocalState) error {
+		l.r.mu.Lock()
+		l.r.rows[st.Key] = st.Values
+		l.r.mu.Unlock()
+		return fn(st)
+	})
+}
+
 func (l *recordingLocal) Pending(ctx context.Context, m *Mapping, afterSeq int64, limit int) ([]LocalChange, error) {
 	changes, err := l.Local.Pending(ctx, m, afterSeq, limit)
 	if err == nil {
+		l.r.readRows(m.Object)
 		l.r.mu.Lock()
 		clear(l.r.pending)
 		for _, c := range changes {
 			l.r.pending[c.Key] = c
+			if !c.Deleted {
+				l.r.rows[c.Key] = c.Values
+			}
 		}
 		l.r.mu.Unlock()
 	}
 	return changes, err
 }
 
+// before returns the values of the row op writes as the batch was planned
+// on them: what the write replaces.
+func (r *Recorder) before(m *Mapping, read *recordedRead, op LocalOp) map[string]Value {
+	if read == nil {
+		if r.rowsOf != m.Object {
+			return nil
+		}
+		return r.rows[op.Key]
+	}
+	if st, ok := read.states[op.ID]; ok && st.Key == op.Key {
+		return st.Values
+	}
+	// The survivor of a merge takes over the row of a loser: planned on
+	// the loser's state.
+	for _, st := range read.states {
+		if st.Exists && st.Key == op.Key {
+			return st.Values
+		}
+	}
+	return nil
+}
+
 func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch) ([]Refusal, error) {
-	read, _ := b.Read.(recordedRead)
+	read, lookedUp := b.Read.(recordedRead)
 	b.Read = read.inner
+	planned := &read // the batch was planned on that Lookup
+	if !lookedUp {
+		planned = nil
+	}
 	refused, err := l.Local.ApplyPull(ctx, m, b)
 	if err != nil {
 		return nil, err
@@ -160,7 +215,7 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 			if len(op.Set) == 0 {
 				continue // only the link and the merge base move
 			}
-			a.Op, a.Fields = "update", diffs(read.states[op.ID].Values, op.Set)
+			a.Op, a.Fields = "update", diffs(l.r.before(m, planned, op), op.Set)
 		case OpSoftDelete:
 			a.Op = "soft_delete"
 		case OpDelete:
