@@ -160,7 +160,7 @@ func show(v syncd.Value) string {
 // openState opens the config and the database for a command that only
 // reads or edits syncd's local state (no process lock, no API call).
 func openState(ctx context.Context, path string) (*config.Config, *store.DB, error) {
-	cfg, err := loadConfig(path)
+	cfg, err := loadLocalConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}

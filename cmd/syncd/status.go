@@ -273,7 +273,7 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		return nil, err
 	}
 	st.OrgID = bound.OrgID
-	tok, err := sf.StoredTokenFor(sfConfig(cfg, nil))
+	tok, err := sf.StoredTokenFor(tokenConfig(cfg))
 	switch {
 	case errors.Is(err, sf.ErrNoToken):
 		if cfg.Salesforce.Auth == config.AuthWebServer {

@@ -45,7 +45,7 @@ stored Salesforce session (run "syncd auth logout" first to revoke it).`,
 // 78 when the config is invalid or names no SQLite database, 1 when a
 // syncd runs on the database or the application uses syncd's objects.
 func (m *Main) runUninstall(ctx context.Context, o uninstallOptions) error {
-	cfg, err := loadConfig(o.Config)
+	cfg, err := loadLocalConfig(o.Config) // --tokens deletes the session without revoking it
 	if err != nil {
 		return err
 	}
