@@ -74,7 +74,7 @@ func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJS
 			show(c.Base), show(c.Local), show(c.Remote))
 	}
 	if open > 0 { // resolved ones are listed only with --all, for the record
-		fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
+		fmt.Fprintf(m.Stdout, "\nResolve with: %s\n", hint(path, "conflicts resolve ID salesforce|local|value=TEXT"))
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	}
 	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
-		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
+		return nil, configError{fmt.Errorf("%w\n(`%s` prints the SQL that fixes each of these)", err, hint(cfg.File(), "check"))}
 	}
 	if err := s.db.Install(ctx, s.mappings); err != nil {
 		s.Close()
@@ -131,7 +131,7 @@ func openReadSession(ctx context.Context, cfg *config.Config, logger *slog.Logge
 	s := &session{cfg: cfg, db: db, ownDB: true, logger: logger, mappings: mappings(cfg)}
 	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
-		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
+		return nil, configError{fmt.Errorf("%w\n(`%s` prints the SQL that fixes each of these)", err, hint(cfg.File(), "check"))}
 	}
 	client, err := sf.New(ctx, sfConfig(cfg, logger))
 	if err != nil {
