@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/syncd-dev/syncd/internal/config"
 	"github.com/syncd-dev/syncd/internal/preflight"
 	"github.com/syncd-dev/syncd/internal/sf"
 )
@@ -18,8 +19,11 @@ func (m *Main) checkCmd() *cobra.Command {
 		Short: "Validate the config and, read-only, the database (--online: also against the org)",
 		Long: `Validate the config and the tables it maps without writing anything: every
 problem names FILE:LINE and prints the SQL that fixes it. The database is
-opened read-only; a missing file is reported, never created. With --online,
-also check each mapped field against the org's describe (one API call per
+opened read-only; a missing file is reported, never created. Without
+--online the Salesforce secrets are left unread (client_secret,
+client_secret_file, private_key_file and any ${VAR} in them), so it runs
+without the service's credentials. With --online, read them, log in, also
+check each mapped field against the org's describe (one API call per
 object) and suggest the nearest field name for a misspelt one.`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -45,7 +49,11 @@ type checkOptions struct {
 // (as `syncd run` would refuse to start), 1 when the check itself could not
 // run (Salesforce out of reach, an unreadable file).
 func (m *Main) runCheck(ctx context.Context, o checkOptions) error {
-	cfg, err := loadConfig(o.Config)
+	var opts []config.Option
+	if !o.Online {
+		opts = append(opts, config.WithoutSecrets())
+	}
+	cfg, err := loadConfig(o.Config, opts...)
 	if err != nil {
 		return err
 	}
@@ -53,6 +61,10 @@ func (m *Main) runCheck(ctx context.Context, o checkOptions) error {
 	fmt.Fprintf(m.Stdout, "%s: OK\n  schedule %q, next run %s\n", o.Config, cfg.Schedule, sched.Next(time.Now()).UTC().Format(time.RFC3339))
 	for _, mp := range mappings(cfg) {
 		fmt.Fprintf(m.Stdout, "  %s <-> %s: %d fields, watermark %s, conflicts %s\n", mp.Object, mp.Table, len(mp.Fields), mp.Watermark, mp.Conflict)
+	}
+	if !cfg.SecretsRead() {
+		// OK must not read as "the secret is in place": say what was left out.
+		fmt.Fprintln(m.Stdout, "  Salesforce secrets not read (--online reads them and logs in)")
 	}
 	var describer preflight.Describer
 	if o.Online {

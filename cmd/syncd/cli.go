@@ -309,7 +309,7 @@ func objectCompletions(path *string) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		cfg, err := config.Load(*path)
+		cfg, err := config.Load(*path, config.WithoutSecrets())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -322,8 +322,10 @@ func objectCompletions(path *string) cobra.CompletionFunc {
 }
 
 // loadConfig loads and validates the config, as a configError on failure.
-func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
+// A command that talks to Salesforce loads it this way, so that a secret
+// it cannot read stops it at once, with the config's file:line.
+func loadConfig(path string, opts ...config.Option) (*config.Config, error) {
+	cfg, err := config.Load(path, opts...)
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -331,6 +333,15 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, configError{err}
 	}
 	return cfg, nil
+}
+
+// loadLocalConfig loads the config for a command that never talks to
+// Salesforce (status, the listings, retry, check without --online...): it
+// leaves the Salesforce secrets unread, so that an operator's shell, which
+// has neither the service's environment nor its $CREDENTIALS_DIRECTORY,
+// can run it. Any other problem of the config is still reported.
+func loadLocalConfig(path string) (*config.Config, error) {
+	return loadConfig(path, config.WithoutSecrets())
 }
 
 // logSettings are the log format and level in force: the flags, else the

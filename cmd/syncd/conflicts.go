@@ -74,7 +74,7 @@ func (m *Main) conflictsList(ctx context.Context, path, object string, all, asJS
 			show(c.Base), show(c.Local), show(c.Remote))
 	}
 	if open > 0 { // resolved ones are listed only with --all, for the record
-		fmt.Fprintf(m.Stdout, "\nResolve with: syncd conflicts resolve ID salesforce|local|value=TEXT\n")
+		fmt.Fprintf(m.Stdout, "\nResolve with: %s\n", hint(path, "conflicts resolve ID salesforce|local|value=TEXT"))
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ func show(v syncd.Value) string {
 // openState opens the config and the database for a command that only
 // reads or edits syncd's local state (no process lock, no API call).
 func openState(ctx context.Context, path string) (*config.Config, *store.DB, error) {
-	cfg, err := loadConfig(path)
+	cfg, err := loadLocalConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -84,8 +84,8 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 	if len(refused) > 0 {
 		fix = "the data (or, for a refused record, the table)"
 	}
-	fmt.Fprintf(m.Stdout, "\n%s. Fix %s, then: syncd failed retry [OBJECT [KEY...]]\n"+
-		"To leave a row as it is, unsynced: syncd failed skip OBJECT KEY...\n", plural(len(list)+len(refused), "rejected row"), fix)
+	fmt.Fprintf(m.Stdout, "\n%s. Fix %s, then: %s\nTo leave a row as it is, unsynced: %s\n", plural(len(list)+len(refused), "rejected row"), fix,
+		hint(path, "failed retry [OBJECT [KEY...]]"), hint(path, "failed skip OBJECT KEY..."))
 	return nil
 }
 
@@ -146,7 +146,7 @@ func (m *Main) failedShow(ctx context.Context, path, object, key string, asJSON 
 	}
 	d, err := db.DeadLetter(ctx, object, key)
 	if errors.Is(err, store.ErrNoDeadLetter) {
-		return m.refusedShow(ctx, db, object, key, asJSON)
+		return m.refusedShow(ctx, db, path, object, key, asJSON)
 	}
 	if err != nil {
 		return err
@@ -177,7 +177,7 @@ func (m *Main) failedShow(ctx context.Context, path, object, key string, asJSON 
 
 // refusedShow is `failed show` of a record the table refused, named by
 // its Salesforce Id or its row's key.
-func (m *Main) refusedShow(ctx context.Context, db *store.DB, object, key string, asJSON bool) error {
+func (m *Main) refusedShow(ctx context.Context, db *store.DB, path, object, key string, asJSON bool) error {
 	list, err := db.Refused(ctx, object)
 	if err != nil {
 		return err
@@ -190,10 +190,10 @@ func (m *Main) refusedShow(ctx context.Context, db *store.DB, object, key string
 			return writeJSON(m.Stdout, failedShowJSON{Rejected: refusedJSON(r), Status: "refused", Fields: map[string]syncd.Value{}})
 		}
 		printRefused(m.Stdout, r)
-		fmt.Fprintf(m.Stdout, "    the record is read again when it changes in Salesforce, or on `syncd failed retry %s %s`\n", object, r.ID)
+		fmt.Fprintf(m.Stdout, "    the record is read again when it changes in Salesforce, or on `%s`\n", hint(path, "failed retry "+object+" "+r.ID))
 		return nil
 	}
-	return fmt.Errorf("%s %s has no rejected push and no refused record (`syncd failed list` shows those that do)", object, key)
+	return fmt.Errorf("%s %s has no rejected push and no refused record (`%s` shows those that do)", object, key, hint(path, "failed list"))
 }
 
 // failedRetryCmd is `failed retry`, and the top-level `retry` (use
@@ -255,7 +255,7 @@ func (m *Main) retry(ctx context.Context, path, object string, keys []string) er
 	if r > 0 {
 		fmt.Fprintf(m.Stdout, "%s the table refused asked for; the next cycle reads %s again from Salesforce\n", plural(int(r), "record"), pick(r, "it", "them"))
 	}
-	return notAllRejected(keys, int(n+r))
+	return notAllRejected(path, keys, int(n+r))
 }
 
 func (m *Main) failedSkipCmd() *cobra.Command {
@@ -320,16 +320,16 @@ func (m *Main) failedSkip(ctx context.Context, path, object string, keys []strin
 	if forgot > 0 {
 		fmt.Fprintf(m.Stdout, "%s the table refused forgotten; each is pulled again when it changes in Salesforce\n", plural(int(forgot), "record"))
 	}
-	return notAllRejected(keys, len(skipped)+int(forgot))
+	return notAllRejected(path, keys, len(skipped)+int(forgot))
 }
 
 // notAllRejected is the error of a retry or skip that found a rejected
 // push for only done of the rows named by keys (none named: every one).
-func notAllRejected(keys []string, done int) error {
+func notAllRejected(path string, keys []string, done int) error {
 	if len(keys) == 0 || done >= len(keys) {
 		return nil
 	}
-	return fmt.Errorf("%d of the %d rows named have no rejected push (`syncd failed list` shows those that do)", len(keys)-done, len(keys))
+	return fmt.Errorf("%d of the %d rows named have no rejected push (`%s` shows those that do)", len(keys)-done, len(keys), hint(path, "failed list"))
 }
 
 func firstArg(args []string) string {

@@ -81,8 +81,9 @@ func TestCheckMissingColumnsPrintsALTERTABLE(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM sqlite_master WHERE name LIKE '\_syncd\_%' ESCAPE '\'`); n != 0 {
 		t.Errorf("check installed %d of syncd's objects", n)
 	}
-	// `syncd run` refuses the same table with the same exit status.
-	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitConfig || !strings.Contains(errOut, "`syncd check` prints the SQL") {
+	// `syncd run` refuses the same table with the same exit status, and
+	// points to the check of the same config.
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitConfig || !strings.Contains(errOut, "`syncd check -c "+f.cfgPath+"` prints the SQL") {
 		t.Errorf("sync on the unfixed table: exit %d\n%s", code, errOut)
 	}
 

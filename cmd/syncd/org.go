@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/syncd-dev/syncd/internal/config"
 	"github.com/syncd-dev/syncd/internal/store"
 	syncd "github.com/syncd-dev/syncd/internal/sync"
 )
@@ -56,21 +57,21 @@ func (s *session) checkOrg(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if ok && !store.SameOrg(bound.OrgID, org) {
-		return "", orgMismatch(s.cfg.Database, bound, org)
+		return "", orgMismatch(s.cfg, bound, org)
 	}
 	return org, nil
 }
 
 // orgMismatch says that the session belongs to another org than the
 // database, and the two ways out.
-func orgMismatch(database string, bound store.OrgBinding, org string) error {
+func orgMismatch(cfg *config.Config, bound store.OrgBinding, org string) error {
 	return fmt.Errorf("database %s syncs with Salesforce org %s (since %s, login_url %s, client_id %s), but the stored session is for org %s; "+
 		"the database's links and watermarks name org %s's records, and syncing them with another org would mix the two. Either:\n"+
-		"  - log in to org %s: set its login_url and client_id in the config and run `syncd auth login`, or\n"+
-		"  - move this database to org %s: `syncd resync --all --new-org` forgets every link, watermark, conflict and rejected row, "+
+		"  - log in to org %s: set its login_url and client_id in the config and run `%s`, or\n"+
+		"  - move this database to org %s: `%s` forgets every link, watermark, conflict and rejected row, "+
 		"and its cycle matches rows to org %s's records by external id",
-		database, bound.OrgID, bound.BoundAt.UTC().Format("2006-01-02"), bound.LoginURL, bound.ClientID, org,
-		bound.OrgID, bound.OrgID, org, org)
+		cfg.Database, bound.OrgID, bound.BoundAt.UTC().Format("2006-01-02"), bound.LoginURL, bound.ClientID, org,
+		bound.OrgID, bound.OrgID, hint(cfg.File(), "auth login"), org, hint(cfg.File(), "resync --all --new-org"), org)
 }
 
 // rebindOrg binds the session's database to the session's org, forgetting

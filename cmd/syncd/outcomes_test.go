@@ -135,13 +135,15 @@ func TestFailedCommands(t *testing.T) {
 	nameless, anonymous := f.keyOf("Nameless"), f.keyOf("Anonymous")
 
 	out, errOut, code := f.syncd("failed", "list", "-c", f.cfgPath)
-	if code != 0 || !strings.Contains(out, "Contact "+nameless+"  REQUIRED_FIELD_MISSING") ||
+	// The code, then Salesforce's own message, once each.
+	if code != 0 || !strings.Contains(out, "Contact "+nameless+"  REQUIRED_FIELD_MISSING: Required fields are missing: [LastName]\n") ||
 		!strings.Contains(out, "Contact "+anonymous+"  REQUIRED_FIELD_MISSING") || !strings.Contains(out, "2 rejected rows") {
 		t.Errorf("failed list: exit %d\n%s%s", code, out, errOut)
 	}
 	// README's query of _syncd_row_status finds them too.
 	if n := f.count(`SELECT count(*) FROM customers c JOIN _syncd_row_status s
-		ON s.tbl = 'customers' AND s.row_key = CAST(c.id AS TEXT) WHERE s.status = 'failed' AND s.error_code = 'REQUIRED_FIELD_MISSING'`); n != 2 {
+		ON s.tbl = 'customers' AND s.row_key = CAST(c.id AS TEXT) WHERE s.status = 'failed' AND s.error_code = 'REQUIRED_FIELD_MISSING'
+		AND s.error_message = 'Required fields are missing: [LastName]'`); n != 2 {
 		t.Errorf("_syncd_row_status lists %d failed rows, want 2", n)
 	}
 	out, _, _ = f.syncd("failed", "list", "--json", "-c", f.cfgPath)

@@ -15,7 +15,7 @@ import (
 
 // openReadOnly loads the config and opens its database read-only.
 func openReadOnly(ctx context.Context, path string) (*config.Config, *store.DB, error) {
-	cfg, err := loadConfig(path)
+	cfg, err := loadLocalConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
 // dbState is what a read-only command must leave as it found: the
@@ -131,5 +134,71 @@ func TestReadOnlyCommandsCreateNoDatabase(t *testing.T) {
 		if code != exitConfig || !strings.Contains(out+errOut, "ap.db") || !strings.Contains(out+errOut, "syncd.yaml:") {
 			t.Errorf("%s on a missing database: exit %d, want %d naming the file and the config's line\n%s%s", name, code, exitConfig, out, errOut)
 		}
+	}
+}
+
+// The commands that never talk to Salesforce run from an operator's shell,
+// which has neither the service's environment nor its
+// $CREDENTIALS_DIRECTORY: they do not need the Salesforce secrets. Those
+// that do talk to Salesforce still stop at once, naming the config's line.
+func TestLocalCommandsNeedNoSecret(t *testing.T) {
+	f := newFixture(t)
+	f.makeConflictAndRejectedRow()
+	key := f.keyOf("Nameless")
+	conflict := f.count(`SELECT id FROM _syncd_conflicts WHERE resolved_at IS NULL`)
+	local := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"status"}, exitRejected},
+		{[]string{"status", "--json"}, exitRejected},
+		{[]string{"check"}, exitOK},
+		{[]string{"conflicts", "list"}, exitOK},
+		{[]string{"failed", "list"}, exitOK},
+		{[]string{"failed", "show", "Contact", key}, exitOK},
+	}
+	remote := [][]string{
+		{"sync"}, {"sync", "--dry-run"}, {"verify"}, {"check", "--online"}, {"resync", "Contact"}, {"auth", "status"},
+	}
+	secretLine := f.configLine("client_secret:")
+	for _, tc := range []struct{ name, secret, want string }{
+		{"unset variable", "client_secret: ${SYNCD_TEST_SECRET}", "${SYNCD_TEST_SECRET} is not set"},
+		{"credential of the unit", "client_secret_file: sf-client-secret", "salesforce.client_secret_file: open "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := os.ReadFile(f.cfgPath)
+			defer os.WriteFile(f.cfgPath, b, 0o600)
+			f.setConfig("client_secret: "+sfemu.ClientSecret, tc.secret)
+			for _, c := range local {
+				out, errOut, code := f.syncd(append(c.args, "-c", f.cfgPath)...)
+				if code != c.code || strings.Contains(errOut, "secret") {
+					t.Errorf("%s: exit %d, want %d\n%s%s", strings.Join(c.args, " "), code, c.code, out, errOut)
+				}
+				if c.args[0] == "check" && !strings.Contains(out, "Salesforce secrets not read") {
+					t.Errorf("check does not say it left the secrets unread:\n%s", out)
+				}
+			}
+			want := fmt.Sprintf("syncd.yaml:%d: %s", secretLine, tc.want)
+			for _, args := range remote {
+				out, errOut, code := f.syncd(append(args, "-c", f.cfgPath)...)
+				if code != exitConfig || !strings.Contains(errOut, want) {
+					t.Errorf("%s: exit %d, want %d and %q\n%s%s", strings.Join(args, " "), code, exitConfig, want, out, errOut)
+				}
+			}
+			// Those that change syncd's local state only, last.
+			if tc.name != "credential of the unit" {
+				return
+			}
+			for _, args := range [][]string{
+				{"conflicts", "resolve", fmt.Sprint(conflict), "local"},
+				{"failed", "retry"},
+				{"failed", "skip", "--all"},
+				{"uninstall"},
+			} {
+				if out, errOut, code := f.syncd(append(args, "-c", f.cfgPath)...); code != exitOK {
+					t.Errorf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+				}
+			}
+		})
 	}
 }

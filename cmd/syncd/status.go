@@ -142,7 +142,7 @@ func (m *Main) status(ctx context.Context, path string, asJSON bool) error {
 			return err
 		}
 	} else {
-		printStatus(m.Stdout, st)
+		printStatus(m.Stdout, st, path)
 	}
 	switch st.State {
 	case stateFailed:
@@ -273,11 +273,11 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 		return nil, err
 	}
 	st.OrgID = bound.OrgID
-	tok, err := sf.StoredTokenFor(sfConfig(cfg, nil))
+	tok, err := sf.StoredTokenFor(tokenConfig(cfg))
 	switch {
 	case errors.Is(err, sf.ErrNoToken):
 		if cfg.Salesforce.Auth == config.AuthWebServer {
-			problem("no Salesforce session stored: run `syncd auth login`")
+			problem("no Salesforce session stored: run `%s`", hint(cfg.File(), "auth login"))
 		}
 	case err != nil:
 		problem("token store: %v", err)
@@ -290,8 +290,8 @@ func collectStatus(ctx context.Context, cfg *config.Config, db *store.DB, now ti
 			st.Token.AgeS = &age
 		}
 		if isBound && tok.OrgID() != "" && !store.SameOrg(bound.OrgID, tok.OrgID()) {
-			problem("the stored session is for org %s, the database syncs with org %s: syncd refuses to sync until you log in to org %s or run `syncd resync --all --new-org`",
-				tok.OrgID(), bound.OrgID, bound.OrgID)
+			problem("the stored session is for org %s, the database syncs with org %s: syncd refuses to sync until you log in to org %s or run `%s`",
+				tok.OrgID(), bound.OrgID, bound.OrgID, hint(cfg.File(), "resync --all --new-org"))
 		}
 	}
 	st.judge()
@@ -312,7 +312,7 @@ func (st *statusJSON) judge() {
 	}
 }
 
-func printStatus(w io.Writer, st *statusJSON) {
+func printStatus(w io.Writer, st *statusJSON, path string) {
 	for _, o := range st.Objects {
 		fmt.Fprintf(w, "%s <-> %s\n", o.Object, o.Table)
 		if c := o.LastCycle; c != nil {
@@ -357,7 +357,7 @@ func printStatus(w io.Writer, st *statusJSON) {
 	if st.RejectedRows > 0 {
 		fmt.Fprintf(w, "rejected rows   %d, not synced until fixed and retried, or skipped", st.RejectedRows)
 		if st.RejectedRows > len(st.Rejected) {
-			fmt.Fprintf(w, " (the newest %d below; all: syncd failed list)", len(st.Rejected))
+			fmt.Fprintf(w, " (the newest %d below; all: %s)", len(st.Rejected), hint(path, "failed list"))
 		}
 		fmt.Fprintln(w)
 		for _, r := range st.Rejected {

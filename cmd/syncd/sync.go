@@ -98,7 +98,7 @@ func (m *Main) finishCycle(ctx context.Context, sess *session, rep syncd.Report,
 	} else {
 		printReport(m.Stdout, rep)
 	}
-	return outcome(rep, rejected)
+	return outcome(rep, rejected, sess.cfg.File())
 }
 
 // rejectedRows counts the rows of the report's objects that are rejected
@@ -120,7 +120,7 @@ func rejectedRows(ctx context.Context, db *store.DB, rep syncd.Report) (int, err
 // object failed (exitFail), else rows are rejected (exitRejected), else
 // rows wait for the next cycle after a transient failure (exitRetry).
 // Only a cycle in which every row synced exits 0.
-func outcome(rep syncd.Report, rejected int) error {
+func outcome(rep syncd.Report, rejected int, path string) error {
 	if err := reportErr(rep); err != nil {
 		return exitError{code: exitFail, err: err}
 	}
@@ -136,13 +136,14 @@ func outcome(rep syncd.Report, rejected int) error {
 	if len(unkeyed) > 0 {
 		err := fmt.Errorf("rows left out of the sync (%s): syncd tells rows apart by their key; give each a key", strings.Join(unkeyed, "; "))
 		if rejected > 0 {
-			err = fmt.Errorf("%w; and %s rejected and not synced: `syncd failed list` shows why", err, plural(rejected, "row"))
+			err = fmt.Errorf("%w; and %s rejected and not synced: `%s` shows why", err, plural(rejected, "row"), hint(path, "failed list"))
 		}
 		return exitError{code: exitRejected, err: err}
 	}
 	if rejected > 0 {
-		return exitError{code: exitRejected, err: fmt.Errorf("%s rejected and not synced (%d in this cycle): `syncd failed list` shows why; "+
-			"fix them and run `syncd failed retry`, or `syncd failed skip` to leave them as they are", plural(rejected, "row"), thisCycle)}
+		return exitError{code: exitRejected, err: fmt.Errorf("%s rejected and not synced (%d in this cycle): `%s` shows why; "+
+			"fix them and run `%s`, or `%s` to leave them as they are", plural(rejected, "row"), thisCycle,
+			hint(path, "failed list"), hint(path, "failed retry"), hint(path, "failed skip"))}
 	}
 	if retrying > 0 {
 		return exitError{code: exitRetry, err: fmt.Errorf("%d rows not synced in this cycle after a transient failure; the next cycle sends them again", retrying)}

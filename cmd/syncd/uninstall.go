@@ -45,7 +45,7 @@ stored Salesforce session (run "syncd auth logout" first to revoke it).`,
 // 78 when the config is invalid or names no SQLite database, 1 when a
 // syncd runs on the database or the application uses syncd's objects.
 func (m *Main) runUninstall(ctx context.Context, o uninstallOptions) error {
-	cfg, err := loadConfig(o.Config)
+	cfg, err := loadLocalConfig(o.Config) // --tokens deletes the session without revoking it
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,8 @@ func (m *Main) runUninstall(ctx context.Context, o uninstallOptions) error {
 	}
 	if !o.Tokens {
 		if _, err := sf.StoredToken(cfg.StateDir); err == nil {
-			fmt.Fprintf(m.Stdout, "The Salesforce session stays in %s: `syncd auth logout` revokes and deletes it; `syncd uninstall --tokens` deletes it.\n", cfg.StateDir)
+			fmt.Fprintf(m.Stdout, "The Salesforce session stays in %s: `%s` revokes and deletes it; `%s` deletes it.\n", cfg.StateDir,
+				hint(o.Config, "auth logout"), hint(o.Config, "uninstall --tokens"))
 		}
 		return nil
 	}
@@ -87,7 +88,7 @@ func (m *Main) runUninstall(ctx context.Context, o uninstallOptions) error {
 		return fmt.Errorf("uninstall: %w", err)
 	}
 	if had {
-		fmt.Fprintf(m.Stdout, "Deleted the stored Salesforce session from %s. It was not revoked: Salesforce accepts it until it is revoked (`syncd auth logout`, run before uninstall, revokes it).\n", cfg.StateDir)
+		fmt.Fprintf(m.Stdout, "Deleted the stored Salesforce session from %s. It was not revoked: Salesforce accepts it until it is revoked (`%s`, run before uninstall, revokes it).\n", cfg.StateDir, hint(o.Config, "auth logout"))
 	} else {
 		fmt.Fprintf(m.Stdout, "No Salesforce session stored in %s.\n", cfg.StateDir)
 	}

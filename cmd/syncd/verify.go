@@ -108,7 +108,7 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 		}
 	} else {
 		for _, d := range drifts {
-			printDrift(m.Stdout, d, refused)
+			printDrift(m.Stdout, d, refused, path)
 		}
 	}
 	if !ok {
@@ -119,7 +119,7 @@ func (m *Main) verify(ctx context.Context, path, object string, asJSON bool) err
 
 // printDrift prints an object's drift; refused gives the reason of each
 // record the table refused, which is why it has no row.
-func printDrift(w io.Writer, d syncd.Drift, refused map[string]string) {
+func printDrift(w io.Writer, d syncd.Drift, refused map[string]string, path string) {
 	fmt.Fprintf(w, "%s: %s compared", d.Object, plural(d.Compared, "record"))
 	if d.OK() {
 		fmt.Fprintln(w, ", both sides agree")
@@ -132,7 +132,7 @@ func printDrift(w io.Writer, d syncd.Drift, refused map[string]string) {
 	}
 	for _, id := range d.MissingLocally {
 		if why, ok := refused[id]; ok {
-			fmt.Fprintf(w, "  Salesforce record %s has no local row: the table refused it (%s; syncd failed list)\n", id, why)
+			fmt.Fprintf(w, "  Salesforce record %s has no local row: the table refused it (%s; %s)\n", id, why, hint(path, "failed list"))
 			continue
 		}
 		fmt.Fprintf(w, "  Salesforce record %s has no local row\n", id)

@@ -26,8 +26,20 @@ type session struct {
 	logger   *slog.Logger
 }
 
+// tokenConfig is what finds the stored session and checks that it belongs
+// to the config's login host and connected app: no secret, so a config
+// loaded without them (status) can read the session too.
+func tokenConfig(cfg *config.Config) sf.Config {
+	return sf.Config{LoginURL: cfg.Salesforce.LoginURL, ClientID: cfg.Salesforce.ClientID, StateDir: cfg.StateDir}
+}
+
 // sfConfig maps the YAML config onto the client's config.
 func sfConfig(cfg *config.Config, logger *slog.Logger) sf.Config {
+	if !cfg.SecretsRead() {
+		// A wiring mistake, not a user's: without its secret the client
+		// would fail later, at login, with a message that hides the cause.
+		panic("sfConfig: the config was loaded without its secrets (loadLocalConfig)")
+	}
 	s := cfg.Salesforce
 	return sf.Config{
 		LoginURL:     s.LoginURL,
@@ -85,7 +97,7 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 	}
 	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
-		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
+		return nil, configError{fmt.Errorf("%w\n(`%s` prints the SQL that fixes each of these)", err, hint(cfg.File(), "check"))}
 	}
 	if err := s.db.Install(ctx, s.mappings); err != nil {
 		s.Close()
@@ -119,7 +131,7 @@ func openReadSession(ctx context.Context, cfg *config.Config, logger *slog.Logge
 	s := &session{cfg: cfg, db: db, ownDB: true, logger: logger, mappings: mappings(cfg)}
 	if err := s.db.CheckMappings(ctx, s.mappings); err != nil {
 		s.Close()
-		return nil, configError{fmt.Errorf("%w\n(`syncd check` prints the SQL that fixes each of these)", err)}
+		return nil, configError{fmt.Errorf("%w\n(`%s` prints the SQL that fixes each of these)", err, hint(cfg.File(), "check"))}
 	}
 	client, err := sf.New(ctx, sfConfig(cfg, logger))
 	if err != nil {

@@ -15,7 +15,9 @@
 // a file whose content (minus one trailing newline) is read at load time. A
 // relative path is resolved against $CREDENTIALS_DIRECTORY when that is set
 // (systemd LoadCredential=), else against the config file's directory.
-// Secrets are held in the Secret type, which never prints its value.
+// Secrets are held in the Secret type, which never prints its value. A
+// command that never talks to Salesforce loads WithoutSecrets: the secret
+// keys are checked but their values neither expanded nor read.
 //
 // Relative database and state_dir paths are resolved against the config
 // file's directory.
@@ -95,6 +97,13 @@ type Config struct {
 	Objects []Object `json:"objects" yaml:"objects"`
 
 	src *source // positions from the parsed file; nil for hand-built configs
+	// secretsUnread: loaded WithoutSecrets, so ClientSecret and PrivateKey
+	// are unset whatever the file names.
+	secretsUnread bool
+	// secretNamed: loaded WithoutSecrets from a file that names a client
+	// secret (client_secret or client_secret_file), which is what
+	// validation can know of it without reading it.
+	secretNamed bool
 }
 
 // Salesforce is the "salesforce:" section.
@@ -105,11 +114,13 @@ type Salesforce struct {
 	ClientID   string `json:"client_id" yaml:"client_id"`
 	// ClientSecret comes from client_secret or from the file named by client_secret_file.
 	ClientSecret Secret `json:"client_secret" yaml:"client_secret"`
-	// ClientSecretFile is the resolved path the secret was read from, if any.
+	// ClientSecretFile is the resolved path the secret was read from, if
+	// any (as written, when loaded WithoutSecrets).
 	ClientSecretFile string `json:"client_secret_file,omitempty" yaml:"client_secret_file,omitempty"`
 	RedirectURL      string `json:"redirect_url,omitempty" yaml:"redirect_url,omitempty"`
 	Username         string `json:"username,omitempty" yaml:"username,omitempty"` // jwt_bearer
-	// PrivateKeyFile is the resolved path of the PEM key (jwt_bearer).
+	// PrivateKeyFile is the resolved path of the PEM key (jwt_bearer; as
+	// written, when loaded WithoutSecrets).
 	PrivateKeyFile string `json:"private_key_file,omitempty" yaml:"private_key_file,omitempty"`
 	// PrivateKey is the content of PrivateKeyFile.
 	PrivateKey Secret `json:"private_key" yaml:"private_key"`
@@ -290,25 +301,46 @@ func DefaultPath() string {
 	return DefaultFile
 }
 
+// Option changes how Load and Parse read a config.
+type Option func(*options)
+
+type options struct {
+	noSecrets bool
+}
+
+// WithoutSecrets loads the config for a command that never talks to
+// Salesforce: the values of client_secret, client_secret_file and
+// private_key_file are neither expanded nor read, so neither an unset
+// ${VAR} they use nor a file only the service can read (systemd's
+// $CREDENTIALS_DIRECTORY) stops it. Everything else, the syntax and keys
+// of the salesforce section included, is checked as usual; a client
+// secret the auth flow needs must still be named.
+func WithoutSecrets() Option { return func(o *options) { o.noSecrets = true } }
+
 // Load reads, parses and validates the file at path, expanding ${VAR} from
 // the process environment.
-func Load(path string) (*Config, error) {
+func Load(path string, opts ...Option) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, path, os.LookupEnv)
+	return Parse(data, path, os.LookupEnv, opts...)
 }
 
 // Parse parses and validates data. filename is used in error messages and to
 // resolve relative paths; env looks up variables for ${VAR} expansion and
 // CREDENTIALS_DIRECTORY (nil means os.LookupEnv). Files named by *_file keys
-// are read.
-func Parse(data []byte, filename string, env func(string) (string, bool)) (*Config, error) {
+// are read, unless WithoutSecrets is given.
+func Parse(data []byte, filename string, env func(string) (string, bool), opts ...Option) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d := newDecoder(filename, env)
+	d.noSecrets = o.noSecrets
 	c := d.decode(data)
 	if c == nil {
 		return nil, d.err()
@@ -322,6 +354,11 @@ func Parse(data []byte, filename string, env func(string) (string, bool)) (*Conf
 	}
 	return c, nil
 }
+
+// SecretsRead reports whether the config holds the Salesforce secrets it
+// names: false for one loaded WithoutSecrets, which must not be used to
+// reach Salesforce.
+func (c *Config) SecretsRead() bool { return !c.secretsUnread }
 
 // Validate checks the config's values and cross-references. For a Config
 // from Load or Parse, errors carry the file and line of the offending key.

@@ -949,3 +949,66 @@ objects:
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// WithoutSecrets loads a config whose secrets this process cannot resolve
+// (an unset variable, a credential only the service can read), and still
+// reports everything else that is wrong with the file, with its line.
+func TestWithoutSecrets(t *testing.T) {
+	noSecret := map[string]string{"SF_CLIENT_ID": "cid-123"}
+	withFile := strings.Replace(base, "  client_secret: ${SF_CLIENT_SECRET}\n", "  client_secret_file: ${CREDS}/sf-secret\n", 1)
+	jwt := strings.Replace(base, "  client_secret: ${SF_CLIENT_SECRET}\n", "  auth: jwt_bearer\n  username: bot@example.com\n  private_key_file: ${KEYS}/key.pem\n", 1)
+	jwt = strings.Replace(jwt, "  auth: web_server\n", "", 1)
+	loads := []struct{ name, src string }{
+		{"unset variable", base},
+		{"file in an unset directory", withFile},
+		{"missing file", strings.Replace(withFile, "${CREDS}/sf-secret", "sf-secret", 1)},
+		{"missing key", jwt},
+	}
+	for _, tc := range loads {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Parse([]byte(tc.src), filepath.Join(t.TempDir(), "syncd.yaml"), envOf(noSecret)); err == nil {
+				t.Fatal("loaded with its secrets unresolved")
+			}
+			c, err := Parse([]byte(tc.src), filepath.Join(t.TempDir(), "syncd.yaml"), envOf(noSecret), WithoutSecrets())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SecretsRead() || c.Salesforce.ClientSecret.IsSet() || c.Salesforce.PrivateKey.IsSet() {
+				t.Errorf("secrets read: %v, client secret set %v, key set %v", c.SecretsRead(), c.Salesforce.ClientSecret.IsSet(), c.Salesforce.PrivateKey.IsSet())
+			}
+			if c.Salesforce.ClientID != "cid-123" || len(c.Objects) != 1 {
+				t.Errorf("the rest of the config was not loaded: %+v", c)
+			}
+		})
+	}
+	t.Run("a variable the secret shares is expanded elsewhere", func(t *testing.T) {
+		src := strings.Replace(base, "  client_secret: ${SF_CLIENT_SECRET}\n", "  client_secret: &s ${SF_CLIENT_ID}\n  username: *s\n", 1)
+		c, err := Parse([]byte(src), "syncd.yaml", envOf(noSecret), WithoutSecrets())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Salesforce.Username != "cid-123" {
+			t.Errorf("username = %q", c.Salesforce.Username)
+		}
+	})
+
+	r := func(old, new string) string { return strings.Replace(base, old, new, 1) }
+	bad := []struct{ name, src, want string }{
+		{"unknown key", r("  client_secret:", "  client_secrte:"), `syncd.yaml:6: unknown key "client_secrte" in salesforce; did you mean "client_secret"?`},
+		{"syntax", r("  client_secret: ${SF_CLIENT_SECRET}", "  client_secret: [${SF_CLIENT_SECRET}"), "syncd.yaml:"},
+		{"not a string", r("  client_secret: ${SF_CLIENT_SECRET}", "  client_secret: { value: x }"), "syncd.yaml:6: salesforce.client_secret: expected a string, got a mapping"},
+		{"no secret", r("  client_secret: ${SF_CLIENT_SECRET}\n", ""), "salesforce.client_secret: is required when auth is web_server"},
+		{"empty secret", r("  client_secret: ${SF_CLIENT_SECRET}", `  client_secret: ""`), "salesforce.client_secret: is required when auth is web_server"},
+		{"both", r("  client_secret: ${SF_CLIENT_SECRET}", "  client_secret: ${SF_CLIENT_SECRET}\n  client_secret_file: sf-secret"), "syncd.yaml:7: salesforce: set either client_secret or client_secret_file, not both"},
+		{"empty file name", r("  client_secret: ${SF_CLIENT_SECRET}", `  client_secret_file: ""`), "syncd.yaml:6: salesforce.client_secret_file: is empty"},
+		{"unset variable elsewhere", r("schedule: \"*/5 * * * *\"", "schedule: ${SCHEDULE}"), "syncd.yaml:10: ${SCHEDULE} is not set"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.src), "syncd.yaml", envOf(noSecret), WithoutSecrets())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -51,6 +51,13 @@ type decoder struct {
 	bad   map[string]bool // key paths already reported; the validator skips them
 	// failed holds scalars whose ${VAR} expansion failed (already reported).
 	failed map[*yaml.Node]bool
+	// noSecrets: the secrets are left unread (WithoutSecrets).
+	noSecrets bool
+	// unexpanded are mapping values expandValues leaves as written (the
+	// secrets' when noSecrets). Only the mapping entry is skipped: an
+	// alias elsewhere to the same node still expands it, since a variable
+	// that key uses is needed there too.
+	unexpanded map[*yaml.Node]bool
 }
 
 func newDecoder(file string, env func(string) (string, bool)) *decoder {
@@ -98,6 +105,12 @@ func (d *decoder) decode(data []byte) *Config {
 		return nil
 	}
 	root := doc.Content[0]
+	if d.noSecrets {
+		d.unexpanded = map[*yaml.Node]bool{}
+		for _, n := range secretValues(root) {
+			d.unexpanded[n] = true
+		}
+	}
 	d.expandValues(root, map[*yaml.Node]bool{})
 
 	c := Default()
@@ -121,8 +134,12 @@ func (d *decoder) decode(data []byte) *Config {
 				case "client_secret":
 					var s string
 					if d.str(v, p, &s) {
-						sf.ClientSecret = NewSecret(s)
 						hasSecret = true
+						if d.noSecrets {
+							c.secretNamed = s != ""
+						} else {
+							sf.ClientSecret = NewSecret(s)
+						}
 					}
 				case "client_secret_file":
 					if d.str(v, p, &sf.ClientSecretFile) {
@@ -186,6 +203,11 @@ func (d *decoder) decode(data []byte) *Config {
 	sf := &c.Salesforce
 	if hasSecret && hasSecretFile {
 		d.add(secretFileLine, "salesforce", "set either client_secret or client_secret_file, not both")
+	} else if hasSecretFile && d.noSecrets {
+		if sf.ClientSecretFile == "" {
+			d.add(d.lines["salesforce.client_secret_file"], "salesforce.client_secret_file", "is empty; give the path of the file holding the secret")
+		}
+		c.secretNamed = true
 	} else if hasSecretFile {
 		if s, path, ok := d.readSecret("salesforce.client_secret_file", sf.ClientSecretFile); ok {
 			sf.ClientSecret, sf.ClientSecretFile = s, path
@@ -193,7 +215,9 @@ func (d *decoder) decode(data []byte) *Config {
 			d.bad["salesforce.client_secret"] = true
 		}
 	}
-	if sf.PrivateKeyFile != "" {
+	if d.noSecrets {
+		c.secretsUnread = true
+	} else if sf.PrivateKeyFile != "" {
 		if s, path, ok := d.readSecret("salesforce.private_key_file", sf.PrivateKeyFile); ok {
 			sf.PrivateKey, sf.PrivateKeyFile = s, path
 		} else {
@@ -531,6 +555,33 @@ func (d *decoder) readSecret(key, value string) (Secret, string, bool) {
 	return NewSecret(s), path, true
 }
 
+// secretValues returns the value nodes of the salesforce section's secret
+// keys (client_secret, client_secret_file, private_key_file), as written.
+func secretValues(root *yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	find := func(n *yaml.Node, keys ...string) {
+		n = deref(n)
+		if n == nil || n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := deref(n.Content[i]); k.Kind == yaml.ScalarNode && slices.Contains(keys, k.Value) {
+				out = append(out, n.Content[i+1])
+			}
+		}
+	}
+	r := deref(root)
+	if r == nil || r.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(r.Content); i += 2 {
+		if k := deref(r.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "salesforce" {
+			find(r.Content[i+1], "client_secret", "client_secret_file", "private_key_file")
+		}
+	}
+	return out
+}
+
 // expandValues expands ${VAR} in every scalar value (not in mapping keys).
 // seen guards against expanding an anchored node twice through aliases.
 func (d *decoder) expandValues(n *yaml.Node, seen map[*yaml.Node]bool) {
@@ -543,7 +594,9 @@ func (d *decoder) expandValues(n *yaml.Node, seen map[*yaml.Node]bool) {
 		d.expandValues(n.Alias, seen)
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			d.expandValues(n.Content[i], seen)
+			if !d.unexpanded[n.Content[i]] {
+				d.expandValues(n.Content[i], seen)
+			}
 		}
 	case yaml.SequenceNode, yaml.DocumentNode:
 		for _, c := range n.Content {

@@ -196,7 +196,7 @@ func (v *validator) salesforce() {
 		v.at("salesforce.client_id", "is required: the connected app's consumer key")
 	}
 	needSecret := func() {
-		if !sf.ClientSecret.IsSet() {
+		if !sf.ClientSecret.IsSet() && !v.c.secretNamed {
 			v.at("salesforce.client_secret", "is required when auth is %s (set client_secret or client_secret_file)", sf.Auth)
 		}
 	}

@@ -75,6 +75,11 @@ func (e *APIError) Unwrap() error { return e.cause }
 // records with a dead letter.
 func (e *APIError) ErrorCode() string { return e.Code }
 
+// ErrorMessage is Salesforce's message, without the code or the fields
+// that Error adds: what the engine stores with a dead letter, beside its
+// code.
+func (e *APIError) ErrorMessage() string { return e.Message }
+
 // ErrorFields are the fields Salesforce named in the error, if any; the
 // engine reports them with a rejected row.
 func (e *APIError) ErrorFields() []string { return e.Fields }

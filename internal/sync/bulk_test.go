@@ -217,9 +217,10 @@ func TestBulk_PushMixedFailures(t *testing.T) {
 	if len(dls) != 2 || dls[0].key != "5" || dls[1].key != "13" {
 		t.Fatalf("dead letters %+v", dls)
 	}
+	// The code and Salesforce's message, each in its own column.
 	for _, d := range dls {
-		if !strings.Contains(d.msg, "INVALID_EMAIL_ADDRESS") || !strings.Contains(d.msg, "invalid email address: not an email") {
-			t.Errorf("dead letter without its reason: %+v", d)
+		if d.code != "INVALID_EMAIL_ADDRESS" || d.msg != "Email: invalid email address: not an email" {
+			t.Errorf("dead letter %+v, want Salesforce's code and message", d)
 		}
 	}
 	pending := func() []string {

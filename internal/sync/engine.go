@@ -842,7 +842,7 @@ func (e *Engine) send(ctx context.Context, m *Mapping, w WriteRequest, plan Push
 					rep.Updated++
 				}
 			case errors.Is(res.Err, ErrPermanent):
-				d := DeadLetter{Key: w.Out.Key, Seq: w.Seq, Code: errorCode(res.Err), Message: res.Err.Error(), Payload: w.Out.Fields}
+				d := DeadLetter{Key: w.Out.Key, Seq: w.Seq, Code: errorCode(res.Err), Message: errorMessage(res.Err), Payload: w.Out.Fields}
 				result.DeadLetters = append(result.DeadLetters, d)
 				rep.Rejected = append(rep.Rejected, rejection(d, res.Err))
 				rep.Failed++
@@ -874,6 +874,17 @@ func pendingCount(calls []writeCall) int {
 		n += len(c.writes)
 	}
 	return n
+}
+
+// errorMessage is the message Salesforce gave with an error: a dead letter
+// stores it beside its code, so the error's whole text, which repeats the
+// code, is kept only for an error that carries no message of its own.
+func errorMessage(err error) string {
+	var m interface{ ErrorMessage() string }
+	if errors.As(err, &m) && m.ErrorMessage() != "" {
+		return m.ErrorMessage()
+	}
+	return err.Error()
 }
 
 // errorCode extracts a Salesforce error code from an error, if it has one.

@@ -158,6 +158,10 @@ func TestPush_OneOf200FailsValidation(t *testing.T) {
 	if code := h.one(`SELECT code FROM _syncd_dead_letters`); code != "INVALID_EMAIL_ADDRESS" {
 		t.Errorf("dead letter code = %v, want Salesforce's INVALID_EMAIL_ADDRESS", code)
 	}
+	// The message is Salesforce's, as README promises: not the code again.
+	if msg := h.one(`SELECT message FROM _syncd_dead_letters`); msg != "Email: invalid email address: not an email" {
+		t.Errorf("dead letter message = %q, want Salesforce's", msg)
+	}
 	// The failed row is not retried until it changes; then it goes through.
 	r = h.cycle()
 	if r.Created != 0 || r.Failed != 0 {

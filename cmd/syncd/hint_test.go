@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// A hint names the config the command read, so that an operator who
+// follows it literally reads the same one: -c PATH when the command was
+// given a config other than the one a bare syncd reads, and nothing when
+// it was that one (from $SYNCD_CONFIG here).
+func TestHintsRepeatTheConfig(t *testing.T) {
+	f := newFixture(t)
+	f.makeConflictAndRejectedRow()
+	// A path with a space: the hint must quote it for the shell.
+	link := filepath.Join(t.TempDir(), "my app")
+	if err := os.Symlink(f.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(link, "syncd.yaml")
+	c := " -c '" + path + "'"
+
+	for _, tc := range []struct {
+		args []string
+		want []string // in stdout and stderr
+	}{
+		{[]string{"conflicts", "list"}, []string{"Resolve with: syncd conflicts resolve ID salesforce|local|value=TEXT" + c + "\n"}},
+		{[]string{"failed", "list"}, []string{"then: syncd failed retry [OBJECT [KEY...]]" + c + "\n", "unsynced: syncd failed skip OBJECT KEY..." + c + "\n"}},
+		{[]string{"failed", "retry", "Contact", "nosuch"}, []string{"(`syncd failed list" + c + "` shows those that do)"}},
+		{[]string{"failed", "show", "Contact", "nosuch"}, []string{"(`syncd failed list" + c + "` shows those that do)"}},
+		{[]string{"sync"}, []string{"`syncd failed list" + c + "` shows why", "run `syncd failed retry" + c + "`, or `syncd failed skip" + c + "`"}},
+	} {
+		out, errOut, _ := f.syncd(append(tc.args, "-c", path)...)
+		for _, w := range tc.want {
+			if !strings.Contains(out+errOut, w) {
+				t.Errorf("%s -c %q: no %q in\n%s%s", strings.Join(tc.args, " "), path, w, out, errOut)
+			}
+		}
+		// The same config, selected by $SYNCD_CONFIG: the hints need no -c,
+		// whether or not -c repeats it.
+		env := []string{"SYNCD_CONFIG=" + path}
+		for _, args := range [][]string{tc.args, append(tc.args, "-c", path)} {
+			out, errOut, _ := f.syncdEnv(env, args...)
+			if strings.Contains(out+errOut, " -c ") || !strings.Contains(out+errOut, "syncd failed ") && !strings.Contains(out+errOut, "syncd conflicts ") {
+				t.Errorf("%s with $SYNCD_CONFIG: want hints without -c\n%s%s", strings.Join(args, " "), out, errOut)
+			}
+		}
+	}
+
+	// Followed literally, from another directory and without
+	// $SYNCD_CONFIG, the hint lists the rows the sync rejected.
+	_, errOut, _ := f.syncd("sync", "-c", path)
+	m := regexp.MustCompile("`(syncd failed list[^`]*)`").FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("no failed list hint in\n%s", errOut)
+	}
+	cmd := exec.Command("sh", "-c", m[1])
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(binPath)+":"+os.Getenv("PATH"), "SYNCD_CONFIG=")
+	got, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "1 rejected row") {
+		t.Errorf("%s: %v\n%s", m[1], err, got)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"/srv/app/syncd.yaml": "/srv/app/syncd.yaml",
+		"my app.yaml":         "'my app.yaml'",
+		"it's.yaml":           `'it'\''s.yaml'`,
+		"$HOME/x.yaml":        "'$HOME/x.yaml'",
+		"":                    "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
