@@ -113,6 +113,7 @@ func (m *Main) authRun(ctx context.Context, path string, fn func(context.Context
 		return err
 	}
 	red := &redactor{}
+	red.addSecrets(cfg)
 	sfc := sfConfig(cfg, m.newLogger(cfg, red))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()

@@ -69,8 +69,7 @@ func (m *Main) runCheck(ctx context.Context, o checkOptions) error {
 	var describer preflight.Describer
 	if o.Online {
 		red := &redactor{}
-		red.add(cfg.Salesforce.ClientSecret.Reveal())
-		red.add(cfg.Salesforce.PrivateKey.Reveal())
+		red.addSecrets(cfg)
 		client, err := sf.New(ctx, sfConfig(cfg, m.newLogger(cfg, red)))
 		if err != nil {
 			return err

@@ -162,6 +162,13 @@ func (r *redactor) add(v string) {
 	r.mu.Unlock()
 }
 
+// addSecrets registers the Salesforce secrets a config holds: every
+// command that logs while it talks to Salesforce adds them.
+func (r *redactor) addSecrets(cfg *config.Config) {
+	r.add(cfg.Salesforce.ClientSecret.Reveal())
+	r.add(cfg.Salesforce.PrivateKey.Reveal())
+}
+
 func (r *redactor) scrub(s string) string {
 	s = sessionID.ReplaceAllString(s, "[redacted]")
 	r.mu.RLock()

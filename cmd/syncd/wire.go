@@ -85,8 +85,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 // it) or a store kept across a reload. No call reaches Salesforce here, so
 // an outage is not a failed start.
 func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor, db *store.DB) (*session, error) {
-	red.add(cfg.Salesforce.ClientSecret.Reveal())
-	red.add(cfg.Salesforce.PrivateKey.Reveal())
+	red.addSecrets(cfg)
 	s := &session{cfg: cfg, db: db, logger: logger, mappings: mappings(cfg)}
 	if db == nil {
 		var err error
@@ -122,8 +121,7 @@ func openSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, r
 // writes neither (verify): the database is opened read-only, so nothing is
 // migrated, installed or locked.
 func openReadSession(ctx context.Context, cfg *config.Config, logger *slog.Logger, red *redactor) (*session, error) {
-	red.add(cfg.Salesforce.ClientSecret.Reveal())
-	red.add(cfg.Salesforce.PrivateKey.Reveal())
+	red.addSecrets(cfg)
 	db, err := readOnlyDB(ctx, cfg)
 	if err != nil {
 		return nil, err
