@@ -234,6 +234,42 @@ func (db *DB) recordSpec(ctx context.Context, object, spec string) error {
 // fingerprint of the last-synced values, which the row (or its base) no
 // longer matches. Such a row's base is lost: it is marked so, queued, and
 // its record merged as a record with no base (syncd.LocalState.BaseLost).
+// linkedWithoutExt returns the keys of the linked rows of m that have no
+// external id.
+func (db *DB) linkedWithoutExt(ctx context.Context, m *syncd.Mapping) (map[string]bool, error) {
+	p, err := db.plan(ctx, db.r, m)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT CAST(t.`+p.key+` AS TEXT) FROM `+p.tbl+` t
+		JOIN `+p.link+` l ON `+linkKey("l.row_key", "t."+p.key)+` AND l.sf_id IS NOT NULL
+		WHERE t.`+p.ext+` IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read linked rows without an external id: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// differs reports whether a row's mapped values differ from the synced ones
+// it has a base for.
+func differs(p *mapPlan, synced, row map[string]syncd.Value) bool {
+	for _, f := range p.fields {
+		if base, ok := synced[f.Name]; ok && !syncd.Equal(row[f.Name], base) {
+			return true
+		}
+	}
+	return false
+}
+
 func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	db.forgetPlanned(m.Object)
 	// Rows inserted while the trigger that gives them an external id was
@@ -244,6 +280,16 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	if t == nil {
 		return 0, fmt.Errorf("table %s does not exist", m.Table)
+	}
+	// Linked rows without an external id, read before the backfill gives
+	// them one: every row syncd has linked was given one (by its insert,
+	// or by a backfill before it was linked), so such a row reached its
+	// key while capture was off: a new row SQLite gave the key of a
+	// deleted one. A record Salesforce created holds no external id of
+	// the row's until the row's first push, so only this tells them apart.
+	noExt, err := db.linkedWithoutExt(ctx, m)
+	if err != nil {
+		return 0, err
 	}
 	if err := db.backfillExternalIDs(ctx, m, t); err != nil {
 		return 0, err
@@ -309,6 +355,7 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		lost    bool
 	}
 	var changes, queuedExt []change
+	var reused []string // keys a new row took (noExt)
 	nb := len(p.baseCols)
 	raw := make([]any, 5+nb+1+len(p.fields))
 	dest := make([]any, len(raw))
@@ -346,6 +393,13 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 			}
 		}
 		synced, lost := p.synced(l, b, row)
+		if noExt[key] && (lost || differs(p, synced, row)) {
+			// A row that still holds the last synced values is the same
+			// row whose external id the application cleared: it keeps its
+			// record, and its new external id goes with its next push.
+			reused = append(reused, key)
+			continue
+		}
 		if lost {
 			// Marked (if not yet) and queued: its record is merged as one
 			// with no base before anything is pushed.
@@ -401,8 +455,19 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 	}
 	sc := newStmtCache(ctx, tx)
 	defer sc.close()
-	w := &stateWriter{p: p, sc: sc, bases: true}
 	n := 0
+	for _, key := range reused {
+		// The linked row's delete, then the new row's insert, as capture
+		// would have queued them: the push sends the delete (or releases
+		// the record) and forgets the link, then creates the new row's
+		// record (Pending's reusedKey: an insert after a delete with no
+		// external id recorded).
+		if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (?1, ?2, 'D'), (?1, ?2, 'I')`, m.Table, key); err != nil {
+			return 0, fmt.Errorf("queue the new row at key %s: %w", key, err)
+		}
+		n++
+	}
+	w := &stateWriter{p: p, sc: sc, bases: true}
 	for _, c := range changes {
 		if c.lost {
 			if err := w.markLost(c.key); err != nil {

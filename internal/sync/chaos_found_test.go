@@ -280,6 +280,62 @@ func TestReusedKeyWhileUncapturedIsANewRow(t *testing.T) {
 	settledAsANewRow(t, h, ada, "")
 }
 
+// The same reuse of a key while nothing captured it, for a row that came
+// from Salesforce: its record was created there and does not hold the
+// row's external id yet (it gets it with the row's first push), so the
+// external id cannot tell the new row from the old. Found by
+// TestChaosMix (seed 45816): the new row was taken for an edit of the
+// deleted one, pushed over the deleted row's Contact, and stayed linked to
+// it, taking that Contact's later edits. A row reaching a linked key with
+// no external id is new: every row syncd has linked was given one.
+func TestReusedKeyOfAPulledRowWhileUncapturedIsANewRow(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	ada := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	h.cycle()
+	if k := h.one(`SELECT id FROM customers WHERE last_name = 'Lovelace'`); k != int64(1) {
+		t.Fatalf("Ada's row has key %v, want 1", k)
+	}
+	rebuildWithoutTriggers(h)
+	h.exec(`DELETE FROM customers`)
+	h.exec(`INSERT INTO customers (first_name, last_name) VALUES ('Grace', 'Hopper')`)
+	if k := h.one(`SELECT id FROM customers`); k != int64(1) {
+		t.Fatalf("the new row has key %v; the test means the deleted row's key 1", k)
+	}
+	settledAsANewRow(t, h, ada, "")
+	// Ada's Contact, edited now, is no row's.
+	if err := h.emu.Update("Contact", ada, map[string]any{"FirstName": "Augusta"}); err == nil {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if got := h.one(`SELECT first_name FROM customers`); got != "Grace" {
+		t.Errorf("Grace's row's first name = %v, want Grace", got)
+	}
+}
+
+// A row from Salesforce whose external id the application cleared while
+// nothing captured it, its values still the last synced ones, is the same
+// row: it keeps its record, and gets a new external id.
+func TestClearedExternalIDWhileUncapturedKeepsTheRecord(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	ada := mustInsert(t, h.emu, map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})
+	h.cycle()
+	rebuildWithoutTriggers(h)
+	h.exec(`UPDATE customers SET sync_id = NULL`)
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		h.cycle()
+	}
+	if n := h.liveContacts(); n != 1 {
+		t.Errorf("%d Contacts, want Ada's only", n)
+	}
+	if k := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT)`); k != ada {
+		t.Errorf("the row is linked to %v, want Ada's Contact %s", k, ada)
+	}
+	if ext := h.one(`SELECT coalesce(sync_id, '') FROM customers`); ext == "" {
+		t.Error("the row has no external id")
+	}
+}
+
 // A row whose last edit Salesforce rejected, then deleted while nothing
 // captured it (the table rebuilt): the scan after the gap sends its delete.
 // It skipped every row with a rejected change, so the Contact stayed, with
