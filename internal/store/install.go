@@ -279,8 +279,66 @@ func (db *DB) CheckMappings(ctx context.Context, mappings []*syncd.Mapping) erro
 		if err := checkMapping(m, t, false); err != nil {
 			errs = append(errs, m.PlaceColumnErrors(err))
 		}
+		if err := db.checkExtColumn(ctx, m, t); err != nil {
+			errs = append(errs, m.PlaceColumnErrors(err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkExtColumn refuses a mapping whose external id column is not the one
+// its rows were linked with, unless the new column already holds each
+// linked row's external id. Otherwise every linked row would carry another
+// external id than before: a row whose record Salesforce created holds
+// none yet, and one syncd pushed has its old one in Salesforce, so each
+// would be taken for a new row at a reused key, and its record deleted and
+// created again, losing what hangs on it in Salesforce (activities,
+// opportunities' contact roles).
+func (db *DB) checkExtColumn(ctx context.Context, m *syncd.Mapping, t *tableInfo) error {
+	var prev string
+	err := db.r.QueryRowContext(ctx, `SELECT ext_column FROM _syncd_mappings WHERE object = ?`, m.Object).Scan(&prev)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && strings.EqualFold(prev, m.ExternalIDColumn)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the installed mapping of %s: %w", m.Object, err)
+	}
+	p, err := newPlan(m)
+	if err != nil {
+		return err
+	}
+	var links int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, p.linkName).Scan(&links); err != nil {
+		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+	}
+	if t == nil || links == 0 {
+		return nil
+	}
+	_, hasOld := t.cols[strings.ToLower(prev)]
+	_, hasNew := t.cols[strings.ToLower(m.ExternalIDColumn)]
+	differ := `SELECT count(*) FROM ` + p.link + ` WHERE sf_id IS NOT NULL`
+	if hasOld && hasNew {
+		differ = `SELECT count(*) FROM ` + p.tbl + ` t JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + `
+			AND l.sf_id IS NOT NULL WHERE t.` + quoteIdent(m.ExternalIDColumn) + ` IS NOT t.` + quoteIdent(prev)
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, differ).Scan(&n); err != nil {
+		return fmt.Errorf("compare the external id columns of %s: %w", m.Table, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	fix := fmt.Sprintf("copy them first (UPDATE %s SET %s = %s)", p.tbl, quoteIdent(m.ExternalIDColumn), quoteIdent(prev))
+	if !hasNew {
+		fix = fmt.Sprintf("add the column and copy them first (ALTER TABLE %s ADD COLUMN %s TEXT; UPDATE %s SET %s = %s)",
+			p.tbl, quoteIdent(m.ExternalIDColumn), p.tbl, quoteIdent(m.ExternalIDColumn), quoteIdent(prev))
+	}
+	if !hasOld {
+		fix = fmt.Sprintf("put %s's values in it first", prev)
+	}
+	return &syncd.ColumnError{Table: m.Table, Column: m.ExternalIDColumn, Problem: fmt.Sprintf(
+		"external id column %s is not %s, the column %d linked rows' external ids are in: syncd would take each for a new row and create its record again; %s, or keep %s",
+		m.ExternalIDColumn, prev, n, fix, prev)}
 }
 
 // triggerNames are the suffixes of the triggers Install creates per table.

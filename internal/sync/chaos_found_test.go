@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -336,6 +337,56 @@ func TestClearedExternalIDWhileUncapturedKeepsTheRecord(t *testing.T) {
 	}
 	if ext := h.one(`SELECT coalesce(sync_id, '') FROM customers`); ext == "" {
 		t.Error("the row has no external id")
+	}
+}
+
+// A mapping pointed at another external id column is refused while that
+// column does not hold the linked rows' external ids: each row would be
+// taken for a new one, its record deleted and created again. Once the
+// values are copied, the mapping works on, every row keeping its record.
+func TestChangedExternalIDColumnIsRefusedUntilCopied(t *testing.T) {
+	h := newHarness(t, sfemu.Options{})
+	h.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	mustInsert(t, h.emu, map[string]any{"FirstName": "Grace", "LastName": "Hopper"})
+	h.cycle()
+	ids := map[any]any{}
+	for _, r := range h.emu.All("Contact") {
+		ids[r["LastName"]] = r["Id"]
+	}
+	m := *h.m
+	m.ExternalIDColumn = "sync_id2"
+	for _, step := range []struct{ sql, want string }{
+		{"", `ALTER TABLE "customers" ADD COLUMN "sync_id2" TEXT; UPDATE "customers" SET "sync_id2" = "sync_id"`},
+		{`ALTER TABLE customers ADD COLUMN sync_id2 TEXT`, `UPDATE "customers" SET "sync_id2" = "sync_id"`},
+	} {
+		if step.sql != "" {
+			h.exec(step.sql)
+		}
+		err := h.db.CheckMappings(h.ctx, []*syncd.Mapping{&m})
+		if err == nil || !strings.Contains(err.Error(), "sync_id2 is not sync_id, the column 2 linked rows' external ids are in") || !strings.Contains(err.Error(), step.want) {
+			t.Fatalf("check with the new column %q: %v; want it refused, saying %s", step.sql, err, step.want)
+		}
+	}
+	h.exec(`UPDATE customers SET sync_id2 = sync_id`)
+	if err := h.db.CheckMappings(h.ctx, []*syncd.Mapping{&m}); err != nil {
+		t.Fatalf("check with the external ids copied: %v", err)
+	}
+	if err := h.db.Install(h.ctx, []*syncd.Mapping{&m}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		h.emu.Advance(2 * time.Second)
+		if r := h.engine.SyncObject(h.ctx, &m); r.Err != nil || r.Deleted+r.Created != 0 {
+			t.Errorf("cycle on the new column: %s", summary(r))
+		}
+	}
+	if n := h.liveContacts(); n != 2 {
+		t.Errorf("%d Contacts, want the same 2", n)
+	}
+	for name, id := range ids {
+		if k := h.one(`SELECT coalesce(l.sf_id, '') FROM customers c LEFT JOIN _syncd_link_Contact l ON l.row_key = CAST(c.id AS TEXT) WHERE c.last_name = ?`, name); k != id {
+			t.Errorf("%s's row is linked to %v, want %v", name, k, id)
+		}
 	}
 }
 
