@@ -384,3 +384,57 @@ func TestInitStateDirNotWritable(t *testing.T) {
 		t.Errorf("init with an unwritable state dir: exit %d\n%s", code, errOut)
 	}
 }
+
+// `syncd check` on a config pointed at another external id column, after
+// rows were linked with the first one, exits 78 and prints the SQL that
+// copies the external ids; `syncd sync` refuses it the same way. Once the
+// SQL has run, both pass, and every row keeps its Contact.
+func TestCheckRefusesAMovedExternalIDColumn(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')`)
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("first sync: exit %d\n%s", code, errOut)
+	}
+	cfg, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(string(cfg), "column: sync_id", "column: sync_id2", 1)
+	if moved == string(cfg) {
+		t.Fatalf("the config has no `column: sync_id`:\n%s", cfg)
+	}
+	if err := os.WriteFile(f.cfgPath, []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := 0
+	for i, l := range strings.Split(moved, "\n") {
+		if strings.Contains(l, "column: sync_id2") {
+			line = i + 1
+		}
+	}
+	out, errOut, code := f.syncd("check", "-c", f.cfgPath)
+	want := fmt.Sprintf("%s:%d: objects[0].external_id.column: external id column sync_id2 is not sync_id, the column 1 linked rows' external ids are in", f.cfgPath, line)
+	if code != exitConfig || !strings.Contains(errOut, want) || !strings.Contains(errOut, `UPDATE "customers" SET "sync_id2" = "sync_id";`) {
+		t.Fatalf("check: exit %d, want %d and\n%s\n---\n%s%s", code, exitConfig, want, out, errOut)
+	}
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != exitConfig || !strings.Contains(errOut, "sync_id2 is not sync_id") {
+		t.Errorf("sync on the moved column: exit %d\n%s", code, errOut)
+	}
+	for _, s := range sqlLines(errOut) {
+		f.exec(s)
+	}
+	for _, l := range strings.Split(errOut, "\n") {
+		if s := strings.TrimSpace(l); strings.HasPrefix(s, "UPDATE ") {
+			f.exec(s)
+		}
+	}
+	if out, errOut, code := f.syncd("check", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("check after the SQL: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := f.syncd("sync", "-c", f.cfgPath); code != 0 {
+		t.Fatalf("sync after the SQL: exit %d\n%s", code, errOut)
+	}
+	if n := f.emu.Count("Contact"); n != 1 {
+		t.Errorf("%d Contacts, want Ada's one", n)
+	}
+}

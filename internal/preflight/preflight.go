@@ -233,6 +233,11 @@ func (c *checker) object(ctx context.Context, i int, o config.Object, db *store.
 			"table %s has no column %s (the external id, paired with %s.%s)%s", t.Name, m.ExternalIDColumn, m.Object, m.ExternalIDField, missing(m.ExternalIDColumn))
 	}
 
+	if problem, fix, err := db.ExternalIDColumnMoved(ctx, m); err != nil {
+		return err
+	} else if problem != "" {
+		c.problem(p+".external_id.column", fix, "or keep external_id.column as it was", "%s", problem)
+	}
 	if m.FromSalesforce == syncd.SoftDelete {
 		key := p + ".deletes.soft_delete_column"
 		if _, ok := t.Column(m.SoftDeleteColumn); !ok {

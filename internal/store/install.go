@@ -295,50 +295,96 @@ func (db *DB) CheckMappings(ctx context.Context, mappings []*syncd.Mapping) erro
 // created again, losing what hangs on it in Salesforce (activities,
 // opportunities' contact roles).
 func (db *DB) checkExtColumn(ctx context.Context, m *syncd.Mapping, t *tableInfo) error {
-	var prev string
-	err := db.r.QueryRowContext(ctx, `SELECT ext_column FROM _syncd_mappings WHERE object = ?`, m.Object).Scan(&prev)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && strings.EqualFold(prev, m.ExternalIDColumn)) {
+	if t == nil {
 		return nil
 	}
+	mv, err := extColumnMoved(ctx, db.r, m, func(col string) bool { _, ok := t.cols[strings.ToLower(col)]; return ok })
+	if mv == nil || err != nil {
+		return err
+	}
+	msg := mv.problem + ". Put " + mv.prev + "'s values in it first, or keep external_id.column: " + mv.prev
+	if len(mv.fix) > 0 {
+		msg = mv.problem + ". Copy them first: " + strings.Join(mv.fix, " ") + " Or keep external_id.column: " + mv.prev
+	}
+	return &syncd.ColumnError{Table: m.Table, Column: m.ExternalIDColumn, Problem: msg}
+}
+
+// extMove is a mapping's external id column moved away from the one its
+// rows were linked with (checkExtColumn).
+type extMove struct {
+	prev    string
+	problem string
+	fix     []string // SQL that copies the external ids; none when the old column is gone
+}
+
+// extColumnMoved finds a moved external id column of m in the database q
+// reads; hasColumn says whether the table has a column.
+func extColumnMoved(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, m *syncd.Mapping, hasColumn func(string) bool) (*extMove, error) {
+	var prev string
+	err := rowQuery(ctx, q, `SELECT ext_column FROM _syncd_mappings WHERE object = ?`, m.Object).Scan(&prev)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && strings.EqualFold(prev, m.ExternalIDColumn)) {
+		return nil, nil
+	}
 	if err != nil {
-		return fmt.Errorf("read the installed mapping of %s: %w", m.Object, err)
+		return nil, fmt.Errorf("read the installed mapping of %s: %w", m.Object, err)
 	}
 	p, err := newPlan(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var links int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, p.linkName).Scan(&links); err != nil {
-		return fmt.Errorf("read the links of %s: %w", m.Object, err)
+	if err := rowQuery(ctx, q, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, p.linkName).Scan(&links); err != nil {
+		return nil, fmt.Errorf("read the links of %s: %w", m.Object, err)
 	}
-	if t == nil || links == 0 {
-		return nil
+	if links == 0 {
+		return nil, nil
 	}
-	_, hasOld := t.cols[strings.ToLower(prev)]
-	_, hasNew := t.cols[strings.ToLower(m.ExternalIDColumn)]
+	hasOld, hasNew := hasColumn(prev), hasColumn(m.ExternalIDColumn)
 	differ := `SELECT count(*) FROM ` + p.link + ` WHERE sf_id IS NOT NULL`
 	if hasOld && hasNew {
 		differ = `SELECT count(*) FROM ` + p.tbl + ` t JOIN ` + p.link + ` l ON ` + linkKey("l.row_key", "t."+p.key) + `
 			AND l.sf_id IS NOT NULL WHERE t.` + quoteIdent(m.ExternalIDColumn) + ` IS NOT t.` + quoteIdent(prev)
 	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, differ).Scan(&n); err != nil {
-		return fmt.Errorf("compare the external id columns of %s: %w", m.Table, err)
+	if err := rowQuery(ctx, q, differ).Scan(&n); err != nil {
+		return nil, fmt.Errorf("compare the external id columns of %s: %w", m.Table, err)
 	}
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
-	fix := fmt.Sprintf("copy them first (UPDATE %s SET %s = %s)", p.tbl, quoteIdent(m.ExternalIDColumn), quoteIdent(prev))
-	if !hasNew {
-		fix = fmt.Sprintf("add the column and copy them first (ALTER TABLE %s ADD COLUMN %s TEXT; UPDATE %s SET %s = %s)",
-			p.tbl, quoteIdent(m.ExternalIDColumn), p.tbl, quoteIdent(m.ExternalIDColumn), quoteIdent(prev))
+	mv := &extMove{prev: prev, problem: fmt.Sprintf(
+		"external id column %s is not %s, the column %d linked rows' external ids are in: syncd would take each for a new row and create its record again",
+		m.ExternalIDColumn, prev, n)}
+	if hasOld {
+		// After the column is added, when it is missing: that is a
+		// problem of its own, with its own SQL. When the old column is
+		// gone from the table, only the application knows its values.
+		mv.fix = []string{fmt.Sprintf("UPDATE %s SET %s = %s;", p.tbl, quoteIdent(m.ExternalIDColumn), quoteIdent(prev))}
 	}
-	if !hasOld {
-		fix = fmt.Sprintf("put %s's values in it first", prev)
+	return mv, nil
+}
+
+// ExternalIDColumnMoved reports, for `syncd check`, a mapping whose
+// external id column is not the one its rows were linked with and does not
+// hold their external ids (see CheckMappings): the problem, and the SQL
+// that copies them. It reports nothing for a database syncd has not
+// synced.
+func (s *Schema) ExternalIDColumnMoved(ctx context.Context, m *syncd.Mapping) (problem string, fix []string, err error) {
+	t, err := s.Table(ctx, m.Table)
+	if err != nil || t == nil {
+		return "", nil, err
 	}
-	return &syncd.ColumnError{Table: m.Table, Column: m.ExternalIDColumn, Problem: fmt.Sprintf(
-		"external id column %s is not %s, the column %d linked rows' external ids are in: syncd would take each for a new row and create its record again; %s, or keep %s",
-		m.ExternalIDColumn, prev, n, fix, prev)}
+	var installed int
+	if err := rowQuery(ctx, s.db, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_syncd_mappings'`).Scan(&installed); err != nil || installed == 0 {
+		return "", nil, err
+	}
+	mv, err := extColumnMoved(ctx, s.db, m, func(col string) bool { _, ok := t.Column(col); return ok })
+	if mv == nil || err != nil {
+		return "", nil, err
+	}
+	return mv.problem, mv.fix, nil
 }
 
 // triggerNames are the suffixes of the triggers Install creates per table.
