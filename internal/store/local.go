@@ -693,6 +693,35 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 	return out, nil
 }
 
+// requeueDecided closes the ambiguous-match rejection of each row of keys
+// that is still live (neither deleted nor soft-deleted: a delete since is
+// pending, and its push closes the rejection) and queues the whole row, as
+// syncd failed retry queues it: the push takes it as any unlinked row.
+func requeueDecided(sc *stmtCache, p *mapPlan, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	live := `EXISTS (SELECT 1 FROM ` + p.tbl + ` WHERE ` + appKey(p.key, "?2")
+	if p.m.FromSalesforce == syncd.SoftDelete && p.m.SoftDeleteColumn != "" {
+		live += ` AND ` + quoteIdent(p.m.SoftDeleteColumn) + ` IS NULL`
+	}
+	live += ")"
+	for _, key := range keys {
+		res, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ?1 AND row_key = ?2 AND code = ?3 AND `+live,
+			p.m.Object, key, syncd.CodeAmbiguousMatch)
+		if err != nil {
+			return fmt.Errorf("queue %s: %w", key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // not rejected as ambiguous (any more), or gone
+		}
+		if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (?, ?, 'I')`, p.m.Table, key); err != nil {
+			return fmt.Errorf("queue %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
 // ambiguousRows says which of the rows keys an earlier matching rejected
 // as ambiguous (syncd.LocalChange.Ambiguous).
 func ambiguousRows(ctx context.Context, tx *sql.Tx, object string, keys []string) (map[string]bool, error) {
@@ -849,18 +878,6 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			return fmt.Errorf("apply push: %w", err)
 		}
 	}
-	// A row matching decides is live: neither deleted nor soft-deleted
-	// (Unlinked's rows).
-	liveRow := `SELECT EXISTS (SELECT 1 FROM ` + p.tbl + ` WHERE ` + appKey(p.key, "?")
-	if m.FromSalesforce == syncd.SoftDelete && m.SoftDeleteColumn != "" {
-		liveRow += ` AND ` + quoteIdent(m.SoftDeleteColumn) + ` IS NULL`
-	}
-	liveRow += `)`
-	live := func(key string) (bool, error) {
-		var n int
-		err := tx.QueryRowContext(ctx, liveRow, key).Scan(&n)
-		return n == 1, err
-	}
 	for _, d := range r.DeadLetters {
 		if _, err := sc.exec(markDone, m.Table, d.Key, d.Seq); err != nil {
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
@@ -886,27 +903,8 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 	}
-	for _, key := range r.Requeue {
-		// The rejection closes, and the whole row is queued, as syncd
-		// failed retry queues it: the push takes it as any unlinked row.
-		ok, err := live(key)
-		if err != nil {
-			return fmt.Errorf("apply push: queue %s: %w", key, err)
-		}
-		if !ok {
-			continue // a delete after it is pending: its push closes the rejection
-		}
-		res, err := sc.exec(`DELETE FROM _syncd_dead_letters WHERE object = ? AND row_key = ? AND code = ?`,
-			m.Object, key, syncd.CodeAmbiguousMatch)
-		if err != nil {
-			return fmt.Errorf("apply push: queue %s: %w", key, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // not rejected as ambiguous (any more)
-		}
-		if _, err := sc.exec(`INSERT INTO _syncd_outbox(tbl, row_key, op) VALUES (?, ?, 'I')`, m.Table, key); err != nil {
-			return fmt.Errorf("apply push: queue %s: %w", key, err)
-		}
+	if err := requeueDecided(sc, p, r.Requeue); err != nil {
+		return fmt.Errorf("apply push: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("apply push: commit: %w", err)
