@@ -153,8 +153,9 @@ func outcome(rep syncd.Report, rejected int, path string) error {
 
 // logRejections logs each row rejected in the cycle, once, at WARN: the
 // boundary where a rejection becomes visible in the logs. A rejected row is
-// sent again only when it changes or on `syncd failed retry`, so a later
-// line for the same row is a new rejection.
+// sent again only when it changes, on `syncd failed retry` or when its
+// automatic retry is due (Local.RetryDue), so a later line for the same row
+// is a new rejection: one more attempt.
 func logRejections(l *slog.Logger, rep syncd.Report) {
 	for _, o := range rep.Objects {
 		for _, r := range o.Rejected {
