@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd-dev/syncd/internal/sfemu"
 )
@@ -111,6 +112,15 @@ func TestHintsOfTheStoreAndTheClientRepeatTheConfig(t *testing.T) {
 	_, errOut, _ = f.syncd("sync", "-c", path)
 	if want := "run `syncd auth login" + c + "`"; !strings.Contains(errOut, want) {
 		t.Errorf("sync with a refused secret: no %q in\n%s", want, errOut)
+	}
+	// status tells a last cycle's error the same way: one the session
+	// was lost in.
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	f.exec(`INSERT INTO _syncd_runs(object, started, finished, error) VALUES ('Contact', ?, ?, ?)`, now, now,
+		"pull: INVALID_SESSION_ID: Session expired or invalid; run `syncd auth login` to authorise syncd again")
+	out, _, _ := f.syncd("status", "-c", path)
+	if want := "run `syncd auth login" + c + "`"; !strings.Contains(out, want) {
+		t.Errorf("status after that sync: no %q in\n%s", want, out)
 	}
 	// Selected by $SYNCD_CONFIG, the config needs no -c.
 	_, errOut, _ = f.syncdEnv([]string{"SYNCD_CONFIG=" + path}, "sync")

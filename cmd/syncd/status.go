@@ -318,7 +318,7 @@ func printStatus(w io.Writer, st *statusJSON, path string) {
 		if c := o.LastCycle; c != nil {
 			state := "ok"
 			if !c.OK {
-				state = "FAILED: " + c.Error
+				state = "FAILED: " + withConfig(c.Error, path)
 			}
 			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d%s, pushed %d, %s, %d failed%s, %s — %s\n",
 				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, unchangedNote(c.Unchanged), c.Created+c.Updated+c.Deleted,
@@ -379,7 +379,7 @@ func printStatus(w io.Writer, st *statusJSON, path string) {
 		fmt.Fprintln(w)
 	}
 	for _, p := range st.Problems {
-		fmt.Fprintf(w, "PROBLEM: %s\n", p)
+		fmt.Fprintf(w, "PROBLEM: %s\n", withConfig(p, path))
 	}
 	fmt.Fprintf(w, "state           %s\n", st.State)
 }
