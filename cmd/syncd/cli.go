@@ -182,11 +182,26 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root.SetIn(m.Stdin)
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
-	return m.exitCode(root.ExecuteContext(ctx))
+	c, err := root.ExecuteContextC(ctx)
+	return m.exitCode(err, configOf(c))
 }
 
-// exitCode prints err (once) and maps it to the exit status.
-func (m *Main) exitCode(err error) int {
+// configOf is the config the command c read (its -c), or "" for a command
+// that reads none.
+func configOf(c *cobra.Command) string {
+	if c == nil {
+		return ""
+	}
+	if f := c.Flags().Lookup("config"); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// exitCode prints err (once) and maps it to the exit status. path is the
+// config the command read, for the commands the message tells the
+// operator to run (withConfig).
+func (m *Main) exitCode(err error, path string) int {
 	if err == nil {
 		return exitOK
 	}
@@ -201,15 +216,15 @@ func (m *Main) exitCode(err error) int {
 		}
 		return exitUsage
 	case errors.As(err, &ce):
-		fmt.Fprintf(m.Stderr, "syncd: invalid config:\n%s\n", indent(ce.err.Error()))
+		fmt.Fprintf(m.Stderr, "syncd: invalid config:\n%s\n", indent(withConfig(ce.err.Error(), path)))
 		return exitConfig
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintf(m.Stderr, "syncd: %s\n", ee.err)
+			fmt.Fprintf(m.Stderr, "syncd: %s\n", withConfig(ee.err.Error(), path))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(m.Stderr, "syncd: %s\n", err)
+	fmt.Fprintf(m.Stderr, "syncd: %s\n", withConfig(err.Error(), path))
 	return exitFail
 }
 

@@ -382,7 +382,7 @@ func logReport(l *slog.Logger, rep syncd.Report) {
 			"object", o.Object, "phase", "cycle", "rows", o.Pulled + o.Created + o.Updated + o.Deleted,
 			"pulled", o.Pulled, "unchanged", o.Unchanged, "inserted", o.LocalInserts, "updated_local", o.LocalUpdates, "deleted_local", o.LocalDeletes,
 			"created", o.Created, "updated", o.Updated, "deleted", o.Deleted,
-			"conflicts", o.Conflicts, "failed", o.Failed, "retrying", o.Retrying,
+			"conflicts", o.Conflicts, "failed", o.Failed, "retried", o.Retried, "retrying", o.Retrying,
 			"api_calls", o.APICalls, "duration_ms", o.Finished.Sub(o.Started).Milliseconds(),
 			"watermark", o.Watermark.Time.UTC().Format(time.RFC3339),
 		}

@@ -101,8 +101,17 @@ func printRefused(w io.Writer, r store.RefusedRecord) {
 }
 
 func printRejected(w io.Writer, d store.DeadLetterRecord) {
-	fmt.Fprintf(w, "%s %s  %s: %s\n    %s, first %s, last %s\n", d.Object, d.Key, d.Code, d.Message,
-		plural(d.Attempts, "attempt"), d.FirstSeen.UTC().Format(time.RFC3339), d.LastSeen.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "%s %s  %s: %s\n    %s, first %s, last %s%s\n", d.Object, d.Key, d.Code, d.Message,
+		plural(d.Attempts, "attempt"), d.FirstSeen.UTC().Format(time.RFC3339), d.LastSeen.UTC().Format(time.RFC3339), nextRetryNote(d.NextRetry))
+}
+
+// nextRetryNote says when a rejected row is sent again on its own; nothing
+// for one that waits for a change or `syncd failed retry`.
+func nextRetryNote(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ", next retry " + t.UTC().Format(time.RFC3339)
 }
 
 // failedShowJSON is `failed show --json`: the rejected row, its status in

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/syncd-dev/syncd/internal/config"
@@ -28,4 +29,25 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// commandInText is a command a message tells the operator to run, as
+// internal/store and internal/sf write them: "`syncd ARGS`".
+var commandInText = regexp.MustCompile("`syncd ([^`]*)`")
+
+// withConfig makes each command msg tells the operator to run a hint for
+// the config at path, as the command layer's own are: the store and the
+// Salesforce client name commands without knowing which config was read.
+// A command that names a config already is left as it is.
+func withConfig(msg, path string) string {
+	if path == "" {
+		return msg
+	}
+	return commandInText.ReplaceAllStringFunc(msg, func(span string) string {
+		args := commandInText.FindStringSubmatch(span)[1]
+		if strings.Contains(" "+args, " -c ") || strings.Contains(args, "--config") {
+			return span
+		}
+		return "`" + hint(path, args) + "`"
+	})
 }

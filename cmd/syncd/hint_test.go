@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/sfemu"
 )
 
 // A hint names the config the command read, so that an operator who
@@ -78,5 +81,50 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The commands the store's and the Salesforce client's messages tell the
+// operator to run name the config the command read, as the command
+// layer's hints do, though neither knows it.
+func TestHintsOfTheStoreAndTheClientRepeatTheConfig(t *testing.T) {
+	f := newFixture(t)
+	link := filepath.Join(t.TempDir(), "my app")
+	if err := os.Symlink(f.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(link, "syncd.yaml")
+	c := " -c '" + path + "'"
+
+	// The database syncd has not set up yet: the store says what sets it up.
+	_, errOut, _ := f.syncd("status", "-c", path)
+	if want := "`syncd sync" + c + "` or `syncd run" + c + "` sets it up"; !strings.Contains(errOut, want) {
+		t.Errorf("status of a database not set up: no %q in\n%s", want, errOut)
+	}
+	// A client secret Salesforce refuses: the client says to log in again.
+	cfg, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.cfgPath, []byte(strings.Replace(string(cfg), sfemu.ClientSecret, "wrong-secret", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, _ = f.syncd("sync", "-c", path)
+	if want := "run `syncd auth login" + c + "`"; !strings.Contains(errOut, want) {
+		t.Errorf("sync with a refused secret: no %q in\n%s", want, errOut)
+	}
+	// status tells a last cycle's error the same way: one the session
+	// was lost in.
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	f.exec(`INSERT INTO _syncd_runs(object, started, finished, error) VALUES ('Contact', ?, ?, ?)`, now, now,
+		"pull: INVALID_SESSION_ID: Session expired or invalid; run `syncd auth login` to authorise syncd again")
+	out, _, _ := f.syncd("status", "-c", path)
+	if want := "run `syncd auth login" + c + "`"; !strings.Contains(out, want) {
+		t.Errorf("status after that sync: no %q in\n%s", want, out)
+	}
+	// Selected by $SYNCD_CONFIG, the config needs no -c.
+	_, errOut, _ = f.syncdEnv([]string{"SYNCD_CONFIG=" + path}, "sync")
+	if !strings.Contains(errOut, "run `syncd auth login`") {
+		t.Errorf("sync with $SYNCD_CONFIG: want the hint without -c\n%s", errOut)
 	}
 }

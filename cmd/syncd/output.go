@@ -64,6 +64,7 @@ type cycleJSON struct {
 	Skipped      int      `json:"skipped"`
 	Conflicts    int      `json:"conflicts"`
 	Failed       int      `json:"failed"`
+	Retried      int      `json:"retried"`
 	Retrying     int      `json:"retrying"`
 	Rescanned    int      `json:"rescanned"`
 	Matched      int      `json:"matched"`
@@ -86,7 +87,7 @@ func toCycleJSON(o syncd.ObjectReport) cycleJSON {
 		DurationMS: o.Finished.Sub(o.Started).Milliseconds(),
 		Pulled:     o.Pulled, Unchanged: o.Unchanged, LocalInserts: o.LocalInserts, LocalUpdates: o.LocalUpdates, LocalDeletes: o.LocalDeletes,
 		Created: o.Created, Updated: o.Updated, Deleted: o.Deleted, Skipped: o.Skipped,
-		Conflicts: o.Conflicts, Failed: o.Failed, Retrying: o.Retrying, APICalls: o.APICalls,
+		Conflicts: o.Conflicts, Failed: o.Failed, Retried: o.Retried, Retrying: o.Retrying, APICalls: o.APICalls,
 		Rescanned: o.Rescanned, Matched: o.Matched, Held: o.Held, Relinked: o.Relinked, Reverted: o.Reverted, Unkeyed: o.Unkeyed,
 		Reconciled: o.Reconciled, Compared: o.Compared, Repaired: o.Repaired,
 		Watermark: jsonTime(o.Watermark.Time), OK: o.Err == nil && o.ErrorText == "",
@@ -187,6 +188,7 @@ func refusedJSON(r store.RefusedRecord) rejectedJSON {
 type planJSON struct {
 	Object     string         `json:"object"`
 	Pulled     int            `json:"pulled"`
+	Retried    int            `json:"retried"`
 	Local      []syncd.Action `json:"local"`
 	Salesforce []syncd.Action `json:"salesforce"`
 	Conflicts  []conflictJSON `json:"conflicts"`
@@ -201,7 +203,7 @@ type refusalJSON struct {
 }
 
 func toPlanJSON(p syncd.ObjectPlan) planJSON {
-	out := planJSON{Object: p.Object, Pulled: p.Pulled, Local: p.Local, Salesforce: p.Salesforce, Conflicts: jsonList(p.Conflicts, toConflictJSON),
+	out := planJSON{Object: p.Object, Pulled: p.Pulled, Retried: p.Retried, Local: p.Local, Salesforce: p.Salesforce, Conflicts: jsonList(p.Conflicts, toConflictJSON),
 		Refused: jsonList(p.Refused, func(r syncd.Refusal) refusalJSON {
 			return refusalJSON{Key: r.Key, SalesforceID: r.ID, Message: r.Message}
 		})}

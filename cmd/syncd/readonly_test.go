@@ -87,7 +87,7 @@ func TestReadOnlyCommandsNeverWrite(t *testing.T) {
 				t.Errorf("%s: exit %d, want 0 and a note that syncd has not set up the database:\n%s%s", name, code, out, errOut)
 			}
 		default:
-			if code != exitFail || !strings.Contains(errOut, "syncd has not set up this database") || !strings.Contains(errOut, "`syncd sync`") {
+			if code != exitFail || !strings.Contains(errOut, "syncd has not set up this database") || !strings.Contains(errOut, "`"+hint(f.cfgPath, "sync")+"`") {
 				t.Errorf("%s: exit %d, want %d and that syncd has not set up the database:\n%s%s", name, code, exitFail, out, errOut)
 			}
 		}

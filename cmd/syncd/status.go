@@ -318,11 +318,11 @@ func printStatus(w io.Writer, st *statusJSON, path string) {
 		if c := o.LastCycle; c != nil {
 			state := "ok"
 			if !c.OK {
-				state = "FAILED: " + c.Error
+				state = "FAILED: " + withConfig(c.Error, path)
 			}
-			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d%s, pushed %d, %s, %d failed, %s — %s\n",
+			fmt.Fprintf(w, "  last cycle    %s (%dms): pulled %d%s, pushed %d, %s, %d failed%s, %s — %s\n",
 				c.Started.Time().UTC().Format(time.RFC3339), c.DurationMS, c.Pulled, unchangedNote(c.Unchanged), c.Created+c.Updated+c.Deleted,
-				plural(c.Conflicts, "conflict"), c.Failed, plural(c.APICalls, "API call"), state)
+				plural(c.Conflicts, "conflict"), c.Failed, retriedNote(c.Retried), plural(c.APICalls, "API call"), state)
 		} else {
 			fmt.Fprintf(w, "  last cycle    never\n")
 		}
@@ -361,8 +361,8 @@ func printStatus(w io.Writer, st *statusJSON, path string) {
 		}
 		fmt.Fprintln(w)
 		for _, r := range st.Rejected {
-			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s)\n", r.Object, r.name(), r.Code, r.Message,
-				plural(r.Attempts, "attempt"), r.LastSeen.Time().UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "  %s %s: %s: %s (%s, last %s%s)\n", r.Object, r.name(), r.Code, r.Message,
+				plural(r.Attempts, "attempt"), r.LastSeen.Time().UTC().Format(time.RFC3339), nextRetryNote(r.NextRetry.Time()))
 		}
 	}
 	if d := st.Daemon; d != nil {
@@ -379,7 +379,7 @@ func printStatus(w io.Writer, st *statusJSON, path string) {
 		fmt.Fprintln(w)
 	}
 	for _, p := range st.Problems {
-		fmt.Fprintf(w, "PROBLEM: %s\n", p)
+		fmt.Fprintf(w, "PROBLEM: %s\n", withConfig(p, path))
 	}
 	fmt.Fprintf(w, "state           %s\n", st.State)
 }

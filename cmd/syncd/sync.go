@@ -153,8 +153,9 @@ func outcome(rep syncd.Report, rejected int, path string) error {
 
 // logRejections logs each row rejected in the cycle, once, at WARN: the
 // boundary where a rejection becomes visible in the logs. A rejected row is
-// sent again only when it changes or on `syncd failed retry`, so a later
-// line for the same row is a new rejection.
+// sent again only when it changes, on `syncd failed retry` or when its
+// automatic retry is due (Local.RetryDue), so a later line for the same row
+// is a new rejection: one more attempt.
 func logRejections(l *slog.Logger, rep syncd.Report) {
 	for _, o := range rep.Objects {
 		for _, r := range o.Rejected {
@@ -172,6 +173,9 @@ func printReport(w io.Writer, rep syncd.Report) {
 			o.Created, o.Updated, o.Deleted, plural(o.Conflicts, "conflict"), o.Failed, o.Retrying, plural(o.APICalls, "API call"),
 			o.Finished.Sub(o.Started).Round(time.Millisecond))
 		var notes []string
+		if o.Retried > 0 {
+			notes = append(notes, fmt.Sprintf("%s sent again: %s automatic retry was due", plural(o.Retried, "rejected row"), pick(o.Retried, "its", "their")))
+		}
 		if o.Rescanned > 0 {
 			notes = append(notes, plural(o.Rescanned, "row")+" syncd had not seen queued")
 		}
@@ -210,4 +214,14 @@ func unchangedNote(n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%d unchanged)", n)
+}
+
+// retriedNote says how many rejected rows a cycle sent again because
+// their automatic retry was due, after its failed count; nothing when
+// none were.
+func retriedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d rejected %s retried)", n, pick(n, "row", "rows"))
 }

@@ -253,6 +253,9 @@ func (m *Main) dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	} else {
 		for _, p := range plans {
 			fmt.Fprintf(m.Stdout, "%s (dry run: nothing is written): %s to pull\n", p.Object, plural(p.Pulled, "record"))
+			if p.Retried > 0 {
+				fmt.Fprintf(m.Stdout, "  %s to send again: %s automatic retry is due\n", plural(p.Retried, "rejected row"), pick(p.Retried, "its", "their"))
+			}
 			printChanges(m.Stdout, "local", p.Local)
 			printChanges(m.Stdout, "Salesforce", p.Salesforce)
 			for _, c := range p.Conflicts {

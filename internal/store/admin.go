@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -54,7 +55,7 @@ func (db *DB) LastRuns(ctx context.Context) (map[string]Run, error) {
 // order.
 const runColumns = `id, object, started, finished, pulled, local_inserts, local_updates, local_deletes, created, updated,
 	deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit, coalesce(watermark_time, ''),
-	coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged`
+	coalesce(watermark_id, ''), coalesce(error, ''), rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged, retried`
 
 func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
 	rows, err := db.r.QueryContext(ctx, q, args...)
@@ -69,7 +70,7 @@ func (db *DB) queryRuns(ctx context.Context, q string, args ...any) ([]Run, erro
 		if err := rows.Scan(&r.ID, &r.Object, &started, &finished, &r.Pulled, &r.LocalInserts, &r.LocalUpdates,
 			&r.LocalDeletes, &r.Created, &r.Updated, &r.Deleted, &r.Skipped, &r.Conflicts, &r.Failed, &r.Retrying,
 			&r.APICalls, &r.APIUsed, &r.APILimit, &wmTime, &r.Watermark.ID, &r.ErrorText,
-			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted, &r.Reconciled, &r.Compared, &r.Repaired, &r.Unkeyed, &r.Unchanged); err != nil {
+			&r.Rescanned, &r.Matched, &r.Held, &r.Relinked, &r.Reverted, &r.Reconciled, &r.Compared, &r.Repaired, &r.Unkeyed, &r.Unchanged, &r.Retried); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Started, r.Finished, r.Watermark.Time = parseTime(started), parseTime(finished), parseTime(wmTime)
@@ -215,10 +216,30 @@ func (db *DB) RetryDeadLetters(ctx context.Context, object string) (int64, error
 	return db.retryDeadLetters(ctx, `d.object = ?1 OR ?1 = ''`, object)
 }
 
-// RetryDueDeadLetters queues the dead letters whose next retry time is at or
-// before now.
-func (db *DB) RetryDueDeadLetters(ctx context.Context, now time.Time) (int64, error) {
-	return db.retryDeadLetters(ctx, `d.next_retry IS NOT NULL AND d.next_retry <= ?1`, formatTime(now))
+// RetryDue implements syncd.Local: it queues the dead letters of object
+// whose next retry time is at or before now, as RetryDeadLetters does, and
+// clears that time; ApplyPush sets the next one when the push rejects the
+// row again. A code syncd.RetriesAutomatically refuses is left out, though
+// a database written before that rule holds a time for it.
+func (db *DB) RetryDue(ctx context.Context, object string, now time.Time) (int, error) {
+	list, err := json.Marshal(syncd.ManualRetryCodes())
+	if err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	where := `d.object = ?1 AND d.next_retry IS NOT NULL AND d.next_retry <= ?2
+		AND d.code NOT IN (SELECT value FROM json_each(?3))`
+	args := []any{object, formatTime(now), string(list)}
+	// Each cycle of each object asks; a reader answers the common "none",
+	// so an idle cycle takes no write lock from the application.
+	var due bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM _syncd_dead_letters d WHERE `+where+`)`, args...).Scan(&due); err != nil {
+		return 0, fmt.Errorf("read dead letters due: %w", err)
+	}
+	if !due {
+		return 0, nil
+	}
+	n, err := db.retryDeadLetters(ctx, where, args...)
+	return int(n), err
 }
 
 func (db *DB) retryDeadLetters(ctx context.Context, where string, args ...any) (int64, error) {

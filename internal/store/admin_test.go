@@ -104,12 +104,12 @@ func TestRetryDeadLetters(t *testing.T) {
 	if d := list[0]; d.Attempts != 1 || d.Payload["Email"] != "bad" || !d.FirstSeen.Equal(now) || !d.NextRetry.Equal(now.Add(time.Hour)) {
 		t.Fatalf("dead letter = %+v", d)
 	}
-	if n, _ := db.RetryDueDeadLetters(ctx, now.Add(time.Minute)); n != 0 {
+	if n, _ := db.RetryDue(ctx, "Contact", now.Add(time.Minute)); n != 0 {
 		t.Fatal("retried before due")
 	}
 	mustExec(t, app, `DELETE FROM contacts WHERE id = 2`)
 	mustExec(t, app, `UPDATE _syncd_outbox SET done = 1`)
-	if n, err := db.RetryDueDeadLetters(ctx, now.Add(2*time.Hour)); n != 2 || err != nil {
+	if n, err := db.RetryDue(ctx, "Contact", now.Add(2*time.Hour)); n != 2 || err != nil {
 		t.Fatalf("retried %d, %v", n, err)
 	}
 	pend, _ = db.Pending(ctx, m, 0, 10)
@@ -118,6 +118,44 @@ func TestRetryDeadLetters(t *testing.T) {
 	}
 	if n, err := db.RetryDeadLetters(ctx, "Contact"); n != 2 {
 		t.Fatalf("manual retry: %d, %v", n, err)
+	}
+}
+
+// Rows rejected for a reason of syncd's own that no change in Salesforce
+// lifts get no next retry, and RetryDue leaves them out even when an
+// older syncd gave them one; Salesforce's refusals are retried.
+func TestRetryDueLeavesOutManualCodes(t *testing.T) {
+	db, app, m := MustOpenDB(t)
+	mustExec(t, app, `INSERT INTO contacts(id, email) VALUES (1, 'a'), (2, 'b'), (3, 'c')`)
+	pend, _ := db.Pending(ctx, m, 0, 10)
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	codes := []string{syncd.CodeLocalValueInvalid, syncd.CodeAmbiguousMatch, "FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+	var dls []syncd.DeadLetter
+	for i, p := range pend {
+		dls = append(dls, syncd.DeadLetter{Key: p.Key, Seq: p.Seq, Code: codes[i], Message: "no", Payload: p.Values})
+	}
+	if err := db.ApplyPush(ctx, m, syncd.PushResult{DeadLetters: dls}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.DeadLetters(ctx, "Contact")
+	if err != nil || len(list) != 3 {
+		t.Fatalf("dead letters = %+v, %v", list, err)
+	}
+	for _, d := range list {
+		if auto := d.Code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"; auto == d.NextRetry.IsZero() {
+			t.Errorf("%s: next retry %v", d.Code, d.NextRetry)
+		}
+	}
+	mustExec(t, app, `UPDATE _syncd_dead_letters SET next_retry = '2024-06-01T12:00:00.000Z'`)
+	if n, err := db.RetryDue(ctx, "Contact", now.Add(48*time.Hour)); n != 1 || err != nil {
+		t.Fatalf("retried %d, %v; want only Salesforce's refusal", n, err)
+	}
+	if pend, _ := db.Pending(ctx, m, 0, 10); len(pend) != 1 || pend[0].Key != "3" {
+		t.Fatalf("pending = %+v", pend)
+	}
+	if n, _ := db.RetryDue(ctx, "Account", now.Add(48*time.Hour)); n != 0 {
+		t.Fatalf("another object's retry queued %d rows", n)
 	}
 }
 

@@ -746,7 +746,7 @@ func ambiguousRows(ctx context.Context, tx *sql.Tx, object string, keys []string
 }
 
 // deadLetterBackoff is the delay before a dead letter is due for an
-// automatic retry (RetryDueDeadLetters), by attempts so far.
+// automatic retry (RetryDue), by attempts so far: 1 h, doubling to 24 h.
 func deadLetterBackoff(attempts int) time.Duration {
 	d := time.Hour
 	for i := 1; i < attempts && d < 24*time.Hour; i++ {
@@ -895,11 +895,15 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 		attempts++
+		var next any // NULL: no automatic retry
+		if syncd.RetriesAutomatically(d.Code) {
+			next = formatTime(now.Add(deadLetterBackoff(attempts)))
+		}
 		if _, err := sc.exec(`INSERT INTO _syncd_dead_letters(object, row_key, seq, payload, code, message, attempts, first_seen, last_seen, next_retry)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
 			ON CONFLICT(object, row_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, code = excluded.code,
 				message = excluded.message, attempts = excluded.attempts, last_seen = excluded.last_seen, next_retry = excluded.next_retry`,
-			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, formatTime(now.Add(deadLetterBackoff(attempts)))); err != nil {
+			m.Object, d.Key, d.Seq, payload, d.Code, d.Message, attempts, ts, next); err != nil {
 			return fmt.Errorf("apply push: dead letter %s: %w", d.Key, err)
 		}
 	}
@@ -929,12 +933,12 @@ func (db *DB) RecordRun(ctx context.Context, r syncd.ObjectReport) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO _syncd_runs(object, started, finished, pulled, local_inserts, local_updates,
 		local_deletes, created, updated, deleted, skipped, conflicts, failed, retrying, api_calls, api_used, api_limit,
-		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		watermark_time, watermark_id, error, rescanned, matched, held, relinked, reverted, reconciled, compared, repaired, unkeyed, unchanged, retried)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Object, formatTime(r.Started), formatTime(r.Finished), r.Pulled, r.LocalInserts, r.LocalUpdates,
 		r.LocalDeletes, r.Created, r.Updated, r.Deleted, r.Skipped, r.Conflicts, r.Failed, r.Retrying, r.APICalls,
 		r.APIUsed, r.APILimit, wmTime, nullString(r.Watermark.ID), nullString(errText), r.Rescanned, r.Matched, r.Held, r.Relinked, r.Reverted,
-		r.Reconciled, r.Compared, r.Repaired, r.Unkeyed, r.Unchanged)
+		r.Reconciled, r.Compared, r.Repaired, r.Unkeyed, r.Unchanged, r.Retried)
 	if err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}

@@ -109,6 +109,7 @@ func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 		"ResetCursor":      ro.ResetCursor(ctx, "Contact"),
 		"Lock":             ro.Lock(),
 		"RetryDeadLetters": second(ro.RetryDeadLetters(ctx, "")),
+		"RetryDue":         second(ro.RetryDue(ctx, "Contact", ts("2100-01-01T00:00:00Z"))),
 		"PurgeOutbox":      second(ro.PurgeOutbox(ctx, ts("2100-01-01T00:00:00Z"))),
 		"EnqueueAll":       second(ro.EnqueueAll(ctx, m)),
 	}

@@ -272,6 +272,11 @@ func (e *Engine) syncObject(ctx context.Context, raw *Mapping, forceReconcile bo
 	e.logger().Debug("phase.done", "object", m.Object, "phase", "pull", "rows", rep.Pulled,
 		"api_calls", e.Remote.Usage().Calls-calls0, "duration_ms", e.now().Sub(phase).Milliseconds(),
 		"watermark", rep.Watermark.Time.UTC().Format(time.RFC3339))
+	// Rejected rows whose retry is due join this cycle's push, after the
+	// pull has merged what changed in Salesforce since their rejection.
+	if rep.Retried, err = e.Local.RetryDue(ctx, m.Object, e.now()); err != nil {
+		return finish(fmt.Errorf("retry rejected rows: %w", err))
+	}
 	phase = e.now()
 	if err := e.push(ctx, m, &rep); err != nil {
 		return finish(fmt.Errorf("push: %w", err))

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -459,6 +460,29 @@ type LocalChange struct {
 // do not convert to their Salesforce types.
 const CodeLocalValueInvalid = "LOCAL_VALUE_INVALID"
 
+// RetriesAutomatically reports whether a row rejected with code is queued
+// again on its own once its dead letter's backoff has passed
+// (Local.RetryDue). Salesforce's refusals are: each is permanent for the
+// values sent, but many lift without a change to the row, when the org
+// changes around it: an admin fixes a validation rule or a trigger, adds a
+// value to a restricted picklist, grants access, or an approval process
+// unlocks the record (ENTITY_IS_LOCKED; "Approval Class", Apex Reference,
+// developer.salesforce.com/docs/atlas.en-us.apexref.meta/apexcode/apex_methods_system_approval.htm).
+// The code alone does not tell which will, and a retry costs a share of one
+// collection call, so every one is retried. Two codes are syncd's own and
+// no org change lifts them: a local value that does not convert waits for
+// the application to change the row (which queues it by itself), and an
+// ambiguous match is decided again by each cycle's matching
+// (ManualRetryCodes).
+func RetriesAutomatically(code string) bool {
+	return !slices.Contains(ManualRetryCodes(), code)
+}
+
+// ManualRetryCodes are the dead-letter codes RetriesAutomatically refuses.
+func ManualRetryCodes() []string {
+	return []string{CodeLocalValueInvalid, CodeAmbiguousMatch}
+}
+
 // Ack records a pushed (or skipped) row: its outbox entries up to Seq are
 // done, and the merge base takes the sent values.
 type Ack struct {
@@ -589,6 +613,13 @@ type Local interface {
 	// leaves it out, so that matching reads it again after a crash.
 	Holds(ctx context.Context, object string) (map[string]string, error)
 	SetHolds(ctx context.Context, object string, holds map[string]string, released []string) error
+	// RetryDue queues again, as `syncd failed retry` does, the rejected
+	// rows of an object whose automatic retry is due at now (a backoff that
+	// doubles with each rejection of the row) and whose code
+	// RetriesAutomatically, and returns how many. Until the push that
+	// follows rejects a row again, which starts its next backoff, it is not
+	// due again.
+	RetryDue(ctx context.Context, object string, now time.Time) (int, error)
 	// RecordRun appends one object's cycle to the run history.
 	RecordRun(ctx context.Context, r ObjectReport) error
 }

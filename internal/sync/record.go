@@ -361,8 +361,11 @@ func diffs(from map[string]Value, to map[string]Value) map[string]FieldDiff {
 // ObjectPlan is what one cycle of one object did, or would do, on both
 // sides.
 type ObjectPlan struct {
-	Object     string     `json:"object"`
-	Pulled     int        `json:"pulled"`
+	Object string `json:"object"`
+	Pulled int    `json:"pulled"`
+	// Retried counts the rejected rows whose automatic retry was due, so
+	// that the cycle queued them again: their writes are among Salesforce's.
+	Retried    int        `json:"retried"`
 	Local      []Action   `json:"local"`
 	Salesforce []Action   `json:"salesforce"`
 	Conflicts  []Conflict `json:"conflicts"`
@@ -376,7 +379,7 @@ type ObjectPlan struct {
 func Plans(rep Report, actions []Action, conflicts []Conflict, refused map[string][]Refusal) []ObjectPlan {
 	var out []ObjectPlan
 	for _, o := range rep.Objects {
-		p := ObjectPlan{Object: o.Object, Pulled: o.Pulled, Local: []Action{}, Salesforce: []Action{}, Conflicts: []Conflict{}}
+		p := ObjectPlan{Object: o.Object, Pulled: o.Pulled, Retried: o.Retried, Local: []Action{}, Salesforce: []Action{}, Conflicts: []Conflict{}}
 		p.Refused = refused[o.Object]
 		for _, a := range actions {
 			switch {

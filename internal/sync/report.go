@@ -37,6 +37,7 @@ type ObjectReport struct {
 	Compared   int // records whose Id and stamp a reconciliation compared with the links
 	Repaired   int // local rows a reconciliation's re-reads changed: missed updates, creates and deletes
 	Failed     int // records dead-lettered this cycle
+	Retried    int // rejected rows queued again because their automatic retry was due (Local.RetryDue)
 	Retrying   int // records left pending after a transient failure
 	APICalls   int64
 	APIUsed    int // the org's daily API usage at the end, from Sforce-Limit-Info

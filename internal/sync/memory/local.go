@@ -596,6 +596,12 @@ func (l *Local) RefusedRetries(context.Context, string) ([]string, error) {
 	return nil, nil
 }
 
+// RetryDue queues nothing: the model keeps no retry times, so a rejected
+// row waits for a change to it, as it did before retries were automatic.
+func (l *Local) RetryDue(context.Context, string, time.Time) (int, error) {
+	return 0, nil
+}
+
 func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch) ([]syncd.Refusal, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
