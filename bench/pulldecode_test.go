@@ -117,13 +117,13 @@ func reference(body []byte) (syncd.Page, string, error) {
 			}
 			rec.Stamp, rec.LastModified = t, t
 		}
-		rec.Values = map[string]syncd.Value{}
+		rec.Values = syncd.FieldsOf(map[string]syncd.Value{})
 		for f, typ := range decodeFields {
 			v, err := sf.FromWire(sf.KindOf(typ), refLookup(raw, f))
 			if err != nil {
 				return p, "", err
 			}
-			rec.Values[f] = v
+			rec.Values.Set(f, v)
 		}
 		p.Records = append(p.Records, rec)
 	}
@@ -353,7 +353,7 @@ func TestPullDecodeRefusesWhatEncodingJSONRefuses(t *testing.T) {
 	body := strings.Replace(good, `"Ada"`, "\"A\xffda\"", 1)
 	want, _, _ := reference([]byte(body))
 	got, err := newPageServer(t, [][]byte{[]byte(body)}).pull(t)
-	if err != nil || !reflect.DeepEqual(got[0].Records, want.Records) || !utf8.ValidString(got[0].Records[0].Values["FirstName"].(string)) {
+	if err != nil || !reflect.DeepEqual(got[0].Records, want.Records) || !utf8.ValidString(got[0].Records[0].Values.Get("FirstName").(string)) {
 		t.Fatalf("invalid UTF-8: %v %+v", err, got)
 	}
 }

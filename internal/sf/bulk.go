@@ -542,7 +542,7 @@ func newSetParser(req syncd.PullRequest, wm string, size int) *setParser {
 	kinds["isdeleted"] = syncd.KindBool
 	kinds[strings.ToLower(wm)] = syncd.KindDateTime
 	kinds["lastmodifieddate"] = syncd.KindDateTime
-	return &setParser{conv: &converter{req: req, wm: wm}, kinds: kinds, size: size}
+	return &setParser{conv: newConverter(req, wm), kinds: kinds, size: size}
 }
 
 // parse reads one set with encoding/csv, row by row, and hands its records to emit in slices

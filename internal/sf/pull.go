@@ -275,7 +275,7 @@ func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(sy
 	}
 	p := &pullPipe{
 		c:      c,
-		dec:    newPageDecoder(&converter{req: req, wm: wm}, batch),
+		dec:    newPageDecoder(newConverter(req, wm), batch),
 		hdr:    http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}},
 		object: req.Object,
 	}
@@ -460,6 +460,15 @@ func (p *pullPipe) fetch(ctx context.Context, r request, out chan<- pageResult) 
 type converter struct {
 	req syncd.PullRequest
 	wm  string
+	// lay is the layout of the records' Values, the request's fields in
+	// order: field i is at index i unless a name repeats (byName).
+	lay    *syncd.Layout
+	byName bool
+}
+
+func newConverter(req syncd.PullRequest, wm string) *converter {
+	lay := req.Layout()
+	return &converter{req: req, wm: wm, lay: lay, byName: lay.Len() != len(req.Fields)}
 }
 
 // The members build reads, by index into converter.names: the system
@@ -508,13 +517,17 @@ func (cv *converter) build(get func(i int) any) (syncd.RemoteRecord, error) {
 	} else if rec.LastModified, err = wireTime(get(atLastModified)); err != nil {
 		return rec, badValue(cv.req.Object, id, "LastModifiedDate", err)
 	}
-	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
+	rec.Values = syncd.NewFields(cv.lay)
 	for i, f := range cv.req.Fields {
 		v, err := FromWire(f.Kind, get(fieldsAt+i))
 		if err != nil {
 			return rec, badValue(cv.req.Object, id, f.Name, err)
 		}
-		rec.Values[f.Name] = v
+		if cv.byName {
+			rec.Values.Set(f.Name, v)
+		} else {
+			rec.Values.SetAt(i, v)
+		}
 	}
 	return rec, nil
 }

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -130,8 +129,8 @@ func v14Want(t *testing.T) (map[string]syncd.LocalState, []syncd.LocalChange) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		states[id] = syncd.LocalState{Key: s.Key, ID: s.ID, Exists: s.Exists, Values: untagAll(t, s.Values),
-			Shadow: untagAll(t, s.Shadow), InFlight: untagAll(t, s.InFlight), Conflicted: set(s.Conflicted), Stamp: stamp,
+		states[id] = syncd.LocalState{Key: s.Key, ID: s.ID, Exists: s.Exists, Values: syncd.FieldsOf(untagAll(t, s.Values)),
+			Shadow: syncd.FieldsOf(untagAll(t, s.Shadow)), InFlight: untagAll(t, s.InFlight), Conflicted: set(s.Conflicted), Stamp: stamp,
 			ExternalID: s.ExternalID}
 	}
 	var changes []syncd.LocalChange
@@ -194,13 +193,13 @@ func TestMigrateV14AnswersAsBefore(t *testing.T) {
 		got := snap.States[id]
 		// Schema 14 answered no ExtHeld; it held the row's own external id
 		// as the shadow's.
-		if ext, _ := want.Shadow[m.ExternalIDField].(string); ext != "" && ext == want.ExternalID {
+		if ext, _ := want.Shadow.Get(m.ExternalIDField).(string); ext != "" && ext == want.ExternalID {
 			want.ExtHeld = true
 		}
 		// Lookup's values may hold something under the external id
 		// field's name, which is not the row's (ExternalID is).
-		got.Values = maps.Clone(got.Values)
-		delete(got.Values, m.ExternalIDField)
+		got.Values = got.Values.Clone()
+		got.Values.Delete(m.ExternalIDField)
 		if !want.Exists {
 			// Nothing plans on what a row deleted locally held.
 			want.Shadow, got.Shadow, want.ExternalID, got.ExternalID = nil, nil, "", ""
@@ -239,8 +238,8 @@ func TestMigrateV14AnswersAsBefore(t *testing.T) {
 	}
 	var changed []syncd.RemoteRecord
 	for i, r := range v14Records() {
-		vals := maps.Clone(wantStates[r.ID].Shadow)
-		vals["FirstName"] = fmt.Sprint("Remote", i+1)
+		vals := wantStates[r.ID].Shadow.Clone()
+		vals.Set("FirstName", fmt.Sprint("Remote", i+1))
 		changed = append(changed, syncd.RemoteRecord{ID: r.ID, Stamp: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
 			LastModified: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Values: vals})
 	}

@@ -117,7 +117,7 @@ func TestTypes_RoundTrip(t *testing.T) {
 	for i, c := range cases {
 		id := fmt.Sprintf("a00%012d", i)
 		set := map[string]syncd.Value{c.field: c.value}
-		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "x" + id, Set: set, Shadow: set})
+		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "x" + id, Set: syncd.FieldsOf(set), Shadow: syncd.FieldsOf(set)})
 		recs = append(recs, syncd.RemoteRecord{ID: id})
 	}
 	if _, err := db.ApplyPull(ctx, m, b); err != nil {
@@ -129,10 +129,10 @@ func TestTypes_RoundTrip(t *testing.T) {
 	}
 	for i, c := range cases {
 		s := st[fmt.Sprintf("a00%012d", i)]
-		if got := s.Values[c.field]; !reflect.DeepEqual(got, c.value) {
+		if got := s.Values.Get(c.field); !reflect.DeepEqual(got, c.value) {
 			t.Errorf("%s %#v: read back %#v (%T)", c.field, c.value, got, got)
 		}
-		if got, ok := s.Shadow[c.field]; !ok || !reflect.DeepEqual(got, c.value) {
+		if got, ok := s.Shadow.Lookup(c.field); !ok || !reflect.DeepEqual(got, c.value) {
 			t.Errorf("%s %#v: shadow %#v (%T)", c.field, c.value, got, got)
 		}
 	}

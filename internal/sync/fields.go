@@ -228,6 +228,13 @@ func (f *Fields) Delete(name string) {
 	delete(f.extra, name)
 }
 
+// Clear removes every name, keeping the layout and the room.
+func (f *Fields) Clear() {
+	clear(f.vals)
+	f.n = 0
+	clear(f.extra)
+}
+
 // All yields the names present and their values: the layout's in its
 // order, then the others sorted by name.
 func (f *Fields) All() iter.Seq2[string, Value] {
