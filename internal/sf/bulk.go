@@ -596,6 +596,7 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 		return cols[i].wire(row[i])
 	}
 	batch := make([]syncd.RemoteRecord, 0, p.size)
+	fa := syncd.MakeFieldsAlloc(p.conv.lay, min(p.size, 64))
 	n := 0
 	for {
 		row, err = cr.Read()
@@ -612,7 +613,7 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 		if skipAt >= 0 && !p.filter.keep(row[skipAt]) {
 			continue
 		}
-		rec, err := p.conv.build(get)
+		rec, err := p.conv.build(get, &fa)
 		if err != nil {
 			return err
 		}

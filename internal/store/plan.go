@@ -138,8 +138,9 @@ type queryer interface {
 // out.
 func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
+	fa := syncd.MakeFieldsAlloc(p.layout, min(len(keys), 64))
 	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
-		return p.addRow(out, raw, bad)
+		return p.addRow(out, raw, bad, &fa)
 	})
 	if err != nil {
 		return nil, err
@@ -147,12 +148,12 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 	return out, nil
 }
 
-// addRow decodes one row as selected by rowColumns into out. A value that
-// does not convert is an error, or, with bad, reported there and the row
-// left out.
-func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error)) error {
+// addRow decodes one row as selected by rowColumns into out, its values
+// made by fa. A value that does not convert is an error, or, with bad,
+// reported there and the row left out.
+func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error), fa *syncd.FieldsAlloc) error {
 	key := asString(raw[0])
-	r := &localRow{ext: asString(raw[1]), values: syncd.NewFields(p.layout)}
+	r := &localRow{ext: asString(raw[1]), values: fa.New()}
 	if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
 		r.softDeleted = true
 	}

@@ -162,13 +162,14 @@ func (p *mapPlan) links(ctx context.Context, q queryer, col string, in []string)
 func (p *mapPlan) linkedRows(ctx context.Context, q queryer, ids []string) (map[string]*link, map[string]*localRow, error) {
 	links := make(map[string]*link, len(ids))
 	rows := make(map[string]*localRow, len(ids))
+	fa := syncd.MakeFieldsAlloc(p.layout, min(len(ids), 64))
 	err := p.eachLinkAndRow(ctx, q, `FROM `+p.link+` AS l LEFT JOIN `+p.tbl+` ON `+appKey(p.qkey, "l.row_key")+
 		` WHERE l.sf_id IN (`, ids, func(l *link, raw []any) error {
 		links[l.sfID] = l
 		if raw[0] == nil {
 			return nil // the row is gone
 		}
-		return p.addRow(rows, raw, nil)
+		return p.addRow(rows, raw, nil, &fa)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read links and rows: %w", err)
