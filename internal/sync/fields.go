@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"iter"
 	"maps"
 	"slices"
@@ -296,6 +297,9 @@ func (f *Fields) Clone() *Fields {
 	}
 	return &Fields{layout: f.layout, vals: slices.Clone(f.vals), n: f.n, extra: maps.Clone(f.extra)}
 }
+
+// String formats f as its Map.
+func (f *Fields) String() string { return fmt.Sprint(f.Map()) }
 
 // Map returns f's entries as a new map (nil for nil Fields): for JSON,
 // tests and cold paths.
