@@ -374,8 +374,8 @@ func (p *mapPlan) rowMap(r *localRow) *syncd.Fields {
 	return out
 }
 
-// lookupRowMap is rowMap for Lookup, made of the row's own map: the
-// external id is added to its values rather than to a copy (a map per
+// lookupRowMap is rowMap for Lookup, made of the row's own Fields: the
+// external id is added to its values rather than to a copy (one per
 // record less), unless a mapped field bears the external id field's name,
 // whose value it would replace. The row's values then hold an entry under
 // that name, which the planner does not read (it reads ExternalID).
@@ -412,7 +412,7 @@ func (p *mapPlan) syncedMap(l *link, b *base, row *syncd.Fields) (map[string]syn
 }
 
 // sharedBase is synced without a copy of a row that is its own base (a
-// map per row less): the row itself serves as the base, so neither may
+// Fields per row less): the row itself serves as the base, so neither may
 // change after. Where Salesforce holds no external id but the row has
 // one, the base's is null: that is written over the row's in place, and ext
 // is the row's own, as read (nil for none), for whoever reads the row
@@ -492,8 +492,8 @@ func (p *mapPlan) settleDigest(old, newly *syncd.Fields, row func(string) syncd.
 	return linkFP(digest, held), keep
 }
 
-// rowWithExt reads a row's values from a map (rowMap) whose external id is
-// ext, whatever the map holds under its name (sharedBase); nil for no row.
+// rowWithExt reads a row's values from Fields (rowMap) whose external id
+// is ext, whatever they hold under its name (sharedBase); nil for no row.
 func (p *mapPlan) rowWithExt(row *syncd.Fields, ext syncd.Value) func(string) syncd.Value {
 	if row == nil {
 		return nil
@@ -506,7 +506,7 @@ func (p *mapPlan) rowWithExt(row *syncd.Fields, ext syncd.Value) func(string) sy
 	}
 }
 
-// mapRow reads a row's values from a map (rowMap), nil for no row.
+// mapRow reads a row's values from Fields (rowMap), nil for no row.
 func mapRow(row *syncd.Fields) func(string) syncd.Value {
 	if row == nil {
 		return nil

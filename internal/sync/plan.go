@@ -71,6 +71,8 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 	}
 	shadowIsValues := valuesAreShadow(m)
 	lay := LayoutOf(m)
+	// The merges' Fields, a few dozen to an allocation.
+	fa := MakeFieldsAlloc(lay, min(len(recs), 64))
 	for i := range recs {
 		rec := &recs[i]
 		st, known := local[rec.ID]
@@ -82,7 +84,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			// Never seen locally; nothing to delete.
 		case !known && adopted[rec.ID].Key != "":
 			heir := adopted[rec.ID]
-			op, conflicts := planMerge(m, lay, rec, &heir)
+			op, conflicts := planMerge(m, &fa, rec, &heir)
 			op.Relink = &Relink{OldID: heir.ID, NewID: rec.ID, Reason: RelinkMerged}
 			p.Ops = append(p.Ops, op)
 			p.Conflicts = append(p.Conflicts, conflicts...)
@@ -118,7 +120,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !st.Exists:
 			// Deleted locally while linked; the push phase decides.
 		default:
-			op, conflicts := planMerge(m, lay, rec, &st)
+			op, conflicts := planMerge(m, &fa, rec, &st)
 			p.Conflicts = append(p.Conflicts, conflicts...)
 			switch {
 			case op.Set.Len() > 0:
@@ -171,12 +173,11 @@ func valuesAreShadow(m *Mapping) int {
 // planInsert plans a new row, its Fields of layout lay (LayoutOf(m)).
 // shadowIsValues is valuesAreShadow(m): when the record's Values hold
 // exactly the mapped fields and the external id (as a pull reads them) and
-// none is unresolved, they are both the values
-// to write (with the external id, which ExternalID writes anyway) and the
-// merge base, shared rather than copied: a first sync inserts every
-// record, and the two copies per record were a third of what a pull
-// allocated. Nothing changes these maps after planning (MergeBase's
-// contract).
+// none is unresolved, they are both the values to write (with the external
+// id, which ExternalID writes anyway) and the merge base, shared rather
+// than copied: a first sync inserts every record, and the two copies per
+// record were a third of what a pull allocated. Nothing changes these
+// Fields after planning (MergeBase's contract).
 func planInsert(m *Mapping, lay *Layout, rec *RemoteRecord, shadowIsValues int) LocalOp {
 	op := LocalOp{
 		Kind:         OpInsert,
@@ -292,15 +293,15 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 	return []LocalOp{op}, nil
 }
 
-// planMerge plans a record for its linked row, the op's Fields of layout
-// lay (LayoutOf(m)).
-func planMerge(m *Mapping, lay *Layout, rec *RemoteRecord, st *LocalState) (LocalOp, []Conflict) {
+// planMerge plans a record for its linked row, the op's Fields made by fa
+// (of LayoutOf(m)).
+func planMerge(m *Mapping, fa *FieldsAlloc, rec *RemoteRecord, st *LocalState) (LocalOp, []Conflict) {
 	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
 	if st.BaseLost && !st.Stamp.IsZero() && rec.Stamp.Equal(st.Stamp) {
 		// The record has not changed since syncd last read it: its values
 		// are the last synced ones, the base the row lost. Local changes
 		// are then pushed as such.
-		op.Shadow = NewFields(lay)
+		op.Shadow = fa.New()
 		for _, f := range m.Fields {
 			if !rec.Unresolved[f.Name] {
 				op.Shadow.Set(f.Name, rec.Values.Get(f.Name))
@@ -315,7 +316,7 @@ func planMerge(m *Mapping, lay *Layout, rec *RemoteRecord, st *LocalState) (Loca
 	shared := true
 	set := func(name string, v Value) { // and shadow
 		if op.Shadow == nil {
-			op.Shadow = NewFields(lay)
+			op.Shadow = fa.New()
 		}
 		op.Shadow.Set(name, v)
 		if shared {
@@ -323,7 +324,7 @@ func planMerge(m *Mapping, lay *Layout, rec *RemoteRecord, st *LocalState) (Loca
 			return
 		}
 		if op.Set == nil {
-			op.Set = NewFields(lay)
+			op.Set = fa.New()
 		}
 		op.Set.Set(name, v)
 	}
@@ -335,7 +336,7 @@ func planMerge(m *Mapping, lay *Layout, rec *RemoteRecord, st *LocalState) (Loca
 			shared = false
 		}
 		if op.Shadow == nil {
-			op.Shadow = NewFields(lay)
+			op.Shadow = fa.New()
 		}
 		op.Shadow.Set(name, v)
 	}

@@ -354,7 +354,7 @@ type LocalOp struct {
 	Key        string // empty for OpInsert
 	ID         string // Salesforce Id, linked by this op
 	ExternalID string // for OpInsert; empty means the store assigns one and schedules it for push
-	// Set and Shadow may be one map, and a record's Values: neither is
+	// Set and Shadow may be one Fields, and a record's Values: neither is
 	// written into after planning.
 	Set    *Fields   // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
 	Shadow *Fields   // newly synced values, merged into the merge base
