@@ -369,7 +369,11 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 // park or count as a conflict; the three-way merge takes Salesforce's
 // spelling, a local write that costs no API call.
 func agreeOnKey(m *Mapping, st LocalState) LocalState {
-	st.Shadow = NewFields(LayoutOf(m))
+	lay := st.Values.Layout() // the row's: no layout made per row
+	if lay == nil {
+		lay = LayoutOf(m)
+	}
+	st.Shadow = NewFields(lay)
 	for _, k := range m.Match {
 		st.Shadow.Set(k.Field, st.Values.Get(k.Field))
 	}
