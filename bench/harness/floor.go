@@ -117,7 +117,7 @@ func (r *rowInserter) page(ctx context.Context, recs []syncd.RemoteRecord, field
 		args = args[:0]
 		for _, rec := range chunk {
 			for _, f := range fields {
-				var v any = rec.Values[f.Name]
+				var v any = rec.Values.Get(f.Name)
 				switch x := v.(type) {
 				case syncd.Decimal:
 					v = string(x)

@@ -58,7 +58,7 @@ func TestSQLCostUpdate_StartsFromRowsSyncdReadsAsLinked(t *testing.T) {
 	defer st.Close()
 	var recs []syncd.RemoteRecord
 	for _, k := range []int{1, 2000, 2001, n} {
-		recs = append(recs, syncd.RemoteRecord{ID: benchRow(k, "sf_id").(string), Values: map[string]syncd.Value{}})
+		recs = append(recs, syncd.RemoteRecord{ID: benchRow(k, "sf_id").(string), Values: syncd.FieldsOf(map[string]syncd.Value{})})
 	}
 	snap, err := st.Lookup(ctx, org.Mapping(), recs)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestSQLCostUpdate_StartsFromRowsSyncdReadsAsLinked(t *testing.T) {
 	}
 	for _, k := range []int{1, 2000, 2001, n} {
 		s := snap.States[benchRow(k, "sf_id").(string)]
-		if s.Key != fmt.Sprint(k) || s.ID != benchRow(k, "sf_id") || !s.Exists || s.Values["Title"] != "Account Manager" {
+		if s.Key != fmt.Sprint(k) || s.ID != benchRow(k, "sf_id") || !s.Exists || s.Values.Get("Title") != "Account Manager" {
 			t.Errorf("record %d: Lookup found %+v, want row %d linked, Title Account Manager", k, s, k)
 		}
 	}

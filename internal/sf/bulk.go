@@ -542,7 +542,7 @@ func newSetParser(req syncd.PullRequest, wm string, size int) *setParser {
 	kinds["isdeleted"] = syncd.KindBool
 	kinds[strings.ToLower(wm)] = syncd.KindDateTime
 	kinds["lastmodifieddate"] = syncd.KindDateTime
-	return &setParser{conv: &converter{req: req, wm: wm}, kinds: kinds, size: size}
+	return &setParser{conv: newConverter(req, wm), kinds: kinds, size: size}
 }
 
 // parse reads one set with encoding/csv, row by row, and hands its records to emit in slices
@@ -596,6 +596,7 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 		return cols[i].wire(row[i])
 	}
 	batch := make([]syncd.RemoteRecord, 0, p.size)
+	fa := syncd.MakeFieldsAlloc(p.conv.lay, min(p.size, 64))
 	n := 0
 	for {
 		row, err = cr.Read()
@@ -612,7 +613,7 @@ func (p *setParser) parse(s spooledSet, emit func([]syncd.RemoteRecord) error) e
 		if skipAt >= 0 && !p.filter.keep(row[skipAt]) {
 			continue
 		}
-		rec, err := p.conv.build(get)
+		rec, err := p.conv.build(get, &fa)
 		if err != nil {
 			return err
 		}

@@ -47,12 +47,12 @@ func sameRecords(t *testing.T, a, b []syncd.RemoteRecord) {
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.ID != y.ID || !x.Stamp.Equal(y.Stamp) || !x.LastModified.Equal(y.LastModified) || x.Deleted != y.Deleted || len(x.Values) != len(y.Values) {
+		if x.ID != y.ID || !x.Stamp.Equal(y.Stamp) || !x.LastModified.Equal(y.LastModified) || x.Deleted != y.Deleted || x.Values.Len() != y.Values.Len() {
 			t.Fatalf("record %d: REST %+v, Bulk %+v", i, x, y)
 		}
-		for k, v := range x.Values {
-			if !syncd.Equal(v, y.Values[k]) {
-				t.Fatalf("record %d field %s: REST %#v, Bulk %#v", i, k, v, y.Values[k])
+		for k, v := range x.Values.All() {
+			if !syncd.Equal(v, y.Values.Get(k)) {
+				t.Fatalf("record %d field %s: REST %#v, Bulk %#v", i, k, v, y.Values.Get(k))
 			}
 		}
 	}

@@ -41,8 +41,8 @@ func BenchmarkDecodePage(b *testing.B) {
 	}
 	body.WriteString(`]}`)
 	page := []byte(body.String())
-	d := newPageDecoder(&converter{req: req, wm: "SystemModstamp"}, 2000)
-	if _, recs, err := d.decode(page); err != nil || len(recs) != 2000 || recs[1999].Values["Email"] != "contact1999@example.com" {
+	d := newPageDecoder(newConverter(req, "SystemModstamp"), 2000)
+	if _, recs, err := d.decode(page); err != nil || len(recs) != 2000 || recs[1999].Values.Get("Email") != "contact1999@example.com" {
 		b.Fatalf("decode: %d records, %v", len(recs), err)
 	}
 	b.SetBytes(int64(len(page)))

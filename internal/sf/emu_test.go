@@ -710,7 +710,7 @@ func TestPullCursorAndDeleted(t *testing.T) {
 		t.Fatalf("all: %+v", all)
 	}
 	first := all[0]
-	if first.Values["LastName"] == nil {
+	if first.Values.Get("LastName") == nil {
 		t.Fatalf("values %+v", first)
 	}
 	// Records sharing the cursor's second are not re-read.

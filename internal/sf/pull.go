@@ -275,7 +275,7 @@ func (c *Client) pullREST(ctx context.Context, req syncd.PullRequest, fn func(sy
 	}
 	p := &pullPipe{
 		c:      c,
-		dec:    newPageDecoder(&converter{req: req, wm: wm}, batch),
+		dec:    newPageDecoder(newConverter(req, wm), batch),
 		hdr:    http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}},
 		object: req.Object,
 	}
@@ -460,6 +460,15 @@ func (p *pullPipe) fetch(ctx context.Context, r request, out chan<- pageResult) 
 type converter struct {
 	req syncd.PullRequest
 	wm  string
+	// lay is the layout of the records' Values, the request's fields in
+	// order: field i is at index i unless a name repeats (byName).
+	lay    *syncd.Layout
+	byName bool
+}
+
+func newConverter(req syncd.PullRequest, wm string) *converter {
+	lay := req.Layout()
+	return &converter{req: req, wm: wm, lay: lay, byName: lay.Len() != len(req.Fields)}
 }
 
 // The members build reads, by index into converter.names: the system
@@ -481,12 +490,13 @@ func (cv *converter) names() []string {
 
 func (cv *converter) record(raw map[string]any) (syncd.RemoteRecord, error) {
 	names := cv.names()
-	return cv.build(func(i int) any { return lookup(raw, names[i]) })
+	return cv.build(func(i int) any { return lookup(raw, names[i]) }, nil)
 }
 
 // build makes a RemoteRecord from a record's wire values: get(i) returns
 // the value of names()[i] as encoding/json (UseNumber) would decode it.
-func (cv *converter) build(get func(i int) any) (syncd.RemoteRecord, error) {
+// Its Values come from fa (nil: allocated on their own).
+func (cv *converter) build(get func(i int) any, fa *syncd.FieldsAlloc) (syncd.RemoteRecord, error) {
 	var rec syncd.RemoteRecord
 	id, _ := get(atID).(string)
 	if id == "" {
@@ -508,13 +518,21 @@ func (cv *converter) build(get func(i int) any) (syncd.RemoteRecord, error) {
 	} else if rec.LastModified, err = wireTime(get(atLastModified)); err != nil {
 		return rec, badValue(cv.req.Object, id, "LastModifiedDate", err)
 	}
-	rec.Values = make(map[string]syncd.Value, len(cv.req.Fields))
+	if fa != nil {
+		rec.Values = fa.New()
+	} else {
+		rec.Values = syncd.NewFields(cv.lay)
+	}
 	for i, f := range cv.req.Fields {
 		v, err := FromWire(f.Kind, get(fieldsAt+i))
 		if err != nil {
 			return rec, badValue(cv.req.Object, id, f.Name, err)
 		}
-		rec.Values[f.Name] = v
+		if cv.byName {
+			rec.Values.Set(f.Name, v)
+		} else {
+			rec.Values.SetAt(i, v)
+		}
 	}
 	return rec, nil
 }
@@ -799,6 +817,9 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 	}
 	vals := make([]any, len(d.heads))
 	exact := make([]bool, len(d.heads))
+	// The records' Values, a few dozen to an allocation: not more, as the
+	// page's size is only guessed.
+	fa := syncd.MakeFieldsAlloc(d.conv.lay, min(size, 64))
 	var guess []memberSlot // this page's: pages may be decoded at once
 	get := func(i int) any {
 		ref := d.refs[i]
@@ -818,7 +839,7 @@ func (d *pageDecoder) records(s *jsonScanner) ([]syncd.RemoteRecord, error) {
 		if err := d.record(s, vals, exact, &guess); err != nil {
 			return nil, err
 		}
-		rec, err := d.conv.build(get)
+		rec, err := d.conv.build(get, &fa)
 		if err != nil {
 			return nil, err
 		}

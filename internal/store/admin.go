@@ -451,7 +451,7 @@ func (db *DB) resolveConflict(ctx context.Context, m *syncd.Mapping, id int64, r
 		if err != nil {
 			return err
 		}
-		if _, err := w.rebase(c.Key, "", time.Time{}, old, map[string]syncd.Value{c.Field: fix.Base}, after[c.Key]); err != nil {
+		if _, err := w.rebase(c.Key, "", time.Time{}, old, syncd.FieldsOf(map[string]syncd.Value{c.Field: fix.Base}), after[c.Key]); err != nil {
 			return err
 		}
 	}

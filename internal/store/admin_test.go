@@ -17,7 +17,7 @@ func conflictSetup(t *testing.T) (*store.DB, *syncd.Mapping, []store.ConflictRec
 	var b syncd.PullBatch
 	for i, k := range []string{"1", "2", "3"} {
 		id := "003" + k
-		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpNone, Key: k, ID: id, Shadow: map[string]syncd.Value{"LastName": "base"}})
+		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpNone, Key: k, ID: id, Shadow: syncd.FieldsOf(map[string]syncd.Value{"LastName": "base"})})
 		b.Conflicts = append(b.Conflicts, syncd.Conflict{Object: "Contact", Key: k, ID: id, Field: "LastName",
 			Base: "base", Local: "local" + k, Remote: "remote" + k})
 		_ = i
@@ -72,7 +72,7 @@ func TestResolveConflict(t *testing.T) {
 	want := map[string]string{"0031": "remote1", "0032": "local2", "0033": "chosen"}
 	for id, v := range want {
 		s := st[id]
-		if s.Values["LastName"] != v || s.Shadow["LastName"] != "remote"+id[3:] || s.Conflicted["LastName"] {
+		if s.Values.Get("LastName") != v || s.Shadow.Get("LastName") != "remote"+id[3:] || s.Conflicted["LastName"] {
 			t.Errorf("%s = %+v", id, s)
 		}
 	}

@@ -264,8 +264,8 @@ type applier struct {
 
 // prior is a row's merge base and values before a batch changed it.
 type prior struct {
-	synced map[string]syncd.Value // not to be written into: it may be row itself
-	row    map[string]syncd.Value // its external id is ext (sharedBase)
+	synced *syncd.Fields // not to be written into: it may be row itself
+	row    *syncd.Fields // its external id is ext (sharedBase)
 	ext    syncd.Value
 	sfID   string // the Salesforce Id the row is linked to; "" for none
 	// read, when not nil, is the row as read: synced, row and ext are yet
@@ -284,8 +284,8 @@ type readRow struct {
 // row decoded into row (emptied first). Decoding the row and checking its
 // fingerprint there, on the settling goroutine, takes them off the one
 // that holds the write transaction.
-func (p *mapPlan) decoded(pr prior, row map[string]syncd.Value) prior {
-	clear(row)
+func (p *mapPlan) decoded(pr prior, row *syncd.Fields) prior {
+	row.Clear()
 	p.currentRowInto(row, pr.read.raw)
 	synced, _, ext := p.sharedBase(pr.read.link, pr.read.base, row)
 	return prior{synced: synced, row: row, ext: ext, sfID: pr.sfID}
@@ -323,7 +323,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		}
 		s := &states[i]
 		s.op, s.key, s.ext = op, op.Key, op.ExternalID
-		if v, ok := op.Set[p.m.ExternalIDField].(string); ok && s.ext == "" && v != "" {
+		if v, ok := op.Set.Get(p.m.ExternalIDField).(string); ok && s.ext == "" && v != "" {
 			s.ext = v
 		}
 		// The fields written, in mapping order: looked up one by one
@@ -331,9 +331,9 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 		// none of them is an error.
 		cols = cols[:0]
 		found := 0
-		if len(op.Set) > 0 {
+		if op.Set.Len() > 0 {
 			for j := range p.fields {
-				if _, ok := op.Set[p.fields[j].Name]; ok {
+				if _, ok := op.Set.Lookup(p.fields[j].Name); ok {
 					found++
 					if !p.onExtColumn[j] {
 						cols = append(cols, j)
@@ -341,13 +341,13 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 				}
 			}
 		}
-		if _, ok := op.Set[p.m.ExternalIDField]; ok {
+		if _, ok := op.Set.Lookup(p.m.ExternalIDField); ok {
 			if _, mapped := p.byName[p.m.ExternalIDField]; !mapped {
 				found++
 			}
 		}
-		if found != len(op.Set) {
-			for name := range op.Set {
+		if found != op.Set.Len() {
+			for name := range op.Set.All() {
 				if _, ok := p.byName[name]; !ok && name != p.m.ExternalIDField {
 					return fmt.Errorf("field %s is not mapped", name)
 				}
@@ -366,7 +366,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 			if s.key == "" {
 				return fmt.Errorf("update of Salesforce %s has no local key", op.ID)
 			}
-			_, s.setExt = op.Set[p.m.ExternalIDField]
+			s.setExt = op.Set.Has(p.m.ExternalIDField)
 			s.setExt = s.setExt && s.ext != ""
 			if op.Kind == syncd.OpSoftDelete && p.m.SoftDeleteColumn == "" {
 				return fmt.Errorf("soft delete of %s %s: mapping has no soft-delete column", p.tblName, s.key)
@@ -450,7 +450,7 @@ func (a *applier) run(ops []syncd.LocalOp, edited map[string]map[string]bool) er
 // when keep; the link's fingerprint.
 type settled struct {
 	ok     bool // settled ahead
-	synced map[string]syncd.Value
+	synced *syncd.Fields
 	fp     uint64
 	keep   bool
 }
@@ -479,7 +479,7 @@ func (a *applier) settleAhead(states []opState, uses map[string]int) func() []se
 	done := make(chan any, 1)
 	go func() {
 		defer func() { done <- recover() }()
-		var row map[string]syncd.Value
+		var row *syncd.Fields
 		for _, i := range ahead {
 			out[i], row = a.settleAlone(&states[i], row)
 		}
@@ -501,7 +501,7 @@ func settlesAhead(s *opState, uses map[string]int) bool {
 // touches the row of. A row read undecoded (prior.read) is decoded into
 // spare, a map nothing holds on to, or a new one; the map returned is
 // spare for the next op: the row's, unless the base kept may share it.
-func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled, map[string]syncd.Value) {
+func (a *applier) settleAlone(s *opState, spare *syncd.Fields) (settled, *syncd.Fields) {
 	p := a.p
 	if s.op.Kind == syncd.OpInsert {
 		// A new row: it holds what the op wrote.
@@ -511,7 +511,7 @@ func (a *applier) settleAlone(s *opState, spare map[string]syncd.Value) (settled
 	pr := a.prior[s.key]
 	if pr.read != nil {
 		if spare == nil {
-			spare = make(map[string]syncd.Value, len(p.fields)+1)
+			spare = syncd.NewFields(p.layout)
 		}
 		pr = p.decoded(pr, spare)
 	}
@@ -531,19 +531,19 @@ func (a *applier) withoutEdited(op *syncd.LocalOp, cols map[string]bool) *syncd.
 		return op
 	}
 	c := *op
-	c.Set, c.Shadow = map[string]syncd.Value{}, map[string]syncd.Value{}
+	c.Set, c.Shadow = syncd.NewFields(a.p.layout), syncd.NewFields(a.p.layout)
 	drop := func(name string) bool {
 		i, ok := a.p.byName[name]
 		return ok && (cols == nil || cols[strings.ToLower(a.p.fields[i].Column)])
 	}
-	for name, v := range op.Set {
+	for name, v := range op.Set.All() {
 		if !drop(name) {
-			c.Set[name] = v
+			c.Set.Set(name, v)
 		}
 	}
-	for name, v := range op.Shadow {
+	for name, v := range op.Shadow.All() {
 		if !drop(name) {
-			c.Shadow[name] = v
+			c.Shadow.Set(name, v)
 		}
 	}
 	return &c
@@ -603,7 +603,7 @@ func (a *applier) insert(g *group, ops []*opState) error {
 				a.nextKey++
 			}
 			for _, c := range g.cols {
-				v, err := toSQLite(s.op.Set[p.fields[c].Name])
+				v, err := toSQLite(s.op.Set.Get(p.fields[c].Name))
 				if err != nil {
 					return fmt.Errorf("insert into %s (Salesforce %s) field %s: %w", p.tblName, s.op.ID, p.fields[c].Name, err)
 				}
@@ -731,7 +731,7 @@ func (a *applier) update(g *group, ops []*opState) error {
 		for _, s := range chunk {
 			args = append(args, s.key)
 			for _, c := range g.cols {
-				v, err := toSQLite(s.op.Set[p.fields[c].Name])
+				v, err := toSQLite(s.op.Set.Get(p.fields[c].Name))
 				if err != nil {
 					return fmt.Errorf("update %s %s field %s: %w", p.tblName, s.key, p.fields[c].Name, err)
 				}
@@ -857,13 +857,13 @@ func (a *applier) links(all []opState, ahead []settled, later map[string]int) er
 	// after holds, per key, the merge base and the row an earlier op of
 	// the batch left.
 	type after struct {
-		synced map[string]syncd.Value
+		synced *syncd.Fields
 		row    func(string) syncd.Value
 	}
 	done := map[string]after{}
 	writes := make([]linkWrite, 0, len(all))
 	var keep, drop []string
-	kept := map[string]map[string]syncd.Value{}
+	kept := map[string]*syncd.Fields{}
 	// later, the ops naming each key (uses), is counted down to those
 	// still to come: only their merge base need be made when it is not
 	// kept. ahead holds the bases settleAhead made.
@@ -880,7 +880,7 @@ func (a *applier) links(all []opState, ahead []settled, later map[string]int) er
 			delete(kept, s.key)
 			continue
 		}
-		var synced map[string]syncd.Value
+		var synced *syncd.Fields
 		var fp uint64
 		var keepBase, linked bool
 		if s.op.Kind != syncd.OpInsert {
@@ -901,7 +901,7 @@ func (a *applier) links(all []opState, ahead []settled, later map[string]int) er
 		if r.ok {
 			synced, fp, keepBase = r.synced, r.fp, r.keep
 		} else {
-			var old map[string]syncd.Value
+			var old *syncd.Fields
 			var row func(string) syncd.Value
 			if d, ok := done[s.key]; ok {
 				old, row = d.synced, d.row
@@ -951,7 +951,7 @@ func (a *applier) inserted(s *opState, n string) syncd.Value {
 	if n == p.m.ExternalIDField {
 		return nullString(s.ext)
 	}
-	if v, ok := s.op.Set[n]; ok {
+	if v, ok := s.op.Set.Lookup(n); ok {
 		if !p.anyOnExtColumn {
 			return v // n is mapped: run checked every name of Set
 		}
@@ -987,7 +987,7 @@ func (a *applier) written(s *opState, row func(string) syncd.Value) func(string)
 			}
 			return row(n)
 		}
-		if v, ok := set[n]; ok {
+		if v, ok := set.Lookup(n); ok {
 			if i, mapped := p.byName[n]; mapped && !p.onExtColumn[i] {
 				return v
 			}

@@ -114,12 +114,10 @@ func benchRecord(i int) (syncd.RemoteRecord, map[string]syncd.Value) {
 		"Last_Seen__c": "2024-03-10T07:30:00Z",
 		"Description":  "Some notes about the contact",
 	}
-	rec := syncd.RemoteRecord{ID: fmt.Sprintf("003%015d", i), Stamp: time.Unix(1700000000+int64(i), 0).UTC(), Values: vals}
-	rec.Values = make(map[string]syncd.Value, len(vals)+1)
-	for k, v := range vals {
-		rec.Values[k] = v
-	}
-	rec.Values["Syncd_Id__c"] = fmt.Sprintf("ext-%d", i)
+	// Of the mapping's layout, as a pull decodes them.
+	rec := syncd.RemoteRecord{ID: fmt.Sprintf("003%015d", i), Stamp: time.Unix(1700000000+int64(i), 0).UTC(),
+		Values: syncd.FieldsIn(syncd.LayoutOf(contactMapping()), vals)}
+	rec.Values.Set("Syncd_Id__c", fmt.Sprintf("ext-%d", i))
 	return rec, vals
 }
 
@@ -156,13 +154,13 @@ func BenchmarkApplyPull(b *testing.B) {
 							}
 						}
 						for k, v := range vals {
-							rec.Values[k] = v
+							rec.Values.Set(k, v)
 						}
 					}
 					recs = append(recs, rec)
-					op := syncd.LocalOp{Kind: kind, ID: rec.ID, Set: vals, Shadow: vals, Stamp: rec.Stamp}
+					op := syncd.LocalOp{Kind: kind, ID: rec.ID, Set: syncd.FieldsOf(vals), Shadow: syncd.FieldsOf(vals), Stamp: rec.Stamp}
 					if kind == syncd.OpInsert {
-						op.ExternalID = rec.Values["Syncd_Id__c"].(string)
+						op.ExternalID = rec.Values.Get("Syncd_Id__c").(string)
 						op.Shadow = rec.Values // with the external id, as planInsert's
 					} else {
 						op.Key = fmt.Sprint(i + 1)
@@ -232,8 +230,8 @@ func BenchmarkLookup(b *testing.B) {
 		for i := s; i < s+benchBatch; i++ {
 			rec, vals := benchRecord(i)
 			all = append(all, rec)
-			pb.Ops = append(pb.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: rec.ID, ExternalID: rec.Values["Syncd_Id__c"].(string),
-				Set: vals, Shadow: vals, Stamp: rec.Stamp})
+			pb.Ops = append(pb.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: rec.ID, ExternalID: rec.Values.Get("Syncd_Id__c").(string),
+				Set: syncd.FieldsOf(vals), Shadow: syncd.FieldsOf(vals), Stamp: rec.Stamp})
 		}
 		if _, err := db.ApplyPull(ctx, m, pb); err != nil {
 			b.Fatal(err)

@@ -261,9 +261,9 @@ func (db *DB) linkedWithoutExt(ctx context.Context, m *syncd.Mapping) (map[strin
 
 // differs reports whether a row's mapped values differ from the synced ones
 // it has a base for.
-func differs(p *mapPlan, synced, row map[string]syncd.Value) bool {
+func differs(p *mapPlan, synced, row *syncd.Fields) bool {
 	for _, f := range p.fields {
-		if base, ok := synced[f.Name]; ok && !syncd.Equal(row[f.Name], base) {
+		if base, ok := synced.Lookup(f.Name); ok && !syncd.Equal(row.Get(f.Name), base) {
 			return true
 		}
 	}
@@ -371,18 +371,18 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		fp, _ := raw[2].(int64)
 		isQueued, _ := raw[3].(int64)
 		hasBase, _ := raw[4].(int64)
-		row := make(map[string]syncd.Value, len(p.fields)+1)
+		row := syncd.NewFields(p.layout)
 		for i, f := range p.fields {
 			v, err := fromSQLite(f.Kind, raw[5+nb+1+i])
 			if err != nil {
 				v = unreadable{err} // pushed, and rejected there
 			}
-			row[f.Name] = v
+			row.Set(f.Name, v)
 		}
 		if e := asString(raw[1]); e != "" {
-			row[p.m.ExternalIDField] = e
+			row.Set(p.m.ExternalIDField, e)
 		} else {
-			row[p.m.ExternalIDField] = nil
+			row.Set(p.m.ExternalIDField, nil)
 		}
 		l := &link{key: key, fp: uint64(fp)}
 		var b *base
@@ -406,7 +406,7 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 			changes = append(changes, change{key: key, lost: b == nil || !b.lost})
 			continue
 		}
-		if held, _ := synced[p.m.ExternalIDField].(string); l.extHeld() && held != "" && row[p.m.ExternalIDField] != held {
+		if held, _ := synced.Get(p.m.ExternalIDField).(string); l.extHeld() && held != "" && row.Get(p.m.ExternalIDField) != held {
 			// Another external id than the one Salesforce holds for the
 			// row, and no change of it captured: the row was deleted and
 			// SQLite gave its key to a new row while capture was off (or
@@ -428,11 +428,11 @@ func (db *DB) scan(ctx context.Context, m *syncd.Mapping) (int, error) {
 		}
 		var changed []string
 		for _, f := range p.fields {
-			base, ok := synced[f.Name]
+			base, ok := synced.Lookup(f.Name)
 			if !ok || !f.Pushes() {
 				continue
 			}
-			if !syncd.Equal(row[f.Name], base) {
+			if !syncd.Equal(row.Get(f.Name), base) {
 				changed = append(changed, f.Column)
 			}
 		}

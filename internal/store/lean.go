@@ -295,7 +295,7 @@ func convertChunk(ctx context.Context, tx *sql.Tx, w *stateWriter, after int64) 
 			}
 		}
 		links = append(links, linkWrite{key: l.key, sfID: l.sfID, stamp: parseTime(l.stamp),
-			fp: linkFP(syncd.Fingerprint(p.names, synced), held)})
+			fp: linkFP(syncd.Fingerprint(p.names, syncd.FieldsOf(synced)), held)})
 		if differs {
 			keep = append(keep, l.key)
 			bases[l.key] = synced
@@ -311,7 +311,7 @@ func convertChunk(ctx context.Context, tx *sql.Tx, w *stateWriter, after int64) 
 		return 0, 0, err
 	}
 	for _, k := range keep {
-		if err := w.putBase(k, bases[k]); err != nil {
+		if err := w.putBase(k, syncd.FieldsOf(bases[k])); err != nil {
 			return 0, 0, err
 		}
 	}

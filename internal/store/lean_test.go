@@ -30,7 +30,7 @@ func pullNew(t *testing.T, db *store.DB, m *syncd.Mapping, id string, vals map[s
 			shadow[f.Name] = nil
 		}
 	}
-	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, Set: vals, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
+	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: id, Set: syncd.FieldsOf(vals), Shadow: syncd.FieldsOf(shadow), Stamp: leanStamp}}}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := states(db.Lookup(ctx, m, []syncd.RemoteRecord{{ID: id}}))
@@ -69,8 +69,8 @@ func TestBase_SavedOnFirstEditOnly(t *testing.T) {
 		t.Fatalf("base = %s %s %d, want the values before the first edit", first, last, score)
 	}
 	st := lookup(t, db, m, "003A")
-	if st.BaseLost || st.Shadow["FirstName"] != "Ada" || st.Shadow["LastName"] != "Lovelace" || st.Shadow["Score__c"] != int64(1) ||
-		st.Values["FirstName"] != "Augusta Ada" {
+	if st.BaseLost || st.Shadow.Get("FirstName") != "Ada" || st.Shadow.Get("LastName") != "Lovelace" || st.Shadow.Get("Score__c") != int64(1) ||
+		st.Values.Get("FirstName") != "Augusta Ada" {
 		t.Fatalf("lookup = %+v", st)
 	}
 	pend, err := db.Pending(ctx, m, 0, 10)
@@ -79,7 +79,7 @@ func TestBase_SavedOnFirstEditOnly(t *testing.T) {
 	}
 	// The external id rides along: Salesforce does not hold it yet.
 	want := map[string]syncd.Value{"FirstName": "Augusta Ada", "LastName": "King", "Score__c": int64(2), "Syncd_Id__c": pend[0].ExternalID}
-	if p := syncd.PlanPush(m, pend); len(p.Updates) != 1 || !reflect.DeepEqual(p.Updates[0].Out.Fields, want) {
+	if p := syncd.PlanPush(m, pend); len(p.Updates) != 1 || !reflect.DeepEqual(plain(p.Updates[0].Out.Fields), plain(want)) {
 		t.Fatalf("push = %+v, want an update of %v", p, want)
 	}
 	// A row not linked to any record has no base to keep.
@@ -108,7 +108,7 @@ func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
 	if bases() != 1 {
 		t.Fatal("the base was dropped while the row holds an edit not pushed")
 	}
-	if st := lookup(t, db, m, "003A"); st.Shadow["LastName"] != "King" || st.Shadow["FirstName"] != "Ada" {
+	if st := lookup(t, db, m, "003A"); st.Shadow.Get("LastName") != "King" || st.Shadow.Get("FirstName") != "Ada" {
 		t.Fatalf("base after the ack = %v, want the values sent", st.Shadow)
 	}
 	pend, _ = db.Pending(ctx, m, 0, 10)
@@ -126,8 +126,8 @@ func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: maps.Clone(snap.States["003A"].Shadow)}
-	rec.Values["FirstName"] = "Grace"
+	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: snap.States["003A"].Shadow.Clone()}
+	rec.Values.Set("FirstName", "Grace")
 	plan := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, snap.States)
 	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: plan.Ops, Seen: snap.Outbox, Read: snap.Read}); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestBase_DroppedWhenTheRowEqualsWhatWasSynced(t *testing.T) {
 	if bases() != 0 {
 		t.Fatalf("the base is kept after a pull of the row's own values (plan %+v)", plan)
 	}
-	if st := lookup(t, db, m, "003A"); st.Shadow["FirstName"] != "Grace" || !st.Stamp.Equal(rec.Stamp) {
+	if st := lookup(t, db, m, "003A"); st.Shadow.Get("FirstName") != "Grace" || !st.Stamp.Equal(rec.Stamp) {
 		t.Fatalf("lookup = %+v", st)
 	}
 }
@@ -218,8 +218,8 @@ func TestBase_KeepsTypes(t *testing.T) {
 		}
 		st := lookup(t, db, m, fmt.Sprint("a00", key))
 		want := maps.Clone(sent[fmt.Sprint(key)])
-		want["Ext__c"] = st.Shadow["Ext__c"]
-		if st.BaseLost || !reflect.DeepEqual(st.Shadow, want) {
+		want["Ext__c"] = st.Shadow.Get("Ext__c")
+		if st.BaseLost || !reflect.DeepEqual(st.Shadow.Map(), want) {
 			t.Errorf("row %d: base read back as %#v, want %#v", key, st.Shadow, want)
 		}
 	}
@@ -265,7 +265,7 @@ func TestCaptureGap_FoundByFingerprint(t *testing.T) {
 	mustExec(t, app, `UPDATE contacts SET last_name = 'D.' WHERE id = ?`, c)
 
 	for _, id := range []string{"003A", "003B", "003C"} {
-		if st := lookup(t, db, m, id); !st.BaseLost || len(st.Shadow) != 0 {
+		if st := lookup(t, db, m, id); !st.BaseLost || st.Shadow.Len() != 0 {
 			t.Errorf("%s: lookup = %+v, want the base lost", id, st)
 		}
 	}
@@ -292,9 +292,9 @@ func TestCaptureGap_FoundByFingerprint(t *testing.T) {
 	// A's record is unchanged in Salesforce (the stamp syncd read); B's
 	// was changed there.
 	recA := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp, LastModified: leanStamp,
-		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"}}
+		Values: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace"})}
 	recB := syncd.RemoteRecord{ID: "003B", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
-		Values: map[string]syncd.Value{"FirstName": "Grace B.", "LastName": "Hopper"}}
+		Values: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Grace B.", "LastName": "Hopper"})}
 	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{recA, recB})
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +339,7 @@ func TestBase_FieldMappedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := lookup(t, db, m2, "003A")
-	if _, ok := st.Shadow["Phone"]; ok || st.Shadow["LastName"] != "Lovelace" || st.BaseLost {
+	if _, ok := st.Shadow.Lookup("Phone"); ok || st.Shadow.Get("LastName") != "Lovelace" || st.BaseLost {
 		t.Fatalf("base = %v, want Phone without one and LastName's kept", st.Shadow)
 	}
 	pend, _ := db.Pending(ctx, m2, 0, 10)
@@ -347,7 +347,7 @@ func TestBase_FieldMappedLater(t *testing.T) {
 		t.Fatalf("push = %+v, want LastName (and the external id) only", p)
 	}
 	rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
-		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20"}}
+		Values: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20"})}
 	snap, _ := db.Lookup(ctx, m2, []syncd.RemoteRecord{rec})
 	plan := syncd.PlanPull(m2, []syncd.RemoteRecord{rec}, snap.States)
 	if len(plan.Conflicts) != 1 || plan.Conflicts[0].Field != "Phone" || plan.Conflicts[0].Base != nil {
@@ -357,7 +357,7 @@ func TestBase_FieldMappedLater(t *testing.T) {
 	// A row linked before the field was mapped and not edited since keeps
 	// its base too, without the new field.
 	st = lookup(t, db, m2, "003B")
-	if _, ok := st.Shadow["Phone"]; ok || st.BaseLost || st.Shadow["FirstName"] != "Grace" || len(st.Shadow) != 4 {
+	if _, ok := st.Shadow.Lookup("Phone"); ok || st.BaseLost || st.Shadow.Get("FirstName") != "Grace" || st.Shadow.Len() != 4 {
 		t.Fatalf("003B: base %v, lost %v", st.Shadow, st.BaseLost)
 	}
 }
@@ -417,8 +417,8 @@ func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
 					}
 				}
 				rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), LastModified: leanStamp.Add(time.Hour),
-					Values: maps.Clone(c.remote)}
-				rec.Values["Syncd_Id__c"] = nil
+					Values: syncd.FieldsOf(maps.Clone(c.remote))}
+				rec.Values.Set("Syncd_Id__c", nil)
 				snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{rec})
 				if err != nil {
 					t.Fatal(err)
@@ -427,19 +427,19 @@ func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
 				// The state of version 14: the same row, its shadow the
 				// synced values (every mapped field: pullNew synced them all).
 				old := lazy
-				old.Shadow = maps.Clone(synced)
+				old.Shadow = syncd.FieldsOf(maps.Clone(synced))
 				for _, f := range m.Fields {
-					if _, ok := old.Shadow[f.Name]; !ok {
-						old.Shadow[f.Name] = nil
+					if _, ok := old.Shadow.Lookup(f.Name); !ok {
+						old.Shadow.Set(f.Name, nil)
 					}
 				}
-				old.Shadow["Syncd_Id__c"] = nil
-				if !reflect.DeepEqual(lazy.Shadow, old.Shadow) || lazy.BaseLost {
+				old.Shadow.Set("Syncd_Id__c", nil)
+				if !reflect.DeepEqual(plain(lazy.Shadow), plain(old.Shadow)) || lazy.BaseLost {
 					t.Fatalf("lazy base %v, shadow %v", lazy.Shadow, old.Shadow)
 				}
 				got := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, map[string]syncd.LocalState{"003A": lazy})
 				want := syncd.PlanPull(m, []syncd.RemoteRecord{rec}, map[string]syncd.LocalState{"003A": old})
-				if !reflect.DeepEqual(got, want) {
+				if !reflect.DeepEqual(plain(got), plain(want)) {
 					t.Fatalf("plan over the lazy base:\n%+v\nover the shadow:\n%+v", got, want)
 				}
 				// And after the plan is applied, the push is the same too.
@@ -456,7 +456,7 @@ func TestLazyBaseMergesAsTheShadowDid(t *testing.T) {
 				}
 				if len(pend) == 1 {
 					wantPending[0].FirstSeq, wantPending[0].Seq = pend[0].FirstSeq, pend[0].Seq
-					if gotPush, wantPush := syncd.PlanPush(m, pend), syncd.PlanPush(m, wantPending); !reflect.DeepEqual(gotPush, wantPush) {
+					if gotPush, wantPush := syncd.PlanPush(m, pend), syncd.PlanPush(m, wantPending); !reflect.DeepEqual(plain(gotPush), plain(wantPush)) {
 						t.Fatalf("push over the lazy base:\n%+v\nover the shadow:\n%+v", gotPush, wantPush)
 					}
 				}
@@ -473,10 +473,10 @@ func oldPending(m *syncd.Mapping, st syncd.LocalState, plan syncd.PullPlan) []sy
 	if st.LastLocalEdit.IsZero() {
 		return nil
 	}
-	values, shadow := maps.Clone(st.Values), maps.Clone(st.Shadow)
+	values, shadow := st.Values.Map(), st.Shadow.Map()
 	for _, op := range plan.Ops {
-		maps.Copy(values, op.Set)
-		maps.Copy(shadow, op.Shadow)
+		maps.Copy(values, op.Set.Map())
+		maps.Copy(shadow, op.Shadow.Map())
 	}
 	conflicted := map[string]bool{}
 	for _, c := range plan.Conflicts {
@@ -506,7 +506,7 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 		}
 	}
 	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "0031", ExternalID: "e-old",
-		Set: set, Shadow: shadow, Stamp: leanStamp}}}); err != nil {
+		Set: syncd.FieldsOf(set), Shadow: syncd.FieldsOf(shadow), Stamp: leanStamp}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`INSERT INTO _syncd_applying(id) VALUES (1)`, `DELETE FROM contacts`,
@@ -517,7 +517,7 @@ func TestScan_KeyReusedWhileUncaptured(t *testing.T) {
 		t.Fatalf("scan = %+v, %v; want the row queued", rep, err)
 	}
 	rec := syncd.RemoteRecord{ID: "0031", Stamp: leanStamp, LastModified: leanStamp,
-		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Old", m.ExternalIDField: "e-old"}}
+		Values: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Ada", "LastName": "Old", m.ExternalIDField: "e-old"})}
 	snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{rec})
 	if st := snap.States["0031"]; err != nil || !st.BaseLost || st.ExternalID != "e-new" {
 		t.Fatalf("lookup = %+v, %v; want the new row, its base lost", st, err)
@@ -586,15 +586,15 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 			if st.ExternalID != ext || st.ExtHeld || st.BaseLost {
 				t.Fatalf("lookup: ExternalID %q ExtHeld %v BaseLost %v, want %q false false", st.ExternalID, st.ExtHeld, st.BaseLost, ext)
 			}
-			if v, ok := st.Shadow[m.ExternalIDField]; !ok || v != nil {
+			if v, ok := st.Shadow.Lookup(m.ExternalIDField); !ok || v != nil {
 				t.Fatalf("base's external id = %v (present %v), want null: Salesforce holds none", v, ok)
 			}
-			rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: map[string]syncd.Value{}}
+			rec := syncd.RemoteRecord{ID: "003A", Stamp: leanStamp.Add(time.Hour), Values: syncd.FieldsOf(map[string]syncd.Value{})}
 			for _, f := range m.Fields {
-				rec.Values[f.Name] = st.Shadow[f.Name]
+				rec.Values.Set(f.Name, st.Shadow.Get(f.Name))
 			}
-			rec.Values[m.ExternalIDField] = nil
-			rec.Values["LastName"] = "King"
+			rec.Values.Set(m.ExternalIDField, nil)
+			rec.Values.Set("LastName", "King")
 			pull(rec)
 
 			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
@@ -604,18 +604,19 @@ func TestPull_RowIsItsBaseWhileSalesforceLacksItsExternalID(t *testing.T) {
 				t.Errorf("row = %s, want King/%s", got, ext)
 			}
 			after := lookup(t, db, m, "003A")
-			if after.BaseLost || after.ExtHeld || after.ExternalID != ext || after.Shadow["LastName"] != "King" || after.Shadow[m.ExternalIDField] != nil {
+			if after.BaseLost || after.ExtHeld || after.ExternalID != ext || after.Shadow.Get("LastName") != "King" || after.Shadow.Get(m.ExternalIDField) != nil {
 				t.Errorf("next lookup = %+v", after)
 			}
 
 			// Salesforce now holds the row's external id (another tool set
 			// it): the pull must find it equal to the row's own.
-			rec.Stamp, rec.Values[m.ExternalIDField] = leanStamp.Add(2*time.Hour), ext
+			rec.Stamp = leanStamp.Add(2 * time.Hour)
+			rec.Values.Set(m.ExternalIDField, ext)
 			pull(rec)
 			if n := mustInt(t, app, `SELECT count(*) FROM _syncd_base_Contact`); n != 0 {
 				t.Errorf("%d merge bases kept after Salesforce took the row's own external id", n)
 			}
-			if after := lookup(t, db, m, "003A"); after.BaseLost || !after.ExtHeld || after.Shadow[m.ExternalIDField] != ext {
+			if after := lookup(t, db, m, "003A"); after.BaseLost || !after.ExtHeld || after.Shadow.Get(m.ExternalIDField) != ext {
 				t.Errorf("lookup after Salesforce took the external id = %+v", after)
 			}
 		})
@@ -632,7 +633,7 @@ func TestPull_TwoOpsOnOneRowInABatch(t *testing.T) {
 	at := leanStamp.Add(time.Hour)
 	op := func(key, id, field, v string) syncd.LocalOp {
 		vals := map[string]syncd.Value{field: v}
-		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: key, ID: id, Set: vals, Shadow: vals, Stamp: at}
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: key, ID: id, Set: syncd.FieldsOf(vals), Shadow: syncd.FieldsOf(vals), Stamp: at}
 	}
 	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{
 		op(k1, "003A", "LastName", "King"), op(k2, "003B", "LastName", "Murray"), op(k1, "003A", "FirstName", "Augusta"),
@@ -644,8 +645,8 @@ func TestPull_TwoOpsOnOneRowInABatch(t *testing.T) {
 	}
 	for id, want := range map[string][2]string{"003A": {"Augusta", "King"}, "003B": {"Grace", "Murray"}} {
 		st := lookup(t, db, m, id)
-		if st.BaseLost || st.Shadow["FirstName"] != want[0] || st.Shadow["LastName"] != want[1] ||
-			st.Values["FirstName"] != want[0] || st.Values["LastName"] != want[1] {
+		if st.BaseLost || st.Shadow.Get("FirstName") != want[0] || st.Shadow.Get("LastName") != want[1] ||
+			st.Values.Get("FirstName") != want[0] || st.Values.Get("LastName") != want[1] {
 			t.Errorf("%s after the batch = %+v, want %v", id, st, want)
 		}
 	}
@@ -666,7 +667,7 @@ func TestLookup_DeletedRecordDoesNotTakeBackARowCreatedAnew(t *testing.T) {
 	mustExec(t, app, `UPDATE contacts SET email = 'ada@example.com' WHERE id = ?`, key)
 
 	deleted := syncd.RemoteRecord{ID: "003A", Deleted: true, Stamp: leanStamp.Add(time.Hour),
-		Values: map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", m.ExternalIDField: ext}}
+		Values: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Ada", "LastName": "Lovelace", m.ExternalIDField: ext})}
 	pull := func() syncd.PullPlan {
 		t.Helper()
 		snap, err := db.Lookup(ctx, m, []syncd.RemoteRecord{deleted})

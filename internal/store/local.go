@@ -114,7 +114,7 @@ func (db *DB) lookup(ctx context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			keyOf[r.ID] = l.key
 			continue
 		}
-		if s, ok := r.Values[m.ExternalIDField].(string); ok && s != "" {
+		if s, ok := r.Values.Get(m.ExternalIDField).(string); ok && s != "" {
 			exts = append(exts, s)
 			extToID[s] = r.ID
 		}
@@ -349,10 +349,10 @@ func (p *mapPlan) unchangedSinceSync(l *link, rec *syncd.RemoteRecord) bool {
 	if l == nil || l.sfID != rec.ID || rec.Deleted || rec.Stamp.IsZero() {
 		return false
 	}
-	vals := make(map[string]syncd.Value, len(p.names))
+	vals := syncd.NewFields(p.layout)
 	for _, n := range p.names {
 		if !rec.Unresolved[n] {
-			vals[n] = rec.Values[n]
+			vals.Set(n, rec.Values.Get(n))
 		}
 	}
 	return sameDigest(l.fp, syncd.Fingerprint(p.names, vals))
@@ -669,18 +669,18 @@ func (db *DB) Pending(ctx context.Context, m *syncd.Mapping, afterSeq int64, lim
 			// row's own changes, after it, create its record in the next
 			// round.
 			c.Deleted, c.Seq, c.Values, c.ExternalID = true, lastDel[c.Key], map[string]syncd.Value{}, dels[c.Key].ext
-			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
+			c.Shadow, c.BaseLost = p.syncedMap(l, bases[c.Key], nil)
 		case err != nil:
-			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
+			c.Shadow, c.BaseLost = p.syncedMap(l, bases[c.Key], p.rowMap(r))
 			c.Invalid = err
 		case r != nil:
-			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], p.rowMap(r))
-			c.Values, c.SoftDeleted = r.values, r.softDeleted
+			c.Shadow, c.BaseLost = p.syncedMap(l, bases[c.Key], p.rowMap(r))
+			c.Values, c.SoftDeleted = r.values.Map(), r.softDeleted
 			if r.ext != "" {
 				c.ExternalID = r.ext
 			}
 		default:
-			c.Shadow, c.BaseLost = p.synced(l, bases[c.Key], nil)
+			c.Shadow, c.BaseLost = p.syncedMap(l, bases[c.Key], nil)
 			c.Deleted = true
 			c.Values = map[string]syncd.Value{}
 			c.ExternalID = dels[c.Key].ext
@@ -847,7 +847,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 				return fmt.Errorf("apply push: release %s: %w", a.Key, err)
 			}
 		}
-		ext, _ := row[p.m.ExternalIDField].(string)
+		ext, _ := row.Get(p.m.ExternalIDField).(string)
 		switch {
 		case a.Unlink && (row == nil || reusedKey(l, ext, deleteOf(dels, a.Key))):
 			// A deleted row keeps no state, nor does one whose key a new
@@ -874,7 +874,7 @@ func (db *DB) ApplyPush(ctx context.Context, m *syncd.Mapping, r syncd.PushResul
 			continue // nothing linked and nothing to link: a row skipped
 		}
 		old, _ := p.synced(l, st.bases[a.Key], row)
-		if _, err := w.rebase(a.Key, a.ID, time.Time{}, old, a.Shadow, row); err != nil {
+		if _, err := w.rebase(a.Key, a.ID, time.Time{}, old, syncd.FieldsOf(a.Shadow), row); err != nil {
 			return fmt.Errorf("apply push: %w", err)
 		}
 	}

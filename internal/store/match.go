@@ -111,7 +111,7 @@ func (db *DB) unlinked(ctx context.Context, m *syncd.Mapping, want func(string) 
 				continue
 			}
 			st := syncd.LocalState{Key: k, ExternalID: r.ext, Exists: true, Values: r.values,
-				Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous[k]}
+				Shadow: syncd.NewFields(nil), Conflicted: map[string]bool{}, Ambiguous: ambiguous[k]}
 			if err := fn(st); err != nil {
 				return 0, err
 			}

@@ -26,7 +26,7 @@ func TestUnlinkedOffersOnlyLiveUnlinkedRowsWithAKey(t *testing.T) {
 	// Row 4 arrives from Salesforce, linked.
 	stamp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "003000000000004AAA", ExternalID: "ext-4",
-		Set: map[string]syncd.Value{"LastName": "Linked", "Email": "linked@example.com"}, Stamp: stamp}}, Cursor: syncd.Cursor{Time: stamp, ID: "003000000000004AAA"}}); err != nil {
+		Set: syncd.FieldsOf(map[string]syncd.Value{"LastName": "Linked", "Email": "linked@example.com"}), Stamp: stamp}}, Cursor: syncd.Cursor{Time: stamp, ID: "003000000000004AAA"}}); err != nil {
 		t.Fatal(err)
 	}
 	var counted, given []string

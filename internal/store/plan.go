@@ -55,6 +55,9 @@ type mapPlan struct {
 	// anyOnExtColumn is whether a field's column is the external id
 	// column.
 	anyOnExtColumn bool
+	// layout is the mapping's (syncd.LayoutOf): rows, merge bases and
+	// the planner's ops hold their values by its indexes.
+	layout *syncd.Layout
 }
 
 func newPlan(m *syncd.Mapping) (*mapPlan, error) {
@@ -78,6 +81,7 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 		fieldCol: make([]int, len(m.Fields)),
 
 		onExtColumn: make([]bool, len(m.Fields)),
+		layout:      syncd.LayoutOf(m),
 	}
 	p.link, p.base = quoteIdent(p.linkName), quoteIdent(p.baseName)
 	p.baseCols = []string{m.ExternalIDColumn}
@@ -120,7 +124,7 @@ func newPlan(m *syncd.Mapping) (*mapPlan, error) {
 // localRow is a row as read from the mapped table.
 type localRow struct {
 	ext         string
-	values      map[string]syncd.Value
+	values      *syncd.Fields
 	softDeleted bool
 }
 
@@ -134,8 +138,9 @@ type queryer interface {
 // out.
 func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad func(key string, err error)) (map[string]*localRow, error) {
 	out := make(map[string]*localRow, len(keys))
+	fa := syncd.MakeFieldsAlloc(p.layout, min(len(keys), 64))
 	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
-		return p.addRow(out, raw, bad)
+		return p.addRow(out, raw, bad, &fa)
 	})
 	if err != nil {
 		return nil, err
@@ -143,12 +148,12 @@ func (p *mapPlan) readRows(ctx context.Context, q queryer, keys []string, bad fu
 	return out, nil
 }
 
-// addRow decodes one row as selected by rowColumns into out. A value that
-// does not convert is an error, or, with bad, reported there and the row
-// left out.
-func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error)) error {
+// addRow decodes one row as selected by rowColumns into out, its values
+// made by fa. A value that does not convert is an error, or, with bad,
+// reported there and the row left out.
+func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key string, err error), fa *syncd.FieldsAlloc) error {
 	key := asString(raw[0])
-	r := &localRow{ext: asString(raw[1]), values: make(map[string]syncd.Value, len(p.fields)+1)} // +1: lookupRowMap
+	r := &localRow{ext: asString(raw[1]), values: fa.New()}
 	if sd, _ := raw[len(raw)-1].(int64); sd != 0 {
 		r.softDeleted = true
 	}
@@ -162,7 +167,7 @@ func (p *mapPlan) addRow(out map[string]*localRow, raw []any, bad func(key strin
 			bad(key, err)
 			return nil
 		}
-		r.values[f.Name] = v
+		r.values.Set(f.Name, v)
 	}
 	out[key] = r
 	return nil
@@ -176,8 +181,8 @@ type unreadable struct{ err error }
 // readCurrent reads the rows with the given keys as syncd.AfterSync
 // compares them (rowMap): a value that does not convert is unreadable, not
 // an error. A key without a row is absent.
-func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]map[string]syncd.Value, error) {
-	out := make(map[string]map[string]syncd.Value, len(keys))
+func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (map[string]*syncd.Fields, error) {
+	out := make(map[string]*syncd.Fields, len(keys))
 	err := p.eachSelected(ctx, q, keys, func(raw []any) error {
 		out[asString(raw[0])] = p.currentRow(raw)
 		return nil
@@ -192,12 +197,12 @@ func (p *mapPlan) readCurrent(ctx context.Context, q queryer, keys []string) (ma
 // links of the rows it finds, by key, and counts them. A row that take
 // takes (given as selected, rowColumns, in a slice reused from row to row)
 // is left out of both maps: the caller keeps it.
-func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (current map[string]map[string]syncd.Value, links map[string]*link, found int, err error) {
+func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []string, take func(key string, raw []any, l *link) bool) (current map[string]*syncd.Fields, links map[string]*link, found int, err error) {
 	n := len(keys)
 	if take != nil {
 		n = 0 // the caller takes most
 	}
-	current = make(map[string]map[string]syncd.Value, n)
+	current = make(map[string]*syncd.Fields, n)
 	links = make(map[string]*link, n)
 	err = p.eachLinkAndRow(ctx, q, `FROM `+p.tbl+` LEFT JOIN `+p.link+` AS l ON `+linkKey("l.row_key", p.qkey)+
 		` WHERE `+p.qkey+` IN (`, keys, func(l *link, raw []any) error {
@@ -219,23 +224,23 @@ func (p *mapPlan) readCurrentLinked(ctx context.Context, q queryer, keys []strin
 }
 
 // currentRow decodes a row selected by rowColumns as readCurrent reads it.
-func (p *mapPlan) currentRow(raw []any) map[string]syncd.Value {
-	return p.currentRowInto(make(map[string]syncd.Value, len(p.fields)+1), raw)
+func (p *mapPlan) currentRow(raw []any) *syncd.Fields {
+	return p.currentRowInto(syncd.NewFields(p.layout), raw)
 }
 
 // currentRowInto is currentRow into r, an empty map.
-func (p *mapPlan) currentRowInto(r map[string]syncd.Value, raw []any) map[string]syncd.Value {
+func (p *mapPlan) currentRowInto(r *syncd.Fields, raw []any) *syncd.Fields {
 	for i, f := range p.fields {
 		v, err := fromSQLite(f.Kind, raw[2+i])
 		if err != nil {
 			v = unreadable{err}
 		}
-		r[f.Name] = v
+		r.Set(f.Name, v)
 	}
 	if e := asString(raw[1]); e != "" {
-		r[p.m.ExternalIDField] = e
+		r.Set(p.m.ExternalIDField, e)
 	} else {
-		r[p.m.ExternalIDField] = nil
+		r.Set(p.m.ExternalIDField, nil)
 	}
 	return r
 }

@@ -106,7 +106,7 @@ func crashPull(i int) syncd.PullBatch {
 	for j := 0; j < crashBatch; j++ {
 		id := fmt.Sprintf("003%06d%06d", i, j)
 		v := map[string]syncd.Value{"LastName": fmt.Sprintf("b%d-%d", i, j), "Score__c": int64(i)}
-		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "e" + id, Set: v, Shadow: v,
+		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "e" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v),
 			Stamp: crashBase.Add(time.Duration(i) * time.Second)})
 	}
 	b.Cursor = syncd.Cursor{Time: crashBase.Add(time.Duration(i) * time.Second), ID: fmt.Sprint(i)}
@@ -319,7 +319,7 @@ func helperTZ(path string) error {
 	for i, c := range tzCases {
 		id := fmt.Sprintf("003TZ%04d", i)
 		v := map[string]syncd.Value{c.field: c.value}
-		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "tz" + id, Set: v, Shadow: v})
+		b.Ops = append(b.Ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "tz" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v)})
 		recs = append(recs, syncd.RemoteRecord{ID: id})
 	}
 	if _, err := db.ApplyPull(ctx, m, b); err != nil {
@@ -338,7 +338,7 @@ func helperTZ(path string) error {
 	for i, c := range tzCases {
 		id := fmt.Sprintf("003TZ%04d", i)
 		s := st[id]
-		if got := s.Values[c.field]; got != c.value {
+		if got := s.Values.Get(c.field); got != c.value {
 			return fmt.Errorf("TZ=%s: %s %s read back as %#v", os.Getenv("TZ"), c.field, c.value, got)
 		}
 		col := "birthdate"

@@ -24,7 +24,7 @@ func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 	stamp := ts("2024-05-01T10:00:00Z")
 	insert := func(id, email string) syncd.LocalOp {
 		v := map[string]syncd.Value{"LastName": id, "Email": email, "Score__c": int64(1)}
-		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+		return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: stamp}
 	}
 	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{
 		Ops:     []syncd.LocalOp{insert("003A", "a@example.com"), insert("003B", "a@example.com"), insert("003C", "c@example.com")},
@@ -57,7 +57,7 @@ func TestApplyPullLeavesOutTheRecordsTheTableRefuses(t *testing.T) {
 	later := ts("2024-05-02T10:00:00Z")
 	update := func(id string, score int64) syncd.LocalOp {
 		v := map[string]syncd.Value{"Score__c": score}
-		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: v, Shadow: v, Stamp: later}
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: later}
 	}
 	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{
 		Ops:     []syncd.LocalOp{update("003A", -5), update("003C", 7)},
@@ -186,7 +186,7 @@ func TestApplyPullRefusesADeleteADeferredForeignKeyForbids(t *testing.T) {
 		Ops: []syncd.LocalOp{
 			{Kind: syncd.OpDelete, Key: st["003A"].Key, ID: "003A", Unlink: true, Stamp: later},
 			{Kind: syncd.OpDelete, Key: st["003B"].Key, ID: "003B", Unlink: true, Stamp: later},
-			{Kind: syncd.OpUpdate, Key: st["003C"].Key, ID: "003C", Set: v, Shadow: v, Stamp: later},
+			{Kind: syncd.OpUpdate, Key: st["003C"].Key, ID: "003C", Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: later},
 		},
 		Cursor: syncd.Cursor{Time: later, ID: "003C"}, Records: []string{"003A", "003B", "003C"},
 	})
@@ -289,7 +289,7 @@ func TestApplyPullRefusesARowNamingNoParentByADeferredKey(t *testing.T) {
 	}
 	later := ts("2024-05-02T10:00:00Z")
 	update := func(id string, v map[string]syncd.Value) syncd.LocalOp {
-		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: v, Shadow: v, Stamp: later}
+		return syncd.LocalOp{Kind: syncd.OpUpdate, Key: st[id].Key, ID: id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: later}
 	}
 	refused, err = db.ApplyPull(ctx, m, syncd.PullBatch{
 		Ops: []syncd.LocalOp{update("003A", map[string]syncd.Value{"FirstName": "Ada"}),
@@ -360,7 +360,7 @@ func TestApplyPullRefusesWhatATriggerAborts(t *testing.T) {
 	var ops []syncd.LocalOp
 	for _, last := range []string{"Lovelace", "test-1"} {
 		v := map[string]syncd.Value{"LastName": last}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: "003" + last, ExternalID: "ext-" + last, Set: v, Shadow: v, Stamp: stamp})
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: "003" + last, ExternalID: "ext-" + last, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: stamp})
 	}
 	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003test-1"}})
 	if err != nil {
@@ -390,7 +390,7 @@ func TestApplyPullRefusesOnATextKeyedTable(t *testing.T) {
 			email = "c@example.com"
 		}
 		v := map[string]syncd.Value{"LastName": id, "Email": email}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: stamp})
 	}
 	refused, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: "003C"}})
 	if err != nil {
@@ -420,7 +420,7 @@ func pulledContacts(t *testing.T, db *store.DB, m *syncd.Mapping, ids ...string)
 	var recs []syncd.RemoteRecord
 	for _, id := range ids {
 		v := map[string]syncd.Value{"LastName": id, "Email": id + "@example.com"}
-		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp})
+		ops = append(ops, syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: stamp})
 		recs = append(recs, syncd.RemoteRecord{ID: id})
 	}
 	if _, err := db.ApplyPull(context.Background(), m, syncd.PullBatch{Ops: ops, Cursor: syncd.Cursor{Time: stamp, ID: ids[len(ids)-1]}}); err != nil {
@@ -450,7 +450,7 @@ func openWith(t *testing.T, m *syncd.Mapping, stmts ...string) (*store.DB, *sql.
 // insertContact is a pulled Contact's insert, with id as its last name.
 func insertContact(id, email string, stamp time.Time) syncd.LocalOp {
 	v := map[string]syncd.Value{"LastName": id, "Email": email}
-	return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: v, Shadow: v, Stamp: stamp}
+	return syncd.LocalOp{Kind: syncd.OpInsert, ID: id, ExternalID: "ext-" + id, Set: syncd.FieldsOf(v), Shadow: syncd.FieldsOf(v), Stamp: stamp}
 }
 
 // wantRefusedByKey fails unless refused is id's record alone, refused by

@@ -162,13 +162,14 @@ func (p *mapPlan) links(ctx context.Context, q queryer, col string, in []string)
 func (p *mapPlan) linkedRows(ctx context.Context, q queryer, ids []string) (map[string]*link, map[string]*localRow, error) {
 	links := make(map[string]*link, len(ids))
 	rows := make(map[string]*localRow, len(ids))
+	fa := syncd.MakeFieldsAlloc(p.layout, min(len(ids), 64))
 	err := p.eachLinkAndRow(ctx, q, `FROM `+p.link+` AS l LEFT JOIN `+p.tbl+` ON `+appKey(p.qkey, "l.row_key")+
 		` WHERE l.sf_id IN (`, ids, func(l *link, raw []any) error {
 		links[l.sfID] = l
 		if raw[0] == nil {
 			return nil // the row is gone
 		}
-		return p.addRow(rows, raw, nil)
+		return p.addRow(rows, raw, nil, &fa)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read links and rows: %w", err)
@@ -224,7 +225,7 @@ func (p *mapPlan) linksByKey(ctx context.Context, q queryer, keys []string) (map
 type rowState struct {
 	links   map[string]*link
 	bases   map[string]*base
-	current map[string]map[string]syncd.Value
+	current map[string]*syncd.Fields
 }
 
 // readState reads the rowState of keys.
@@ -357,28 +358,28 @@ func (p *mapPlan) decodeBase(cols []any, unsynced any) (*base, error) {
 
 // rowMap is a row's values with its external id under the mapping's
 // external id field, as syncd.AfterSync compares them; nil for no row.
-func (p *mapPlan) rowMap(r *localRow) map[string]syncd.Value {
+func (p *mapPlan) rowMap(r *localRow) *syncd.Fields {
 	if r == nil {
 		return nil
 	}
-	out := make(map[string]syncd.Value, len(r.values)+1)
-	for k, v := range r.values {
-		out[k] = v
+	out := syncd.NewFields(p.layout)
+	for k, v := range r.values.All() {
+		out.Set(k, v)
 	}
 	if r.ext != "" {
-		out[p.m.ExternalIDField] = r.ext
+		out.Set(p.m.ExternalIDField, r.ext)
 	} else {
-		out[p.m.ExternalIDField] = nil
+		out.Set(p.m.ExternalIDField, nil)
 	}
 	return out
 }
 
-// lookupRowMap is rowMap for Lookup, made of the row's own map: the
-// external id is added to its values rather than to a copy (a map per
+// lookupRowMap is rowMap for Lookup, made of the row's own Fields: the
+// external id is added to its values rather than to a copy (one per
 // record less), unless a mapped field bears the external id field's name,
 // whose value it would replace. The row's values then hold an entry under
 // that name, which the planner does not read (it reads ExternalID).
-func (p *mapPlan) lookupRowMap(r *localRow) map[string]syncd.Value {
+func (p *mapPlan) lookupRowMap(r *localRow) *syncd.Fields {
 	if r == nil {
 		return nil
 	}
@@ -386,9 +387,9 @@ func (p *mapPlan) lookupRowMap(r *localRow) map[string]syncd.Value {
 		return p.rowMap(r)
 	}
 	if r.ext != "" {
-		r.values[p.m.ExternalIDField] = r.ext
+		r.values.Set(p.m.ExternalIDField, r.ext)
 	} else {
-		r.values[p.m.ExternalIDField] = nil
+		r.values.Set(p.m.ExternalIDField, nil)
 	}
 	return r.values
 }
@@ -399,46 +400,53 @@ func (p *mapPlan) lookupRowMap(r *localRow) map[string]syncd.Value {
 // values (rowMap; nil when the row is gone). A base that does not match the
 // link's fingerprint is lost too: the row (or the base the trigger saved)
 // changed while capture was off.
-func (p *mapPlan) synced(l *link, b *base, row map[string]syncd.Value) (map[string]syncd.Value, bool) {
+func (p *mapPlan) synced(l *link, b *base, row *syncd.Fields) (*syncd.Fields, bool) {
 	return p.syncedOf(l, b, row, false)
 }
 
+// syncedMap is synced as a map: a push's rows (syncd.LocalChange) hold
+// their values in maps.
+func (p *mapPlan) syncedMap(l *link, b *base, row *syncd.Fields) (map[string]syncd.Value, bool) {
+	s, lost := p.synced(l, b, row)
+	return s.Map(), lost
+}
+
 // sharedBase is synced without a copy of a row that is its own base (a
-// map per row less): the row itself serves as the base, so neither may
+// Fields per row less): the row itself serves as the base, so neither may
 // change after. Where Salesforce holds no external id but the row has
 // one, the base's is null: that is written over the row's in place, and ext
 // is the row's own, as read (nil for none), for whoever reads the row
 // after.
-func (p *mapPlan) sharedBase(l *link, b *base, row map[string]syncd.Value) (synced map[string]syncd.Value, lost bool, ext syncd.Value) {
-	ext = row[p.m.ExternalIDField]
+func (p *mapPlan) sharedBase(l *link, b *base, row *syncd.Fields) (synced *syncd.Fields, lost bool, ext syncd.Value) {
+	ext = row.Get(p.m.ExternalIDField)
 	synced, lost = p.syncedOf(l, b, row, true)
 	if lost && row != nil {
-		row[p.m.ExternalIDField] = ext
+		row.Set(p.m.ExternalIDField, ext)
 	}
 	return synced, lost, ext
 }
 
 // syncedOf is synced; with share, sharedBase's base.
-func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share bool) (map[string]syncd.Value, bool) {
+func (p *mapPlan) syncedOf(l *link, b *base, row *syncd.Fields, share bool) (*syncd.Fields, bool) {
 	if l == nil || (b == nil && row == nil) {
-		return make(map[string]syncd.Value, len(p.names)), false
+		return syncd.NewFields(p.layout), false
 	}
-	var out map[string]syncd.Value
+	var out *syncd.Fields
 	switch {
-	case b == nil && share && len(row) == len(p.names):
+	case b == nil && share && row.Len() == len(p.names):
 		// rowMap: every field and the external id, as RowBase would copy
 		// them, nulling an external id Salesforce does not hold.
 		if !l.extHeld() {
-			row[p.m.ExternalIDField] = nil
+			row.Set(p.m.ExternalIDField, nil)
 		}
 		out = row
 	case b == nil:
 		out = syncd.RowBase(p.names, p.m.ExternalIDField, row, l.extHeld())
 	default:
 		if b.lost {
-			return make(map[string]syncd.Value, len(p.names)), true
+			return syncd.NewFields(p.layout), true
 		}
-		out = make(map[string]syncd.Value, len(p.names))
+		out = syncd.NewFields(p.layout)
 		for i, f := range p.fields {
 			if b.unsynced[f.Name] {
 				continue
@@ -446,7 +454,7 @@ func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share b
 			j := p.fieldCol[i]
 			if j < 0 {
 				if row != nil {
-					out[f.Name] = row[f.Name]
+					out.Set(f.Name, row.Get(f.Name))
 				}
 				continue
 			}
@@ -454,15 +462,15 @@ func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share b
 			if err != nil {
 				continue // not a value of the field: no base for it
 			}
-			out[f.Name] = v
+			out.Set(f.Name, v)
 		}
-		out[p.m.ExternalIDField] = nil
+		out.Set(p.m.ExternalIDField, nil)
 		if v, err := fromSQLite(syncd.KindText, b.raw[0]); err == nil {
-			out[p.m.ExternalIDField] = v
+			out.Set(p.m.ExternalIDField, v)
 		}
 	}
 	if !sameDigest(l.fp, syncd.Fingerprint(p.names, out)) {
-		return make(map[string]syncd.Value, len(p.names)), true
+		return syncd.NewFields(p.layout), true
 	}
 	return out, false
 }
@@ -471,7 +479,7 @@ func (p *mapPlan) syncedOf(l *link, b *base, row map[string]syncd.Value, share b
 // leaves, the row then reading as row (nil when gone): the new base, the
 // link's fingerprint, and whether the base must be kept apart
 // (syncd.AfterSync). Neither old nor newly is written into.
-func (p *mapPlan) settle(old, newly map[string]syncd.Value, row func(string) syncd.Value) (synced map[string]syncd.Value, fp uint64, keep bool) {
+func (p *mapPlan) settle(old, newly *syncd.Fields, row func(string) syncd.Value) (synced *syncd.Fields, fp uint64, keep bool) {
 	synced = syncd.MergeBase(p.m.ExternalIDField, old, newly, false)
 	digest, keep, held := syncd.AfterSync(p.names, p.m.ExternalIDField, synced, row)
 	return synced, linkFP(digest, held), keep
@@ -479,14 +487,14 @@ func (p *mapPlan) settle(old, newly map[string]syncd.Value, row func(string) syn
 
 // settleDigest is settle's fingerprint and keep without the merged base
 // itself, which the caller makes (syncd.MergeBase) only when it keeps it.
-func (p *mapPlan) settleDigest(old, newly map[string]syncd.Value, row func(string) syncd.Value) (fp uint64, keep bool) {
+func (p *mapPlan) settleDigest(old, newly *syncd.Fields, row func(string) syncd.Value) (fp uint64, keep bool) {
 	digest, keep, held := syncd.AfterSyncOf(p.names, p.m.ExternalIDField, syncd.MergedView(p.m.ExternalIDField, old, newly), row)
 	return linkFP(digest, held), keep
 }
 
-// rowWithExt reads a row's values from a map (rowMap) whose external id is
-// ext, whatever the map holds under its name (sharedBase); nil for no row.
-func (p *mapPlan) rowWithExt(row map[string]syncd.Value, ext syncd.Value) func(string) syncd.Value {
+// rowWithExt reads a row's values from Fields (rowMap) whose external id
+// is ext, whatever they hold under its name (sharedBase); nil for no row.
+func (p *mapPlan) rowWithExt(row *syncd.Fields, ext syncd.Value) func(string) syncd.Value {
 	if row == nil {
 		return nil
 	}
@@ -494,16 +502,16 @@ func (p *mapPlan) rowWithExt(row map[string]syncd.Value, ext syncd.Value) func(s
 		if n == p.m.ExternalIDField {
 			return ext
 		}
-		return row[n]
+		return row.Get(n)
 	}
 }
 
-// mapRow reads a row's values from a map (rowMap), nil for no row.
-func mapRow(row map[string]syncd.Value) func(string) syncd.Value {
+// mapRow reads a row's values from Fields (rowMap), nil for no row.
+func mapRow(row *syncd.Fields) func(string) syncd.Value {
 	if row == nil {
 		return nil
 	}
-	return func(n string) syncd.Value { return row[n] }
+	return func(n string) syncd.Value { return row.Get(n) }
 }
 
 // planned is what a Lookup read of the rows it found, as of the outbox
@@ -522,7 +530,7 @@ type planned struct {
 }
 
 type plannedRow struct {
-	synced, row map[string]syncd.Value // row's external id is ext, not row's own entry (sharedBase)
+	synced, row *syncd.Fields // row's external id is ext, not row's own entry (sharedBase)
 	ext         syncd.Value
 	sfID        string // the Salesforce Id the row was linked to; "" for none
 }
@@ -693,11 +701,11 @@ func (w *stateWriter) putLinkChunk(chunk []linkWrite, args []any) error {
 }
 
 // putBase keeps synced as the merge base of a row.
-func (w *stateWriter) putBase(key string, synced map[string]syncd.Value) error {
+func (w *stateWriter) putBase(key string, synced *syncd.Fields) error {
 	p := w.p
 	args := make([]any, 0, 2+len(p.baseCols))
 	args = append(args, key)
-	ext, err := toSQLite(synced[p.m.ExternalIDField])
+	ext, err := toSQLite(synced.Get(p.m.ExternalIDField))
 	if err != nil {
 		ext = nil
 	}
@@ -705,7 +713,7 @@ func (w *stateWriter) putBase(key string, synced map[string]syncd.Value) error {
 	cols := make([]any, len(p.baseCols)-1)
 	var unsynced []string
 	for i, f := range p.fields {
-		v, ok := synced[f.Name]
+		v, ok := synced.Lookup(f.Name)
 		var bound any
 		if ok {
 			if bound, err = toSQLite(v); err != nil {
@@ -783,7 +791,7 @@ func (w *stateWriter) forget(key string) error {
 // old (its merge base before) with newly merged in, the row then holding
 // row (rowMap; nil when gone). The link takes sfID (empty keeps it) and
 // stamp (zero keeps it).
-func (w *stateWriter) rebase(key, sfID string, stamp time.Time, old, newly, row map[string]syncd.Value) (map[string]syncd.Value, error) {
+func (w *stateWriter) rebase(key, sfID string, stamp time.Time, old, newly, row *syncd.Fields) (*syncd.Fields, error) {
 	synced, fp, keep := w.p.settle(old, newly, mapRow(row))
 	if err := w.putLinks([]linkWrite{{key: key, sfID: sfID, stamp: stamp, fp: fp}}); err != nil {
 		return nil, err

@@ -17,8 +17,8 @@ import (
 func TestApplyPullNamingARowTwiceSettlesItAsOneOpAtATime(t *testing.T) {
 	stamp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	ops := []syncd.LocalOp{
-		{Kind: syncd.OpUpdate, ID: "003A", Key: "1", Set: map[string]syncd.Value{"FirstName": "Bo"}, Shadow: map[string]syncd.Value{"FirstName": "Bo"}, Stamp: stamp.Add(time.Second)},
-		{Kind: syncd.OpUpdate, ID: "003A", Key: "1", Set: map[string]syncd.Value{"LastName": "Ng"}, Shadow: map[string]syncd.Value{"LastName": "Ng"}, Stamp: stamp.Add(2 * time.Second)},
+		{Kind: syncd.OpUpdate, ID: "003A", Key: "1", Set: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Bo"}), Shadow: syncd.FieldsOf(map[string]syncd.Value{"FirstName": "Bo"}), Stamp: stamp.Add(time.Second)},
+		{Kind: syncd.OpUpdate, ID: "003A", Key: "1", Set: syncd.FieldsOf(map[string]syncd.Value{"LastName": "Ng"}), Shadow: syncd.FieldsOf(map[string]syncd.Value{"LastName": "Ng"}), Stamp: stamp.Add(2 * time.Second)},
 	}
 	state := func(together bool) string {
 		db, app, m := MustOpenDB(t)
@@ -28,7 +28,7 @@ func TestApplyPullNamingARowTwiceSettlesItAsOneOpAtATime(t *testing.T) {
 			all[f.Name] = nil
 		}
 		all["FirstName"], all["LastName"] = "Ann", "Lee"
-		if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "003A", Set: all, Shadow: all, Stamp: stamp}}}); err != nil {
+		if _, err := db.ApplyPull(ctx, m, syncd.PullBatch{Ops: []syncd.LocalOp{{Kind: syncd.OpInsert, ID: "003A", Set: syncd.FieldsOf(all), Shadow: syncd.FieldsOf(all), Stamp: stamp}}}); err != nil {
 			t.Fatal(err)
 		}
 		var ext string

@@ -33,12 +33,12 @@ func FingerprintFields(m *Mapping) []string {
 // that are Equal give the same fingerprint: an integer and a decimal of
 // the same number hash alike. It is stable across processes and versions:
 // Locals store it.
-func Fingerprint(names []string, values map[string]Value) uint64 {
+func Fingerprint(names []string, values *Fields) uint64 {
 	// The values are read here rather than through a function per name:
 	// every pulled record is fingerprinted, and its fields hashed.
 	h := fnv1aOffset
 	for _, name := range names {
-		if v, ok := values[name]; ok {
+		if v, ok := values.Lookup(name); ok {
 			h = h.field(name, v)
 		}
 	}
@@ -122,8 +122,8 @@ func (h fnv1a) len(n int) fnv1a {
 // id (extHeld false) or the row's own (extHeld true). Otherwise the Local
 // keeps synced as it is. digest is synced's Fingerprint, to keep with the
 // row.
-func AfterSync(names []string, extField string, synced map[string]Value, row func(name string) Value) (digest uint64, keep, extHeld bool) {
-	return AfterSyncOf(names, extField, func(n string) (Value, bool) { v, ok := synced[n]; return v, ok }, row)
+func AfterSync(names []string, extField string, synced *Fields, row func(name string) Value) (digest uint64, keep, extHeld bool) {
+	return AfterSyncOf(names, extField, synced.Lookup, row)
 }
 
 // AfterSyncOf is AfterSync of the synced values get gives (ok false:
@@ -174,11 +174,11 @@ func AfterSyncOf(names []string, extField string, synced func(name string) (Valu
 // the external id field null when neither has one. It writes into old, and
 // returns it, when own is true; it may return newly itself.
 // Neither is to be changed after.
-func MergeBase(extField string, old, newly map[string]Value, own bool) map[string]Value {
-	if _, ok := newly[extField]; ok && !own && len(newly) >= len(old) {
+func MergeBase(extField string, old, newly *Fields, own bool) *Fields {
+	if newly.Has(extField) && !own && newly.Len() >= old.Len() {
 		covered := true // newly has every field old has: it is the result
-		for k := range old {
-			if _, ok := newly[k]; !ok {
+		for k := range old.All() {
+			if !newly.Has(k) {
 				covered = false
 				break
 			}
@@ -189,28 +189,32 @@ func MergeBase(extField string, old, newly map[string]Value, own bool) map[strin
 	}
 	out := old
 	if !own || out == nil {
-		out = make(map[string]Value, len(old)+len(newly)+1)
-		for k, v := range old {
-			out[k] = v
+		lay := old.Layout()
+		if lay == nil {
+			lay = newly.Layout()
+		}
+		out = NewFields(lay)
+		for k, v := range old.All() {
+			out.Set(k, v)
 		}
 	}
-	for k, v := range newly {
-		out[k] = v
+	for k, v := range newly.All() {
+		out.Set(k, v)
 	}
-	if _, ok := out[extField]; !ok {
-		out[extField] = nil
+	if !out.Has(extField) {
+		out.Set(extField, nil)
 	}
 	return out
 }
 
 // MergedView reads MergeBase(extField, old, newly, own) without making
 // it: what AfterSyncOf needs of a base that is then dropped.
-func MergedView(extField string, old, newly map[string]Value) func(name string) (Value, bool) {
+func MergedView(extField string, old, newly *Fields) func(name string) (Value, bool) {
 	return func(n string) (Value, bool) {
-		if v, ok := newly[n]; ok {
+		if v, ok := newly.Lookup(n); ok {
 			return v, true
 		}
-		if v, ok := old[n]; ok {
+		if v, ok := old.Lookup(n); ok {
 			return v, true
 		}
 		return nil, n == extField
@@ -219,13 +223,13 @@ func MergedView(extField string, old, newly map[string]Value) func(name string) 
 
 // RowBase is the merge base of a row that serves as its own (AfterSync
 // said keep false): its values, with the external id Salesforce holds.
-func RowBase(names []string, extField string, row map[string]Value, extHeld bool) map[string]Value {
-	out := make(map[string]Value, len(names))
+func RowBase(names []string, extField string, row *Fields, extHeld bool) *Fields {
+	out := NewFields(row.Layout())
 	for _, n := range names {
-		out[n] = row[n]
+		out.Set(n, row.Get(n))
 	}
 	if !extHeld {
-		out[extField] = nil
+		out.Set(extField, nil)
 	}
 	return out
 }

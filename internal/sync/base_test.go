@@ -9,7 +9,7 @@ import (
 func TestFingerprint(t *testing.T) {
 	names := FingerprintFields(testMapping(SalesforceWins))
 	base := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", nil, "Syncd_Id__c", "u1")
-	fp := Fingerprint(names, base)
+	fp := Fingerprint(names, FieldsOf(base))
 	for _, c := range []struct {
 		name string
 		v    map[string]Value
@@ -22,32 +22,38 @@ func TestFingerprint(t *testing.T) {
 		{"text split across two fields", vals("FirstName", "AdaL", "LastName", "ovelace", "Phone", nil, "Syncd_Id__c", "u1"), false},
 		{"a field that is not mapped is not covered", vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", nil, "Syncd_Id__c", "u1", "Title", "x"), true},
 	} {
-		if got := Fingerprint(names, c.v) == fp; got != c.same {
+		if got := Fingerprint(names, FieldsOf(c.v)) == fp; got != c.same {
 			t.Errorf("%s: same fingerprint = %v, want %v", c.name, got, c.same)
 		}
 	}
 	// Values Equal counts as one value hash alike; others do not.
-	if Fingerprint([]string{"N"}, vals("N", int64(12))) != Fingerprint([]string{"N"}, vals("N", Decimal("12"))) {
+	if Fingerprint([]string{"N"}, FieldsOf(vals("N", int64(12)))) != Fingerprint([]string{"N"}, FieldsOf(vals("N", Decimal("12")))) {
 		t.Error("12 as an integer and as a decimal differ")
 	}
-	if Fingerprint([]string{"N"}, vals("N", true)) == Fingerprint([]string{"N"}, vals("N", "b1")) ||
-		Fingerprint([]string{"N"}, vals("N", "12")) == Fingerprint([]string{"N"}, vals("N", Decimal("12"))) {
+	if Fingerprint([]string{"N"}, FieldsOf(vals("N", true))) == Fingerprint([]string{"N"}, FieldsOf(vals("N", "b1"))) ||
+		Fingerprint([]string{"N"}, FieldsOf(vals("N", "12"))) == Fingerprint([]string{"N"}, FieldsOf(vals("N", Decimal("12")))) {
 		t.Error("values of different types hash alike")
 	}
 	// Stable across versions, a Local stores it: FNV-1a (64 bits) of each
 	// name and value, length-prefixed, here "1:A" "s1:x" "1:B" "n".
-	if got := Fingerprint([]string{"A", "B"}, vals("A", "x", "B", nil)); got != 0x7485559f80e947c0 {
+	if got := Fingerprint([]string{"A", "B"}, FieldsOf(vals("A", "x", "B", nil))); got != 0x7485559f80e947c0 {
 		t.Errorf("Fingerprint changed: %#x", got)
 	}
 	// Every kind of value, an absent name, and text beyond ASCII.
 	names = []string{"Amount", "Birthdate", "Email", "Missing", "N", "Opted", "Title", "Z"}
 	v := map[string]Value{"Amount": Decimal("12.50"), "Birthdate": "1990-01-02", "Email": "ada@example.com",
 		"N": int64(-42), "Opted": true, "Title": nil, "Z": "ünï\x00code"}
-	if got := Fingerprint(names, v); got != 0x8dc04fa3d5b26a38 {
+	if got := Fingerprint(names, FieldsOf(v)); got != 0x8dc04fa3d5b26a38 {
 		t.Errorf("Fingerprint changed: %#x", got)
 	}
+	// The same values by position, in a layout of another order than the
+	// names', some of them left out of it.
+	lay := NewLayout([]string{"Z", "Title", "Opted", "N", "Missing", "Email"})
+	if got := Fingerprint(names, FieldsIn(lay, v)); got != 0x8dc04fa3d5b26a38 {
+		t.Errorf("Fingerprint of Fields in a layout: %#x", got)
+	}
 	v["Opted"], v["N"] = false, int64(1234567890123)
-	if got := Fingerprint(names, v); got != 0x9e7a9eb12e17ba7a {
+	if got := Fingerprint(names, FieldsOf(v)); got != 0x9e7a9eb12e17ba7a {
 		t.Errorf("Fingerprint changed: %#x", got)
 	}
 }
@@ -80,8 +86,8 @@ func TestAfterSync(t *testing.T) {
 		{"an ack of the values sent", all("LastName", "Old"), vals("LastName", "Lovelace"), row, false, true},
 		{"a row gone", all(), nil, nil, false, false},
 	} {
-		synced := MergeBase(m.ExternalIDField, c.old, c.newly, false)
-		if _, ok := synced[m.ExternalIDField]; !ok {
+		synced := MergeBase(m.ExternalIDField, FieldsOf(c.old), FieldsOf(c.newly), false)
+		if _, ok := synced.Lookup(m.ExternalIDField); !ok {
 			t.Errorf("%s: no value for the external id", c.name)
 		}
 		var view func(string) Value
@@ -96,17 +102,17 @@ func TestAfterSync(t *testing.T) {
 			t.Errorf("%s: digest is not the fingerprint of the base", c.name)
 		}
 		// A row that serves as its own base gives the base back.
-		if !keep && c.row != nil && !reflect.DeepEqual(RowBase(names, m.ExternalIDField, c.row, held), synced) {
-			t.Errorf("%s: RowBase = %v, want %v", c.name, RowBase(names, m.ExternalIDField, c.row, held), synced)
+		if !keep && c.row != nil && !reflect.DeepEqual(plain(RowBase(names, m.ExternalIDField, FieldsOf(c.row), held)), plain(synced)) {
+			t.Errorf("%s: RowBase = %v, want %v", c.name, RowBase(names, m.ExternalIDField, FieldsOf(c.row), held), synced)
 		}
 	}
 	// Merged in place only when the caller owns the old base.
-	old := vals("FirstName", "Ada")
-	MergeBase(m.ExternalIDField, old, vals("LastName", "L"), false)
-	if len(old) != 1 {
+	old := FieldsOf(vals("FirstName", "Ada"))
+	MergeBase(m.ExternalIDField, old, FieldsOf(vals("LastName", "L")), false)
+	if old.Len() != 1 {
 		t.Errorf("the caller's base was changed: %v", old)
 	}
-	if got := MergeBase(m.ExternalIDField, old, vals("LastName", "L"), true); len(old) != 3 || !reflect.DeepEqual(got, old) {
+	if got := MergeBase(m.ExternalIDField, old, FieldsOf(vals("LastName", "L")), true); old.Len() != 3 || got != old {
 		t.Errorf("owned base not merged in place: %v", old)
 	}
 }
@@ -118,25 +124,25 @@ func TestAfterSync(t *testing.T) {
 func TestPlanPullBaseLost(t *testing.T) {
 	local := vals("FirstName", "Augusta", "LastName", "Lovelace", "Phone", "1", "Notes__c", "vip", "Full_Name__c", "Ada Lovelace")
 	remote := vals("FirstName", "Ada", "LastName", "Lovelace", "Phone", "1", "Notes__c", "old", "Full_Name__c", "Ada Lovelace", "Syncd_Id__c", "u1")
-	lost := LocalState{Key: "1", ID: "003A", Exists: true, Values: local, Shadow: map[string]Value{}, BaseLost: true,
+	lost := LocalState{Key: "1", ID: "003A", Exists: true, Values: FieldsOf(local), Shadow: FieldsOf(map[string]Value{}), BaseLost: true,
 		Conflicted: map[string]bool{}, Stamp: t1}
 
 	t.Run("record unchanged since: its values become the base", func(t *testing.T) {
-		p := PlanPull(testMapping(SalesforceWins), []RemoteRecord{{ID: "003A", Stamp: t1, LastModified: t1, Values: remote}},
+		p := PlanPull(testMapping(SalesforceWins), []RemoteRecord{{ID: "003A", Stamp: t1, LastModified: t1, Values: FieldsOf(remote)}},
 			map[string]LocalState{"003A": lost})
-		if len(p.Ops) != 1 || len(p.Conflicts) != 0 || len(p.Ops[0].Set) != 0 || !reflect.DeepEqual(p.Ops[0].Shadow, remote) {
+		if len(p.Ops) != 1 || len(p.Conflicts) != 0 || p.Ops[0].Set.Len() != 0 || !reflect.DeepEqual(p.Ops[0].Shadow.Map(), remote) {
 			t.Fatalf("plan = %+v, want one op writing nothing, with the record's values as the base", p)
 		}
 		// Then the local edits are changes to push.
-		c := LocalChange{Key: "1", Seq: 9, ID: "003A", ExternalID: "u1", Values: local, Shadow: p.Ops[0].Shadow, Conflicted: map[string]bool{}}
+		c := LocalChange{Key: "1", Seq: 9, ID: "003A", ExternalID: "u1", Values: local, Shadow: p.Ops[0].Shadow.Map(), Conflicted: map[string]bool{}}
 		push := PlanPush(testMapping(SalesforceWins), []LocalChange{c})
-		if want := vals("FirstName", "Augusta", "Notes__c", "vip"); len(push.Updates) != 1 || !reflect.DeepEqual(push.Updates[0].Out.Fields, want) {
+		if want := vals("FirstName", "Augusta", "Notes__c", "vip"); len(push.Updates) != 1 || !reflect.DeepEqual(plain(push.Updates[0].Out.Fields), plain(want)) {
 			t.Fatalf("push = %+v, want an update of %v", push, want)
 		}
 	})
 	t.Run("both sides moved: each differing field follows the policy", func(t *testing.T) {
 		for _, policy := range []Policy{SalesforceWins, LocalWins, Manual} {
-			p := PlanPull(testMapping(policy), []RemoteRecord{{ID: "003A", Stamp: t2, LastModified: t2, Values: remote}},
+			p := PlanPull(testMapping(policy), []RemoteRecord{{ID: "003A", Stamp: t2, LastModified: t2, Values: FieldsOf(remote)}},
 				map[string]LocalState{"003A": lost})
 			if len(p.Conflicts) != 1 || p.Conflicts[0].Field != "FirstName" || p.Conflicts[0].Base != nil {
 				t.Fatalf("%s: conflicts = %+v, want FirstName with no base", policy, p.Conflicts)
@@ -147,23 +153,23 @@ func TestPlanPullBaseLost(t *testing.T) {
 			op := p.Ops[0]
 			// The push-only field takes Salesforce's value as its base, so
 			// the row's is pushed; fields that agree get a base too.
-			if op.Shadow["Notes__c"] != "old" || op.Shadow["LastName"] != "Lovelace" {
+			if op.Shadow.Get("Notes__c") != "old" || op.Shadow.Get("LastName") != "Lovelace" {
 				t.Errorf("%s: base = %v", policy, op.Shadow)
 			}
 			switch policy {
 			case SalesforceWins:
-				if op.Set["FirstName"] != "Ada" || op.Shadow["FirstName"] != "Ada" {
+				if op.Set.Get("FirstName") != "Ada" || op.Shadow.Get("FirstName") != "Ada" {
 					t.Errorf("%s: op = %+v, want Salesforce's FirstName written", policy, op)
 				}
 			case LocalWins:
-				if _, set := op.Set["FirstName"]; set || op.Shadow["FirstName"] != "Ada" {
+				if _, set := op.Set.Lookup("FirstName"); set || op.Shadow.Get("FirstName") != "Ada" {
 					t.Errorf("%s: op = %+v, want the base Salesforce's, the row's value kept", policy, op)
 				}
 			case Manual:
-				if _, set := op.Set["FirstName"]; set {
+				if _, set := op.Set.Lookup("FirstName"); set {
 					t.Errorf("%s: op = %+v, want nothing written", policy, op)
 				}
-				if _, ok := op.Shadow["FirstName"]; ok {
+				if _, ok := op.Shadow.Lookup("FirstName"); ok {
 					t.Errorf("%s: base of the open conflict set: %v", policy, op.Shadow)
 				}
 			}
@@ -179,7 +185,7 @@ func TestPlanPullBaseLost(t *testing.T) {
 			}
 			fields = append(fields, c.Field)
 		}
-		if want := []string{"FirstName", "LastName", "Notes__c"}; !reflect.DeepEqual(fields, want) {
+		if want := []string{"FirstName", "LastName", "Notes__c"}; !reflect.DeepEqual(plain(fields), plain(want)) {
 			t.Errorf("kept %v, want every pushed field the row holds: %v", fields, want)
 		}
 	})
@@ -209,6 +215,6 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 	slices.Sort(names)
 	for b.Loop() {
-		Fingerprint(names, v)
+		Fingerprint(names, FieldsOf(v))
 	}
 }

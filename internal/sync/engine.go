@@ -683,7 +683,7 @@ func (e *Engine) revert(ctx context.Context, m *Mapping, ops []LocalOp, rep *Obj
 		return nil
 	}
 	for _, op := range ops {
-		for f, v := range op.Set {
+		for f, v := range op.Set.All() {
 			e.logger().Warn("local edit of a pull-only column replaced by Salesforce's value", "object", m.Object,
 				"key", op.Key, "field", f, "value", v)
 		}

@@ -21,7 +21,7 @@ func (e *Engine) resolvePulled(ctx context.Context, m *Mapping, recs []RemoteRec
 		}
 		var ids []string
 		for _, r := range recs {
-			if id, ok := r.Values[f.Name].(string); ok && id != "" {
+			if id, ok := r.Values.Get(f.Name).(string); ok && id != "" {
 				ids = append(ids, id)
 			}
 		}
@@ -30,12 +30,12 @@ func (e *Engine) resolvePulled(ctx context.Context, m *Mapping, recs []RemoteRec
 			return fmt.Errorf("lookup %s: %w", f.Name, err)
 		}
 		for i := range recs {
-			id, ok := recs[i].Values[f.Name].(string)
+			id, ok := recs[i].Values.Get(f.Name).(string)
 			if !ok || id == "" {
 				continue // null stays null
 			}
 			if key, found := keys[id]; found {
-				recs[i].Values[f.Name] = key
+				recs[i].Values.Set(f.Name, key)
 				continue
 			}
 			if recs[i].Unresolved == nil {

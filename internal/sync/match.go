@@ -165,12 +165,12 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 	byKey := map[string][]LocalState{}
 	values := map[string]string{} // the first key's values to ask for, by lower case
 	for _, st := range rows {
-		k := m.MatchKeyOf(func(field string) Value { return st.Values[field] })
+		k := m.MatchKeyOf(func(field string) Value { return st.Values.Get(field) })
 		if k == "" {
 			continue
 		}
 		byKey[k] = append(byKey[k], st)
-		v := strings.TrimSpace(st.Values[m.Match[0].Field].(string))
+		v := strings.TrimSpace(st.Values.Get(m.Match[0].Field).(string))
 		values[strings.ToLower(v)] = v
 	}
 	recs := map[string][]RemoteRecord{}
@@ -181,7 +181,7 @@ func (e *Engine) matchRows(ctx context.Context, m *Mapping, rows []LocalState, t
 		req.Match = &MatchFilter{Field: m.Match[0].Field, Values: sortedValues(values), Total: total, Share: share}
 		err := e.Remote.Pull(ctx, req, func(p Page) error {
 			for _, r := range p.Records {
-				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values[mk.Field] }); byKey[k] != nil && !got[r.ID] {
+				if k := matchKey(m.Match, func(mk MatchKey) Value { return r.Values.Get(mk.Field) }); byKey[k] != nil && !got[r.ID] {
 					got[r.ID] = true
 					recs[k] = append(recs[k], r)
 				}
@@ -334,7 +334,7 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 	for k, rs := range recs {
 		kept := rs[:0]
 		for _, r := range rs {
-			if x, _ := r.Values[m.ExternalIDField].(string); x != "" && ext[x] {
+			if x, _ := r.Values.Get(m.ExternalIDField).(string); x != "" && ext[x] {
 				own[x] = true
 				continue
 			}
@@ -369,9 +369,13 @@ func dropOwnRecords(m *Mapping, byKey map[string][]LocalState, recs map[string][
 // park or count as a conflict; the three-way merge takes Salesforce's
 // spelling, a local write that costs no API call.
 func agreeOnKey(m *Mapping, st LocalState) LocalState {
-	st.Shadow = make(map[string]Value, len(m.Match))
+	lay := st.Values.Layout() // the row's: no layout made per row
+	if lay == nil {
+		lay = LayoutOf(m)
+	}
+	st.Shadow = NewFields(lay)
 	for _, k := range m.Match {
-		st.Shadow[k.Field] = st.Values[k.Field]
+		st.Shadow.Set(k.Field, st.Values.Get(k.Field))
 	}
 	return st
 }

@@ -101,14 +101,14 @@ func (c *pageCommit) needs(m *Mapping, recs []RemoteRecord) bool {
 		if c.inserted[r.ID] || (r.MergedInto != "" && c.inserted[r.MergedInto]) {
 			return true
 		}
-		if s, ok := r.Values[m.ExternalIDField].(string); ok && s != "" && c.inserted[s] {
+		if s, ok := r.Values.Get(m.ExternalIDField).(string); ok && s != "" && c.inserted[s] {
 			return true
 		}
 		for _, f := range m.Fields {
 			if f.Lookup == "" {
 				continue
 			}
-			if id, ok := r.Values[f.Name].(string); ok && c.inserted[id] {
+			if id, ok := r.Values.Get(f.Name).(string); ok && c.inserted[id] {
 				return true
 			}
 		}

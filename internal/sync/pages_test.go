@@ -61,11 +61,11 @@ func TestPageCommit_Needs(t *testing.T) {
 		rec  RemoteRecord
 		want bool
 	}{
-		{"another record", RemoteRecord{ID: "003C", Values: map[string]Value{"Ext__c": "x-c", "Email": "003A"}}, false},
+		{"another record", RemoteRecord{ID: "003C", Values: FieldsOf(map[string]Value{"Ext__c": "x-c", "Email": "003A"})}, false},
 		{"a record of a row the page updates", RemoteRecord{ID: "003U"}, false}, // touches tells it, after its Lookup
 		{"the same record again", RemoteRecord{ID: "003B"}, true},
-		{"the external id of an inserted row", RemoteRecord{ID: "003C", Values: map[string]Value{"Ext__c": "x-a"}}, true},
-		{"a lookup to an inserted record", RemoteRecord{ID: "003C", Values: map[string]Value{"ReportsToId": "003B"}}, true},
+		{"the external id of an inserted row", RemoteRecord{ID: "003C", Values: FieldsOf(map[string]Value{"Ext__c": "x-a"})}, true},
+		{"a lookup to an inserted record", RemoteRecord{ID: "003C", Values: FieldsOf(map[string]Value{"ReportsToId": "003B"})}, true},
 		{"a merge into an inserted record", RemoteRecord{ID: "003C", Deleted: true, MergedInto: "003A"}, true},
 	} {
 		recs := []RemoteRecord{{ID: "003Z"}, tc.rec}

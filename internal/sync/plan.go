@@ -2,7 +2,6 @@ package sync
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 )
@@ -71,6 +70,9 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		}
 	}
 	shadowIsValues := valuesAreShadow(m)
+	lay := LayoutOf(m)
+	// The merges' Fields, a few dozen to an allocation.
+	fa := MakeFieldsAlloc(lay, min(len(recs), 64))
 	for i := range recs {
 		rec := &recs[i]
 		st, known := local[rec.ID]
@@ -82,13 +84,13 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			// Never seen locally; nothing to delete.
 		case !known && adopted[rec.ID].Key != "":
 			heir := adopted[rec.ID]
-			op, conflicts := planMerge(m, rec, &heir)
+			op, conflicts := planMerge(m, &fa, rec, &heir)
 			op.Relink = &Relink{OldID: heir.ID, NewID: rec.ID, Reason: RelinkMerged}
 			p.Ops = append(p.Ops, op)
 			p.Conflicts = append(p.Conflicts, conflicts...)
 			p.Updates++
 		case !known:
-			p.Ops = append(p.Ops, planInsert(m, rec, shadowIsValues))
+			p.Ops = append(p.Ops, planInsert(m, lay, rec, shadowIsValues))
 			p.Inserts++
 		case replaced(m, rec, &st):
 			// The record's external id is another row's: SQLite gave the
@@ -97,7 +99,7 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 			if rec.Deleted {
 				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, Unlink: true, Requeue: true})
 			} else {
-				ext, _ := rec.Values[m.ExternalIDField].(string)
+				ext, _ := rec.Values.Get(m.ExternalIDField).(string)
 				p.Ops = append(p.Ops, LocalOp{Kind: OpNone, Key: st.Key, ID: rec.ID, ExternalID: ext, Replaced: true})
 			}
 		case rec.Deleted && rec.MergedInto != "" && heir[rec.MergedInto] == rec.ID:
@@ -118,13 +120,13 @@ func PlanPull(m *Mapping, recs []RemoteRecord, local map[string]LocalState) Pull
 		case !st.Exists:
 			// Deleted locally while linked; the push phase decides.
 		default:
-			op, conflicts := planMerge(m, rec, &st)
+			op, conflicts := planMerge(m, &fa, rec, &st)
 			p.Conflicts = append(p.Conflicts, conflicts...)
 			switch {
-			case len(op.Set) > 0:
+			case op.Set.Len() > 0:
 				p.Ops = append(p.Ops, op)
 				p.Updates++
-			case len(op.Shadow) > 0 || st.ID != rec.ID || !rec.Stamp.Equal(st.Stamp):
+			case op.Shadow.Len() > 0 || st.ID != rec.ID || !rec.Stamp.Equal(st.Stamp):
 				// Nothing to write but the link: its merge base, its Id, or
 				// the stamp reconciliation compares with.
 				p.Ops = append(p.Ops, op)
@@ -148,7 +150,7 @@ func replaced(m *Mapping, rec *RemoteRecord, st *LocalState) bool {
 	if !st.Exists || !st.BaseLost || !st.ExtHeld || st.ID != rec.ID || st.ExternalID == "" {
 		return false // nearly every row: the record's value is not looked up
 	}
-	ext, _ := rec.Values[m.ExternalIDField].(string)
+	ext, _ := rec.Values.Get(m.ExternalIDField).(string)
 	return ext != "" && ext != st.ExternalID
 }
 
@@ -168,31 +170,36 @@ func valuesAreShadow(m *Mapping) int {
 	return len(names)
 }
 
-// planInsert plans a new row. shadowIsValues is valuesAreShadow(m): when
-// the record's Values hold exactly the mapped fields and the external id
-// (as a pull reads them) and none is unresolved, they are both the values
-// to write (with the external id, which ExternalID writes anyway) and the
-// merge base, shared rather than copied: a first sync inserts every
-// record, and the two copies per record were a third of what a pull
-// allocated. Nothing changes these maps after planning (MergeBase's
-// contract).
-func planInsert(m *Mapping, rec *RemoteRecord, shadowIsValues int) LocalOp {
+// planInsert plans a new row, its Fields of layout lay (LayoutOf(m)).
+// shadowIsValues is valuesAreShadow(m): when the record's Values hold
+// exactly the mapped fields and the external id (as a pull reads them) and
+// none is unresolved, they are both the values to write (with the external
+// id, which ExternalID writes anyway) and the merge base, shared rather
+// than copied: a first sync inserts every record, and the two copies per
+// record were a third of what a pull allocated. Nothing changes these
+// Fields after planning (MergeBase's contract).
+func planInsert(m *Mapping, lay *Layout, rec *RemoteRecord, shadowIsValues int) LocalOp {
 	op := LocalOp{
 		Kind:         OpInsert,
 		ID:           rec.ID,
 		Stamp:        rec.Stamp,
 		LastModified: rec.LastModified,
 	}
-	ext := rec.Values[m.ExternalIDField]
+	ext := rec.Values.Get(m.ExternalIDField)
 	if s, ok := ext.(string); ok && s != "" {
 		op.ExternalID = s
 	}
-	if shadowIsValues > 0 && len(rec.Unresolved) == 0 && len(rec.Values) == shadowIsValues {
-		_, shared := rec.Values[m.ExternalIDField]
-		for _, f := range m.Fields {
-			if _, ok := rec.Values[f.Name]; !ok {
-				shared = false // another name in its place
-				break
+	if shadowIsValues > 0 && len(rec.Unresolved) == 0 && rec.Values.Len() == shadowIsValues {
+		// Of m's layout and as many values as it has names: every name is
+		// there, and no other.
+		shared := rec.Values.Layout() == lay && lay.Len() == shadowIsValues
+		if !shared {
+			_, shared = rec.Values.Lookup(m.ExternalIDField)
+			for _, f := range m.Fields {
+				if _, ok := rec.Values.Lookup(f.Name); !ok {
+					shared = false // another name in its place
+					break
+				}
 			}
 		}
 		if shared {
@@ -200,23 +207,23 @@ func planInsert(m *Mapping, rec *RemoteRecord, shadowIsValues int) LocalOp {
 			return op
 		}
 	}
-	op.Set = make(map[string]Value, len(m.Fields))
-	op.Shadow = make(map[string]Value, len(m.Fields)+1)
+	op.Set = NewFields(lay)
+	op.Shadow = NewFields(lay)
 	for _, f := range m.Fields {
 		if rec.Unresolved[f.Name] {
 			continue
 		}
 		if f.Pulls() {
-			v := rec.Values[f.Name]
-			op.Set[f.Name] = v
-			op.Shadow[f.Name] = v
+			v := rec.Values.Get(f.Name)
+			op.Set.Set(f.Name, v)
+			op.Shadow.Set(f.Name, v)
 		} else {
 			// A push-only field starts empty locally; its base is that
 			// empty value, so nothing is pushed until someone sets it.
-			op.Shadow[f.Name] = nil
+			op.Shadow.Set(f.Name, nil)
 		}
 	}
-	op.Shadow[m.ExternalIDField] = ext
+	op.Shadow.Set(m.ExternalIDField, ext)
 	return op
 }
 
@@ -230,12 +237,12 @@ func unpushed(m *Mapping, st LocalState) []Field {
 			continue
 		}
 		if st.BaseLost {
-			if st.Values[f.Name] != nil {
+			if st.Values.Get(f.Name) != nil {
 				out = append(out, f)
 			}
 			continue
 		}
-		if base, ok := st.Shadow[f.Name]; ok && !Equal(st.Values[f.Name], base) {
+		if base, ok := st.Shadow.Lookup(f.Name); ok && !Equal(st.Values.Get(f.Name), base) {
 			out = append(out, f)
 		}
 	}
@@ -266,7 +273,7 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 		conflicts := make([]Conflict, len(changed))
 		for i, f := range changed {
 			conflicts[i] = Conflict{Object: m.Object, Key: st.Key, ID: rec.ID, Field: f.Name,
-				Base: st.Shadow[f.Name], Local: st.Values[f.Name], RemoteDeleted: true}
+				Base: st.Shadow.Get(f.Name), Local: st.Values.Get(f.Name), RemoteDeleted: true}
 		}
 		return []LocalOp{op}, conflicts
 	}
@@ -286,50 +293,52 @@ func planRemoteDelete(m *Mapping, rec *RemoteRecord, st LocalState) ([]LocalOp, 
 	return []LocalOp{op}, nil
 }
 
-func planMerge(m *Mapping, rec *RemoteRecord, st *LocalState) (LocalOp, []Conflict) {
+// planMerge plans a record for its linked row, the op's Fields made by fa
+// (of LayoutOf(m)).
+func planMerge(m *Mapping, fa *FieldsAlloc, rec *RemoteRecord, st *LocalState) (LocalOp, []Conflict) {
 	op := LocalOp{Kind: OpUpdate, Key: st.Key, ID: rec.ID, Stamp: rec.Stamp, LastModified: rec.LastModified}
 	if st.BaseLost && !st.Stamp.IsZero() && rec.Stamp.Equal(st.Stamp) {
 		// The record has not changed since syncd last read it: its values
 		// are the last synced ones, the base the row lost. Local changes
 		// are then pushed as such.
-		op.Shadow = make(map[string]Value, len(m.Fields)+1)
+		op.Shadow = fa.New()
 		for _, f := range m.Fields {
 			if !rec.Unresolved[f.Name] {
-				op.Shadow[f.Name] = rec.Values[f.Name]
+				op.Shadow.Set(f.Name, rec.Values.Get(f.Name))
 			}
 		}
-		op.Shadow[m.ExternalIDField] = rec.Values[m.ExternalIDField]
+		op.Shadow.Set(m.ExternalIDField, rec.Values.Get(m.ExternalIDField))
 		return op, nil
 	}
 	var conflicts []Conflict
 	// Every value written becomes the base: while no base is taken
-	// without a write, Set and Shadow are one map (a map per record less).
+	// without a write, Set and Shadow are one Fields (one per record less).
 	shared := true
 	set := func(name string, v Value) { // and shadow
 		if op.Shadow == nil {
-			op.Shadow = map[string]Value{}
+			op.Shadow = fa.New()
 		}
-		op.Shadow[name] = v
+		op.Shadow.Set(name, v)
 		if shared {
 			op.Set = op.Shadow
 			return
 		}
 		if op.Set == nil {
-			op.Set = map[string]Value{}
+			op.Set = fa.New()
 		}
-		op.Set[name] = v
+		op.Set.Set(name, v)
 	}
 	shadow := func(name string, v Value) {
 		if shared {
 			if op.Set != nil {
-				op.Set = maps.Clone(op.Set)
+				op.Set = op.Set.Clone()
 			}
 			shared = false
 		}
 		if op.Shadow == nil {
-			op.Shadow = map[string]Value{}
+			op.Shadow = fa.New()
 		}
-		op.Shadow[name] = v
+		op.Shadow.Set(name, v)
 	}
 	for i := range m.Fields {
 		f := &m.Fields[i] // not a copy per field
@@ -340,12 +349,12 @@ func planMerge(m *Mapping, rec *RemoteRecord, st *LocalState) (LocalOp, []Confli
 			if st.BaseLost {
 				// Salesforce's value becomes the base of a push-only
 				// field: the push then makes it the row's again.
-				shadow(f.Name, rec.Values[f.Name])
+				shadow(f.Name, rec.Values.Get(f.Name))
 			}
 			continue
 		}
-		r := rec.Values[f.Name]
-		base, hasBase := st.Shadow[f.Name]
+		r := rec.Values.Get(f.Name)
+		base, hasBase := st.Shadow.Lookup(f.Name)
 		if hasBase && Equal(r, base) {
 			continue // unchanged in Salesforce
 		}
@@ -366,7 +375,7 @@ func planMerge(m *Mapping, rec *RemoteRecord, st *LocalState) (LocalOp, []Confli
 			// edit made there since.
 			base, hasBase = sent, true
 		}
-		l := st.Values[f.Name]
+		l := st.Values.Get(f.Name)
 		if Equal(l, r) {
 			shadow(f.Name, r) // both sides already agree
 			continue
@@ -393,8 +402,8 @@ func planMerge(m *Mapping, rec *RemoteRecord, st *LocalState) (LocalOp, []Confli
 		}
 		conflicts = append(conflicts, c)
 	}
-	ext := rec.Values[m.ExternalIDField]
-	if base, ok := st.Shadow[m.ExternalIDField]; !ok || !Equal(base, ext) {
+	ext := rec.Values.Get(m.ExternalIDField)
+	if base, ok := st.Shadow.Lookup(m.ExternalIDField); !ok || !Equal(base, ext) {
 		shadow(m.ExternalIDField, ext)
 	}
 	return op, conflicts
@@ -548,6 +557,7 @@ func PlanPush(m *Mapping, changes []LocalChange) PushPlan {
 // revertPullOnly plans Salesforce's last value back into the pull-only
 // columns of a linked row the application changed.
 func revertPullOnly(m *Mapping, c *LocalChange) (LocalOp, bool) {
+	var lay *Layout
 	op := LocalOp{Kind: OpUpdate, Key: c.Key, ID: c.ID}
 	for _, f := range m.Fields {
 		if f.Pushes() || !f.Pulls() {
@@ -555,9 +565,12 @@ func revertPullOnly(m *Mapping, c *LocalChange) (LocalOp, bool) {
 		}
 		if base, ok := c.Shadow[f.Name]; ok && !Equal(c.Values[f.Name], base) {
 			if op.Set == nil {
-				op.Set = map[string]Value{}
+				if lay == nil {
+					lay = LayoutOf(m)
+				}
+				op.Set = NewFields(lay)
 			}
-			op.Set[f.Name] = base
+			op.Set.Set(f.Name, base)
 		}
 	}
 	return op, op.Set != nil

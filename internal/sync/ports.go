@@ -35,7 +35,7 @@ type RemoteRecord struct {
 	LastModified time.Time // LastModifiedDate, for newest_wins
 	// Values holds the mapped fields and the external-id field, keyed by
 	// Salesforce field name, in canonical form.
-	Values map[string]Value
+	Values *Fields
 	// Unresolved lists lookup fields whose parent is not linked locally
 	// (yet): they are left alone rather than written as null.
 	Unresolved map[string]bool
@@ -263,13 +263,13 @@ type LocalState struct {
 	// Values are the row's current values of the mapped fields, by
 	// Salesforce field name. The row's external id is ExternalID: a value
 	// Values may hold under the external-id field's name is not to be read.
-	Values map[string]Value
+	Values *Fields
 	// Shadow is the merge base: the value of each field when it was last
 	// synced (pulled or pushed), the external id field's being the one
 	// Salesforce holds. A field missing from it has no base: it has never
 	// been synced (newly mapped, or left out of the write that linked the
 	// row), or the base was lost (BaseLost).
-	Shadow map[string]Value
+	Shadow *Fields
 	// BaseLost says the row changed while nothing captured it (capture
 	// was off) and its last-synced values are no longer known: Shadow is
 	// empty. A merge then decides each field as for a row with no base,
@@ -355,11 +355,11 @@ type LocalOp struct {
 	Key        string // empty for OpInsert
 	ID         string // Salesforce Id, linked by this op
 	ExternalID string // for OpInsert; empty means the store assigns one and schedules it for push
-	// Set and Shadow may be one map, and a record's Values: neither is
+	// Set and Shadow may be one Fields, and a record's Values: neither is
 	// written into after planning.
-	Set    map[string]Value // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
-	Shadow map[string]Value // newly synced values, merged into the merge base
-	Stamp  time.Time        // the record's watermark value
+	Set    *Fields   // values to write, by Salesforce field name (an insert's may hold the external id field too: ExternalID's value)
+	Shadow *Fields   // newly synced values, merged into the merge base
+	Stamp  time.Time // the record's watermark value
 	// LastModified is the record's LastModifiedDate, kept for conditional
 	// writes.
 	LastModified time.Time

@@ -133,7 +133,7 @@ func (l *recordingLocal) Unlinked(ctx context.Context, m *Mapping, want func(mat
 	l.r.readRows(m.Object)
 	return l.Local.Unlinked(ctx, m, want, func(st LocalState) error {
 		l.r.mu.Lock()
-		l.r.rows[st.Key] = st.Values
+		l.r.rows[st.Key] = st.Values.Map()
 		l.r.mu.Unlock()
 		return fn(st)
 	})
@@ -166,13 +166,13 @@ func (r *Recorder) before(m *Mapping, read *recordedRead, op LocalOp) map[string
 		return r.rows[op.Key]
 	}
 	if st, ok := read.states[op.ID]; ok && st.Key == op.Key {
-		return st.Values
+		return st.Values.Map()
 	}
 	// The survivor of a merge takes over the row of a loser: planned on
 	// the loser's state.
 	for _, st := range read.states {
 		if st.Exists && st.Key == op.Key {
-			return st.Values
+			return st.Values.Map()
 		}
 	}
 	return nil
@@ -207,15 +207,15 @@ func (l *recordingLocal) ApplyPull(ctx context.Context, m *Mapping, b PullBatch)
 		a := Action{Object: m.Object, Side: SideLocal, Key: op.Key, ID: op.ID}
 		switch op.Kind {
 		case OpInsert:
-			a.Op, a.Key, a.Fields = "insert", "", diffs(nil, op.Set)
+			a.Op, a.Key, a.Fields = "insert", "", diffs(nil, op.Set.Map())
 			if !m.mapsField(m.ExternalIDField) {
 				delete(a.Fields, m.ExternalIDField) // an insert's Set may carry it (planInsert)
 			}
 		case OpUpdate:
-			if len(op.Set) == 0 {
+			if op.Set.Len() == 0 {
 				continue // only the link and the merge base move
 			}
-			a.Op, a.Fields = "update", diffs(l.r.before(m, planned, op), op.Set)
+			a.Op, a.Fields = "update", diffs(l.r.before(m, planned, op), op.Set.Map())
 		case OpSoftDelete:
 			a.Op = "soft_delete"
 		case OpDelete:

@@ -65,7 +65,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 			d.MissingInSalesforce = appendCapped(d.MissingInSalesforce, r.Key)
 			return nil
 		}
-		local[r.ID] = entry{r.Key, rowHash(m, r.Values)}
+		local[r.ID] = entry{r.Key, rowHash(m, func(n string) Value { return r.Values[n] })}
 		return nil
 	})
 	if err != nil {
@@ -83,7 +83,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 			}
 			delete(local, rec.ID)
 			d.Compared++
-			if l.hash != rowHash(m, rec.Values) && len(d.Differ) < maxDrift {
+			if l.hash != rowHash(m, rec.Values.Get) && len(d.Differ) < maxDrift {
 				differ = append(differ, rec)
 			}
 		}
@@ -98,7 +98,7 @@ func (e *Engine) Verify(ctx context.Context, raw *Mapping) (Drift, error) {
 		for _, rec := range differ {
 			st := states[rec.ID]
 			for _, f := range m.Fields {
-				if lv, rv := st.Values[f.Name], rec.Values[f.Name]; !Equal(lv, rv) {
+				if lv, rv := st.Values.Get(f.Name), rec.Values.Get(f.Name); !Equal(lv, rv) {
 					d.Differ = append(d.Differ, FieldDrift{Key: st.Key, ID: rec.ID, Field: f.Name, Local: lv, Remote: rv})
 				}
 			}
@@ -129,10 +129,10 @@ func appendCapped(s []string, v string) []string {
 
 // rowHash hashes the mapped fields' canonical values, type-tagged so that
 // null, "" and false never collide.
-func rowHash(m *Mapping, values map[string]Value) uint64 {
+func rowHash(m *Mapping, get func(name string) Value) uint64 {
 	h := fnv.New64a()
 	for _, f := range m.Fields {
-		switch v := values[f.Name].(type) {
+		switch v := get(f.Name).(type) {
 		case nil:
 			h.Write([]byte{0})
 		case string:

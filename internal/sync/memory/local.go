@@ -156,9 +156,9 @@ func (l *Local) synced(m *syncd.Mapping, key string) (map[string]syncd.Value, bo
 		if row == nil {
 			return map[string]syncd.Value{}, false
 		}
-		out = syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, row, lk.extHeld)
+		out = syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, syncd.FieldsOf(row), lk.extHeld).Map()
 	}
-	if syncd.Fingerprint(syncd.FingerprintFields(m), out) != lk.fp {
+	if syncd.Fingerprint(syncd.FingerprintFields(m), syncd.FieldsOf(out)) != lk.fp {
 		return map[string]syncd.Value{}, true
 	}
 	return out, false
@@ -167,7 +167,7 @@ func (l *Local) synced(m *syncd.Mapping, key string) (map[string]syncd.Value, bo
 // rebase records what a sync made a row's last-synced values: the old
 // ones with newly merged in, kept apart only while the row differs.
 func (l *Local) rebase(m *syncd.Mapping, key string, lk *link, old, newly map[string]syncd.Value) {
-	s := syncd.MergeBase(m.ExternalIDField, old, newly, false)
+	s := syncd.MergeBase(m.ExternalIDField, syncd.FieldsOf(old), syncd.FieldsOf(newly), false)
 	var view func(string) syncd.Value
 	if row := rowOf(m, l.tbl(m.Table), key); row != nil {
 		view = func(n string) syncd.Value { return row[n] }
@@ -175,7 +175,7 @@ func (l *Local) rebase(m *syncd.Mapping, key string, lk *link, old, newly map[st
 	digest, keep, held := syncd.AfterSync(syncd.FingerprintFields(m), m.ExternalIDField, s, view)
 	lk.fp, lk.extHeld = digest, held
 	if keep {
-		l.basesOf(m.Object)[key] = &base{values: s}
+		l.basesOf(m.Object)[key] = &base{values: s.Map()}
 	} else {
 		delete(l.basesOf(m.Object), key)
 	}
@@ -265,7 +265,7 @@ func (l *Local) Update(tbl, key string, values map[string]syncd.Value) {
 		// they were: its merge base, as the store's trigger does.
 		if m := l.mappings[tbl]; m != nil && old != nil && !l.captureOff {
 			if lk := l.linksOf(m.Object)[key]; lk != nil && l.basesOf(m.Object)[key] == nil {
-				l.basesOf(m.Object)[key] = &base{values: syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, old, lk.extHeld)}
+				l.basesOf(m.Object)[key] = &base{values: syncd.RowBase(syncd.FingerprintFields(m), m.ExternalIDField, syncd.FieldsOf(old), lk.extHeld).Map()}
 			}
 		}
 	}
@@ -486,7 +486,7 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			// linked to another record, nor one unlinked from it (created
 			// anew): it may share the external id of the record that
 			// replaced it.
-			if ext, _ := r.Values[m.ExternalIDField].(string); ext != "" {
+			if ext, _ := r.Values.Get(m.ExternalIDField).(string); ext != "" {
 				for k, e := range t.ext {
 					if lk := links[k]; e == ext && (!r.Deleted || lk == nil || lk.sfID == "") &&
 						!(r.Deleted && l.detached[m.Object+"\x00"+r.ID+"\x00"+k]) {
@@ -499,13 +499,15 @@ func (l *Local) Lookup(_ context.Context, m *syncd.Mapping, recs []syncd.RemoteR
 			continue
 		}
 		st := syncd.LocalState{Key: key, Conflicted: map[string]bool{}}
-		st.Shadow, st.BaseLost = l.synced(m, key)
+		var shadow map[string]syncd.Value
+		shadow, st.BaseLost = l.synced(m, key)
+		st.Shadow = syncd.FieldsOf(shadow)
 		st.InFlight = maps.Clone(l.inFlightOf(m.Object)[key])
 		if lk := links[key]; lk != nil {
 			st.ID, st.Stamp = lk.sfID, lk.stamp
 		}
 		if row, ok := t.rows[key]; ok {
-			st.Exists, st.Values, st.SoftDeleted, st.ExternalID = true, maps.Clone(row), t.soft[key], t.ext[key]
+			st.Exists, st.Values, st.SoftDeleted, st.ExternalID = true, syncd.FieldsOf(row), t.soft[key], t.ext[key]
 		}
 		for _, e := range l.outbox {
 			if e.table == m.Table && e.key == key && e.at.After(st.LastLocalEdit) {
@@ -543,8 +545,8 @@ func (l *Local) Unlinked(_ context.Context, m *syncd.Mapping, want func(string) 
 			continue
 		}
 		_, ambiguous := l.dead[m.Object+"\x00"+k]
-		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: maps.Clone(row),
-			Shadow: map[string]syncd.Value{}, Conflicted: map[string]bool{}, Ambiguous: ambiguous})
+		out = append(out, syncd.LocalState{Key: k, ExternalID: t.ext[k], Exists: true, Values: syncd.FieldsOf(row),
+			Shadow: syncd.NewFields(nil), Conflicted: map[string]bool{}, Ambiguous: ambiguous})
 	}
 	seen, err := l.hw(), l.fail("Unlinked")
 	l.mu.Unlock() // fn may call back into the Local
@@ -629,15 +631,15 @@ func (l *Local) ApplyPull(_ context.Context, m *syncd.Mapping, b syncd.PullBatch
 		maps.Copy(edited[e.key], e.changed)
 	}
 	for _, op := range b.Ops {
-		set, shadow := op.Set, op.Shadow
+		set, shadow := op.Set.Map(), op.Shadow.Map()
 		if fields, ok := edited[op.Key]; ok && op.Key != "" && (op.Kind == syncd.OpUpdate || op.Kind == syncd.OpNone) {
 			set, shadow = map[string]syncd.Value{}, map[string]syncd.Value{}
-			for f, v := range op.Set {
+			for f, v := range op.Set.All() {
 				if fields != nil && !fields[f] {
 					set[f] = v
 				}
 			}
-			for f, v := range op.Shadow {
+			for f, v := range op.Shadow.All() {
 				if fields != nil && !fields[f] {
 					shadow[f] = v
 				}

@@ -260,6 +260,7 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 	}
 	r.mu.Lock()
 	var recs []syncd.RemoteRecord
+	lay := req.Layout()
 	for _, rec := range r.records[req.Object] {
 		if rec.Deleted && !req.IncludeDeleted {
 			continue
@@ -279,12 +280,12 @@ func (r *Remote) Pull(ctx context.Context, req syncd.PullRequest, fn func(syncd.
 			continue
 		}
 		out := syncd.RemoteRecord{ID: rec.ID, Deleted: rec.Deleted, Stamp: rec.Modified, LastModified: rec.Modified,
-			Values: make(map[string]syncd.Value, len(req.Fields))}
+			Values: syncd.NewFields(lay)}
 		if req.Merges {
 			out.MergedInto = rec.MergedInto
 		}
 		for _, f := range req.Fields {
-			out.Values[f.Name] = rec.Fields[f.Name]
+			out.Values.Set(f.Name, rec.Fields[f.Name])
 		}
 		recs = append(recs, out)
 	}
