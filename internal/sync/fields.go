@@ -20,7 +20,14 @@ import (
 // external id field. Fields with one Layout hold each name at one index.
 type Layout struct {
 	names []string
+	// index finds a name in a layout too long to scan (wideLayout):
+	// objects can map a hundred fields or more, and a pull looks up each of
+	// them per record.
+	index map[string]int
 }
+
+// wideLayout is the length from which Index hashes rather than scans.
+const wideLayout = 16
 
 // layouts shares one Layout per list of names, so that every side of a
 // pull (the Remote's decoder, the Local, the planner) fills and reads
@@ -39,6 +46,12 @@ func NewLayout(names []string) *Layout {
 		if slices.Index(l.names[:i], l.names[i]) >= 0 {
 			l.names = slices.Delete(l.names, i, i+1)
 			i--
+		}
+	}
+	if len(l.names) >= wideLayout {
+		l.index = make(map[string]int, len(l.names))
+		for i, n := range l.names {
+			l.index[n] = i
 		}
 	}
 	got, _ := layouts.LoadOrStore(key, l)
@@ -87,6 +100,12 @@ func (l *Layout) Names() []string {
 // Index is the index of name in l, or -1.
 func (l *Layout) Index(name string) int {
 	if l == nil {
+		return -1
+	}
+	if l.index != nil {
+		if i, ok := l.index[name]; ok {
+			return i
+		}
 		return -1
 	}
 	// A dozen names compare faster than a map hashes one: most differ in

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -127,5 +128,32 @@ func TestFieldsCloneIndependent(t *testing.T) {
 	h.Set("B", "b")
 	if f.Get("B") != "b" {
 		t.Fatal("a copy of the reference does not share")
+	}
+}
+
+// A wide layout (an object mapping many fields) finds every name at its
+// place through its index, and no other.
+func TestWideLayoutIndex(t *testing.T) {
+	var names []string
+	for i := range 3 * wideLayout {
+		names = append(names, fmt.Sprintf("Field%d__c", i))
+	}
+	l := NewLayout(append(names, names[0])) // a duplicate keeps its first place
+	if l.Len() != len(names) {
+		t.Fatalf("layout has %d names, want %d", l.Len(), len(names))
+	}
+	f := NewFields(l)
+	for i, n := range names {
+		if got := l.Index(n); got != i {
+			t.Fatalf("Index(%s) = %d, want %d", n, got, i)
+		}
+		f.Set(n, int64(i))
+	}
+	if l.Index("Other__c") != -1 || l.Index("field0__c") != -1 {
+		t.Fatal("a name outside the layout was found in it")
+	}
+	f.Set("Other__c", "x")
+	if f.Len() != len(names)+1 || f.Get(names[len(names)-1]) != int64(len(names)-1) || f.Get("Other__c") != "x" {
+		t.Fatalf("fields = %v", f)
 	}
 }
