@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -84,8 +85,14 @@ func (m *Main) failedList(ctx context.Context, path, object string, asJSON bool)
 	if len(refused) > 0 {
 		fix = "the data (or, for a refused record, the table)"
 	}
-	fmt.Fprintf(m.Stdout, "\n%s. Fix %s, then: %s\nTo leave a row as it is, unsynced: %s\n", plural(len(list)+len(refused), "rejected row"), fix,
-		hint(path, "failed retry [OBJECT [KEY...]]"), hint(path, "failed skip OBJECT KEY..."))
+	fmt.Fprintf(m.Stdout, "\n%s. Fix %s, then: %s\n", plural(len(list)+len(refused), "rejected row"), fix,
+		hint(path, "failed retry [OBJECT [KEY...]]"))
+	if slices.ContainsFunc(list, func(d store.DeadLetterRecord) bool { return !d.NextRetry.IsZero() }) {
+		// A fix made in the org needs no command: the row goes out again
+		// by itself at its next retry.
+		fmt.Fprintln(m.Stdout, "A row showing a next retry is sent again by itself at that time: after a fix in Salesforce, waiting is enough.")
+	}
+	fmt.Fprintf(m.Stdout, "To leave a row as it is, unsynced: %s\n", hint(path, "failed skip OBJECT KEY..."))
 	return nil
 }
 

@@ -34,6 +34,10 @@ func TestARejectedRowIsRetriedWhenItsRetryIsDue(t *testing.T) {
 	if first.Attempts != 1 || first.NextRetry.Time().Before(time.Now().Add(50*time.Minute)) {
 		t.Fatalf("rejected row %+v, want its first retry an hour away", first)
 	}
+	if out, _, _ := f.syncd("failed", "list", "-c", f.cfgPath); !strings.Contains(out, ", next retry ") ||
+		!strings.Contains(out, "sent again by itself at that time") {
+		t.Errorf("failed list does not say the row is retried by itself:\n%s", out)
+	}
 	out, errOut, _ := f.syncd("sync", "-c", f.cfgPath, "--json")
 	var rep reportJSON
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Objects) != 1 || rep.Objects[0].Retried != 0 {
