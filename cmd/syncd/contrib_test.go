@@ -158,3 +158,27 @@ func TestContribUsesOnlyExposedMetrics(t *testing.T) {
 		t.Errorf("the dashboard has %d panels", graphs)
 	}
 }
+
+// Rejected rows a cycle sent again because their next retry had come are
+// counted per object, beside the rows it rejected.
+func TestRetriedRowsAreCounted(t *testing.T) {
+	m := newMetrics(fullState{})
+	m.observe(syncd.Report{Objects: []syncd.ObjectReport{{Object: "Contact", Retried: 2, Failed: 1}}}, time.Second)
+	m.observe(syncd.Report{Objects: []syncd.ObjectReport{{Object: "Contact", Retried: 1}, {Object: "Account"}}}, time.Second)
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "syncd_rows_retried_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+		}
+	}
+	if got["Contact"] != 3 || got["Account"] != 0 || len(got) != 2 {
+		t.Errorf("syncd_rows_retried_total = %v, want Contact 3 and Account 0", got)
+	}
+}

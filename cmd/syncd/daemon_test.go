@@ -242,6 +242,7 @@ func TestDaemon_PrometheusMetrics(t *testing.T) {
 		`syncd_rows_pulled_total{object="Contact"} 1`,
 		`syncd_rows_pushed_total{object="Contact"} 0`,
 		`syncd_rows_failed_total{object="Contact"} 0`,
+		`syncd_rows_retried_total{object="Contact"} 0`,
 		`syncd_conflicts_total{object="Contact"} 0`,
 		`syncd_rows_repaired_total{object="Contact"} 0`,
 		`syncd_api_calls_total{object="Contact"}`,

@@ -19,6 +19,7 @@ type metrics struct {
 	pulled      *prometheus.CounterVec
 	pushed      *prometheus.CounterVec
 	failed      *prometheus.CounterVec
+	retried     *prometheus.CounterVec
 	conflicts   *prometheus.CounterVec
 	repaired    *prometheus.CounterVec
 	apiCalls    *prometheus.CounterVec
@@ -41,6 +42,8 @@ func newMetrics(src stateSource) *metrics {
 			"Records created, updated or deleted in Salesforce."),
 		failed: objectCounter("syncd_rows_failed_total",
 			"Rows rejected (new rejected rows): records Salesforce refused permanently, and pulled records the table refused."),
+		retried: objectCounter("syncd_rows_retried_total",
+			"Rejected rows sent again by themselves because their next retry had come."),
 		conflicts: objectCounter("syncd_conflicts_total",
 			"Fields changed on both sides since the last sync."),
 		repaired: objectCounter("syncd_rows_repaired_total",
@@ -53,7 +56,7 @@ func newMetrics(src stateSource) *metrics {
 			Help: "Duration of whole sync cycles.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
 	}
 	b := readBuildInfo()
-	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.conflicts, m.repaired, m.apiCalls, m.cycleErrors, m.duration,
+	m.reg.MustRegister(m.pulled, m.pushed, m.failed, m.retried, m.conflicts, m.repaired, m.apiCalls, m.cycleErrors, m.duration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_build_info",
@@ -79,6 +82,7 @@ func (m *metrics) observe(rep syncd.Report, took time.Duration) {
 		m.pulled.WithLabelValues(o.Object).Add(float64(o.Pulled))
 		m.pushed.WithLabelValues(o.Object).Add(float64(o.Created + o.Updated + o.Deleted))
 		m.failed.WithLabelValues(o.Object).Add(float64(o.Failed))
+		m.retried.WithLabelValues(o.Object).Add(float64(o.Retried))
 		m.conflicts.WithLabelValues(o.Object).Add(float64(o.Conflicts))
 		m.repaired.WithLabelValues(o.Object).Add(float64(o.Repaired))
 		m.apiCalls.WithLabelValues(o.Object).Add(float64(o.APICalls))
