@@ -92,9 +92,10 @@ func TestRejectedRowRetriedWhenDue(t *testing.T) {
 	}
 }
 
-// A row Salesforce rejects again on its automatic retry counts the
-// attempt and waits twice as long for the next: 1 h, then 2 h, then 4 h.
-func TestRetryRejectedAgainDoublesTheBackoff(t *testing.T) {
+// withRejectedRow is a synced harness on the retry clock with one row
+// Salesforce rejected (an invalid email) in its last cycle, and its key.
+func withRejectedRow(t *testing.T) (*harness, *retryClock, string) {
+	t.Helper()
 	h := newHarness(t, sfemu.Options{})
 	clock := newRetryClock(h)
 	h.cycle()
@@ -103,6 +104,13 @@ func TestRetryRejectedAgainDoublesTheBackoff(t *testing.T) {
 	if r := h.cycle(); r.Failed != 1 {
 		t.Fatalf("first cycle: failed %d, want 1", r.Failed)
 	}
+	return h, clock, key
+}
+
+// A row Salesforce rejects again on its automatic retry counts the
+// attempt and waits twice as long for the next: 1 h, then 2 h, then 4 h.
+func TestRetryRejectedAgainDoublesTheBackoff(t *testing.T) {
+	h, clock, key := withRejectedRow(t)
 	for i, wait := range []time.Duration{time.Hour, 2 * time.Hour, 4 * time.Hour} {
 		d, _ := h.deadLetter(key)
 		if d.Code != "INVALID_EMAIL_ADDRESS" || d.Attempts != i+1 || !d.NextRetry.Equal(clock.now.Add(wait)) {
@@ -131,12 +139,7 @@ func TestRetryRejectedAgainDoublesTheBackoff(t *testing.T) {
 // A dry run shows the retry it would make, on its copy: the real database
 // keeps the dead letter due, and the real cycle after it makes the retry.
 func TestDryRunDoesNotConsumeTheRetry(t *testing.T) {
-	h := newHarness(t, sfemu.Options{})
-	clock := newRetryClock(h)
-	h.cycle()
-	h.exec(`INSERT INTO customers (last_name, email) VALUES ('Bad', 'not an email')`)
-	key := h.one(`SELECT CAST(id AS TEXT) FROM customers`).(string)
-	h.cycle()
+	h, clock, key := withRejectedRow(t)
 	before, _ := h.deadLetter(key)
 	clock.advance(time.Hour)
 
