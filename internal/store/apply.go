@@ -499,7 +499,7 @@ func settlesAhead(s *opState, uses map[string]int) bool {
 
 // settleAlone is links' settling of an op no other op of the batch
 // touches the row of. A row read undecoded (prior.read) is decoded into
-// spare, a map nothing holds on to, or a new one; the map returned is
+// spare, Fields nothing holds on to, or new ones; the Fields returned are
 // spare for the next op: the row's, unless the base kept may share it.
 func (a *applier) settleAlone(s *opState, spare *syncd.Fields) (settled, *syncd.Fields) {
 	p := a.p
